@@ -1,0 +1,19 @@
+// `npm run db:migrate`: apply pending migrations to DATABASE_URL, or to the embedded
+// database (started for the occasion when it is not already running).
+import { loadDbEnv } from '../env';
+import { createLogger } from '../log';
+import { openDatabase, redactUrl } from '../database';
+import { runMigrations } from '../migrate';
+import { runCli } from './run';
+
+await runCli(async () => {
+  const env = loadDbEnv();
+  const log = createLogger(env.LOG_LEVEL, { service: 'migrate' });
+  const db = await openDatabase(env, log);
+  try {
+    const { applied, total } = await runMigrations(db.url, log);
+    process.stdout.write(`${redactUrl(db.url)}: ${applied ? `applied ${applied} migration(s)` : 'already up to date'} (${total} in all)\n`);
+  } finally {
+    await db.stop();
+  }
+});

@@ -1,0 +1,82 @@
+// Which Postgres the process uses: DATABASE_URL when set, otherwise the embedded one,
+// started on EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DbEnv } from './env';
+import type { Logger } from './log';
+import pg from 'pg';
+import { embeddedUrl, ensureDatabase, portInUse, startCluster, type Cluster } from './embedded/cluster';
+import { blockedFor, postgresIdentity, SHARED_ROOT } from './embedded/postgres-user';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APP_DATABASE = 'realtime';
+
+export interface Database {
+  /** Pooled or direct URL for queries. */
+  url: string;
+  /** Direct URL (never through PgBouncer) for replication and LISTEN. */
+  directUrl: string;
+  embedded: Cluster | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * The embedded cluster's data folder. A clone under a folder the postgres user cannot
+ * enter (a 0700 home) keeps its data in a shared folder named after the clone instead.
+ */
+export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> {
+  if (env.EMBEDDED_PG_DIR) return path.resolve(env.EMBEDDED_PG_DIR);
+  const preferred = path.join(repoRoot, '.data', 'postgres');
+  const blocked = await blockedFor(await postgresIdentity(), path.dirname(preferred), 'x');
+  if (!blocked) return preferred;
+  const fallback = path.join(SHARED_ROOT, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
+  log.warn(
+    { preferred, fallback, blockedAt: blocked.path },
+    'the postgres user cannot enter the project folder, so the embedded data lives in a shared folder; set EMBEDDED_PG_DIR to choose another',
+  );
+  return fallback;
+}
+
+export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
+  if (env.DATABASE_URL) {
+    return { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL, embedded: null, stop: async () => {} };
+  }
+  const running = await alreadyRunning(env.EMBEDDED_PG_PORT);
+  if (running) {
+    log.info({ port: env.EMBEDDED_PG_PORT }, 'using the embedded Postgres that is already running (another `npm start`?)');
+    await ensureDatabase(embeddedUrl(env.EMBEDDED_PG_PORT), APP_DATABASE);
+    const url = embeddedUrl(env.EMBEDDED_PG_PORT, APP_DATABASE);
+    return { url, directUrl: url, embedded: null, stop: async () => {} };
+  }
+  const cluster = await startCluster({ dataDir: await embeddedDataDir(env, log), port: env.EMBEDDED_PG_PORT, log });
+  await ensureDatabase(cluster.url(), APP_DATABASE);
+  const url = cluster.url(APP_DATABASE);
+  return { url, directUrl: url, embedded: cluster, stop: () => cluster.stop() };
+}
+
+/** A URL with its password hidden, for logs and banners. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+/** True when our embedded cluster (its credentials work) already listens on the port. */
+async function alreadyRunning(port: number): Promise<boolean> {
+  if (!(await portInUse(port))) return false;
+  const client = new pg.Client({ connectionString: embeddedUrl(port), connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false; // something else holds the port: startCluster names it
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

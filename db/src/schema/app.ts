@@ -1,0 +1,126 @@
+// The reference extraction app: five tables whose every change is streamed to browsers.
+// Child rows carry project_id so that filters and grants are a column check, not a join.
+import { sql } from 'drizzle-orm';
+import { check, index, integer, jsonb, pgTable, real, text, timestamp, uuid, boolean } from 'drizzle-orm/pg-core';
+
+const timestamps = {
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+};
+
+export const projectStatuses = ['active', 'archived'] as const;
+export const jobStatuses = ['queued', 'processing', 'completed', 'failed'] as const;
+export const layerKinds = ['vector', 'raster', 'table', 'document'] as const;
+export const matchStatuses = ['pending', 'confirmed', 'rejected'] as const;
+
+export const projects = pgTable(
+  'projects',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    name: text().notNull(),
+    description: text().notNull().default(''),
+    status: text({ enum: projectStatuses }).notNull().default('active'),
+    ...timestamps,
+  },
+  (t) => [
+    index('projects_created_at_idx').on(t.createdAt),
+    check('projects_status_check', sql`${t.status} in ('active', 'archived')`),
+  ],
+);
+
+export const extractionJobs = pgTable(
+  'extraction_jobs',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    documentName: text().notNull(),
+    status: text({ enum: jobStatuses }).notNull().default('queued'),
+    progress: integer().notNull().default(0),
+    error: text(),
+    startedAt: timestamp({ withTimezone: true }),
+    finishedAt: timestamp({ withTimezone: true }),
+    ...timestamps,
+  },
+  (t) => [
+    index('extraction_jobs_project_created_idx').on(t.projectId, t.createdAt),
+    check('extraction_jobs_status_check', sql`${t.status} in ('queued', 'processing', 'completed', 'failed')`),
+    check('extraction_jobs_progress_check', sql`${t.progress} between 0 and 100`),
+  ],
+);
+
+export const extractionResults = pgTable(
+  'extraction_results',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    jobId: uuid()
+      .notNull()
+      .references(() => extractionJobs.id, { onDelete: 'cascade' }),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    fieldName: text().notNull(),
+    value: text().notNull(),
+    confidence: real().notNull(),
+    page: integer(),
+    ...timestamps,
+  },
+  (t) => [
+    index('extraction_results_job_idx').on(t.jobId),
+    index('extraction_results_project_idx').on(t.projectId),
+    check('extraction_results_confidence_check', sql`${t.confidence} between 0 and 1`),
+    check('extraction_results_page_check', sql`${t.page} is null or ${t.page} >= 1`),
+  ],
+);
+
+export const dataLayers = pgTable(
+  'data_layers',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text().notNull(),
+    kind: text({ enum: layerKinds }).notNull(),
+    source: text().notNull(),
+    visible: boolean().notNull().default(true),
+    metadata: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    ...timestamps,
+  },
+  (t) => [
+    index('data_layers_project_idx').on(t.projectId),
+    check('data_layers_kind_check', sql`${t.kind} in ('vector', 'raster', 'table', 'document')`),
+  ],
+);
+
+export const supplierMatches = pgTable(
+  'supplier_matches',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    resultId: uuid().references(() => extractionResults.id, { onDelete: 'set null' }),
+    supplierName: text().notNull(),
+    score: real().notNull(),
+    status: text({ enum: matchStatuses }).notNull().default('pending'),
+    ...timestamps,
+  },
+  (t) => [
+    index('supplier_matches_project_idx').on(t.projectId),
+    index('supplier_matches_result_idx').on(t.resultId),
+    check('supplier_matches_score_check', sql`${t.score} between 0 and 1`),
+    check('supplier_matches_status_check', sql`${t.status} in ('pending', 'confirmed', 'rejected')`),
+  ],
+);
+
+/** The tables the stream covers out of the box; a migration may enable more. */
+export const realtimeTables = [
+  'projects',
+  'extraction_jobs',
+  'extraction_results',
+  'data_layers',
+  'supplier_matches',
+] as const;
+export type RealtimeTable = (typeof realtimeTables)[number];

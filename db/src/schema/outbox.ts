@@ -1,0 +1,60 @@
+// The change outbox is the log clients replay from; realtime_state is the one row the
+// trigger and the replicator share (the NOTIFY flag, the replicator's mode and leader).
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, check, customType, index, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+
+/** xid8 as a decimal string: a 64-bit transaction id that never wraps, comparable with pg_snapshot. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+
+export const changeOps = ['INSERT', 'UPDATE', 'DELETE'] as const;
+export type ChangeOp = (typeof changeOps)[number];
+
+export const changeOutbox = pgTable(
+  'change_outbox',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    // Null until the replicator stamps it; then dense and in commit order.
+    seq: bigint({ mode: 'number' }),
+    tableName: text().notNull(),
+    op: text({ enum: changeOps }).notNull(),
+    rowId: text().notNull(),
+    newRow: jsonb().$type<Record<string, unknown>>(),
+    oldRow: jsonb().$type<Record<string, unknown>>(),
+    txid: xid8().notNull(),
+    actor: text(),
+    dbUser: text().notNull(),
+    applicationName: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    committedAt: timestamp({ withTimezone: true }),
+  },
+  (t) => [
+    // Partial indexes: a writer's insert (seq still null) never touches the seq index,
+    // and the unstamped scan of NOTIFY mode reads only the rows it has to stamp.
+    uniqueIndex('change_outbox_seq_key').on(t.seq).where(sql`${t.seq} is not null`),
+    index('change_outbox_unstamped_idx').on(t.id).where(sql`${t.seq} is null`),
+    index('change_outbox_table_row_idx').on(t.tableName, t.rowId, t.id),
+    // BRIN: ids and times grow together, so a time range costs a few pages, and the
+    // writer pays almost nothing to maintain it.
+    index('change_outbox_created_at_brin').using('brin', t.createdAt),
+    check('change_outbox_op_check', sql`${t.op} in ('INSERT', 'UPDATE', 'DELETE')`),
+  ],
+);
+
+export const replicatorModes = ['wal', 'notify', 'down'] as const;
+export type ReplicatorMode = (typeof replicatorModes)[number];
+
+export const realtimeState = pgTable(
+  'realtime_state',
+  {
+    id: smallint().primaryKey().default(1),
+    // Read by notify_row_change() on every write: pg_notify runs only while this is on.
+    notifyEnabled: boolean().notNull().default(false),
+    mode: text({ enum: replicatorModes }).notNull().default('down'),
+    leader: text(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('realtime_state_singleton', sql`${t.id} = 1`),
+    check('realtime_state_mode_check', sql`${t.mode} in ('wal', 'notify', 'down')`),
+  ],
+);
