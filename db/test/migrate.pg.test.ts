@@ -1,0 +1,95 @@
+// Migrations: a second run is a no-op, and a server without wal_level=logical migrates
+// and captures changes too (NOTIFY mode depends on it).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { runMigrations } from '../src/migrate';
+import { createLogger } from '../src/log';
+import { ensureDatabase } from '../src/embedded/cluster';
+import { createTestDatabase, startTestCluster, type TestCluster, type TestDatabase } from './harness';
+
+const log = createLogger('silent');
+
+/** Everything a migration could change, as text: columns, indexes, functions, triggers, publications. */
+async function catalogFingerprint(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const parts = await Promise.all([
+      client.query(`select table_name, column_name, data_type, column_default, is_nullable from information_schema.columns
+                    where table_schema = 'public' order by 1, 2`),
+      client.query(`select indexdef from pg_indexes where schemaname = 'public' order by 1`),
+      client.query(`select p.proname, md5(p.prosrc) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                    where n.nspname = 'public' order by 1`),
+      client.query(`select tgname, tgrelid::regclass::text from pg_trigger where not tgisinternal order by 1, 2`),
+      client.query(`select pubname, pubinsert, pubupdate, pubdelete from pg_publication order by 1`),
+      client.query(`select hash, created_at from drizzle.__drizzle_migrations order by id`),
+      client.query(`select count(*) from realtime_state`),
+    ]);
+    return JSON.stringify(parts.map((p) => p.rows));
+  } finally {
+    await client.end();
+  }
+}
+
+describe('migrations', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  test('a second migrate changes nothing', async () => {
+    const before = await catalogFingerprint(db.url);
+    const result = await runMigrations(db.url, log);
+    expect(result.applied).toBe(0);
+    expect(result.total).toBeGreaterThanOrEqual(2);
+    expect(await catalogFingerprint(db.url)).toBe(before);
+  });
+
+  test('the five tables carry the trigger and the publication covers inserts to the outbox only', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows: triggers } = await client.query(
+        `select tgrelid::regclass::text as t from pg_trigger where tgname = 'realtime_change' order by 1`,
+      );
+      expect(triggers.map((r) => r.t)).toEqual(['data_layers', 'extraction_jobs', 'extraction_results', 'projects', 'supplier_matches']);
+      const { rows: pub } = await client.query(
+        `select p.pubinsert, p.pubupdate, p.pubdelete, array(select tablename from pg_publication_tables t where t.pubname = p.pubname)::text[] as tables
+         from pg_publication p where pubname = 'realtime_outbox'`,
+      );
+      expect(pub[0]).toEqual({ pubinsert: true, pubupdate: false, pubdelete: false, tables: ['change_outbox'] });
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('a server with wal_level=replica', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startTestCluster({ walLevel: 'replica' });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test('migrates from scratch, twice, and captures changes', async () => {
+    await ensureDatabase(cluster.url(), 'app');
+    const url = cluster.url('app');
+    expect((await runMigrations(url, log)).applied).toBeGreaterThanOrEqual(2);
+    expect((await runMigrations(url, log)).applied).toBe(0);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      expect((await client.query('show wal_level')).rows[0].wal_level).toBe('replica');
+      await client.query(`insert into projects (name) values ('on replica')`);
+      const { rows } = await client.query(`select op, table_name, new_row->>'name' as name from change_outbox`);
+      expect(rows).toEqual([{ op: 'INSERT', table_name: 'projects', name: 'on replica' }]);
+    } finally {
+      await client.end();
+    }
+  });
+});

@@ -1,0 +1,32 @@
+// The two vitest projects every workspace uses: `unit` (pure, *.test.ts, seconds) and
+// `pg` (*.pg.test.ts, on a real Postgres that the global setup provides).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export function vitestProjects(extra: { pg?: Record<string, unknown> } = {}): TestProjectInlineConfiguration[] {
+  return [
+    {
+      test: {
+        name: 'unit',
+        include: ['**/*.test.ts', '**/*.test.tsx'],
+        exclude: ['**/*.pg.test.ts', '**/node_modules/**', '**/dist/**'],
+      },
+    },
+    {
+      test: {
+        name: 'pg',
+        include: ['**/*.pg.test.ts'],
+        exclude: ['**/node_modules/**', '**/dist/**'],
+        globalSetup: [path.join(here, 'global-setup.ts')],
+        // Database tests share one cluster and a 2-core machine: one file at a time.
+        fileParallelism: false,
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+        ...extra.pg,
+      },
+    },
+  ];
+}
