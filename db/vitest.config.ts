@@ -1,4 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { vitestProjects } from './test/vitest-projects.ts';
+import { vitestProjects, vitestReporters } from './test/vitest-projects.ts';
 
-export default defineConfig({ test: { projects: vitestProjects() } });
+export default defineConfig({ test: { projects: vitestProjects(), reporters: vitestReporters() } });

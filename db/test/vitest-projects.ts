@@ -30,3 +30,8 @@ export function vitestProjects(extra: { pg?: Record<string, unknown> } = {}): Te
     },
   ];
 }
+
+/** The console reporter, plus a JSON report that .ci/summarize.mjs adds up. */
+export function vitestReporters(): (string | [string, Record<string, unknown>])[] {
+  return ['default', ['json', { outputFile: '.reports/vitest.json' }]];
+}
