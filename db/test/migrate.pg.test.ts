@@ -14,18 +14,20 @@ async function catalogFingerprint(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const parts = await Promise.all([
-      client.query(`select table_name, column_name, data_type, column_default, is_nullable from information_schema.columns
-                    where table_schema = 'public' order by 1, 2`),
-      client.query(`select indexdef from pg_indexes where schemaname = 'public' order by 1`),
-      client.query(`select p.proname, md5(p.prosrc) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-                    where n.nspname = 'public' order by 1`),
-      client.query(`select tgname, tgrelid::regclass::text from pg_trigger where not tgisinternal order by 1, 2`),
-      client.query(`select pubname, pubinsert, pubupdate, pubdelete from pg_publication order by 1`),
-      client.query(`select hash, created_at from drizzle.__drizzle_migrations order by id`),
-      client.query(`select count(*) from realtime_state`),
-    ]);
-    return JSON.stringify(parts.map((p) => p.rows));
+    const queries = [
+      `select table_name, column_name, data_type, column_default, is_nullable from information_schema.columns
+                    where table_schema = 'public' order by 1, 2`,
+      `select indexdef from pg_indexes where schemaname = 'public' order by 1`,
+      `select p.proname, md5(p.prosrc) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                    where n.nspname = 'public' order by 1`,
+      `select tgname, tgrelid::regclass::text from pg_trigger where not tgisinternal order by 1, 2`,
+      `select pubname, pubinsert, pubupdate, pubdelete from pg_publication order by 1`,
+      `select hash, created_at from drizzle.__drizzle_migrations order by id`,
+      `select count(*) from realtime_state`,
+    ];
+    const parts: unknown[] = [];
+    for (const q of queries) parts.push((await client.query(q)).rows);
+    return JSON.stringify(parts);
   } finally {
     await client.end();
   }
