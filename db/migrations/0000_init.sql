@@ -85,6 +85,9 @@ CREATE TABLE "realtime_state" (
 	"notify_enabled" boolean DEFAULT false NOT NULL,
 	"mode" text DEFAULT 'down' NOT NULL,
 	"leader" text,
+	"leader_since" timestamp with time zone,
+	"slot_name" text,
+	"reason" text,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "realtime_state_singleton" CHECK ("realtime_state"."id" = 1),
 	CONSTRAINT "realtime_state_mode_check" CHECK ("realtime_state"."mode" in ('wal', 'notify', 'down'))

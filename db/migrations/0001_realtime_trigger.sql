@@ -105,12 +105,35 @@ CREATE TRIGGER change_outbox_restamp
   FOR EACH ROW WHEN (OLD.seq IS NOT NULL AND NEW.seq IS DISTINCT FROM OLD.seq)
   EXECUTE FUNCTION change_outbox_guard();
 --> statement-breakpoint
--- Inserts only: stamping (an UPDATE) must not echo back into the stream. Creating it
--- needs no wal_level=logical, so a database without logical replication migrates too.
+-- Inserts only: stamping (an UPDATE) must not echo back into the stream. Only the id
+-- column (Postgres 15 column lists): the replicator needs nothing else from the WAL, and
+-- decoding less keeps the stream fast whatever the size of the rows. Creating it needs
+-- no wal_level=logical, so a database without logical replication migrates too.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'realtime_outbox') THEN
-    CREATE PUBLICATION realtime_outbox FOR TABLE change_outbox WITH (publish = 'insert');
+    CREATE PUBLICATION realtime_outbox FOR TABLE change_outbox (id) WITH (publish = 'insert');
   END IF;
 END
 $$;
+--> statement-breakpoint
+-- One row for operators and health checks: what the replicator does and how far behind
+-- it is, from the database alone (npm run outbox -- stats reads it too).
+CREATE OR REPLACE VIEW realtime_status AS
+SELECT
+  s.mode,
+  s.reason,
+  s.leader,
+  s.leader_since,
+  s.notify_enabled,
+  s.updated_at,
+  (SELECT max(seq) FROM change_outbox) AS head_seq,
+  (SELECT count(*) FROM change_outbox WHERE seq IS NULL) AS backlog,
+  s.slot_name,
+  slot.wal_status AS slot_wal_status,
+  slot.confirmed_flush_lsn AS acked_lsn,
+  CASE WHEN slot.confirmed_flush_lsn IS NOT NULL
+       THEN pg_wal_lsn_diff(pg_current_wal_lsn(), slot.confirmed_flush_lsn)::bigint END AS slot_lag_bytes
+FROM realtime_state s
+LEFT JOIN pg_replication_slots slot ON slot.slot_name = s.slot_name AND slot.database = current_database()
+WHERE s.id = 1;

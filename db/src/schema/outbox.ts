@@ -50,7 +50,13 @@ export const realtimeState = pgTable(
     // Read by notify_row_change() on every write: pg_notify runs only while this is on.
     notifyEnabled: boolean().notNull().default(false),
     mode: text({ enum: replicatorModes }).notNull().default('down'),
+    // Who stamps (host:pid:token) and since when; null while no replicator leads.
     leader: text(),
+    leaderSince: timestamp({ withTimezone: true }),
+    // The replicator's slot, so that realtime_status can report its lag.
+    slotName: text(),
+    // Why the mode is what it is (e.g. "wal_level is replica"), for operators.
+    reason: text(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
