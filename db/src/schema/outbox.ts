@@ -55,6 +55,9 @@ export const realtimeState = pgTable(
     leaderSince: timestamp({ withTimezone: true }),
     // The replicator's slot, so that realtime_status can report its lag.
     slotName: text(),
+    // False from the moment a slot is created until the scan after it finished: a
+    // replicator that finds a slot not ready scans before it streams.
+    slotReady: boolean().notNull().default(false),
     // Why the mode is what it is (e.g. "wal_level is replica"), for operators.
     reason: text(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
