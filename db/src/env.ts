@@ -8,7 +8,7 @@ const postgresUrl = z
     message: 'must be a postgres:// URL, e.g. postgres://user:password@host:5432/dbname',
   });
 
-const schema = z.object({
+export const dbEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL_DIRECT: postgresUrl.optional(),
   TEST_DATABASE_URL: postgresUrl.optional(),
@@ -17,7 +17,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
-export type DbEnv = z.infer<typeof schema>;
+export type DbEnv = z.infer<typeof dbEnvSchema>;
 
 export class EnvError extends Error {
   constructor(readonly issues: string[]) {
@@ -37,5 +37,5 @@ export function parseEnv<T extends z.ZodType>(shape: T, source: Record<string, s
 }
 
 export function loadDbEnv(source: Record<string, string | undefined> = process.env): DbEnv {
-  return parseEnv(schema, source);
+  return parseEnv(dbEnvSchema, source);
 }

@@ -1,5 +1,5 @@
 export * from './schema';
-export { loadDbEnv, parseEnv, EnvError, type DbEnv } from './env';
+export { loadDbEnv, parseEnv, dbEnvSchema, EnvError, type DbEnv } from './env';
 export { createLogger, type Logger } from './log';
 export { runMigrations, migrationsFolder } from './migrate';
 export { openDatabase, redactUrl, repoRoot, APP_DATABASE, type Database } from './database';

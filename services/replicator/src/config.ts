@@ -1,0 +1,17 @@
+// From validated environment to the replicator's settings.
+import type { Logger } from '@realtime/db';
+import type { ReplicatorEnv } from './env';
+import type { ReplicatorConfig } from './replicator';
+
+export function replicatorConfig(env: ReplicatorEnv, directUrl: string, log: Logger): ReplicatorConfig {
+  return {
+    directUrl,
+    slot: env.REPLICATION_SLOT,
+    publication: env.PUBLICATION,
+    batchSize: env.STAMP_BATCH_SIZE,
+    lingerMs: env.STAMP_LINGER_MS,
+    safetyPollMs: env.SAFETY_POLL_MS,
+    walRetryMs: env.WAL_RETRY_MS,
+    log,
+  };
+}

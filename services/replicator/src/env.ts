@@ -1,0 +1,28 @@
+// The replicator's configuration: the database variables plus its own, validated once.
+// A bad value stops the process with the variable's name and what it expects.
+import { z } from 'zod';
+import { dbEnvSchema, parseEnv } from '@realtime/db';
+
+const identifier = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, `${what} names may use lowercase letters, digits and underscores (at most 63), starting with a letter or underscore`);
+
+const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const replicatorEnvSchema = dbEnvSchema.extend({
+  REPLICATION_SLOT: identifier('replication slot').default('realtime_outbox'),
+  PUBLICATION: identifier('publication').default('realtime_outbox'),
+  STAMP_BATCH_SIZE: int(1, 100_000, 5000),
+  STAMP_LINGER_MS: int(0, 1000, 5),
+  SAFETY_POLL_MS: int(50, 60_000, 1000),
+  WAL_RETRY_MS: int(500, 600_000, 10_000),
+  PORT: int(0, 65_535, 3000),
+  DEMO: z.enum(['0', '1']).default('1'),
+});
+
+export type ReplicatorEnv = z.infer<typeof replicatorEnvSchema>;
+
+export function loadReplicatorEnv(source: Record<string, string | undefined> = process.env): ReplicatorEnv {
+  return parseEnv(replicatorEnvSchema, source);
+}

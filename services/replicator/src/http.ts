@@ -1,0 +1,37 @@
+// The process's HTTP face: GET /healthz (200 once migrated and the replicator runs,
+// 503 with the reason otherwise) and GET /status (the process's and the database's view).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Logger } from '@realtime/db';
+import type { Replicator } from './replicator';
+import { readStatus } from './state';
+
+export interface Health {
+  ok: boolean;
+  reason: string | null;
+}
+
+export function health(migrated: boolean, replicator: Replicator | null): Health {
+  if (!migrated) return { ok: false, reason: 'the database is not migrated yet' };
+  if (!replicator) return { ok: false, reason: 'the replicator has not started' };
+  const s = replicator.status();
+  if (s.role === 'standby') return { ok: true, reason: null };
+  if (s.role === 'leader' && (s.mode === 'wal' || s.mode === 'notify')) return { ok: true, reason: null };
+  return { ok: false, reason: `replicator is ${s.role}${s.reason ? `: ${s.reason}` : ''}` };
+}
+
+export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => { migrated: boolean; replicator: Replicator | null } }): FastifyInstance {
+  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger });
+  // Probes hit these every few seconds: log them only when something is wrong.
+  app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
+    const { migrated, replicator } = opts.state();
+    const h = health(migrated, replicator);
+    return reply.code(h.ok ? 200 : 503).send(h.ok ? { status: 'ok', mode: replicator?.status().mode, role: replicator?.status().role } : { status: 'unavailable', reason: h.reason });
+  });
+  app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {
+    const { replicator } = opts.state();
+    const database = await readStatus(opts.pool).catch((err: unknown) => ({ error: (err as Error).message }));
+    return reply.send({ process: replicator?.status() ?? null, database });
+  });
+  return app;
+}

@@ -1,0 +1,5 @@
+export { Replicator, LEADER_LOCK, STAMPED_CHANNEL, OUTBOX_CHANNEL, type ReplicatorConfig, type ReplicatorStatus, type StampListener } from './replicator';
+export type { StampedChange } from './sequencer/stamp';
+export { readStatus, type DbStatus } from './state';
+export { loadReplicatorEnv, replicatorEnvSchema, type ReplicatorEnv } from './env';
+export { replicatorConfig } from './config';

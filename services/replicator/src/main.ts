@@ -1,0 +1,66 @@
+// The replicator process, and for now also `npm start`: database (embedded unless
+// DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
+// server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
+import pg from 'pg';
+import { createLogger, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { loadReplicatorEnv, type ReplicatorEnv } from './env';
+import { buildHttp } from './http';
+import { Replicator } from './replicator';
+import { replicatorConfig } from './config';
+
+let env: ReplicatorEnv;
+try {
+  env = loadReplicatorEnv();
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+const log = createLogger(env.LOG_LEVEL, { service: 'replicator' });
+const state: { migrated: boolean; replicator: Replicator | null } = { migrated: false, replicator: null };
+
+async function main(): Promise<() => Promise<void>> {
+  const db = await openDatabase(env, log);
+  const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'realtime-replicator-status' });
+  const http = buildHttp({ log, pool, state: () => state });
+  await http.listen({ port: env.PORT, host: '0.0.0.0' });
+  await runMigrations(db.url, log);
+  state.migrated = true;
+  if (env.DEMO === '1') await seedIfEmpty(db.url, log);
+  const replicator = new Replicator(replicatorConfig(env, db.directUrl, log));
+  state.replicator = replicator;
+  await replicator.start();
+  const port = (http.server.address() as { port: number }).port;
+  log.info({ database: redactUrl(db.url), port }, 'ready');
+  process.stdout.write(`\nReplicator running. Health: http://localhost:${port}/healthz  Status: http://localhost:${port}/status\nDatabase: ${redactUrl(db.url)}\n`);
+  return async () => {
+    await replicator.stop();
+    await http.close();
+    await pool.end();
+    await db.stop();
+  };
+}
+
+let shutdown: (() => Promise<void>) | null = null;
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  try {
+    await shutdown?.();
+  } catch (err) {
+    log.error({ err }, 'error while stopping');
+  }
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+try {
+  shutdown = await main();
+} catch (err) {
+  let line = `\nerror: ${(err as Error).message}\n`;
+  for (let c = (err as Error).cause; c instanceof Error; c = c.cause) line += `  caused by: ${c.message}\n`;
+  process.stderr.write(line);
+  process.exit(1);
+}

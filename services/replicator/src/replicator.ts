@@ -1,0 +1,464 @@
+// The replicator: one leader stamps every outbox row with a dense seq, in commit order
+// from the WAL, or in id order from NOTIFY + scans when logical replication is not
+// available; standbys wait on the advisory lock. This file is the IO shell; decisions
+// live in mode.ts, transactions.ts, batch.ts and lsn.ts.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
+import type { Logger } from '@realtime/db';
+import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
+import { BatchBuffer } from './sequencer/batch';
+import { readHead, stampPieces, stampVisible, type StampedChange, type StampResult } from './sequencer/stamp';
+import { forLibraryAck, formatLsn, maxLsn, parseLsn } from './wal/lsn';
+import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './wal/slot';
+import { TransactionAssembler, type OutboxMessage } from './wal/transactions';
+import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './state';
+
+/** Session-level advisory lock held by the leader ("rtsp"); one stamper per database. */
+export const LEADER_LOCK = 0x72747370;
+/** Channel of the one wake-up per stamped batch, for gateways in other processes. */
+export const STAMPED_CHANNEL = 'realtime_stamped';
+/** Channel the trigger notifies on in NOTIFY mode. */
+export const OUTBOX_CHANNEL = 'realtime_outbox';
+
+export interface ReplicatorConfig {
+  /** Direct connection (never PgBouncer): replication, LISTEN and the advisory lock. */
+  directUrl: string;
+  slot: string;
+  publication: string;
+  batchSize: number;
+  lingerMs: number;
+  safetyPollMs: number;
+  walRetryMs: number;
+  reconnectMs?: number;
+  standbyPollMs?: number;
+  maxStreamFailures?: number;
+  log: Logger;
+}
+
+export type Role = 'starting' | 'standby' | 'leader' | 'stopped';
+
+export interface ReplicatorStatus {
+  identity: string;
+  role: Role;
+  mode: Mode;
+  reason: string | null;
+  headSeq: number;
+  ackedLsn: string | null;
+  stampedSinceStart: number;
+  lastError: string | null;
+}
+
+export type StampListener = (changes: StampedChange[], head: number) => void;
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+/** A leader term ends when its connection does: `lost` rejects and `error` says why. */
+interface Term {
+  lost: Deferred<never>;
+  error: Error | null;
+}
+
+function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+class WalFailureError extends Error {
+  constructor(
+    message: string,
+    readonly kind: WalFailure,
+  ) {
+    super(message);
+  }
+}
+
+export class Replicator {
+  readonly identity = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly log: Logger;
+  private readonly reconnectMs: number;
+  private readonly standbyPollMs: number;
+  private readonly maxStreamFailures: number;
+  private readonly listeners = new Set<StampListener>();
+  private stopping = false;
+  private readonly stopped = deferred();
+  private loop: Promise<void> | null = null;
+  private head = 0;
+  private state: Omit<ReplicatorStatus, 'identity'> = {
+    role: 'starting',
+    mode: 'down',
+    reason: 'starting',
+    headSeq: 0,
+    ackedLsn: null,
+    stampedSinceStart: 0,
+    lastError: null,
+  };
+
+  constructor(private readonly cfg: ReplicatorConfig) {
+    this.log = cfg.log.child({ component: 'replicator', slot: cfg.slot });
+    this.reconnectMs = cfg.reconnectMs ?? 1000;
+    this.standbyPollMs = cfg.standbyPollMs ?? 1000;
+    this.maxStreamFailures = cfg.maxStreamFailures ?? 3;
+  }
+
+  status(): ReplicatorStatus {
+    return { identity: this.identity, ...this.state, headSeq: this.head };
+  }
+
+  /** In-process delivery of every stamped batch, in seq order. */
+  onStamped(fn: StampListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    if (this.loop) return;
+    this.log.info({ identity: this.identity }, 'replicator starting');
+    this.loop = this.run();
+  }
+
+  /** Stop reading, stamp and acknowledge the batch in hand, step down, release the lock. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.stopped.resolve();
+    this.wakeAll();
+    await this.loop;
+    this.state.role = 'stopped';
+    this.state.mode = 'down';
+  }
+
+  private readonly sleepers = new Set<() => void>();
+
+  /** Sleeps up to `ms`; stop, a lost connection or `onWake`'s callback end it early. */
+  private sleep(ms: number, onWake?: (wake: () => void) => void): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+      onWake?.(done);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let client: pg.Client | null = null;
+      const term: Term = { lost: deferred<never>(), error: null };
+      try {
+        client = await this.acquire(term);
+        if (!client) break;
+        await this.lead(client, term);
+      } catch (err) {
+        this.state.lastError = (err as Error).message;
+        this.state.mode = 'down';
+        this.state.reason = `connection lost: ${(err as Error).message}`;
+        this.log.error({ err }, `replicator lost its database connection or failed; reconnecting in ${this.reconnectMs} ms`);
+      } finally {
+        if (client) await this.release(client);
+      }
+      if (!this.stopping) await this.sleep(this.reconnectMs);
+    }
+    this.state.role = 'stopped';
+    this.log.info('replicator stopped');
+  }
+
+  /** Connect and wait for the leader lock; null when stopped first. */
+  private async acquire(term: Term): Promise<pg.Client | null> {
+    const client = new pg.Client({ connectionString: this.cfg.directUrl, application_name: 'realtime-replicator' });
+    client.on('error', (err) => {
+      term.error = err;
+      term.lost.reject(err);
+      this.wakeAll();
+    });
+    await client.connect();
+    while (!this.stopping) {
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK]);
+      if (rows[0]?.ok) return client;
+      if (this.state.role !== 'standby') {
+        this.state.role = 'standby';
+        this.state.reason = 'another replicator leads';
+        this.log.info('standby: another replicator holds the leader lock');
+      }
+      await this.sleep(this.standbyPollMs);
+      if (term.error) throw term.error;
+    }
+    await client.end().catch(() => undefined);
+    return null;
+  }
+
+  private async release(client: pg.Client): Promise<void> {
+    try {
+      if (this.state.role === 'leader') {
+        await stepDown(client, this.identity);
+        await client.query('SELECT pg_advisory_unlock($1)', [LEADER_LOCK]);
+      }
+    } catch {
+      // The connection is gone: Postgres released the lock with it.
+    }
+    await client.end().catch(() => undefined);
+    if (this.state.role === 'leader') this.state.role = 'starting';
+  }
+
+  private async lead(client: pg.Client, term: Term): Promise<void> {
+    const lost = term.lost;
+    this.state.role = 'leader';
+    await claimLeadership(client, this.identity, this.cfg.slot);
+    this.head = await readHead(client);
+    this.state.headSeq = this.head;
+    this.log.info({ head: this.head }, 'leader: stamping from here');
+    let failures = 0;
+    let lastFailure = 0;
+    while (!this.stopping) {
+      const available = await walAvailability(client);
+      if (!available.ok) {
+        await this.notifyMode(client, term, available.reason);
+        continue;
+      }
+      try {
+        await this.walMode(client, lost);
+      } catch (err) {
+        if (term.error) throw err;
+        const kind = err instanceof WalFailureError ? err.kind : classifyWalError(err);
+        if (Date.now() - lastFailure > 60_000) failures = 0;
+        lastFailure = Date.now();
+        const decision = afterWalFailure(kind, failures, { maxFailures: this.maxStreamFailures, reconnectMs: this.reconnectMs });
+        failures = decision.failures;
+        this.state.lastError = (err as Error).message;
+        this.log.warn({ err, kind, action: decision.action }, 'WAL stream failed');
+        if (decision.action === 'fallback') {
+          await this.notifyMode(client, term, `WAL stream: ${(err as Error).message}`);
+        } else {
+          if (kind === 'slot-busy') await releaseSlot(client, this.cfg.slot);
+          await this.sleep(decision.delayMs);
+        }
+      }
+    }
+  }
+
+  private async publish(result: StampResult, client: pg.ClientBase): Promise<void> {
+    if (result.stamped === 0) return;
+    this.head = result.head;
+    this.state.headSeq = result.head;
+    this.state.stampedSinceStart += result.stamped;
+    for (const fn of this.listeners) {
+      try {
+        fn(result.changes, result.head);
+      } catch (err) {
+        this.log.error({ err }, 'an in-process stamp listener threw; the stream goes on');
+      }
+    }
+    await client.query('SELECT pg_notify($1, $2)', [STAMPED_CHANNEL, String(result.head)]);
+  }
+
+  /** Stamp every visible unstamped row, in id order, in batches. */
+  private async scanAll(client: pg.ClientBase): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const result = await stampVisible(client, this.head, this.cfg.batchSize, this.listeners.size > 0);
+      await this.publish(result, client);
+      total += result.stamped;
+      if (result.stamped < this.cfg.batchSize) return total;
+    }
+  }
+
+  private async walMode(client: pg.Client, lost: Deferred<never>): Promise<void> {
+    const { slot } = this.cfg;
+    let info = await slotInfo(client, slot);
+    if (info.lost) throw new WalFailureError(`replication slot "${slot}" was invalidated (it fell behind max_slot_wal_keep_size)`, 'slot-lost');
+    let ready = info.exists && (await slotReady(client));
+    if (!info.exists) {
+      // Create the slot first, then scan, then stream: every row is either visible to the
+      // scan or committed after the slot's start, and stamping skips rows seen twice.
+      await setSlotReady(client, false);
+      await createSlot(client, slot);
+      info = await slotInfo(client, slot);
+      this.log.info('created replication slot');
+      ready = false;
+    }
+    if (info.activePid) await releaseSlot(client, slot);
+    if (!ready) {
+      const n = await this.scanAll(client);
+      await setSlotReady(client, true);
+      this.log.info({ stamped: n }, 'scanned rows written before the slot existed');
+    }
+    await this.stream(client, lost, info.confirmedFlush ? parseLsn(info.confirmedFlush) : 0n);
+  }
+
+  private async stream(client: pg.Client, lost: Deferred<never>, confirmed: bigint): Promise<void> {
+    const { batchSize, lingerMs } = this.cfg;
+    // Acknowledge only what we say, when we say it: no timer (issue #22 of the library
+    // acknowledges the last received LSN on one) and flow control, so that handlers are
+    // awaited before the next message (issue #11).
+    const service = new LogicalReplicationService(
+      { connectionString: this.cfg.directUrl, application_name: 'realtime-replicator-wal' },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.cfg.publication] });
+    const assembler = new TransactionAssembler(batchSize);
+    const buffer = new BatchBuffer();
+    const failed = deferred<never>();
+    let acked = confirmed;
+    let flushing: Promise<void> | null = null;
+    let linger: NodeJS.Timeout | null = null;
+    let draining = false;
+    let broken = false;
+    const fail = (err: unknown) => {
+      broken = true;
+      failed.reject(err);
+    };
+
+    const ack = (to: bigint) => {
+      acked = maxLsn(acked, to);
+      this.state.ackedLsn = formatLsn(acked);
+      void service.acknowledge(forLibraryAck(acked));
+    };
+    const flush = async (): Promise<void> => {
+      while (flushing) await flushing;
+      if (buffer.isEmpty) return;
+      const batch = buffer.take();
+      flushing = (async () => {
+        const result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+        await this.publish(result, client);
+        if (batch.ackTo) ack(parseLsn(batch.ackTo));
+      })();
+      try {
+        await flushing;
+      } finally {
+        flushing = null;
+      }
+    };
+    const libraryIdle = () => {
+      // Internal fields: messages received but not yet handed to us must not be skipped by
+      // acknowledging a keepalive position past them.
+      const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
+      return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
+    };
+
+    service.on('start', () => {
+      this.state.mode = 'wal';
+      this.state.reason = null;
+      this.log.info({ from: formatLsn(confirmed) }, 'WAL mode: streaming');
+      setMode(client, 'wal', null, false).catch(fail);
+    });
+    service.on('data', async (_lsn: string, msg: OutboxMessage) => {
+      if (draining || broken) return;
+      try {
+        for (const piece of assembler.push(msg)) buffer.push(piece);
+        if (buffer.rows >= batchSize) await flush();
+        else if (!buffer.isEmpty && !linger) {
+          linger = setTimeout(() => {
+            linger = null;
+            flush().catch(fail);
+          }, lingerMs);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      if (draining || broken) return;
+      const idle = !assembler.inTransaction && buffer.isEmpty && !flushing && libraryIdle();
+      if (idle) ack(parseLsn(lsn));
+      else if (shouldRespond) ack(acked);
+    });
+    service.on('error', fail);
+
+    const subscribed = service.subscribe(plugin, this.cfg.slot).then(() => {
+      if (!this.stopping) throw new Error('the replication stream ended');
+    });
+    subscribed.catch(() => undefined);
+    try {
+      await Promise.race([subscribed, failed.promise, lost.promise, this.stopped.promise]);
+    } finally {
+      draining = true;
+      if (linger) clearTimeout(linger);
+      if (!broken && this.stopping) {
+        // SIGTERM: the batch in hand is stamped and acknowledged before the stream closes.
+        await flush().catch((err: unknown) => this.log.error({ err }, 'could not stamp the last batch; it will be streamed again'));
+      }
+      await service.destroy().catch(() => undefined);
+    }
+  }
+
+  private async notifyMode(client: pg.Client, term: Term, reason: string): Promise<void> {
+    const { slot } = this.cfg;
+    // Flag first, then listen, then scan: a row committed before the flag was on is
+    // found by the scan, one committed after it also wakes us.
+    await setMode(client, 'notify', reason, true);
+    this.state.mode = 'notify';
+    this.state.reason = reason;
+    this.log.warn({ reason }, 'NOTIFY mode: stamping from LISTEN and scans');
+    // A slot nobody reads keeps WAL forever; WAL mode makes a fresh one.
+    await dropSlot(client, slot).catch((err: unknown) => this.log.warn({ err }, 'could not drop the unused slot'));
+
+    let wake: (() => void) | null = null;
+    let pending = false;
+    if (term.error) throw term.error;
+    const nudge = () => {
+      pending = true;
+      wake?.();
+    };
+    let listener: pg.Client | null = null;
+    const listen = async () => {
+      const c = new pg.Client({ connectionString: this.cfg.directUrl, application_name: 'realtime-replicator-listen' });
+      c.on('notification', nudge);
+      c.on('error', (err) => {
+        this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
+        if (listener === c) listener = null;
+        nudge();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      listener = c;
+    };
+
+    let nextProbe = Date.now() + this.cfg.walRetryMs;
+    try {
+      while (!this.stopping) {
+        if (!listener) await listen().catch((err: unknown) => this.log.warn({ err }, 'could not LISTEN; polling'));
+        pending = false;
+        await this.scanAll(client);
+        if (Date.now() >= nextProbe) {
+          nextProbe = Date.now() + this.cfg.walRetryMs;
+          if ((await walAvailability(client)).ok) {
+            try {
+              await setSlotReady(client, false);
+              await createSlot(client, slot);
+              this.log.info('logical replication works again: slot created, back to WAL mode');
+              return;
+            } catch (err) {
+              this.log.debug({ err }, 'WAL still not usable');
+            }
+          }
+        }
+        if (pending) continue;
+        await this.sleep(this.cfg.safetyPollMs, (w) => (wake = w));
+        wake = null;
+        if (term.error) throw term.error;
+      }
+    } finally {
+      const l = listener as pg.Client | null;
+      listener = null;
+      await l?.end().catch(() => undefined);
+    }
+  }
+}
+

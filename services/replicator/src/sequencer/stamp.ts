@@ -1,0 +1,111 @@
+// The two ways rows get their seq, each one statement: pieces from the WAL in commit
+// order, or (NOTIFY mode) whatever is visible and unstamped, in id order. Both number
+// only rows whose seq is still null, so a row seen twice (a replayed transaction, or a
+// row found by both the scan and the stream) keeps its first seq and uses up no other.
+import type pg from 'pg';
+import { microsToIso } from '../wal/lsn';
+import type { Piece } from '../wal/transactions';
+
+export interface StampedChange {
+  id: number;
+  seq: number;
+  table: string;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  rowId: string;
+  newRow: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  txid: string;
+  actor: string | null;
+  committedAt: string;
+}
+
+export interface StampResult {
+  head: number;
+  stamped: number;
+  /** Empty unless rows were asked for; in seq order. */
+  changes: StampedChange[];
+}
+
+interface Row {
+  id: string;
+  seq: string;
+  table_name: string;
+  op: StampedChange['op'];
+  row_id: string;
+  new_row: Record<string, unknown> | null;
+  old_row: Record<string, unknown> | null;
+  txid: string;
+  actor: string | null;
+  committed_at: Date;
+}
+
+const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at`;
+
+function result(head: number, rows: Row[], rowCount: number | null, withRows: boolean): StampResult {
+  const stamped = rowCount ?? 0;
+  const changes = withRows
+    ? rows
+        .map((r) => ({
+          id: Number(r.id),
+          seq: Number(r.seq),
+          table: r.table_name,
+          op: r.op,
+          rowId: r.row_id,
+          newRow: r.new_row,
+          oldRow: r.old_row,
+          txid: r.txid,
+          actor: r.actor,
+          committedAt: r.committed_at.toISOString(),
+        }))
+        .sort((a, b) => a.seq - b.seq)
+    : [];
+  return { head: head + stamped, stamped, changes };
+}
+
+export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: number, withRows: boolean): Promise<StampResult> {
+  const ids: number[] = [];
+  const pieceOf: number[] = [];
+  const times: string[] = [];
+  for (const [i, p] of pieces.entries()) {
+    times.push(microsToIso(p.commitTime));
+    for (const id of p.ids) {
+      ids.push(id);
+      pieceOf.push(i + 1);
+    }
+  }
+  if (ids.length === 0) return { head, stamped: 0, changes: [] };
+  const { rows, rowCount } = await client.query<Row>(
+    `WITH input AS (
+       SELECT t.id, t.piece, t.ord FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY AS t(id, piece, ord)
+     ), todo AS (
+       SELECT i.id, ($3::timestamptz[])[i.piece] AS ts, row_number() OVER (ORDER BY i.ord) AS n
+       FROM input i JOIN change_outbox c ON c.id = i.id
+       WHERE c.seq IS NULL
+     )
+     UPDATE change_outbox c SET seq = $4::bigint + todo.n, committed_at = todo.ts
+     FROM todo WHERE c.id = todo.id
+     RETURNING ${withRows ? FULL : 'c.seq'}`,
+    [ids, pieceOf, times, head],
+  );
+  return result(head, rows, rowCount, withRows);
+}
+
+/** NOTIFY mode: stamp up to `limit` visible unstamped rows in id order; commit time is now(). */
+export async function stampVisible(client: pg.ClientBase, head: number, limit: number, withRows: boolean): Promise<StampResult> {
+  const { rows, rowCount } = await client.query<Row>(
+    `WITH todo AS (
+       SELECT id, row_number() OVER (ORDER BY id) AS n
+       FROM (SELECT id FROM change_outbox WHERE seq IS NULL ORDER BY id LIMIT $2) s
+     )
+     UPDATE change_outbox c SET seq = $1::bigint + todo.n, committed_at = now()
+     FROM todo WHERE c.id = todo.id
+     RETURNING ${withRows ? FULL : 'c.seq'}`,
+    [head, limit],
+  );
+  return result(head, rows, rowCount, withRows);
+}
+
+export async function readHead(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ head: string | null }>('SELECT max(seq) AS head FROM change_outbox');
+  return Number(rows[0]?.head ?? 0);
+}
