@@ -33,7 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       dataDir: path.join(tmp, 'data'),
       port: await freePort(),
       throwaway: true,
-      settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_connections: 200 },
+      settings: { fsync: 'off', full_page_writes: 'off', max_connections: 200 },
       log,
     });
     adminUrl = cluster.url('postgres');

@@ -38,7 +38,7 @@ export async function startTestCluster(opts: { walLevel?: 'logical' | 'replica';
     port: await freePort(),
     walLevel: opts.walLevel ?? 'logical',
     throwaway: true,
-    settings: { fsync: 'off', synchronous_commit: 'off', ...opts.settings },
+    settings: { fsync: 'off', ...opts.settings },
     log: createLogger('warn', { service: 'test-cluster' }),
   });
   return {
