@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
+import { runMigrations } from '../src/migrate';
 import { dropDatabase, withDatabase } from './harness-sql';
 
 export { withDatabase, dropDatabase };
@@ -27,26 +28,47 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export interface TestCluster extends Cluster {
   /** Folder holding the data folder; removed on stop. */
   root: string;
+  /** Stop and start again on the same data and port, e.g. with another wal_level. */
+  restart(opts?: { walLevel?: 'logical' | 'replica' }): Promise<void>;
 }
 
 /** A second, throwaway embedded cluster, e.g. `{ walLevel: 'replica' }` for NOTIFY mode. */
 export async function startTestCluster(opts: { walLevel?: 'logical' | 'replica'; settings?: Record<string, string | number> } = {}): Promise<TestCluster> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-test-pg-'));
   await fs.chmod(root, 0o755);
-  const cluster = await startCluster({
-    dataDir: path.join(root, 'data'),
-    port: await freePort(),
-    walLevel: opts.walLevel ?? 'logical',
-    throwaway: true,
-    settings: { fsync: 'off', ...opts.settings },
-    log: createLogger('warn', { service: 'test-cluster' }),
-  });
+  const port = await freePort();
+  const boot = (walLevel: 'logical' | 'replica') =>
+    startCluster({
+      dataDir: path.join(root, 'data'),
+      port,
+      walLevel,
+      throwaway: true,
+      settings: { fsync: 'off', ...opts.settings },
+      log: createLogger('warn', { service: 'test-cluster' }),
+    });
+  let cluster = await boot(opts.walLevel ?? 'logical');
   return {
-    ...cluster,
+    port,
     root,
+    get dataDir() {
+      return cluster.dataDir;
+    },
+    url: (database?: string) => cluster.url(database),
+    async restart(restartOpts = {}) {
+      await cluster.stop({ keepData: true });
+      cluster = await boot(restartOpts.walLevel ?? opts.walLevel ?? 'logical');
+    },
     async stop() {
       await cluster.stop();
       await fs.rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A migrated database named `name` on a test cluster. */
+export async function migratedDatabase(cluster: Cluster, name = 'app'): Promise<string> {
+  await ensureDatabase(cluster.url(), name);
+  const url = cluster.url(name);
+  await runMigrations(url, createLogger('silent'));
+  return url;
 }

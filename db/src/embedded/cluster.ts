@@ -30,7 +30,8 @@ export interface Cluster {
   dataDir: string;
   /** A superuser URL for a database of this cluster. */
   url(database?: string): string;
-  stop(): Promise<void>;
+  /** Stops the server; a throwaway cluster's data goes too unless `keepData` (to restart it). */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -108,7 +109,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     user: EMBEDDED_USER,
     password: EMBEDDED_PASSWORD,
     authMethod: 'scram-sha-256',
-    persistent: !opts.throwaway,
+    // Data removal is ours (stop), so that a throwaway cluster can still be restarted.
+    persistent: true,
     createPostgresUser: isRoot(),
     initdbFlags: ['--encoding=UTF8'],
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
@@ -147,10 +149,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     port: opts.port,
     dataDir,
     url,
-    async stop() {
+    async stop(stopOpts) {
       if (stopped) return;
       stopped = true;
       await instance.stop();
+      if (opts.throwaway && !stopOpts?.keepData) await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }

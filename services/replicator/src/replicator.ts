@@ -450,7 +450,8 @@ export class Replicator {
           }
         }
         if (pending) continue;
-        await this.sleep(this.cfg.safetyPollMs, (w) => (wake = w));
+        // Wake for a notification, the safety poll, or the next WAL probe, whichever is first.
+        await this.sleep(Math.max(0, Math.min(this.cfg.safetyPollMs, nextProbe - Date.now())), (w) => (wake = w));
         wake = null;
         if (term.error) throw term.error;
       }
