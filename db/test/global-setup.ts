@@ -12,13 +12,7 @@ import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/emb
 import { runMigrations } from '../src/migrate';
 import { dropDatabase, withDatabase } from './harness-sql';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    pgAdminUrl: string;
-    pgTemplate: string;
-    pgEmbedded: boolean;
-  }
-}
+import './provided';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const env = loadDbEnv();

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import './provided';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';

@@ -19,6 +19,8 @@ import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './s
 export const LEADER_LOCK = 0x72747370;
 /** Channel of the one wake-up per stamped batch, for gateways in other processes. */
 export const STAMPED_CHANNEL = 'realtime_stamped';
+/** How long a streamed transaction may stay invisible to our snapshot before we give up on the stream. */
+const VISIBILITY_WAIT_MS = 30_000;
 /** Channel the trigger notifies on in NOTIFY mode. */
 export const OUTBOX_CHANNEL = 'realtime_outbox';
 
@@ -325,7 +327,8 @@ export class Replicator {
       failed.reject(err);
     };
 
-    const ack = (to: bigint) => {
+    const ack = (to: bigint, why: string) => {
+      this.log.trace({ to: formatLsn(to), acked: formatLsn(acked), why }, 'ack');
       acked = maxLsn(acked, to);
       this.state.ackedLsn = formatLsn(acked);
       void service.acknowledge(forLibraryAck(acked));
@@ -334,10 +337,18 @@ export class Replicator {
       while (flushing) await flushing;
       if (buffer.isEmpty) return;
       const batch = buffer.take();
+      const started = Date.now();
       flushing = (async () => {
-        const result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+        let result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+        for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
+          if (Date.now() - started > VISIBILITY_WAIT_MS) {
+            throw new Error(`outbox rows of a committed transaction stayed invisible for ${VISIBILITY_WAIT_MS} ms; restarting the stream`);
+          }
+          await new Promise((r) => setTimeout(r, wait));
+          result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+        }
         await this.publish(result, client);
-        if (batch.ackTo) ack(parseLsn(batch.ackTo));
+        if (batch.ackTo) ack(parseLsn(batch.ackTo), 'stamped');
       })();
       try {
         await flushing;
@@ -361,7 +372,7 @@ export class Replicator {
     service.on('data', async (_lsn: string, msg: OutboxMessage) => {
       if (draining || broken) return;
       try {
-        for (const piece of assembler.push(msg)) buffer.push(piece);
+                for (const piece of assembler.push(msg)) buffer.push(piece);
         if (buffer.rows >= batchSize) await flush();
         else if (!buffer.isEmpty && !linger) {
           linger = setTimeout(() => {
@@ -376,8 +387,8 @@ export class Replicator {
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
       if (draining || broken) return;
       const idle = !assembler.inTransaction && buffer.isEmpty && !flushing && libraryIdle();
-      if (idle) ack(parseLsn(lsn));
-      else if (shouldRespond) ack(acked);
+      if (idle) ack(parseLsn(lsn), 'idle keepalive');
+      else if (shouldRespond) ack(acked, 'keepalive');
     });
     service.on('error', fail);
 

@@ -63,7 +63,7 @@ test('kill -9 mid-burst, twice: 1..N, nothing stamped twice, nothing confirmed p
 
     child = spawnReplicator(db.url);
     children.push(child);
-    await waitForAllStamped(pool, 120_000);
+    await waitForAllStamped(pool, 90_000);
     await expectDense(pool);
   }
   const n = await expectDense(pool);

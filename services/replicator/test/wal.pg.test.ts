@@ -64,7 +64,7 @@ describe('WAL mode', () => {
     await waitForMode(pool, 'wal');
     const written = await writeLoad(db.url, { writers: 8, total: 20_000 });
     expect(written).toBeGreaterThanOrEqual(20_000);
-    await waitForAllStamped(pool, 120_000);
+    await waitForAllStamped(pool, 90_000);
     const n = await expectDense(pool);
     const { rows } = await pool.query(`SELECT count(*)::int AS seeded FROM change_outbox WHERE seq <= 0`);
     expect(rows[0].seeded).toBe(0);

@@ -62,7 +62,13 @@ function result(head: number, rows: Row[], rowCount: number | null, withRows: bo
   return { head: head + stamped, stamped, changes };
 }
 
-export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: number, withRows: boolean): Promise<StampResult> {
+/**
+ * Stamp the rows of `pieces`, or nothing at all when one of them is not visible yet:
+ * Postgres sends a transaction once its commit record is flushed, which can be a moment
+ * before other sessions see it. Stamping the visible part and acknowledging would lose
+ * the rest, so the caller waits and tries again (`complete: false`).
+ */
+export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: number, withRows: boolean): Promise<StampResult & { complete: boolean }> {
   const ids: number[] = [];
   const pieceOf: number[] = [];
   const times: string[] = [];
@@ -73,21 +79,28 @@ export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: 
       pieceOf.push(i + 1);
     }
   }
-  if (ids.length === 0) return { head, stamped: 0, changes: [] };
-  const { rows, rowCount } = await client.query<Row>(
+  if (ids.length === 0) return { head, stamped: 0, changes: [], complete: true };
+  const { rows } = await client.query<Row & { present: number }>(
     `WITH input AS (
        SELECT t.id, t.piece, t.ord FROM unnest($1::bigint[], $2::int[]) WITH ORDINALITY AS t(id, piece, ord)
+     ), present AS (
+       SELECT i.id, i.piece, i.ord, c.seq FROM input i JOIN change_outbox c ON c.id = i.id
      ), todo AS (
-       SELECT i.id, ($3::timestamptz[])[i.piece] AS ts, row_number() OVER (ORDER BY i.ord) AS n
-       FROM input i JOIN change_outbox c ON c.id = i.id
-       WHERE c.seq IS NULL
+       SELECT p.id, ($3::timestamptz[])[p.piece] AS ts, row_number() OVER (ORDER BY p.ord) AS n
+       FROM present p
+       WHERE p.seq IS NULL AND (SELECT count(*) FROM present) = $5
+     ), stamped AS (
+       UPDATE change_outbox c SET seq = $4::bigint + todo.n, committed_at = todo.ts
+       FROM todo WHERE c.id = todo.id
+       RETURNING ${withRows ? FULL : 'c.seq'}
      )
-     UPDATE change_outbox c SET seq = $4::bigint + todo.n, committed_at = todo.ts
-     FROM todo WHERE c.id = todo.id
-     RETURNING ${withRows ? FULL : 'c.seq'}`,
-    [ids, pieceOf, times, head],
+     SELECT (SELECT count(*) FROM present)::int AS present, s.* FROM (SELECT) AS one LEFT JOIN stamped s ON true`,
+    [ids, pieceOf, times, head, ids.length],
   );
-  return result(head, rows, rowCount, withRows);
+  const present = rows[0]?.present ?? 0;
+  if (present < ids.length) return { head, stamped: 0, changes: [], complete: false };
+  const stampedRows = rows.filter((r) => r.seq !== null);
+  return { ...result(head, stampedRows, stampedRows.length, withRows), complete: true };
 }
 
 /** NOTIFY mode: stamp up to `limit` visible unstamped rows in id order; commit time is now(). */
