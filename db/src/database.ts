@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
 import type { Logger } from './log';
+export { redactUrl } from './url';
 import pg from 'pg';
 import { embeddedUrl, ensureDatabase, portInUse, startCluster, type Cluster } from './embedded/cluster';
 import { blockedFor, postgresIdentity, SHARED_ROOT } from './embedded/postgres-user';
@@ -53,17 +54,6 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   await ensureDatabase(cluster.url(), APP_DATABASE);
   const url = cluster.url(APP_DATABASE);
   return { url, directUrl: url, embedded: cluster, stop: () => cluster.stop() };
-}
-
-/** A URL with its password hidden, for logs and banners. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 /** True when our embedded cluster (its credentials work) already listens on the port. */

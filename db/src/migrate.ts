@@ -7,6 +7,7 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { Logger } from './log';
+import { redactUrl } from './url';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -20,7 +21,11 @@ export interface MigrationResult {
 
 export async function runMigrations(url: string, log: Logger): Promise<MigrationResult> {
   const client = new pg.Client({ connectionString: url, application_name: 'realtime-migrate' });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (cause) {
+    throw new Error(`Cannot connect to ${redactUrl(url)} (${(cause as Error).message}). Check DATABASE_URL and that Postgres is running there.`, { cause });
+  }
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const before = await countApplied(client);

@@ -1,0 +1,38 @@
+import { describe, expect, test } from 'vitest';
+import { EnvError } from '@realtime/db';
+import { loadReplicatorEnv } from './env';
+
+describe('loadReplicatorEnv', () => {
+  test('defaults', () => {
+    expect(loadReplicatorEnv({})).toMatchObject({
+      REPLICATION_SLOT: 'realtime_outbox',
+      PUBLICATION: 'realtime_outbox',
+      STAMP_BATCH_SIZE: 5000,
+      STAMP_LINGER_MS: 5,
+      SAFETY_POLL_MS: 1000,
+      WAL_RETRY_MS: 10_000,
+      PORT: 3000,
+      DEMO: '1',
+    });
+  });
+
+  test.each([
+    ['REPLICATION_SLOT', 'My-Slot', /REPLICATION_SLOT: replication slot names may use lowercase letters/],
+    ['PUBLICATION', 'x'.repeat(64), /PUBLICATION/],
+    ['STAMP_BATCH_SIZE', '0', /STAMP_BATCH_SIZE/],
+    ['STAMP_BATCH_SIZE', 'lots', /STAMP_BATCH_SIZE/],
+    ['STAMP_LINGER_MS', '-1', /STAMP_LINGER_MS/],
+    ['SAFETY_POLL_MS', '10', /SAFETY_POLL_MS/],
+    ['WAL_RETRY_MS', '1.5', /WAL_RETRY_MS/],
+    ['PORT', '70000', /PORT/],
+    ['DEMO', 'yes', /DEMO/],
+    ['DATABASE_URL_DIRECT', 'http://x', /DATABASE_URL_DIRECT/],
+  ])('%s=%s is refused, naming the variable', (name, value, message) => {
+    expect(() => loadReplicatorEnv({ [name]: value })).toThrow(EnvError);
+    expect(() => loadReplicatorEnv({ [name]: value })).toThrow(message);
+  });
+
+  test('every problem is reported at once', () => {
+    expect(() => loadReplicatorEnv({ PORT: 'x', DEMO: 'x' })).toThrow(/PORT[\s\S]*DEMO|DEMO[\s\S]*PORT/);
+  });
+});
