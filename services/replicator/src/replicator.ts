@@ -284,6 +284,12 @@ export class Replicator {
   private async walMode(client: pg.Client, lost: Deferred<never>): Promise<void> {
     const { slot } = this.cfg;
     let info = await slotInfo(client, slot);
+    if (info.exists && !info.ours) {
+      throw new WalFailureError(
+        `replication slot "${slot}" belongs to database "${info.database ?? '(none)'}"; slot names are shared by the whole server, so set REPLICATION_SLOT to a name no other database uses`,
+        'unavailable',
+      );
+    }
     if (info.lost) throw new WalFailureError(`replication slot "${slot}" was invalidated (it fell behind max_slot_wal_keep_size)`, 'slot-lost');
     let ready = info.exists && (await slotReady(client));
     if (!info.exists) {

@@ -121,3 +121,26 @@ test('a role without REPLICATION runs in NOTIFY mode and moves to WAL once it is
     await c.end();
   }
 });
+
+test('a slot name taken by another database is named in the reason, and the stream goes on in NOTIFY mode', async () => {
+  const one = await createTestDatabase();
+  const two = await createTestDatabase();
+  const pools = [one, two].map((d) => new pg.Pool({ connectionString: d.url, max: 2 }));
+  const replicators = [inProcess(one.url), inProcess(two.url, { walRetryMs: 60_000 })];
+  try {
+    await replicators[0]!.start();
+    await waitForMode(pools[0]!, 'wal');
+    await replicators[1]!.start();
+    await waitForMode(pools[1]!, 'notify');
+    const { rows } = await pools[1]!.query(`SELECT reason FROM realtime_state`);
+    expect(rows[0].reason).toMatch(new RegExp(`belongs to database "${one.name}".*REPLICATION_SLOT`));
+    await pools[1]!.query(`INSERT INTO projects (name) VALUES ('still streamed')`);
+    await waitForAllStamped(pools[1]!);
+    expect(await expectDense(pools[1]!)).toBe(1);
+  } finally {
+    for (const r of replicators) await r.stop();
+    for (const p of pools) await p.end();
+    await one.drop();
+    await two.drop();
+  }
+});

@@ -16,6 +16,9 @@ export async function walAvailability(client: pg.ClientBase): Promise<Availabili
 
 export interface SlotInfo {
   exists: boolean;
+  /** Slot names are per server: the database that owns it, which may not be ours. */
+  database: string | null;
+  ours: boolean;
   /** wal_status = lost: invalidated (max_slot_wal_keep_size); it can never stream again. */
   lost: boolean;
   activePid: number | null;
@@ -23,14 +26,14 @@ export interface SlotInfo {
 }
 
 export async function slotInfo(client: pg.ClientBase, slot: string): Promise<SlotInfo> {
-  const { rows } = await client.query<{ wal_status: string | null; active_pid: number | null; confirmed_flush_lsn: string | null; plugin: string }>(
-    `SELECT wal_status, active_pid, confirmed_flush_lsn::text, plugin FROM pg_replication_slots
-     WHERE slot_name = $1 AND database = current_database()`,
+  const { rows } = await client.query<{ wal_status: string | null; active_pid: number | null; confirmed_flush_lsn: string | null; database: string | null; ours: boolean }>(
+    `SELECT wal_status, active_pid, confirmed_flush_lsn::text, database, database IS NOT DISTINCT FROM current_database() AS ours
+     FROM pg_replication_slots WHERE slot_name = $1`,
     [slot],
   );
   const r = rows[0];
-  if (!r) return { exists: false, lost: false, activePid: null, confirmedFlush: null };
-  return { exists: true, lost: r.wal_status === 'lost', activePid: r.active_pid, confirmedFlush: r.confirmed_flush_lsn };
+  if (!r) return { exists: false, database: null, ours: false, lost: false, activePid: null, confirmedFlush: null };
+  return { exists: true, database: r.database, ours: r.ours, lost: r.wal_status === 'lost', activePid: r.active_pid, confirmedFlush: r.confirmed_flush_lsn };
 }
 
 export async function createSlot(client: pg.ClientBase, slot: string): Promise<void> {

@@ -1,8 +1,9 @@
 // `npm run bench -- <name...>`: runs the named benchmarks (all when none is named) and
 // prints their figures. Benchmarks measure side by side in one run; tests never time.
-import { writes } from './writes';
+import { writes } from '../../../db/bench/writes';
+import { replicatorBench } from './replicator';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { writes };
+const benches: Record<string, (args: string[]) => Promise<void>> = { writes, replicator: replicatorBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('-') ? [name] : Object.keys(benches);
@@ -12,6 +13,7 @@ for (const n of chosen) {
     process.stderr.write(`unknown benchmark "${n}"; choose from: ${Object.keys(benches).join(', ')}\n`);
     process.exit(2);
   }
-  await bench(name === n ? rest : process.argv.slice(2));
+  await bench(name === n ? rest : []);
+  process.stdout.write('\n');
 }
 process.exit(0);
