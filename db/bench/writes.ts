@@ -9,14 +9,8 @@ import pg from 'pg';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
+import { fmt, median, out } from './stats';
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 type Variant = 'plain' | 'outbox' | 'outbox+notify';
 

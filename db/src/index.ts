@@ -5,3 +5,4 @@ export { runMigrations, migrationsFolder } from './migrate';
 export { openDatabase, redactUrl, repoRoot, APP_DATABASE, type Database } from './database';
 export { startCluster, ensureDatabase, freePort, EmbeddedPostgresError, type Cluster, type ClusterOptions } from './embedded/cluster';
 export { seedIfEmpty } from './seed';
+export { describeError } from './cli/run';

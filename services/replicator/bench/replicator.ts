@@ -11,20 +11,12 @@ import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { createLogger, ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
 import { dropDatabase } from '@realtime/db/testing-sql';
-import { Replicator } from '../src/replicator';
+import { Replicator, type ReplicatorConfig } from '../src/replicator';
+import { fmt, median, out, percentile } from '../../../db/bench/stats';
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-};
 const log = createLogger('warn', { service: 'bench' });
+const replicator = (url: string, over: Partial<ReplicatorConfig> = {}) =>
+  new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 5000, lingerMs: 5, safetyPollMs: 1000, walRetryMs: 10_000, log, ...over });
 
 async function writeRows(url: string, total: number, perTx: number): Promise<void> {
   const client = new pg.Client({ connectionString: url });
@@ -52,7 +44,7 @@ async function bareConsumer(url: string, slot: string, expected: number): Promis
 }
 
 async function replicatorDrain(url: string, expected: number): Promise<number> {
-  const r = new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 5000, lingerMs: 5, safetyPollMs: 1000, walRetryMs: 10_000, log });
+  const r = replicator(url);
   let delivered = 0;
   const started = process.hrtime.bigint();
   const done = new Promise<void>((resolve) =>
@@ -69,7 +61,7 @@ async function replicatorDrain(url: string, expected: number): Promise<number> {
 }
 
 async function latency(url: string, rate: number, seconds: number): Promise<number[]> {
-  const r = new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 5000, lingerMs: 5, safetyPollMs: 1000, walRetryMs: 10_000, log });
+  const r = replicator(url);
   const samples: number[] = [];
   r.onStamped((changes) => {
     const now = Date.now();
@@ -117,7 +109,7 @@ export async function replicatorBench(argv: string[]): Promise<void> {
       const url = cluster.url(name);
       await runMigrations(url, log);
       // A replicator that ran once has its slot, ready; then both slots wait for the rows.
-      const warm = new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 5000, lingerMs: 5, safetyPollMs: 1000, walRetryMs: 10_000, log });
+      const warm = replicator(url);
       await warm.start();
       const admin = new pg.Client({ connectionString: url });
       await admin.connect();

@@ -2,7 +2,7 @@
 // DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
 // server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
-import { createLogger, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, describeError, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
 import { buildHttp } from './http';
 import { Replicator } from './replicator';
@@ -59,8 +59,6 @@ process.on('SIGINT', () => void stop('SIGINT'));
 try {
   shutdown = await main();
 } catch (err) {
-  let line = `\nerror: ${(err as Error).message}\n`;
-  for (let c = (err as Error).cause; c instanceof Error; c = c.cause) line += `  caused by: ${c.message}\n`;
-  process.stderr.write(line);
+  process.stderr.write(describeError(err));
   process.exit(1);
 }

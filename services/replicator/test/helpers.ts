@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { createLogger } from '@realtime/db';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
 
@@ -141,4 +142,37 @@ export async function writeLoad(url: string, opts: { writers: number; total: num
   } finally {
     await pool.end();
   }
+}
+
+export interface Fixture {
+  db: TestDatabase;
+  pool: pg.Pool;
+  /** Spawned replicators are killed after the file's tests. */
+  spawn(env?: Record<string, string>): Child;
+  track(child: Child): void;
+}
+
+/** A test file's own database, a pool on it, and child replicators cleaned up after it. */
+export function useDatabase(): Fixture {
+  const children: Child[] = [];
+  const fx = {
+    spawn(env: Record<string, string> = {}) {
+      const child = spawnReplicator(fx.db.url, env);
+      children.push(child);
+      return child;
+    },
+    track(child: Child) {
+      children.push(child);
+    },
+  } as Fixture;
+  beforeAll(async () => {
+    fx.db = await createTestDatabase();
+    fx.pool = new pg.Pool({ connectionString: fx.db.url, max: 4 });
+  });
+  afterAll(async () => {
+    for (const c of children) c.proc.kill('SIGKILL');
+    await fx.pool?.end();
+    await fx.db?.drop();
+  });
+  return fx;
 }
