@@ -78,8 +78,15 @@ export async function stateOf(pool: pg.Pool): Promise<{ mode: string; leader: st
   return rows[0];
 }
 
-export const waitForMode = (pool: pg.Pool, mode: 'wal' | 'notify' | 'down', timeoutMs = 30_000) =>
-  waitFor(`mode ${mode}`, async () => (await stateOf(pool)).mode === mode, timeoutMs);
+export async function waitForMode(pool: pg.Pool, mode: 'wal' | 'notify' | 'down', timeoutMs = 30_000): Promise<void> {
+  if (mode === 'wal') {
+    const { rows } = await pool.query(`SELECT current_setting('wal_level') AS level`);
+    if (rows[0].level !== 'logical') {
+      throw new Error(`this test needs a server with wal_level=logical, and ${rows[0].level} is set: point TEST_DATABASE_URL at one, or unset it to use the embedded Postgres`);
+    }
+  }
+  await waitFor(`mode ${mode}`, async () => (await stateOf(pool)).mode === mode, timeoutMs);
+}
 
 /** Waits until no row is unstamped and the head has reached `count` rows. */
 export async function waitForAllStamped(pool: pg.Pool, timeoutMs = 60_000): Promise<number> {
