@@ -332,6 +332,13 @@ export class Replicator {
       broken = true;
       failed.reject(err);
     };
+    // One query at a time on the leader's session: stamps and mode writes take turns.
+    let onClient: Promise<unknown> = Promise.resolve();
+    const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+      const next = onClient.then(fn);
+      onClient = next.catch(() => undefined);
+      return next;
+    };
 
     const ack = (to: bigint, why: string) => {
       this.log.trace({ to: formatLsn(to), acked: formatLsn(acked), why }, 'ack');
@@ -344,7 +351,7 @@ export class Replicator {
       if (buffer.isEmpty) return;
       const batch = buffer.take();
       const started = Date.now();
-      flushing = (async () => {
+      flushing = serially(async () => {
         let result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
         for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
           if (Date.now() - started > VISIBILITY_WAIT_MS) {
@@ -355,7 +362,7 @@ export class Replicator {
         }
         await this.publish(result, client);
         if (batch.ackTo) ack(parseLsn(batch.ackTo), 'stamped');
-      })();
+      });
       try {
         await flushing;
       } finally {
@@ -373,12 +380,12 @@ export class Replicator {
       this.state.mode = 'wal';
       this.state.reason = null;
       this.log.info({ from: formatLsn(confirmed) }, 'WAL mode: streaming');
-      setMode(client, 'wal', null, false).catch(fail);
+      serially(() => setMode(client, 'wal', null, false)).catch(fail);
     });
     service.on('data', async (_lsn: string, msg: OutboxMessage) => {
       if (draining || broken) return;
       try {
-                for (const piece of assembler.push(msg)) buffer.push(piece);
+        for (const piece of assembler.push(msg)) buffer.push(piece);
         if (buffer.rows >= batchSize) await flush();
         else if (!buffer.isEmpty && !linger) {
           linger = setTimeout(() => {
@@ -442,8 +449,13 @@ export class Replicator {
         if (listener === c) listener = null;
         nudge();
       });
-      await c.connect();
-      await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      } catch (err) {
+        await c.end().catch(() => undefined);
+        throw err;
+      }
       listener = c;
     };
 
