@@ -1,0 +1,158 @@
+// The live feed of one gateway process: every stamped change, once, in seq order. It
+// reads the stamped outbox by seq after each wake-up (the replicator's NOTIFY, or its
+// in-process callback, whose rows are used directly when they follow on), plus a
+// safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
+import pg from 'pg';
+import type { Logger } from '@realtime/db';
+import type { Replicator, StampedChange } from '@realtime/replicator';
+import { STAMPED_CHANNEL } from '@realtime/replicator';
+
+export interface FeedChange {
+  seq: number;
+  table: string;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  newRow: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  txid: string;
+  committedAt: string;
+}
+
+export type FeedListener = (batch: FeedChange[]) => void;
+
+export interface FeedOptions {
+  pool: pg.Pool;
+  /** Direct connection for LISTEN (not through PgBouncer). */
+  directUrl: string;
+  log: Logger;
+  /** In the same process as the replicator: take its rows without a round trip. */
+  replicator?: Replicator;
+  pollMs?: number;
+  pageSize?: number;
+}
+
+const COLUMNS = `seq, table_name, op, new_row, old_row, txid::text AS txid, committed_at`;
+
+export function toFeedChange(r: { seq: string | number; table_name: string; op: FeedChange['op']; new_row: FeedChange['newRow']; old_row: FeedChange['oldRow']; txid: string; committed_at: Date }): FeedChange {
+  return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt: r.committed_at.toISOString() };
+}
+
+export class Feed {
+  private head = 0;
+  private readonly listeners = new Set<FeedListener>();
+  private listener: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private detach: (() => void) | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: FeedOptions) {
+    this.log = opts.log.child({ component: 'feed' });
+  }
+
+  /** The highest seq handed to listeners. */
+  get position(): number {
+    return this.head;
+  }
+
+  onChanges(fn: FeedListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async start(): Promise<void> {
+    const { rows } = await this.opts.pool.query<{ head: string | null }>('SELECT max(seq) AS head FROM change_outbox');
+    this.head = Number(rows[0]?.head ?? 0);
+    if (this.opts.replicator) {
+      this.detach = this.opts.replicator.onStamped((changes) => this.fromProcess(changes));
+    }
+    await this.listen().catch((err: unknown) => this.log.warn({ err }, 'could not LISTEN for stamps; polling until it works'));
+    this.timer = setInterval(() => this.wake(), this.opts.pollMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.detach?.();
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+  }
+
+  /** Read whatever was stamped since the last position. */
+  wake(): void {
+    if (this.stopped) return;
+    if (!this.listener && !this.opts.replicator) void this.listen().catch(() => undefined);
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.catchUp()
+      .catch((err: unknown) => this.log.warn({ err }, 'reading stamped changes failed; the next wake-up retries'))
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener || this.stopped) return;
+    const c = new pg.Client({ connectionString: this.opts.directUrl, application_name: 'realtime-gateway-listen' });
+    c.on('notification', () => this.wake());
+    c.on('error', (err) => {
+      this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
+      if (this.listener === c) this.listener = null;
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${STAMPED_CHANNEL}`);
+    } catch (err) {
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+    this.listener = c;
+    this.wake();
+  }
+
+  private fromProcess(changes: StampedChange[]): void {
+    const first = changes[0];
+    if (!first || this.running || first.seq !== this.head + 1) {
+      this.wake();
+      return;
+    }
+    this.emit(
+      changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt })),
+    );
+  }
+
+  private emit(batch: FeedChange[]): void {
+    let run = 0;
+    while (run < batch.length && batch[run]!.seq === this.head + 1 + run) run++;
+    const contiguous = run === batch.length ? batch : batch.slice(0, run);
+    if (contiguous.length === 0) return;
+    this.head = contiguous[contiguous.length - 1]!.seq;
+    for (const fn of this.listeners) {
+      try {
+        fn(contiguous);
+      } catch (err) {
+        this.log.error({ err }, 'a feed listener threw; the feed goes on');
+      }
+    }
+  }
+
+  private async catchUp(): Promise<void> {
+    const limit = this.opts.pageSize ?? 2000;
+    for (;;) {
+      const { rows } = await this.opts.pool.query(`SELECT ${COLUMNS} FROM change_outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, [this.head, limit]);
+      const before = this.head;
+      this.emit(rows.map(toFeedChange));
+      if (rows.length < limit || this.head === before || this.stopped) return;
+    }
+  }
+}

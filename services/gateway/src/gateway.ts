@@ -1,0 +1,310 @@
+// The Socket.IO gateway (path /ws): authenticates the handshake, validates every
+// message, and runs each subscription as replay-then-live through its Seam, routed
+// through its filter and grant. Stateless: any number run side by side on the same
+// stamped outbox. This file is the IO shell; decisions live in the pure modules.
+import type { Server as HttpServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { Server, type Socket } from 'socket.io';
+import type { Logger } from '@realtime/db';
+import {
+  WS_PATH,
+  describeIssues,
+  subscribeSchema,
+  unsubscribeSchema,
+  type ChangeEvent,
+  type ClientToServerEvents,
+  type ErrorAck,
+  type ErrorCode,
+  type Filter,
+  type Grant,
+  type ResyncReason,
+  type ServerToClientEvents,
+  type SubscribeAck,
+  type UnsubscribeAck,
+} from '@realtime/protocol';
+import type { Feed, FeedChange } from './feed';
+import { rowAllowed, subscriptionAllowed } from './auth/grant';
+import { verifyToken } from './auth/token';
+import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
+import { readBounds, readPage } from './replay/reader';
+import { Seam } from './replay/seam';
+import { visibleIn } from './replay/snapshot';
+import { matchesFilter, route, type DbRow } from './subscriptions/route';
+import { toApiRow } from './subscriptions/rows';
+
+/** Larger messages get BAD_REQUEST; the transport itself drops anything past 1 MB. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+export interface GatewayOptions {
+  httpServer: HttpServer;
+  pool: pg.Pool;
+  feed: Feed;
+  log: Logger;
+  channels: string[];
+  /** Column names per channel, for refusing a filter on a column that does not exist. */
+  columns: Map<string, Set<string>>;
+  frontendUrl: string;
+  jwtSecret: Uint8Array;
+  maxSubscriptions: number;
+  queueLimit: number;
+  pageSize: number;
+}
+
+interface SocketData {
+  grant: Grant;
+  subject: string | null;
+  subs: Map<string, Subscription>;
+  badMessages: number;
+  expiry: NodeJS.Timeout | null;
+}
+
+type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+interface Subscription {
+  id: string;
+  socket: GatewaySocket;
+  channel: string;
+  filter: Filter | undefined;
+  cursor: Cursor | null;
+  seam: Seam<ChangeEvent>;
+  closed: boolean;
+}
+
+const fail = (code: ErrorCode, message: string): ErrorAck => ({ ok: false, error: { code, message } });
+
+export class Gateway {
+  readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+  private readonly byChannel = new Map<string, Set<Subscription>>();
+  private readonly log: Logger;
+  private detachFeed: (() => void) | null = null;
+  private readonly counters = { replays: 0, resyncs: 0, badMessages: 0 };
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.log = opts.log.child({ component: 'gateway' });
+    this.io = new Server(opts.httpServer, {
+      path: WS_PATH,
+      cors: { origin: opts.frontendUrl, credentials: true },
+      serveClient: false,
+      // Socket.IO's own recovery is in memory and short-lived: replay comes from the outbox.
+      connectionStateRecovery: undefined,
+    });
+    for (const c of opts.channels) this.byChannel.set(c, new Set());
+  }
+
+  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number } {
+    let subscriptions = 0;
+    for (const s of this.byChannel.values()) subscriptions += s.size;
+    return { sockets: this.io.of('/').sockets.size, subscriptions, ...this.counters };
+  }
+
+  start(): void {
+    this.io.use((socket, next) => {
+      verifyToken(this.opts.jwtSecret, (socket.handshake.auth as { token?: unknown } | undefined)?.token)
+        .then((v) => {
+          socket.data.grant = v.grant;
+          socket.data.subject = v.subject;
+          socket.data.subs = new Map();
+          socket.data.badMessages = 0;
+          socket.data.expiry = null;
+          if (v.expiresAt) {
+            const ms = v.expiresAt * 1000 - Date.now();
+            socket.data.expiry = setTimeout(() => socket.disconnect(true), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+          }
+          next();
+        })
+        .catch((err: Error) => next(Object.assign(new Error(`UNAUTHORIZED: ${err.message}`), { data: { code: 'UNAUTHORIZED' } })));
+    });
+    this.io.on('connection', (socket) => this.onConnection(socket));
+    this.detachFeed = this.opts.feed.onChanges((batch) => this.dispatch(batch));
+  }
+
+  async stop(): Promise<void> {
+    this.detachFeed?.();
+    for (const socket of this.io.of('/').sockets.values()) this.cleanup(socket);
+    await new Promise<void>((resolve) => {
+      this.io.close(() => resolve());
+    });
+  }
+
+  private onConnection(socket: GatewaySocket): void {
+    socket.on('subscribe', (req, ack) => {
+      void this.subscribe(socket, req, ack);
+    });
+    socket.on('unsubscribe', (req, ack) => {
+      this.unsubscribe(socket, req, ack);
+    });
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (event === 'subscribe' || event === 'unsubscribe') return;
+      this.bad(socket, args[args.length - 1], `unknown event "${String(event).slice(0, 40)}": the gateway takes subscribe and unsubscribe`);
+    });
+    socket.on('disconnect', () => this.cleanup(socket));
+  }
+
+  private cleanup(socket: GatewaySocket): void {
+    if (socket.data.expiry) clearTimeout(socket.data.expiry);
+    socket.data.expiry = null;
+    for (const sub of socket.data.subs?.values() ?? []) this.close(sub);
+    socket.data.subs?.clear();
+  }
+
+  private close(sub: Subscription): void {
+    sub.closed = true;
+    this.byChannel.get(sub.channel)?.delete(sub);
+    sub.socket.data.subs.delete(sub.id);
+  }
+
+  /** An error acknowledgement (when the client asked for one), logged once per socket. */
+  private bad(socket: GatewaySocket, ack: unknown, message: string, code: ErrorCode = 'BAD_REQUEST'): void {
+    this.counters.badMessages++;
+    socket.data.badMessages++;
+    if (socket.data.badMessages === 1) this.log.warn({ socket: socket.id, code, message }, 'refused a client message (further ones from this socket are counted, not logged)');
+    if (typeof ack === 'function') (ack as (r: ErrorAck) => void)(fail(code, message));
+  }
+
+  private async subscribe(socket: GatewaySocket, req: unknown, ack: unknown): Promise<void> {
+    if (typeof ack !== 'function') {
+      this.bad(socket, null, 'subscribe needs an acknowledgement callback');
+      return;
+    }
+    const reply = ack as (r: SubscribeAck) => void;
+    try {
+      if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
+      const parsed = subscribeSchema.safeParse(req);
+      if (!parsed.success) return this.bad(socket, reply, describeIssues(parsed.error));
+      const { channel, filter, since, cursor: token } = parsed.data;
+      const columns = this.opts.columns.get(channel);
+      if (!this.byChannel.has(channel) || !columns) {
+        return this.bad(socket, reply, `unknown channel "${channel}"; channels: ${[...this.byChannel.keys()].join(', ')}`, 'UNKNOWN_CHANNEL');
+      }
+      for (const column of Object.keys(filter ?? {})) {
+        if (!columns.has(column)) return this.bad(socket, reply, `unknown column "${column}" in filter on ${channel}`);
+      }
+      const verdict = subscriptionAllowed(socket.data.grant, channel, filter);
+      if (!verdict.ok) return this.bad(socket, reply, verdict.message, 'FORBIDDEN');
+      if (socket.data.subs.size >= this.opts.maxSubscriptions) {
+        return this.bad(socket, reply, `at most ${this.opts.maxSubscriptions} subscriptions per connection`, 'TOO_MANY_SUBSCRIPTIONS');
+      }
+      let cursor: Cursor | null = null;
+      if (token !== undefined) {
+        try {
+          cursor = decodeCursor(token);
+        } catch (err) {
+          if (err instanceof CursorError) return this.bad(socket, reply, err.message);
+          throw err;
+        }
+      }
+
+      const replayFrom = cursor ? cursor.headSeq : since;
+      const id = `s${randomBytes(6).toString('hex')}`;
+      const sub: Subscription = {
+        id,
+        socket,
+        channel,
+        filter,
+        cursor,
+        seam: new Seam<ChangeEvent>(replayFrom ?? this.opts.feed.position),
+        closed: false,
+      };
+      // Join the live feed first: whatever it delivers from now on waits in the seam,
+      // and the replay below reads up to a head at least as far as the feed's.
+      socket.data.subs.set(id, sub);
+      this.byChannel.get(channel)!.add(sub);
+      if (replayFrom === undefined) {
+        sub.seam.goLive(this.opts.feed.position);
+        reply({ ok: true, id, headSeq: this.opts.feed.position });
+        socket.emit('live', { sub: id, seq: sub.seam.position });
+        return;
+      }
+      const bounds = await readBounds(this.opts.pool);
+      reply({ ok: true, id, headSeq: bounds.head });
+      await this.replay(sub, replayFrom, bounds);
+    } catch (err) {
+      this.log.error({ err, socket: socket.id }, 'subscribe failed');
+      reply(fail('INTERNAL', 'the gateway could not open this subscription; try again'));
+    }
+  }
+
+  private resync(sub: Subscription, reason: ResyncReason, headSeq: number): void {
+    this.counters.resyncs++;
+    this.close(sub);
+    sub.socket.emit('resync', { sub: sub.id, reason, headSeq });
+  }
+
+  private async replay(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
+    this.counters.replays++;
+    if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
+    if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
+    let after = since;
+    for (;;) {
+      const page = await readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
+      if (sub.closed) return;
+      const events = page.map((c) => this.toEvent(sub, c)).filter((e): e is ChangeEvent => e !== null);
+      for (const e of sub.seam.replayed(events)) sub.socket.emit('change', e);
+      if (page.length < this.opts.pageSize) break;
+      after = page[page.length - 1]!.seq;
+      await this.drained(sub.socket);
+      if (sub.closed) return;
+    }
+    for (const e of sub.seam.goLive(bounds.head)) sub.socket.emit('change', e);
+    sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });
+  }
+
+  /** Replay paces itself to the client: wait while its outgoing queue is over half the bound. */
+  private async drained(socket: GatewaySocket): Promise<void> {
+    for (let i = 0; i < 200 && socket.connected && this.queued(socket) > this.opts.queueLimit / 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private queued(socket: GatewaySocket): number {
+    return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+  }
+
+  /** The event this subscription gets for a change, or null (filtered, not granted, or already in its list). */
+  private toEvent(sub: Subscription, change: FeedChange): ChangeEvent | null {
+    if (sub.cursor && change.seq > sub.cursor.headSeq && visibleIn(sub.cursor.snapshot, BigInt(change.txid))) return null;
+    if (sub.cursor && change.seq <= sub.cursor.headSeq) return null;
+    const grant = sub.socket.data.grant;
+    const visible = (row: DbRow | null) => matchesFilter(row, sub.filter) && rowAllowed(grant, sub.channel, row);
+    const routed = route(change, visible);
+    if (!routed) return null;
+    return {
+      sub: sub.id,
+      seq: change.seq,
+      channel: sub.channel,
+      op: routed.op,
+      row: toApiRow(sub.channel, routed.row),
+      old: toApiRow(sub.channel, routed.old),
+      committedAt: change.committedAt,
+    };
+  }
+
+  private dispatch(batch: FeedChange[]): void {
+    for (const change of batch) {
+      const subs = this.byChannel.get(change.table);
+      if (!subs || subs.size === 0) continue;
+      for (const sub of subs) {
+        if (sub.closed) continue;
+        const event = this.toEvent(sub, change);
+        if (!event) continue;
+        for (const e of sub.seam.live(event)) {
+          if (this.queued(sub.socket) > this.opts.queueLimit) {
+            this.resync(sub, 'slow-client', this.opts.feed.position);
+            break;
+          }
+          sub.socket.emit('change', e);
+        }
+      }
+    }
+  }
+
+  private unsubscribe(socket: GatewaySocket, req: unknown, ack: unknown): void {
+    const parsed = unsubscribeSchema.safeParse(req);
+    if (!parsed.success) return this.bad(socket, ack, describeIssues(parsed.error));
+    const sub = socket.data.subs.get(parsed.data.id);
+    if (!sub) return this.bad(socket, ack, `no subscription "${parsed.data.id}" on this connection`, 'NOT_FOUND');
+    this.close(sub);
+    if (typeof ack === 'function') (ack as (r: UnsubscribeAck) => void)({ ok: true });
+  }
+}

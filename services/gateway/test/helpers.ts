@@ -1,0 +1,190 @@
+// A real stack for gateway tests: the replicator, a feed, the gateway on a real HTTP
+// server, and socket.io-client connections, against a test database.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { io, type Socket } from 'socket.io-client';
+import { createLogger } from '@realtime/db';
+import { Replicator } from '@realtime/replicator';
+import type { ChangeEvent, ClientToServerEvents, Grant, LiveEvent, ResyncEvent, ServerToClientEvents, SubscribeAck, SubscribeRequest } from '@realtime/protocol';
+import { Feed } from '../src/feed';
+import { Gateway } from '../src/gateway';
+import { loadChannelColumns } from '../src/channels';
+import { signToken } from '../src/auth/token';
+
+export const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { service: 'test' });
+export const secret = new TextEncoder().encode('test-secret-test-secret-test-secret!');
+export const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'];
+
+export function startReplicator(url: string): Replicator {
+  const r = new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 2000, lingerMs: 2, safetyPollMs: 200, walRetryMs: 1000, log });
+  return r;
+}
+
+export interface GatewayHandle {
+  port: number;
+  gateway: Gateway;
+  feed: Feed;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(url: string, opts: { replicator?: Replicator; queueLimit?: number; pageSize?: number; maxSubscriptions?: number } = {}): Promise<GatewayHandle> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, pollMs: 200 });
+  await feed.start();
+  const server = http.createServer();
+  const gateway = new Gateway({
+    httpServer: server,
+    pool,
+    feed,
+    log,
+    channels,
+    columns: await loadChannelColumns(pool, channels),
+    frontendUrl: 'http://localhost:3000',
+    jwtSecret: secret,
+    maxSubscriptions: opts.maxSubscriptions ?? 20,
+    queueLimit: opts.queueLimit ?? 100_000,
+    pageSize: opts.pageSize ?? 500,
+  });
+  gateway.start();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    gateway,
+    feed,
+    async stop() {
+      await gateway.stop();
+      await feed.stop();
+      await new Promise((r) => server.close(r));
+      await pool.end();
+    },
+  };
+}
+
+export const token = (grant: Grant = { channels: ['*'], projects: ['*'] }, ttlSeconds = 3600) => signToken(secret, grant, { ttlSeconds });
+
+export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export async function connect(port: number, tok: string | Promise<string>): Promise<Client> {
+  const socket: Client = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token: await tok }, reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err) => reject(err));
+  });
+  return socket;
+}
+
+/** What one subscription received: its events in order, and a cache built like the web hook does. */
+export class Received {
+  readonly changes: ChangeEvent[] = [];
+  readonly cache = new Map<string, Record<string, unknown>>();
+  lives: LiveEvent[] = [];
+  resyncs: ResyncEvent[] = [];
+  id = '';
+
+  /** Events that came before the ack told us our id: Socket.IO may deliver them first. */
+  private early: [string, ChangeEvent | LiveEvent | ResyncEvent][] = [];
+
+  constructor(readonly socket: Client) {
+    socket.on('change', (e) => this.take('change', e));
+    socket.on('live', (e) => this.take('live', e));
+    socket.on('resync', (e) => this.take('resync', e));
+  }
+
+  private take(kind: string, e: ChangeEvent | LiveEvent | ResyncEvent): void {
+    if (!this.id) {
+      this.early.push([kind, e]);
+      return;
+    }
+    if (e.sub !== this.id) return;
+    if (kind === 'live') this.lives.push(e as LiveEvent);
+    else if (kind === 'resync') this.resyncs.push(e as ResyncEvent);
+    else {
+      const c = e as ChangeEvent;
+      this.changes.push(c);
+      if (c.op === 'DELETE') this.cache.delete(String(c.old?.id));
+      else this.cache.set(String(c.row?.id), c.row!);
+    }
+  }
+
+  get seqs(): number[] {
+    return this.changes.map((c) => c.seq);
+  }
+
+  get lastSeq(): number {
+    return this.changes.at(-1)?.seq ?? 0;
+  }
+
+  async subscribe(req: SubscribeRequest): Promise<SubscribeAck> {
+    const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', req);
+    if (ack.ok) {
+      this.id = ack.id;
+      const early = this.early;
+      this.early = [];
+      for (const [kind, e] of early) this.take(kind, e);
+    }
+    return ack;
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function headSeq(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query(`SELECT coalesce(max(seq), 0)::int AS h, count(*) FILTER (WHERE seq IS NULL)::int AS u FROM change_outbox`);
+  return rows[0].u === 0 ? rows[0].h : -1;
+}
+
+/** Seqs of the outbox changes on `table` whose new or old row has `column` = `value` (the test's own oracle). */
+export async function expectedSeqs(pool: pg.Pool, table: string, column?: string, value?: string): Promise<number[]> {
+  const { rows } = await pool.query(
+    `SELECT seq::int FROM change_outbox WHERE table_name = $1 AND seq IS NOT NULL
+       AND ($2::text IS NULL OR new_row ->> $2 = $3 OR old_row ->> $2 = $3) ORDER BY seq`,
+    [table, column ?? null, value ?? null],
+  );
+  return rows.map((r) => r.seq as number);
+}
+
+export async function newProject(pool: pg.Pool, name = 'p'): Promise<string> {
+  const { rows } = await pool.query(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [name]);
+  return rows[0].id;
+}
+
+/** Random job activity on the given projects: inserts, updates (progress), deletes. */
+export async function jobChurn(url: string, projectIds: string[], opts: { changes: number; writers?: number; signal?: { stop: boolean } }): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: opts.writers ?? 2 });
+  let done = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: opts.writers ?? 2 }, async (_, w) => {
+        const mine: string[] = [];
+        while (done < opts.changes && !opts.signal?.stop) {
+          const r = Math.random();
+          const project = projectIds[Math.floor(Math.random() * projectIds.length)]!;
+          if (mine.length < 3 || r < 0.4) {
+            const { rows } = await pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, $2) RETURNING id`, [project, `w${w}.pdf`]);
+            mine.push(rows[0].id);
+          } else if (r < 0.9) {
+            const id = mine[Math.floor(Math.random() * mine.length)]!;
+            await pool.query(`UPDATE extraction_jobs SET progress = (progress + 7) % 100, status = 'processing' WHERE id = $1`, [id]);
+          } else {
+            const id = mine.splice(Math.floor(Math.random() * mine.length), 1)[0]!;
+            await pool.query(`DELETE FROM extraction_jobs WHERE id = $1`, [id]);
+          }
+          done++;
+        }
+      }),
+    );
+    return done;
+  } finally {
+    await pool.end();
+  }
+}
