@@ -2,5 +2,5 @@ export { Gateway, type GatewayOptions } from './gateway';
 export { Feed, type FeedChange, type FeedOptions } from './feed';
 export { loadChannelColumns } from './channels';
 export { signToken, verifyToken, TokenError } from './auth/token';
-export { encodeCursor, decodeCursor } from './replay/cursor';
+export { encodeCursor, decodeCursor, readCursor } from './replay/cursor';
 export { loadGatewayEnv, gatewayEnvSchema, jwtSecret, type GatewayEnv } from './env';

@@ -35,3 +35,12 @@ export function decodeCursor(token: string): Cursor {
     throw new CursorError(`cursor holds a bad snapshot: ${(e as Error).message}`);
   }
 }
+
+/**
+ * The cursor for a list read in the same transaction (REPEATABLE READ, so that the list
+ * and this snapshot are one): read it in that transaction, before or after the rows.
+ */
+export async function readCursor(client: { query: (sql: string) => Promise<{ rows: { snapshot: string; head: string | null }[] }> }): Promise<string> {
+  const { rows } = await client.query(`SELECT pg_current_snapshot()::text AS snapshot, (SELECT max(seq) FROM change_outbox) AS head`);
+  return encodeCursor(Number(rows[0]?.head ?? 0), rows[0]!.snapshot);
+}
