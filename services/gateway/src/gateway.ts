@@ -128,10 +128,15 @@ export class Gateway {
   }
 
   private onConnection(socket: GatewaySocket): void {
-    socket.on('subscribe', (req, ack) => {
+    // The acknowledgement is the last argument, whatever came before it: a client that
+    // sends no payload, or two, still gets its answer.
+    const split = (args: unknown[]): [unknown, unknown] => (typeof args.at(-1) === 'function' ? [args.length > 1 ? args[0] : undefined, args.at(-1)] : [args[0], null]);
+    socket.on('subscribe', (...args: unknown[]) => {
+      const [req, ack] = split(args);
       void this.subscribe(socket, req, ack);
     });
-    socket.on('unsubscribe', (req, ack) => {
+    socket.on('unsubscribe', (...args: unknown[]) => {
+      const [req, ack] = split(args);
       this.unsubscribe(socket, req, ack);
     });
     socket.onAny((event: string, ...args: unknown[]) => {

@@ -30,6 +30,7 @@ export interface GatewayHandle {
 
 export async function startGateway(url: string, opts: { replicator?: Replicator; queueLimit?: number; pageSize?: number; maxSubscriptions?: number } = {}): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
   const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, pollMs: 200 });
   await feed.start();
   const server = http.createServer();
@@ -161,6 +162,7 @@ export async function newProject(pool: pg.Pool, name = 'p'): Promise<string> {
 /** Random job activity on the given projects: inserts, updates (progress), deletes. */
 export async function jobChurn(url: string, projectIds: string[], opts: { changes: number; writers?: number; signal?: { stop: boolean } }): Promise<number> {
   const pool = new pg.Pool({ connectionString: url, max: opts.writers ?? 2 });
+  pool.on('error', () => undefined);
   let done = 0;
   try {
     await Promise.all(

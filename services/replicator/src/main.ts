@@ -21,6 +21,8 @@ const state: { migrated: boolean; replicator: Replicator | null } = { migrated: 
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
   const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'realtime-replicator-status' });
+  // An idle pooled connection that dies (a Postgres restart) must not take the process with it.
+  pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));
   const http = buildHttp({ log, pool, state: () => state });
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
   await runMigrations(db.url, log);
