@@ -1,11 +1,13 @@
 // The gateway's configuration, validated once; a bad value names its variable.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { dbEnvSchema, parseEnv, realtimeTables } from '@realtime/db';
+import { parseEnv, realtimeTables } from '@realtime/db';
+import { replicatorEnvSchema } from '@realtime/replicator';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-export const gatewayEnvSchema = dbEnvSchema.extend({
+export const gatewayEnvSchema = replicatorEnvSchema.extend({
+  REPLICATOR: z.enum(['0', '1']).default('1'),
   PG_CHANNELS: z
     .string()
     .default(realtimeTables.join(','))

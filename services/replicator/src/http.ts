@@ -11,8 +11,10 @@ export interface Health {
   reason: string | null;
 }
 
-export function health(migrated: boolean, replicator: Replicator | null): Health {
+export function health(migrated: boolean, replicator: Replicator | null, standalone = false): Health {
   if (!migrated) return { ok: false, reason: 'the database is not migrated yet' };
+  // A gateway beside a separate replicator process serves as soon as it is migrated.
+  if (standalone) return { ok: true, reason: null };
   if (!replicator) return { ok: false, reason: 'the replicator has not started' };
   const s = replicator.status();
   if (s.role === 'standby') return { ok: true, reason: null };
@@ -20,18 +22,27 @@ export function health(migrated: boolean, replicator: Replicator | null): Health
   return { ok: false, reason: `replicator is ${s.role}${s.reason ? `: ${s.reason}` : ''}` };
 }
 
-export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => { migrated: boolean; replicator: Replicator | null } }): FastifyInstance {
+export interface HttpState {
+  migrated: boolean;
+  replicator: Replicator | null;
+  /** Gateway counters, when a gateway shares the server. */
+  gateway?: Record<string, number> | null;
+  /** No replicator in this process (a gateway beside a separate one). */
+  standalone?: boolean;
+}
+
+export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState }): FastifyInstance {
   const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger });
   // Probes hit these every few seconds: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
-    const { migrated, replicator } = opts.state();
-    const h = health(migrated, replicator);
+    const { migrated, replicator, standalone } = opts.state();
+    const h = health(migrated, replicator, standalone);
     return reply.code(h.ok ? 200 : 503).send(h.ok ? { status: 'ok', mode: replicator?.status().mode, role: replicator?.status().role } : { status: 'unavailable', reason: h.reason });
   });
   app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {
-    const { replicator } = opts.state();
+    const { replicator, gateway } = opts.state();
     const database = await readStatus(opts.pool).catch((err: unknown) => ({ error: (err as Error).message }));
-    return reply.send({ process: replicator?.status() ?? null, database });
+    return reply.send({ process: replicator?.status() ?? null, gateway: gateway ?? null, database });
   });
   return app;
 }

@@ -1,0 +1,104 @@
+// `npm start`, and a gateway process of its own: database (embedded unless DATABASE_URL
+// is set), migrations, demo data (DEMO=1), the replicator in-process (REPLICATOR=1; set
+// 0 for gateways beside a separate replicator), the gateway at /ws and /healthz, /status
+// on one HTTP server on PORT. SIGTERM or Ctrl-C stops it in reverse order.
+import pg from 'pg';
+import { createLogger, describeError, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
+import { Feed } from './feed';
+import { Gateway } from './gateway';
+import { loadChannelColumns } from './channels';
+import { jwtSecret, loadGatewayEnv, type GatewayEnv } from './env';
+import { signToken } from './auth/token';
+
+let env: GatewayEnv;
+try {
+  env = loadGatewayEnv();
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n`);
+  process.exit(1);
+}
+const log = createLogger(env.LOG_LEVEL, { service: 'realtime' });
+const state: { migrated: boolean; replicator: Replicator | null; gateway: Gateway | null } = { migrated: false, replicator: null, gateway: null };
+
+async function main(): Promise<() => Promise<void>> {
+  const db = await openDatabase(env, log);
+  const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-gateway' });
+  // An idle pooled connection that dies (a Postgres restart) must not take the process with it.
+  pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));
+  const http = buildHttp({
+    log,
+    pool,
+    state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
+  });
+  await runMigrations(db.url, log);
+  state.migrated = true;
+  if (env.DEMO === '1') await seedIfEmpty(db.url, log);
+
+  const replicator = env.REPLICATOR === '1' ? new Replicator(replicatorConfig(env, db.directUrl, log)) : null;
+  const feed = new Feed({ pool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
+  const { secret, generated } = jwtSecret(env);
+  const gateway = new Gateway({
+    httpServer: http.server,
+    pool,
+    feed,
+    log,
+    channels: env.PG_CHANNELS,
+    columns: await loadChannelColumns(pool, env.PG_CHANNELS),
+    frontendUrl: env.FRONTEND_URL,
+    jwtSecret: secret,
+    maxSubscriptions: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    queueLimit: env.SOCKET_QUEUE_LIMIT,
+    pageSize: env.REPLAY_PAGE_SIZE,
+  });
+  await feed.start();
+  gateway.start();
+  await replicator?.start();
+  state.replicator = replicator;
+  state.gateway = gateway;
+  await http.listen({ port: env.PORT, host: '0.0.0.0' });
+  const port = (http.server.address() as { port: number }).port;
+  log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
+  const lines = [
+    '',
+    `Realtime stream running on http://localhost:${port}`,
+    `  Socket.IO:  path /ws (auth: { token })   Health: /healthz   Status: /status`,
+    `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
+  ];
+  if (generated) {
+    log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
+    lines.push(`  Demo token (every channel and project, 12 h): ${await signToken(secret, { channels: ['*'], projects: ['*'] }, { subject: 'demo', ttlSeconds: 12 * 3600 })}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return async () => {
+    await http.close();
+    await gateway.stop();
+    await replicator?.stop();
+    await feed.stop();
+    await pool.end();
+    await db.stop();
+  };
+}
+
+let shutdown: (() => Promise<void>) | null = null;
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  try {
+    await shutdown?.();
+  } catch (err) {
+    log.error({ err }, 'error while stopping');
+  }
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
+try {
+  shutdown = await main();
+} catch (err) {
+  process.stderr.write(describeError(err));
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+// `npm start`'s process as users run it: one port for /healthz, /status and /ws, a demo
+// token printed when no secret is set, a change streamed end to end, a clean SIGTERM.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import pg from 'pg';
+import { io } from 'socket.io-client';
+import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import type { ChangeEvent } from '@realtime/protocol';
+import { waitFor } from './helpers';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+let db: TestDatabase;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 2 });
+});
+afterAll(async () => {
+  await pool.end();
+  await db.drop();
+});
+
+test('one process serves /healthz, /status and /ws on one port, streams a change, and stops on SIGTERM', async () => {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/gateway/src/main.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  try {
+    const port = await waitFor('the banner', () => /running on http:\/\/localhost:(\d+)/.exec(out)?.[1]);
+    const token = await waitFor('the demo token', () => /Demo token[^:]*: (\S+)/.exec(out)?.[1]);
+    const health = await waitFor('healthy', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return res.status === 200 ? res.json() : null;
+    });
+    expect(health).toMatchObject({ status: 'ok', mode: 'wal' });
+    const socket = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token }, reconnection: false });
+    const changes: ChangeEvent[] = [];
+    socket.on('change', (e) => changes.push(e));
+    const ack = await socket.timeout(10_000).emitWithAck('subscribe', { channel: 'projects' });
+    expect(ack).toMatchObject({ ok: true });
+    const { rows } = await pool.query(`INSERT INTO projects (name) VALUES ('end to end') RETURNING id`);
+    await waitFor('the change', () => changes.some((c) => c.row?.id === rows[0].id));
+    expect(changes.find((c) => c.row?.id === rows[0].id)).toMatchObject({ op: 'INSERT', channel: 'projects', row: { name: 'end to end' } });
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { gateway: { sockets: number; subscriptions: number } };
+    expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
+    // Seeded demo data is there.
+    const { rows: seeded } = await pool.query(`SELECT count(*)::int AS n FROM projects`);
+    expect(seeded[0].n).toBeGreaterThanOrEqual(3);
+    socket.disconnect();
+  } finally {
+    proc.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+}, 60_000);
