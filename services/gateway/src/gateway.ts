@@ -73,6 +73,21 @@ interface Subscription {
 
 const fail = (code: ErrorCode, message: string): ErrorAck => ({ ok: false, error: { code, message } });
 
+interface ApiRows {
+  row(): ReturnType<typeof toApiRow>;
+  old(): ReturnType<typeof toApiRow>;
+}
+
+/** The change's rows in API form, computed on first use and then shared. */
+function apiRows(channel: string, change: FeedChange): ApiRows {
+  let row: ReturnType<typeof toApiRow> | undefined;
+  let old: ReturnType<typeof toApiRow> | undefined;
+  return {
+    row: () => (row === undefined ? (row = toApiRow(channel, change.newRow)) : row),
+    old: () => (old === undefined ? (old = toApiRow(channel, change.oldRow)) : old),
+  };
+}
+
 export class Gateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   private readonly byChannel = new Map<string, Set<Subscription>>();
@@ -267,7 +282,7 @@ export class Gateway {
   }
 
   /** The event this subscription gets for a change, or null (filtered, not granted, or already in its list). */
-  private toEvent(sub: Subscription, change: FeedChange): ChangeEvent | null {
+  private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.channel, change)): ChangeEvent | null {
     if (sub.cursor && change.seq > sub.cursor.headSeq && visibleIn(sub.cursor.snapshot, BigInt(change.txid))) return null;
     if (sub.cursor && change.seq <= sub.cursor.headSeq) return null;
     const grant = sub.socket.data.grant;
@@ -279,8 +294,9 @@ export class Gateway {
       seq: change.seq,
       channel: sub.channel,
       op: routed.op,
-      row: toApiRow(sub.channel, routed.row),
-      old: toApiRow(sub.channel, routed.old),
+      // Routing only ever hands back the change's own rows, so their API form is shared.
+      row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : toApiRow(sub.channel, routed.row),
+      old: routed.old === change.oldRow ? api.old() : toApiRow(sub.channel, routed.old),
       committedAt: change.committedAt,
     };
   }
@@ -289,9 +305,11 @@ export class Gateway {
     for (const change of batch) {
       const subs = this.byChannel.get(change.table);
       if (!subs || subs.size === 0) continue;
+      // Every subscriber of the channel shares one API form of the rows.
+      const api = apiRows(change.table, change);
       for (const sub of subs) {
         if (sub.closed) continue;
-        const event = this.toEvent(sub, change);
+        const event = this.toEvent(sub, change, api);
         if (!event) continue;
         for (const e of sub.seam.live(event)) {
           if (this.queued(sub.socket) > this.opts.queueLimit) {

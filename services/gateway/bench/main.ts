@@ -1,9 +1,10 @@
 // `npm run bench -- <name...>`: runs the named benchmarks (all when none is named) and
 // prints their figures. Benchmarks measure side by side in one run; tests never time.
 import { writes } from '../../../db/bench/writes';
-import { replicatorBench } from './replicator';
+import { replicatorBench } from '../../replicator/bench/replicator';
+import { gatewayBench } from './gateway';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { writes, replicator: replicatorBench };
+const benches: Record<string, (args: string[]) => Promise<void>> = { writes, replicator: replicatorBench, gateway: gatewayBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('-') ? [name] : Object.keys(benches);
