@@ -129,6 +129,26 @@ describe('replay', () => {
     expect(new Set(merged.keys())).toEqual(new Set(rows.map((r) => r.id)));
   });
 
+  test('a since below the retention floor is told to resync, not given a gap', async () => {
+    await newProject(pool, 'old');
+    await newProject(pool, 'older');
+    await settled();
+    // Retention removed the oldest changes (as pruning does).
+    const { rows } = await pool.query(`DELETE FROM change_outbox WHERE seq IN (SELECT seq FROM change_outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT 2) RETURNING seq`);
+    expect(rows).toHaveLength(2);
+    const r = new Received(await client());
+    expect(await r.subscribe({ channel: 'projects', since: 0 })).toMatchObject({ ok: true });
+    await waitFor('resync', () => r.resyncs.length > 0);
+    expect(r.resyncs[0]).toMatchObject({ reason: 'retention', headSeq: gw.feed.position });
+    expect(r.changes).toEqual([]);
+    // At the floor itself nothing is missing: replay runs.
+    const floor = Math.max(...rows.map((x) => Number(x.seq)));
+    const ok = new Received(await client());
+    await ok.subscribe({ channel: 'projects', since: floor });
+    await waitFor('live', () => ok.lives.length > 0);
+    expect(ok.resyncs).toEqual([]);
+  });
+
   test('a since beyond the head is told to resync', async () => {
     const r = new Received(await client());
     expect(await r.subscribe({ channel: 'projects', since: 10_000_000 })).toMatchObject({ ok: true });
