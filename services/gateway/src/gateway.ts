@@ -311,6 +311,12 @@ export class Gateway {
         if (sub.closed) continue;
         const event = this.toEvent(sub, change, api);
         if (!event) continue;
+        // Live changes wait while a replay runs; a replay that falls that far behind the
+        // live stream is cheaper to restart from a fresh list than to buffer without end.
+        if (!sub.seam.isLive && sub.seam.buffered >= this.opts.queueLimit) {
+          this.resync(sub, 'slow-client', this.opts.feed.position);
+          continue;
+        }
         for (const e of sub.seam.live(event)) {
           if (this.queued(sub.socket) > this.opts.queueLimit) {
             this.resync(sub, 'slow-client', this.opts.feed.position);
