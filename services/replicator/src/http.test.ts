@@ -16,4 +16,12 @@ describe('health', () => {
   ] as const)('%s', (_name, migrated, r, expected) => {
     expect(health(migrated, r)).toEqual(expected);
   });
+
+  test('a gateway that has not started yet keeps the process unready', () => {
+    expect(health(true, replicator({}), false, false)).toEqual({ ok: false, reason: 'the gateway has not started' });
+  });
+
+  test('a gateway beside a separate replicator is ready once migrated', () => {
+    expect(health(true, null, true)).toEqual({ ok: true, reason: null });
+  });
 });

@@ -11,8 +11,9 @@ export interface Health {
   reason: string | null;
 }
 
-export function health(migrated: boolean, replicator: Replicator | null, standalone = false): Health {
+export function health(migrated: boolean, replicator: Replicator | null, standalone = false, gatewayStarted = true): Health {
   if (!migrated) return { ok: false, reason: 'the database is not migrated yet' };
+  if (!gatewayStarted) return { ok: false, reason: 'the gateway has not started' };
   // A gateway beside a separate replicator process serves as soon as it is migrated.
   if (standalone) return { ok: true, reason: null };
   if (!replicator) return { ok: false, reason: 'the replicator has not started' };
@@ -35,8 +36,8 @@ export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpS
   const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger });
   // Probes hit these every few seconds: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
-    const { migrated, replicator, standalone } = opts.state();
-    const h = health(migrated, replicator, standalone);
+    const { migrated, replicator, standalone, gateway } = opts.state();
+    const h = health(migrated, replicator, standalone, gateway !== null);
     return reply.code(h.ok ? 200 : 503).send(h.ok ? { status: 'ok', mode: replicator?.status().mode, role: replicator?.status().role } : { status: 'unavailable', reason: h.reason });
   });
   app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {

@@ -1,5 +1,5 @@
-// `npm start`'s process as users run it: one port for /healthz, /status and /ws, a demo
-// token printed when no secret is set, a change streamed end to end, a clean SIGTERM.
+// `npm start`'s process as users run it: one port for /api, /healthz, /status and /ws, a
+// demo token printed when no secret is set, an API write streamed end to end, a clean SIGTERM.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import pg from 'pg';
 import { io } from 'socket.io-client';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import type { ChangeEvent } from '@realtime/protocol';
-import { waitFor } from './helpers';
+import { waitFor } from '@realtime/gateway/test-helpers';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let db: TestDatabase;
@@ -23,8 +23,8 @@ afterAll(async () => {
   await db.drop();
 });
 
-test('one process serves /healthz, /status and /ws on one port, streams a change, and stops on SIGTERM', async () => {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/gateway/src/main.ts')], {
+test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,9 +46,21 @@ test('one process serves /healthz, /status and /ws on one port, streams a change
     socket.on('change', (e) => changes.push(e));
     const ack = await socket.timeout(10_000).emitWithAck('subscribe', { channel: 'projects' });
     expect(ack).toMatchObject({ ok: true });
-    const { rows } = await pool.query(`INSERT INTO projects (name) VALUES ('end to end') RETURNING id`);
-    await waitFor('the change', () => changes.some((c) => c.row?.id === rows[0].id));
-    expect(changes.find((c) => c.row?.id === rows[0].id)).toMatchObject({ op: 'INSERT', channel: 'projects', row: { name: 'end to end' } });
+    const created = await fetch(`http://127.0.0.1:${port}/api/projects`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': 'e2e@example.com' },
+      body: JSON.stringify({ name: 'end to end' }),
+    });
+    expect(created.status).toBe(201);
+    const project = (await created.json()) as Record<string, unknown>;
+    await waitFor('the change', () => changes.some((c) => c.row?.id === project.id));
+    // The streamed row is the row the API returned: same keys, same values.
+    expect(changes.find((c) => c.row?.id === project.id)).toMatchObject({ op: 'INSERT', channel: 'projects', row: project });
+    const { rows } = await pool.query(`SELECT actor FROM change_outbox WHERE row_id = $1`, [project.id]);
+    expect(rows).toEqual([{ actor: 'e2e@example.com' }]);
+    const list = (await (await fetch(`http://127.0.0.1:${port}/api/projects`)).json()) as { items: unknown[]; cursor: string };
+    expect(list.items.length).toBeGreaterThanOrEqual(4);
+    expect(typeof list.cursor).toBe('string');
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.

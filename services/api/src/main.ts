@@ -1,15 +1,15 @@
-// `npm start`, and a gateway process of its own: database (embedded unless DATABASE_URL
-// is set), migrations, demo data (DEMO=1), the replicator in-process (REPLICATOR=1; set
-// 0 for gateways beside a separate replicator), the gateway at /ws and /healthz, /status
-// on one HTTP server on PORT. SIGTERM or Ctrl-C stops it in reverse order.
+// `npm start`, and an API/gateway process of its own: database (embedded unless
+// DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator in-process
+// (REPLICATOR=1; set 0 beside a separate replicator), and on one HTTP server on PORT the
+// API at /api, the gateway at /ws, /healthz and /status. SIGTERM or Ctrl-C stops it in
+// reverse order.
 import pg from 'pg';
 import { createLogger, describeError, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
-import { Feed } from './feed';
-import { Gateway } from './gateway';
-import { loadChannelColumns } from './channels';
-import { jwtSecret, loadGatewayEnv, type GatewayEnv } from './env';
-import { signToken } from './auth/token';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { Feed, Gateway, jwtSecret, loadChannelColumns, loadGatewayEnv, signToken, type GatewayEnv } from '@realtime/gateway';
+import { errorHandler } from './errors';
+import { registerRoutes } from './routes';
 
 let env: GatewayEnv;
 try {
@@ -38,6 +38,8 @@ async function main(): Promise<() => Promise<void>> {
   const replicator = env.REPLICATOR === '1' ? new Replicator(replicatorConfig(env, db.directUrl, log)) : null;
   const feed = new Feed({ pool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
   const { secret, generated } = jwtSecret(env);
+  http.setErrorHandler(errorHandler(log));
+  registerRoutes(http, { db: drizzle({ client: pool, casing: 'snake_case' }), jwtSecret: secret });
   const gateway = new Gateway({
     httpServer: http.server,
     pool,
@@ -62,7 +64,7 @@ async function main(): Promise<() => Promise<void>> {
   const lines = [
     '',
     `Realtime stream running on http://localhost:${port}`,
-    `  Socket.IO:  path /ws (auth: { token })   Health: /healthz   Status: /status`,
+    `  API: /api/projects, /api/extraction-jobs, ...   Socket.IO: /ws (auth: { token })   Health: /healthz   Status: /status`,
     `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
   ];
   if (generated) {

@@ -1,0 +1,81 @@
+// Every failure the API can answer with, mapped to a status and a message that names
+// what is wrong, in one place. Clients never see a stack trace.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { toCamelCase } from 'drizzle-orm/casing';
+import { z } from 'zod';
+import type { Logger } from '@realtime/db';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string, id: string) => new HttpError(404, 'NOT_FOUND', `no ${what} with id ${id}`);
+
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: Record<string, string> };
+}
+
+interface PgError {
+  code?: string;
+  detail?: string;
+  constraint?: string;
+  column?: string;
+  message?: string;
+}
+
+/** Postgres refusals that are the client's doing, as 400/409 with the field named. */
+function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
+  switch (e.code) {
+    case '23503': {
+      const m = /Key \((\w+)\)=\(([^)]*)\) is not present in table "(\w+)"/.exec(e.detail ?? '');
+      if (m) {
+        const field = toCamelCase(m[1]!);
+        return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `${field}: no ${m[3]} row with id ${m[2]}`, fields: { [field]: `no such ${m[3]} row` } } } };
+      }
+      return { status: 409, body: { error: { code: 'CONFLICT', message: 'the row is still referenced by other rows' } } };
+    }
+    case '23514': {
+      const m = /^\w+?_(\w+)_check$/.exec(e.constraint ?? '');
+      const field = m ? toCamelCase(m[1]!) : 'body';
+      return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `${field}: value out of range (${e.constraint})`, fields: { [field]: 'out of range' } } } };
+    }
+    case '23502':
+      return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `${toCamelCase(e.column ?? 'field')}: required`, fields: { [toCamelCase(e.column ?? 'field')]: 'required' } } } };
+    case '22P02':
+    case '22007':
+    case '22008':
+      return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `a value has the wrong format: ${e.message ?? ''}` } } };
+    default:
+      return null;
+  }
+}
+
+export function zodToBody(error: z.ZodError, where: string): ErrorBody {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) fields[issue.path.join('.') || where] = issue.message;
+  const message = Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
+  return { error: { code: 'BAD_REQUEST', message: `invalid ${where}: ${message}`, fields } };
+}
+
+export function errorHandler(log: Logger) {
+  return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof HttpError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+    if (err instanceof z.ZodError) return reply.code(400).send(zodToBody(err, 'request'));
+    const pg = fromPostgres(((err as { cause?: unknown }).cause ?? err) as PgError);
+    if (pg) return reply.code(pg.status).send(pg.body);
+    const fe = err as FastifyError;
+    if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      return reply.code(fe.statusCode).send({ error: { code: 'BAD_REQUEST', message: fe.message } } satisfies ErrorBody);
+    }
+    log.error({ err, url: request.url, method: request.method }, 'request failed');
+    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } } satisfies ErrorBody);
+  };
+}

@@ -1,0 +1,3 @@
+export { registerRoutes, actorOf, type RoutesOptions } from './routes';
+export { errorHandler, HttpError } from './errors';
+export { resources } from './resources';
