@@ -4,7 +4,7 @@
 // API at /api, the gateway at /ws, /healthz and /status. SIGTERM or Ctrl-C stops it in
 // reverse order.
 import pg from 'pg';
-import { createLogger, describeError, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Feed, Gateway, jwtSecret, loadChannelColumns, loadGatewayEnv, signToken, type GatewayEnv } from '@realtime/gateway';
@@ -82,25 +82,4 @@ async function main(): Promise<() => Promise<void>> {
   };
 }
 
-let shutdown: (() => Promise<void>) | null = null;
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  try {
-    await shutdown?.();
-  } catch (err) {
-    log.error({ err }, 'error while stopping');
-  }
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
-
-try {
-  shutdown = await main();
-} catch (err) {
-  process.stderr.write(describeError(err));
-  process.exit(1);
-}
+await runProcess(log, main);

@@ -1,56 +1,24 @@
 // Contract items 4 and 6: a list read with its cursor, then a subscription with that
 // cursor, under concurrent writes, equals the table at the end, with no change applied
 // twice and none the list already had. And grants hold everywhere: live, replay, DELETEs.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import type { Replicator } from '@realtime/replicator';
+import { describe, expect, test } from 'vitest';
 import { readCursor, decodeCursor } from '../src/replay/cursor';
 import { signToken } from '../src/auth/token';
-import { connect, headSeq, jobChurn, newProject, Received, secret, startGateway, startReplicator, token, waitFor, type Client, type GatewayHandle } from './helpers';
+import { Received, connect, jobChurn, newProject, secret, token, useStack, waitFor } from './helpers';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let replicator: Replicator;
-let gw: GatewayHandle;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 6 });
-  replicator = startReplicator(db.url);
-  await replicator.start();
-  gw = await startGateway(db.url, { replicator });
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await gw.stop();
-  await replicator.stop();
-  await pool.end();
-  await db.drop();
-});
-
-const settled = () =>
-  waitFor('every change stamped and fed', async () => {
-    const h = await headSeq(pool);
-    return h >= 0 && gw.feed.position === h ? h : null;
-  });
-async function client(tok: string | Promise<string> = token()): Promise<Client> {
-  const c = await connect(gw.port, tok);
-  clients.push(c);
-  return c;
-}
+const stack = useStack();
+const { client, settled } = stack;
 
 describe('handoff', () => {
   test('list with its cursor, writes meanwhile, subscribe with the cursor: list plus stream equals the table', async () => {
-    const p = await newProject(pool, 'H');
-    await jobChurn(db.url, [p], { changes: 300 });
+    const p = await newProject(stack.pool, 'H');
+    await jobChurn(stack.db.url, [p], { changes: 300 });
     const signal = { stop: false };
-    const writing = jobChurn(db.url, [p], { changes: 1_000_000, writers: 3, signal });
+    const writing = jobChurn(stack.db.url, [p], { changes: 1_000_000, writers: 3, signal });
     await new Promise((r) => setTimeout(r, 300));
 
     // The HTTP list: rows and cursor in one REPEATABLE READ snapshot.
-    const reader = await pool.connect();
+    const reader = await stack.pool.connect();
     let list: Map<string, number>;
     let cursor: string;
     try {
@@ -73,7 +41,7 @@ describe('handoff', () => {
     await writing;
     const end = await settled();
     await waitFor('the stream to catch up', async () => {
-      const { rows } = await pool.query(`SELECT max(seq)::int AS s FROM change_outbox WHERE table_name = 'extraction_jobs' AND seq <= $1`, [end]);
+      const { rows } = await stack.pool.query(`SELECT max(seq)::int AS s FROM change_outbox WHERE table_name = 'extraction_jobs' AND seq <= $1`, [end]);
       return sub.lastSeq === rows[0].s;
     });
 
@@ -81,12 +49,12 @@ describe('handoff', () => {
       if (e.op === 'DELETE') list.delete(String(e.old!.id));
       else list.set(String(e.row!.id), e.row!.progress as number);
     }
-    const { rows: table } = await pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1`, [p]);
+    const { rows: table } = await stack.pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1`, [p]);
     expect(list).toEqual(new Map(table.map((r) => [r.id as string, r.progress as number])));
     expect(new Set(sub.seqs).size).toBe(sub.seqs.length);
     // Nothing the list already had was sent: no delivered change is visible in its snapshot.
     const { snapshotText, headSeq: listHead } = decodeCursor(cursor);
-    const { rows: stale } = await pool.query(
+    const { rows: stale } = await stack.pool.query(
       `SELECT count(*)::int AS n FROM change_outbox WHERE seq = ANY($1) AND (seq <= $2 OR pg_visible_in_snapshot(txid, $3::pg_snapshot))`,
       [sub.seqs, listHead, snapshotText],
     );
@@ -103,7 +71,7 @@ describe('handoff', () => {
 
 describe('authorization', () => {
   test('a token for project A never yields a row of project B: live, replay, or DELETE', async () => {
-    const [a, b] = [await newProject(pool, 'GA'), await newProject(pool, 'GB')];
+    const [a, b] = [await newProject(stack.pool, 'GA'), await newProject(stack.pool, 'GB')];
     const since = await settled();
     const onlyA = signToken(secret, { channels: ['extraction_jobs', 'projects'], projects: [a] });
     const liveSub = new Received(await client(onlyA));
@@ -112,11 +80,11 @@ describe('authorization', () => {
     expect(await forbidden.subscribe({ channel: 'extraction_jobs', filter: { project_id: b } })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await forbidden.subscribe({ channel: 'data_layers' })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
 
-    await jobChurn(db.url, [a, b], { changes: 400, writers: 2 });
+    await jobChurn(stack.db.url, [a, b], { changes: 400, writers: 2 });
     // A job of A moved to B leaves A's view as a DELETE that shows only A's version.
-    const { rows } = await pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'leaves.pdf') RETURNING id`, [a]);
-    await pool.query(`UPDATE extraction_jobs SET project_id = $1 WHERE id = $2`, [b, rows[0].id]);
-    await pool.query(`DELETE FROM extraction_jobs WHERE project_id = $1`, [b]);
+    const { rows } = await stack.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'leaves.pdf') RETURNING id`, [a]);
+    await stack.pool.query(`UPDATE extraction_jobs SET project_id = $1 WHERE id = $2`, [b, rows[0].id]);
+    await stack.pool.query(`DELETE FROM extraction_jobs WHERE project_id = $1`, [b]);
     await settled();
 
     const replaySub = new Received(await client(onlyA));
@@ -141,9 +109,9 @@ describe('authorization', () => {
 
   test('a forged or expired token is refused at the handshake', async () => {
     const forged = signToken(new TextEncoder().encode('x'.repeat(40)), { channels: ['*'], projects: ['*'] });
-    await expect(connect(gw.port, forged)).rejects.toThrow(/UNAUTHORIZED: the token is not valid/);
-    await expect(connect(gw.port, token({ channels: ['*'], projects: ['*'] }, -10))).rejects.toThrow(/UNAUTHORIZED: the token has expired/);
-    await expect(connect(gw.port, '')).rejects.toThrow(/UNAUTHORIZED: no token/);
+    await expect(connect(stack.gw.port, forged)).rejects.toThrow(/UNAUTHORIZED: the token is not valid/);
+    await expect(connect(stack.gw.port, token({ channels: ['*'], projects: ['*'] }, -10))).rejects.toThrow(/UNAUTHORIZED: the token has expired/);
+    await expect(connect(stack.gw.port, '')).rejects.toThrow(/UNAUTHORIZED: no token/);
   });
 
   test('a socket is closed when its token expires', async () => {

@@ -3,6 +3,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { io, type Socket } from 'socket.io-client';
 import { createLogger } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
@@ -189,4 +191,49 @@ export async function jobChurn(url: string, projectIds: string[], opts: { change
   } finally {
     await pool.end();
   }
+}
+
+export interface Stack {
+  db: TestDatabase;
+  pool: pg.Pool;
+  replicator: Replicator;
+  gw: GatewayHandle;
+  /** A connected client (all-granting token unless given one), disconnected after the file. */
+  client(tok?: string | Promise<string>, port?: number): Promise<Client>;
+  /** Waits until every change is stamped and every given gateway's feed has it. */
+  settled(...others: GatewayHandle[]): Promise<number>;
+}
+
+/** A test file's database, replicator and gateway (in-process rows), torn down after it. */
+export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
+  const clients: Client[] = [];
+  const stack = {
+    async client(tok: string | Promise<string> = token(), port?: number) {
+      const c = await connect(port ?? stack.gw.port, tok);
+      clients.push(c);
+      return c;
+    },
+    settled(...others: GatewayHandle[]) {
+      return waitFor('every change stamped and fed', async () => {
+        const h = await headSeq(stack.pool);
+        return h >= 0 && [stack.gw, ...others].every((g) => g.feed.position === h) ? h : null;
+      });
+    },
+  } as Stack;
+  beforeAll(async () => {
+    stack.db = await createTestDatabase();
+    stack.pool = new pg.Pool({ connectionString: stack.db.url, max: 6 });
+    stack.pool.on('error', () => undefined);
+    stack.replicator = startReplicator(stack.db.url);
+    await stack.replicator.start();
+    stack.gw = await startGateway(stack.db.url, { replicator: stack.replicator, maxSubscriptions: opts.maxSubscriptions });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await stack.gw?.stop();
+    await stack.replicator?.stop();
+    await stack.pool?.end();
+    await stack.db?.drop();
+  });
+  return stack;
 }

@@ -1,43 +1,11 @@
 // Bad input, many gateways, slow clients and cleanup: 10,000 random and malformed
 // messages never disturb a well-behaved client; two gateways with no shared state serve
 // the same stream; a client that does not read gets resync, not unbounded memory.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import type { Replicator } from '@realtime/replicator';
-import { connect, expectedSeqs, headSeq, jobChurn, newProject, Received, startGateway, startReplicator, token, waitFor, type Client, type GatewayHandle } from './helpers';
+import { describe, expect, test } from 'vitest';
+import { Received, expectedSeqs, jobChurn, newProject, startGateway, token, useStack, waitFor } from './helpers';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let replicator: Replicator;
-let gw: GatewayHandle;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  replicator = startReplicator(db.url);
-  await replicator.start();
-  gw = await startGateway(db.url, { replicator, maxSubscriptions: 5 });
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await gw.stop();
-  await replicator.stop();
-  await pool.end();
-  await db.drop();
-});
-
-async function client(port = gw.port): Promise<Client> {
-  const c = await connect(port, token());
-  clients.push(c);
-  return c;
-}
-const settled = (...feeds: GatewayHandle[]) =>
-  waitFor('every change stamped and fed', async () => {
-    const h = await headSeq(pool);
-    return h >= 0 && [gw, ...feeds].every((g) => g.feed.position === h) ? h : null;
-  });
+const stack = useStack({ maxSubscriptions: 5 });
+const { client, settled } = stack;
 
 /** A deterministic generator, so that a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -68,15 +36,15 @@ describe('bad input', () => {
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
     process.stdout.write(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)\n`);
     const r = rng(seed);
-    const p = await newProject(pool, 'F');
+    const p = await newProject(stack.pool, 'F');
     const good = new Received(await client());
     expect(await good.subscribe({ channel: 'extraction_jobs', filter: { project_id: p } })).toMatchObject({ ok: true });
-    const start = gw.feed.position;
+    const start = stack.gw.feed.position;
     const fuzzer = await client();
     let disconnected = false;
     fuzzer.on('disconnect', () => (disconnected = true));
     const signal = { stop: false };
-    const writing = jobChurn(db.url, [p], { changes: 1_000_000, writers: 2, signal });
+    const writing = jobChurn(stack.db.url, [p], { changes: 1_000_000, writers: 2, signal });
 
     const events = ['subscribe', 'unsubscribe', 'hello', 'change', 'live', 'resync', '', 'constructor', '__proto__', 'x'.repeat(300)];
     const codes = new Map<string, number>();
@@ -107,10 +75,10 @@ describe('bad input', () => {
     expect(fuzzer.connected).toBe(true);
     expect(acked).toBeGreaterThan(500);
     expect(codes.get('BAD_REQUEST') ?? 0).toBeGreaterThan(100);
-    const expected = (await expectedSeqs(pool, 'extraction_jobs', 'project_id', p)).filter((s) => s > start && s <= end);
+    const expected = (await expectedSeqs(stack.pool, 'extraction_jobs', 'project_id', p)).filter((s) => s > start && s <= end);
     await waitFor('the good client to be served', () => good.lastSeq === expected.at(-1));
     expect(good.seqs).toEqual(expected);
-    expect(gw.gateway.stats().badMessages).toBeGreaterThan(1000);
+    expect(stack.gw.gateway.stats().badMessages).toBeGreaterThan(1000);
   });
 
   test.each([
@@ -138,18 +106,18 @@ describe('bad input', () => {
 
 describe('many gateways, slow clients, cleanup', () => {
   test('two gateways without in-process rows serve their clients every matching change', async () => {
-    const other = await startGateway(db.url);
+    const other = await startGateway(stack.db.url);
     try {
-      const p = await newProject(pool, 'TG');
+      const p = await newProject(stack.pool, 'TG');
       const one = new Received(await client());
-      const two = new Received(await client(other.port));
+      const two = new Received(await client(token(), other.port));
       await one.subscribe({ channel: 'extraction_jobs', filter: { project_id: p } });
       await two.subscribe({ channel: 'extraction_jobs', filter: { project_id: p } });
       await settled(other);
       const start = other.feed.position;
-      await jobChurn(db.url, [p], { changes: 800, writers: 3 });
+      await jobChurn(stack.db.url, [p], { changes: 800, writers: 3 });
       const end = await settled(other);
-      const expected = (await expectedSeqs(pool, 'extraction_jobs', 'project_id', p)).filter((s) => s > start && s <= end);
+      const expected = (await expectedSeqs(stack.pool, 'extraction_jobs', 'project_id', p)).filter((s) => s > start && s <= end);
       await waitFor('both clients', () => one.lastSeq === expected.at(-1) && two.lastSeq === expected.at(-1));
       expect(one.seqs.filter((s) => s > start)).toEqual(expected);
       expect(two.seqs).toEqual(expected);
@@ -159,21 +127,20 @@ describe('many gateways, slow clients, cleanup', () => {
   });
 
   test('a client that stops reading gets resync once its queue passes the bound; others are unaffected', async () => {
-    const small = await startGateway(db.url, { replicator, queueLimit: 50 });
+    const small = await startGateway(stack.db.url, { replicator: stack.replicator, queueLimit: 50 });
     try {
-      const p = await newProject(pool, 'SL');
-      const slow = new Received(await connect(small.port, token()));
-      const fast = new Received(await connect(small.port, token()));
-      clients.push(slow.socket, fast.socket);
+      const p = await newProject(stack.pool, 'SL');
+      const slow = new Received(await client(token(), small.port));
+      const fast = new Received(await client(token(), small.port));
       await slow.subscribe({ channel: 'projects', filter: { id: p } });
       await fast.subscribe({ channel: 'projects', filter: { id: p } });
       // Stop reading: once the kernel's buffers are full, the gateway's queue grows.
       const engine = (slow.socket.io as unknown as { engine: { transport: { ws?: { _socket?: { pause(): void; resume(): void } } } } }).engine;
       engine.transport.ws?._socket?.pause();
       const big = 'x'.repeat(64 * 1024);
-      for (let i = 0; i < 300; i++) await pool.query(`UPDATE projects SET description = $1 WHERE id = $2`, [`${i}${big}`, p]);
+      for (let i = 0; i < 300; i++) await stack.pool.query(`UPDATE projects SET description = $1 WHERE id = $2`, [`${i}${big}`, p]);
       await settled(small);
-      await waitFor('the fast client', async () => fast.lastSeq === (await expectedSeqs(pool, 'projects', 'id', p)).at(-1));
+      await waitFor('the fast client', async () => fast.lastSeq === (await expectedSeqs(stack.pool, 'projects', 'id', p)).at(-1));
       expect(fast.changes).toHaveLength(300);
       engine.transport.ws?._socket?.resume();
       await waitFor('the slow client to be told to resync', () => slow.resyncs.length > 0, 15_000);
@@ -185,11 +152,11 @@ describe('many gateways, slow clients, cleanup', () => {
   });
 
   test('a closed socket leaves no subscription behind', async () => {
-    const before = gw.gateway.stats().subscriptions;
+    const before = stack.gw.gateway.stats().subscriptions;
     const c = new Received(await client());
     for (let i = 0; i < 3; i++) await c.subscribe({ channel: 'projects' });
-    expect(gw.gateway.stats().subscriptions).toBe(before + 3);
+    expect(stack.gw.gateway.stats().subscriptions).toBe(before + 3);
     c.socket.disconnect();
-    await waitFor('cleanup', () => gw.gateway.stats().subscriptions === before);
+    await waitFor('cleanup', () => stack.gw.gateway.stats().subscriptions === before);
   });
 });

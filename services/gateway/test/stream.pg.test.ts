@@ -1,49 +1,18 @@
 // Contract items 3 and 5 with real parts: the replicator, the gateway on a real HTTP
 // server, socket.io-client connections. Broadcast by filter, replay across a
 // disconnection under load, and moves between projects.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import pg from 'pg';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import type { Replicator } from '@realtime/replicator';
+import { describe, expect, test } from 'vitest';
 import type { SubscribeRequest } from '@realtime/protocol';
-import { connect, expectedSeqs, headSeq, jobChurn, newProject, Received, startGateway, startReplicator, token, waitFor, type Client, type GatewayHandle } from './helpers';
+import { Received, expectedSeqs, jobChurn, newProject, useStack, waitFor } from './helpers';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let replicator: Replicator;
-let gw: GatewayHandle;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  replicator = startReplicator(db.url);
-  await replicator.start();
-  gw = await startGateway(db.url, { replicator });
-});
-afterAll(async () => {
-  for (const c of clients) c.disconnect();
-  await gw.stop();
-  await replicator.stop();
-  await pool.end();
-  await db.drop();
-});
-
-async function client(): Promise<Client> {
-  const c = await connect(gw.port, token());
-  clients.push(c);
-  return c;
-}
-const settled = () => waitFor('every change stamped and fed', async () => {
-  const h = await headSeq(pool);
-  return h >= 0 && gw.feed.position === h ? h : null;
-});
+const stack = useStack();
+const { client, settled } = stack;
 
 describe('broadcast', () => {
   test('five clients with different filters receive exactly the changes that match them', async () => {
-    const [a, b] = [await newProject(pool, 'A'), await newProject(pool, 'B')];
+    const [a, b] = [await newProject(stack.pool, 'A'), await newProject(stack.pool, 'B')];
     await settled();
-    const start = gw.feed.position;
+    const start = stack.gw.feed.position;
     const subs: SubscribeRequest[] = [
       { channel: 'extraction_jobs', filter: { project_id: a } },
       { channel: 'extraction_jobs', filter: { project_id: b } },
@@ -59,18 +28,18 @@ describe('broadcast', () => {
         return r;
       }),
     );
-    await jobChurn(db.url, [a, b], { changes: 600, writers: 3 });
-    await pool.query(`INSERT INTO data_layers (project_id, name, kind, source) VALUES ($1, 'L1', 'vector', 's'), ($2, 'L2', 'raster', 's')`, [a, b]);
-    await pool.query(`UPDATE projects SET description = 'changed' WHERE id = $1`, [b]);
+    await jobChurn(stack.db.url, [a, b], { changes: 600, writers: 3 });
+    await stack.pool.query(`INSERT INTO data_layers (project_id, name, kind, source) VALUES ($1, 'L1', 'vector', 's'), ($2, 'L2', 'raster', 's')`, [a, b]);
+    await stack.pool.query(`UPDATE projects SET description = 'changed' WHERE id = $1`, [b]);
     const end = await settled();
     await waitFor('deliveries', () => received.every((r) => r.lastSeq > start || r.changes.length === 0));
     await new Promise((r) => setTimeout(r, 300));
 
     const after = (xs: number[]) => xs.filter((s) => s > start && s <= end);
-    expect(received[0]!.seqs).toEqual(after(await expectedSeqs(pool, 'extraction_jobs', 'project_id', a)));
-    expect(received[1]!.seqs).toEqual(after(await expectedSeqs(pool, 'extraction_jobs', 'project_id', b)));
-    expect(received[3]!.seqs).toEqual(after(await expectedSeqs(pool, 'projects')));
-    expect(received[4]!.seqs).toEqual(after(await expectedSeqs(pool, 'data_layers', 'project_id', a)));
+    expect(received[0]!.seqs).toEqual(after(await expectedSeqs(stack.pool, 'extraction_jobs', 'project_id', a)));
+    expect(received[1]!.seqs).toEqual(after(await expectedSeqs(stack.pool, 'extraction_jobs', 'project_id', b)));
+    expect(received[3]!.seqs).toEqual(after(await expectedSeqs(stack.pool, 'projects')));
+    expect(received[4]!.seqs).toEqual(after(await expectedSeqs(stack.pool, 'data_layers', 'project_id', a)));
     expect(received[0]!.seqs.length).toBeGreaterThan(50);
     // Two-column filter: every event is for project A and either is or was processing.
     for (const e of received[2]!.changes) {
@@ -79,7 +48,7 @@ describe('broadcast', () => {
       expect(r.status).toBe('processing');
     }
     // Each cache equals the database.
-    const { rows: jobsA } = await pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1`, [a]);
+    const { rows: jobsA } = await stack.pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1`, [a]);
     const cacheA = received[0]!.cache;
     expect(new Set(cacheA.keys())).toEqual(new Set(jobsA.map((j) => j.id)));
     for (const j of jobsA) expect(cacheA.get(j.id)?.progress).toBe(j.progress);
@@ -92,19 +61,19 @@ describe('broadcast', () => {
 
 describe('replay', () => {
   test('disconnect, 5,000 changes, reconnect with the last seq: exactly the missed ones, in order, then live, writers writing through the seam', async () => {
-    const p = await newProject(pool, 'R');
+    const p = await newProject(stack.pool, 'R');
     const first = new Received(await client());
-    expect(await first.subscribe({ channel: 'extraction_jobs', since: gw.feed.position })).toMatchObject({ ok: true });
+    expect(await first.subscribe({ channel: 'extraction_jobs', since: stack.gw.feed.position })).toMatchObject({ ok: true });
     await waitFor('live', () => first.lives.length > 0);
-    await jobChurn(db.url, [p], { changes: 200 });
+    await jobChurn(stack.db.url, [p], { changes: 200 });
     await settled();
-    await waitFor('the first changes', async () => first.lastSeq === (await expectedSeqs(pool, 'extraction_jobs')).at(-1));
+    await waitFor('the first changes', async () => first.lastSeq === (await expectedSeqs(stack.pool, 'extraction_jobs')).at(-1));
     const since = first.lastSeq;
     first.socket.disconnect();
 
-    await jobChurn(db.url, [p], { changes: 5000, writers: 4 });
+    await jobChurn(stack.db.url, [p], { changes: 5000, writers: 4 });
     const signal = { stop: false };
-    const writing = jobChurn(db.url, [p], { changes: 1_000_000, writers: 2, signal });
+    const writing = jobChurn(stack.db.url, [p], { changes: 1_000_000, writers: 2, signal });
     await new Promise((r) => setTimeout(r, 200));
     const again = new Received(await client());
     expect(await again.subscribe({ channel: 'extraction_jobs', since })).toMatchObject({ ok: true });
@@ -113,7 +82,7 @@ describe('replay', () => {
     signal.stop = true;
     await writing;
     const end = await settled();
-    const expected = (await expectedSeqs(pool, 'extraction_jobs')).filter((s) => s > since);
+    const expected = (await expectedSeqs(stack.pool, 'extraction_jobs')).filter((s) => s > since);
     await waitFor('the stream to reach the end', () => again.lastSeq === expected.at(-1), 30_000);
     expect(again.seqs).toEqual(expected);
     expect(again.seqs.length).toBeGreaterThan(5000);
@@ -125,21 +94,21 @@ describe('replay', () => {
       if (e.op === 'DELETE') merged.delete(String(e.old?.id));
       else merged.set(String(e.row?.id), e.row!);
     }
-    const { rows } = await pool.query(`SELECT id FROM extraction_jobs WHERE project_id = $1`, [p]);
+    const { rows } = await stack.pool.query(`SELECT id FROM extraction_jobs WHERE project_id = $1`, [p]);
     expect(new Set(merged.keys())).toEqual(new Set(rows.map((r) => r.id)));
   });
 
   test('a since below the retention floor is told to resync, not given a gap', async () => {
-    await newProject(pool, 'old');
-    await newProject(pool, 'older');
+    await newProject(stack.pool, 'old');
+    await newProject(stack.pool, 'older');
     await settled();
     // Retention removed the oldest changes (as pruning does).
-    const { rows } = await pool.query(`DELETE FROM change_outbox WHERE seq IN (SELECT seq FROM change_outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT 2) RETURNING seq`);
+    const { rows } = await stack.pool.query(`DELETE FROM change_outbox WHERE seq IN (SELECT seq FROM change_outbox WHERE seq IS NOT NULL ORDER BY seq LIMIT 2) RETURNING seq`);
     expect(rows).toHaveLength(2);
     const r = new Received(await client());
     expect(await r.subscribe({ channel: 'projects', since: 0 })).toMatchObject({ ok: true });
     await waitFor('resync', () => r.resyncs.length > 0);
-    expect(r.resyncs[0]).toMatchObject({ reason: 'retention', headSeq: gw.feed.position });
+    expect(r.resyncs[0]).toMatchObject({ reason: 'retention', headSeq: stack.gw.feed.position });
     expect(r.changes).toEqual([]);
     // At the floor itself nothing is missing: replay runs.
     const floor = Math.max(...rows.map((x) => Number(x.seq)));
@@ -159,15 +128,15 @@ describe('replay', () => {
 
 describe('moves', () => {
   test('a job moved from project A to B is a DELETE for A and an INSERT for B', async () => {
-    const [a, b] = [await newProject(pool, 'MA'), await newProject(pool, 'MB')];
-    const { rows } = await pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'move.pdf') RETURNING id`, [a]);
+    const [a, b] = [await newProject(stack.pool, 'MA'), await newProject(stack.pool, 'MB')];
+    const { rows } = await stack.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'move.pdf') RETURNING id`, [a]);
     const job = rows[0].id as string;
     await settled();
     const ra = new Received(await client());
     const rb = new Received(await client());
     await ra.subscribe({ channel: 'extraction_jobs', filter: { project_id: a } });
     await rb.subscribe({ channel: 'extraction_jobs', filter: { project_id: b } });
-    await pool.query(`UPDATE extraction_jobs SET project_id = $1 WHERE id = $2`, [b, job]);
+    await stack.pool.query(`UPDATE extraction_jobs SET project_id = $1 WHERE id = $2`, [b, job]);
     await waitFor('both to hear of it', () => ra.changes.length > 0 && rb.changes.length > 0);
     expect(ra.changes[0]).toMatchObject({ op: 'DELETE', row: null, old: { id: job, projectId: a } });
     expect(rb.changes[0]).toMatchObject({ op: 'INSERT', old: null, row: { id: job, projectId: b } });

@@ -2,7 +2,7 @@
 // DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
 // server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
-import { createLogger, describeError, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
 import { buildHttp } from './http';
 import { Replicator } from './replicator';
@@ -42,25 +42,4 @@ async function main(): Promise<() => Promise<void>> {
   };
 }
 
-let shutdown: (() => Promise<void>) | null = null;
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'stopping');
-  try {
-    await shutdown?.();
-  } catch (err) {
-    log.error({ err }, 'error while stopping');
-  }
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
-
-try {
-  shutdown = await main();
-} catch (err) {
-  process.stderr.write(describeError(err));
-  process.exit(1);
-}
+await runProcess(log, main);
