@@ -238,7 +238,11 @@ export class Gateway {
       }
       const bounds = await readBounds(this.opts.pool);
       reply({ ok: true, id, headSeq: bounds.head });
-      await this.replay(sub, replayFrom, bounds);
+      await this.replay(sub, replayFrom, bounds).catch((err: unknown) => {
+        // Acknowledged already: the client learns through resync, and starts over.
+        this.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
+        if (!sub.closed) this.resync(sub, 'unavailable', this.opts.feed.position);
+      });
     } catch (err) {
       this.log.error({ err, socket: socket.id }, 'subscribe failed');
       reply(fail('INTERNAL', 'the gateway could not open this subscription; try again'));
@@ -255,16 +259,22 @@ export class Gateway {
     this.counters.replays++;
     if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
     if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
-    let after = since;
+    const read = (after: number) => readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
+    // The next page is read while this one is sent: the database and the socket overlap.
+    let next = read(since);
     for (;;) {
-      const page = await readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
+      const page = await next;
       if (sub.closed) return;
+      const full = page.length === this.opts.pageSize;
+      if (full) next = read(page[page.length - 1]!.seq);
       const events = page.map((c) => this.toEvent(sub, c)).filter((e): e is ChangeEvent => e !== null);
       for (const e of sub.seam.replayed(events)) sub.socket.emit('change', e);
-      if (page.length < this.opts.pageSize) break;
-      after = page[page.length - 1]!.seq;
+      if (!full) break;
       await this.drained(sub.socket);
-      if (sub.closed) return;
+      if (sub.closed) {
+        await next.catch(() => undefined);
+        return;
+      }
     }
     for (const e of sub.seam.goLive(bounds.head)) sub.socket.emit('change', e);
     sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });

@@ -68,7 +68,9 @@ export interface LiveEvent {
   sub: string;
   seq: number;
 }
-export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid';
+/** retention: since is older than what is kept; slow-client: the socket fell too far behind;
+ * cursor-invalid: since is ahead of the stream; unavailable: the replay failed on the server. */
+export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable';
 export interface ResyncEvent {
   sub: string;
   reason: ResyncReason;
