@@ -7,3 +7,4 @@ export { startCluster, ensureDatabase, freePort, EmbeddedPostgresError, type Clu
 export { seedIfEmpty } from './seed';
 export { describeError } from './cli/run';
 export { runProcess, type Stop } from './process';
+export { openListener } from './listen';

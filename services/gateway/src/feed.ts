@@ -3,7 +3,7 @@
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
-import type { Logger } from '@realtime/db';
+import { openListener, type Logger } from '@realtime/db';
 import type { Replicator, StampedChange } from '@realtime/replicator';
 import { STAMPED_CHANNEL } from '@realtime/replicator';
 
@@ -103,19 +103,16 @@ export class Feed {
 
   private async listen(): Promise<void> {
     if (this.listener || this.stopped) return;
-    const c = new pg.Client({ connectionString: this.opts.directUrl, application_name: 'realtime-gateway-listen' });
-    c.on('notification', () => this.wake());
-    c.on('error', (err) => {
-      this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
-      if (this.listener === c) this.listener = null;
+    const c = await openListener({
+      url: this.opts.directUrl,
+      channel: STAMPED_CHANNEL,
+      applicationName: 'realtime-gateway-listen',
+      onNotify: () => this.wake(),
+      onLost: (err, lost) => {
+        this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
+        if (this.listener === lost) this.listener = null;
+      },
     });
-    try {
-      await c.connect();
-      await c.query(`LISTEN ${STAMPED_CHANNEL}`);
-    } catch (err) {
-      await c.end().catch(() => undefined);
-      throw err;
-    }
     this.listener = c;
     this.wake();
   }

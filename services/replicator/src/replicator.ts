@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
-import type { Logger } from '@realtime/db';
+import { openListener, type Logger } from '@realtime/db';
 import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
 import { BatchBuffer } from './sequencer/batch';
 import { readHead, stampPieces, stampVisible, type StampedChange, type StampResult } from './sequencer/stamp';
@@ -442,20 +442,17 @@ export class Replicator {
     };
     let listener: pg.Client | null = null;
     const listen = async () => {
-      const c = new pg.Client({ connectionString: this.cfg.directUrl, application_name: 'realtime-replicator-listen' });
-      c.on('notification', nudge);
-      c.on('error', (err) => {
-        this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
-        if (listener === c) listener = null;
-        nudge();
+      const c = await openListener({
+        url: this.cfg.directUrl,
+        channel: OUTBOX_CHANNEL,
+        applicationName: 'realtime-replicator-listen',
+        onNotify: nudge,
+        onLost: (err, lost) => {
+          this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
+          if (listener === lost) listener = null;
+          nudge();
+        },
       });
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      } catch (err) {
-        await c.end().catch(() => undefined);
-        throw err;
-      }
       listener = c;
     };
 
