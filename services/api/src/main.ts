@@ -7,13 +7,15 @@ import pg from 'pg';
 import { createLogger, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Feed, Gateway, jwtSecret, loadChannelColumns, loadGatewayEnv, signToken, type GatewayEnv } from '@realtime/gateway';
+import { Feed, Gateway, jwtSecret, loadChannelColumns, signToken } from '@realtime/gateway';
+import { loadApiEnv, type ApiEnv } from './env';
+import { Simulator } from './simulator';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
 
-let env: GatewayEnv;
+let env: ApiEnv;
 try {
-  env = loadGatewayEnv();
+  env = loadApiEnv();
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);
   process.exit(1);
@@ -39,7 +41,9 @@ async function main(): Promise<() => Promise<void>> {
   const feed = new Feed({ pool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
   const { secret, generated } = jwtSecret(env);
   http.setErrorHandler(errorHandler(log));
-  registerRoutes(http, { db: drizzle({ client: pool, casing: 'snake_case' }), jwtSecret: secret });
+  const orm = drizzle({ client: pool, casing: 'snake_case' });
+  registerRoutes(http, { db: orm, jwtSecret: secret });
+  const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({
     httpServer: http.server,
     pool,
@@ -59,6 +63,7 @@ async function main(): Promise<() => Promise<void>> {
   state.replicator = replicator;
   state.gateway = gateway;
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
+  simulator?.start();
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
   const lines = [
@@ -73,6 +78,7 @@ async function main(): Promise<() => Promise<void>> {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {
+    await simulator?.stop();
     await gateway.stop();
     await http.close();
     await replicator?.stop();
