@@ -1,0 +1,240 @@
+// One Socket.IO connection per app and every subscription on it. Framework-free, with
+// the socket, timers and randomness injected, so that reconnection is tested with fake
+// timers and a fake socket. It reconnects with backoff (up to 30 s), resubscribes each
+// subscription from where it stopped, and reports the connection's state.
+import type { ChangeEvent, Filter, LiveEvent, ResyncEvent, SubscribeAck } from '@realtime/protocol';
+import { backoffDelay } from './backoff';
+
+export interface SocketLike {
+  connected: boolean;
+  connect(): unknown;
+  disconnect(): unknown;
+  on(event: string, fn: (...args: never[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): unknown;
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export type Status = 'connecting' | 'catching-up' | 'live' | 'offline';
+
+export interface ConnectionState {
+  status: Status;
+  /** Changes received by subscriptions still replaying. */
+  catchingUp: number;
+  /** How many changes the last catch-up brought. */
+  lastCatchUp: number;
+  /** Reconnection attempts since the connection was lost. */
+  attempt: number;
+}
+
+/** Where a subscription (re)starts: the list's cursor, or the last seq it applied. */
+export type Resume = { cursor: string } | { since: number } | Record<string, never>;
+
+export interface SubscriptionSpec {
+  channel: string;
+  filter?: Filter;
+  /** Asked at every (re)subscribe. */
+  resume: () => Resume;
+}
+
+export interface SubscriptionHandlers {
+  onChanges: (events: ChangeEvent[]) => void;
+  onLive?: (seq: number) => void;
+  onResync?: (reason: ResyncEvent['reason']) => void;
+  onError?: (message: string) => void;
+}
+
+interface Sub {
+  spec: SubscriptionSpec;
+  handlers: SubscriptionHandlers;
+  serverId: string | null;
+  replaying: boolean;
+  received: number;
+  closed: boolean;
+}
+
+export class RealtimeClient {
+  private readonly subs = new Set<Sub>();
+  private readonly byServerId = new Map<string, Sub>();
+  /** Events for a subscription whose ack has not come back yet. */
+  private early: [string, ChangeEvent | LiveEvent | ResyncEvent][] = [];
+  private reconnectTimer: unknown = null;
+  private dropTimer: unknown = null;
+  private started = false;
+  private state: ConnectionState = { status: 'connecting', catchingUp: 0, lastCatchUp: 0, attempt: 0 };
+  private readonly listeners = new Set<(s: ConnectionState) => void>();
+  private readonly timers: Timers;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly socket: SocketLike,
+    opts: { timers?: Timers; random?: () => number } = {},
+  ) {
+    this.timers = opts.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.random = opts.random ?? Math.random;
+  }
+
+  get connection(): ConnectionState {
+    return this.state;
+  }
+
+  onState(fn: (s: ConnectionState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.socket.on('connect', () => this.onConnect());
+    this.socket.on('disconnect', () => this.onDisconnect());
+    this.socket.on('connect_error', () => this.onDisconnect());
+    this.socket.on('change', (e: ChangeEvent) => this.route('change', e));
+    this.socket.on('live', (e: LiveEvent) => this.route('live', e));
+    this.socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
+    this.socket.connect();
+  }
+
+  stop(): void {
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.dropTimer);
+    this.reconnectTimer = null;
+    this.dropTimer = null;
+    this.started = false;
+    this.socket.disconnect();
+  }
+
+  subscribe(spec: SubscriptionSpec, handlers: SubscriptionHandlers): () => void {
+    const sub: Sub = { spec, handlers, serverId: null, replaying: false, received: 0, closed: false };
+    this.subs.add(sub);
+    if (this.socket.connected) this.send(sub);
+    return () => this.unsubscribe(sub);
+  }
+
+  /** Start a subscription over (after its list was refetched): its resume() is asked again. */
+  restart(unsub: () => void, spec: SubscriptionSpec, handlers: SubscriptionHandlers): () => void {
+    unsub();
+    return this.subscribe(spec, handlers);
+  }
+
+  /** The flaky-network control: drop the connection for `ms`, then come back. */
+  dropFor(ms: number): void {
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    // Set before the disconnect, whose handler must not schedule a reconnect of its own.
+    this.dropTimer = this.timers.setTimeout(() => {
+      this.dropTimer = null;
+      this.socket.connect();
+    }, ms);
+    this.socket.disconnect();
+    this.set({ status: 'offline' });
+  }
+
+  private unsubscribe(sub: Sub): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub);
+    if (sub.serverId) {
+      this.byServerId.delete(sub.serverId);
+      if (this.socket.connected) this.socket.emit('unsubscribe', { id: sub.serverId }, () => undefined);
+    }
+    this.recount();
+  }
+
+  private send(sub: Sub): void {
+    const resume = sub.spec.resume();
+    sub.serverId = null;
+    sub.replaying = 'since' in resume || 'cursor' in resume;
+    sub.received = 0;
+    this.recount();
+    this.socket.emit('subscribe', { channel: sub.spec.channel, ...(sub.spec.filter ? { filter: sub.spec.filter } : {}), ...resume }, (ack: SubscribeAck) => {
+      if (sub.closed) {
+        if (ack.ok && this.socket.connected) this.socket.emit('unsubscribe', { id: ack.id }, () => undefined);
+        return;
+      }
+      if (!ack.ok) {
+        sub.handlers.onError?.(`${ack.error.code}: ${ack.error.message}`);
+        return;
+      }
+      sub.serverId = ack.id;
+      this.byServerId.set(ack.id, sub);
+      const early = this.early.filter(([, e]) => e.sub === ack.id);
+      this.early = this.early.filter(([, e]) => e.sub !== ack.id);
+      for (const [kind, e] of early) this.route(kind, e);
+    });
+  }
+
+  private route(kind: string, e: ChangeEvent | LiveEvent | ResyncEvent): void {
+    const sub = this.byServerId.get(e.sub);
+    if (!sub) {
+      // Its ack may still be on the way; anything else is for a subscription we dropped.
+      if (this.early.length < 10_000) this.early.push([kind, e]);
+      return;
+    }
+    if (kind === 'change') {
+      if (sub.replaying) sub.received++;
+      sub.handlers.onChanges([e as ChangeEvent]);
+      if (sub.replaying) this.recount();
+    } else if (kind === 'live') {
+      if (sub.replaying) {
+        sub.replaying = false;
+        this.state = { ...this.state, lastCatchUp: this.state.lastCatchUp + sub.received };
+        this.recount();
+      }
+      sub.handlers.onLive?.((e as LiveEvent).seq);
+    } else if (kind === 'resync') {
+      this.byServerId.delete(e.sub);
+      sub.serverId = null;
+      sub.handlers.onResync?.((e as ResyncEvent).reason);
+    }
+  }
+
+  private onConnect(): void {
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.byServerId.clear();
+    this.early = [];
+    this.state = { ...this.state, attempt: 0, lastCatchUp: 0 };
+    for (const sub of this.subs) this.send(sub);
+    this.recount();
+  }
+
+  private onDisconnect(): void {
+    for (const sub of this.subs) sub.serverId = null;
+    this.byServerId.clear();
+    if (this.dropTimer || !this.started) {
+      this.set({ status: 'offline' });
+      return;
+    }
+    const attempt = this.state.attempt;
+    this.set({ status: 'offline', attempt: attempt + 1 });
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = this.timers.setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.socket.connected) this.socket.connect();
+    }, backoffDelay(attempt, this.random));
+  }
+
+  private recount(): void {
+    if (!this.socket.connected) return;
+    let catchingUp = 0;
+    let replaying = false;
+    for (const sub of this.subs) {
+      if (sub.replaying) {
+        replaying = true;
+        catchingUp += sub.received;
+      }
+    }
+    this.set({ status: replaying ? 'catching-up' : 'live', catchingUp });
+  }
+
+  private set(patch: Partial<ConnectionState>): void {
+    const next = { ...this.state, ...patch };
+    if (next.status === this.state.status && next.catchingUp === this.state.catchingUp && next.attempt === this.state.attempt && next.lastCatchUp === this.state.lastCatchUp) return;
+    this.state = next;
+    for (const fn of this.listeners) fn(next);
+  }
+}
