@@ -12,6 +12,9 @@ import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
+import { serveWebApp } from './static';
+import { repoRoot } from '@realtime/db';
+import path from 'node:path';
 
 let env: ApiEnv;
 try {
@@ -43,6 +46,7 @@ async function main(): Promise<() => Promise<void>> {
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   registerRoutes(http, { db: orm, jwtSecret: secret });
+  serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
   const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({
     httpServer: http.server,
@@ -68,7 +72,7 @@ async function main(): Promise<() => Promise<void>> {
   log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
   const lines = [
     '',
-    `Realtime stream running on http://localhost:${port}`,
+    `Open http://localhost:${port} (the app; realtime stream running)`,
     `  API: /api/projects, /api/extraction-jobs, ...   Socket.IO: /ws (auth: { token })   Health: /healthz   Status: /status`,
     `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
   ];

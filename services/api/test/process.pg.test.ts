@@ -34,7 +34,7 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
   try {
-    const port = await waitFor('the banner', () => /running on http:\/\/localhost:(\d+)/.exec(out)?.[1]);
+    const port = await waitFor('the banner', () => /Open http:\/\/localhost:(\d+)/.exec(out)?.[1]);
     const token = await waitFor('the demo token', () => /Demo token[^:]*: (\S+)/.exec(out)?.[1]);
     const health = await waitFor('healthy', async () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -1,0 +1,18 @@
+import { expect, test } from 'vitest';
+import { ago, duration } from './format';
+
+const now = Date.parse('2026-01-01T00:10:00.000Z');
+test.each([
+  [undefined, undefined, '—'],
+  ['2026-01-01T00:09:30.000Z', null, '30s'],
+  ['2026-01-01T00:00:00.000Z', '2026-01-01T00:02:05.000Z', '2m 5s'],
+])('duration(%s, %s) = %s', (a, b, out) => {
+  expect(duration(a, b, now)).toBe(out);
+});
+test.each([
+  ['2026-01-01T00:09:55.000Z', '5s ago'],
+  ['2026-01-01T00:05:00.000Z', '5m ago'],
+  ['2025-12-31T22:10:00.000Z', '2h ago'],
+])('ago(%s) = %s', (iso, out) => {
+  expect(ago(iso, now)).toBe(out);
+});

@@ -1,0 +1,16 @@
+// Small display helpers: durations and relative times.
+export function duration(startedAt: unknown, finishedAt: unknown, now: number): string {
+  if (typeof startedAt !== 'string') return '—';
+  const end = typeof finishedAt === 'string' ? Date.parse(finishedAt) : now;
+  const s = Math.max(0, Math.round((end - Date.parse(startedAt)) / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+}
+
+export function ago(iso: unknown, now: number): string {
+  if (typeof iso !== 'string') return '';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
+  return new Date(iso).toLocaleDateString();
+}

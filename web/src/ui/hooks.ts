@@ -1,0 +1,33 @@
+// Page-level data hooks: live lists of a project's children, and mutations that leave
+// the cache to the stream (the change comes back as an event within milliseconds).
+import { useEffect, useState } from 'react';
+import { useMutation } from '@tanstack/react-query';
+import { api, type Resource } from '../api';
+import { qk } from '../qk';
+import { useLiveList } from '../realtime/react';
+import type { Row } from '../realtime/reducer';
+
+export const useResultsLive = (projectId: string) =>
+  useLiveList('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { project_id: projectId } });
+export const useLayersLive = (projectId: string) =>
+  useLiveList('data-layers', 'data_layers', qk.dataLayers(projectId), { projectId }, { filter: { project_id: projectId } });
+export const useMatchesLive = (projectId: string) =>
+  useLiveList('supplier-matches', 'supplier_matches', qk.supplierMatches(projectId), { projectId }, { filter: { project_id: projectId } });
+
+export function useWrite(resource: Resource) {
+  return {
+    create: useMutation({ mutationFn: (body: Record<string, unknown>) => api.create<Row>(resource, body) }),
+    update: useMutation({ mutationFn: ({ id, ...body }: { id: string } & Record<string, unknown>) => api.update<Row>(resource, id, body) }),
+    remove: useMutation({ mutationFn: (id: string) => api.remove(resource, id) }),
+  };
+}
+
+/** Re-renders every `ms` (for durations that tick). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}
