@@ -10,9 +10,11 @@ const dirs = workspaces.flatMap((w) =>
     : [w],
 );
 let passed = 0, failed = 0, skipped = 0, files = 0;
-for (const dir of dirs) {
-  const report = join(root, dir, '.reports', 'vitest.json');
-  if (!existsSync(report)) continue;
+const reports = dirs.flatMap((dir) => {
+  const folder = join(root, dir, '.reports');
+  return existsSync(folder) ? readdirSync(folder).filter((f) => /^vitest.*\.json$/.test(f)).map((f) => join(folder, f)) : [];
+});
+for (const report of reports) {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   files++;
   passed += r.numPassedTests;

@@ -6,6 +6,17 @@ const target = process.env.VITE_API_TARGET ?? 'http://localhost:3000';
 
 export default defineConfig({
   oxc: { jsx: { runtime: 'automatic' } },
-  build: { outDir: 'dist', emptyOutDir: true },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    rollupOptions: {
+      // TanStack Query marks files "use client" for React Server Components; a plain
+      // client bundle has nothing to keep, so the warning is only noise.
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
+    },
+  },
   server: { proxy: { '/api': target, '/ws': { target, ws: true } } },
 });
