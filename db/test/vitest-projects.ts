@@ -12,7 +12,7 @@ export function vitestProjects(extra: { pg?: Record<string, unknown> } = {}): Te
       test: {
         name: 'unit',
         include: ['**/*.test.ts', '**/*.test.tsx'],
-        exclude: ['**/*.pg.test.ts', '**/node_modules/**', '**/dist/**'],
+        exclude: ['**/*.pg.test.ts', '**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**'],
       },
     },
     {

@@ -1,0 +1,142 @@
+// @vitest-environment happy-dom
+// The hook's lifecycle against a fake socket: mounting subscribes with the list's
+// cursor, changes land in the TanStack Query cache in order (duplicates ignored),
+// resync refetches, and unmounting unsubscribes.
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import type { ChangeEvent } from '@realtime/protocol';
+import type { ListData } from '../api';
+import { RealtimeClient, type SocketLike } from './client';
+import { RealtimeProvider, useRealtimeSubscription } from './react';
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+class FakeSocket implements SocketLike {
+  connected = false;
+  handlers = new Map<string, ((...a: never[]) => void)[]>();
+  sent: { event: string; payload: unknown; ack?: (r: unknown) => void }[] = [];
+  connect() {
+    this.connected = true;
+    this.fire('connect');
+  }
+  disconnect() {
+    this.connected = false;
+  }
+  on(event: string, fn: (...a: never[]) => void) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+  }
+  emit(event: string, payload: unknown, ack?: (r: unknown) => void) {
+    this.sent.push({ event, payload, ack });
+  }
+  fire(event: string, ...args: unknown[]) {
+    for (const fn of this.handlers.get(event) ?? []) (fn as (...a: unknown[]) => void)(...args);
+  }
+}
+
+const key = ['extraction', 'jobs', 'p1'];
+const change = (seq: number, op: ChangeEvent['op'], id: string, progress = 0): ChangeEvent => ({
+  sub: 'srv1',
+  seq,
+  channel: 'extraction_jobs',
+  op,
+  row: op === 'DELETE' ? null : { id, projectId: 'p1', progress, createdAt: `2026-01-01T00:00:0${seq % 10}.000Z` },
+  old: op === 'INSERT' ? null : { id, projectId: 'p1' },
+  committedAt: '',
+});
+
+let container: HTMLElement;
+let root: Root;
+let socket: FakeSocket;
+let qc: QueryClient;
+
+function Live() {
+  useRealtimeSubscription({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, queryKey: key });
+  return null;
+}
+
+beforeEach(() => {
+  container = document.createElement('div');
+  root = createRoot(container);
+  socket = new FakeSocket();
+  qc = new QueryClient();
+  qc.setQueryData<ListData>(key, { items: [{ id: 'j0', projectId: 'p1', progress: 0, createdAt: '2026-01-01T00:00:00.000Z' }], cursor: 'CUR', page: { limit: 50, offset: 0, nextOffset: null } });
+});
+afterEach(() => {
+  act(() => root.unmount());
+});
+
+test('mount subscribes with the cursor; changes reach the cache in order; resync refetches', async () => {
+  const client = new RealtimeClient(socket);
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>
+          <Live />
+        </RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+  const sub = socket.sent.find((s) => s.event === 'subscribe')!;
+  expect(sub.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, cursor: 'CUR' });
+  await act(async () => {
+    sub.ack!({ ok: true, id: 'srv1', headSeq: 3 });
+    socket.fire('change', change(1, 'INSERT', 'j1'));
+    socket.fire('change', change(2, 'UPDATE', 'j0', 50));
+    socket.fire('change', change(2, 'UPDATE', 'j0', 99)); // duplicate seq: ignored
+    socket.fire('change', change(3, 'DELETE', 'j1'));
+    socket.fire('live', { sub: 'srv1', seq: 3 });
+  });
+  const data = qc.getQueryData<ListData>(key)!;
+  expect(data.items.map((r) => [r.id, r.progress])).toEqual([['j0', 50]]);
+  expect(data.seq).toBe(3);
+
+  // A resync marks the list stale so that it is fetched again.
+  const invalidate = vi.spyOn(qc, 'invalidateQueries');
+  await act(async () => socket.fire('resync', { sub: 'srv1', reason: 'retention', headSeq: 9 }));
+  expect(invalidate).toHaveBeenCalledWith({ queryKey: key });
+});
+
+test('after a reconnect the hook resumes from the last applied seq', async () => {
+  const client = new RealtimeClient(socket, { random: () => 0.5 });
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>
+          <Live />
+        </RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+  await act(async () => {
+    socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 5 });
+    socket.fire('change', change(5, 'INSERT', 'j5'));
+  });
+  vi.useFakeTimers();
+  try {
+    socket.connected = false;
+    await act(async () => socket.fire('disconnect'));
+    await act(async () => vi.advanceTimersByTime(500));
+    const again = socket.sent.filter((s) => s.event === 'subscribe').at(-1)!;
+    expect(again.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, since: 5 });
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+test('unmounting sends unsubscribe for an acknowledged subscription', async () => {
+  const client = new RealtimeClient(socket);
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>
+          <Live />
+        </RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+  await act(async () => socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 0 }));
+  await act(async () => root.render(<QueryClientProvider client={qc}><RealtimeProvider client={client}>{null}</RealtimeProvider></QueryClientProvider>));
+  expect(socket.sent.filter((s) => s.event === 'unsubscribe').map((s) => s.payload)).toEqual([{ id: 'srv1' }]);
+});
