@@ -88,6 +88,7 @@ CREATE TABLE "realtime_state" (
 	"leader_since" timestamp with time zone,
 	"slot_name" text,
 	"slot_ready" boolean DEFAULT false NOT NULL,
+	"pruned_through" bigint DEFAULT 0 NOT NULL,
 	"reason" text,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "realtime_state_singleton" CHECK ("realtime_state"."id" = 1),

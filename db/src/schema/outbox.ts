@@ -58,6 +58,9 @@ export const realtimeState = pgTable(
     // False from the moment a slot is created until the scan after it finished: a
     // replicator that finds a slot not ready scans before it streams.
     slotReady: boolean().notNull().default(false),
+    // Retention: every seq at or below it was pruned. Kept here, not derived from the
+    // rows, so that the head survives pruning everything and seqs never start over.
+    prunedThrough: bigint({ mode: 'number' }).notNull().default(0),
     // Why the mode is what it is (e.g. "wal_level is replica"), for operators.
     reason: text(),
     updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

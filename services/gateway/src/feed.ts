@@ -62,7 +62,9 @@ export class Feed {
   }
 
   async start(): Promise<void> {
-    const { rows } = await this.opts.pool.query<{ head: string | null }>('SELECT max(seq) AS head FROM change_outbox');
+    const { rows } = await this.opts.pool.query<{ head: string | null }>(
+      `SELECT greatest((SELECT max(seq) FROM change_outbox), (SELECT pruned_through FROM realtime_state WHERE id = 1), 0) AS head`,
+    );
     this.head = Number(rows[0]?.head ?? 0);
     if (this.opts.replicator) {
       this.detach = this.opts.replicator.onStamped((changes) => this.fromProcess(changes));

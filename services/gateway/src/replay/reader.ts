@@ -6,13 +6,14 @@ import type { Filter } from '@realtime/protocol';
 import { toFeedChange, type FeedChange } from '../feed';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
-  const { rows } = await pool.query<{ head: string | null; low: string | null }>(
-    `SELECT max(seq) AS head, min(seq) AS low FROM change_outbox WHERE seq IS NOT NULL`,
+  // head and floor survive pruning: realtime_state.pruned_through records what went.
+  const { rows } = await pool.query<{ head: string; floor: string }>(
+    `SELECT head_seq AS head, coalesce(retention_floor, 0) AS floor FROM (
+       SELECT greatest((SELECT max(seq) FROM change_outbox), s.pruned_through, 0) AS head_seq,
+              greatest(s.pruned_through, (SELECT min(seq) - 1 FROM change_outbox WHERE seq IS NOT NULL)) AS retention_floor
+       FROM realtime_state s WHERE s.id = 1) b`,
   );
-  const head = Number(rows[0]?.head ?? 0);
-  const low = rows[0]?.low === null || rows[0]?.low === undefined ? head + 1 : Number(rows[0].low);
-  // Every seq at or below the floor is gone (pruned); since must not be below it.
-  return { head, floor: low - 1 };
+  return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0) };
 }
 
 export async function readPage(pool: pg.Pool, q: { channel: string; after: number; upTo: number; limit: number; filter?: Filter }): Promise<FeedChange[]> {

@@ -119,6 +119,9 @@ export async function stampVisible(client: pg.ClientBase, head: number, limit: n
 }
 
 export async function readHead(client: pg.ClientBase): Promise<number> {
-  const { rows } = await client.query<{ head: string | null }>('SELECT max(seq) AS head FROM change_outbox');
+  // Pruning may have removed every stamped row: the head it recorded still counts.
+  const { rows } = await client.query<{ head: string | null }>(
+    `SELECT greatest((SELECT max(seq) FROM change_outbox), (SELECT pruned_through FROM realtime_state WHERE id = 1), 0) AS head`,
+  );
   return Number(rows[0]?.head ?? 0);
 }

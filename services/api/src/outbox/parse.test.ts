@@ -1,0 +1,50 @@
+import { describe, expect, test } from 'vitest';
+import { diffRows, listQuery, parseDuration, renderTable } from './parse';
+
+describe('parseDuration', () => {
+  test.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['30d', 2_592_000_000],
+    ['2w', 1_209_600_000],
+  ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  test.each(['', '30', 'd', '1.5d', '-1d', '3 months'])('"%s" is refused with an example', (text) => {
+    expect(() => parseDuration(text)).toThrow(/not a duration.*30d/);
+  });
+});
+
+describe('diffRows', () => {
+  test.each([
+    ['insert: every column from null', null, { id: 'a', n: 1 }, [{ column: 'id', from: null, to: 'a' }, { column: 'n', from: null, to: 1 }]],
+    ['update: only what changed', { id: 'a', n: 1, m: { x: 1 } }, { id: 'a', n: 2, m: { x: 1 } }, [{ column: 'n', from: 1, to: 2 }]],
+    ['nested json compared by value', { m: { x: 1 } }, { m: { x: 2 } }, [{ column: 'm', from: { x: 1 }, to: { x: 2 } }]],
+    ['delete: every column to null', { id: 'a' }, null, [{ column: 'id', from: 'a', to: null }]],
+    ['no change', { id: 'a' }, { id: 'a' }, []],
+  ] as const)('%s', (_n, before, after, expected) => {
+    expect(diffRows(before as never, after as never)).toEqual(expected);
+  });
+});
+
+describe('listQuery', () => {
+  test('no filter: newest first with limit and offset as parameters', () => {
+    const q = listQuery({ limit: 10, offset: 20 });
+    expect(q.text).not.toMatch(/WHERE/);
+    expect(q.text).toMatch(/ORDER BY id DESC LIMIT \$1 OFFSET \$2/);
+    expect(q.values).toEqual([10, 20]);
+  });
+  test('every filter is a parameter, never text in the SQL', () => {
+    const since = new Date('2026-01-01T00:00:00Z');
+    const q = listQuery({ table: "projects'; drop table x; --", op: 'UPDATE', rowId: 'r1', actor: 'alice', fromSeq: 5, toSeq: 9, since, limit: 1, offset: 0 });
+    expect(q.text).toMatch(/table_name = \$1 AND op = \$2 AND row_id = \$3 AND actor = \$4 AND seq >= \$5 AND seq <= \$6 AND created_at >= \$7/);
+    expect(q.text).not.toMatch(/drop table/);
+    expect(q.values).toEqual(["projects'; drop table x; --", 'UPDATE', 'r1', 'alice', 5, 9, since, 1, 0]);
+  });
+});
+
+test('renderTable pads columns and shortens long cells', () => {
+  const out = renderTable([{ seq: 1, op: 'INSERT', row: 'x'.repeat(60) }], ['seq', 'op', 'row']);
+  const lines = out.split('\n');
+  expect(lines[0]).toMatch(/^seq  op\s+row$/);
+  expect(lines[2]).toMatch(/^1    INSERT  x{45}\.\.\.$/);
+});

@@ -1,0 +1,77 @@
+// Pure helpers of the outbox tools: durations ("30d"), column diffs of a row's history,
+// and the SQL of a filtered list, with every value a parameter.
+
+const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: "${text}" (use a number and a unit: 90s, 15m, 12h, 30d, 2w)`);
+  return Number(m[1]) * units[m[2]!]!;
+}
+
+export interface ColumnChange {
+  column: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** Columns whose value differs between two versions of a row (either may be null). */
+export function diffRows(before: Record<string, unknown> | null, after: Record<string, unknown> | null): ColumnChange[] {
+  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
+  const changes: ColumnChange[] = [];
+  for (const column of keys) {
+    const from = before?.[column] ?? null;
+    const to = after?.[column] ?? null;
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes.push({ column, from, to });
+  }
+  return changes;
+}
+
+export interface ListFilters {
+  table?: string;
+  op?: 'INSERT' | 'UPDATE' | 'DELETE';
+  rowId?: string;
+  actor?: string;
+  fromSeq?: number;
+  toSeq?: number;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  offset: number;
+}
+
+export function listQuery(f: ListFilters): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, v: unknown) => {
+    values.push(v);
+    where.push(sql.replace('?', `$${values.length}`));
+  };
+  if (f.table) add('table_name = ?', f.table);
+  if (f.op) add('op = ?', f.op);
+  if (f.rowId) add('row_id = ?', f.rowId);
+  if (f.actor) add('actor = ?', f.actor);
+  if (f.fromSeq !== undefined) add('seq >= ?', f.fromSeq);
+  if (f.toSeq !== undefined) add('seq <= ?', f.toSeq);
+  if (f.since) add('created_at >= ?', f.since);
+  if (f.until) add('created_at < ?', f.until);
+  values.push(f.limit, f.offset);
+  return {
+    text: `SELECT id, seq, table_name, op, row_id, actor, db_user, application_name, txid::text AS txid, created_at, committed_at, new_row, old_row
+           FROM change_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+           ORDER BY id DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
+    values,
+  };
+}
+
+/** A fixed-width table for people; scripts use --json. */
+export function renderTable(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return '';
+    const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return s.length > 48 ? `${s.slice(0, 45)}...` : s;
+  };
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+}
