@@ -23,6 +23,18 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** Prometheus text exposition: every sample line parsed, anything else refused. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (-?[0-9.e+-]+|NaN|\+Inf|-Inf)$/.exec(line);
+    if (!m) throw new Error(`not Prometheus text: ${line}`);
+    samples.set(m[1]!, Number(m[2]));
+  }
+  return samples;
+}
+
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
@@ -61,6 +73,20 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     const list = (await (await fetch(`http://127.0.0.1:${port}/api/projects`)).json()) as { items: unknown[]; cursor: string };
     expect(list.items.length).toBeGreaterThanOrEqual(4);
     expect(typeof list.cursor).toBe('string');
+    // /metrics is Prometheus text, and it moved with the change that just flowed.
+    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = parsePrometheus(metricsText);
+    expect(m.get('realtime_changes_stamped_total')).toBeGreaterThanOrEqual(1);
+    expect(m.get('realtime_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(m.get('realtime_stamp_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(m.get('realtime_connected_sockets')).toBe(1);
+    expect(m.get('realtime_subscriptions')).toBe(1);
+    expect(m.get('realtime_replicator_mode{mode="wal"}')).toBe(1);
+    expect(m.get('realtime_unstamped_backlog')).toBe(0);
+    expect(m.has('realtime_slot_lag_bytes')).toBe(true);
+    const stampedBefore = m.get('realtime_changes_stamped_total')!;
+    await pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
+    await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.

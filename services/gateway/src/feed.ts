@@ -15,6 +15,8 @@ export interface FeedChange {
   oldRow: Record<string, unknown> | null;
   txid: string;
   committedAt: string;
+  /** When this gateway got it (ms), for the fan-out latency. */
+  fedAt?: number;
 }
 
 export type FeedListener = (batch: FeedChange[]) => void;
@@ -136,6 +138,8 @@ export class Feed {
     const contiguous = run === batch.length ? batch : batch.slice(0, run);
     if (contiguous.length === 0) return;
     this.head = contiguous[contiguous.length - 1]!.seq;
+    const now = Date.now();
+    for (const c of contiguous) c.fedAt = now;
     for (const fn of this.listeners) {
       try {
         fn(contiguous);

@@ -32,6 +32,7 @@ import { Seam } from './replay/seam';
 import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { toApiRow } from './subscriptions/rows';
+import * as metrics from './metrics';
 
 /** Larger messages get BAD_REQUEST; the transport itself drops anything past 1 MB. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -131,6 +132,7 @@ export class Gateway {
         .catch((err: Error) => next(Object.assign(new Error(`UNAUTHORIZED: ${err.message}`), { data: { code: 'UNAUTHORIZED' } })));
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
+    metrics.registerGatewayGauges(() => this.stats());
     this.detachFeed = this.opts.feed.onChanges((batch) => this.dispatch(batch));
   }
 
@@ -177,6 +179,7 @@ export class Gateway {
   /** An error acknowledgement (when the client asked for one), logged once per socket. */
   private bad(socket: GatewaySocket, ack: unknown, message: string, code: ErrorCode = 'BAD_REQUEST'): void {
     this.counters.badMessages++;
+    metrics.badMessagesTotal.inc({ code });
     socket.data.badMessages++;
     if (socket.data.badMessages === 1) this.log.warn({ socket: socket.id, code, message }, 'refused a client message (further ones from this socket are counted, not logged)');
     if (typeof ack === 'function') (ack as (r: ErrorAck) => void)(fail(code, message));
@@ -251,12 +254,14 @@ export class Gateway {
 
   private resync(sub: Subscription, reason: ResyncReason, headSeq: number): void {
     this.counters.resyncs++;
+    metrics.resyncsTotal.inc({ reason });
     this.close(sub);
     sub.socket.emit('resync', { sub: sub.id, reason, headSeq });
   }
 
   private async replay(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
     this.counters.replays++;
+    metrics.replaysTotal.inc();
     if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
     if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
     const read = (after: number) => readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
@@ -333,6 +338,10 @@ export class Gateway {
             break;
           }
           sub.socket.emit('change', e);
+          const now = Date.now();
+          metrics.changesSent.inc();
+          metrics.deliveryLatency.observe(Math.max(0, now - Date.parse(change.committedAt)) / 1000);
+          if (change.fedAt) metrics.fanoutLatency.observe(Math.max(0, now - change.fedAt) / 1000);
         }
       }
     }

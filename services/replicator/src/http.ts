@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Logger } from '@realtime/db';
 import type { Replicator } from './replicator';
 import { readStatus } from './state';
+import { metricsRegistry, registerDatabaseGauges } from './metrics';
 
 export interface Health {
   ok: boolean;
@@ -39,6 +40,10 @@ export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpS
     const { migrated, replicator, standalone, gateway } = opts.state();
     const h = health(migrated, replicator, standalone, gateway !== null);
     return reply.code(h.ok ? 200 : 503).send(h.ok ? { status: 'ok', mode: replicator?.status().mode, role: replicator?.status().role } : { status: 'unavailable', reason: h.reason });
+  });
+  registerDatabaseGauges(opts.pool);
+  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
+    return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   });
   app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {
     const { replicator, gateway } = opts.state();

@@ -14,6 +14,7 @@ import { forLibraryAck, formatLsn, maxLsn, parseLsn } from './wal/lsn';
 import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './wal/slot';
 import { TransactionAssembler, type OutboxMessage } from './wal/transactions';
 import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './state';
+import * as metrics from './metrics';
 
 /** Session-level advisory lock held by the leader ("rtsp"); one stamper per database. */
 export const LEADER_LOCK = 0x72747370;
@@ -171,6 +172,8 @@ export class Replicator {
       } catch (err) {
         this.state.lastError = (err as Error).message;
         this.state.mode = 'down';
+        metrics.setMode('down');
+        metrics.replicatorErrors.inc({ component: 'replicator' });
         this.state.reason = `connection lost: ${(err as Error).message}`;
         this.log.error({ err }, `replicator lost its database connection or failed; reconnecting in ${this.reconnectMs} ms`);
       } finally {
@@ -179,6 +182,7 @@ export class Replicator {
       if (!this.stopping) await this.sleep(this.reconnectMs);
     }
     this.state.role = 'stopped';
+    metrics.setMode('down');
     this.log.info('replicator stopped');
   }
 
@@ -244,6 +248,7 @@ export class Replicator {
         const decision = afterWalFailure(kind, failures, { maxFailures: this.maxStreamFailures, reconnectMs: this.reconnectMs });
         failures = decision.failures;
         this.state.lastError = (err as Error).message;
+        metrics.replicatorErrors.inc({ component: 'replicator' });
         this.log.warn({ err, kind, action: decision.action }, 'WAL stream failed');
         if (decision.action === 'fallback') {
           await this.notifyMode(client, term, `WAL stream: ${(err as Error).message}`);
@@ -257,6 +262,7 @@ export class Replicator {
 
   private async publish(result: StampResult, client: pg.ClientBase): Promise<void> {
     if (result.stamped === 0) return;
+    metrics.stampedTotal.inc(result.stamped);
     this.head = result.head;
     this.state.headSeq = result.head;
     this.state.stampedSinceStart += result.stamped;
@@ -361,6 +367,8 @@ export class Replicator {
           result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
         }
         await this.publish(result, client);
+        const now = Date.now();
+        for (const p of batch.pieces) if (p.ids.length) metrics.stampLatency.observe(Math.max(0, now - Number(p.commitTime / 1000n)) / 1000);
         if (batch.ackTo) ack(parseLsn(batch.ackTo), 'stamped');
       });
       try {
@@ -377,6 +385,7 @@ export class Replicator {
     };
 
     service.on('start', () => {
+      metrics.setMode('wal');
       this.state.mode = 'wal';
       this.state.reason = null;
       this.log.info({ from: formatLsn(confirmed) }, 'WAL mode: streaming');
@@ -427,6 +436,7 @@ export class Replicator {
     // Flag first, then listen, then scan: a row committed before the flag was on is
     // found by the scan, one committed after it also wakes us.
     await setMode(client, 'notify', reason, true);
+    metrics.setMode('notify');
     this.state.mode = 'notify';
     this.state.reason = reason;
     this.log.warn({ reason }, 'NOTIFY mode: stamping from LISTEN and scans');

@@ -1,0 +1,20 @@
+// Prometheus metrics of the gateway: sockets and subscriptions (read at scrape time),
+// replays, resyncs, refused messages, and delivery latency (commit to socket, and from
+// the feed to the socket).
+import client from 'prom-client';
+
+const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const deliveryLatency = new client.Histogram({ name: 'realtime_delivery_latency_seconds', help: 'From commit to the socket.', buckets });
+export const fanoutLatency = new client.Histogram({ name: 'realtime_fanout_latency_seconds', help: 'From the stamped change reaching this gateway to the socket.', buckets });
+export const replaysTotal = new client.Counter({ name: 'realtime_replays_total', help: 'Subscriptions that replayed from a since or cursor.' });
+export const resyncsTotal = new client.Counter({ name: 'realtime_resyncs_total', help: 'resync events sent, by reason.', labelNames: ['reason'] });
+export const badMessagesTotal = new client.Counter({ name: 'realtime_refused_messages_total', help: 'Client messages answered with an error.', labelNames: ['code'] });
+export const changesSent = new client.Counter({ name: 'realtime_changes_sent_total', help: 'change events sent to sockets.' });
+
+let registered = false;
+export function registerGatewayGauges(stats: () => { sockets: number; subscriptions: number }): void {
+  if (registered) return;
+  registered = true;
+  new client.Gauge({ name: 'realtime_connected_sockets', help: 'Connected Socket.IO clients.', collect() { this.set(stats().sockets); } });
+  new client.Gauge({ name: 'realtime_subscriptions', help: 'Open subscriptions.', collect() { this.set(stats().subscriptions); } });
+}
