@@ -2,6 +2,7 @@
 // plus the demo simulator's pace.
 import { z } from 'zod';
 import { parseEnv } from '@realtime/db';
+import { parseDuration } from './outbox/parse';
 import { gatewayEnvSchema } from '@realtime/gateway';
 
 export const apiEnvSchema = gatewayEnvSchema.extend({
@@ -14,6 +15,20 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
     .pipe(z.array(z.string().url('GATEWAY_URLS lists URLs like http://gateway-1:3000, separated by commas'))),
   SLOT_LAG_WARN_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
   BACKLOG_WARN_SECONDS: z.coerce.number().int().min(1).default(60),
+  /** Keep changes this long (30d, 12h); unset keeps them forever. */
+  RETENTION: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;

@@ -10,6 +10,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { Feed, Gateway, jwtSecret, loadChannelColumns, signToken } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
+import { startRetention } from './outbox/retention';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
 import { serveWebApp } from './static';
@@ -68,6 +69,7 @@ async function main(): Promise<() => Promise<void>> {
   state.gateway = gateway;
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
   simulator?.start();
+  const retention = env.RETENTION ? startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) }) : null;
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
   const lines = [
@@ -83,6 +85,7 @@ async function main(): Promise<() => Promise<void>> {
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {
     await simulator?.stop();
+    await retention?.stop();
     await gateway.stop();
     await http.close();
     await replicator?.stop();

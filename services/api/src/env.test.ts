@@ -1,0 +1,25 @@
+import { describe, expect, test } from 'vitest';
+import { EnvError } from '@realtime/db';
+import { loadApiEnv } from './env';
+
+describe('loadApiEnv', () => {
+  test('defaults', () => {
+    const env = loadApiEnv({});
+    expect(env).toMatchObject({ SIMULATOR_INTERVAL_MS: 1500, GATEWAY_URLS: [], RETENTION_INTERVAL_MS: 3_600_000, SLOT_LAG_WARN_BYTES: 1024 ** 3 });
+    expect(env.RETENTION).toBeUndefined();
+  });
+  test('RETENTION is a duration', () => {
+    expect(loadApiEnv({ RETENTION: '30d' }).RETENTION).toBe(30 * 86_400_000);
+  });
+  test.each([
+    ['RETENTION', '30 days', /RETENTION: not a duration/],
+    ['GATEWAY_URLS', 'gateway-1', /GATEWAY_URLS lists URLs/],
+    ['SIMULATOR_INTERVAL_MS', '5', /SIMULATOR_INTERVAL_MS/],
+  ])('%s=%s is refused', (name, value, message) => {
+    expect(() => loadApiEnv({ [name]: value })).toThrow(EnvError);
+    expect(() => loadApiEnv({ [name]: value })).toThrow(message);
+  });
+  test('GATEWAY_URLS is a comma list', () => {
+    expect(loadApiEnv({ GATEWAY_URLS: 'http://a:3000, http://b:3000' }).GATEWAY_URLS).toEqual(['http://a:3000', 'http://b:3000']);
+  });
+});
