@@ -11,6 +11,7 @@ import { Feed, Gateway, jwtSecret, loadChannelColumns, signToken } from '@realti
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
+import { registerOutboxRoutes } from './outbox/routes';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
 import { serveWebApp } from './static';
@@ -47,6 +48,7 @@ async function main(): Promise<() => Promise<void>> {
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   registerRoutes(http, { db: orm, jwtSecret: secret });
+  registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
   const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({

@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { decodeCursor, verifyToken } from '@realtime/gateway';
 import { errorHandler } from '../src/errors';
 import { registerRoutes } from '../src/routes';
+import { registerOutboxRoutes } from '../src/outbox/routes';
 
 const secret = new TextEncoder().encode('api-test-secret-api-test-secret-123');
 let db: TestDatabase;
@@ -21,6 +22,7 @@ beforeAll(async () => {
   app = Fastify();
   app.setErrorHandler(errorHandler(createLogger('silent')));
   registerRoutes(app, { db: drizzle({ client: pool, casing: 'snake_case' }), jwtSecret: secret });
+  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60 });
   await app.ready();
 });
 afterAll(async () => {
@@ -155,5 +157,25 @@ describe('stream handoff and actor', () => {
     const v = await verifyToken(secret, res.body.token);
     expect(v.subject).toBe('carol');
     expect(v.grant).toEqual({ channels: ['*'], projects: ['*'] });
+  });
+});
+
+describe('outbox over HTTP', () => {
+  test('list filters, a row\'s history with diffs, and stats', async () => {
+    const created = await call('POST', '/api/projects', { name: 'Watched' }, 'dora');
+    await call('PATCH', `/api/projects/${created.body.id}`, { description: 'now described' }, 'eve');
+    const byActor = await call('GET', '/api/outbox?actor=eve&table=projects');
+    expect(byActor.status).toBe(200);
+    expect(byActor.body.items.map((r: { op: string; row_id: string }) => [r.op, r.row_id])).toEqual([['UPDATE', created.body.id]]);
+    const history = await call('GET', `/api/outbox/history/projects/${created.body.id}`);
+    expect(history.body.changes.map((h: { op: string; actor: string }) => [h.op, h.actor])).toEqual([['INSERT', 'dora'], ['UPDATE', 'eve']]);
+    expect(history.body.changes[1].changes).toEqual(expect.arrayContaining([{ column: 'description', from: '', to: 'now described' }]));
+    const stats = await call('GET', '/api/outbox/stats');
+    expect(stats.body).toMatchObject({ mode: 'down', retentionFloor: 0 });
+    expect(stats.body.backlog).toBeGreaterThan(0);
+    expect(stats.body.warnings.join(' ')).toMatch(/down mode/);
+    const bad = await call('GET', '/api/outbox?op=MERGE');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/op/);
   });
 });

@@ -99,9 +99,13 @@ export async function printStats(out: Out, s: Stats, json: boolean): Promise<voi
 
 const LIST_COLUMNS = ['id', 'seq', 'table_name', 'op', 'row_id', 'actor', 'committed_at'];
 
-export async function list(pool: pg.Pool, out: Out, filters: ListFilters, json: boolean): Promise<number> {
+export async function listRows(pool: pg.Pool, filters: ListFilters): Promise<Record<string, unknown>[]> {
   const q = listQuery(filters);
-  const { rows } = await pool.query(q.text, q.values);
+  return (await pool.query(q.text, q.values)).rows;
+}
+
+export async function list(pool: pg.Pool, out: Out, filters: ListFilters, json: boolean): Promise<number> {
+  const rows = await listRows(pool, filters);
   if (json) for (const r of rows) await out.line(JSON.stringify(r));
   else {
     await out.line(renderTable(rows, LIST_COLUMNS));
@@ -110,20 +114,43 @@ export async function list(pool: pg.Pool, out: Out, filters: ListFilters, json: 
   return rows.length;
 }
 
-export async function history(pool: pg.Pool, out: Out, table: string, rowId: string, json: boolean): Promise<number> {
+export interface HistoryEntry {
+  seq: number | null;
+  op: string;
+  actor: string | null;
+  committedAt: string | null;
+  createdAt: string;
+  txid: string;
+  changes: ReturnType<typeof diffRows>;
+}
+
+/** Every change of one row, oldest first, each with the columns it changed. */
+export async function historyRows(pool: pg.Pool, table: string, rowId: string): Promise<HistoryEntry[]> {
   const { rows } = await pool.query(
     `SELECT id, seq, op, actor, created_at, committed_at, txid::text AS txid, new_row, old_row FROM change_outbox
      WHERE table_name = $1 AND row_id = $2 ORDER BY id`,
     [table, rowId],
   );
+  return rows.map((r) => ({
+    seq: r.seq === null ? null : Number(r.seq),
+    op: r.op,
+    actor: r.actor,
+    committedAt: r.committed_at?.toISOString() ?? null,
+    createdAt: r.created_at.toISOString(),
+    txid: r.txid,
+    changes: diffRows(r.old_row, r.new_row),
+  }));
+}
+
+export async function history(pool: pg.Pool, out: Out, table: string, rowId: string, json: boolean): Promise<number> {
+  const rows = await historyRows(pool, table, rowId);
   for (const r of rows) {
-    const changes = diffRows(r.old_row, r.new_row);
     if (json) {
-      await out.line(JSON.stringify({ seq: r.seq === null ? null : Number(r.seq), op: r.op, actor: r.actor, committedAt: r.committed_at, txid: r.txid, changes }));
+      await out.line(JSON.stringify(r));
       continue;
     }
-    await out.line(`seq ${r.seq ?? '(unstamped)'}  ${r.op}  by ${r.actor ?? '(no actor)'}  at ${(r.committed_at ?? r.created_at).toISOString()}  txid ${r.txid}`);
-    for (const c of changes) await out.line(`    ${c.column}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
+    await out.line(`seq ${r.seq ?? '(unstamped)'}  ${r.op}  by ${r.actor ?? '(no actor)'}  at ${r.committedAt ?? r.createdAt}  txid ${r.txid}`);
+    for (const c of r.changes) await out.line(`    ${c.column}: ${JSON.stringify(c.from)} -> ${JSON.stringify(c.to)}`);
   }
   if (!json && rows.length === 0) await out.line(`no changes recorded for ${table} ${rowId}`);
   return rows.length;

@@ -1,0 +1,54 @@
+// The outbox for operators over HTTP: the same queries as `npm run outbox`.
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { z } from 'zod';
+import { HttpError, zodToBody } from '../errors';
+import { historyRows, listRows, stats } from './commands';
+import { parseDuration } from './parse';
+
+const when = z
+  .string()
+  .transform((v, ctx) => {
+    if (/^\d+\s*[smhdw]$/.test(v)) return new Date(Date.now() - parseDuration(v));
+    const d = new Date(v);
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'a duration (1h, 30d) or an ISO time' });
+      return z.NEVER;
+    }
+    return d;
+  })
+  .optional();
+
+const listQuery = z
+  .object({
+    table: z.string().max(63).optional(),
+    op: z.enum(['INSERT', 'UPDATE', 'DELETE']).optional(),
+    rowId: z.string().max(200).optional(),
+    actor: z.string().max(200).optional(),
+    fromSeq: z.coerce.number().int().min(0).optional(),
+    toSeq: z.coerce.number().int().min(0).optional(),
+    since: when,
+    until: when,
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, 'query').error.message);
+  return r.data;
+}
+
+export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number }): void {
+  app.get('/api/outbox', async (request) => {
+    const q = parse(listQuery, request.query);
+    const items = await listRows(opts.pool, q);
+    return { items, page: { limit: q.limit, offset: q.offset, nextOffset: items.length === q.limit ? q.offset + q.limit : null } };
+  });
+  app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
+  app.get('/api/outbox/history/:table/:id', async (request) => {
+    const { table, id } = request.params as { table: string; id: string };
+    return { table, id, changes: await historyRows(opts.pool, table, id) };
+  });
+}
