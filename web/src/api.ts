@@ -43,4 +43,42 @@ export const api = {
   update: <T extends Row>(resource: Resource, id: string, body: Record<string, unknown>) => request<T>('PATCH', `${resource}/${id}`, body),
   remove: (resource: Resource, id: string) => request<void>('DELETE', `${resource}/${id}`),
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
+  outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),
+  outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),
+  outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[] }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),
 };
+
+export interface OutboxRow {
+  id: string;
+  seq: string | null;
+  table_name: string;
+  op: string;
+  row_id: string;
+  actor: string | null;
+  committed_at: string | null;
+  created_at: string;
+}
+
+export interface OutboxStats {
+  mode: string;
+  reason: string | null;
+  leader: string | null;
+  headSeq: number;
+  backlog: number;
+  slotName: string | null;
+  slotLagBytes: number | null;
+  retentionFloor: number;
+  oldestChange: string | null;
+  newestChange: string | null;
+  warnings: string[];
+}
+
+export interface HistoryEntry {
+  seq: number | null;
+  op: string;
+  actor: string | null;
+  committedAt: string | null;
+  createdAt: string;
+  txid: string;
+  changes: { column: string; from: unknown; to: unknown }[];
+}

@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react';
 import { useConnection, useRealtimeClient } from '../realtime/react';
 import { ProjectsPage } from './ProjectsPage';
 import { ProjectPage } from './ProjectPage';
+import { OutboxPage } from './OutboxPage';
 
 function useHash(): string {
   const [hash, setHash] = useState(window.location.hash);
@@ -61,12 +62,16 @@ export function App() {
         <a href="#/" className="brand">
           <span className="logo">◆</span> Extraction <span className="muted">live</span>
         </a>
+        <nav className="nav">
+          <a href="#/" className={hash.startsWith('#/outbox') ? '' : 'active'}>Projects</a>
+          <a href="#/outbox" className={hash.startsWith('#/outbox') ? 'active' : ''}>Outbox</a>
+        </nav>
         <div className="header-right">
           <FlakyControl />
           <ConnectionBadge />
         </div>
       </header>
-      <main>{m ? <ProjectPage id={m[1]!} /> : <ProjectsPage />}</main>
+      <main>{hash.startsWith('#/outbox') ? <OutboxPage /> : m ? <ProjectPage id={m[1]!} /> : <ProjectsPage />}</main>
     </div>
   );
 }
