@@ -1,4 +1,5 @@
 // The HTTP API, typed: lists with their stream cursor, and writes that name the actor.
+import type { HistoryEntry, OutboxStats } from '@realtime/protocol';
 import type { Row } from './realtime/reducer';
 
 export interface ListData<T extends Row = Row> {
@@ -57,28 +58,4 @@ export interface OutboxRow {
   actor: string | null;
   committed_at: string | null;
   created_at: string;
-}
-
-export interface OutboxStats {
-  mode: string;
-  reason: string | null;
-  leader: string | null;
-  headSeq: number;
-  backlog: number;
-  slotName: string | null;
-  slotLagBytes: number | null;
-  retentionFloor: number;
-  oldestChange: string | null;
-  newestChange: string | null;
-  warnings: string[];
-}
-
-export interface HistoryEntry {
-  seq: number | null;
-  op: string;
-  actor: string | null;
-  committedAt: string | null;
-  createdAt: string;
-  txid: string;
-  changes: { column: string; from: unknown; to: unknown }[];
 }

@@ -103,3 +103,39 @@ export type Grant = z.infer<typeof grantSchema>;
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'message'}: ${i.message}`).join('; ');
 }
+
+// The outbox over HTTP (/api/outbox/...), shared by the API and the Outbox page.
+
+export interface ColumnChange {
+  column: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** One change of a row, with the columns it changed. */
+export interface HistoryEntry {
+  seq: number | null;
+  op: string;
+  actor: string | null;
+  committedAt: string | null;
+  createdAt: string;
+  txid: string;
+  changes: ColumnChange[];
+}
+
+export interface OutboxStats {
+  mode: string;
+  reason: string | null;
+  leader: string | null;
+  headSeq: number;
+  backlog: number;
+  oldestUnstampedAgeSeconds: number | null;
+  slotName: string | null;
+  slotStatus: string | null;
+  slotLagBytes: number | null;
+  retentionFloor: number;
+  oldestChange: string | null;
+  newestChange: string | null;
+  gateways: { url: string; sockets: number | null; subscriptions: number | null; error?: string }[];
+  warnings: string[];
+}

@@ -3,42 +3,8 @@
 // reconnect with backoff, unsubscribe on unmount, nothing left behind.
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import type { ChangeEvent } from '@realtime/protocol';
-import { RealtimeClient, type SocketLike } from './client';
-
-class FakeSocket implements SocketLike {
-  connected = false;
-  handlers = new Map<string, ((...a: never[]) => void)[]>();
-  sent: { event: string; payload: unknown; ack?: (r: unknown) => void }[] = [];
-  connects = 0;
-  connect() {
-    this.connects++;
-  }
-  disconnect() {
-    if (!this.connected) return;
-    this.connected = false;
-    this.fire('disconnect');
-  }
-  on(event: string, fn: (...a: never[]) => void) {
-    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
-  }
-  emit(event: string, payload: unknown, ack?: (r: unknown) => void) {
-    this.sent.push({ event, payload, ack });
-  }
-  fire(event: string, ...args: unknown[]) {
-    for (const fn of this.handlers.get(event) ?? []) (fn as (...a: unknown[]) => void)(...args);
-  }
-  up() {
-    this.connected = true;
-    this.fire('connect');
-  }
-  down() {
-    this.connected = false;
-    this.fire('disconnect');
-  }
-  last(event: string) {
-    return [...this.sent].reverse().find((s) => s.event === event)!;
-  }
-}
+import { RealtimeClient } from './client';
+import { FakeSocket } from './testing/fake-socket';
 
 const change = (sub: string, seq: number): ChangeEvent => ({ sub, seq, channel: 'projects', op: 'INSERT', row: { id: `r${seq}` }, old: null, committedAt: '' });
 

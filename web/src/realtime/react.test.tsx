@@ -8,32 +8,11 @@ import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { ChangeEvent } from '@realtime/protocol';
 import type { ListData } from '../api';
-import { RealtimeClient, type SocketLike } from './client';
+import { RealtimeClient } from './client';
+import { FakeSocket } from './testing/fake-socket';
 import { RealtimeProvider, useRealtimeSubscription } from './react';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-class FakeSocket implements SocketLike {
-  connected = false;
-  handlers = new Map<string, ((...a: never[]) => void)[]>();
-  sent: { event: string; payload: unknown; ack?: (r: unknown) => void }[] = [];
-  connect() {
-    this.connected = true;
-    this.fire('connect');
-  }
-  disconnect() {
-    this.connected = false;
-  }
-  on(event: string, fn: (...a: never[]) => void) {
-    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
-  }
-  emit(event: string, payload: unknown, ack?: (r: unknown) => void) {
-    this.sent.push({ event, payload, ack });
-  }
-  fire(event: string, ...args: unknown[]) {
-    for (const fn of this.handlers.get(event) ?? []) (fn as (...a: unknown[]) => void)(...args);
-  }
-}
 
 const key = ['extraction', 'jobs', 'p1'];
 const change = (seq: number, op: ChangeEvent['op'], id: string, progress = 0): ChangeEvent => ({
@@ -51,6 +30,16 @@ let root: Root;
 let socket: FakeSocket;
 let qc: QueryClient;
 
+async function mount(client: RealtimeClient, live = true): Promise<void> {
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>{live ? <Live /> : null}</RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+}
+
 function Live() {
   useRealtimeSubscription({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, queryKey: key });
   return null;
@@ -59,7 +48,7 @@ function Live() {
 beforeEach(() => {
   container = document.createElement('div');
   root = createRoot(container);
-  socket = new FakeSocket();
+  socket = new FakeSocket(true);
   qc = new QueryClient();
   qc.setQueryData<ListData>(key, { items: [{ id: 'j0', projectId: 'p1', progress: 0, createdAt: '2026-01-01T00:00:00.000Z' }], cursor: 'CUR', page: { limit: 50, offset: 0, nextOffset: null } });
 });
@@ -69,15 +58,7 @@ afterEach(() => {
 
 test('mount subscribes with the cursor; changes reach the cache in order; resync refetches', async () => {
   const client = new RealtimeClient(socket);
-  await act(async () => {
-    root.render(
-      <QueryClientProvider client={qc}>
-        <RealtimeProvider client={client}>
-          <Live />
-        </RealtimeProvider>
-      </QueryClientProvider>,
-    );
-  });
+  await mount(client);
   const sub = socket.sent.find((s) => s.event === 'subscribe')!;
   expect(sub.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, cursor: 'CUR' });
   await act(async () => {
@@ -100,15 +81,7 @@ test('mount subscribes with the cursor; changes reach the cache in order; resync
 
 test('after a reconnect the hook resumes from the last applied seq', async () => {
   const client = new RealtimeClient(socket, { random: () => 0.5 });
-  await act(async () => {
-    root.render(
-      <QueryClientProvider client={qc}>
-        <RealtimeProvider client={client}>
-          <Live />
-        </RealtimeProvider>
-      </QueryClientProvider>,
-    );
-  });
+  await mount(client);
   await act(async () => {
     socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 5 });
     socket.fire('change', change(5, 'INSERT', 'j5'));
@@ -127,16 +100,8 @@ test('after a reconnect the hook resumes from the last applied seq', async () =>
 
 test('unmounting sends unsubscribe for an acknowledged subscription', async () => {
   const client = new RealtimeClient(socket);
-  await act(async () => {
-    root.render(
-      <QueryClientProvider client={qc}>
-        <RealtimeProvider client={client}>
-          <Live />
-        </RealtimeProvider>
-      </QueryClientProvider>,
-    );
-  });
+  await mount(client);
   await act(async () => socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 0 }));
-  await act(async () => root.render(<QueryClientProvider client={qc}><RealtimeProvider client={client}>{null}</RealtimeProvider></QueryClientProvider>));
+  await mount(client, false);
   expect(socket.sent.filter((s) => s.event === 'unsubscribe').map((s) => s.payload)).toEqual([{ id: 'srv1' }]);
 });

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
+import type { HistoryEntry, OutboxStats } from '@realtime/protocol';
 import { diffRows, listQuery, renderTable, type ListFilters } from './parse';
 
 export interface Out {
@@ -17,22 +18,7 @@ export function outTo(stream: Writable): Out {
   };
 }
 
-export interface Stats {
-  mode: string;
-  reason: string | null;
-  leader: string | null;
-  headSeq: number;
-  backlog: number;
-  oldestUnstampedAgeSeconds: number | null;
-  slotName: string | null;
-  slotStatus: string | null;
-  slotLagBytes: number | null;
-  retentionFloor: number;
-  oldestChange: string | null;
-  newestChange: string | null;
-  gateways: { url: string; sockets: number | null; subscriptions: number | null; error?: string }[];
-  warnings: string[];
-}
+export type Stats = OutboxStats;
 
 export async function stats(pool: pg.Pool, opts: { gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number }): Promise<Stats> {
   const { rows } = await pool.query(`
@@ -112,16 +98,6 @@ export async function list(pool: pg.Pool, out: Out, filters: ListFilters, json: 
     await out.line(`${rows.length} change(s)${rows.length === filters.limit ? ` (more with --offset ${filters.offset + filters.limit})` : ''}`);
   }
   return rows.length;
-}
-
-export interface HistoryEntry {
-  seq: number | null;
-  op: string;
-  actor: string | null;
-  committedAt: string | null;
-  createdAt: string;
-  txid: string;
-  changes: ReturnType<typeof diffRows>;
 }
 
 /** Every change of one row, oldest first, each with the columns it changed. */

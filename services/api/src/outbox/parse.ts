@@ -1,5 +1,6 @@
 // Pure helpers of the outbox tools: durations ("30d"), column diffs of a row's history,
 // and the SQL of a filtered list, with every value a parameter.
+import type { ColumnChange } from '@realtime/protocol';
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -9,11 +10,6 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * units[m[2]!]!;
 }
 
-export interface ColumnChange {
-  column: string;
-  from: unknown;
-  to: unknown;
-}
 
 /** Columns whose value differs between two versions of a row (either may be null). */
 export function diffRows(before: Record<string, unknown> | null, after: Record<string, unknown> | null): ColumnChange[] {

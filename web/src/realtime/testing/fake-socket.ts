@@ -1,0 +1,42 @@
+// A Socket.IO client stand-in for the realtime tests: it records what is emitted and
+// lets the test fire server events, connect and disconnect at will.
+import type { SocketLike } from '../client';
+
+export class FakeSocket implements SocketLike {
+  connected = false;
+  connects = 0;
+  readonly handlers = new Map<string, ((...a: never[]) => void)[]>();
+  readonly sent: { event: string; payload: unknown; ack?: (r: unknown) => void }[] = [];
+
+  /** With `autoConnect`, connect() succeeds at once; otherwise the test calls up(). */
+  constructor(private readonly autoConnect = false) {}
+
+  connect() {
+    this.connects++;
+    if (this.autoConnect) this.up();
+  }
+  disconnect() {
+    if (!this.connected) return;
+    this.down();
+  }
+  on(event: string, fn: (...a: never[]) => void) {
+    this.handlers.set(event, [...(this.handlers.get(event) ?? []), fn]);
+  }
+  emit(event: string, payload: unknown, ack?: (r: unknown) => void) {
+    this.sent.push({ event, payload, ack });
+  }
+  fire(event: string, ...args: unknown[]) {
+    for (const fn of this.handlers.get(event) ?? []) (fn as (...a: unknown[]) => void)(...args);
+  }
+  up() {
+    this.connected = true;
+    this.fire('connect');
+  }
+  down() {
+    this.connected = false;
+    this.fire('disconnect');
+  }
+  last(event: string) {
+    return [...this.sent].reverse().find((s) => s.event === event)!;
+  }
+}
