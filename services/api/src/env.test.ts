@@ -15,9 +15,13 @@ describe('loadApiEnv', () => {
     ['RETENTION', '30 days', /RETENTION: not a duration/],
     ['GATEWAY_URLS', 'gateway-1', /GATEWAY_URLS lists URLs/],
     ['SIMULATOR_INTERVAL_MS', '5', /SIMULATOR_INTERVAL_MS/],
+    ['REPLICATOR', '0', /REALTIME_JWT_SECRET: must be set when REPLICATOR=0/],
   ])('%s=%s is refused', (name, value, message) => {
     expect(() => loadApiEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadApiEnv({ [name]: value })).toThrow(message);
+  });
+  test('REPLICATOR=0 with a shared secret is fine', () => {
+    expect(loadApiEnv({ REPLICATOR: '0', REALTIME_JWT_SECRET: 's'.repeat(32) }).REPLICATOR).toBe('0');
   });
   test('GATEWAY_URLS is a comma list', () => {
     expect(loadApiEnv({ GATEWAY_URLS: 'http://a:3000, http://b:3000' }).GATEWAY_URLS).toEqual(['http://a:3000', 'http://b:3000']);

@@ -29,6 +29,12 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
       }
     }),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+}).superRefine((env, ctx) => {
+  // A generated secret is one process's own: gateways beside a separate replicator run
+  // several at once, and a token one of them issued must be good at all of them.
+  if (env.REPLICATOR === '0' && !env.REALTIME_JWT_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['REALTIME_JWT_SECRET'], message: 'must be set when REPLICATOR=0: gateways that run side by side must share it' });
+  }
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
