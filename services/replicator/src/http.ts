@@ -34,7 +34,10 @@ export interface HttpState {
 }
 
 export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState }): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger });
+  // Per-request lines would drown the log (pages poll while offline): warnings and errors
+  // only, unless LOG_LEVEL asks for debug or trace.
+  const level = opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn';
+  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }, { level }) as FastifyBaseLogger });
   // Probes hit these every few seconds: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
     const { migrated, replicator, standalone, gateway } = opts.state();
