@@ -6,5 +6,5 @@ export { openDatabase, redactUrl, repoRoot, APP_DATABASE, type Database } from '
 export { startCluster, ensureDatabase, freePort, EmbeddedPostgresError, type Cluster, type ClusterOptions } from './embedded/cluster';
 export { seedIfEmpty } from './seed';
 export { describeError } from './cli/run';
-export { runProcess, type Stop } from './process';
+export { loadEnvOrExit, runProcess, type Stop } from './process';
 export { openListener } from './listen';

@@ -29,3 +29,13 @@ export async function runProcess(log: Logger, start: () => Promise<Stop>): Promi
     process.exit(1);
   }
 }
+
+/** Loads the configuration, or prints what is wrong with it (naming the variable) and exits 1. */
+export function loadEnvOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}

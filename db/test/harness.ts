@@ -4,7 +4,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import pg from 'pg';
 import './provided';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
@@ -72,4 +73,18 @@ export async function migratedDatabase(cluster: Cluster, name = 'app'): Promise<
   const url = cluster.url(name);
   await runMigrations(url, createLogger('silent'));
   return url;
+}
+
+/** A test file's own database and a small pool on it, dropped after the file. */
+export function useTestDatabase(): { db: TestDatabase; pool: pg.Pool } {
+  const fx = {} as { db: TestDatabase; pool: pg.Pool };
+  beforeAll(async () => {
+    fx.db = await createTestDatabase();
+    fx.pool = new pg.Pool({ connectionString: fx.db.url, max: 2 });
+  });
+  afterAll(async () => {
+    await fx.pool?.end();
+    await fx.db?.drop();
+  });
+  return fx;
 }

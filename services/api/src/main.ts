@@ -3,8 +3,9 @@
 // (REPLICATOR=1; set 0 beside a separate replicator), and on one HTTP server on PORT the
 // API at /api, the gateway at /ws, /healthz and /status. SIGTERM or Ctrl-C stops it in
 // reverse order.
+import path from 'node:path';
 import pg from 'pg';
-import { createLogger, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Feed, Gateway, jwtSecret, loadChannelColumns, signToken } from '@realtime/gateway';
@@ -15,16 +16,8 @@ import { registerOutboxRoutes } from './outbox/routes';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
 import { serveWebApp } from './static';
-import { repoRoot } from '@realtime/db';
-import path from 'node:path';
 
-let env: ApiEnv;
-try {
-  env = loadApiEnv();
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-}
+const env: ApiEnv = loadEnvOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'realtime' });
 const state: { migrated: boolean; replicator: Replicator | null; gateway: Gateway | null } = { migrated: false, replicator: null, gateway: null };
 

@@ -3,25 +3,14 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import pg from 'pg';
+import { expect, test } from 'vitest';
 import { io } from 'socket.io-client';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { useTestDatabase } from '@realtime/db/testing';
 import type { ChangeEvent } from '@realtime/protocol';
 import { waitFor } from '@realtime/gateway/test-helpers';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-let db: TestDatabase;
-let pool: pg.Pool;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
-});
-afterAll(async () => {
-  await pool.end();
-  await db.drop();
-});
+const fx = useTestDatabase();
 
 /** Prometheus text exposition: every sample line parsed, anything else refused. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -38,7 +27,7 @@ function parsePrometheus(text: string): Map<string, number> {
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '' },
+    env: { ...process.env, DATABASE_URL: fx.db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -68,7 +57,7 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     await waitFor('the change', () => changes.some((c) => c.row?.id === project.id));
     // The streamed row is the row the API returned: same keys, same values.
     expect(changes.find((c) => c.row?.id === project.id)).toMatchObject({ op: 'INSERT', channel: 'projects', row: project });
-    const { rows } = await pool.query(`SELECT actor FROM change_outbox WHERE row_id = $1`, [project.id]);
+    const { rows } = await fx.pool.query(`SELECT actor FROM change_outbox WHERE row_id = $1`, [project.id]);
     expect(rows).toEqual([{ actor: 'e2e@example.com' }]);
     const list = (await (await fetch(`http://127.0.0.1:${port}/api/projects`)).json()) as { items: unknown[]; cursor: string };
     expect(list.items.length).toBeGreaterThanOrEqual(4);
@@ -85,12 +74,12 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     expect(m.get('realtime_unstamped_backlog')).toBe(0);
     expect(m.has('realtime_slot_lag_bytes')).toBe(true);
     const stampedBefore = m.get('realtime_changes_stamped_total')!;
-    await pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
+    await fx.pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
     await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.
-    const { rows: seeded } = await pool.query(`SELECT count(*)::int AS n FROM projects`);
+    const { rows: seeded } = await fx.pool.query(`SELECT count(*)::int AS n FROM projects`);
     expect(seeded[0].n).toBeGreaterThanOrEqual(3);
     socket.disconnect();
   } finally {

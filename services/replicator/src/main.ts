@@ -2,19 +2,13 @@
 // DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
 // server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
-import { createLogger, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
 import { buildHttp } from './http';
 import { Replicator } from './replicator';
 import { replicatorConfig } from './config';
 
-let env: ReplicatorEnv;
-try {
-  env = loadReplicatorEnv();
-} catch (err) {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-}
+const env: ReplicatorEnv = loadEnvOrExit(() => loadReplicatorEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'replicator' });
 const state: { migrated: boolean; replicator: Replicator | null } = { migrated: false, replicator: null };
 
