@@ -467,6 +467,7 @@ export class Replicator {
     };
 
     let nextProbe = Date.now() + this.cfg.walRetryMs;
+    let lastProbeFailure: string | null = null;
     try {
       while (!this.stopping) {
         if (!listener) await listen().catch((err: unknown) => this.log.warn({ err }, 'could not LISTEN; polling'));
@@ -477,11 +478,16 @@ export class Replicator {
           if ((await walAvailability(client)).ok) {
             try {
               await setSlotReady(client, false);
+              // A slot left from before this NOTIFY spell (its drop needs the REPLICATION
+              // the role had lost) points behind rows stamped since: make a fresh one.
+              await dropSlot(client, slot);
               await createSlot(client, slot);
               this.log.info('logical replication works again: slot created, back to WAL mode');
               return;
             } catch (err) {
-              this.log.debug({ err }, 'WAL still not usable');
+              const why = (err as Error).message;
+              if (why !== lastProbeFailure) this.log.warn({ err }, 'logical replication is available but the slot cannot be made; staying in NOTIFY mode and trying again');
+              lastProbeFailure = why;
             }
           }
         }

@@ -144,3 +144,45 @@ test('a slot name taken by another database is named in the reason, and the stre
     await two.drop();
   }
 });
+
+test('a role that loses REPLICATION while streaming falls back to NOTIFY, and gets WAL back once it is granted again', async () => {
+  const db = await createTestDatabase();
+  const role = `rt_role_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Pool({ connectionString: db.url, max: 2 });
+  let r: Replicator | null = null;
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' REPLICATION`);
+    await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await admin.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = 'pw';
+    r = inProcess(u.toString(), { walRetryMs: 500, safetyPollMs: 200 });
+    await r.start();
+    await waitForMode(admin, 'wal');
+    await writeLoad(db.url, { writers: 2, total: 300 });
+
+    // Taken away mid-stream: the slot stays behind, since dropping it needs REPLICATION too.
+    await admin.query(`ALTER ROLE ${role} NOREPLICATION`);
+    await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL`);
+    await waitForMode(admin, 'notify');
+    await writeLoad(db.url, { writers: 2, total: 300 });
+    await waitForAllStamped(admin);
+    const { rows: stale } = await admin.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database()`);
+    expect(stale[0].n).toBe(1);
+
+    await admin.query(`ALTER ROLE ${role} REPLICATION`);
+    await waitForMode(admin, 'wal');
+    await writeLoad(db.url, { writers: 2, total: 300 });
+    await waitForAllStamped(admin);
+    expect(await expectDense(admin)).toBe(900);
+  } finally {
+    await r?.stop();
+    await admin.end();
+    await db.drop();
+    const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
+    await c.connect();
+    await c.query(`DROP ROLE IF EXISTS ${role}`);
+    await c.end();
+  }
+});
