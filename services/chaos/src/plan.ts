@@ -1,0 +1,93 @@
+// The fault schedule of a run, decided by the seed before anything starts. Faults of the
+// servers (replicators, gateways, Postgres, mode) run one after another on one lane, so
+// that each is survived before the next; faults of clients run on a lane of their own,
+// at the same time. Postgres restarts exactly once, near the middle.
+import type { Rng } from './rng';
+
+export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart'] as const;
+export const clientFaults = ['client-disconnect', 'slow-client'] as const;
+export type ServerFault = (typeof serverFaults)[number];
+export type ClientFault = (typeof clientFaults)[number];
+export type FaultKind = ServerFault | ClientFault;
+
+export interface PlannedFault<K extends FaultKind = FaultKind> {
+  /** Milliseconds after the writers start. */
+  at: number;
+  kind: K;
+}
+
+export interface Plan {
+  server: PlannedFault<ServerFault>[];
+  client: PlannedFault<ClientFault>[];
+}
+
+/**
+ * Every server fault kind at least once (when the run is long enough: about 8 s a
+ * fault), in a shuffled order, Postgres once; client faults every 1 to 3 s, a slow
+ * client one time in five. The last fifth of the run has no fault: the stream must
+ * still be whole after the last one.
+ */
+export function planFaults(r: Rng, durationMs: number): Plan {
+  const window = Math.floor(durationMs * 0.8);
+  const slots = Math.max(1, Math.floor(window / 8000));
+  const others = serverFaults.filter((k) => k !== 'postgres-restart');
+  const kinds: ServerFault[] = [];
+  for (let i = 0; i < slots - 1; i++) kinds.push(i < others.length ? others[i]! : r.pick(others));
+  shuffle(r, kinds);
+  kinds.splice(Math.floor(kinds.length / 2), 0, 'postgres-restart');
+  const step = window / (kinds.length + 1);
+  const server = kinds.map((kind, i) => ({ kind, at: Math.round(step * (i + 1) + (r() - 0.5) * step * 0.3) }));
+  const client: PlannedFault<ClientFault>[] = [];
+  for (let at = r.int(500, 1500); at < window; at += r.int(1000, 3000)) client.push({ at, kind: r.chance(0.2) ? 'slow-client' : 'client-disconnect' });
+  return { server, client };
+}
+
+function shuffle<T>(r: Rng, xs: T[]): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+}
+
+/** How many of each kind a plan (or a run) holds, every kind named, in a fixed order. */
+export function countByKind(faults: { kind: FaultKind }[]): Record<FaultKind, number> {
+  const counts = Object.fromEntries([...serverFaults, ...clientFaults].map((k) => [k, 0])) as Record<FaultKind, number>;
+  for (const f of faults) counts[f.kind]++;
+  return counts;
+}
+
+export interface SubscriberPlan {
+  index: number;
+  channel: string;
+  filter: Record<string, string>;
+  gateway: number;
+  start: 'list' | 'replay';
+  joinAt: number;
+}
+
+const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'] as const;
+
+/**
+ * Subscribers over every channel, split between the gateways: unfiltered, filtered by
+ * one of the pinned projects (rows move in and out of those), or on projects by status
+ * (a status flip is a move). Most join at the start; the rest while writes go on, from
+ * a list or with a replay of everything so far.
+ */
+export function planSubscribers(r: Rng, count: number, pinned: readonly string[], durationMs: number, gateways: number): SubscriberPlan[] {
+  return Array.from({ length: count }, (_, index) => {
+    const channel = channels[index % channels.length]!;
+    let filter: Record<string, string> = {};
+    const shape = r.int(0, 2);
+    if (channel === 'projects') filter = shape === 0 ? {} : { status: shape === 1 ? 'active' : 'archived' };
+    else if (shape > 0 && pinned.length) filter = { project_id: r.pick(pinned) };
+    const late = r.chance(0.35);
+    return {
+      index,
+      channel,
+      filter,
+      gateway: index % gateways,
+      start: r.chance(0.6) ? 'list' : 'replay',
+      joinAt: late ? r.int(1000, Math.floor(durationMs * 0.6)) : 0,
+    };
+  });
+}

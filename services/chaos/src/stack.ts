@@ -1,0 +1,218 @@
+// The system under test, as it runs in production: one Postgres, two replicator
+// processes (leader and standby) and two gateway/API processes, each a real child
+// process so that SIGKILL is a real crash. Their output goes to one log file each, kept
+// when a run fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster, type Logger } from '@realtime/db';
+
+export const REPLICATOR_ROLE = 'chaos_replicator';
+const SECRET = 'chaos-secret-chaos-secret-chaos-secret-0123';
+
+export class Proc {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly logFile: WriteStream;
+  starts = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly script: string,
+    private readonly env: Record<string, string>,
+    readonly port: number,
+    logDir: string,
+  ) {
+    this.logFile = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  start(): void {
+    if (this.child) throw new Error(`${this.name} is already running`);
+    this.starts++;
+    this.logFile.write(`\n--- start ${this.starts} at ${new Date().toISOString()}\n`);
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|PORT|REPLICATOR|DEMO|LOG_LEVEL|PG_CHANNELS|EMBEDDED_PG_|REALTIME_JWT_SECRET)/.test(k)));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, this.script)], {
+      cwd: repoRoot,
+      env: { ...inherited, ...this.env, PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(this.logFile, { end: false });
+    child.stderr.pipe(this.logFile, { end: false });
+    this.child = child;
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.logFile.write(`--- exit ${code ?? signal} at ${new Date().toISOString()}\n`);
+        if (this.child === child) this.child = null;
+        resolve();
+      }),
+    );
+  }
+
+  /** Sends the signal and waits for the process to be gone (SIGKILL after 15 s of SIGTERM). */
+  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async getJson<T>(pathname: string): Promise<{ status: number; body: T } | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.port}${pathname}`, { signal: AbortSignal.timeout(2000) });
+      return { status: res.status, body: (await res.json()) as T };
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    this.logFile.end();
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface ReplicatorStatus {
+  process: { role: string; mode: string } | null;
+}
+
+export class Stack {
+  readonly replicators: Proc[];
+  readonly gateways: Proc[];
+  private constructor(
+    private cluster: Cluster,
+    private readonly pgPort: number,
+    private readonly dataDir: string,
+    readonly url: string,
+    private readonly log: Logger,
+    replicators: Proc[],
+    gateways: Proc[],
+  ) {
+    this.replicators = replicators;
+    this.gateways = gateways;
+  }
+
+  static async start(root: string, log: Logger): Promise<Stack> {
+    const logDir = path.join(root, 'logs');
+    await fs.mkdir(logDir, { recursive: true });
+    const pgPort = await freePort();
+    const dataDir = path.join(root, 'data');
+    const cluster = await bootCluster(dataDir, pgPort, log);
+    await ensureDatabase(cluster.url(), 'chaos');
+    const url = cluster.url('chaos');
+    await runMigrations(url, log);
+    await grantReplicatorRole(url);
+    const replUrl = new URL(url);
+    replUrl.username = REPLICATOR_ROLE;
+    replUrl.password = 'chaos';
+    const common = { LOG_LEVEL: 'info', DEMO: '0' };
+    const replicators = await Promise.all(
+      [1, 2].map(async (i) => new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500' }, await freePort(), logDir)),
+    );
+    const gateways = await Promise.all(
+      [1, 2].map(async (i) => new Proc(`gateway-${i}`, 'services/api/src/main.ts', { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, SOCKET_QUEUE_LIMIT: '400', REPLAY_PAGE_SIZE: '500' }, await freePort(), logDir)),
+    );
+    const stack = new Stack(cluster, pgPort, dataDir, url, log, replicators, gateways);
+    replicators[0]!.start();
+    await stack.waitForLeader();
+    replicators[1]!.start();
+    for (const g of gateways) g.start();
+    await Promise.all(gateways.map((g) => stack.waitForGateway(g)));
+    return stack;
+  }
+
+  async role(p: Proc): Promise<string | null> {
+    const r = await p.getJson<ReplicatorStatus>('/status');
+    return r?.body.process?.role ?? null;
+  }
+
+  /** The replicator that holds the leader lock and streams, once there is one. */
+  async waitForLeader(timeoutMs = 60_000): Promise<Proc> {
+    return waitFor('a replicator to lead', async () => {
+      for (const p of this.replicators) if (p.running && (await this.role(p)) === 'leader') return p;
+      return null;
+    }, timeoutMs, 200);
+  }
+
+  async waitForGateway(g: Proc, timeoutMs = 60_000): Promise<void> {
+    await waitFor(`${g.name} to answer /healthz`, async () => (await g.getJson('/healthz'))?.status === 200, timeoutMs, 200);
+  }
+
+  async mode(): Promise<string | null> {
+    return this.query<{ mode: string }>('SELECT mode FROM realtime_state').then((r) => r[0]?.mode ?? null).catch(() => null);
+  }
+
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const c = new pg.Client({ connectionString: this.url, application_name: 'chaos-control' });
+    await c.connect();
+    try {
+      return (await c.query<R>(sql, params)).rows;
+    } finally {
+      await c.end();
+    }
+  }
+
+  /** A clean stop and a start on the same data: every connection of every process drops. */
+  async restartPostgres(downMs: number): Promise<void> {
+    await this.cluster.stop({ keepData: true });
+    await sleep(downMs);
+    this.cluster = await bootCluster(this.dataDir, this.pgPort, this.log);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.gateways, ...this.replicators].map((p) => p.stop('SIGTERM')));
+    for (const p of [...this.gateways, ...this.replicators]) p.close();
+    await this.cluster.stop();
+  }
+}
+
+function bootCluster(dataDir: string, port: number, log: Logger): Promise<Cluster> {
+  return startCluster({ dataDir, port, throwaway: true, log, settings: { fsync: 'off', max_connections: 200 } });
+}
+
+/**
+ * The replicators log in as a role of their own, so that the WAL can be taken away from
+ * them (NOREPLICATION) and given back, as an operator or a managed Postgres might.
+ */
+async function grantReplicatorRole(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`CREATE ROLE ${REPLICATOR_ROLE} LOGIN PASSWORD 'chaos' REPLICATION`);
+    await c.query(`GRANT CREATE, CONNECT ON DATABASE chaos TO ${REPLICATOR_ROLE}`);
+    for (const schema of ['public', 'drizzle']) {
+      await c.query(`GRANT ALL ON SCHEMA ${schema} TO ${REPLICATOR_ROLE}`);
+      await c.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${REPLICATOR_ROLE}`);
+      await c.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${schema} TO ${REPLICATOR_ROLE}`);
+    }
+  } finally {
+    await c.end();
+  }
+}

@@ -1,0 +1,173 @@
+// The writers: random INSERT, UPDATE (moves between projects included) and DELETE over
+// the five tables, one to four statements a transaction, some rolled back, some rows
+// larger than NOTIFY's 8000 bytes. Table sizes stay within caps, so that every list a
+// subscriber reads fits in one page of the API. A lost connection (Postgres restarting)
+// is retried: the database, not the writer, is the record of what committed.
+import pg from 'pg';
+import type { Logger } from '@realtime/db';
+import type { Rng } from './rng';
+import { sleep } from './stack';
+
+export const tables = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'] as const;
+export type Table = (typeof tables)[number];
+
+/** Row caps: children stay under the API's 500-row page even unfiltered. */
+const caps: Record<Table, number> = { projects: 24, extraction_jobs: 200, extraction_results: 200, data_layers: 150, supplier_matches: 150 };
+
+const randomRow = (t: Table, extra = '') => `(SELECT id FROM ${t} ${extra} ORDER BY random() LIMIT 1)`;
+const randomProject = randomRow('projects');
+
+type Op = 'insert' | 'update' | 'move' | 'delete';
+
+/** One statement for a table and an operation, with its parameters drawn from `r`. */
+export function statement(t: Table, op: Op, r: Rng, pinned: readonly string[]): { sql: string; params: unknown[] } {
+  const word = () => r.pick(['alpha', 'beta', 'gamma', 'delta', 'sigma', 'omega', 'kappa']) + r.int(1, 999);
+  switch (`${t}:${op}`) {
+    case 'projects:insert':
+      return { sql: `INSERT INTO projects (name, description, status) VALUES ($1, $2, $3)`, params: [word(), word(), r.pick(['active', 'archived'])] };
+    case 'projects:update':
+    case 'projects:move': {
+      // Now and then a description past NOTIFY's 8000-byte payload limit.
+      const description = r.chance(0.03) ? 'x'.repeat(9000 + r.int(0, 3000)) : word();
+      return { sql: `UPDATE projects SET name = $1, status = $2, description = $3, updated_at = now() WHERE id = ${randomProject}`, params: [word(), r.pick(['active', 'archived']), description] };
+    }
+    case 'projects:delete':
+      return { sql: `DELETE FROM projects WHERE id = ${randomRow('projects', 'WHERE id <> ALL($1::uuid[])')}`, params: [pinned] };
+    case 'extraction_jobs:insert':
+      return { sql: `INSERT INTO extraction_jobs (project_id, document_name, status) SELECT id, $1, $2 FROM projects ORDER BY random() LIMIT 1`, params: [`${word()}.pdf`, r.pick(['queued', 'processing'])] };
+    case 'extraction_jobs:update':
+      return { sql: `UPDATE extraction_jobs SET status = $1, progress = $2, updated_at = now() WHERE id = ${randomRow(t)}`, params: [r.pick(['queued', 'processing', 'completed', 'failed']), r.int(0, 100)] };
+    case 'extraction_results:insert':
+      return {
+        sql: `INSERT INTO extraction_results (job_id, project_id, field_name, value, confidence, page) SELECT id, project_id, $1, $2, $3, $4 FROM extraction_jobs ORDER BY random() LIMIT 1`,
+        params: [word(), word(), Math.round(r() * 1000) / 1000, r.chance(0.3) ? null : r.int(1, 40)],
+      };
+    case 'extraction_results:update':
+    case 'extraction_results:move':
+      return { sql: `UPDATE extraction_results SET value = $1, confidence = $2, updated_at = now() WHERE id = ${randomRow(t)}`, params: [word(), Math.round(r() * 1000) / 1000] };
+    case 'data_layers:insert':
+      return {
+        sql: `INSERT INTO data_layers (project_id, name, kind, source, metadata) SELECT id, $1, $2, $3, $4 FROM projects ORDER BY random() LIMIT 1`,
+        params: [word(), r.pick(['vector', 'raster', 'table', 'document']), `s3://${word()}`, JSON.stringify({ tags: [word(), word()], zoom: r.int(1, 20), nested: { ok: r.chance(0.5) } })],
+      };
+    case 'data_layers:update':
+      return { sql: `UPDATE data_layers SET visible = $1, metadata = $2, updated_at = now() WHERE id = ${randomRow(t)}`, params: [r.chance(0.5), JSON.stringify({ tags: [word()], zoom: r.int(1, 20) })] };
+    case 'supplier_matches:insert':
+      return {
+        sql: `INSERT INTO supplier_matches (project_id, result_id, supplier_name, score, status) SELECT p.id, (SELECT id FROM extraction_results WHERE project_id = p.id ORDER BY random() LIMIT 1), $1, $2, $3 FROM projects p ORDER BY random() LIMIT 1`,
+        params: [word(), Math.round(r() * 1000) / 1000, r.pick(['pending', 'confirmed', 'rejected'])],
+      };
+    case 'supplier_matches:update':
+      return { sql: `UPDATE supplier_matches SET status = $1, score = $2, updated_at = now() WHERE id = ${randomRow(t)}`, params: [r.pick(['pending', 'confirmed', 'rejected']), Math.round(r() * 1000) / 1000] };
+    case 'extraction_jobs:move':
+    case 'data_layers:move':
+    case 'supplier_matches:move':
+      // A row that leaves one project's filter and enters another's.
+      return { sql: `UPDATE ${t} SET project_id = ${randomProject}, updated_at = now() WHERE id = ${randomRow(t)}`, params: [] };
+    default:
+      return { sql: `DELETE FROM ${t} WHERE id = ${randomRow(t)}`, params: [] };
+  }
+}
+
+export function chooseOp(r: Rng, count: number, cap: number): Op {
+  if (count >= cap) return 'delete';
+  if (count < cap / 3) return r.chance(0.7) ? 'insert' : r.pick(['update', 'move'] as const);
+  return r.pick(['insert', 'update', 'update', 'move', 'delete'] as const);
+}
+
+export interface WriterStats {
+  committed: number;
+  rolledBack: number;
+  failed: number;
+}
+
+export class Writers {
+  readonly stats: WriterStats = { committed: 0, rolledBack: 0, failed: 0 };
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private counts: Record<Table, number> = { projects: 0, extraction_jobs: 0, extraction_results: 0, data_layers: 0, supplier_matches: 0 };
+
+  constructor(
+    private readonly url: string,
+    private readonly r: Rng,
+    private readonly writers: number,
+    private readonly pinned: readonly string[],
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.loops = Array.from({ length: this.writers }, (_, i) => this.loop(i, this.r.fork(100 + i)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+
+  private async loop(index: number, r: Rng): Promise<void> {
+    let client: pg.Client | null = null;
+    let n = 0;
+    while (!this.stopping) {
+      try {
+        if (!client) {
+          client = new pg.Client({ connectionString: this.url, application_name: `chaos-writer-${index}` });
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        if (n++ % 40 === 0) await this.recount(client);
+        await this.transaction(client, index, r);
+      } catch (err) {
+        this.stats.failed++;
+        this.log.debug({ err, writer: index }, 'writer transaction failed');
+        await client?.end().catch(() => undefined);
+        client = null;
+        await sleep(200);
+      }
+      await sleep(r.int(0, 12));
+    }
+    await client?.end().catch(() => undefined);
+  }
+
+  private async recount(c: pg.Client): Promise<void> {
+    const { rows } = await c.query(`SELECT ${tables.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`);
+    this.counts = rows[0];
+  }
+
+  private async transaction(c: pg.Client, index: number, r: Rng): Promise<void> {
+    await c.query('BEGIN');
+    try {
+      await c.query(`SELECT set_config('app.actor', $1, true)`, [`chaos-writer-${index}`]);
+      for (let i = r.int(1, 4); i > 0; i--) {
+        const t = r.pick(tables);
+        const op = chooseOp(r, this.counts[t], caps[t]);
+        const { sql, params } = statement(t, op, r, this.pinned);
+        // A savepoint per statement: a row deleted under us (a foreign key, a vanished
+        // parent) costs the statement, not the transaction.
+        await c.query('SAVEPOINT s');
+        try {
+          await c.query(sql, params);
+          await c.query('RELEASE SAVEPOINT s');
+        } catch (err) {
+          if (!isConflict(err)) throw err;
+          await c.query('ROLLBACK TO SAVEPOINT s');
+        }
+      }
+      if (r.chance(0.05)) {
+        await c.query('ROLLBACK');
+        this.stats.rolledBack++;
+      } else {
+        await c.query('COMMIT');
+        this.stats.committed++;
+      }
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** Errors that concurrent writers cause each other; anything else is a real failure. */
+function isConflict(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code === '23503' || code === '40P01' || code === '40001' || code === '23505';
+}
