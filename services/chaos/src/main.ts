@@ -14,7 +14,7 @@ import { clientFaults, countByKind, planFaults, planSubscribers, serverFaults, t
 import { rng, type Rng } from './rng';
 import { REPLICATOR_ROLE, Stack, sleep, waitFor, type Proc } from './stack';
 import { Subscriber, fetchList, type Epoch } from './subscriber';
-import { Writers, tables } from './workload';
+import { Writers, burst, tables } from './workload';
 
 const log = createLogger(process.env.CHAOS_LOG_LEVEL === 'debug' ? 'debug' : 'warn', { service: 'chaos' });
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -90,7 +90,7 @@ try {
   });
   writers.start();
   const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record);
-  const clientLane = runClientLane(plan.client, subscribers, r.fork(5), elapsed, record);
+  const clientLane = runClientLane(s, plan.client, subscribers, pinned[0]!, r.fork(5), elapsed, record);
   const progress = setInterval(() => {
     void s
       .query<{ n: string; head: string | null }>(`SELECT count(*) AS n, (SELECT max(seq) FROM change_outbox) AS head FROM change_outbox`)
@@ -152,13 +152,14 @@ try {
   const strays = subscribers.reduce((n, x) => n + x.strays, 0);
   const errors = subscribers.flatMap((x) => x.subscribeErrors.map((e) => `${x.label}: ${e}`));
   const resyncs = subscribers.reduce((n, x) => n + x.resyncs, 0);
+  const refusals = subscribers.reduce((n, x) => n + x.refusals, 0);
 
   const counts = countByKind(faults);
   const faultText = [...serverFaults, ...clientFaults].map((k) => `${k} ${counts[k]}`).join(', ');
   const cacheBad = cache.missing + cache.extra + cache.differing;
   out('');
   out(
-    `chaos seed ${opts.seed}: ${fmt(facts!.rows)} changes, ${fmt(delivered)} deliveries to ${subscribers.length} subscribers (${epochs} subscriptions, ${resyncs} resyncs); ` +
+    `chaos seed ${opts.seed}: ${fmt(facts!.rows)} changes, ${fmt(delivered)} deliveries to ${subscribers.length} subscribers (${epochs} subscriptions, ${resyncs} resyncs, ${refusals} subscribes refused and retried); ` +
       `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, ` +
       `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched`,
   );
@@ -235,15 +236,25 @@ async function runServerLane(s: Stack, faults: PlannedFault<ServerFault>[], r: R
   }
 }
 
-async function runClientLane(faults: PlannedFault[], subs: Subscriber[], r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void): Promise<void> {
+async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[], burstRow: string, r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void): Promise<void> {
   for (const f of faults) {
     await sleep(Math.max(0, f.at - elapsed()));
     const joined = subs.filter((x) => x.joined);
     if (!joined.length) continue;
-    const sub = r.pick(joined);
-    const ms = f.kind === 'slow-client' ? r.int(2000, 6000) : r.int(100, 4000);
-    const done = f.kind === 'slow-client' ? sub.stallFor(ms) : sub.dropFor(ms);
-    if (done) record(f.kind, `${sub.label} for ${ms} ms`);
+    if (f.kind === 'client-disconnect') {
+      const sub = r.pick(joined);
+      const ms = r.int(100, 4000);
+      if (sub.dropFor(ms)) record(f.kind, `${sub.label} for ${ms} ms`);
+      continue;
+    }
+    // A stalled reader of every project, while megabytes of project rows go by: once the
+    // kernel's buffers are full, the gateway's queue for it passes its bound.
+    const readers = joined.filter((x) => x.spec.channel === 'projects' && Object.keys(x.spec.filter).length === 0);
+    const sub = r.pick(readers.length ? readers : joined);
+    const ms = r.int(3000, 8000);
+    if (!sub.stallFor(ms)) continue;
+    const bytes = await burst(s.url, burstRow, 60, 100_000).catch(() => 0);
+    record(f.kind, `${sub.label} stalled for ${ms} ms under ${fmt(Math.round(bytes / 1e6))} MB of updates`);
   }
 }
 

@@ -54,6 +54,8 @@ export class Subscriber {
   socket: Socket | null = null;
   resyncs = 0;
   strays = 0;
+  /** INTERNAL refusals, each asked again. */
+  refusals = 0;
   subscribeErrors: string[] = [];
   private serverId: string | null = null;
   private live = false;
@@ -139,8 +141,10 @@ export class Subscriber {
     const request = { channel: this.spec.channel, ...(Object.keys(this.spec.filter).length ? { filter: this.spec.filter } : {}), ...this.resume() };
     socket.emit('subscribe', request, (ack: SubscribeAck) => {
       if (!ack.ok) {
-        this.subscribeErrors.push(`${ack.error.code}: ${ack.error.message}`);
-        setTimeout(() => this.subscribe(), 1000);
+        // INTERNAL asks to try again (the gateway's database was away); any other code is a failure.
+        if (ack.error.code === 'INTERNAL') this.refusals++;
+        else this.subscribeErrors.push(`${ack.error.code}: ${ack.error.message}`);
+        setTimeout(() => this.subscribe(), 500);
         return;
       }
       if (socket !== this.socket || !socket.connected) return;

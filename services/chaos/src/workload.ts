@@ -171,3 +171,16 @@ function isConflict(err: unknown): boolean {
   const code = (err as { code?: string }).code ?? '';
   return code === '23503' || code === '40P01' || code === '40001' || code === '23505';
 }
+
+/** `count` updates of one row with a `size`-byte description, one transaction each; returns the bytes written. */
+export async function burst(url: string, id: string, count: number, size: number): Promise<number> {
+  const c = new pg.Client({ connectionString: url, application_name: 'chaos-burst' });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    for (let i = 0; i < count; i++) await c.query(`UPDATE projects SET description = repeat(chr(97 + $1::int % 26), $2::int), updated_at = now() WHERE id = $3`, [i, size, id]);
+    return count * size;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}

@@ -191,6 +191,7 @@ export class Gateway {
       return;
     }
     const reply = ack as (r: SubscribeAck) => void;
+    let opened: Subscription | null = null;
     try {
       if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
       const parsed = subscribeSchema.safeParse(req);
@@ -233,6 +234,7 @@ export class Gateway {
       // and the replay below reads up to a head at least as far as the feed's.
       socket.data.subs.set(id, sub);
       this.byChannel.get(channel)!.add(sub);
+      opened = sub;
       if (replayFrom === undefined) {
         sub.seam.goLive(this.opts.feed.position);
         reply({ ok: true, id, headSeq: this.opts.feed.position });
@@ -240,6 +242,7 @@ export class Gateway {
         return;
       }
       const bounds = await readBounds(this.opts.pool);
+      opened = null;
       reply({ ok: true, id, headSeq: bounds.head });
       await this.replay(sub, replayFrom, bounds).catch((err: unknown) => {
         // Acknowledged already: the client learns through resync, and starts over.
@@ -248,6 +251,9 @@ export class Gateway {
       });
     } catch (err) {
       this.log.error({ err, socket: socket.id }, 'subscribe failed');
+      // Refused, so not left behind: it would take live changes under an id the client
+      // never learned, and count against its limit.
+      if (opened) this.close(opened);
       reply(fail('INTERNAL', 'the gateway could not open this subscription; try again'));
     }
   }

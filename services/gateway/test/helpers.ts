@@ -30,9 +30,19 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-export async function startGateway(url: string, opts: { replicator?: Replicator; queueLimit?: number; pageSize?: number; maxSubscriptions?: number } = {}): Promise<GatewayHandle> {
+export async function startGateway(
+  url: string,
+  opts: { replicator?: Replicator; queueLimit?: number; pageSize?: number; maxSubscriptions?: number; failQuery?: (sql: string) => boolean } = {},
+): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
+  const failQuery = opts.failQuery;
+  if (failQuery) {
+    // A database that fails the chosen statements, as one that is restarting does.
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) =>
+      typeof args[0] === 'string' && failQuery(args[0]) ? Promise.reject(new Error('the database system is shutting down')) : query(...args);
+  }
   const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, pollMs: 200 });
   await feed.start();
   const server = http.createServer();

@@ -151,6 +151,33 @@ describe('many gateways, slow clients, cleanup', () => {
     }
   });
 
+  test('a subscribe that fails on the database is refused and leaves nothing behind: no live changes under an id the client never got', async () => {
+    let failing = true;
+    const flaky = await startGateway(stack.db.url, { replicator: stack.replicator, queueLimit: 5, failQuery: (sql) => failing && sql.includes('retention_floor') });
+    try {
+      const p = await newProject(stack.pool, 'FL');
+      const c = new Received(await client(token(), flaky.port));
+      const ids: string[] = [];
+      for (const kind of ['change', 'live', 'resync'] as const) c.socket.on(kind, (e: { sub: string }) => ids.push(e.sub));
+      const ack = await c.subscribe({ channel: 'projects', filter: { id: p }, since: 0 });
+      expect(ack).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+      expect(flaky.gateway.stats().subscriptions).toBe(0);
+      // More changes than the queue bound: a subscription left behind would now be resynced.
+      for (let i = 0; i < 10; i++) await stack.pool.query(`UPDATE projects SET name = $1 WHERE id = $2`, [`after the refusal ${i}`, p]);
+      const end = await settled(flaky);
+      expect(ids).toEqual([]);
+      failing = false;
+      // The retry the error asks for works, and only its own id carries changes.
+      const again = await c.subscribe({ channel: 'projects', filter: { id: p }, since: 0 });
+      expect(again).toMatchObject({ ok: true });
+      await waitFor('the retried subscription', () => c.lastSeq === end);
+      expect(new Set(ids)).toEqual(new Set([(again as { id: string }).id]));
+      expect(c.seqs).toEqual((await expectedSeqs(stack.pool, 'projects', 'id', p)).filter((s) => s <= end));
+    } finally {
+      await flaky.stop();
+    }
+  });
+
   test('a closed socket leaves no subscription behind', async () => {
     const before = stack.gw.gateway.stats().subscriptions;
     const c = new Received(await client());

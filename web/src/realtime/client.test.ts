@@ -93,6 +93,34 @@ describe('RealtimeClient', () => {
     expect(errors).toEqual(['UNKNOWN_CHANNEL: unknown channel "nope"']);
   });
 
+  test('an INTERNAL refusal is asked again with backoff; a refusal about the request is not', () => {
+    const errors: string[] = [];
+    client.start();
+    socket.up();
+    client.subscribe({ channel: 'projects', resume: () => ({ since: 3 }) }, { onChanges: () => undefined, onError: (m) => errors.push(m) });
+    const internal = { ok: false, error: { code: 'INTERNAL', message: 'the gateway could not open this subscription; try again' } };
+    socket.last('subscribe').ack!(internal);
+    const count = () => socket.sent.filter((x) => x.event === 'subscribe').length;
+    expect(count()).toBe(1);
+    vi.advanceTimersByTime(499);
+    expect(count()).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(2);
+    expect(socket.last('subscribe').payload).toEqual({ channel: 'projects', since: 3 });
+    socket.last('subscribe').ack!(internal);
+    vi.advanceTimersByTime(999);
+    expect(count()).toBe(2);
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(3);
+    socket.last('subscribe').ack!({ ok: true, id: 's9', headSeq: 3 });
+    expect(errors).toHaveLength(2);
+
+    client.subscribe({ channel: 'nope', resume: () => ({}) }, { onChanges: () => undefined, onError: (m) => errors.push(m) });
+    socket.last('subscribe').ack!({ ok: false, error: { code: 'FORBIDDEN', message: 'no grant' } });
+    vi.advanceTimersByTime(60_000);
+    expect(count()).toBe(4);
+  });
+
   test('dropFor takes the connection down for the given time, then back', () => {
     client.start();
     socket.up();

@@ -54,6 +54,9 @@ interface Sub {
   replaying: boolean;
   received: number;
   closed: boolean;
+  /** Consecutive INTERNAL refusals, for the retry's backoff. */
+  refused: number;
+  retryTimer: unknown;
 }
 
 export class RealtimeClient {
@@ -108,7 +111,7 @@ export class RealtimeClient {
   }
 
   subscribe(spec: SubscriptionSpec, handlers: SubscriptionHandlers): () => void {
-    const sub: Sub = { spec, handlers, serverId: null, replaying: false, received: 0, closed: false };
+    const sub: Sub = { spec, handlers, serverId: null, replaying: false, received: 0, closed: false, refused: 0, retryTimer: null };
     this.subs.add(sub);
     if (this.socket.connected) this.send(sub);
     return () => this.unsubscribe(sub);
@@ -136,6 +139,7 @@ export class RealtimeClient {
   private unsubscribe(sub: Sub): void {
     if (sub.closed) return;
     sub.closed = true;
+    this.timers.clearTimeout(sub.retryTimer);
     this.subs.delete(sub);
     if (sub.serverId) {
       this.byServerId.delete(sub.serverId);
@@ -157,8 +161,18 @@ export class RealtimeClient {
       }
       if (!ack.ok) {
         sub.handlers.onError?.(`${ack.error.code}: ${ack.error.message}`);
+        // INTERNAL is the server's passing trouble (its database restarting): ask again,
+        // with backoff. Any other code is about the request, which would fail the same way.
+        if (ack.error.code === 'INTERNAL') {
+          this.timers.clearTimeout(sub.retryTimer);
+          sub.retryTimer = this.timers.setTimeout(() => {
+            sub.retryTimer = null;
+            if (!sub.closed && this.socket.connected && !sub.serverId) this.send(sub);
+          }, backoffDelay(sub.refused++, this.random));
+        }
         return;
       }
+      sub.refused = 0;
       sub.serverId = ack.id;
       this.byServerId.set(ack.id, sub);
       const early = this.early.filter(([, e]) => e.sub === ack.id);
