@@ -40,7 +40,7 @@ function options() {
   };
   return {
     seed: values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : num('seed', values.seed, 0, 2 ** 32 - 1),
-    seconds: num('seconds', values.seconds, 20, 3600),
+    seconds: num('seconds', values.seconds, 60, 3600),
     subscribers: num('subscribers', values.subscribers, 1, 500),
     writers: num('writers', values.writers, 1, 32),
     keep: values.keep ?? false,
@@ -81,7 +81,7 @@ try {
   const at = () => `t=${(elapsed() / 1000).toFixed(1)}s`;
   const record = (kind: FaultKind, detail: string) => {
     faults.push({ kind, at: elapsed(), detail });
-    if ((serverFaults as readonly string[]).includes(kind)) out(`  ${at()} ${kind}: ${detail}`);
+    if (kind !== 'client-disconnect') out(`  ${at()} ${kind}: ${detail}`);
   };
 
   const joins = subscribers.map(async (sub) => {
@@ -252,8 +252,8 @@ async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[
     const readers = joined.filter((x) => x.spec.channel === 'projects' && Object.keys(x.spec.filter).length === 0);
     const sub = r.pick(readers.length ? readers : joined);
     const ms = r.int(3000, 8000);
-    if (!sub.stallFor(ms)) continue;
-    const bytes = await burst(s.url, burstRow, 60, 100_000).catch(() => 0);
+    if (!sub.reconnectStalled(ms)) continue;
+    const bytes = await burst(s.url, burstRow, 200, 50_000).catch(() => 0);
     record(f.kind, `${sub.label} stalled for ${ms} ms under ${fmt(Math.round(bytes / 1e6))} MB of updates`);
   }
 }

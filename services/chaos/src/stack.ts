@@ -137,7 +137,7 @@ export class Stack {
       [1, 2].map(async (i) => new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500' }, await freePort(), logDir)),
     );
     const gateways = await Promise.all(
-      [1, 2].map(async (i) => new Proc(`gateway-${i}`, 'services/api/src/main.ts', { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, SOCKET_QUEUE_LIMIT: '400', REPLAY_PAGE_SIZE: '500' }, await freePort(), logDir)),
+      [1, 2].map(async (i) => new Proc(`gateway-${i}`, 'services/api/src/main.ts', { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, SOCKET_QUEUE_LIMIT: '100', REPLAY_PAGE_SIZE: '500' }, await freePort(), logDir)),
     );
     const stack = new Stack(cluster, pgPort, dataDir, url, log, replicators, gateways);
     replicators[0]!.start();

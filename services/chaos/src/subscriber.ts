@@ -62,6 +62,8 @@ export class Subscriber {
   private refetching = false;
   private early: Held[] = [];
   private closed = false;
+  private stallOnConnect = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly spec: SubSpec,
@@ -92,7 +94,11 @@ export class Subscriber {
     else this.epochs.push({ start: { since: 0 }, received: [], endedBy: null });
     const socket = io(this.base, { path: WS_PATH, transports: ['websocket'], auth: { token: this.token }, reconnectionDelay: 200, reconnectionDelayMax: 2000, forceNew: true });
     this.socket = socket;
-    socket.on('connect', () => this.subscribe());
+    socket.on('connect', () => {
+      this.subscribe();
+      if (this.stallOnConnect) this.stallFor(this.stallOnConnect);
+      this.stallOnConnect = 0;
+    });
     socket.on('disconnect', () => {
       this.serverId = null;
       this.live = false;
@@ -111,6 +117,20 @@ export class Subscriber {
     setTimeout(() => {
       if (!this.closed) s.connect();
     }, ms);
+    return true;
+  }
+
+  /**
+   * A client on a link that stops: it reconnects, subscribes and then reads nothing for
+   * `ms`. A fresh connection's kernel buffers are small (they grow only while the reader
+   * keeps up), so the gateway's own queue for it soon passes its bound.
+   */
+  reconnectStalled(ms: number): boolean {
+    const s = this.socket;
+    if (!s?.connected) return false;
+    this.stallOnConnect = ms;
+    s.disconnect();
+    s.connect();
     return true;
   }
 
@@ -136,6 +156,8 @@ export class Subscriber {
   }
 
   private subscribe(): void {
+    // One request at a time: a retry still pending would open a second subscription.
+    clearTimeout(this.retryTimer);
     const socket = this.socket;
     if (!socket?.connected || this.refetching || this.closed) return;
     const request = { channel: this.spec.channel, ...(Object.keys(this.spec.filter).length ? { filter: this.spec.filter } : {}), ...this.resume() };
@@ -144,7 +166,7 @@ export class Subscriber {
         // INTERNAL asks to try again (the gateway's database was away); any other code is a failure.
         if (ack.error.code === 'INTERNAL') this.refusals++;
         else this.subscribeErrors.push(`${ack.error.code}: ${ack.error.message}`);
-        setTimeout(() => this.subscribe(), 500);
+        this.retryTimer = setTimeout(() => this.subscribe(), 500);
         return;
       }
       if (socket !== this.socket || !socket.connected) return;

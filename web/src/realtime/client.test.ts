@@ -121,6 +121,19 @@ describe('RealtimeClient', () => {
     expect(count()).toBe(4);
   });
 
+  test('a reconnect while a retry waits sends one subscribe, not two', () => {
+    client.start();
+    socket.up();
+    client.subscribe({ channel: 'projects', resume: () => ({ since: 3 }) }, { onChanges: () => undefined });
+    socket.last('subscribe').ack!({ ok: false, error: { code: 'INTERNAL', message: 'try again' } });
+    socket.down();
+    socket.up();
+    const count = () => socket.sent.filter((x) => x.event === 'subscribe').length;
+    expect(count()).toBe(2);
+    vi.advanceTimersByTime(60_000);
+    expect(count()).toBe(2);
+  });
+
   test('dropFor takes the connection down for the given time, then back', () => {
     client.start();
     socket.up();

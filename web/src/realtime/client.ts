@@ -149,6 +149,9 @@ export class RealtimeClient {
   }
 
   private send(sub: Sub): void {
+    // A retry still pending would open a second subscription beside this one.
+    this.timers.clearTimeout(sub.retryTimer);
+    sub.retryTimer = null;
     const resume = sub.spec.resume();
     sub.serverId = null;
     sub.replaying = 'since' in resume || 'cursor' in resume;
