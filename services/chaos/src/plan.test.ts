@@ -13,6 +13,8 @@ describe('planFaults', () => {
     const counts = countByKind([...plan.server, ...plan.client]);
     for (const k of serverFaults) expect(counts[k], k).toBeGreaterThanOrEqual(1);
     expect(counts['postgres-restart']).toBe(1);
+    const others = serverFaults.filter((k) => k !== 'postgres-restart').map((k) => counts[k]);
+    expect(Math.max(...others) - Math.min(...others)).toBeLessThanOrEqual(1);
     expect(counts['client-disconnect']).toBeGreaterThan(0);
     for (const lane of [plan.server, plan.client]) {
       const times = lane.map((f) => f.at);

@@ -22,8 +22,8 @@ export interface Plan {
 }
 
 /**
- * Every server fault kind at least once (when the run is long enough: about 8 s a
- * fault), in a shuffled order, Postgres once; client faults every 1 to 3 s, a slow
+ * Every server fault kind (when the run is long enough: about 8 s a fault), as evenly
+ * as the slots allow, Postgres once; client faults every 1 to 3 s, a slow
  * client one time in five. The last fifth of the run has no fault: the stream must
  * still be whole after the last one.
  */
@@ -31,9 +31,13 @@ export function planFaults(r: Rng, durationMs: number): Plan {
   const window = Math.floor(durationMs * 0.8);
   const slots = Math.max(1, Math.floor(window / 8000));
   const others = serverFaults.filter((k) => k !== 'postgres-restart');
+  // Rounds of every kind, each round shuffled: kinds come evenly, in no fixed order.
   const kinds: ServerFault[] = [];
-  for (let i = 0; i < slots - 1; i++) kinds.push(i < others.length ? others[i]! : r.pick(others));
-  shuffle(r, kinds);
+  while (kinds.length < slots - 1) {
+    const round = [...others];
+    shuffle(r, round);
+    kinds.push(...round.slice(0, slots - 1 - kinds.length));
+  }
   kinds.splice(Math.floor(kinds.length / 2), 0, 'postgres-restart');
   const step = window / (kinds.length + 1);
   const server = kinds.map((kind, i) => ({ kind, at: Math.round(step * (i + 1) + (r() - 0.5) * step * 0.3) }));

@@ -149,10 +149,11 @@ export class Subscriber {
     this.socket?.disconnect();
   }
 
-  private resume(): EpochStart {
-    const epoch = this.current!;
-    if (this.list.seq > 0) return { since: this.list.seq };
-    return epoch.start;
+  /** As the web hook: the last applied seq, with the list's cursor when it began from one. */
+  private resume(): { since?: number; cursor?: string } {
+    const start = this.current!.start;
+    if (this.list.seq === 0) return start;
+    return 'cursor' in start ? { since: this.list.seq, cursor: start.cursor } : { since: this.list.seq };
   }
 
   private subscribe(): void {

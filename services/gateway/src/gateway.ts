@@ -219,7 +219,10 @@ export class Gateway {
         }
       }
 
-      const replayFrom = cursor ? cursor.headSeq : since;
+      // With both, the cursor's snapshot still decides what its list already had: in
+      // NOTIFY mode a change the list holds can be stamped after one it does not, so the
+      // last seq alone would send it again after a reconnect.
+      const replayFrom = cursor ? Math.max(cursor.headSeq, since ?? 0) : since;
       const id = `s${randomBytes(6).toString('hex')}`;
       const sub: Subscription = {
         id,

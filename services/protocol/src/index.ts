@@ -30,8 +30,7 @@ export const subscribeSchema = z
     since: z.number().int().min(0).optional(),
     cursor: z.string().min(1).max(4096).optional(),
   })
-  .strict()
-  .refine((s) => !(s.since !== undefined && s.cursor !== undefined), 'give since or cursor, not both');
+  .strict();
 
 export type SubscribeRequest = z.infer<typeof subscribeSchema>;
 export type Filter = NonNullable<SubscribeRequest['filter']>;

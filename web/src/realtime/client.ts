@@ -30,8 +30,8 @@ export interface ConnectionState {
   attempt: number;
 }
 
-/** Where a subscription (re)starts: the list's cursor, or the last seq it applied. */
-export type Resume = { cursor: string } | { since: number } | Record<string, never>;
+/** Where a subscription (re)starts: the list's cursor, the last seq it applied, or both. */
+export type Resume = { cursor: string; since?: number } | { since: number } | Record<string, never>;
 
 export interface SubscriptionSpec {
   channel: string;

@@ -79,7 +79,7 @@ test('mount subscribes with the cursor; changes reach the cache in order; resync
   expect(invalidate).toHaveBeenCalledWith({ queryKey: key });
 });
 
-test('after a reconnect the hook resumes from the last applied seq', async () => {
+test('after a reconnect the hook resumes from the last applied seq, with its list cursor', async () => {
   const client = new RealtimeClient(socket, { random: () => 0.5 });
   await mount(client);
   await act(async () => {
@@ -92,7 +92,8 @@ test('after a reconnect the hook resumes from the last applied seq', async () =>
     await act(async () => socket.fire('disconnect'));
     await act(async () => vi.advanceTimersByTime(500));
     const again = socket.sent.filter((s) => s.event === 'subscribe').at(-1)!;
-    expect(again.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, since: 5 });
+    // The cursor goes along: its snapshot still says which changes the list had.
+    expect(again.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, since: 5, cursor: 'CUR' });
   } finally {
     vi.useRealTimers();
   }

@@ -80,7 +80,8 @@ export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void
     const resume = (): Resume => {
       const data = qc.getQueryData<ListData>(key);
       if (!data) return {};
-      return data.seq ? { since: data.seq } : { cursor: data.cursor };
+      // The cursor stays: its snapshot still tells which changes the list had.
+      return data.seq ? { since: data.seq, cursor: data.cursor } : { cursor: data.cursor };
     };
     return client.subscribe(
       { channel: latest.current.channel, filter: latest.current.filter, resume },
