@@ -2,9 +2,10 @@
 // prints their figures. Benchmarks measure side by side in one run; tests never time.
 import { writes } from '../../../db/bench/writes';
 import { replicatorBench } from '../../replicator/bench/replicator';
+import { baselineBench } from './baseline';
 import { gatewayBench } from './gateway';
 
-const benches: Record<string, (args: string[]) => Promise<void>> = { writes, replicator: replicatorBench, gateway: gatewayBench };
+const benches: Record<string, (args: string[]) => Promise<unknown>> = { writes, replicator: replicatorBench, gateway: gatewayBench, baseline: baselineBench };
 
 const [name, ...rest] = process.argv.slice(2);
 const chosen = name && !name.startsWith('-') ? [name] : Object.keys(benches);
