@@ -10,6 +10,7 @@ import pg from 'pg';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
+import { BenchArgsError, positiveInts } from './args';
 import { NAIVE_CHANNEL, installNaiveTrigger } from './naive';
 import { fmt, median, out } from './stats';
 
@@ -40,15 +41,9 @@ export async function writes(argv: string[]): Promise<WritesResult> {
       'synchronous-commit': { type: 'string', default: 'on' },
     },
   });
-  const writers = Number(values.writers);
-  const seconds = Number(values.seconds);
-  const rounds = Number(values.rounds);
-  const rows = Number(values.rows);
+  const { writers, seconds, rounds, rows } = positiveInts({ writers: values.writers, seconds: values.seconds, rounds: values.rounds, rows: values.rows });
   const syncCommit = values['synchronous-commit'];
-  if (syncCommit !== 'on' && syncCommit !== 'off') throw new Error(`--synchronous-commit must be on or off, got "${syncCommit}"`);
-  for (const [k, v] of Object.entries({ writers, seconds, rounds, rows })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive whole number, got "${String(values[k as keyof typeof values])}"`);
-  }
+  if (syncCommit !== 'on' && syncCommit !== 'off') throw new BenchArgsError(`--synchronous-commit must be on or off, got "${syncCommit}"`);
 
   const log = createLogger('warn', { service: 'bench' });
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));

@@ -17,9 +17,7 @@ import { NaiveServer } from './naive-server';
 const log = createLogger('warn', { service: 'bench' });
 
 export async function baselineBench(argv: string[]): Promise<ServerResult> {
-  const opts = liveOptions(argv);
-  const seconds = opts.seconds!;
-  const rounds = opts.rounds!;
+  const { seconds, rounds } = liveOptions(argv);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));
   await fs.chmod(root, 0o755);
   const cluster = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log, settings: { max_connections: 100 } });

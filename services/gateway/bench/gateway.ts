@@ -15,6 +15,7 @@ import { Feed } from '../src/feed';
 import { Gateway } from '../src/gateway';
 import { loadChannelColumns } from '../src/channels';
 import { signToken } from '../src/auth/token';
+import { positiveInts } from '../../../db/bench/args';
 import { fmt, median, out } from '../../../db/bench/stats';
 import { liveRounds, lossRounds, oversizeRow, replayRate, type Latency, type Loss, type Oversize } from './measure';
 
@@ -22,18 +23,13 @@ const log = createLogger('warn', { service: 'bench' });
 const secret = new TextEncoder().encode('bench-secret-bench-secret-bench-secret');
 
 /** Options both gateway-side benches take, checked once. */
-export function liveOptions(argv: string[], extra: Record<string, { type: 'string'; default: string }> = {}) {
+export function liveOptions(argv: string[], rows = false): { seconds: number; rounds: number; rows: number } {
   const { values } = parseArgs({
     args: argv,
-    options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, ...extra },
+    options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, ...(rows ? { rows: { type: 'string', default: '50000' } } : {}) },
   });
-  const numbers: Record<string, number> = {};
-  for (const [k, v] of Object.entries(values)) {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} must be a positive whole number, got "${String(v)}"`);
-    numbers[k] = n;
-  }
-  return numbers;
+  const n: Partial<Record<'seconds' | 'rounds' | 'rows', number>> = positiveInts(values as Record<string, string | undefined>);
+  return { seconds: n.seconds ?? 5, rounds: n.rounds ?? 3, rows: n.rows ?? 0 };
 }
 
 /** The figures of one design's server; medians over the rounds. */
@@ -50,10 +46,7 @@ export interface GatewayResult extends ServerResult {
 }
 
 export async function gatewayBench(argv: string[]): Promise<GatewayResult> {
-  const opts = liveOptions(argv, { rows: { type: 'string', default: '50000' } });
-  const rows = opts.rows!;
-  const seconds = opts.seconds!;
-  const rounds = opts.rounds!;
+  const { rows, seconds, rounds } = liveOptions(argv, true);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));
   await fs.chmod(root, 0o755);
   const cluster = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log, settings: { max_connections: 100 } });

@@ -12,6 +12,7 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 import { createLogger, ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
 import { dropDatabase } from '@realtime/db/testing-sql';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
+import { positiveInts } from '../../../db/bench/args';
 import { fmt, median, out, percentile } from '../../../db/bench/stats';
 
 const log = createLogger('warn', { service: 'bench' });
@@ -103,13 +104,7 @@ export async function replicatorBench(argv: string[]): Promise<ReplicatorResult>
       seconds: { type: 'string', default: '5' },
     },
   });
-  const rows = Number(values.rows);
-  const rounds = Number(values.rounds);
-  const perTx = Number(values['per-tx']);
-  const seconds = Number(values.seconds);
-  for (const [k, v] of Object.entries({ rows, rounds, 'per-tx': perTx, seconds })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive whole number, got "${String(values[k as keyof typeof values])}"`);
-  }
+  const { rows, rounds, 'per-tx': perTx, seconds } = positiveInts(values);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));
   await fs.chmod(root, 0o755);
   const cluster = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log });
