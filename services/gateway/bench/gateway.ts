@@ -39,6 +39,8 @@ export interface ServerResult {
   loss: Loss;
   oversize: Oversize;
   rounds: number;
+  /** How long each live-latency round wrote. */
+  seconds: number;
 }
 
 export interface GatewayResult extends ServerResult {
@@ -110,5 +112,5 @@ export async function serverFigures(url: string, port: number, token: string, se
   const loss = await lossRounds(url, port, token, rounds);
   const oversize = await oversizeRow(url, port, token);
   out(`  a 9,000-byte row: ${oversize.committed ? 'committed' : `write failed (${oversize.error})`}, ${oversize.delivered ? `delivered in ${oversize.ms} ms` : 'not delivered'}`);
-  return { live100, live1000, loss, oversize, rounds };
+  return { live100, live1000, loss, oversize, rounds, seconds };
 }

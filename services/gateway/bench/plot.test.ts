@@ -78,8 +78,8 @@ describe('renderSvg', () => {
   const results: Results = {
     writes: { plain: 12_000, outbox: 9_000, outboxNotify: 5_000, naive: 4_000, naiveListener: 3_990, rounds: 3, postgres: '18.0' },
     replicator: { ceiling: 100_000, ours: 30_000, latency: { p50: 8, p95: 9, p99: 11 }, rounds: 3 },
-    gateway: { replay: 52_000, live100: { p50: 4, p95: 9, p99: 30, delivered: 1 }, live1000: { p50: 40, p95: 70, p99: 90, delivered: 1 }, loss: { written: 580, missed: 0, duplicated: 0 }, oversize: { committed: true, delivered: true, ms: 6, error: null }, rounds: 3 },
-    baseline: { live100: { p50: 9, p95: 16, p99: 49, delivered: 1 }, live1000: { p50: 31, p95: 67, p99: 91, delivered: 1 }, loss: { written: 578, missed: 192, duplicated: 0 }, oversize: { committed: false, delivered: false, ms: null, error: 'x' }, rounds: 3 },
+    gateway: { replay: 52_000, live100: { p50: 4, p95: 9, p99: 30, delivered: 1 }, live1000: { p50: 40, p95: 70, p99: 90, delivered: 1 }, loss: { written: 580, missed: 0, duplicated: 0 }, oversize: { committed: true, delivered: true, ms: 6, error: null }, rounds: 3, seconds: 5 },
+    baseline: { live100: { p50: 9, p95: 16, p99: 49, delivered: 1 }, live1000: { p50: 31, p95: 67, p99: 91, delivered: 1 }, loss: { written: 578, missed: 192, duplicated: 0 }, oversize: { committed: false, delivered: false, ms: null, error: 'x' }, rounds: 3, seconds: 5 },
   };
   const svg = renderSvg('Benchmarks', benchmarkPanels(results));
 

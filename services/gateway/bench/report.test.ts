@@ -11,6 +11,7 @@ const results: Results = {
     loss: { written: 580, missed: 0, duplicated: 0 },
     oversize: { committed: true, delivered: true, ms: 6, error: null },
     rounds: 3,
+    seconds: 5,
   },
   baseline: {
     live100: { p50: 9, p95: 16, p99: 49, delivered: 1 },
@@ -18,6 +19,7 @@ const results: Results = {
     loss: { written: 578, missed: 192, duplicated: 0 },
     oversize: { committed: false, delivered: false, ms: null, error: 'payload string too long' },
     rounds: 3,
+    seconds: 5,
   },
 };
 
