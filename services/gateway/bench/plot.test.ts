@@ -27,7 +27,8 @@ describe('compact', () => {
     [12, '12'],
     [0.25, '0.25'],
     [1500, '1.5k'],
-    [12_500, '13k'],
+    [12_500, '12.5k'],
+    [37_500, '37.5k'],
     [50_000, '50k'],
   ])('%d is %s', (n, expected) => {
     expect(compact(n)).toBe(expected);
@@ -48,7 +49,7 @@ describe('renderPanel', () => {
   const panel = (values: (number | null)[], goal?: number): Panel => ({
     title: 'T',
     unit: 'ms',
-    groups: [{ label: 'g', bars: values.map((value, i) => ({ label: `b${i}`, series: i % 2 ? 'baseline' : 'ours', value })), ...(goal === undefined ? {} : { goal: { value: goal, label: 'goal' } }) }],
+    groups: [{ label: 'g', bars: values.map((value, i) => ({ label: `b${i}`, series: i % 2 ? 'baseline' : 'ours', value })), ...(goal === undefined ? {} : { goal }) }],
   });
   const heights = (svg: string) => [...svg.matchAll(/<rect [^>]*height="([\d.]+)"/g)].map((m) => Number(m[1]));
 
@@ -67,10 +68,12 @@ describe('renderPanel', () => {
     expect(renderPanel(panel([null, 3]), 0, 0, 480, 300)).toContain('>none</text>');
   });
 
-  test('a goal is a dashed line with its label', () => {
-    const svg = renderPanel(panel([10], 40), 0, 0, 480, 300);
-    expect(svg).toContain('class="goal"');
-    expect(svg).toContain('>goal</text>');
+  test.each([
+    // Plot area from y 36 to 254; the axis tops at the nice ceiling of the goal.
+    [40, 79.6],
+    [20, 36],
+  ])('a goal of %d is a dashed line at y %d', (goal, y) => {
+    expect(renderPanel(panel([10], goal), 0, 0, 480, 300)).toContain(`<line x1="56" y1="${y}" x2="466" y2="${y}" class="goal"/>`);
   });
 });
 
