@@ -30,6 +30,8 @@ const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms
 async function main(argv: string[]): Promise<void> {
   const selection = selectBenches(argv, names);
   const started = Date.now();
+  const loadAtStart = os.loadavg()[0] ?? 0;
+  out(`npm run bench: ${selection.benches.join(', ')}; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(2)}`);
   const results: Partial<Results> = {};
   const chosen = selection.benches as Name[];
   for (const [i, name] of chosen.entries()) {
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
     postgres: full.writes.postgres,
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     minutes,
+    loadAtStart,
   };
   const docs = path.join(repoRoot, 'docs');
   const page = renderPage(full, machine, { rounds: full.gateway.rounds, liveSeconds: full.gateway.seconds, svgFile: 'benchmarks.svg' });

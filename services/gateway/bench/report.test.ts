@@ -44,6 +44,9 @@ describe('formatValue and formatGoal', () => {
     [12515.4, 'tps', '12,515 tps'],
     [38238.2, 'per-s', '38,238/s'],
     [0.6425, 'ratio', '0.64'],
+    [0.2497, 'ratio', '0.24'],
+    [0.75, 'ratio', '0.75'],
+    [0.29, 'ratio', '0.29'],
     [57, 'ms', '57 ms'],
     [192, 'count', '192'],
     [0.987, 'share', '98.7%'],
@@ -111,8 +114,8 @@ describe('missedGoals', () => {
 });
 
 describe('renderPage', () => {
-  const page = renderPage(results, { cpu: 'Test CPU', cores: 2, memoryGiB: 7.8, node: 'v20.19.0', postgres: '18.0', date: '2026-01-01T00:00:00Z', minutes: 9.5 }, { rounds: 3, liveSeconds: 5, svgFile: 'benchmarks.svg' });
-  test.each(['Test CPU, 2 cores', '7.8 GiB', 'Node v20.19.0, Postgres 18.0', '2026-01-01T00:00:00Z', '](benchmarks.svg)', 'median of 3 rounds', '| Live p99, 100 clients at 1,000 changes/s | 30 ms | 49 ms | ≤ 25 ms | **missed** | **missed** |', '- Live p99, 100 clients'])('contains %s', (text) => {
+  const page = renderPage(results, { cpu: 'Test CPU', cores: 2, memoryGiB: 7.8, node: 'v20.19.0', postgres: '18.0', date: '2026-01-01T00:00:00Z', minutes: 9.5, loadAtStart: 0.4 }, { rounds: 3, liveSeconds: 5, svgFile: 'benchmarks.svg' });
+  test.each(['Test CPU, 2 cores', '7.8 GiB', 'Node v20.19.0, Postgres 18.0', '2026-01-01T00:00:00Z', '](benchmarks.svg)', 'median of 3 rounds', 'began: 0.40', '| Live p99, 100 clients at 1,000 changes/s | 30 ms | 49 ms | ≤ 25 ms | **missed** | **missed** |', '- Live p99, 100 clients'])('contains %s', (text) => {
     expect(page).toContain(text);
   });
 });

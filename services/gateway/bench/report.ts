@@ -20,6 +20,8 @@ export interface Machine {
   postgres: string;
   date: string;
   minutes: number;
+  /** The 1-minute load average when the run began: other work on the machine skews every figure. */
+  loadAtStart: number;
 }
 
 export type Unit = 'per-s' | 'tps' | 'ratio' | 'ms' | 'count' | 'share';
@@ -57,7 +59,8 @@ export function formatValue(value: number | string | null, unit: Unit): string {
     case 'tps':
       return `${grouped(value)} tps`;
     case 'ratio':
-      return value.toFixed(2);
+      // Truncated, not rounded: 0.2497 must not print as a 0.25 that meets a 0.25 goal.
+      return (Math.floor(value * 100 + 1e-9) / 100).toFixed(2);
     case 'ms':
       return `${grouped(value)} ms`;
     case 'count':
@@ -98,6 +101,7 @@ export function figures(r: Results): Figure[] {
     { label: 'Replicator, share of the bare consumer ceiling', unit: 'ratio', ours: r.replicator.ours / r.replicator.ceiling, baseline: null, goal: { atLeast: 0.25 } },
     { label: 'Bare pg-logical-replication consumer (ceiling)', unit: 'per-s', ours: r.replicator.ceiling, baseline: null, goal: null },
     live('Replicator commit to delivery at 2,000 changes/s, p50', r.replicator.latency.p50, null, null),
+    live('Replicator commit to delivery at 2,000 changes/s, p95', r.replicator.latency.p95, null, null),
     live('Replicator commit to delivery at 2,000 changes/s, p99', r.replicator.latency.p99, null, null),
     { label: 'Replay to one client', unit: 'per-s', ours: g.replay, baseline: NO_REPLAY, goal: { atLeast: 50_000 } },
     {
@@ -171,7 +175,7 @@ export function renderPage(r: Results, m: Machine, o: PageOptions): string {
 
 Written by \`npm run bench\` (the full run, ${m.minutes.toFixed(1)} minutes); run it again to
 replace this page. Every figure below was measured in that run; none is copied from an
-earlier one. Each is the median of ${o.rounds} rounds.
+earlier one. Each is the median of ${o.rounds === 1 ? '1 round' : `${o.rounds} rounds`}.
 
 ![Latency percentiles and throughput, ours against the baseline](${o.svgFile})
 
@@ -183,6 +187,7 @@ The plot: [${o.svgFile}](${o.svgFile}).
 - Memory: ${m.memoryGiB.toFixed(1)} GiB
 - Node ${m.node}, Postgres ${m.postgres} (embedded, one throwaway cluster per benchmark)
 - Date: ${m.date}
+- Load average when the run began: ${m.loadAtStart.toFixed(2)} (anything near or above the core count means other work shared the CPU)
 
 ## Figures
 
