@@ -212,10 +212,12 @@ on the same machine.
 **Writes.** 8 writers each run single-row \`UPDATE ... WHERE id = $1\` on a table of
 1,000 rows for 5 s per round (pgbench's simple-update shape), with
 \`synchronous_commit=on\`. Four variants on one cluster alternate in every round, so
-they share the machine's noise: the table without triggers, ours (the outbox trigger,
-WAL mode), ours in NOTIFY fallback mode (outbox plus a reference NOTIFY), and the
-baseline (whole-row \`pg_notify\`, with its listener connected and parsing). The ratio is
-to the no-trigger figure of the same run.
+they share the machine's noise: a copy of \`projects\` without triggers, \`projects\`
+itself (ours: the outbox trigger, WAL mode), \`projects\` in NOTIFY fallback mode (outbox
+plus a reference NOTIFY), and a copy carrying only the baseline's trigger (whole-row
+\`pg_notify\`, with its listener connected and parsing every notification; NOTIFY's queue
+is shared by the cluster, so that listener is present in every variant). The ratio is to
+the no-trigger figure of the same run.
 
 **Change stream throughput.** Ours: 100,000 outbox rows are committed (100 per
 transaction) while nobody reads; then our replicator drains its slot: decodes, stamps
