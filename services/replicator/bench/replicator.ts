@@ -12,6 +12,7 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 import { createLogger, ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
 import { dropDatabase } from '@realtime/db/testing-sql';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
+import { positiveInts } from '../../../db/bench/args';
 import { fmt, median, out, percentile } from '../../../db/bench/stats';
 
 const log = createLogger('warn', { service: 'bench' });
@@ -85,17 +86,25 @@ async function latency(url: string, rate: number, seconds: number): Promise<numb
   return samples;
 }
 
-export async function replicatorBench(argv: string[]): Promise<void> {
+/** Medians over the rounds. */
+export interface ReplicatorResult {
+  ceiling: number;
+  ours: number;
+  latency: { p50: number; p95: number; p99: number };
+  rounds: number;
+}
+
+export async function replicatorBench(argv: string[]): Promise<ReplicatorResult> {
   const { values } = parseArgs({
     args: argv,
-    options: { rows: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '3' }, 'per-tx': { type: 'string', default: '100' } },
+    options: {
+      rows: { type: 'string', default: '100000' },
+      rounds: { type: 'string', default: '3' },
+      'per-tx': { type: 'string', default: '100' },
+      seconds: { type: 'string', default: '5' },
+    },
   });
-  const rows = Number(values.rows);
-  const rounds = Number(values.rounds);
-  const perTx = Number(values['per-tx']);
-  for (const [k, v] of Object.entries({ rows, rounds, 'per-tx': perTx })) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive whole number`);
-  }
+  const { rows, rounds, 'per-tx': perTx, seconds } = positiveInts(values);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));
   await fs.chmod(root, 0o755);
   const cluster = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log });
@@ -137,13 +146,23 @@ export async function replicatorBench(argv: string[]): Promise<void> {
     await ensureDatabase(cluster.url(), 'bench_latency');
     const latUrl = cluster.url('bench_latency');
     await runMigrations(latUrl, log);
-    const samples = await latency(latUrl, 2000, 5);
+    const lat: { p50: number; p95: number; p99: number; n: number }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const samples = await latency(latUrl, 2000, seconds);
+      lat.push({ p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99), n: samples.length });
+      const l = lat.at(-1)!;
+      out(`  latency round ${round}/${rounds} at ~2,000 changes/s: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${fmt(l.n)} changes)`);
+    }
+    const latency50 = median(lat.map((l) => l.p50));
+    const latency95 = median(lat.map((l) => l.p95));
+    const latency99 = median(lat.map((l) => l.p99));
     out('');
     out('  figure                                         median');
     out(`  bare pg-logical-replication consumer (ceiling) ${fmt(c).padStart(8)} changes/s`);
     out(`  replicator: commit to in-process delivery      ${fmt(o).padStart(8)} changes/s   ${(o / c).toFixed(2)} of the ceiling`);
     out(`  goal: 25,000 changes/s and 0.25 of the ceiling: ${o >= 25_000 && o / c >= 0.25 ? 'met' : 'missed'}`);
-    out(`  latency at ~2,000 changes/s, commit to delivery: p50 ${percentile(samples, 50)} ms, p95 ${percentile(samples, 95)} ms, p99 ${percentile(samples, 99)} ms (${fmt(samples.length)} changes)`);
+    out(`  latency at ~2,000 changes/s, commit to delivery (medians): p50 ${latency50} ms, p95 ${latency95} ms, p99 ${latency99} ms`);
+    return { ceiling: c, ours: o, latency: { p50: latency50, p95: latency95, p99: latency99 }, rounds };
   } finally {
     await cluster.stop();
     await fs.rm(root, { recursive: true, force: true });
