@@ -147,8 +147,11 @@ describe('outbox CLI', () => {
   });
 
   test('tail follows new changes as they are stamped', async () => {
-    const run = outbox(['tail', '--count', '3', '--json']);
-    await new Promise((r) => setTimeout(r, 1500));
+    // From the head read now: a process slow to start (a loaded machine) must not begin
+    // after the rows below and wait for three more forever.
+    const head = (await pool.query(`SELECT coalesce(max(seq), 0)::int AS h FROM change_outbox`)).rows[0].h as number;
+    const run = outbox(['tail', '--from-seq', String(head), '--count', '3', '--json']);
+    await new Promise((r) => setTimeout(r, 500));
     await pool.query(`INSERT INTO data_layers (project_id, name, kind, source) SELECT $1, 'L' || g, 'vector', 's' FROM generate_series(1, 3) g`, [projectId]);
     const r = await run;
     expect(r.code).toBe(0);
