@@ -30,6 +30,32 @@ const withPool = async <T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> => {
   }
 };
 
+/**
+ * A test database and a login role of its own on it (with or without REPLICATION), for
+ * a replicator that loses or gains the WAL as an operator changes the role. Dropped after.
+ */
+async function withRole(replication: boolean, fn: (ctx: { admin: pg.Pool; dbUrl: string; role: string; roleUrl: string }) => Promise<void>): Promise<void> {
+  const db = await createTestDatabase();
+  const role = `rt_role_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Pool({ connectionString: db.url, max: 2 });
+  try {
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' ${replication ? 'REPLICATION' : 'NOREPLICATION'}`);
+    await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
+    await admin.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = 'pw';
+    await fn({ admin, dbUrl: db.url, role, roleUrl: u.toString() });
+  } finally {
+    await admin.end();
+    await db.drop();
+    const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
+    await c.connect();
+    await c.query(`DROP ROLE IF EXISTS ${role}`);
+    await c.end();
+  }
+}
+
 test('NOTIFY mode on wal_level=replica, WAL after a restart with logical, and a dropped slot survived', async () => {
   // Poll and probe are a minute apart: anything stamped sooner was woken by NOTIFY.
   replicator = inProcess(url, { walRetryMs: 60_000, safetyPollMs: 60_000 });
@@ -86,40 +112,26 @@ test('NOTIFY mode on wal_level=replica, WAL after a restart with logical, and a 
 });
 
 test('a role without REPLICATION runs in NOTIFY mode and moves to WAL once it is granted', async () => {
-  const db = await createTestDatabase();
-  const role = `rt_role_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Pool({ connectionString: db.url, max: 2 });
-  let r: Replicator | null = null;
-  try {
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' NOREPLICATION`);
-    await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
-    await admin.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-    const u = new URL(db.url);
-    u.username = role;
-    u.password = 'pw';
-    r = inProcess(u.toString(), { walRetryMs: 500, safetyPollMs: 200 });
-    await r.start();
-    await waitForMode(admin, 'notify');
-    const { rows } = await admin.query(`SELECT reason FROM realtime_state`);
-    expect(rows[0].reason).toMatch(/REPLICATION/);
-    await writeLoad(db.url, { writers: 2, total: 500 });
-    await waitForAllStamped(admin);
+  await withRole(false, async ({ admin, dbUrl, role, roleUrl }) => {
+    const r = inProcess(roleUrl, { walRetryMs: 500, safetyPollMs: 200 });
+    try {
+      await r.start();
+      await waitForMode(admin, 'notify');
+      const { rows } = await admin.query(`SELECT reason FROM realtime_state`);
+      expect(rows[0].reason).toMatch(/REPLICATION/);
+      await writeLoad(dbUrl, { writers: 2, total: 500 });
+      await waitForAllStamped(admin);
 
-    await admin.query(`ALTER ROLE ${role} REPLICATION`);
-    await waitForMode(admin, 'wal');
-    expect((await stateOf(admin)).notify_enabled).toBe(false);
-    await writeLoad(db.url, { writers: 2, total: 500 });
-    await waitForAllStamped(admin);
-    expect(await expectDense(admin)).toBeGreaterThanOrEqual(1000);
-  } finally {
-    await r?.stop();
-    await admin.end();
-    await db.drop();
-    const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
-    await c.connect();
-    await c.query(`DROP ROLE IF EXISTS ${role}`);
-    await c.end();
-  }
+      await admin.query(`ALTER ROLE ${role} REPLICATION`);
+      await waitForMode(admin, 'wal');
+      expect((await stateOf(admin)).notify_enabled).toBe(false);
+      await writeLoad(dbUrl, { writers: 2, total: 500 });
+      await waitForAllStamped(admin);
+      expect(await expectDense(admin)).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await r.stop();
+    }
+  });
 });
 
 test('a slot name taken by another database is named in the reason, and the stream goes on in NOTIFY mode', async () => {
@@ -146,43 +158,29 @@ test('a slot name taken by another database is named in the reason, and the stre
 });
 
 test('a role that loses REPLICATION while streaming falls back to NOTIFY, and gets WAL back once it is granted again', async () => {
-  const db = await createTestDatabase();
-  const role = `rt_role_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Pool({ connectionString: db.url, max: 2 });
-  let r: Replicator | null = null;
-  try {
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw' REPLICATION`);
-    await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
-    await admin.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
-    const u = new URL(db.url);
-    u.username = role;
-    u.password = 'pw';
-    r = inProcess(u.toString(), { walRetryMs: 500, safetyPollMs: 200 });
-    await r.start();
-    await waitForMode(admin, 'wal');
-    await writeLoad(db.url, { writers: 2, total: 300 });
+  await withRole(true, async ({ admin, dbUrl, role, roleUrl }) => {
+    const r = inProcess(roleUrl, { walRetryMs: 500, safetyPollMs: 200 });
+    try {
+      await r.start();
+      await waitForMode(admin, 'wal');
+      await writeLoad(dbUrl, { writers: 2, total: 300 });
 
-    // Taken away mid-stream: the slot stays behind, since dropping it needs REPLICATION too.
-    await admin.query(`ALTER ROLE ${role} NOREPLICATION`);
-    await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL`);
-    await waitForMode(admin, 'notify');
-    await writeLoad(db.url, { writers: 2, total: 300 });
-    await waitForAllStamped(admin);
-    const { rows: stale } = await admin.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database()`);
-    expect(stale[0].n).toBe(1);
+      // Taken away mid-stream: the slot stays behind, since dropping it needs REPLICATION too.
+      await admin.query(`ALTER ROLE ${role} NOREPLICATION`);
+      await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL`);
+      await waitForMode(admin, 'notify');
+      await writeLoad(dbUrl, { writers: 2, total: 300 });
+      await waitForAllStamped(admin);
+      const { rows: stale } = await admin.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database()`);
+      expect(stale[0].n).toBe(1);
 
-    await admin.query(`ALTER ROLE ${role} REPLICATION`);
-    await waitForMode(admin, 'wal');
-    await writeLoad(db.url, { writers: 2, total: 300 });
-    await waitForAllStamped(admin);
-    expect(await expectDense(admin)).toBe(900);
-  } finally {
-    await r?.stop();
-    await admin.end();
-    await db.drop();
-    const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
-    await c.connect();
-    await c.query(`DROP ROLE IF EXISTS ${role}`);
-    await c.end();
-  }
+      await admin.query(`ALTER ROLE ${role} REPLICATION`);
+      await waitForMode(admin, 'wal');
+      await writeLoad(dbUrl, { writers: 2, total: 300 });
+      await waitForAllStamped(admin);
+      expect(await expectDense(admin)).toBe(900);
+    } finally {
+      await r.stop();
+    }
+  });
 });
