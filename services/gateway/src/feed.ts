@@ -38,6 +38,18 @@ export function toFeedChange(r: { seq: string | number; table_name: string; op: 
   return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt: r.committed_at.toISOString() };
 }
 
+/**
+ * What of a batch (ascending seqs) goes on after `head`: seqs at or below it were handed
+ * on already (by the other path, in-process or read), then only a run without a gap.
+ */
+export function followOn<T extends { seq: number }>(batch: T[], head: number): T[] {
+  let from = 0;
+  while (from < batch.length && batch[from]!.seq <= head) from++;
+  let run = 0;
+  while (from + run < batch.length && batch[from + run]!.seq === head + 1 + run) run++;
+  return from === 0 && run === batch.length ? batch : batch.slice(from, from + run);
+}
+
 export class Feed {
   private head = 0;
   private readonly listeners = new Set<FeedListener>();
@@ -123,7 +135,10 @@ export class Feed {
 
   private fromProcess(changes: StampedChange[]): void {
     const first = changes[0];
-    if (!first || this.running || first.seq !== this.head + 1) {
+    if (!first) return;
+    // Taken straight from the replicator whenever it follows on, even while a read of the
+    // outbox is under way (that read's copies are skipped by seq); a gap is filled by a read.
+    if (first.seq > this.head + 1) {
       this.wake();
       return;
     }
@@ -133,9 +148,7 @@ export class Feed {
   }
 
   private emit(batch: FeedChange[]): void {
-    let run = 0;
-    while (run < batch.length && batch[run]!.seq === this.head + 1 + run) run++;
-    const contiguous = run === batch.length ? batch : batch.slice(0, run);
+    const contiguous = followOn(batch, this.head);
     if (contiguous.length === 0) return;
     this.head = contiguous[contiguous.length - 1]!.seq;
     const now = Date.now();
