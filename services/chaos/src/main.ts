@@ -20,16 +20,24 @@ const log = createLogger(process.env.CHAOS_LOG_LEVEL === 'debug' ? 'debug' : 'wa
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
+const usage = 'usage: npm run test:chaos -- [--seed N] [--seconds S (60..3600, default 150)] [--subscribers N (default 24)] [--writers N (default 4)] [--keep]';
+
 function options() {
-  const { values } = parseArgs({
-    options: {
-      seed: { type: 'string' },
-      seconds: { type: 'string', default: '150' },
-      subscribers: { type: 'string', default: '24' },
-      writers: { type: 'string', default: '4' },
-      keep: { type: 'boolean', default: false },
-    },
-  });
+  let values: { seed?: string; seconds?: string; subscribers?: string; writers?: string; keep?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        seed: { type: 'string' },
+        seconds: { type: 'string', default: '150' },
+        subscribers: { type: 'string', default: '24' },
+        writers: { type: 'string', default: '4' },
+        keep: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.exit(2);
+  }
   const num = (name: string, v: string | undefined, min: number, max: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max) {
