@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger } from '@realtime/db';
+import { createLogger, loadEnvOrExit } from '@realtime/db';
+import { loadChaosEnv } from './env';
 import { addFindings, checkDelivery, checkOutbox, compareCache, noFindings, type Findings } from './checker';
 import { clientFaults, countByKind, planFaults, planSubscribers, serverFaults, type FaultKind, type PlannedFault, type ServerFault } from './plan';
 import { rng, type Rng } from './rng';
@@ -16,7 +17,7 @@ import { REPLICATOR_ROLE, Stack, sleep, waitFor, type Proc } from './stack';
 import { Subscriber, fetchList, type Epoch } from './subscriber';
 import { Writers, burst, tables } from './workload';
 
-const log = createLogger(process.env.CHAOS_LOG_LEVEL === 'debug' ? 'debug' : 'warn', { service: 'chaos' });
+const log = createLogger(loadEnvOrExit(() => loadChaosEnv()).CHAOS_LOG_LEVEL, { service: 'chaos' });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => n.toLocaleString('en-US');
 

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster, type Logger } from '@realtime/db';
+import { inheritedEnv } from './env';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';
 const SECRET = 'chaos-secret-chaos-secret-chaos-secret-0123';
@@ -40,10 +41,9 @@ export class Proc {
     if (this.child) throw new Error(`${this.name} is already running`);
     this.starts++;
     this.logFile.write(`\n--- start ${this.starts} at ${new Date().toISOString()}\n`);
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|PORT|REPLICATOR|DEMO|LOG_LEVEL|PG_CHANNELS|EMBEDDED_PG_|REALTIME_JWT_SECRET)/.test(k)));
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, this.script)], {
       cwd: repoRoot,
-      env: { ...inherited, ...this.env, PORT: String(this.port) },
+      env: { ...inheritedEnv(), ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(this.logFile, { end: false });

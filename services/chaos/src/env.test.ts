@@ -1,0 +1,14 @@
+import { expect, test } from 'vitest';
+import { EnvError } from '@realtime/db';
+import { inheritedEnv, loadChaosEnv } from './env';
+
+test('CHAOS_LOG_LEVEL defaults to warn and names a bad value', () => {
+  expect(loadChaosEnv({}).CHAOS_LOG_LEVEL).toBe('warn');
+  expect(loadChaosEnv({ CHAOS_LOG_LEVEL: 'debug' }).CHAOS_LOG_LEVEL).toBe('debug');
+  expect(() => loadChaosEnv({ CHAOS_LOG_LEVEL: 'loud' })).toThrow(EnvError);
+  expect(() => loadChaosEnv({ CHAOS_LOG_LEVEL: 'loud' })).toThrow(/CHAOS_LOG_LEVEL/);
+});
+
+test('the processes inherit the environment but not what the stack sets for them', () => {
+  expect(inheritedEnv({ PATH: '/bin', HOME: '/root', DATABASE_URL: 'postgres://x/y', PORT: '1', EMBEDDED_PG_PORT: '5', REPLICATOR: '1', UNSET: undefined })).toEqual({ PATH: '/bin', HOME: '/root' });
+});

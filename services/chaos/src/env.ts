@@ -1,0 +1,22 @@
+// The chaos test's configuration: its own log level, and the environment the processes
+// it starts inherit (without the variables it sets for them). The only reader of
+// process.env here.
+import { z } from 'zod';
+import { parseEnv } from '@realtime/db';
+
+export const chaosEnvSchema = z.object({
+  CHAOS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+});
+
+export type ChaosEnv = z.infer<typeof chaosEnvSchema>;
+
+export function loadChaosEnv(source: Record<string, string | undefined> = process.env): ChaosEnv {
+  return parseEnv(chaosEnvSchema, source);
+}
+
+/** Set by the stack for each process; a value from the caller's shell must not leak in. */
+const owned = /^(DATABASE_URL|PORT|REPLICATOR|DEMO|LOG_LEVEL|PG_CHANNELS|EMBEDDED_PG_|REALTIME_JWT_SECRET|SOCKET_QUEUE_LIMIT|REPLAY_PAGE_SIZE|WAL_RETRY_MS|SAFETY_POLL_MS)/;
+
+export function inheritedEnv(source: Record<string, string | undefined> = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(source).filter((e): e is [string, string] => e[1] !== undefined && !owned.test(e[0])));
+}
