@@ -8,9 +8,18 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log';
 import { blockedFor, isRoot, loadEmbeddedPostgres, postgresIdentity, type LoadOptions } from './postgres-user';
-
-export const EMBEDDED_USER = 'postgres';
-export const EMBEDDED_PASSWORD = 'postgres';
+import {
+  EMBEDDED_USER,
+  embeddedUrl,
+  generatePassword,
+  LEGACY_PASSWORD,
+  PASSWORD_FILE,
+  PENDING_PASSWORD_FILE,
+  readEmbeddedPassword,
+  readPasswordFile,
+  writeEmbeddedPassword,
+  writePasswordFile,
+} from './password';
 
 export interface ClusterOptions {
   dataDir: string;
@@ -64,9 +73,6 @@ export async function portInUse(port: number): Promise<boolean> {
   });
 }
 
-export const embeddedUrl = (port: number, database = 'postgres'): string =>
-  `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const log = opts.log.child({ component: 'embedded-postgres', port: opts.port });
   const dataDir = path.resolve(opts.dataDir);
@@ -85,6 +91,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         'Stop whatever holds it (another `npm start`?) or set EMBEDDED_PG_PORT to a free port.',
     );
   }
+
+  // A new folder gets a new password; an old one keeps its file's. No file at all: a
+  // folder initialised with the well-known password, replaced once the server is up.
+  const generated = existsSync(path.join(dataDir, 'PG_VERSION')) ? null : generatePassword();
+  const stored = generated ?? readEmbeddedPassword(dataDir);
 
   const { EmbeddedPostgres } = await loadEmbeddedPostgres(log, opts.load);
   const lines: string[] = [];
@@ -107,7 +118,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     databaseDir: dataDir,
     port: opts.port,
     user: EMBEDDED_USER,
-    password: EMBEDDED_PASSWORD,
+    // initdb's --pwfile; unused for a folder that is already initialised.
+    password: generated ?? LEGACY_PASSWORD,
     authMethod: 'scram-sha-256',
     // Data removal is ours (stop), so that a throwaway cluster can still be restarted.
     persistent: true,
@@ -126,7 +138,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       { cause },
     );
 
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+  if (generated) {
     if (existsSync(dataDir) && (await fs.readdir(dataDir)).length > 0) {
       throw new EmbeddedPostgresError(
         `The data folder ${dataDir} is not empty but holds no Postgres cluster. Empty it, or point EMBEDDED_PG_DIR elsewhere.`,
@@ -137,12 +149,27 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await instance.initialise().catch((e: unknown) => {
       throw failed('initialise', e);
     });
+    await writeEmbeddedPassword(dataDir, generated);
   }
   await instance.start().catch((e: unknown) => {
     throw failed('start', e);
   });
+  let password = stored;
+  if (password === null) {
+    try {
+      password = await replaceLegacyPassword(dataDir, opts.port);
+    } catch (err) {
+      await instance.stop().catch(() => undefined);
+      throw err instanceof EmbeddedPostgresError ? err : failed('replace its well-known password', err);
+    }
+    log.info(
+      { dataDir, file: path.join(dataDir, PASSWORD_FILE) },
+      'replaced the well-known password of the embedded Postgres with a generated one, kept in its data folder',
+    );
+  }
 
-  const url = (database = 'postgres') => embeddedUrl(opts.port, database);
+  const superuserPassword = password;
+  const url = (database = 'postgres') => embeddedUrl(opts.port, superuserPassword, database);
   log.debug({ dataDir }, 'embedded Postgres is ready');
   let stopped = false;
   return {
@@ -156,6 +183,53 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       if (opts.throwaway && !stopOpts?.keepData) await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A data folder from before passwords were generated accepts the well-known one. The new
+ * password goes to a file aside before ALTER USER and takes the real name after it, so
+ * that a stop in between leaves a password on disk that the server still accepts.
+ */
+async function replaceLegacyPassword(dataDir: string, port: number): Promise<string> {
+  const pendingFile = path.join(dataDir, PENDING_PASSWORD_FILE);
+  const pending = readPasswordFile(pendingFile);
+  const next = pending ?? generatePassword();
+  if (!pending) await writePasswordFile(pendingFile, next);
+
+  const legacy = await connectWith(port, LEGACY_PASSWORD);
+  if (legacy) {
+    try {
+      await legacy.query(`ALTER USER ${legacy.escapeIdentifier(EMBEDDED_USER)} PASSWORD ${legacy.escapeLiteral(next)}`);
+    } finally {
+      await legacy.end();
+    }
+  } else {
+    // An earlier replacement stopped after ALTER USER: the pending password is the one.
+    const resumed = pending ? await connectWith(port, next) : null;
+    await resumed?.end();
+    if (!resumed) {
+      throw new EmbeddedPostgresError(
+        `The embedded Postgres in ${dataDir} has no ${PASSWORD_FILE} file and refuses the old default password too. ` +
+          `If you know the superuser's password, write it into ${path.join(dataDir, PASSWORD_FILE)} (mode 0600); ` +
+          'otherwise move the data folder away to start a new cluster, or set DATABASE_URL to a Postgres you run yourself.',
+      );
+    }
+  }
+  await fs.rename(pendingFile, path.join(dataDir, PASSWORD_FILE));
+  return next;
+}
+
+/** A connected client, or null when the server refuses the password. */
+async function connectWith(port: number, password: string): Promise<pg.Client | null> {
+  const client = new pg.Client({ connectionString: embeddedUrl(port, password), connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    if ((err as { code?: string }).code === '28P01') return null; // invalid_password
+    throw err;
+  }
 }
 
 /** CREATE DATABASE unless it exists (CREATE DATABASE has no IF NOT EXISTS). */

@@ -1,7 +1,7 @@
 // The change outbox is the log clients replay from; realtime_state is the one row the
 // trigger and the replicator share (the NOTIFY flag, the replicator's mode and leader).
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, customType, index, jsonb, pgTable, smallint, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, customType, index, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** xid8 as a decimal string: a 64-bit transaction id that never wraps, comparable with pg_snapshot. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
@@ -21,7 +21,9 @@ export const changeOutbox = pgTable(
     newRow: jsonb().$type<Record<string, unknown>>(),
     oldRow: jsonb().$type<Record<string, unknown>>(),
     txid: xid8().notNull(),
+    // Who wrote it: set by the server from the authenticated user (app.actor, app.user_id).
     actor: text(),
+    actorId: uuid(),
     dbUser: text().notNull(),
     applicationName: text(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

@@ -29,7 +29,25 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
       }
     }),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /** How long a session lasts without use (days); each use extends it. */
+  SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+  /** Lifetime of a realtime token; the web client refreshes it before it ends. */
+  REALTIME_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(900).default(900),
+  /** OpenID Connect: all three, or none. */
+  AUTH_JWKS_URL: z.string().url('AUTH_JWKS_URL must be the URL of the provider\'s JWKS (its jwks_uri)').optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** `Authorization: Bearer <METRICS_TOKEN>` reads /metrics without an operator session (Prometheus). */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
+  /** 1 behind a proxy that sets X-Forwarded-Proto (nginx): session cookies get Secure on https. */
+  TRUST_PROXY: z.enum(['0', '1']).default('0'),
 }).superRefine((env, ctx) => {
+  const oidc = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE].filter(Boolean).length;
+  if (oidc !== 0 && oidc !== 3) {
+    for (const name of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+      if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'OpenID Connect needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE together' });
+    }
+  }
   // A generated secret is one process's own: gateways beside a separate replicator run
   // several at once, and a token one of them issued must be good at all of them.
   if (env.REPLICATOR === '0' && !env.REALTIME_JWT_SECRET) {

@@ -47,6 +47,13 @@ function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
     }
     case '23502':
       return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `${toCamelCase(e.column ?? 'field')}: required`, fields: { [toCamelCase(e.column ?? 'field')]: 'required' } } } };
+    case '42501':
+      // Row-level security refused the new row: a write into a project where the user's
+      // role is short (a move included), or a forbidden privilege.
+      return {
+        status: 403,
+        body: { error: { code: 'FORBIDDEN', message: 'not allowed: writing a row into a project needs the editor role there (the project itself, and its members: owner)' } },
+      };
     case '22P02':
     case '22007':
     case '22008':

@@ -8,13 +8,18 @@ import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Feed, Gateway, jwtSecret, loadChannelColumns, signToken } from '@realtime/gateway';
+import { Feed, Gateway, jwtSecret, loadChannelColumns } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
 import { registerOutboxRoutes } from './outbox/routes';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
+import { registerMemberRoutes } from './members';
+import { registerAuth } from './auth/routes';
+import { Sessions } from './auth/sessions';
+import { Oidc } from './auth/oidc';
+import { seedDemoUsers } from './users/demo';
 import { serveWebApp } from './static';
 
 const env: ApiEnv = loadEnvOrExit(() => loadApiEnv());
@@ -26,21 +31,32 @@ async function main(): Promise<() => Promise<void>> {
   const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-gateway' });
   // An idle pooled connection that dies (a Postgres restart) must not take the process with it.
   pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));
+  const { secret, generated } = jwtSecret(env);
   const http = buildHttp({
     log,
     pool,
     state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
+    trustProxy: env.TRUST_PROXY === '1',
+    prepare: (app) =>
+      registerAuth(app, {
+        pool,
+        sessions: new Sessions(pool, env.SESSION_DAYS * 24 * 3600 * 1000),
+        oidc: env.AUTH_JWKS_URL ? new Oidc(pool, { jwksUrl: env.AUTH_JWKS_URL, issuer: env.AUTH_ISSUER!, audience: env.AUTH_AUDIENCE! }) : null,
+        jwtSecret: secret,
+        tokenTtlSeconds: env.REALTIME_TOKEN_TTL_SECONDS,
+        metricsToken: env.METRICS_TOKEN,
+      }),
   });
   await runMigrations(db.url, log);
   state.migrated = true;
-  if (env.DEMO === '1') await seedIfEmpty(db.url, log);
+  const demoUsers = env.DEMO === '1' ? (await seedIfEmpty(db.url, log), await seedDemoUsers(pool, log)) : null;
 
   const replicator = env.REPLICATOR === '1' ? new Replicator(replicatorConfig(env, db.directUrl, log)) : null;
   const feed = new Feed({ pool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
-  const { secret, generated } = jwtSecret(env);
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
-  registerRoutes(http, { db: orm, jwtSecret: secret });
+  registerRoutes(http, { db: orm });
+  registerMemberRoutes(http, { db: orm });
   registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
   const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
@@ -73,9 +89,12 @@ async function main(): Promise<() => Promise<void>> {
     `  API: /api/projects, /api/extraction-jobs, ...   Socket.IO: /ws (auth: { token })   Health: /healthz   Status: /status`,
     `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
   ];
-  if (generated) {
-    log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
-    lines.push(`  Demo token (every channel and project, 12 h): ${await signToken(secret, { channels: ['*'], projects: ['*'] }, { subject: 'demo', ttlSeconds: 12 * 3600 })}`);
+  if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
+  if (demoUsers) {
+    lines.push('', '  Sign in as one of the demo users (passwords shown this once; `npm run users -- reset-password <email>` makes a new one):');
+    for (const u of demoUsers) lines.push(`    ${u.email.padEnd(24)} ${u.password}   ${u.role}`);
+  } else if (env.DEMO === '1') {
+    lines.push('', '  Demo users: owner@demo.example, viewer@demo.example, operator@demo.example (passwords were shown at first start;', '  `npm run users -- reset-password <email>` prints a new one; `npm run users -- list` shows every user)');
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {

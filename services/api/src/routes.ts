@@ -1,15 +1,18 @@
-// CRUD for the five resources. Lists are read in one REPEATABLE READ snapshot together
-// with their stream cursor (contract item 4); writes run with app.actor set to the
-// caller, so the outbox records who changed what.
+// CRUD for the five resources, each request as the signed-in user under row-level
+// security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
+// not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
+// stream cursor (contract item 4); the outbox records the user as the actor.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
-import { encodeCursor, signToken } from '@realtime/gateway';
+import { encodeCursor } from '@realtime/gateway';
 import { extractionJobs, extractionResults } from '@realtime/db/schema';
 import { HttpError, notFound, zodToBody } from './errors';
 import { resources, type Resource } from './resources';
+import { asUser } from './auth/as-user';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
@@ -17,16 +20,19 @@ const server = { id: true, createdAt: true, updatedAt: true } as const;
 
 export interface RoutesOptions {
   db: NodePgDatabase;
-  jwtSecret: Uint8Array;
 }
 
-/** The caller, for app.actor: the X-Actor header (an auth layer would set it), or "anonymous". */
-export function actorOf(request: FastifyRequest): string {
-  const raw = request.headers['x-actor'];
-  const actor = (Array.isArray(raw) ? raw[0] : raw)?.trim();
-  if (!actor) return 'anonymous';
-  if (actor.length > 200) throw new HttpError(400, 'BAD_REQUEST', 'X-Actor: at most 200 characters');
-  return actor;
+/** The signed-in user; the auth hook has refused the request before a route runs without one. */
+export function userOf(request: FastifyRequest) {
+  if (!request.user) throw new HttpError(401, 'UNAUTHORIZED', 'sign in first (POST /api/auth/sign-in)');
+  return request.user;
+}
+
+/** A change that touched nothing: 403 when the row is visible (so the role was short), 404 when not. */
+export async function missingOrForbidden(tx: NodePgDatabase, table: Resource['table'], what: string, id: string, action: string): Promise<HttpError> {
+  const [seen] = await tx.select({ id: table.id }).from(table).where(eq(table.id, id));
+  if (!seen) return notFound(what, id);
+  return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${what === 'project' ? 'only its owners may' : 'it needs the editor role in its project'}`);
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
@@ -56,21 +62,18 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   const base = `/api/${r.path}`;
   const idOf = (request: FastifyRequest) => parse(z.object({ id: uuid }), request.params, 'path').id;
 
-  const write = <T>(request: FastifyRequest, fn: (tx: NodePgDatabase) => Promise<T>) =>
-    db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('app.actor', ${actorOf(request)}, true)`);
-      return fn(tx as unknown as NodePgDatabase);
-    });
+  const what = r.path.replace(/s$/, '').replace(/-/g, ' ');
+  const write = <T>(request: FastifyRequest, fn: (tx: NodePgDatabase) => Promise<T>) => asUser(db, userOf(request), fn);
 
   app.get(base, async (request) => {
     const q = parse(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
     const where: SQL[] = [];
     for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
-    return db.transaction(
+    let head = { snapshot: '', head: null as string | null };
+    return asUser(
+      db,
+      userOf(request),
       async (tx) => {
-        const cursorRow = await tx.execute<{ snapshot: string; head: string | null }>(
-          sql`select pg_current_snapshot()::text as snapshot, (select max(seq) from change_outbox) as head`,
-        );
         const items = await tx
           .select()
           .from(table)
@@ -79,21 +82,28 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
           .limit(q.limit + 1)
           .offset(q.offset);
         const more = items.length > q.limit;
-        const head = cursorRow.rows[0]!;
         return {
           items: more ? items.slice(0, q.limit) : items,
           cursor: encodeCursor(Number(head.head ?? 0), head.snapshot),
           page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
         };
       },
-      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+      {
+        isolationLevel: 'repeatable read',
+        accessMode: 'read only',
+        // The outbox is not the user's to read: its head is taken before SET ROLE, in the
+        // same snapshot as the list.
+        before: async (tx) => {
+          head = (await tx.execute<{ snapshot: string; head: string | null }>(sql`select pg_current_snapshot()::text as snapshot, (select max(seq) from change_outbox) as head`)).rows[0]!;
+        },
+      },
     );
   });
 
   app.get(`${base}/:id`, async (request) => {
     const id = idOf(request);
-    const [row] = await db.select().from(table).where(eq(table.id, id));
-    if (!row) throw notFound(r.path.replace(/s$/, ''), id);
+    const [row] = await asUser(db, userOf(request), (tx) => tx.select().from(table).where(eq(table.id, id)), { accessMode: 'read only' });
+    if (!row) throw notFound(what, id);
     return row;
   });
 
@@ -101,7 +111,11 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     const body = parse(insertSchema, request.body ?? {}, 'body') as Record<string, unknown>;
     const row = await write(request, async (tx) => {
       if (table === extractionResults) await matchJobProject(tx, body);
-      const [created] = await tx.insert(table).values(body as never).returning();
+      // No RETURNING: for a new project, the policy that lets its creator read it holds
+      // only once the statement's trigger has made them its owner.
+      const id = randomUUID();
+      await tx.insert(table).values({ ...body, id } as never);
+      const [created] = await tx.select().from(table).where(eq(table.id, id));
       return created;
     });
     return reply.code(201).send(row);
@@ -117,16 +131,18 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         .set({ ...body, updatedAt: new Date() } as never)
         .where(eq(table.id, id))
         .returning();
+      if (!updated) throw await missingOrForbidden(tx, table, what, id, 'change');
       return updated;
     });
-    if (!row) throw notFound(r.path.replace(/s$/, ''), id);
     return row;
   });
 
   app.delete(`${base}/:id`, async (request, reply) => {
     const id = idOf(request);
-    const deleted = await write(request, (tx) => tx.delete(table).where(eq(table.id, id)).returning({ id: table.id }));
-    if (deleted.length === 0) throw notFound(r.path.replace(/s$/, ''), id);
+    await write(request, async (tx) => {
+      const deleted = await tx.delete(table).where(eq(table.id, id)).returning({ id: table.id });
+      if (deleted.length === 0) throw await missingOrForbidden(tx, table, what, id, 'delete');
+    });
     return reply.code(204).send();
   });
 }
@@ -141,11 +157,4 @@ async function matchJobProject(tx: NodePgDatabase, body: Record<string, unknown>
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
   for (const r of resources) routesFor(app, opts, r);
-  // The realtime token for the caller's grant. Without an auth layer every caller may
-  // see everything; an auth layer narrows `projects` to the caller's.
-  app.get('/api/realtime/token', async (request) => {
-    const ttlSeconds = 3600;
-    const token = await signToken(opts.jwtSecret, { channels: ['*'], projects: ['*'] }, { subject: actorOf(request), ttlSeconds });
-    return { token, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() };
-  });
 }

@@ -1,40 +1,27 @@
-// The HTTP API against a real Postgres (requests through Fastify's inject): CRUD of each
-// resource, errors that name the field, the list cursor, and the actor in the outbox.
+// The HTTP API against a real Postgres (requests through Fastify's inject, signed in
+// with a real session): CRUD of each resource, errors that name the field, the list
+// cursor, and the signed-in user as the actor in the outbox.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import Fastify, { type FastifyInstance } from 'fastify';
-import pg from 'pg';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { createLogger } from '@realtime/db';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import type pg from 'pg';
 import { decodeCursor, verifyToken } from '@realtime/gateway';
-import { errorHandler } from '../src/errors';
-import { registerRoutes } from '../src/routes';
-import { registerOutboxRoutes } from '../src/outbox/routes';
+import { secret, startApi, type ApiFixture, type TestUser } from './fixture';
 
-const secret = new TextEncoder().encode('api-test-secret-api-test-secret-123');
-let db: TestDatabase;
+let fx: ApiFixture;
 let pool: pg.Pool;
-let app: FastifyInstance;
+let tester: TestUser;
+let operator: TestUser;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  app = Fastify();
-  app.setErrorHandler(errorHandler(createLogger('silent')));
-  registerRoutes(app, { db: drizzle({ client: pool, casing: 'snake_case' }), jwtSecret: secret });
-  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60 });
-  await app.ready();
+  fx = await startApi();
+  pool = fx.pool;
+  tester = await fx.user('tester@example.com');
+  operator = await fx.user('ops@example.com', { operator: true });
 });
 afterAll(async () => {
-  await app.close();
-  await pool.end();
-  await db.drop();
+  await fx?.close();
 });
 
-async function call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, actor = 'tester@example.com') {
-  const res = await app.inject({ method, url, payload: body as never, headers: { 'x-actor': actor } });
-  return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null };
-}
+const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, as: TestUser = tester, headers: Record<string, string> = {}) => fx.call(method, url, body, as, headers);
 
 describe('CRUD', () => {
   let projectId = '';
@@ -109,7 +96,8 @@ describe('errors name the field', () => {
     ['POST', '/api/projects', { name: 42 }, 400, /name/],
     ['POST', '/api/projects', { name: 'x', owner: 'me' }, 400, /owner|Unrecognized/i],
     ['POST', '/api/projects', { name: 'x', status: 'deleted' }, 400, /status/],
-    ['POST', '/api/extraction-jobs', { projectId: '00000000-0000-0000-0000-000000000000', documentName: 'x' }, 400, /projectId: no projects row/],
+    // Not the user's project (here: none at all): the policy refuses before the foreign key is checked.
+    ['POST', '/api/extraction-jobs', { projectId: '00000000-0000-0000-0000-000000000000', documentName: 'x' }, 403, /editor role/],
     ['POST', '/api/extraction-jobs', { projectId: 'nope', documentName: 'x' }, 400, /projectId/],
     ['GET', '/api/projects/not-a-uuid', undefined, 400, /id: must be a UUID/],
     ['GET', '/api/projects?limit=0', undefined, 400, /limit/],
@@ -139,42 +127,47 @@ describe('stream handoff and actor', () => {
     expect(cursor.headSeq).toBe(0);
   });
 
-  test('writes record the caller as the actor in the outbox', async () => {
-    const created = await call('POST', '/api/projects', { name: 'Audited' }, 'alice@example.com');
-    await call('PATCH', `/api/projects/${created.body.id}`, { name: 'Audited 2' }, 'bob@example.com');
-    await call('DELETE', `/api/projects/${created.body.id}`, undefined, '');
-    const { rows } = await pool.query(`SELECT op, actor FROM change_outbox WHERE row_id = $1 ORDER BY id`, [created.body.id]);
+  test('writes record the signed-in user as the actor; X-Actor is ignored', async () => {
+    const created = await call('POST', '/api/projects', { name: 'Audited' }, tester, { 'x-actor': 'ceo@northwind.example' });
+    await call('PATCH', `/api/projects/${created.body.id}`, { name: 'Audited 2' }, tester, { 'x-actor': 'someone-else' });
+    await call('DELETE', `/api/projects/${created.body.id}`);
+    const { rows } = await pool.query(`SELECT op, actor, actor_id, db_user FROM change_outbox WHERE row_id = $1 ORDER BY id`, [created.body.id]);
+    const by = { actor: tester.email, actor_id: tester.id, db_user: 'realtime_api' };
     expect(rows).toEqual([
-      { op: 'INSERT', actor: 'alice@example.com' },
-      { op: 'UPDATE', actor: 'bob@example.com' },
-      { op: 'DELETE', actor: 'anonymous' },
+      { op: 'INSERT', ...by },
+      { op: 'UPDATE', ...by },
+      { op: 'DELETE', ...by },
     ]);
   });
 
-  test('GET /api/realtime/token issues a token the gateway accepts', async () => {
-    const res = await call('GET', '/api/realtime/token', undefined, 'carol');
+  test('GET /api/realtime/token issues a 15-minute token naming the user, which the gateway accepts', async () => {
+    const res = await call('GET', '/api/realtime/token');
     expect(res.status).toBe(200);
     const v = await verifyToken(secret, res.body.token);
-    expect(v.subject).toBe('carol');
-    expect(v.grant).toEqual({ channels: ['*'], projects: ['*'] });
+    expect(v.principal).toEqual({ kind: 'user', userId: tester.id });
+    expect(v.expiresAt! - Date.now() / 1000).toBeLessThanOrEqual(900);
+    expect(v.expiresAt! - Date.now() / 1000).toBeGreaterThan(800);
+    expect((await fx.call('GET', '/api/realtime/token', undefined, null)).status).toBe(401);
   });
 });
 
 describe('outbox over HTTP', () => {
   test('list filters, a row\'s history with diffs, and stats', async () => {
-    const created = await call('POST', '/api/projects', { name: 'Watched' }, 'dora');
-    await call('PATCH', `/api/projects/${created.body.id}`, { description: 'now described' }, 'eve');
-    const byActor = await call('GET', '/api/outbox?actor=eve&table=projects');
+    const dora = await fx.user('dora@example.com');
+    const created = await call('POST', '/api/projects', { name: 'Watched' }, dora);
+    await fx.sql(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'owner')`, [created.body.id, tester.id]);
+    await call('PATCH', `/api/projects/${created.body.id}`, { description: 'now described' }, tester);
+    const byActor = await call('GET', `/api/outbox?actor=${tester.email}&table=projects`, undefined, operator);
     expect(byActor.status).toBe(200);
-    expect(byActor.body.items.map((r: { op: string; row_id: string }) => [r.op, r.row_id])).toEqual([['UPDATE', created.body.id]]);
-    const history = await call('GET', `/api/outbox/history/projects/${created.body.id}`);
-    expect(history.body.changes.map((h: { op: string; actor: string }) => [h.op, h.actor])).toEqual([['INSERT', 'dora'], ['UPDATE', 'eve']]);
+    expect(byActor.body.items.map((r: { op: string; row_id: string }) => [r.op, r.row_id])).toContainEqual(['UPDATE', created.body.id]);
+    const history = await call('GET', `/api/outbox/history/projects/${created.body.id}`, undefined, operator);
+    expect(history.body.changes.map((h: { op: string; actor: string }) => [h.op, h.actor])).toEqual([['INSERT', dora.email], ['UPDATE', tester.email]]);
     expect(history.body.changes[1].changes).toEqual(expect.arrayContaining([{ column: 'description', from: '', to: 'now described' }]));
-    const stats = await call('GET', '/api/outbox/stats');
+    const stats = await call('GET', '/api/outbox/stats', undefined, operator);
     expect(stats.body).toMatchObject({ mode: 'down', retentionFloor: 0 });
     expect(stats.body.backlog).toBeGreaterThan(0);
     expect(stats.body.warnings.join(' ')).toMatch(/down mode/);
-    const bad = await call('GET', '/api/outbox?op=MERGE');
+    const bad = await call('GET', '/api/outbox?op=MERGE', undefined, operator);
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toMatch(/op/);
   });

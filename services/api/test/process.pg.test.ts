@@ -1,5 +1,6 @@
-// `npm start`'s process as users run it: one port for /api, /healthz, /status and /ws, a
-// demo token printed when no secret is set, an API write streamed end to end, a clean SIGTERM.
+// `npm start`'s process as users run it: one port for /api, /healthz, /status and /ws, the
+// demo users printed with their passwords, a signed-in API write streamed end to end to
+// the same user's socket, operators' /metrics and /status, a clean SIGTERM.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,13 @@ function parsePrometheus(text: string): Map<string, number> {
   return samples;
 }
 
+/** Signs in and returns the session cookie. */
+async function signIn(base: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  expect(res.status).toBe(200);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
@@ -36,7 +44,15 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
   const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
   try {
     const port = await waitFor('the banner', () => /Open http:\/\/localhost:(\d+)/.exec(out)?.[1]);
-    const token = await waitFor('the demo token', () => /Demo token[^:]*: (\S+)/.exec(out)?.[1]);
+    const demo = (email: string) => waitFor(`${email}'s password`, () => new RegExp(`${email.replace('.', '\\.')}\\s+(\\S+)`).exec(out)?.[1]);
+    const base = `http://127.0.0.1:${port}`;
+    const owner = { cookie: await signIn(base, 'owner@demo.example', await demo('owner@demo.example')) };
+    const operator = { cookie: await signIn(base, 'operator@demo.example', await demo('operator@demo.example')) };
+    // No all-access token is printed any more: nothing that looks like a JWT.
+    expect(out).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
+    expect((await fetch(`${base}/api/projects`)).status).toBe(401);
+    const tokenRes = await fetch(`${base}/api/realtime/token`, { headers: owner });
+    const { token } = (await tokenRes.json()) as { token: string };
     const health = await waitFor('healthy', async () => {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       return res.status === 200 ? res.json() : null;
@@ -49,7 +65,7 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     expect(ack).toMatchObject({ ok: true });
     const created = await fetch(`http://127.0.0.1:${port}/api/projects`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-actor': 'e2e@example.com' },
+      headers: { 'content-type': 'application/json', 'x-actor': 'someone-else@example.com', ...owner },
       body: JSON.stringify({ name: 'end to end' }),
     });
     expect(created.status).toBe(201);
@@ -58,12 +74,14 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     // The streamed row is the row the API returned: same keys, same values.
     expect(changes.find((c) => c.row?.id === project.id)).toMatchObject({ op: 'INSERT', channel: 'projects', row: project });
     const { rows } = await fx.pool.query(`SELECT actor FROM change_outbox WHERE row_id = $1`, [project.id]);
-    expect(rows).toEqual([{ actor: 'e2e@example.com' }]);
-    const list = (await (await fetch(`http://127.0.0.1:${port}/api/projects`)).json()) as { items: unknown[]; cursor: string };
-    expect(list.items.length).toBeGreaterThanOrEqual(4);
+    expect(rows).toEqual([{ actor: 'owner@demo.example' }]);
+    const list = (await (await fetch(`http://127.0.0.1:${port}/api/projects`, { headers: owner })).json()) as { items: unknown[]; cursor: string };
+    // The owner's two demo projects and the new one; not the third demo project.
+    expect(list.items.length).toBe(3);
     expect(typeof list.cursor).toBe('string');
     // /metrics is Prometheus text, and it moved with the change that just flowed.
-    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect((await fetch(`${base}/metrics`, { headers: owner })).status).toBe(403);
+    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: operator })).text();
     const m = parsePrometheus(metricsText);
     expect(m.get('realtime_changes_stamped_total')).toBeGreaterThanOrEqual(1);
     expect(m.get('realtime_delivery_latency_seconds_count')).toBeGreaterThanOrEqual(1);
@@ -75,8 +93,8 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     expect(m.has('realtime_slot_lag_bytes')).toBe(true);
     const stampedBefore = m.get('realtime_changes_stamped_total')!;
     await fx.pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
-    await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
-    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { gateway: { sockets: number; subscriptions: number } };
+    await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: operator })).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`, { headers: operator })).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.
     const { rows: seeded } = await fx.pool.query(`SELECT count(*)::int AS n FROM projects`);

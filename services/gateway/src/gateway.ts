@@ -17,15 +17,18 @@ import {
   type ErrorAck,
   type ErrorCode,
   type Filter,
-  type Grant,
+  authSchema,
+  type AuthAck,
   type ResyncReason,
   type ServerToClientEvents,
   type SubscribeAck,
   type UnsubscribeAck,
 } from '@realtime/protocol';
 import type { Feed, FeedChange } from './feed';
-import { rowAllowed, subscriptionAllowed } from './auth/grant';
-import { verifyToken } from './auth/token';
+import { projectColumn, rowAllowed, subscriptionAllowed } from './auth/grant';
+import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/membership';
+import { grantedWithNewProject, readMemberships } from './auth/members-reader';
+import { verifyToken, type Principal } from './auth/token';
 import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
 import { readBounds, readPage } from './replay/reader';
 import { Seam } from './replay/seam';
@@ -53,7 +56,7 @@ export interface GatewayOptions {
 }
 
 interface SocketData {
-  grant: Grant;
+  principal: Principal;
   subject: string | null;
   subs: Map<string, Subscription>;
   badMessages: number;
@@ -74,6 +77,14 @@ interface Subscription {
 
 const fail = (code: ErrorCode, message: string): ErrorAck => ({ ok: false, error: { code, message } });
 
+/** One signed-in user's sockets on this gateway and their membership history, shared by those sockets. */
+interface UserEntry {
+  log: MembershipLog;
+  sockets: Set<GatewaySocket>;
+  /** Resolves once the history up to the feed position at creation is loaded. */
+  ready: Promise<void>;
+}
+
 interface ApiRows {
   row(): ReturnType<typeof toApiRow>;
   old(): ReturnType<typeof toApiRow>;
@@ -92,6 +103,7 @@ function apiRows(channel: string, change: FeedChange): ApiRows {
 export class Gateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   private readonly byChannel = new Map<string, Set<Subscription>>();
+  private readonly users = new Map<string, UserEntry>();
   private readonly log: Logger;
   private detachFeed: (() => void) | null = null;
   private readonly counters = { replays: 0, resyncs: 0, badMessages: 0 };
@@ -117,19 +129,20 @@ export class Gateway {
   start(): void {
     this.io.use((socket, next) => {
       verifyToken(this.opts.jwtSecret, (socket.handshake.auth as { token?: unknown } | undefined)?.token)
-        .then((v) => {
-          socket.data.grant = v.grant;
+        .then(async (v) => {
+          socket.data.principal = v.principal;
           socket.data.subject = v.subject;
           socket.data.subs = new Map();
           socket.data.badMessages = 0;
           socket.data.expiry = null;
-          if (v.expiresAt) {
-            const ms = v.expiresAt * 1000 - Date.now();
-            socket.data.expiry = setTimeout(() => socket.disconnect(true), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
-          }
+          if (v.principal.kind === 'user') await this.attachUser(v.principal.userId, socket);
+          this.armExpiry(socket, v.expiresAt);
           next();
         })
-        .catch((err: Error) => next(Object.assign(new Error(`UNAUTHORIZED: ${err.message}`), { data: { code: 'UNAUTHORIZED' } })));
+        .catch((err: Error) => {
+          if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
+          next(Object.assign(new Error(`UNAUTHORIZED: ${err.message}`), { data: { code: 'UNAUTHORIZED' } }));
+        });
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
     metrics.registerGatewayGauges(() => this.stats());
@@ -144,6 +157,62 @@ export class Gateway {
     });
   }
 
+  /** A socket whose token expires unrefreshed is told why, then closed: it stops receiving. */
+  private armExpiry(socket: GatewaySocket, expiresAt: number | null): void {
+    if (socket.data.expiry) clearTimeout(socket.data.expiry);
+    socket.data.expiry = null;
+    if (!expiresAt) return;
+    const ms = expiresAt * 1000 - Date.now();
+    socket.data.expiry = setTimeout(
+      () => {
+        this.cleanup(socket);
+        socket.emit('unauthorized', { reason: 'expired', message: 'the token expired: fetch a new one (GET /api/realtime/token), reconnect and resume' });
+        socket.disconnect(true);
+      },
+      Math.max(0, Math.min(ms, 2 ** 31 - 1)),
+    );
+  }
+
+  /** Registers the socket under its user; the first socket of a user loads their history. */
+  private async attachUser(userId: string, socket: GatewaySocket): Promise<void> {
+    let entry = this.users.get(userId);
+    if (!entry) {
+      const log = new MembershipLog();
+      // Events after this position arrive through dispatch (which adds them to the
+      // same log); those up to it are read. Together: the whole history, each once.
+      const upTo = this.opts.feed.position;
+      const ready = readMemberships(this.opts.pool, userId, upTo).then((events) => {
+        for (const e of events) log.add(e);
+      });
+      entry = { log, sockets: new Set(), ready };
+      this.users.set(userId, entry);
+      ready.catch(() => {
+        if (this.users.get(userId) === entry && entry!.sockets.size === 0) this.users.delete(userId);
+      });
+    }
+    entry.sockets.add(socket);
+    try {
+      await entry.ready;
+    } catch (err) {
+      // The next socket of this user tries again with a fresh read.
+      if (this.users.get(userId) === entry) this.users.delete(userId);
+      throw new Error(`the gateway could not read your memberships (${(err as Error).message}); try again`);
+    }
+  }
+
+  private detachUser(userId: string, socket: GatewaySocket): void {
+    const entry = this.users.get(userId);
+    if (!entry) return;
+    entry.sockets.delete(socket);
+    if (entry.sockets.size === 0) this.users.delete(userId);
+  }
+
+  /** The user's membership history, or null for a service token. */
+  private membershipOf(socket: GatewaySocket): MembershipLog | null {
+    const p = socket.data.principal;
+    return p.kind === 'user' ? (this.users.get(p.userId)?.log ?? null) : null;
+  }
+
   private onConnection(socket: GatewaySocket): void {
     // The acknowledgement is the last argument, whatever came before it: a client that
     // sends no payload, or two, still gets its answer.
@@ -156,9 +225,13 @@ export class Gateway {
       const [req, ack] = split(args);
       this.unsubscribe(socket, req, ack);
     });
+    socket.on('auth', (...args: unknown[]) => {
+      const [req, ack] = split(args);
+      void this.refresh(socket, req, ack);
+    });
     socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === 'subscribe' || event === 'unsubscribe') return;
-      this.bad(socket, args[args.length - 1], `unknown event "${String(event).slice(0, 40)}": the gateway takes subscribe and unsubscribe`);
+      if (event === 'subscribe' || event === 'unsubscribe' || event === 'auth') return;
+      this.bad(socket, args[args.length - 1], `unknown event "${String(event).slice(0, 40)}": the gateway takes subscribe, unsubscribe and auth`);
     });
     socket.on('disconnect', () => this.cleanup(socket));
   }
@@ -168,6 +241,24 @@ export class Gateway {
     socket.data.expiry = null;
     for (const sub of socket.data.subs?.values() ?? []) this.close(sub);
     socket.data.subs?.clear();
+    if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
+  }
+
+  /** A fresh token for the same identity: the socket and its subscriptions go on. */
+  private async refresh(socket: GatewaySocket, req: unknown, ack: unknown): Promise<void> {
+    const parsed = authSchema.safeParse(req);
+    if (!parsed.success) return this.bad(socket, ack, describeIssues(parsed.error));
+    try {
+      const v = await verifyToken(this.opts.jwtSecret, parsed.data.token);
+      const was = socket.data.principal;
+      const same = was.kind === 'user' ? v.principal.kind === 'user' && v.principal.userId === was.userId : v.principal.kind === 'service' && JSON.stringify(v.principal.grant) === JSON.stringify(was.grant);
+      if (!same) return this.bad(socket, ack, 'the new token names another identity: connect again with it instead', 'FORBIDDEN');
+      if (!socket.connected) return;
+      this.armExpiry(socket, v.expiresAt);
+      if (typeof ack === 'function') (ack as (r: AuthAck) => void)({ ok: true, expiresAt: v.expiresAt ?? 0 });
+    } catch (err) {
+      this.bad(socket, ack, (err as Error).message, 'UNAUTHORIZED');
+    }
   }
 
   private close(sub: Subscription): void {
@@ -204,7 +295,7 @@ export class Gateway {
       for (const column of Object.keys(filter ?? {})) {
         if (!columns.has(column)) return this.bad(socket, reply, `unknown column "${column}" in filter on ${channel}`);
       }
-      const verdict = subscriptionAllowed(socket.data.grant, channel, filter);
+      const verdict = this.allowed(socket, channel, filter);
       if (!verdict.ok) return this.bad(socket, reply, verdict.message, 'FORBIDDEN');
       if (socket.data.subs.size >= this.opts.maxSubscriptions) {
         return this.bad(socket, reply, `at most ${this.opts.maxSubscriptions} subscriptions per connection`, 'TOO_MANY_SUBSCRIPTIONS');
@@ -261,7 +352,29 @@ export class Gateway {
     }
   }
 
+  /** Service tokens: their grant. Users: rows with a project, of projects they are a member of now (when the filter names one). */
+  private allowed(socket: GatewaySocket, channel: string, filter: Filter | undefined): { ok: true } | { ok: false; message: string } {
+    const p = socket.data.principal;
+    if (p.kind === 'service') return subscriptionAllowed(p.grant, channel, filter);
+    const column = projectColumn(channel);
+    if (!this.opts.columns.get(channel)?.has(column)) {
+      return { ok: false, message: `rows of "${channel}" have no ${column} column, so no project membership grants them` };
+    }
+    const wanted = filter?.[column];
+    if (wanted !== undefined && (typeof wanted !== 'string' || this.membershipOf(socket)?.current(wanted) == null)) {
+      return { ok: false, message: `you are not a member of project ${String(wanted)}` };
+    }
+    return { ok: true };
+  }
+
+  /** Whether a subscription can hold rows of this project: its filter does not exclude it. */
+  private covers(sub: Subscription, projectId: string): boolean {
+    const wanted = sub.filter?.[projectColumn(sub.channel)];
+    return wanted === undefined || wanted === projectId;
+  }
+
   private resync(sub: Subscription, reason: ResyncReason, headSeq: number): void {
+    if (sub.closed) return;
     this.counters.resyncs++;
     metrics.resyncsTotal.inc({ reason });
     this.close(sub);
@@ -273,6 +386,21 @@ export class Gateway {
     metrics.replaysTotal.inc();
     if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
     if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
+    const p = sub.socket.data.principal;
+    if (p.kind === 'user') {
+      // The history up to the replay's head, which the feed may not have reached yet.
+      const log = this.membershipOf(sub.socket);
+      if (!log) return;
+      for (const e of await readMemberships(this.opts.pool, p.userId, bounds.head)) log.add(e);
+      if (sub.closed) return;
+      // A project gained or lost while away: the client's cache holds rows it may no
+      // longer see, or lacks rows it now may. Only a refetch gets both right.
+      for (const e of log.flipsBetween(since, bounds.head)) {
+        if (!this.covers(sub, e.projectId) || (await grantedWithNewProject(this.opts.pool, e))) continue;
+        return this.resync(sub, 'membership', bounds.head);
+      }
+      if (sub.closed) return;
+    }
     const read = (after: number) => readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
     // The next page is read while this one is sent: the database and the socket overlap.
     let next = read(since);
@@ -309,8 +437,13 @@ export class Gateway {
   private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.channel, change)): ChangeEvent | null {
     if (sub.cursor && change.seq > sub.cursor.headSeq && visibleIn(sub.cursor.snapshot, BigInt(change.txid))) return null;
     if (sub.cursor && change.seq <= sub.cursor.headSeq) return null;
-    const grant = sub.socket.data.grant;
-    const visible = (row: DbRow | null) => matchesFilter(row, sub.filter) && rowAllowed(grant, sub.channel, row);
+    const p = sub.socket.data.principal;
+    const log = p.kind === 'user' ? this.membershipOf(sub.socket) : null;
+    const column = projectColumn(sub.channel);
+    // A user sees a row only if they were a member of its project at this change's seq.
+    const granted = (row: DbRow | null) =>
+      p.kind === 'service' ? rowAllowed(p.grant, sub.channel, row) : !!row && !!log && typeof row[column] === 'string' && log.roleAt(row[column] as string, change.seq) !== null;
+    const visible = (row: DbRow | null) => matchesFilter(row, sub.filter) && granted(row);
     const routed = route(change, visible);
     if (!routed) return null;
     return {
@@ -325,8 +458,27 @@ export class Gateway {
     };
   }
 
+  /** A grant or revocation of a connected user: into their history, and a resync of what it changes. */
+  private applyMembership(batch: FeedChange[], at: number): void {
+    const change = batch[at]!;
+    const m = membershipEvent(change);
+    const entry = m && this.users.get(m.userId);
+    if (!m || !entry) return;
+    entry.log.add(m.event);
+    if (!entry.log.flips(m.event)) return;
+    // The creator of a new project: its rows all follow, live, so nothing to refetch.
+    if (m.event.role !== null && grantWithNewProject(batch, at, m.event.projectId)) return;
+    for (const socket of entry.sockets) {
+      for (const sub of [...socket.data.subs.values()]) {
+        if (this.covers(sub, m.event.projectId)) this.resync(sub, 'membership', change.seq);
+      }
+    }
+  }
+
   private dispatch(batch: FeedChange[]): void {
-    for (const change of batch) {
+    for (let at = 0; at < batch.length; at++) {
+      const change = batch[at]!;
+      if (change.table === 'project_members') this.applyMembership(batch, at);
       const subs = this.byChannel.get(change.table);
       if (!subs || subs.size === 0) continue;
       // Every subscriber of the channel shares one API form of the rows.

@@ -38,7 +38,7 @@ export type Filter = NonNullable<SubscribeRequest['filter']>;
 export const unsubscribeSchema = z.object({ id: z.string().min(1).max(64) }).strict();
 export type UnsubscribeRequest = z.infer<typeof unsubscribeSchema>;
 
-export const errorCodes = ['BAD_REQUEST', 'UNKNOWN_CHANNEL', 'FORBIDDEN', 'TOO_MANY_SUBSCRIPTIONS', 'NOT_FOUND', 'INTERNAL'] as const;
+export const errorCodes = ['BAD_REQUEST', 'UNKNOWN_CHANNEL', 'FORBIDDEN', 'TOO_MANY_SUBSCRIPTIONS', 'NOT_FOUND', 'UNAUTHORIZED', 'INTERNAL'] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 export interface ErrorAck {
@@ -47,6 +47,12 @@ export interface ErrorAck {
 }
 export type SubscribeAck = { ok: true; id: string; headSeq: number } | ErrorAck;
 export type UnsubscribeAck = { ok: true } | ErrorAck;
+
+/** A fresh token for the same user, sent before the old one expires: subscriptions go on. */
+export const authSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
+export type AuthRequest = z.infer<typeof authSchema>;
+/** `expiresAt`: seconds since the epoch. */
+export type AuthAck = { ok: true; expiresAt: number } | ErrorAck;
 
 export type Op = 'INSERT' | 'UPDATE' | 'DELETE';
 /** A row as the HTTP API returns it: camelCase keys, ISO timestamps. */
@@ -68,22 +74,32 @@ export interface LiveEvent {
   seq: number;
 }
 /** retention: since is older than what is kept; slow-client: the socket fell too far behind;
- * cursor-invalid: since is ahead of the stream; unavailable: the replay failed on the server. */
-export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable';
+ * cursor-invalid: since is ahead of the stream; unavailable: the replay failed on the server;
+ * membership: the user gained or lost a project this subscription covers (a refetch shows
+ * exactly what the user may now see). */
+export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable' | 'membership';
 export interface ResyncEvent {
   sub: string;
   reason: ResyncReason;
   headSeq: number;
 }
 
+/** Sent just before the server closes a socket whose token expired unrefreshed. */
+export interface UnauthorizedEvent {
+  reason: 'expired';
+  message: string;
+}
+
 export interface ClientToServerEvents {
   subscribe: (req: SubscribeRequest, ack: (res: SubscribeAck) => void) => void;
   unsubscribe: (req: UnsubscribeRequest, ack: (res: UnsubscribeAck) => void) => void;
+  auth: (req: AuthRequest, ack: (res: AuthAck) => void) => void;
 }
 export interface ServerToClientEvents {
   change: (e: ChangeEvent) => void;
   live: (e: LiveEvent) => void;
   resync: (e: ResyncEvent) => void;
+  unauthorized: (e: UnauthorizedEvent) => void;
 }
 
 /** The handshake: `io(url, { path: WS_PATH, auth: { token } })`. */
@@ -91,12 +107,45 @@ export interface HandshakeAuth {
   token: string;
 }
 
-/** The claims of a realtime token (HS256). "*" grants everything of its kind. */
+/**
+ * The claims of a service token (HS256, minted only by a backend that holds the secret;
+ * the HTTP API never issues one). "*" grants everything of its kind.
+ */
 export const grantSchema = z.object({
   channels: z.array(z.string()).min(1),
   projects: z.array(z.string()).min(1),
 });
 export type Grant = z.infer<typeof grantSchema>;
+
+/** The claims of a user token (`GET /api/realtime/token`): the user; the grant is their membership. */
+export const userClaimsSchema = z.object({ uid: z.string().uuid() });
+export type UserClaims = z.infer<typeof userClaimsSchema>;
+
+// The HTTP API's identity endpoints, shared by the API and the web app.
+
+export type MemberRole = 'viewer' | 'editor' | 'owner';
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+  operator: boolean;
+}
+/** `GET /api/auth/me` and `POST /api/auth/sign-in`. */
+export interface Me {
+  user: SessionUser;
+  memberships: { projectId: string; role: MemberRole }[];
+}
+/** One row of `GET /api/projects/:id/members`. */
+export interface Member {
+  id: string;
+  projectId: string;
+  userId: string;
+  role: MemberRole;
+  email: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
 
 /** One line per zod issue, naming the field: what a client reads in an error ack. */
 export function describeIssues(error: z.ZodError): string {

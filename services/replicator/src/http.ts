@@ -33,11 +33,13 @@ export interface HttpState {
   standalone?: boolean;
 }
 
-export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState }): FastifyInstance {
+export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState; trustProxy?: boolean; prepare?: (app: FastifyInstance) => void }): FastifyInstance {
   // Per-request lines would drown the log (pages poll while offline): warnings and errors
   // only, unless LOG_LEVEL asks for debug or trace.
   const level = opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn';
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }, { level }) as FastifyBaseLogger });
+  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }, { level }) as FastifyBaseLogger, trustProxy: opts.trustProxy ?? false });
+  // Before any route: an access hook installed here guards /status and /metrics too.
+  opts.prepare?.(app);
   // Probes hit these every few seconds: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
     const { migrated, replicator, standalone, gateway } = opts.state();

@@ -175,9 +175,15 @@ export async function planPrune(pool: pg.Pool, by: { belowSeq?: number; olderTha
     );
     belowSeq = Number(rows[0].below);
   }
-  const { rows } = await pool.query(`SELECT count(*)::bigint AS n, min(seq)::bigint AS lo, max(seq)::bigint AS hi FROM change_outbox WHERE seq IS NOT NULL AND seq < $1`, [belowSeq]);
+  const { rows } = await pool.query(`SELECT count(*)::bigint AS n, min(seq)::bigint AS lo, max(seq)::bigint AS hi FROM change_outbox WHERE seq IS NOT NULL AND seq < $1 AND ${PRUNABLE}`, [belowSeq]);
   return { belowSeq, count: Number(rows[0].n), fromSeq: rows[0].lo === null ? null : Number(rows[0].lo), toSeq: rows[0].hi === null ? null : Number(rows[0].hi) };
 }
+
+/**
+ * Membership changes are never pruned: the gateway decides what a user may see at any seq
+ * from their whole grant history, and they are few.
+ */
+const PRUNABLE = `table_name <> 'project_members'`;
 
 export async function prune(pool: pg.Pool, plan: PrunePlan, batch = 10_000): Promise<number> {
   // The floor moves first: a client that asks for a pruned seq is told to resync even
@@ -187,7 +193,7 @@ export async function prune(pool: pg.Pool, plan: PrunePlan, batch = 10_000): Pro
   for (;;) {
     const { rowCount } = await pool.query(
       `DELETE FROM change_outbox WHERE id IN (
-         SELECT id FROM change_outbox WHERE seq IS NOT NULL AND seq < $1 ORDER BY seq LIMIT $2)`,
+         SELECT id FROM change_outbox WHERE seq IS NOT NULL AND seq < $1 AND ${PRUNABLE} ORDER BY seq LIMIT $2)`,
       [plan.belowSeq, batch],
     );
     deleted += rowCount ?? 0;

@@ -3,7 +3,8 @@
 import type { Filter, Grant } from '@realtime/protocol';
 import type { DbRow } from '../subscriptions/route';
 
-const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'project_id');
+/** The column that names a row's project on a channel. */
+export const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'project_id');
 
 export function channelAllowed(grant: Grant, channel: string): boolean {
   return grant.channels.includes('*') || grant.channels.includes(channel);

@@ -9,7 +9,7 @@ const grant = { channels: ['extraction_jobs'], projects: ['A'] };
 describe('tokens', () => {
   test('a signed token verifies to its grant', async () => {
     const v = await verifyToken(secret, await signToken(secret, grant, { subject: 'alice' }));
-    expect(v.grant).toEqual(grant);
+    expect(v.principal).toEqual({ kind: 'service', grant });
     expect(v.subject).toBe('alice');
     expect(v.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });

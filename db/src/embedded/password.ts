@@ -1,0 +1,85 @@
+// The embedded superuser's password: generated when a data folder is initialised and kept
+// in that folder, so only who can read the folder's file can connect. Synchronous reads
+// and no heavy imports, because drizzle.config.ts uses this too.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { SHARED_ROOT } from './postgres-user';
+
+export const EMBEDDED_USER = 'postgres';
+/** What data folders initialised before passwords were generated still accept. */
+export const LEGACY_PASSWORD = 'postgres';
+export const PASSWORD_FILE = 'realtime-password';
+/** A replacement written before ALTER USER, renamed to PASSWORD_FILE after it. */
+export const PENDING_PASSWORD_FILE = `${PASSWORD_FILE}.next`;
+
+/** 32 random bytes: URL-safe, so it goes into a connection string as it is. */
+export const generatePassword = (): string => randomBytes(32).toString('base64url');
+
+export const embeddedUrl = (port: number, password: string, database = 'postgres'): string =>
+  `postgres://${EMBEDDED_USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+
+/** The file's password; null when there is no file (a data folder not initialised by us yet). */
+export function readPasswordFile(file: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new Error(
+      `Cannot read the embedded Postgres password in ${file} (${code ?? 'unknown error'}). ` +
+        'Run as the user who first started that data folder (often root), or set DATABASE_URL to a Postgres you run yourself.',
+      { cause: err },
+    );
+  }
+  const password = text.trim();
+  if (!password) {
+    throw new Error(
+      `The embedded Postgres password file ${file} is empty. Write the superuser's password into it (mode 0600), ` +
+        'or move the data folder away to start a new cluster.',
+    );
+  }
+  return password;
+}
+
+export const readEmbeddedPassword = (dataDir: string): string | null => readPasswordFile(path.join(dataDir, PASSWORD_FILE));
+
+/** Written aside and renamed, so that a reader never sees half a password. */
+export async function writePasswordFile(file: string, password: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await fs.writeFile(tmp, `${password}\n`, { mode: 0o600 });
+    await fs.chmod(tmp, 0o600); // the umask may have taken bits away, never added: make sure
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export const writeEmbeddedPassword = (dataDir: string, password: string): Promise<void> =>
+  writePasswordFile(path.join(dataDir, PASSWORD_FILE), password);
+
+/**
+ * The data folders `npm start` may use, in the order `embeddedDataDir` considers them:
+ * EMBEDDED_PG_DIR alone when set, else the clone's own folder, else the shared one that
+ * stands in for it when the postgres user cannot enter the clone.
+ */
+export function embeddedDataDirCandidates(repoRoot: string, pgDir?: string): string[] {
+  if (pgDir) return [path.resolve(pgDir)];
+  return [path.join(repoRoot, '.data', 'postgres'), sharedDataDir(repoRoot)];
+}
+
+export const sharedDataDir = (repoRoot: string): string =>
+  path.join(SHARED_ROOT, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
+
+/** The first candidate that holds a password file, without knowing which one `npm start` picks. */
+export function findEmbeddedPassword(dataDirs: string[]): { dataDir: string; password: string } | null {
+  for (const dataDir of dataDirs) {
+    const password = readEmbeddedPassword(dataDir);
+    if (password) return { dataDir, password };
+  }
+  return null;
+}

@@ -1,0 +1,69 @@
+// Who uses the app and what they may see: accounts, server-side sessions and project
+// membership. Row-level security on the app's tables reads project_members (see the
+// auth policy migration), so the API, the stream and the outbox obey one policy.
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { projects } from './app';
+
+export const memberRoles = ['viewer', 'editor', 'owner'] as const;
+export type MemberRole = (typeof memberRoles)[number];
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    // Stored lower-cased (the API and the CLI normalise), unique as such.
+    email: text().notNull(),
+    name: text().notNull().default(''),
+    // Reads the outbox and operational endpoints; grants no project data by itself.
+    operator: boolean().notNull().default(false),
+    // An argon2id PHC string; null for a user who signs in only through OpenID Connect.
+    passwordHash: text(),
+    // The `sub` of an OpenID Connect provider's tokens, linked at first sign-in.
+    oidcSubject: text(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('users_email_key').on(t.email),
+    uniqueIndex('users_oidc_subject_key').on(t.oidcSubject),
+    check('users_email_check', sql`${t.email} = lower(${t.email}) and ${t.email} like '%_@_%'`),
+  ],
+);
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    // sha256 of the cookie's random token: a leaked table opens no session.
+    id: text().primaryKey(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
+);
+
+export const projectMembers = pgTable(
+  'project_members',
+  {
+    // Its own id, so that the outbox names a membership like any other row.
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text({ enum: memberRoles }).notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('project_members_project_user_key').on(t.projectId, t.userId),
+    index('project_members_user_idx').on(t.userId),
+    check('project_members_role_check', sql`${t.role} in ('viewer', 'editor', 'owner')`),
+  ],
+);

@@ -1,0 +1,138 @@
+// Who is asking: every /api request (and /status, /metrics) is resolved to a user from
+// the session cookie or an OpenID Connect bearer token before any route runs, and
+// refused here when the route needs more. Also the identity endpoints: sign-in,
+// sign-out, me, and the short-lived realtime token the gateway checks.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import type pg from 'pg';
+import { z } from 'zod';
+import type { Me } from '@realtime/protocol';
+import { signUserToken } from '@realtime/gateway';
+import { HttpError, zodToBody } from '../errors';
+import { verifyPassword } from './password';
+import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
+import type { Oidc } from './oidc';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    user: AuthUser | null;
+  }
+}
+
+export interface AuthOptions {
+  pool: pg.Pool;
+  sessions: Sessions;
+  oidc: Oidc | null;
+  jwtSecret: Uint8Array;
+  tokenTtlSeconds: number;
+  /** `Authorization: Bearer <this>` reads /metrics without a session (Prometheus). */
+  metricsToken?: string;
+}
+
+/** What a path needs: nothing, a signed-in user, or an operator. */
+export function accessFor(method: string, path: string): 'public' | 'user' | 'operator' | 'metrics' {
+  if (path === '/metrics') return 'metrics';
+  if (path === '/status') return 'operator';
+  if (path === '/api/outbox' || path.startsWith('/api/outbox/')) return 'operator';
+  if (method === 'POST' && (path === '/api/auth/sign-in' || path === '/api/auth/sign-out')) return 'public';
+  if (path === '/api' || path.startsWith('/api/')) return 'user';
+  return 'public';
+}
+
+const sessionToken = (request: FastifyRequest): string | undefined => {
+  const header = request.headers.cookie;
+  return header ? cookie.parse(header)[SESSION_COOKIE] : undefined;
+};
+
+const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) }).strict();
+const WRONG = 'wrong email or password';
+
+const sameSecret = (given: string, wanted: string) => {
+  const a = Buffer.from(given);
+  const b = Buffer.from(wanted);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+export async function memberships(pool: pg.Pool, userId: string): Promise<Me['memberships']> {
+  const { rows } = await pool.query<{ projectId: string; role: Me['memberships'][number]['role'] }>(
+    `SELECT project_id AS "projectId", role FROM project_members WHERE user_id = $1 ORDER BY created_at`,
+    [userId],
+  );
+  return rows;
+}
+
+export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
+  // For reply.setCookie; the hook below parses the header itself, so it does not depend
+  // on the order in which the plugin and the hook load.
+  void app.register(cookie);
+  app.decorateRequest('user', null);
+
+  const resolve = async (request: FastifyRequest): Promise<{ user: AuthUser | null; metrics: boolean }> => {
+    const header = request.headers.authorization;
+    if (header) {
+      const m = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!m) throw new HttpError(401, 'UNAUTHORIZED', 'Authorization: only "Bearer <token>" is understood');
+      const token = m[1]!;
+      if (opts.metricsToken && request.url.split('?')[0] === '/metrics' && sameSecret(token, opts.metricsToken)) return { user: null, metrics: true };
+      if (!opts.oidc) throw new HttpError(401, 'UNAUTHORIZED', 'bearer tokens are accepted only with AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE set; sign in instead');
+      return { user: await opts.oidc.user(token), metrics: false };
+    }
+    return { user: await opts.sessions.user(sessionToken(request)), metrics: false };
+  };
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const access = accessFor(request.method, request.url.split('?')[0]!);
+    if (access === 'public') return;
+    const who = await resolve(request);
+    request.user = who.user;
+    if (access === 'metrics' && who.metrics) return;
+    if (!who.user) {
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'sign in first (POST /api/auth/sign-in)' } });
+    }
+    if ((access === 'operator' || access === 'metrics') && !who.user.operator) {
+      return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'operators only: an operator grants it with `npm run users -- add <email> --operator`' } });
+    }
+  });
+
+  app.post('/api/auth/sign-in', async (request, reply) => {
+    const r = signInBody.safeParse(request.body ?? {});
+    if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, 'body').error.message);
+    const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
+      `SELECT id, email, name, operator, password_hash FROM users WHERE email = $1`,
+      [r.data.email.toLowerCase()],
+    );
+    const found = rows[0];
+    // One answer, and one cost, for an unknown email and a wrong password.
+    const ok = await verifyPassword(found?.password_hash ?? null, r.data.password);
+    if (!found || !ok) throw new HttpError(401, 'UNAUTHORIZED', WRONG);
+    const token = await opts.sessions.create(found.id);
+    reply.setCookie(SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: request.protocol === 'https',
+      path: '/',
+      maxAge: Math.floor(opts.sessions.ttlMs / 1000),
+    });
+    const user: AuthUser = { id: found.id, email: found.email, name: found.name, operator: found.operator };
+    return { user, memberships: await memberships(opts.pool, found.id) } satisfies Me;
+  });
+
+  app.post('/api/auth/sign-out', async (request, reply) => {
+    await opts.sessions.end(sessionToken(request));
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+
+  app.get('/api/auth/me', async (request) => {
+    const user = request.user!;
+    return { user, memberships: await memberships(opts.pool, user.id) } satisfies Me;
+  });
+
+  // Short-lived and naming only the user: the gateway decides, change by change, what
+  // that user's memberships let through.
+  app.get('/api/realtime/token', async (request) => {
+    const token = await signUserToken(opts.jwtSecret, request.user!.id, opts.tokenTtlSeconds);
+    return { token, expiresAt: new Date(Date.now() + opts.tokenTtlSeconds * 1000).toISOString() };
+  });
+}

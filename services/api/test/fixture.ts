@@ -1,0 +1,96 @@
+// The API as `npm start` composes it (auth hook, CRUD, members, outbox, /status,
+// /metrics) on a test database, with users made the way the CLI makes them and requests
+// sent through Fastify's inject with a real session cookie.
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { createLogger } from '@realtime/db';
+import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { buildHttp } from '@realtime/replicator';
+import { errorHandler } from '../src/errors';
+import { registerRoutes } from '../src/routes';
+import { registerMemberRoutes } from '../src/members';
+import { registerOutboxRoutes } from '../src/outbox/routes';
+import { registerAuth, type AuthOptions } from '../src/auth/routes';
+import { Sessions } from '../src/auth/sessions';
+import { hashPassword } from '../src/auth/password';
+
+export const secret = new TextEncoder().encode('api-test-secret-api-test-secret-123');
+export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  cookie: string;
+}
+
+export interface Response {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Record<string, unknown>;
+}
+
+export interface ApiFixture {
+  db: TestDatabase;
+  pool: pg.Pool;
+  app: FastifyInstance;
+  /** A user with a password, signed in (their cookie in `cookie`). */
+  user(email: string, opts?: { operator?: boolean; name?: string }): Promise<TestUser>;
+  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, as?: TestUser | null, headers?: Record<string, string>): Promise<Response>;
+  /** Writes as the database owner (no policy), e.g. to grant a membership or seed a row. */
+  sql<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+export async function startApi(extra: Partial<AuthOptions> = {}): Promise<ApiFixture> {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  const log = createLogger('silent');
+  const app = buildHttp({
+    log,
+    pool,
+    state: () => ({ migrated: true, replicator: null, gateway: {}, standalone: true }),
+    prepare: (a) =>
+      registerAuth(a, { pool, sessions: new Sessions(pool, 3600_000), oidc: null, jwtSecret: secret, tokenTtlSeconds: 900, metricsToken: METRICS_TOKEN, ...extra }),
+  });
+  app.setErrorHandler(errorHandler(log));
+  const orm = drizzle({ client: pool, casing: 'snake_case' });
+  registerRoutes(app, { db: orm });
+  registerMemberRoutes(app, { db: orm });
+  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60 });
+  await app.ready();
+
+  const call: ApiFixture['call'] = async (method, url, body, as, headers = {}) => {
+    const res = await app.inject({ method, url, payload: body as never, headers: { ...(as ? { cookie: as.cookie } : {}), ...headers } });
+    const json = String(res.headers['content-type'] ?? '').includes('json');
+    return { status: res.statusCode, body: res.body ? (json ? JSON.parse(res.body) : res.body) : null, headers: res.headers };
+  };
+  return {
+    db,
+    pool,
+    app,
+    call,
+    async user(email, opts = {}) {
+      const password = `pw-${email}-long-enough`;
+      const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (email, name, operator, password_hash) VALUES ($1, $2, $3, $4) RETURNING id`, [
+        email,
+        opts.name ?? email.split('@')[0],
+        opts.operator ?? false,
+        await hashPassword(password),
+      ]);
+      const res = await app.inject({ method: 'POST', url: '/api/auth/sign-in', payload: { email, password } });
+      if (res.statusCode !== 200) throw new Error(`sign-in of ${email} failed: ${res.statusCode} ${res.body}`);
+      const set = String(res.headers['set-cookie']);
+      return { id: rows[0]!.id, email, password, cookie: set.split(';')[0]! };
+    },
+    async sql(text, params = []) {
+      return (await pool.query(text, params)).rows;
+    },
+    async close() {
+      await app.close();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
