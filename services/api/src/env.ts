@@ -37,8 +37,6 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
   AUTH_JWKS_URL: z.string().url('AUTH_JWKS_URL must be the URL of the provider\'s JWKS (its jwks_uri)').optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
   AUTH_AUDIENCE: z.string().min(1).optional(),
-  /** `Authorization: Bearer <METRICS_TOKEN>` reads /metrics without an operator session (Prometheus). */
-  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   /** 1 behind a proxy that sets X-Forwarded-Proto (nginx): session cookies get Secure on https. */
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
 }).superRefine((env, ctx) => {

@@ -14,6 +14,7 @@ import { registerOutboxRoutes } from '../src/outbox/routes';
 import { registerAuth, type AuthOptions } from '../src/auth/routes';
 import { Sessions } from '../src/auth/sessions';
 import { hashPassword } from '../src/auth/password';
+import { Oidc, type OidcConfig } from '../src/auth/oidc';
 
 export const secret = new TextEncoder().encode('api-test-secret-api-test-secret-123');
 export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
@@ -43,7 +44,8 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApi(extra: Partial<AuthOptions> = {}): Promise<ApiFixture> {
+export async function startApi(extra: Partial<AuthOptions> & { oidcConfig?: OidcConfig } = {}): Promise<ApiFixture> {
+  const { oidcConfig, ...options } = extra;
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const log = createLogger('silent');
@@ -52,7 +54,15 @@ export async function startApi(extra: Partial<AuthOptions> = {}): Promise<ApiFix
     pool,
     state: () => ({ migrated: true, replicator: null, gateway: {}, standalone: true }),
     prepare: (a) =>
-      registerAuth(a, { pool, sessions: new Sessions(pool, 3600_000), oidc: null, jwtSecret: secret, tokenTtlSeconds: 900, metricsToken: METRICS_TOKEN, ...extra }),
+      registerAuth(a, {
+        pool,
+        sessions: new Sessions(pool, 3600_000),
+        oidc: oidcConfig ? new Oidc(pool, oidcConfig) : null,
+        jwtSecret: secret,
+        tokenTtlSeconds: 900,
+        metricsToken: METRICS_TOKEN,
+        ...options,
+      }),
   });
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });

@@ -1,5 +1,7 @@
-// The process's HTTP face: GET /healthz (200 once migrated and the replicator runs,
-// 503 with the reason otherwise) and GET /status (the process's and the database's view).
+// The process's HTTP face: GET /healthz (public: 200 once migrated and the replicator
+// runs, 503 otherwise, the reason in the log), and for operators GET /status (the
+// process's and the database's view) and /metrics.
+import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from '@realtime/db';
@@ -33,6 +35,23 @@ export interface HttpState {
   standalone?: boolean;
 }
 
+/**
+ * A process without users (the standalone replicator): /status and /metrics answer only
+ * `Authorization: Bearer <METRICS_TOKEN>`, and nothing when no token is configured.
+ */
+export function requireMetricsToken(app: FastifyInstance, token: string | undefined): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0];
+    if (path !== '/status' && path !== '/metrics') return;
+    if (!token) return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'set METRICS_TOKEN and send Authorization: Bearer <it> to read /status and /metrics' } });
+    const given = Buffer.from(/^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
+    const wanted = Buffer.from(token);
+    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+      return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <METRICS_TOKEN> required' } });
+    }
+  });
+}
+
 export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState; trustProxy?: boolean; prepare?: (app: FastifyInstance) => void }): FastifyInstance {
   // Per-request lines would drown the log (pages poll while offline): warnings and errors
   // only, unless LOG_LEVEL asks for debug or trace.
@@ -44,7 +63,12 @@ export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpS
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
     const { migrated, replicator, standalone, gateway } = opts.state();
     const h = health(migrated, replicator, standalone, gateway !== null);
-    return reply.code(h.ok ? 200 : 503).send(h.ok ? { status: 'ok', mode: replicator?.status().mode, role: replicator?.status().role } : { status: 'unavailable', reason: h.reason });
+    // Public, so it says only ok or not: the reason is for operators (/status, the log).
+    if (!h.ok) {
+      app.log.warn({ reason: h.reason }, 'health check failed');
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+    return reply.code(200).send({ status: 'ok' });
   });
   registerDatabaseGauges(opts.pool);
   app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {

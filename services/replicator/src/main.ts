@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
-import { buildHttp } from './http';
+import { buildHttp, requireMetricsToken } from './http';
 import { Replicator } from './replicator';
 import { replicatorConfig } from './config';
 
@@ -17,7 +17,7 @@ async function main(): Promise<() => Promise<void>> {
   const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'realtime-replicator-status' });
   // An idle pooled connection that dies (a Postgres restart) must not take the process with it.
   pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));
-  const http = buildHttp({ log, pool, state: () => state });
+  const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
   await runMigrations(db.url, log);
   state.migrated = true;

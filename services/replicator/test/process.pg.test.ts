@@ -5,17 +5,22 @@ import { stateOf, useDatabase, waitFor, spawnReplicator } from './helpers';
 
 const fx = useDatabase();
 
-test('/healthz answers 200 with the mode, /status reports process and database, SIGTERM exits 0', async () => {
-  const child = fx.spawn();
+const METRICS_TOKEN = 'replicator-metrics-token-0123';
+
+test('/healthz answers 200 and nothing more, /status (with the metrics token) reports process and database, SIGTERM exits 0', async () => {
+  const child = fx.spawn({ METRICS_TOKEN });
   const port = await waitFor('the HTTP port', async () => /Health: http:\/\/localhost:(\d+)\/healthz/.exec(child.output())?.[1]);
   const health = await waitFor('healthy', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/healthz`);
     return res.status === 200 ? res.json() : null;
   });
-  expect(health).toEqual({ status: 'ok', mode: 'wal', role: 'leader' });
+  expect(health).toEqual({ status: 'ok' });
+  expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(401);
+  expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+  expect((await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(200);
   await fx.pool.query(`INSERT INTO projects (name) VALUES ('seen')`);
   const status = await waitFor('the status to show the stamp', async () => {
-    const s = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { process: { headSeq: number }; database: { headSeq: number; backlog: number; mode: string } };
+    const s = (await (await fetch(`http://127.0.0.1:${port}/status`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).json()) as { process: { headSeq: number }; database: { headSeq: number; backlog: number; mode: string } };
     return s.process.headSeq === 1 && s.database.backlog === 0 ? s : null;
   });
   expect(status.database).toMatchObject({ mode: 'wal', headSeq: 1, backlog: 0, notifyEnabled: false });
