@@ -226,4 +226,15 @@ describe('operators and identity', () => {
     const [stored] = await fx.sql(`SELECT count(*)::int AS n FROM sessions WHERE id = $1`, [session.cookie.split('=')[1]]);
     expect(stored!.n).toBe(0); // the table keeps only a hash of the token
   });
+
+  test('guessing a password is cut off after ten tries a minute, for that account only', async () => {
+    const victim = await fx.user('victim@example.com'); // its own sign-in is the first try
+    const tries: number[] = [];
+    for (let i = 0; i < 9; i++) tries.push((await fx.call('POST', '/api/auth/sign-in', { email: victim.email, password: `guess-number-${i}` })).status);
+    expect(tries).toEqual(Array(9).fill(401));
+    const cut = await fx.call('POST', '/api/auth/sign-in', { email: victim.email, password: victim.password });
+    expect(cut.status).toBe(429);
+    expect(cut.body.error.code).toBe('TOO_MANY_REQUESTS');
+    expect((await fx.call('POST', '/api/auth/sign-in', { email: who.editorA!.email, password: who.editorA!.password })).status).toBe(200);
+  });
 });

@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Me } from '@realtime/protocol';
@@ -63,9 +64,6 @@ export async function memberships(pool: pg.Pool, userId: string): Promise<Me['me
 }
 
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
-  // For reply.setCookie; the hook below parses the header itself, so it does not depend
-  // on the order in which the plugin and the hook load.
-  void app.register(cookie);
   app.decorateRequest('user', null);
 
   const resolve = async (request: FastifyRequest): Promise<{ user: AuthUser | null; metrics: boolean }> => {
@@ -95,7 +93,26 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     }
   });
 
-  app.post('/api/auth/sign-in', async (request, reply) => {
+  // The hook above is the root's, so it guards every route; the identity routes live in a
+  // scope of their own, where the cookie and rate-limit plugins load before them.
+  void app.register(async (scope) => {
+    await scope.register(cookie);
+    // preHandler: the per-email key needs the parsed body.
+    await scope.register(rateLimit, { global: false, hook: 'preHandler' });
+    identityRoutes(scope, opts);
+  });
+}
+
+function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
+  // Guessing a password: ten tries a minute per account and address, then 429. Keyed by
+  // both, so that someone else's guesses do not lock the account's owner out.
+  const rateLimit = {
+    max: 10,
+    timeWindow: '1 minute',
+    keyGenerator: (request: FastifyRequest) => `${request.ip}|${String((request.body as { email?: unknown } | undefined)?.email ?? '').trim().toLowerCase()}`,
+    errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new HttpError(429, 'TOO_MANY_REQUESTS', `too many sign-in attempts: try again in ${ctx.after}`),
+  };
+  app.post('/api/auth/sign-in', { config: { rateLimit } }, async (request, reply) => {
     const r = signInBody.safeParse(request.body ?? {});
     if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, 'body').error.message);
     const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
