@@ -36,7 +36,8 @@ async function main(): Promise<() => Promise<void>> {
     log,
     pool,
     state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
-    trustProxy: env.TRUST_PROXY === '1',
+    // One hop (nginx): the client's own X-Forwarded-For entries are not believed.
+    trustProxy: env.TRUST_PROXY === '1' ? 1 : false,
     prepare: (app) =>
       registerAuth(app, {
         pool,

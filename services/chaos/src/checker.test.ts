@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { canonical, checkDelivery, checkOutbox, compareCache } from './checker';
+import { canonical, checkDelivery, checkOutbox, compareCache, isMember, membershipHistory, owed, projectsOf, type Delivery, type MemberChange, type OutboxChange } from './checker';
+
+const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 
 describe('checkDelivery', () => {
   test.each([
@@ -15,14 +17,108 @@ describe('checkDelivery', () => {
     { name: 'swapped', received: [1, 5, 3], expected: [1, 3, 5], complete: true, want: { lost: 0, duplicated: 0, outOfOrder: 1, unexpected: 0 } },
     { name: 'outside the filter', received: [1, 2, 3], expected: [1, 3], complete: true, want: { lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 1 } },
   ])('$name', ({ received, expected, complete, want }) => {
-    const f = checkDelivery(received, expected, complete);
+    const f = checkDelivery(seqs(received), expected, complete);
     expect({ lost: f.lost, duplicated: f.duplicated, outOfOrder: f.outOfOrder, unexpected: f.unexpected }).toEqual(want);
+    expect(f.unauthorized).toBe(0);
     const clean = Object.values(want).every((n) => n === 0);
     expect(f.first === null).toBe(clean);
   });
 
   test('the first problem is named with its seq', () => {
-    expect(checkDelivery([1, 5], [1, 3, 5], true, 'sub 7').first).toBe('sub 7: seq 3 never received');
+    expect(checkDelivery(seqs([1, 5]), [1, 3, 5], true, 'sub 7').first).toBe('sub 7: seq 3 never received');
+  });
+});
+
+describe('checkDelivery with membership', () => {
+  // u is a member of A from seq 10 to seq 20 (revoked at 20), and of B throughout.
+  const member = (project: string, seq: number) => project === 'B' || (project === 'A' && seq >= 10 && seq < 20);
+  test.each([
+    { name: 'every row of a project it was a member of', received: [{ seq: 12, projects: ['A'] }, { seq: 25, projects: ['B'] }], expected: [12, 25], want: [0, 0, 0] },
+    { name: 'a row of A before the grant', received: [{ seq: 5, projects: ['A'] }], expected: [], want: [1, 0, 0] },
+    { name: 'a row of A at the revocation seq', received: [{ seq: 20, projects: ['A'] }], expected: [], want: [1, 0, 0] },
+    { name: 'a move from B into A after the revocation carries A', received: [{ seq: 30, projects: ['A', 'B'] }], expected: [30], want: [1, 0, 0] },
+    { name: 'a project never granted', received: [{ seq: 15, projects: ['C'] }], expected: [], want: [1, 0, 0] },
+    { name: 'unauthorized is not counted again as unexpected, a plain stray is', received: [{ seq: 5, projects: ['A'] }, { seq: 26, projects: ['B'] }], expected: [], want: [1, 1, 0] },
+    { name: 'an owed change not received is lost', received: [{ seq: 12, projects: ['A'] }], expected: [12, 14], want: [0, 0, 1] },
+  ])('$name', ({ received, expected, want }) => {
+    const f = checkDelivery(received, expected, true, 'user sub', member);
+    expect([f.unauthorized, f.unexpected, f.lost]).toEqual(want);
+  });
+
+  test('a service token (no membership) is never unauthorized', () => {
+    expect(checkDelivery([{ seq: 5, projects: ['Z'] }], [5], true).unauthorized).toBe(0);
+  });
+
+  test('the first problem names the project', () => {
+    expect(checkDelivery([{ seq: 5, projects: ['A'] }], [], true, 'sub 3', member).first).toBe('sub 3: seq 5 received, a row of project A, which the user was not a member of at that seq');
+  });
+});
+
+describe('membership history', () => {
+  const ch = (seq: number, op: MemberChange['op'], userId = 'u', projectId = 'A'): MemberChange => ({ seq, op, userId, projectId });
+  test.each([
+    { name: 'never granted', changes: [], seq: 50, member: false },
+    { name: 'granted before', changes: [ch(10, 'INSERT')], seq: 50, member: true },
+    { name: 'granted at exactly this seq', changes: [ch(50, 'INSERT')], seq: 50, member: true },
+    { name: 'granted after', changes: [ch(51, 'INSERT')], seq: 50, member: false },
+    { name: 'revoked before', changes: [ch(10, 'INSERT'), ch(20, 'DELETE')], seq: 50, member: false },
+    { name: 'revoked at exactly this seq', changes: [ch(10, 'INSERT'), ch(50, 'DELETE')], seq: 50, member: false },
+    { name: 'between grant and revocation', changes: [ch(10, 'INSERT'), ch(60, 'DELETE')], seq: 50, member: true },
+    { name: 'a role change keeps it', changes: [ch(10, 'INSERT'), ch(20, 'UPDATE')], seq: 50, member: true },
+    { name: 'granted again', changes: [ch(10, 'INSERT'), ch(20, 'DELETE'), ch(30, 'INSERT')], seq: 50, member: true },
+    { name: 'rows in any order', changes: [ch(30, 'INSERT'), ch(10, 'INSERT'), ch(20, 'DELETE')], seq: 25, member: false },
+    { name: 'another user\'s grant', changes: [ch(10, 'INSERT', 'v')], seq: 50, member: false },
+    { name: 'another project\'s grant', changes: [ch(10, 'INSERT', 'u', 'B')], seq: 50, member: false },
+  ])('$name', ({ changes, seq, member }) => {
+    expect(isMember(membershipHistory(changes), 'u', 'A', seq)).toBe(member);
+  });
+});
+
+describe('owed', () => {
+  const job = (seq: number, op: OutboxChange['op'], oldProject: string | null, newProject: string | null, status = 'queued'): OutboxChange => ({
+    seq,
+    table: 'extraction_jobs',
+    op,
+    old: oldProject ? { id: 'j', project_id: oldProject, status } : null,
+    new: newProject ? { id: 'j', project_id: newProject, status } : null,
+  });
+  const changes: OutboxChange[] = [
+    job(1, 'INSERT', null, 'A'),
+    job(2, 'INSERT', null, 'B'),
+    { seq: 3, table: 'projects', op: 'UPDATE', old: { id: 'A', status: 'active' }, new: { id: 'A', status: 'archived' } },
+    job(4, 'UPDATE', 'A', 'B'),
+    job(5, 'UPDATE', 'B', 'A'),
+    job(6, 'DELETE', 'A', null),
+    job(7, 'UPDATE', 'B', 'B', 'failed'),
+  ];
+  const from0 = { after: 0, inList: new Set<number>() };
+  // Member of A until seq 5 (revoked at 5), never of B.
+  const onlyA = (project: string, seq: number) => project === 'A' && seq < 5;
+  test.each([
+    { name: 'a service token: the whole channel', filter: {}, from: from0, member: null, want: [1, 2, 4, 5, 6, 7] },
+    { name: 'a service token filtered on B', filter: { project_id: 'B' }, from: from0, member: null, want: [2, 4, 5, 7] },
+    { name: 'a member of A: a move out of A is owed (as a DELETE), nothing after the revocation', filter: {}, from: from0, member: onlyA, want: [1, 4] },
+    { name: 'after its start only', filter: {}, from: { after: 2, inList: new Set<number>() }, member: null, want: [4, 5, 6, 7] },
+    { name: 'not what its list held', filter: {}, from: { after: 2, inList: new Set([4, 6]) }, member: null, want: [5, 7] },
+    { name: 'a filter on another column', filter: { status: 'failed' }, from: from0, member: null, want: [7] },
+  ])('$name', ({ filter, from, member, want }) => {
+    expect(owed(changes, 'extraction_jobs', filter, from, member)).toEqual(want);
+  });
+
+  test('projects are their own project', () => {
+    expect(owed(changes, 'projects', { status: 'archived' }, from0, (p) => p === 'A')).toEqual([3]);
+    expect(owed(changes, 'projects', {}, from0, (p) => p === 'B')).toEqual([]);
+  });
+});
+
+describe('projectsOf', () => {
+  test.each([
+    { channel: 'projects', rows: [{ id: 'A' }, null], want: ['A'] },
+    { channel: 'extraction_jobs', rows: [{ id: 'j', projectId: 'B' }, { id: 'j', projectId: 'A' }], want: ['B', 'A'] },
+    { channel: 'data_layers', rows: [{ id: 'l', projectId: 'A' }, { id: 'l', projectId: 'A' }], want: ['A'] },
+    { channel: 'supplier_matches', rows: [null, null], want: [] },
+  ])('$channel', ({ channel, rows, want }) => {
+    expect(projectsOf(channel, rows)).toEqual(want);
   });
 });
 

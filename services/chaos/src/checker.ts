@@ -1,7 +1,10 @@
 // The checker's rules, pure. What a subscriber received is compared with what the
-// outbox says it should have received; a cache with a fresh read of the database; the
-// outbox's seqs with 1..N. Each rule counts its failures and names the first one, so
-// that a failing run says where to look.
+// outbox says it should have received; who may receive what, with the membership history
+// the outbox itself records; a cache with a fresh read of the database; the outbox's seqs
+// with 1..N. Each rule counts its failures and names the first one, so that a failing run
+// says where to look.
+
+export type Op = 'INSERT' | 'UPDATE' | 'DELETE';
 
 export interface Findings {
   lost: number;
@@ -9,11 +12,13 @@ export interface Findings {
   outOfOrder: number;
   /** Received but not theirs: outside the filter, or already in the list it started from. */
   unexpected: number;
+  /** Received by a user who was not a member of the row's project at the change's seq. */
+  unauthorized: number;
   /** The first problem, in words, or null. */
   first: string | null;
 }
 
-export const noFindings = (): Findings => ({ lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0, first: null });
+export const noFindings = (): Findings => ({ lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0, unauthorized: 0, first: null });
 
 export function addFindings(a: Findings, b: Findings): Findings {
   return {
@@ -21,36 +26,52 @@ export function addFindings(a: Findings, b: Findings): Findings {
     duplicated: a.duplicated + b.duplicated,
     outOfOrder: a.outOfOrder + b.outOfOrder,
     unexpected: a.unexpected + b.unexpected,
+    unauthorized: a.unauthorized + b.unauthorized,
     first: a.first ?? b.first,
   };
 }
 
+/** One change as a subscriber got it: its seq and the projects of the rows it carried. */
+export interface Delivery {
+  seq: number;
+  projects: string[];
+}
+
+/** Was the subscriber allowed to see a row of `project` at `seq`? null: a service token, allowed everything. */
+export type MemberAt = ((project: string, seq: number) => boolean) | null;
+
 /**
  * One subscription's life, from its start (a seq or a list's cursor) to its end: a
- * `resync` (`complete` false: only what came before its last change is owed) or the end
- * of the run (`complete` true: every expected seq is owed). `expected` is ascending.
+ * `resync` or a refusal (`complete` false: only what came before its last change is
+ * owed) or the end of the run (`complete` true: every expected seq is owed). `expected`
+ * is ascending. A delivery of a project the user was not a member of at its seq is
+ * unauthorized (and not counted again as unexpected).
  */
-export function checkDelivery(received: readonly number[], expected: readonly number[], complete: boolean, label = 'subscription'): Findings {
+export function checkDelivery(received: readonly Delivery[], expected: readonly number[], complete: boolean, label = 'subscription', member: MemberAt = null): Findings {
   const f = noFindings();
   const note = (text: string) => (f.first ??= `${label}: ${text}`);
   const want = new Set(expected);
   const seen = new Set<number>();
   for (let i = 0; i < received.length; i++) {
-    const s = received[i]!;
-    if (seen.has(s)) {
+    const { seq: s, projects } = received[i]!;
+    const foreign = member ? projects.find((p) => !member(p, s)) : undefined;
+    if (foreign !== undefined) {
+      f.unauthorized++;
+      note(`seq ${s} received, a row of project ${foreign}, which the user was not a member of at that seq`);
+    } else if (seen.has(s)) {
       f.duplicated++;
       note(`seq ${s} received again`);
     } else if (!want.has(s)) {
       f.unexpected++;
       note(`seq ${s} received but not expected`);
     }
-    if (i > 0 && s < received[i - 1]!) {
+    if (i > 0 && s < received[i - 1]!.seq) {
       f.outOfOrder++;
-      note(`seq ${s} received after seq ${received[i - 1]}`);
+      note(`seq ${s} received after seq ${received[i - 1]!.seq}`);
     }
     seen.add(s);
   }
-  const upTo = complete ? Number.POSITIVE_INFINITY : Math.max(0, ...received);
+  const upTo = complete ? Number.POSITIVE_INFINITY : Math.max(0, ...received.map((d) => d.seq));
   for (const s of expected) {
     if (s > upTo) break;
     if (!seen.has(s)) {
@@ -59,6 +80,89 @@ export function checkDelivery(received: readonly number[], expected: readonly nu
     }
   }
   return f;
+}
+
+/** A project_members change from the outbox, reduced to what membership needs. */
+export interface MemberChange {
+  seq: number;
+  op: Op;
+  userId: string;
+  projectId: string;
+}
+
+/** Per user, per project: the seqs at which a membership began (true) or ended (false), ascending. */
+export type Memberships = Map<string, Map<string, { seq: number; member: boolean }[]>>;
+
+/** The membership history of every user, from the outbox's project_members changes in any order. */
+export function membershipHistory(changes: readonly MemberChange[]): Memberships {
+  const h: Memberships = new Map();
+  for (const c of [...changes].sort((a, b) => a.seq - b.seq)) {
+    let byProject = h.get(c.userId);
+    if (!byProject) h.set(c.userId, (byProject = new Map()));
+    let list = byProject.get(c.projectId);
+    if (!list) byProject.set(c.projectId, (list = []));
+    // A change of role (UPDATE) keeps the membership; only DELETE ends it.
+    list.push({ seq: c.seq, member: c.op !== 'DELETE' });
+  }
+  return h;
+}
+
+/** Was the user a member of the project at `seq`? The last change at or before it says. */
+export function isMember(h: Memberships, userId: string, projectId: string, seq: number): boolean {
+  const list = h.get(userId)?.get(projectId);
+  let member = false;
+  for (const e of list ?? []) {
+    if (e.seq > seq) break;
+    member = e.member;
+  }
+  return member;
+}
+
+/** The columns of an outbox row the checker reads (the project column and the filter columns), as text. */
+export type Cols = Record<string, string | null>;
+
+export interface OutboxChange {
+  seq: number;
+  table: string;
+  op: Op;
+  old: Cols | null;
+  new: Cols | null;
+}
+
+/** Where an epoch starts: every seq after `after` is owed except those its list already held (`inList`). */
+export interface EpochFrom {
+  after: number;
+  inList: ReadonlySet<number>;
+}
+
+const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'project_id');
+
+/**
+ * What one epoch of a subscriber is owed, ascending: changes of its channel after its
+ * start that its filter and its grant let through, as the gateway routes them: a row
+ * that leaves what it may see arrives as a DELETE, one that enters as an INSERT. The
+ * grant is membership at the change's own seq (`member`), or everything for a service token.
+ */
+export function owed(changes: readonly OutboxChange[], channel: string, filter: Record<string, string>, from: EpochFrom, member: MemberAt): number[] {
+  const column = projectColumn(channel);
+  const out: number[] = [];
+  for (const c of changes) {
+    if (c.table !== channel || c.seq <= from.after || from.inList.has(c.seq)) continue;
+    const sees = (row: Cols | null) => {
+      if (!row) return false;
+      for (const [k, v] of Object.entries(filter)) if (row[k] !== v) return false;
+      const project = row[column];
+      return member === null || (typeof project === 'string' && member(project, c.seq));
+    };
+    if ((c.op !== 'INSERT' && sees(c.old)) || (c.op !== 'DELETE' && sees(c.new))) out.push(c.seq);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The projects a delivered change carries: `id` on the projects channel, `projectId` on the others. */
+export function projectsOf(channel: string, rows: readonly (Record<string, unknown> | null)[]): string[] {
+  const key = channel === 'projects' ? 'id' : 'projectId';
+  return [...new Set(rows.flatMap((r) => (r && typeof r[key] === 'string' ? [r[key] as string] : [])))];
 }
 
 export interface CacheDiff {
