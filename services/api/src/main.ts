@@ -37,7 +37,7 @@ async function main(): Promise<() => Promise<void>> {
     pool,
     state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
     // One hop (nginx): the client's own X-Forwarded-For entries are not believed.
-    trustProxy: env.TRUST_PROXY === '1' ? 1 : false,
+    trustProxy: env.TRUST_PROXY === '1' ? (_address: string, hop: number) => hop === 0 : false,
     prepare: (app) =>
       registerAuth(app, {
         pool,

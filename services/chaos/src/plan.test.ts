@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { countByKind, planFaults, planSubscribers, serverFaults } from './plan';
+import { countByKind, planFaults, planSubscribers, planUsers, serverFaults } from './plan';
 import { rng } from './rng';
 
 describe('planFaults', () => {
@@ -38,10 +38,35 @@ describe('rng', () => {
   });
 });
 
+describe('planUsers', () => {
+  test.each([
+    { users: 5, pinned: 4, seed: 1 },
+    { users: 5, pinned: 4, seed: 2 },
+    { users: 2, pinned: 4, seed: 3 },
+    { users: 1, pinned: 4, seed: 4 },
+  ])('$users users, $pinned pinned, seed $seed: each pinned project has its creator as owner; no project twice', ({ users, pinned, seed }) => {
+    const plan = planUsers(rng(seed), users, pinned);
+    expect(plan.map((u) => u.index)).toEqual([...Array(users).keys()]);
+    for (let k = 0; k < pinned; k++) expect(plan[k % users]!.memberships).toContainEqual({ project: k, role: 'owner' });
+    for (const u of plan) {
+      const projects = u.memberships.map((m) => m.project);
+      expect(new Set(projects).size).toBe(projects.length);
+    }
+  });
+
+  test('over several users the roles vary and some pinned projects are withheld', () => {
+    const plan = planUsers(rng(8), 6, 4);
+    expect(new Set(plan.flatMap((u) => u.memberships.map((m) => m.role)))).toEqual(new Set(['viewer', 'editor', 'owner']));
+    expect(plan.some((u) => u.memberships.length < 4)).toBe(true);
+  });
+});
+
 describe('planSubscribers', () => {
+  const pinned = ['p1', 'p2', 'p3', 'p4'];
+  const users = planUsers(rng(12), 5, pinned.length);
+
   test('every channel, both gateways, both starts, some late, filters on pinned projects only', () => {
-    const pinned = ['p1', 'p2', 'p3'];
-    const subs = planSubscribers(rng(11), 40, pinned, 60_000, 2);
+    const subs = planSubscribers(rng(11), 40, pinned, 60_000, 2, users);
     expect(new Set(subs.map((s) => s.channel)).size).toBe(5);
     expect(new Set(subs.map((s) => s.gateway))).toEqual(new Set([0, 1]));
     expect(new Set(subs.map((s) => s.start))).toEqual(new Set(['list', 'replay']));
@@ -50,5 +75,20 @@ describe('planSubscribers', () => {
       if (s.filter.project_id) expect(pinned).toContain(s.filter.project_id);
       expect(s.joinAt).toBeLessThanOrEqual(36_000);
     }
+  });
+
+  test('one service token, replaying; every user has subscribers; most project filters are on a project the user holds', () => {
+    const subs = planSubscribers(rng(13), 40, pinned, 60_000, 2, users);
+    const service = subs.filter((s) => s.user === null);
+    expect(service).toHaveLength(1);
+    expect(service[0]!.start).toBe('replay');
+    expect(new Set(subs.flatMap((s) => (s.user === null ? [] : [s.user])))).toEqual(new Set([0, 1, 2, 3, 4]));
+    const filtered = subs.filter((s) => s.user !== null && s.filter.project_id);
+    const held = filtered.filter((s) => users[s.user!]!.memberships.some((m) => pinned[m.project] === s.filter.project_id));
+    expect(held.length).toBeGreaterThan(filtered.length / 2);
+  });
+
+  test('without users every subscriber holds the service token', () => {
+    expect(planSubscribers(rng(1), 6, pinned, 60_000, 2, []).every((s) => s.user === null)).toBe(true);
   });
 });

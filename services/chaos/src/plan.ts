@@ -60,8 +60,35 @@ export function countByKind(faults: { kind: FaultKind }[]): Record<FaultKind, nu
   return counts;
 }
 
+export const roles = ['viewer', 'editor', 'owner'] as const;
+export type Role = (typeof roles)[number];
+
+export interface UserPlan {
+  index: number;
+  /** Pinned projects (by index) and the role held in each at the start. */
+  memberships: { project: number; role: Role }[];
+}
+
+/**
+ * The users and what they hold at the start: pinned project k is created by user
+ * k mod `users` (so the creator owns it, through the product's own trigger), and each
+ * user is granted each other pinned project one time in two, with a random role.
+ */
+export function planUsers(r: Rng, users: number, pinned: number): UserPlan[] {
+  return Array.from({ length: users }, (_, index) => {
+    const memberships: UserPlan['memberships'] = [];
+    for (let project = 0; project < pinned; project++) {
+      if (project % users === index) memberships.push({ project, role: 'owner' });
+      else if (r.chance(0.5)) memberships.push({ project, role: r.pick(roles) });
+    }
+    return { index, memberships };
+  });
+}
+
 export interface SubscriberPlan {
   index: number;
+  /** The user it signs in as (an index into the users), or null for the service token. */
+  user: number | null;
   channel: string;
   filter: Record<string, string>;
   gateway: number;
@@ -75,22 +102,31 @@ const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_lay
  * Subscribers over every channel, split between the gateways: unfiltered, filtered by
  * one of the pinned projects (rows move in and out of those), or on projects by status
  * (a status flip is a move). Most join at the start; the rest while writes go on, from
- * a list or with a replay of everything so far.
+ * a list or with a replay of everything so far. The first holds the service token (it
+ * sees every project and has no session, so it always starts from a replay); the others
+ * are the users in turn, filtered mostly on a project they hold at the start and now and
+ * then on one they do not (refused until a grant comes).
  */
-export function planSubscribers(r: Rng, count: number, pinned: readonly string[], durationMs: number, gateways: number): SubscriberPlan[] {
+export function planSubscribers(r: Rng, count: number, pinned: readonly string[], durationMs: number, gateways: number, users: readonly UserPlan[]): SubscriberPlan[] {
   return Array.from({ length: count }, (_, index) => {
+    const user = index === 0 || users.length === 0 ? null : users[(index - 1) % users.length]!;
     const channel = channels[index % channels.length]!;
     let filter: Record<string, string> = {};
     const shape = r.int(0, 2);
     if (channel === 'projects') filter = shape === 0 ? {} : { status: shape === 1 ? 'active' : 'archived' };
-    else if (shape > 0 && pinned.length) filter = { project_id: r.pick(pinned) };
+    else if (shape > 0 && pinned.length) {
+      const held = user?.memberships.map((m) => pinned[m.project]!) ?? [];
+      filter = { project_id: held.length && r.chance(0.8) ? r.pick(held) : r.pick(pinned) };
+    }
     const late = r.chance(0.35);
+    const start = r.chance(0.6) ? 'list' : 'replay';
     return {
       index,
+      user: user?.index ?? null,
       channel,
       filter,
       gateway: index % gateways,
-      start: r.chance(0.6) ? 'list' : 'replay',
+      start: user ? start : 'replay',
       joinAt: late ? r.int(1000, Math.floor(durationMs * 0.6)) : 0,
     };
   });

@@ -52,7 +52,7 @@ export function requireMetricsToken(app: FastifyInstance, token: string | undefi
   });
 }
 
-export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState; trustProxy?: boolean | number; prepare?: (app: FastifyInstance) => void }): FastifyInstance {
+export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpState; trustProxy?: boolean | ((address: string, hop: number) => boolean); prepare?: (app: FastifyInstance) => void }): FastifyInstance {
   // Per-request lines would drown the log (pages poll while offline): warnings and errors
   // only, unless LOG_LEVEL asks for debug or trace.
   const level = opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn';
