@@ -1,68 +1,28 @@
-// The flaky-network promise in a real browser: two pages on one project follow writes
-// made elsewhere within a second, and a page taken offline while 200 changes are written
-// comes back to exactly the database's state, with no row twice on screen.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// The flaky-network promise in a real browser, signed in: two pages on one project follow
+// writes made elsewhere within a second, and a page taken offline while 200 changes are
+// written comes back to exactly the database's state, with no row twice on screen.
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import type { Page } from 'playwright-core';
+import { addUser, openProject as open, repoRoot, Session, startStack, type Stack, type User } from './stack';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-let db: TestDatabase;
-let pool: pg.Pool;
-let server: ChildProcess;
-let base = '';
-let browser: Browser;
-let out = '';
+let stack: Stack;
+let user: User;
+let session: Session;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`);
-  if (!existsSync(path.join(repoRoot, 'web', 'dist', 'index.html'))) throw new Error('the web app is not built: npm run test:e2e builds it first');
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; !/Open (http:\/\/localhost:\d+)/.test(out); i++) {
-    if (i > 300) throw new Error(`the server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  base = /Open (http:\/\/localhost:\d+)/.exec(out)![1]!.replace('localhost', '127.0.0.1');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  stack = await startStack();
+  user = await addUser(stack, 'Live');
+  session = await Session.signIn(stack.base, user);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  await new Promise((r) => server?.once('exit', r));
-  await pool?.end();
-  await db?.drop();
+  await stack?.stop();
 });
 
-async function post(resource: string, body: unknown): Promise<{ id: string }> {
-  const res = await fetch(`${base}/api/${resource}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-actor': 'e2e' }, body: JSON.stringify(body) });
-  if (res.status !== 201) throw new Error(`POST ${resource}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string };
-}
-
-async function openProject(id: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(`${base}/#/projects/${id}`);
-  await page.waitForSelector('[data-testid=connection][data-status=live]', { timeout: 15_000 });
-  return page;
-}
+// Writes over HTTP go as the signed-in user, who owns the projects they create.
+const post = (resource: string, body: unknown) => session.post(resource, body);
+const openProject = (id: string) => open(stack, user, id);
 
 const jobIds = (page: Page) => page.$$eval('[data-testid=job]', (rows) => rows.map((r) => r.getAttribute('data-id')!));
 
@@ -78,7 +38,7 @@ test('two pages on one project follow a job created, advanced and deleted elsewh
 
   // ...advanced through the API...
   const id = await row.getAttribute('data-id');
-  await fetch(`${base}/api/extraction-jobs/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'processing', progress: 60 }) });
+  await session.request('PATCH', `extraction-jobs/${id}`, { status: 'processing', progress: 60 });
   await a.locator(`[data-id="${id}"][data-status=processing] [aria-valuenow="60"]`).waitFor({ timeout: 1000 });
   await b.locator(`[data-id="${id}"][data-status=processing] [aria-valuenow="60"]`).waitFor({ timeout: 1000 });
 
@@ -104,12 +64,12 @@ test('offline while 200 changes are written: back to exactly the database, no ro
   for (let i = 0; i < 200; i++) {
     const r = i % 4;
     if (r === 0) jobs.push((await post('extraction-jobs', { projectId: project.id, documentName: `during-${i}.pdf` })).id);
-    else if (r === 3 && jobs.length > 5) await pool.query(`DELETE FROM extraction_jobs WHERE id = $1`, [jobs.splice(i % jobs.length, 1)[0]]);
-    else await pool.query(`UPDATE extraction_jobs SET progress = $1, status = 'processing' WHERE id = $2`, [i % 100, jobs[i % jobs.length]]);
+    else if (r === 3 && jobs.length > 5) await stack.pool.query(`DELETE FROM extraction_jobs WHERE id = $1`, [jobs.splice(i % jobs.length, 1)[0]]);
+    else await stack.pool.query(`UPDATE extraction_jobs SET progress = $1, status = 'processing' WHERE id = $2`, [i % 100, jobs[i % jobs.length]]);
   }
   await page.context().setOffline(false);
 
-  const expected = async () => (await pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1 ORDER BY id`, [project.id])).rows as { id: string; progress: number }[];
+  const expected = async () => (await stack.pool.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1 ORDER BY id`, [project.id])).rows as { id: string; progress: number }[];
   const want = await expected();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=job]').length === n, want.length, { timeout: 30_000 });
   await page.waitForSelector('[data-testid=connection][data-status=live]', { timeout: 30_000 });

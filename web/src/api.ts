@@ -1,5 +1,6 @@
-// The HTTP API, typed: lists with their stream cursor, and writes that name the actor.
-import type { HistoryEntry, OutboxStats } from '@realtime/protocol';
+// The HTTP API, typed: the session (sign-in, me, sign-out), lists with their stream
+// cursor, writes, project members. The server takes the actor from the session cookie.
+import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
 import type { Row } from './realtime/reducer';
 
 export interface ListData<T extends Row = Row> {
@@ -13,8 +14,11 @@ export interface ListData<T extends Row = Row> {
 export type Resource = 'projects' | 'extraction-jobs' | 'extraction-results' | 'data-layers' | 'supplier-matches';
 
 export class ApiError extends Error {
+  override readonly name = 'ApiError';
   constructor(
     readonly status: number,
+    /** The server's code (UNAUTHORIZED, FORBIDDEN, NOT_FOUND, CONFLICT, BAD_REQUEST...). */
+    readonly code: string,
     message: string,
     readonly fields: Record<string, string> = {},
   ) {
@@ -22,27 +26,54 @@ export class ApiError extends Error {
   }
 }
 
-const actor = () => localStorage.getItem('actor') ?? 'web user';
+export const isApiError = (e: unknown, status?: number): e is ApiError => e instanceof ApiError && (status === undefined || e.status === status);
+
+/** Retry only what may pass: a 4xx answer (signed out, forbidden, gone) would come back the same. */
+export const retryable = (failureCount: number, error: unknown): boolean => !(isApiError(error) && error.status < 500) && failureCount < 1;
+
+const signedOutListeners = new Set<() => void>();
+
+/**
+ * Called on any 401 but a refused sign-in: the session is gone (expired, or signed out in
+ * another tab), whichever request found out first.
+ */
+export function onSignedOut(fn: () => void): () => void {
+  signedOutListeners.add(fn);
+  return () => signedOutListeners.delete(fn);
+}
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`/api/${path}`, {
     method,
-    headers: { 'x-actor': actor(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
-  const json = (await res.json().catch(() => ({}))) as { error?: { message: string; fields?: Record<string, string> } };
-  if (!res.ok) throw new ApiError(res.status, json.error?.message ?? `${method} /api/${path} failed (${res.status})`, json.error?.fields);
+  const json = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; fields?: Record<string, string> } };
+  if (!res.ok) {
+    const error = new ApiError(res.status, json.error?.code ?? `HTTP_${res.status}`, json.error?.message ?? `${method} /api/${path} failed (${res.status})`, json.error?.fields);
+    // A refused sign-in is a wrong password, not a lost session.
+    if (res.status === 401 && path !== 'auth/sign-in') for (const fn of [...signedOutListeners]) fn();
+    throw error;
+  }
   return json as T;
 }
 
 export const api = {
+  /** The signed-in user and their memberships, or null when signed out. */
+  me: () => request<Me>('GET', 'auth/me').catch((e: unknown) => (isApiError(e, 401) ? null : Promise.reject(e))),
+  signIn: (email: string, password: string) => request<Me>('POST', 'auth/sign-in', { email, password }),
+  signOut: () => request<void>('POST', 'auth/sign-out'),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
   create: <T extends Row>(resource: Resource, body: Record<string, unknown>) => request<T>('POST', resource, body),
   update: <T extends Row>(resource: Resource, id: string, body: Record<string, unknown>) => request<T>('PATCH', `${resource}/${id}`, body),
   remove: (resource: Resource, id: string) => request<void>('DELETE', `${resource}/${id}`),
+  members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
+  /** Adds the account with this email, or changes the role of a member. */
+  addMember: (projectId: string, email: string, role: MemberRole) => request<Member>('POST', `projects/${projectId}/members`, { email, role }),
+  removeMember: (projectId: string, userId: string) => request<void>('DELETE', `projects/${projectId}/members/${userId}`),
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
   outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),
   outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),

@@ -1,18 +1,23 @@
+// The entry point: one QueryClient for the app, told when the session is gone, and the
+// shell, which decides between the sign-in page and the signed-in pages.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { RealtimeProvider } from './realtime/react';
+import { onSignedOut, retryable } from './api';
+import { signedOut } from './session';
 import { App } from './ui/App';
 import './ui/styles.css';
 
-const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: 30_000, retry: 1 } } });
+const queryClient = new QueryClient({ defaultOptions: { queries: { staleTime: 30_000, retry: retryable } } });
+
+// A 401 from any request means the session is gone (expired, or signed out in another
+// tab): back to the sign-in page, with nothing of the session left in the cache.
+onSignedOut(() => signedOut(queryClient));
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
-      <RealtimeProvider>
-        <App />
-      </RealtimeProvider>
+      <App />
     </QueryClientProvider>
   </StrictMode>,
 );

@@ -1,10 +1,16 @@
-// Query keys, from one factory, so that live hooks and pages name the same caches.
+// Query keys, from one factory, so that live hooks and pages name the same caches; and
+// the typed query options of the queries that more than one component reads.
+import { queryOptions } from '@tanstack/react-query';
+import { api } from './api';
+
 export const qk = {
+  me: ['auth', 'me'] as const,
   projects: {
     all: ['projects'] as const,
     list: () => ['projects', 'list'] as const,
     detail: (id: string) => ['projects', 'detail', id] as const,
   },
+  members: (projectId: string) => ['members', projectId] as const,
   extraction: {
     jobs: (projectId: string) => ['extraction', 'jobs', projectId] as const,
     results: (projectId: string) => ['extraction', 'results', projectId] as const,
@@ -12,3 +18,10 @@ export const qk = {
   dataLayers: (projectId: string) => ['data-layers', projectId] as const,
   supplierMatches: (projectId: string) => ['supplier-matches', projectId] as const,
 };
+
+/** Who is signed in (null: nobody): the app's one source of the session and of roles. */
+export const meQuery = queryOptions({ queryKey: qk.me, queryFn: api.me });
+
+export const projectQuery = (id: string) => queryOptions({ queryKey: qk.projects.detail(id), queryFn: () => api.get('projects', id) });
+
+export const membersQuery = (projectId: string) => queryOptions({ queryKey: qk.members(projectId), queryFn: () => api.members(projectId) });

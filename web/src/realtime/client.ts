@@ -1,12 +1,15 @@
 // One Socket.IO connection per app and every subscription on it. Framework-free, with
-// the socket, timers and randomness injected, so that reconnection is tested with fake
-// timers and a fake socket. It reconnects with backoff (up to 30 s), resubscribes each
-// subscription from where it stopped, and reports the connection's state.
-import type { ChangeEvent, Filter, LiveEvent, ResyncEvent, SubscribeAck } from '@realtime/protocol';
+// the socket, timers, clock and randomness injected, so that reconnection is tested with
+// fake timers and a fake socket. It reconnects with backoff (up to 30 s), resubscribes
+// each subscription from where it stopped, renews its token on the open socket before it
+// expires, and reports the connection's state.
+import type { AuthAck, ChangeEvent, Filter, LiveEvent, ResyncEvent, SubscribeAck } from '@realtime/protocol';
 import { backoffDelay } from './backoff';
 
 export interface SocketLike {
   connected: boolean;
+  /** The handshake's payload, read at each connect(). */
+  auth?: unknown;
   connect(): unknown;
   disconnect(): unknown;
   on(event: string, fn: (...args: never[]) => void): unknown;
@@ -28,6 +31,24 @@ export interface ConnectionState {
   lastCatchUp: number;
   /** Reconnection attempts since the connection was lost. */
   attempt: number;
+}
+
+/** A realtime token; `expiresAt` in milliseconds since the epoch. */
+export interface RealtimeToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Fetches a token for the handshake and for renewals; null means signed out (the client stops). */
+export type TokenSource = () => Promise<RealtimeToken | null>;
+
+/** Shortest wait before a renewal, so that a clock far off the server's cannot make it spin. */
+const MIN_REFRESH_MS = 10_000;
+
+/** When to renew a token: a minute before it expires, or at 80% of what is left if that is earlier. */
+export function refreshDelay(expiresAt: number, now: number): number {
+  const left = expiresAt - now;
+  return Math.max(MIN_REFRESH_MS, Math.round(Math.min(left - 60_000, left * 0.8)));
 }
 
 /** Where a subscription (re)starts: the list's cursor, the last seq it applied, or both. */
@@ -66,18 +87,30 @@ export class RealtimeClient {
   private early: [string, ChangeEvent | LiveEvent | ResyncEvent][] = [];
   private reconnectTimer: unknown = null;
   private dropTimer: unknown = null;
+  private refreshTimer: unknown = null;
   private started = false;
+  private wired = false;
+  /** The token of the open socket, or the one the next handshake may reuse. */
+  private token: RealtimeToken | null = null;
+  /** Bumped by stop() and by every disconnect: a token that arrives later is for nobody. */
+  private generation = 0;
+  private refreshFailures = 0;
   private state: ConnectionState = { status: 'connecting', catchingUp: 0, lastCatchUp: 0, attempt: 0 };
   private readonly listeners = new Set<(s: ConnectionState) => void>();
   private readonly timers: Timers;
   private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly tokens: TokenSource | null;
 
+  /** Without `tokens` the socket connects with whatever `auth` it was given (a service token, or none). */
   constructor(
     private readonly socket: SocketLike,
-    opts: { timers?: Timers; random?: () => number } = {},
+    opts: { timers?: Timers; random?: () => number; now?: () => number; tokens?: TokenSource } = {},
   ) {
     this.timers = opts.timers ?? { setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
     this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+    this.tokens = opts.tokens ?? null;
   }
 
   get connection(): ConnectionState {
@@ -92,20 +125,33 @@ export class RealtimeClient {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.socket.on('connect', () => this.onConnect());
-    this.socket.on('disconnect', () => this.onDisconnect());
-    this.socket.on('connect_error', () => this.onDisconnect());
-    this.socket.on('change', (e: ChangeEvent) => this.route('change', e));
-    this.socket.on('live', (e: LiveEvent) => this.route('live', e));
-    this.socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
-    this.socket.connect();
+    // Once per socket: a start after a stop (React's strict mode does both) must not
+    // double every handler.
+    if (!this.wired) {
+      this.wired = true;
+      this.socket.on('connect', () => this.onConnect());
+      this.socket.on('disconnect', () => this.onDisconnect());
+      this.socket.on('connect_error', (err: { data?: { code?: string } }) => {
+        // Refused for its token: the next attempt asks for a fresh one.
+        if (err?.data?.code === 'UNAUTHORIZED') this.token = null;
+        this.onDisconnect();
+      });
+      this.socket.on('unauthorized', () => this.onUnauthorized());
+      this.socket.on('change', (e: ChangeEvent) => this.route('change', e));
+      this.socket.on('live', (e: LiveEvent) => this.route('live', e));
+      this.socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
+    }
+    this.open();
   }
 
   stop(): void {
     this.timers.clearTimeout(this.reconnectTimer);
     this.timers.clearTimeout(this.dropTimer);
+    this.timers.clearTimeout(this.refreshTimer);
     this.reconnectTimer = null;
     this.dropTimer = null;
+    this.refreshTimer = null;
+    this.generation++;
     this.started = false;
     this.socket.disconnect();
   }
@@ -127,10 +173,12 @@ export class RealtimeClient {
   dropFor(ms: number): void {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.generation++;
+    this.timers.clearTimeout(this.dropTimer);
     // Set before the disconnect, whose handler must not schedule a reconnect of its own.
     this.dropTimer = this.timers.setTimeout(() => {
       this.dropTimer = null;
-      this.socket.connect();
+      this.open();
     }, ms);
     this.socket.disconnect();
     this.set({ status: 'offline' });
@@ -209,17 +257,88 @@ export class RealtimeClient {
     }
   }
 
+  /** Connects, with a token that outlives its renewal point, or a fresh one. */
+  private open(): void {
+    if (!this.tokens) {
+      this.socket.connect();
+      return;
+    }
+    if (this.token && this.now() < this.token.expiresAt - 60_000) {
+      this.socket.auth = { token: this.token.token };
+      this.socket.connect();
+      return;
+    }
+    const generation = this.generation;
+    this.tokens().then(
+      (token) => {
+        if (generation !== this.generation || !this.started || this.socket.connected) return;
+        if (!token) return this.stop();
+        this.token = token;
+        this.socket.auth = { token: token.token };
+        this.socket.connect();
+      },
+      () => {
+        // The API is unreachable too: a failed attempt like any other, with its backoff.
+        if (generation === this.generation && this.started) this.onDisconnect();
+      },
+    );
+  }
+
   private onConnect(): void {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.byServerId.clear();
     this.early = [];
     this.state = { ...this.state, attempt: 0, lastCatchUp: 0 };
+    this.refreshFailures = 0;
+    this.scheduleRefresh();
     for (const sub of this.subs) this.send(sub);
     this.recount();
   }
 
+  private scheduleRefresh(delay?: number): void {
+    this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (!this.tokens || !this.token) return;
+    this.refreshTimer = this.timers.setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh();
+    }, delay ?? refreshDelay(this.token.expiresAt, this.now()));
+  }
+
+  /** A fresh token for the open socket (the `auth` event): subscriptions go on untouched. */
+  private refresh(): void {
+    const generation = this.generation;
+    const retry = () => {
+      if (generation === this.generation && this.socket.connected) this.scheduleRefresh(backoffDelay(this.refreshFailures++, this.random));
+    };
+    this.tokens!().then((token) => {
+      if (generation !== this.generation || !this.socket.connected) return;
+      if (!token) return this.stop();
+      this.socket.emit('auth', { token: token.token }, (ack: AuthAck) => {
+        if (generation !== this.generation) return;
+        if (!ack.ok) {
+          if (import.meta.env?.DEV) console.warn(`realtime token renewal refused: ${ack.error.code}: ${ack.error.message}`);
+          // If renewals keep failing, the server's `unauthorized` at expiry leads to a reconnect.
+          return retry();
+        }
+        this.refreshFailures = 0;
+        this.token = { token: token.token, expiresAt: ack.expiresAt * 1000 };
+        this.scheduleRefresh();
+      });
+    }, retry);
+  }
+
+  /** The token expired unrenewed: the server is closing the socket. Reconnect with a fresh one. */
+  private onUnauthorized(): void {
+    this.token = null;
+    if (this.socket.connected) this.socket.disconnect();
+  }
+
   private onDisconnect(): void {
+    this.generation++;
+    this.timers.clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     for (const sub of this.subs) sub.serverId = null;
     this.byServerId.clear();
     if (this.dropTimer || !this.started) {
@@ -231,7 +350,7 @@ export class RealtimeClient {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = null;
-      if (!this.socket.connected) this.socket.connect();
+      if (!this.socket.connected) this.open();
     }, backoffDelay(attempt, this.random));
   }
 

@@ -1,13 +1,15 @@
 // @vitest-environment happy-dom
 // The hook's lifecycle against a fake socket: mounting subscribes with the list's
 // cursor, changes land in the TanStack Query cache in order (duplicates ignored),
-// resync refetches, and unmounting unsubscribes.
+// resync refetches (and `me` too when it is about membership), and unmounting
+// unsubscribes.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { ChangeEvent } from '@realtime/protocol';
 import type { ListData } from '../api';
+import { meQuery } from '../qk';
 import { RealtimeClient } from './client';
 import { FakeSocket } from './testing/fake-socket';
 import { RealtimeProvider, useRealtimeSubscription } from './react';
@@ -77,6 +79,17 @@ test('mount subscribes with the cursor; changes reach the cache in order; resync
   const invalidate = vi.spyOn(qc, 'invalidateQueries');
   await act(async () => socket.fire('resync', { sub: 'srv1', reason: 'retention', headSeq: 9 }));
   expect(invalidate).toHaveBeenCalledWith({ queryKey: key });
+});
+
+test('a membership resync refetches the list and `me` (roles changed with it)', async () => {
+  const client = new RealtimeClient(socket);
+  await mount(client);
+  const invalidate = vi.spyOn(qc, 'invalidateQueries');
+  await act(async () => {
+    socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 0 });
+    socket.fire('resync', { sub: 'srv1', reason: 'membership', headSeq: 4 });
+  });
+  expect(invalidate.mock.calls.map(([filters]) => filters)).toEqual([{ queryKey: key }, { queryKey: meQuery.queryKey }]);
 });
 
 test('after a reconnect the hook resumes from the last applied seq, with its list cursor', async () => {

@@ -1,12 +1,12 @@
-// React on top of the realtime client: one connection per app (the provider), the
-// connection state, and live lists whose TanStack Query caches follow the stream.
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
+// React on top of the realtime client: one connection per signed-in app (the provider),
+// the connection state, and live lists whose TanStack Query caches follow the stream.
+import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import { hashKey, notifyManager, useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { io } from 'socket.io-client';
 import { WS_PATH, type Filter } from '@realtime/protocol';
-import { api, type ListData, type Resource } from '../api';
-import { qk } from '../qk';
-import { RealtimeClient, type ConnectionState, type Resume } from './client';
+import { api, isApiError, type ListData, type Resource } from '../api';
+import { meQuery, qk } from '../qk';
+import { RealtimeClient, type ConnectionState, type RealtimeToken, type Resume } from './client';
 import { newestFirst, reduce, type Handlers, type Row } from './reducer';
 
 const Ctx = createContext<RealtimeClient | null>(null);
@@ -14,6 +14,14 @@ const Ctx = createContext<RealtimeClient | null>(null);
 /** VITE_WS_URL points the socket elsewhere when it is not on the page's own origin. */
 const wsUrl = (): string => (import.meta.env.VITE_WS_URL as string | undefined) || window.location.origin;
 
+/** The session's realtime token; a 401 means signed out (api.ts has told the app already). */
+const fetchToken = (): Promise<RealtimeToken | null> =>
+  api.token().then(
+    ({ token, expiresAt }) => ({ token, expiresAt: Date.parse(expiresAt) }),
+    (e: unknown) => (isApiError(e, 401) ? null : Promise.reject(e)),
+  );
+
+/** Mount it only while signed in: its socket connects with the session's token. */
 export function RealtimeProvider({ children, client: given }: { children: ReactNode; client?: RealtimeClient }) {
   const client = useMemo(() => {
     if (given) return given;
@@ -23,14 +31,8 @@ export function RealtimeProvider({ children, client: given }: { children: ReactN
       autoConnect: false,
       // The client reconnects with its own backoff and resumes every subscription.
       reconnection: false,
-      auth: (cb) => {
-        api.token().then(
-          ({ token }) => cb({ token }),
-          () => cb({ token: '' }),
-        );
-      },
     });
-    return new RealtimeClient(socket);
+    return new RealtimeClient(socket, { tokens: fetchToken });
   }, [given]);
   useEffect(() => {
     client.start();
@@ -47,9 +49,26 @@ export function useRealtimeClient(): RealtimeClient {
 
 export function useConnection(): ConnectionState {
   const client = useRealtimeClient();
-  const [state, setState] = useState(client.connection);
-  useEffect(() => client.onState(setState), [client]);
-  return state;
+  const subscribe = useCallback((onChange: () => void) => client.onState(onChange), [client]);
+  return useSyncExternalStore(subscribe, () => client.connection);
+}
+
+/** The cursor of the list cached under `queryKey`, followed through the query cache. */
+function useCachedCursor(queryKey: QueryKey): string | undefined {
+  const qc = useQueryClient();
+  const hash = hashKey(queryKey);
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      // Scheduled like TanStack's own observers: the cache also reports queries that a
+      // render creates, and a component must not be told to update during a render.
+      const notify = notifyManager.batchCalls(onChange);
+      return qc.getQueryCache().subscribe((e) => {
+        if (e.query.queryHash === hash) notify();
+      });
+    },
+    [qc, hash],
+  );
+  return useSyncExternalStore(subscribe, () => qc.getQueryCache().get<ListData>(hash)?.state.data?.cursor);
 }
 
 export interface RealtimeSubscriptionOptions {
@@ -64,14 +83,18 @@ export interface RealtimeSubscriptionOptions {
 /**
  * Keeps the list cached under `queryKey` live: subscribes with the list's cursor, applies
  * changes through the reducer, resumes from the last seq after a reconnect, starts over
- * with the new cursor after a refetch, refetches on resync, unsubscribes on unmount.
+ * with the new cursor after a refetch, refetches on resync (and `me` when the resync is
+ * about membership), unsubscribes on unmount.
  */
 export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void {
   const client = useRealtimeClient();
   const qc = useQueryClient();
-  const cursor = qc.getQueryData<ListData>(opts.queryKey)?.cursor;
+  const cursor = useCachedCursor(opts.queryKey);
+  // The handlers read the latest options without resubscribing when only they change.
   const latest = useRef(opts);
-  latest.current = opts;
+  useLayoutEffect(() => {
+    latest.current = opts;
+  });
   const filterKey = JSON.stringify(opts.filter ?? {});
   const keyText = JSON.stringify(opts.queryKey);
   useEffect(() => {
@@ -92,7 +115,11 @@ export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void
             const next = reduce({ items: old.items, seq: old.seq ?? 0 }, events, { compare: latest.current.compare, handlers: latest.current.handlers });
             return next.seq === (old.seq ?? 0) ? old : { ...old, items: next.items, seq: next.seq };
           }),
-        onResync: () => void qc.invalidateQueries({ queryKey: key }),
+        onResync: (reason) => {
+          void qc.invalidateQueries({ queryKey: key });
+          // The user gained or lost a project: their roles changed with it.
+          if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
+        },
         onError: (message) => {
           if (import.meta.env.DEV) console.warn(`realtime subscription to ${latest.current.channel} refused: ${message}`);
         },

@@ -1,10 +1,18 @@
-// The app shell: a header with the connection state and the flaky-network control, and
-// two pages chosen by the URL hash (#/ and #/projects/:id), no router needed.
+// The app shell: the sign-in page while signed out; once signed in, a header with the
+// user, the connection state and the flaky-network control, and the pages chosen by the
+// URL hash (#/, #/projects/:id, #/outbox), no router needed.
 import { useEffect, useState } from 'react';
-import { useConnection, useRealtimeClient } from '../realtime/react';
-import { ProjectsPage } from './ProjectsPage';
-import { ProjectPage } from './ProjectPage';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { Me } from '@realtime/protocol';
+import { api, isApiError } from '../api';
+import { meQuery } from '../qk';
+import { RealtimeProvider, useConnection, useRealtimeClient } from '../realtime/react';
+import { forgetSession, signedOut } from '../session';
+import { Errors } from './Errors';
 import { OutboxPage } from './OutboxPage';
+import { ProjectPage } from './ProjectPage';
+import { ProjectsPage } from './ProjectsPage';
+import { SignInPage } from './SignInPage';
 
 function useHash(): string {
   const [hash, setHash] = useState(window.location.hash);
@@ -53,8 +61,19 @@ function FlakyControl() {
   );
 }
 
-export function App() {
+function Shell({ me }: { me: Me }) {
   const hash = useHash();
+  const qc = useQueryClient();
+  const client = useRealtimeClient();
+  const signOut = useMutation({
+    // Already signed out (the session expired meanwhile) is what was asked for.
+    mutationFn: () => api.signOut().catch((e: unknown) => (isApiError(e, 401) ? undefined : Promise.reject(e))),
+    onSuccess: () => {
+      signedOut(qc);
+      client.stop();
+    },
+  });
+  const outbox = hash.startsWith('#/outbox');
   const m = /^#\/projects\/([0-9a-f-]{36})/.exec(hash);
   return (
     <div className="app">
@@ -63,15 +82,58 @@ export function App() {
           <span className="logo">◆</span> Extraction <span className="muted">live</span>
         </a>
         <nav className="nav">
-          <a href="#/" className={hash.startsWith('#/outbox') ? '' : 'active'}>Projects</a>
-          <a href="#/outbox" className={hash.startsWith('#/outbox') ? 'active' : ''}>Outbox</a>
+          <a href="#/" className={outbox ? '' : 'active'}>Projects</a>
+          {me.user.operator ? <a href="#/outbox" className={outbox ? 'active' : ''}>Outbox</a> : null}
         </nav>
         <div className="header-right">
           <FlakyControl />
           <ConnectionBadge />
+          <span className="session">
+            <span className="user" data-testid="user" title={me.user.email}>{me.user.name || me.user.email}</span>
+            <button className="ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+              Sign out
+            </button>
+          </span>
         </div>
       </header>
-      <main>{hash.startsWith('#/outbox') ? <OutboxPage /> : m ? <ProjectPage id={m[1]!} /> : <ProjectsPage />}</main>
+      <main>
+        <Errors of={[signOut]} describe={(e) => `Could not sign out: ${e.message}`} />
+        {outbox ? (
+          me.user.operator ? <OutboxPage /> : <p className="muted">The change outbox is for operators.</p>
+        ) : m ? (
+          <ProjectPage id={m[1]!} />
+        ) : (
+          <ProjectsPage />
+        )}
+      </main>
     </div>
   );
+}
+
+export function App() {
+  const qc = useQueryClient();
+  const me = useQuery(meQuery);
+  const signedOutNow = me.data === null;
+  // Once the signed-in pages are unmounted, nothing of the session stays in the cache.
+  useEffect(() => {
+    if (signedOutNow) forgetSession(qc);
+  }, [signedOutNow, qc]);
+  if (me.data) {
+    // One socket per signed-in user: a new user gets a new client, nothing carried over.
+    return (
+      <RealtimeProvider key={me.data.user.id}>
+        <Shell me={me.data} />
+      </RealtimeProvider>
+    );
+  }
+  if (me.data === null) return <SignInPage />;
+  if (me.error) {
+    return (
+      <main className="sign-in">
+        <p className="error">Could not reach the server: {me.error.message}</p>
+        <button onClick={() => void me.refetch()}>Try again</button>
+      </main>
+    );
+  }
+  return <main className="sign-in muted">Loading…</main>;
 }

@@ -1,10 +1,18 @@
 // One project: its extraction jobs (status, live progress, duration), results, data
-// layers and supplier matches, each list live, with forms to create, edit and delete.
+// layers, supplier matches and members, each list live; the forms to create, edit and
+// delete are offered to the roles that may use them. A revoked project says so.
 import { useState, type FormEvent } from 'react';
-import type { ApiError } from '../api';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import type { MemberRole } from '@realtime/protocol';
+import { api, isApiError } from '../api';
+import { projectQuery } from '../qk';
 import { useExtractionJobsLive, useProjectsLive } from '../realtime/react';
+import type { Row } from '../realtime/reducer';
+import { can } from '../roles';
+import { Errors } from './Errors';
 import { duration } from './format';
-import { useLayersLive, useMatchesLive, useNow, useResultsLive, useWrite } from './hooks';
+import { useLayersLive, useMatchesLive, useNow, useResultsLive, useRole, useWrite } from './hooks';
+import { Members } from './Members';
 
 function Progress({ value, status }: { value: number; status: string }) {
   return (
@@ -15,40 +23,60 @@ function Progress({ value, status }: { value: number; status: string }) {
   );
 }
 
-function ProjectHeader({ id }: { id: string }) {
-  const { data } = useProjectsLive();
-  const project = data?.items.find((p) => p.id === id);
+function ProjectHeader({ project, role }: { project: Row; role: MemberRole | undefined }) {
   const { update } = useWrite('projects');
+  // On the mutation, not on mutate(): the stream may remove the project (and unmount this
+  // header) before the DELETE's answer comes back.
+  const remove = useMutation({ mutationFn: () => api.remove('projects', project.id), onSuccess: () => void (window.location.hash = '#/') });
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState('');
-  if (!data) return <p className="muted">Loading…</p>;
-  if (!project) return <p className="error">This project no longer exists. <a href="#/">Back to projects</a></p>;
+  const owner = can(role, 'edit-project');
   const save = (e: FormEvent) => {
     e.preventDefault();
-    update.mutate({ id, name }, { onSuccess: () => setEditing(false) });
+    update.mutate({ id: project.id, name }, { onSuccess: () => setEditing(false) });
+  };
+  const rename = () => {
+    setName(String(project.name));
+    setEditing(true);
   };
   return (
-    <div className="page-head">
-      <div>
-        <a href="#/" className="muted small">← Projects</a>
-        {editing ? (
-          <form className="inline-form" onSubmit={save}>
-            <input value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
-            <button type="submit">Save</button>
-            <button type="button" className="ghost" onClick={() => setEditing(false)}>Cancel</button>
-          </form>
-        ) : (
-          <h1 onDoubleClick={() => (setName(String(project.name)), setEditing(true))} title="Double-click to rename">
-            {String(project.name)}
-          </h1>
-        )}
-        <p className="muted">{String(project.description || '')}</p>
+    <>
+      <div className="page-head">
+        <div>
+          <a href="#/" className="muted small">← Projects</a>
+          {editing ? (
+            <form className="inline-form" onSubmit={save}>
+              <input value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
+              <button type="submit" disabled={update.isPending}>Save</button>
+              <button type="button" className="ghost" onClick={() => setEditing(false)}>Cancel</button>
+            </form>
+          ) : (
+            <h1 onDoubleClick={owner ? rename : undefined} title={owner ? 'Double-click to rename' : undefined}>
+              {String(project.name)}
+            </h1>
+          )}
+          <p className="muted">{String(project.description || '')}</p>
+        </div>
+        <div className="inline-form">
+          {role ? <span className="badge" data-testid="role">{role}</span> : null}
+          {owner && !editing ? <button className="ghost" onClick={rename}>Rename</button> : null}
+          {can(role, 'delete-project') ? (
+            <button
+              className="ghost danger"
+              disabled={remove.isPending}
+              onClick={() => confirm(`Delete ${String(project.name)} and everything in it?`) && remove.mutate()}
+            >
+              Delete project
+            </button>
+          ) : null}
+        </div>
       </div>
-    </div>
+      <Errors of={[update, remove]} />
+    </>
   );
 }
 
-function Jobs({ projectId }: { projectId: string }) {
+function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useExtractionJobsLive(projectId);
   const { create, remove, update } = useWrite('extraction-jobs');
   const [doc, setDoc] = useState('');
@@ -61,12 +89,14 @@ function Jobs({ projectId }: { projectId: string }) {
     <section className="panel">
       <div className="panel-head">
         <h2>Extraction jobs <span className="count">{data?.items.length ?? 0}</span></h2>
-        <form className="inline-form" onSubmit={submit}>
-          <input placeholder="document.pdf" value={doc} onChange={(e) => setDoc(e.target.value)} required />
-          <button type="submit">Add job</button>
-        </form>
+        {canWrite ? (
+          <form className="inline-form" onSubmit={submit}>
+            <input placeholder="document.pdf" value={doc} onChange={(e) => setDoc(e.target.value)} required />
+            <button type="submit" disabled={create.isPending}>Add job</button>
+          </form>
+        ) : null}
       </div>
-      {create.error ? <p className="error">{(create.error as ApiError).message}</p> : null}
+      <Errors of={[create, update, remove]} />
       <table data-testid="jobs">
         <thead>
           <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th /></tr>
@@ -79,14 +109,14 @@ function Jobs({ projectId }: { projectId: string }) {
               <td><Progress value={Number(j.progress)} status={String(j.status)} /></td>
               <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
               <td className="actions">
-                {j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
-                <button className="ghost danger" onClick={() => remove.mutate(j.id)}>Delete</button>
+                {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
+                {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(j.id)}>Delete</button> : null}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {data && data.items.length === 0 ? <p className="muted">No jobs: add a document above.</p> : null}
+      {data && data.items.length === 0 ? <p className="muted">{canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
     </section>
   );
 }
@@ -108,7 +138,7 @@ function Results({ projectId }: { projectId: string }) {
   );
 }
 
-function Layers({ projectId }: { projectId: string }) {
+function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useLayersLive(projectId);
   const { create, update, remove } = useWrite('data-layers');
   const [name, setName] = useState('');
@@ -120,17 +150,20 @@ function Layers({ projectId }: { projectId: string }) {
     <section className="panel">
       <div className="panel-head">
         <h2>Data layers <span className="count">{data?.items.length ?? 0}</span></h2>
-        <form className="inline-form" onSubmit={submit}>
-          <input placeholder="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <button type="submit">Add</button>
-        </form>
+        {canWrite ? (
+          <form className="inline-form" onSubmit={submit}>
+            <input placeholder="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
+            <button type="submit" disabled={create.isPending}>Add</button>
+          </form>
+        ) : null}
       </div>
+      <Errors of={[create, update, remove]} />
       <ul className="rows">
         {data?.items.map((l) => (
           <li key={l.id}>
-            <label><input type="checkbox" checked={Boolean(l.visible)} onChange={(e) => update.mutate({ id: l.id, visible: e.target.checked })} /> {String(l.name)}</label>
+            <label><input type="checkbox" checked={Boolean(l.visible)} disabled={!canWrite} onChange={(e) => update.mutate({ id: l.id, visible: e.target.checked })} /> {String(l.name)}</label>
             <span className="muted small">{String(l.kind)} · {String(l.source)}</span>
-            <button className="ghost danger" onClick={() => remove.mutate(l.id)}>Delete</button>
+            {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(l.id)}>Delete</button> : null}
           </li>
         ))}
       </ul>
@@ -138,18 +171,19 @@ function Layers({ projectId }: { projectId: string }) {
   );
 }
 
-function Matches({ projectId }: { projectId: string }) {
+function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useMatchesLive(projectId);
   const { update } = useWrite('supplier-matches');
   return (
     <section className="panel">
       <h2>Supplier matches <span className="count">{data?.items.length ?? 0}</span></h2>
+      <Errors of={[update]} />
       <ul className="rows">
         {data?.items.slice(0, 50).map((m) => (
           <li key={m.id}>
             <span>{String(m.supplierName)}</span>
             <span className="muted small">score {Math.round(Number(m.score) * 100)}%</span>
-            <select value={String(m.status)} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
+            <select value={String(m.status)} disabled={!canWrite} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
               <option value="pending">pending</option>
               <option value="confirmed">confirmed</option>
               <option value="rejected">rejected</option>
@@ -161,18 +195,51 @@ function Matches({ projectId }: { projectId: string }) {
   );
 }
 
+type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; message: string } | { state: 'visible'; project: Row };
+
+/**
+ * Whether the project is still there for this user. Revoked or deleted, it leaves the
+ * live list (complete, so its absence means something) or its GET answers 404.
+ */
+function useProjectAccess(id: string): Access {
+  const list = useProjectsLive();
+  const detail = useQuery(projectQuery(id));
+  const listed = list.data?.items.find((p) => p.id === id);
+  if (isApiError(detail.error, 404)) return { state: 'gone' };
+  if (list.data && !listed && list.data.page.nextOffset === null) return { state: 'gone' };
+  const project = listed ?? detail.data;
+  if (project) return { state: 'visible', project };
+  if (list.error && detail.error) return { state: 'error', message: detail.error.message };
+  return { state: 'loading' };
+}
+
 export function ProjectPage({ id }: { id: string }) {
+  const access = useProjectAccess(id);
+  const role = useRole(id);
+  if (access.state === 'loading') return <p className="muted">Loading…</p>;
+  if (access.state === 'error') return <p className="error">Could not load this project: {access.message}</p>;
+  if (access.state === 'gone') {
+    return (
+      <section className="panel" data-testid="no-access">
+        <h2>You no longer have access to this project</h2>
+        <p className="muted">It was deleted, or your membership was removed.</p>
+        <a href="#/" className="link">← Back to projects</a>
+      </section>
+    );
+  }
+  const canWrite = can(role, 'write');
   return (
     <>
-      <ProjectHeader id={id} />
-      <Jobs projectId={id} />
+      <ProjectHeader project={access.project} role={role} />
+      <Jobs projectId={id} canWrite={canWrite} />
       <div className="grid">
         <Results projectId={id} />
         <div>
-          <Layers projectId={id} />
-          <Matches projectId={id} />
+          <Layers projectId={id} canWrite={canWrite} />
+          <Matches projectId={id} canWrite={canWrite} />
         </div>
       </div>
+      <Members projectId={id} role={role} />
     </>
   );
 }

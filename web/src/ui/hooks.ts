@@ -1,11 +1,23 @@
-// Page-level data hooks: live lists of a project's children, and mutations that leave
-// the cache to the stream (the change comes back as an event within milliseconds).
+// Page-level data hooks: the signed-in user and their role, live lists of a project's
+// children, and mutations that leave the cache to the stream (the change comes back as
+// an event within milliseconds).
 import { useEffect, useState } from 'react';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import type { Me, MemberRole } from '@realtime/protocol';
 import { api, type Resource } from '../api';
-import { qk } from '../qk';
+import { meQuery, qk } from '../qk';
 import { useLiveList } from '../realtime/react';
 import type { Row } from '../realtime/reducer';
+import { roleIn } from '../roles';
+
+/** The signed-in user (null for the moment between a sign-out and the shell's unmount). */
+export function useMe(): Me | null {
+  return useQuery(meQuery).data ?? null;
+}
+
+export function useRole(projectId: string): MemberRole | undefined {
+  return roleIn(useMe(), projectId);
+}
 
 export const useResultsLive = (projectId: string) =>
   useLiveList('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { project_id: projectId } });

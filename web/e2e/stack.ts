@@ -1,0 +1,150 @@
+// What the browser tests stand on: the real `npm start` process on a throwaway database,
+// Debian's chromium, users made with the operator CLI, and signed-in sessions (a cookie
+// for HTTP writes, the sign-in page for browser contexts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Member } from '@realtime/protocol';
+import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export interface Stack {
+  base: string;
+  db: TestDatabase;
+  pool: pg.Pool;
+  browser: Browser;
+  stop(): Promise<void>;
+}
+
+/** `env` is added to the server's environment (REALTIME_TOKEN_TTL_SECONDS, say). */
+export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(path.join(repoRoot, 'web', 'dist', 'index.html'))) throw new Error('the web app is not built: npm run test:e2e builds it first');
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  let out = '';
+  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
+    cwd: repoRoot,
+    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const stopServer = async () => {
+    if (server.exitCode !== null) return;
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  };
+  try {
+    for (let i = 0; !/Open (http:\/\/localhost:\d+)/.test(out); i++) {
+      if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (err) {
+    await stopServer();
+    await pool.end();
+    await db.drop();
+    throw err;
+  }
+  const base = /Open (http:\/\/localhost:\d+)/.exec(out)![1]!.replace('localhost', '127.0.0.1');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    base,
+    db,
+    pool,
+    browser,
+    async stop() {
+      await browser.close();
+      await stopServer();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+/** `npm run users -- <args>` on the test database; the password, if any, on stdin. */
+function usersCli(stack: Stack, args: string[], stdin?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/users/cli.ts'), ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: stack.db.url, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.end(stdin ?? '');
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`npm run users -- ${args.join(' ')}: exit ${code}\n${out}`))));
+  });
+}
+
+export interface User {
+  email: string;
+  name: string;
+  password: string;
+}
+
+export async function addUser(stack: Stack, name: string): Promise<User> {
+  const user = { email: `${name.toLowerCase()}@e2e.example`, name, password: `${name}-correct-horse-battery` };
+  await usersCli(stack, ['add', user.email, '--name', name, '--password-stdin'], `${user.password}\n`);
+  return user;
+}
+
+/** A signed-in HTTP client: the session cookie goes with every request. */
+export class Session {
+  private constructor(
+    private readonly base: string,
+    private readonly cookie: string,
+  ) {}
+
+  static async signIn(base: string, user: User): Promise<Session> {
+    const res = await fetch(`${base}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: user.email, password: user.password }) });
+    if (res.status !== 200) throw new Error(`sign-in of ${user.email}: ${res.status} ${await res.text()}`);
+    const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    if (!cookie) throw new Error(`sign-in of ${user.email}: no session cookie`);
+    return new Session(base, cookie);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, expect = [200, 201, 204]): Promise<T> {
+    const res = await fetch(`${this.base}/api/${path}`, {
+      method,
+      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!expect.includes(res.status)) throw new Error(`${method} /api/${path}: ${res.status} ${await res.text()}`);
+    return (res.status === 204 ? undefined : await res.json()) as T;
+  }
+
+  post = (resource: string, body: unknown) => this.request<{ id: string }>('POST', resource, body);
+  members = async (projectId: string) => (await this.request<{ items: Member[] }>('GET', `projects/${projectId}/members`)).items;
+}
+
+/** A browser context of its own (its own cookies), signed in through the sign-in page. */
+export async function signedInPage(stack: Stack, user: User): Promise<Page> {
+  const page = await (await stack.browser.newContext()).newPage();
+  await page.goto(`${stack.base}/#/`);
+  await page.fill('input[name=email]', user.email);
+  await page.fill('input[name=password]', user.password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+  return page;
+}
+
+/** Signed in, on a project's page, its socket live. */
+export async function openProject(stack: Stack, user: User, projectId: string): Promise<Page> {
+  const page = await signedInPage(stack, user);
+  await page.goto(`${stack.base}/#/projects/${projectId}`);
+  await page.waitForSelector('[data-testid=connection][data-status=live]', { timeout: 15_000 });
+  return page;
+}
+
+export const projectIds = (page: Page) => page.$$eval('[data-testid=project]', (cards) => cards.map((c) => c.getAttribute('data-id')!));

@@ -1,0 +1,242 @@
+// @vitest-environment happy-dom
+// The shell against a stubbed API and a fake socket: only the sign-in page while signed
+// out, the projects after sign-in, back to sign-in on a 401, controls by role, members,
+// and a revoked project that says so instead of failing.
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import type { Me, Member } from '@realtime/protocol';
+import { onSignedOut, retryable } from '../api';
+import { signedOut } from '../session';
+import { FakeSocket } from '../realtime/testing/fake-socket';
+import { App } from './App';
+
+const sockets = vi.hoisted(() => [] as unknown[]);
+vi.mock('socket.io-client', async () => {
+  const { FakeSocket } = await import('../realtime/testing/fake-socket');
+  return {
+    io: () => {
+      const s = new FakeSocket();
+      sockets.push(s);
+      return s;
+    },
+  };
+});
+
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const P1 = '11111111-1111-4111-8111-111111111111';
+const P2 = '22222222-2222-4222-8222-222222222222';
+const ann: Me = {
+  user: { id: 'u1', email: 'ann@example.com', name: 'Ann', operator: false },
+  memberships: [
+    { projectId: P1, role: 'owner' },
+    { projectId: P2, role: 'viewer' },
+  ],
+};
+const project = (id: string, name: string) => ({ id, name, description: '', status: 'active', createdAt: '2026-01-01T00:00:00.000Z' });
+const list = (items: unknown[]) => ({ items, cursor: 'CUR', page: { limit: 200, offset: 0, nextOffset: null } });
+const member = (userId: string, email: string, role: Member['role']): Member => ({ id: `m-${userId}`, projectId: P1, userId, email, name: email.split('@')[0]!, role, createdAt: '', updatedAt: '' });
+
+type Reply = { status: number; body?: unknown };
+let session: Me | null;
+let projects: ReturnType<typeof project>[];
+let routes: Record<string, (body: unknown) => Reply>;
+const calls: string[] = [];
+
+const unauthorized: Reply = { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'sign in first' } } };
+const signedIn = (fn: (body: unknown) => Reply) => (body: unknown) => (session ? fn(body) : unauthorized);
+
+function defaultRoutes(): Record<string, (body: unknown) => Reply> {
+  return {
+    'GET /api/auth/me': () => (session ? { status: 200, body: session } : unauthorized),
+    'POST /api/auth/sign-in': (body) => {
+      const { email, password } = body as { email: string; password: string };
+      if (email !== 'ann@example.com' || password !== 'correct horse battery') return { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'wrong email or password' } } };
+      session = ann;
+      return { status: 200, body: ann };
+    },
+    'POST /api/auth/sign-out': () => ((session = null), { status: 204 }),
+    'GET /api/realtime/token': signedIn(() => ({ status: 200, body: { token: 'tok', expiresAt: new Date(Date.now() + 900_000).toISOString() } })),
+    'GET /api/projects': signedIn(() => ({ status: 200, body: list(projects) })),
+    [`GET /api/projects/${P1}`]: signedIn(() => ({ status: 200, body: project(P1, 'Owned') })),
+    [`GET /api/projects/${P2}`]: signedIn(() => (projects.some((p) => p.id === P2) ? { status: 200, body: project(P2, 'Shared') } : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no project' } } })),
+    'GET /api/extraction-jobs': signedIn(() => ({ status: 200, body: list([]) })),
+    'GET /api/extraction-results': signedIn(() => ({ status: 200, body: list([]) })),
+    'GET /api/data-layers': signedIn(() => ({ status: 200, body: list([]) })),
+    'GET /api/supplier-matches': signedIn(() => ({ status: 200, body: list([]) })),
+    [`GET /api/projects/${P1}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'owner'), member('u2', 'bob@example.com', 'viewer')] } })),
+    [`GET /api/projects/${P2}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'viewer')] } })),
+    [`POST /api/projects/${P1}/members`]: signedIn(() => ({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no user' } } })),
+    [`DELETE /api/projects/${P1}/members/u1`]: signedIn(() => ({ status: 409, body: { error: { code: 'CONFLICT', message: 'a project keeps at least one owner' } } })),
+  };
+}
+
+let container: HTMLElement;
+let root: Root;
+let qc: QueryClient;
+let unlisten: () => void;
+
+beforeEach(async () => {
+  session = null;
+  projects = [project(P1, 'Owned'), project(P2, 'Shared')];
+  routes = defaultRoutes();
+  calls.length = 0;
+  sockets.length = 0;
+  window.location.hash = '#/';
+  vi.stubGlobal('confirm', () => true);
+  vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
+    const key = `${init.method ?? 'GET'} ${url.split('?')[0]}`;
+    calls.push(key);
+    const route = routes[key];
+    const reply = route ? route(init.body ? JSON.parse(String(init.body)) : undefined) : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
+    return new Response(reply.status === 204 ? null : JSON.stringify(reply.body ?? {}), { status: reply.status, headers: { 'content-type': 'application/json' } });
+  });
+  qc = new QueryClient({ defaultOptions: { queries: { staleTime: 30_000, retry: retryable } } });
+  unlisten = onSignedOut(() => signedOut(qc));
+  container = document.createElement('div');
+  document.body.append(container);
+  root = createRoot(container);
+  await act(async () => root.render(<QueryClientProvider client={qc}><App /></QueryClientProvider>));
+  await settle();
+});
+
+afterEach(async () => {
+  await act(async () => root.unmount());
+  container.remove();
+  unlisten();
+  qc.clear();
+  vi.unstubAllGlobals();
+});
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await act(async () => new Promise((r) => setTimeout(r, 0)));
+}
+
+const text = () => container.textContent ?? '';
+const $ = <T extends Element = HTMLElement>(selector: string) => container.querySelector<T & HTMLElement>(selector);
+
+function type(input: HTMLInputElement | HTMLSelectElement | null, value: string): void {
+  const proto = input instanceof HTMLSelectElement ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+  Object.getOwnPropertyDescriptor(proto, 'value')!.set!.call(input, value);
+  input!.dispatchEvent(new Event(input instanceof HTMLSelectElement ? 'change' : 'input', { bubbles: true }));
+}
+
+async function signIn(password = 'correct horse battery'): Promise<void> {
+  await act(async () => {
+    type($<HTMLInputElement>('input[name=email]'), 'ann@example.com');
+    type($<HTMLInputElement>('input[name=password]'), password);
+  });
+  await act(async () => $<HTMLFormElement>('[data-testid=sign-in]')!.requestSubmit());
+  await settle();
+}
+
+async function go(hash: string): Promise<void> {
+  await act(async () => {
+    window.location.hash = hash;
+    window.dispatchEvent(new Event('hashchange'));
+  });
+  await settle();
+}
+
+test('signed out: the sign-in page alone, no socket; a wrong password says so; then the projects', async () => {
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect($('header')).toBeNull();
+  expect(sockets).toHaveLength(0);
+  expect(calls).not.toContain('GET /api/realtime/token');
+
+  await signIn('wrong password!');
+  expect($('[role=alert]')?.textContent).toBe('wrong email or password');
+  expect($('header')).toBeNull();
+
+  await signIn();
+  expect($('[data-testid=user]')?.textContent).toBe('Ann');
+  expect([...container.querySelectorAll('[data-testid=project]')].map((p) => p.getAttribute('data-id'))).toEqual([P1, P2]);
+  // Not an operator: no Outbox link.
+  expect([...container.querySelectorAll('.nav a')].map((a) => a.textContent)).toEqual(['Projects']);
+  // The socket exists now, and connects with the session's token.
+  expect(sockets).toHaveLength(1);
+  expect((sockets[0] as FakeSocket).handshakes).toEqual([{ token: 'tok' }]);
+  // Only the owned project offers Delete.
+  expect(container.querySelectorAll('[data-testid=project] button')).toHaveLength(1);
+});
+
+test('sign out: the session ends, the socket stops, the cache is emptied', async () => {
+  session = ann;
+  await act(async () => void qc.invalidateQueries());
+  await settle();
+  const socket = sockets[0] as FakeSocket;
+  await act(async () => socket.up());
+  const before = calls.length;
+  await act(async () => [...container.querySelectorAll('button')].find((b) => b.textContent === 'Sign out')!.click());
+  await settle();
+  // Nothing asked again on the way out.
+  expect(calls.slice(before)).toEqual(['POST /api/auth/sign-out']);
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect(socket.connected).toBe(false);
+  expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
+});
+
+test('a 401 from any request while signed in returns to the sign-in page', async () => {
+  await signIn();
+  session = null;
+  await act(async () => void qc.invalidateQueries({ queryKey: ['projects'] }));
+  await settle();
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect($('header')).toBeNull();
+});
+
+test('a viewer sees the project without the forms; an owner manages members, and their errors are shown', async () => {
+  await signIn();
+  await go(`#/projects/${P2}`);
+  expect($('h1')?.textContent).toBe('Shared');
+  expect($('[data-testid=role]')?.textContent).toBe('viewer');
+  expect($('input[placeholder="document.pdf"]')).toBeNull();
+  expect($('input[placeholder="Layer name"]')).toBeNull();
+  expect(text()).not.toContain('Delete project');
+  expect($('[data-testid=members] form')).toBeNull();
+  expect([...container.querySelectorAll('[data-testid=member] button')].map((b) => b.textContent)).toEqual(['Leave']);
+
+  await go(`#/projects/${P1}`);
+  expect($('input[placeholder="document.pdf"]')).not.toBeNull();
+  expect(text()).toContain('Delete project');
+  await act(async () => {
+    type($<HTMLInputElement>('[data-testid=members] input[type=email]'), 'nobody@example.com');
+  });
+  await act(async () => $<HTMLFormElement>('[data-testid=members] form')!.requestSubmit());
+  await settle();
+  expect($('[data-testid=members] [role=alert]')?.textContent).toBe('No account with the email nobody@example.com');
+  await act(async () => ($('[data-email="ann@example.com"] button') as HTMLButtonElement).click());
+  await settle();
+  expect(text()).toContain('a project keeps at least one owner');
+});
+
+test('a project revoked while open says so, with a way back, instead of failing', async () => {
+  await signIn();
+  await go(`#/projects/${P2}`);
+  expect($('h1')?.textContent).toBe('Shared');
+  // The membership is gone: the server's resync makes the list refetch, without P2.
+  projects = [project(P1, 'Owned')];
+  session = { ...ann, memberships: [{ projectId: P1, role: 'owner' }] };
+  const socket = sockets[0] as FakeSocket;
+  await act(async () => socket.up());
+  const sub = socket.sent.find((s) => s.event === 'subscribe' && (s.payload as { channel: string }).channel === 'projects')!;
+  await act(async () => sub.ack!({ ok: true, id: 'srv-projects', headSeq: 1 }));
+  await act(async () => socket.fire('resync', { sub: 'srv-projects', reason: 'membership', headSeq: 2 }));
+  await settle();
+  expect($('[data-testid=no-access] h2')?.textContent).toBe('You no longer have access to this project');
+  expect(calls.filter((c) => c === 'GET /api/auth/me').length).toBeGreaterThanOrEqual(2);
+  await act(async () => ($('[data-testid=no-access] a') as HTMLAnchorElement).click());
+  await go('#/');
+  expect([...container.querySelectorAll('[data-testid=project]')].map((p) => p.getAttribute('data-id'))).toEqual([P1]);
+});
+
+test('a deep link to a project never shared is the same message, not an error', async () => {
+  window.location.hash = '#/projects/33333333-3333-4333-8333-333333333333';
+  await signIn();
+  // Sign-in lands on the projects.
+  expect(window.location.hash).toBe('#/');
+  await go('#/projects/33333333-3333-4333-8333-333333333333');
+  expect($('[data-testid=no-access]')).not.toBeNull();
+});
