@@ -50,14 +50,14 @@ describe('migrations', () => {
     expect(await catalogFingerprint(db.url)).toBe(before);
   });
 
-  test('the five tables carry the trigger and the publication covers inserts to the outbox only', async () => {
+  test('the five tables and the memberships carry the trigger and the publication covers inserts to the outbox only', async () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
       const { rows: triggers } = await client.query(
         `select tgrelid::regclass::text as t from pg_trigger where tgname = 'realtime_change' order by 1`,
       );
-      expect(triggers.map((r) => r.t)).toEqual(['data_layers', 'extraction_jobs', 'extraction_results', 'projects', 'supplier_matches']);
+      expect(triggers.map((r) => r.t)).toEqual(['data_layers', 'extraction_jobs', 'extraction_results', 'project_members', 'projects', 'supplier_matches']);
       const { rows: pub } = await client.query(
         `select p.pubinsert, p.pubupdate, p.pubdelete, array(select tablename from pg_publication_tables t where t.pubname = p.pubname)::text[] as tables
          from pg_publication p where pubname = 'realtime_outbox'`,
