@@ -93,7 +93,8 @@ async function main(): Promise<() => Promise<void>> {
   if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
   if (demoUsers) {
     lines.push('', '  Sign in as one of the demo users (passwords shown this once; `npm run users -- reset-password <email>` makes a new one):');
-    for (const u of demoUsers) lines.push(`    ${u.email.padEnd(24)} ${u.password}   ${u.role}`);
+    const what: Record<string, string> = { owner: 'owner of two projects', viewer: 'viewer of a third', operator: 'operator: the outbox, no project data' };
+    for (const u of demoUsers) lines.push(`    ${u.email.padEnd(24)} ${u.password}   ${what[u.role] ?? u.role}`);
   } else if (env.DEMO === '1') {
     lines.push('', '  Demo users: owner@demo.example, viewer@demo.example, operator@demo.example (passwords were shown at first start;', '  `npm run users -- reset-password <email>` prints a new one; `npm run users -- list` shows every user)');
   }
