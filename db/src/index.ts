@@ -8,3 +8,4 @@ export { seedIfEmpty } from './seed';
 export { describeError } from './cli/run';
 export { loadEnvOrExit, runProcess, type Stop } from './process';
 export { openListener } from './listen';
+export { watchPool } from './pool';

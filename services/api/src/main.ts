@@ -5,7 +5,7 @@
 // reverse order.
 import path from 'node:path';
 import pg from 'pg';
-import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty } from '@realtime/db';
+import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Feed, Gateway, jwtSecret, loadChannelColumns } from '@realtime/gateway';
@@ -29,8 +29,8 @@ const state: { migrated: boolean; replicator: Replicator | null; gateway: Gatewa
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
   const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-gateway' });
-  // An idle pooled connection that dies (a Postgres restart) must not take the process with it.
-  pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));
+  // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
+  watchPool(pool, log);
   const { secret, generated } = jwtSecret(env);
   const http = buildHttp({
     log,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canonical, checkDelivery, checkOutbox, compareCache, isMember, membershipHistory, owed, projectsOf, type Delivery, type MemberChange, type OutboxChange } from './checker';
+import { canonical, checkDelivery, checkOutbox, compareCache, isMember, lastMembershipChange, membershipHistory, owed, projectsOf, readCursor, type Delivery, type MemberChange, type OutboxChange } from './checker';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 
@@ -72,6 +72,23 @@ describe('membership history', () => {
   ])('$name', ({ changes, seq, member }) => {
     expect(isMember(membershipHistory(changes), 'u', 'A', seq)).toBe(member);
   });
+
+  test.each([
+    { name: 'none', changes: [], want: 0 },
+    { name: 'the revocation after the grant', changes: [ch(10, 'INSERT'), ch(20, 'DELETE')], want: 20 },
+    { name: 'a role change counts', changes: [ch(10, 'INSERT'), ch(30, 'UPDATE')], want: 30 },
+    { name: 'other users and projects do not', changes: [ch(10, 'INSERT'), ch(40, 'DELETE', 'v'), ch(50, 'INSERT', 'u', 'B')], want: 10 },
+  ])('last change: $name', ({ changes, want }) => {
+    expect(lastMembershipChange(membershipHistory(changes), 'u', 'A')).toBe(want);
+  });
+});
+
+describe('readCursor', () => {
+  test('the head and snapshot of an API cursor; anything else is named', () => {
+    const cursor = Buffer.from(JSON.stringify({ v: 1, h: 42, s: '10:12:10' })).toString('base64url');
+    expect(readCursor(cursor)).toEqual({ head: 42, snapshot: '10:12:10' });
+    expect(() => readCursor(Buffer.from('{"v":1}').toString('base64url'))).toThrow(/not a list cursor/);
+  });
 });
 
 describe('owed', () => {
@@ -102,7 +119,7 @@ describe('owed', () => {
     { name: 'not what its list held', filter: {}, from: { after: 2, inList: new Set([4, 6]) }, member: null, want: [5, 7] },
     { name: 'a filter on another column', filter: { status: 'failed' }, from: from0, member: null, want: [7] },
   ])('$name', ({ filter, from, member, want }) => {
-    expect(owed(changes, 'extraction_jobs', filter, from, member)).toEqual(want);
+    expect(owed(changes, 'extraction_jobs', filter as Record<string, string>, from, member)).toEqual(want);
   });
 
   test('projects are their own project', () => {

@@ -118,6 +118,18 @@ export function isMember(h: Memberships, userId: string, projectId: string, seq:
   return member;
 }
 
+/** The seq of the last grant, role change or revocation of this user in this project (0: none). */
+export function lastMembershipChange(h: Memberships, userId: string, projectId: string): number {
+  return h.get(userId)?.get(projectId)?.at(-1)?.seq ?? 0;
+}
+
+/** A list's stream cursor (base64url JSON from the API): the head seq it was read at and its snapshot. */
+export function readCursor(cursor: string): { head: number; snapshot: string } {
+  const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { h?: unknown; s?: unknown };
+  if (typeof c.h !== 'number' || typeof c.s !== 'string') throw new Error(`not a list cursor of the API: ${cursor.slice(0, 40)}`);
+  return { head: c.h, snapshot: c.s };
+}
+
 /** The columns of an outbox row the checker reads (the project column and the filter columns), as text. */
 export type Cols = Record<string, string | null>;
 

@@ -1,37 +1,61 @@
-// `npm run test:chaos -- [--seed N] [--seconds S] [--subscribers N] [--writers N]`
-// Writers, subscribers and faults against real processes on a throwaway Postgres, then
-// the checker. Prints one line of counts and exits 1 on any lost, duplicated or
-// out-of-order change, any cache that differs from the database, or any outbox row not
-// stamped exactly once. The seed decides the fault plan, the writers' choices and the
-// subscribers; timing across processes is the machine's.
+// `npm run test:chaos -- [--seed N] [--seconds S] [--subscribers N] [--writers N] [--users N]`
+// Writers, grants and revocations, signed-in subscribers and faults against real
+// processes on a throwaway Postgres, then the checker. Prints one line of counts and
+// exits 1 on any lost, duplicated, out-of-order or unauthorized change, any cache that
+// differs from the database, or any outbox row not stamped exactly once. The seed
+// decides the fault plan, the writers' choices, the users and the subscribers; timing
+// across processes is the machine's.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, loadEnvOrExit } from '@realtime/db';
 import { loadChaosEnv } from './env';
-import { addFindings, checkDelivery, checkOutbox, compareCache, noFindings, type Findings } from './checker';
-import { clientFaults, countByKind, planFaults, planSubscribers, serverFaults, type FaultKind, type PlannedFault, type ServerFault } from './plan';
+import {
+  addFindings,
+  checkDelivery,
+  checkOutbox,
+  compareCache,
+  isMember,
+  lastMembershipChange,
+  membershipHistory,
+  noFindings,
+  owed,
+  readCursor,
+  type EpochFrom,
+  type Findings,
+  type MemberAt,
+  type MemberChange,
+  type Memberships,
+  type OutboxChange,
+} from './checker';
+import { clientFaults, countByKind, planFaults, planSubscribers, planUsers, serverFaults, type FaultKind, type PlannedFault, type ServerFault } from './plan';
 import { rng, type Rng } from './rng';
-import { REPLICATOR_ROLE, Stack, sleep, waitFor, type Proc } from './stack';
-import { Subscriber, fetchList, type Epoch } from './subscriber';
-import { Writers, burst, tables } from './workload';
+import { REPLICATOR_ROLE, SECRET, Stack, sleep, waitFor, type Proc } from './stack';
+import { Subscriber, fetchList, type Access, type Epoch } from './subscriber';
+import { serviceToken, signIn } from './users';
+import { MembershipWriter, Writers, burst, tables } from './workload';
 
 const log = createLogger(loadEnvOrExit(() => loadChaosEnv()).CHAOS_LOG_LEVEL, { service: 'chaos' });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-const usage = 'usage: npm run test:chaos -- [--seed N] [--seconds S (60..3600, default 150)] [--subscribers N (default 24)] [--writers N (default 4)] [--keep]';
+const usage = 'usage: npm run test:chaos -- [--seed N] [--seconds S (60..3600, default 150)] [--subscribers N (default 24)] [--writers N (default 4)] [--users N (default 5)] [--keep]';
+const PINNED = 4;
+const defaults = { subscribers: 24, writers: 4, users: 5 };
 
 function options() {
-  let values: { seed?: string; seconds?: string; subscribers?: string; writers?: string; keep?: boolean };
+  let values: { seed?: string; seconds?: string; subscribers?: string; writers?: string; users?: string; keep?: boolean };
   try {
     ({ values } = parseArgs({
       options: {
         seed: { type: 'string' },
         seconds: { type: 'string', default: '150' },
-        subscribers: { type: 'string', default: '24' },
-        writers: { type: 'string', default: '4' },
+        subscribers: { type: 'string', default: String(defaults.subscribers) },
+        writers: { type: 'string', default: String(defaults.writers) },
+        users: { type: 'string', default: String(defaults.users) },
         keep: { type: 'boolean', default: false },
       },
     }));
@@ -52,8 +76,15 @@ function options() {
     seconds: num('seconds', values.seconds, 60, 3600),
     subscribers: num('subscribers', values.subscribers, 1, 500),
     writers: num('writers', values.writers, 1, 32),
+    users: num('users', values.users, 1, 50),
     keep: values.keep ?? false,
   };
+}
+
+/** The options that decide a plan, as a command line (defaults left out). */
+function again(o: ReturnType<typeof options>): string {
+  const extra = (['subscribers', 'writers', 'users'] as const).filter((k) => o[k] !== defaults[k]).map((k) => ` --${k} ${o[k]}`);
+  return `--seed ${o.seed} --seconds ${o.seconds}${extra.join('')}`;
 }
 
 interface FaultRecord {
@@ -66,24 +97,37 @@ const opts = options();
 const r = rng(opts.seed);
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-chaos-'));
 await fs.chmod(root, 0o755);
-out(`chaos: seed ${opts.seed} (npm run test:chaos -- --seed ${opts.seed} --seconds ${opts.seconds} runs this plan again), ${opts.seconds} s, ${opts.writers} writers, ${opts.subscribers} subscribers, ${os.cpus().length} cores`);
+out(
+  `chaos: seed ${opts.seed} (npm run test:chaos -- ${again(opts)} runs this plan again), ${opts.seconds} s, ${opts.writers} writers, ${opts.subscribers} subscribers, ${opts.users} users, ${os.cpus().length} cores`,
+);
 out(`  logs of every process: ${path.join(root, 'logs')}`);
 
 let stack: Stack | null = null;
+let subLog: WriteStream | null = null;
 let failed = true;
 const subscribers: Subscriber[] = [];
 try {
   stack = await Stack.start(root, log);
   const s = stack;
   const gatewayUrl = (i: number) => `http://127.0.0.1:${s.gateways[i]!.port}`;
-  const pinned = (await s.query<{ id: string }>(`INSERT INTO projects (name) SELECT 'pinned ' || g FROM generate_series(1, 4) g RETURNING id`)).map((row) => row.id);
-  const token = ((await (await fetch(`${gatewayUrl(0)}/api/realtime/token`)).json()) as { token: string }).token;
+  const people = await createUsers(s, opts.users);
+  const userPlans = planUsers(r.fork(7), opts.users, PINNED);
+  const pinned = await createPinned(s, people.ids, userPlans);
   const durationMs = opts.seconds * 1000;
   const plan = planFaults(r.fork(1), durationMs);
-  for (const spec of planSubscribers(r.fork(2), opts.subscribers, pinned, durationMs, s.gateways.length)) subscribers.push(new Subscriber(spec, gatewayUrl(spec.gateway), token));
-  out(`  stack up: Postgres, 2 replicators, 2 gateways; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
+  const notes = createWriteStream(path.join(root, 'logs', 'subscribers.log'), { flags: 'a' });
+  subLog = notes;
+  // Good past the run and its settling: the service path is about grants, not expiry.
+  const service = serviceToken(SECRET, { channels: ['*'], projects: ['*'] }, Date.now(), opts.seconds + 3600);
+  for (const spec of planSubscribers(r.fork(2), opts.subscribers, pinned, durationMs, s.gateways.length, userPlans)) {
+    const access: Access =
+      spec.user === null ? { kind: 'service', token: service } : { kind: 'user', userId: people.ids[spec.user]!, email: people.emails[spec.user]!, password: people.password };
+    subscribers.push(new Subscriber(spec, gatewayUrl(spec.gateway), access, (line) => notes.write(`${new Date().toISOString()} subscriber ${spec.index}: ${line}\n`)));
+  }
+  out(`  stack up: Postgres, 2 replicators, 2 gateways; ${opts.users} users with ${userPlans.reduce((n, u) => n + u.memberships.length, 0)} memberships of the ${PINNED} pinned projects; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
 
-  const writers = new Writers(s.url, r.fork(3), opts.writers, pinned, log);
+  const writers = new Writers(s.url, r.fork(3), opts.writers, pinned, log, people.ids);
+  const members = new MembershipWriter(s.url, r.fork(6), people.ids, pinned, log);
   const faults: FaultRecord[] = [];
   const started = Date.now();
   const elapsed = () => Date.now() - started;
@@ -98,39 +142,74 @@ try {
     await sub.join();
   });
   writers.start();
+  members.start();
   const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record);
-  const clientLane = runClientLane(s, plan.client, subscribers, pinned[0]!, r.fork(5), elapsed, record);
+  const clientLane = runClientLane(s, plan.client, subscribers, pinned, r.fork(5), elapsed, record);
+  // Awaited later; a lane or a join that fails before then must still end the run through
+  // the finally below (which stops every process), not as an unhandled rejection.
+  for (const task of [serverLane, clientLane, ...joins]) task.catch(() => undefined);
   const progress = setInterval(() => {
     void s
       .query<{ n: string; head: string | null }>(`SELECT count(*) AS n, (SELECT max(seq) FROM change_outbox) AS head FROM change_outbox`)
-      .then(([row]) => out(`  ${at()} outbox ${fmt(Number(row!.n))} rows, head seq ${fmt(Number(row!.head ?? 0))}; ${writers.stats.committed} transactions; ${subscribers.filter((x) => x.isLive).length}/${subscribers.length} subscribers live; ${faults.length} faults`))
+      .then(([row]) => out(`  ${at()} outbox ${fmt(Number(row!.n))} rows, head seq ${fmt(Number(row!.head ?? 0))}; ${writers.stats.committed} transactions, ${members.stats.grants + members.stats.revocations + members.stats.roleChanges} membership changes; ${subscribers.filter((x) => x.isLive).length}/${subscribers.length} subscribers live (${subscribers.filter((x) => x.refused).length} refused, ${subscribers.filter((x) => x.joined && !x.socket!.connected).length} offline); ${faults.length} faults`))
       .catch(() => out(`  ${at()} (database unreachable)`));
   }, 10_000);
-  await Promise.all(joins);
+  // The run lasts its time whatever the joins cost (sign-ins wait their turn past ten a
+  // minute per account and address).
   await sleep(Math.max(0, durationMs - elapsed()));
   await writers.stop();
+  await members.stop();
   await serverLane;
   await clientLane;
+  await Promise.all(joins);
   clearInterval(progress);
   out(`  ${at()} writers stopped (${fmt(writers.stats.committed)} committed, ${fmt(writers.stats.rolledBack)} rolled back, ${fmt(writers.stats.failed)} failed on a fault); settling`);
 
   await restoreAll(s);
   await waitFor('every outbox row to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 120_000, 250);
-  const expected = async (sub: Subscriber, e: Epoch) => expectedSeqs(s, sub, e);
+  // Nothing writes from here on: the outbox, read once, is the truth for every rule.
+  const truth = await readTruth(s, subscribers);
+  const memberFor = (sub: Subscriber): MemberAt => {
+    const uid = sub.userId;
+    return uid === null ? null : (project, seq) => isMember(truth.history, uid, project, seq);
+  };
+  const froms = new Map<string, Promise<EpochFrom>>();
+  const expected = async (sub: Subscriber, e: Epoch): Promise<number[]> => {
+    const key = 'since' in e.start ? `since ${e.start.since}` : e.start.cursor;
+    if (!froms.has(key)) froms.set(key, epochFrom(s, e));
+    return owed(truth.byTable.get(sub.spec.channel) ?? [], sub.spec.channel, sub.spec.filter, await froms.get(key)!, memberFor(sub));
+  };
+  // Refused (its filter names a project the user does not hold at the end) and its list
+  // read after the last grant or revocation of that project: nothing more will come.
+  const settledRefused = (sub: Subscriber) => {
+    const project = sub.spec.filter.project_id;
+    const e = sub.current;
+    if (!sub.refused || !project || sub.userId === null || !e || !('cursor' in e.start)) return false;
+    return !isMember(truth.history, sub.userId, project, truth.head) && readCursor(e.start.cursor).head >= lastMembershipChange(truth.history, sub.userId, project);
+  };
+  // Why a subscriber is not settled yet, or null when it is.
+  const behind = async (sub: Subscriber): Promise<string | null> => {
+    if (settledRefused(sub)) return null;
+    if (!sub.isLive) return sub.refused ? 'refused, though it may subscribe now' : 'not live';
+    const last = (await expected(sub, sub.current!)).at(-1);
+    const got = sub.current!.received.at(-1)?.seq ?? 0;
+    return last !== undefined && got < last ? `at seq ${got} of ${last}` : null;
+  };
   await waitFor(
     'every subscriber to catch up',
     async () => {
-      for (const sub of subscribers) {
-        if (!sub.isLive) return false;
-        const want = await expected(sub, sub.current!);
-        const last = want.at(-1);
-        if (last !== undefined && (sub.current!.received.at(-1) ?? 0) < last) return false;
-      }
+      for (const sub of subscribers) if (await behind(sub)) return false;
       return true;
     },
     90_000,
     500,
-  ).catch((err: Error) => out(`  ${err.message}: the checker counts what is missing`));
+  ).catch(async (err: Error) => {
+    out(`  ${err.message}: the checker counts what is missing`);
+    for (const sub of subscribers) {
+      const why = await behind(sub);
+      if (why) out(`    ${sub.label}: ${why}`);
+    }
+  });
 
   // The checker.
   let delivery: Findings = noFindings();
@@ -139,14 +218,25 @@ try {
   for (const sub of subscribers) {
     for (const [i, e] of sub.epochs.entries()) {
       const complete = i === sub.epochs.length - 1 && e.endedBy === null;
-      delivery = addFindings(delivery, checkDelivery(e.received, await expected(sub, e), complete, `${sub.label}, epoch ${i + 1}`));
+      delivery = addFindings(delivery, checkDelivery(e.received, await expected(sub, e), complete, `${sub.label}, epoch ${i + 1}`, memberFor(sub)));
       epochs++;
       delivered += e.received.length;
     }
   }
+  const stuck = subscribers
+    .filter((x) => x.refused && !settledRefused(x))
+    .map((x) =>
+      x.userId && x.spec.filter.project_id && isMember(truth.history, x.userId, x.spec.filter.project_id, truth.head)
+        ? `${x.label}: its subscribe is still refused (FORBIDDEN), though the user is a member of project ${x.spec.filter.project_id}`
+        : `${x.label}: refused, and its last list was read before the last change of its membership`,
+    );
+  // The service-token subscriber sees every project; its fresh read is that of a user
+  // granted every project only now, after the run (so that nothing it did is affected).
+  const auditor = await auditorSession(s, gatewayUrl(0), people);
+  await waitFor('the auditor\'s grants to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 60_000, 250);
   const cache = { missing: 0, extra: 0, differing: 0, first: null as string | null };
   for (const sub of subscribers) {
-    const fresh = await fetchList(gatewayUrl(sub.spec.gateway), sub.spec.channel, sub.spec.filter);
+    const fresh = await fetchList(gatewayUrl(sub.spec.gateway), sub.session ?? auditor, sub.spec.channel, sub.spec.filter);
     const d = compareCache(sub.list.items, fresh.items, sub.label);
     cache.missing += d.missing;
     cache.extra += d.extra;
@@ -162,18 +252,32 @@ try {
   const errors = subscribers.flatMap((x) => x.subscribeErrors.map((e) => `${x.label}: ${e}`));
   const resyncs = subscribers.reduce((n, x) => n + x.resyncs, 0);
   const refusals = subscribers.reduce((n, x) => n + x.refusals, 0);
+  const sum = (f: (x: Subscriber) => number) => subscribers.reduce((n, x) => n + f(x), 0);
+  const grants = truth.memberChanges.filter((c) => c.op === 'INSERT').length;
+  const revocations = truth.memberChanges.filter((c) => c.op === 'DELETE').length;
+  const roleChanges = truth.memberChanges.filter((c) => c.op === 'UPDATE').length;
+  const written = members.stats.grants + members.stats.revocations + members.stats.roleChanges;
+  const users = subscribers.filter((x) => x.userId !== null);
+  const refreshes = sum((x) => x.refreshes);
+  // A process that exits on its own is a failure even when the stream survives it (restoreAll restarts it).
+  const crashes = [...s.replicators, ...s.gateways].flatMap((p) => p.crashes.map((c) => `${p.name} ${c} (read its log)`));
+  const noRefresh = users.length > 0 && refreshes === 0 ? 'no user subscriber renewed its token on an open socket (the auth event): the tokens must outlive the first renewal point' : null;
 
   const counts = countByKind(faults);
   const faultText = [...serverFaults, ...clientFaults].map((k) => `${k} ${counts[k]}`).join(', ');
   const cacheBad = cache.missing + cache.extra + cache.differing;
   out('');
   out(
-    `chaos seed ${opts.seed}: ${fmt(facts!.rows)} changes, ${fmt(delivered)} deliveries to ${subscribers.length} subscribers (${epochs} subscriptions, ${resyncs} resyncs, ${refusals} subscribes refused and retried); ` +
-      `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, ` +
-      `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched`,
+    `chaos seed ${opts.seed}: ${fmt(facts!.rows)} changes, ${fmt(delivered)} deliveries to ${subscribers.length} subscribers (${users.length} as ${opts.users} users, ${subscribers.length - users.length} with a service token; ` +
+      `${epochs} subscriptions, ${resyncs} resyncs of which ${sum((x) => x.membershipResyncs)} for membership, ${refusals} subscribes refused and retried, ${sum((x) => x.forbidden)} forbidden and retried later; ` +
+      `${refreshes} tokens renewed, ${sum((x) => x.expired)} ran out); memberships: ${grants} grants, ${revocations} revocations, ${roleChanges} role changes (${written} written as such, the rest by projects made and deleted); ` +
+      `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, unauthorized ${delivery.unauthorized}, ` +
+      `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched, processes crashed ${crashes.length}`,
   );
-  for (const line of [delivery.first, cache.first, ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null]) if (line) out(`  first problem: ${line}`);
-  failed = delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length > 0;
+  for (const line of [delivery.first, cache.first, ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
+  failed =
+    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length > 0 ||
+    noRefresh !== null;
   const missingKinds = serverFaults.filter((k) => counts[k] === 0);
   if (missingKinds.length) {
     out(`  not injected: ${missingKinds.join(', ')} (a run of ${opts.seconds} s has room for fewer faults; give more --seconds)`);
@@ -185,42 +289,105 @@ try {
   failed = true;
 } finally {
   for (const sub of subscribers) sub.close();
+  subLog?.end();
   await stack?.stop().catch((err: Error) => out(`  stopping the stack: ${err.message}`));
   if (failed || opts.keep) out(`  logs kept in ${path.join(root, 'logs')}`);
   else await fs.rm(root, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
 
-/** What a subscriber's epoch should receive: matching outbox rows after its start, in seq order. */
-async function expectedSeqs(s: Stack, sub: Subscriber, e: Epoch): Promise<number[]> {
-  const params: unknown[] = [sub.spec.channel];
-  let after: string;
-  if ('since' in e.start) {
-    params.push(e.start.since);
-    after = `seq > $2`;
-  } else {
-    const c = JSON.parse(Buffer.from(e.start.cursor, 'base64url').toString('utf8')) as { h: number; s: string };
-    params.push(c.h, c.s);
-    after = `seq > $2 AND NOT pg_visible_in_snapshot(txid, $3::pg_snapshot)`;
+interface Truth {
+  /** The streamed changes by table, in seq order, with the columns the rules read. */
+  byTable: Map<string, OutboxChange[]>;
+  memberChanges: MemberChange[];
+  history: Memberships;
+  head: number;
+}
+
+/** The outbox once everything is stamped: the changes of the subscribed channels and the membership history. */
+async function readTruth(s: Stack, subs: Subscriber[]): Promise<Truth> {
+  const columns = [...new Set(['id', 'project_id', ...subs.flatMap((x) => Object.keys(x.spec.filter))])];
+  const channels = [...new Set(subs.map((x) => x.spec.channel))];
+  const side = (col: 'old_row' | 'new_row') => `CASE WHEN ${col} IS NULL THEN NULL ELSE (SELECT jsonb_object_agg(k, ${col} ->> k) FROM unnest($1::text[]) k) END`;
+  const changes = await s.query<OutboxChange>(
+    `SELECT seq::int AS seq, table_name AS table, op, ${side('old_row')} AS old, ${side('new_row')} AS new FROM change_outbox WHERE seq IS NOT NULL AND table_name = ANY($2) ORDER BY seq`,
+    [columns, channels],
+  );
+  const byTable = new Map<string, OutboxChange[]>();
+  for (const c of changes) {
+    if (!byTable.has(c.table)) byTable.set(c.table, []);
+    byTable.get(c.table)!.push(c);
   }
-  const side = (col: 'old_row' | 'new_row') =>
-    Object.keys(sub.spec.filter).length === 0
-      ? 'true'
-      : Object.entries(sub.spec.filter)
-          .map(([k, v]) => {
-            params.push(k, v);
-            return `${col}->>$${params.length - 1} = $${params.length}`;
-          })
-          .join(' AND ');
-  const match = `((op <> 'INSERT' AND ${side('old_row')}) OR (op <> 'DELETE' AND ${side('new_row')}))`;
-  const rows = await s.query<{ seq: string }>(`SELECT seq FROM change_outbox WHERE table_name = $1 AND seq IS NOT NULL AND ${after} AND ${match} ORDER BY seq`, params);
-  return rows.map((row) => Number(row.seq));
+  const memberChanges = await s.query<MemberChange>(
+    `SELECT seq::int AS seq, op, coalesce(new_row ->> 'user_id', old_row ->> 'user_id') AS "userId", coalesce(new_row ->> 'project_id', old_row ->> 'project_id') AS "projectId"
+     FROM change_outbox WHERE table_name = 'project_members' AND seq IS NOT NULL ORDER BY seq`,
+  );
+  const [h] = await s.query<{ head: number }>(`SELECT coalesce(max(seq), 0)::int AS head FROM change_outbox`);
+  return { byTable, memberChanges, history: membershipHistory(memberChanges), head: h!.head };
+}
+
+/**
+ * Where an epoch's debt starts: after its `since`, or after its list's head seq except
+ * the changes whose transaction the list's snapshot already saw (Postgres decides that,
+ * with pg_visible_in_snapshot).
+ */
+async function epochFrom(s: Stack, e: Epoch): Promise<EpochFrom> {
+  if ('since' in e.start) return { after: e.start.since, inList: new Set() };
+  const c = readCursor(e.start.cursor);
+  const rows = await s.query<{ seq: number }>(`SELECT seq::int AS seq FROM change_outbox WHERE seq > $1 AND pg_visible_in_snapshot(txid, $2::pg_snapshot)`, [c.head, c.snapshot]);
+  return { after: c.head, inList: new Set(rows.map((row) => row.seq)) };
+}
+
+interface People {
+  ids: string[];
+  emails: string[];
+  password: string;
+  auditor: { id: string; email: string };
+}
+
+/**
+ * The run's users, and an auditor with no membership until the end. They share one
+ * password: the users CLI hashes it once (argon2 is slow on purpose) and the others get
+ * a copy of that hash.
+ */
+async function createUsers(s: Stack, count: number): Promise<People> {
+  const password = randomBytes(18).toString('base64url');
+  const emails = Array.from({ length: count }, (_, i) => `chaos-user-${i + 1}@chaos.test`);
+  const auditorEmail = 'chaos-auditor@chaos.test';
+  await s.addUser(emails[0]!, password);
+  await s.query(`INSERT INTO users (email, password_hash) SELECT e, (SELECT password_hash FROM users WHERE email = $1) FROM unnest($2::text[]) e`, [emails[0], [...emails.slice(1), auditorEmail]]);
+  const rows = await s.query<{ id: string; email: string }>(`SELECT id, email FROM users`);
+  const id = (email: string) => rows.find((row) => row.email === email)!.id;
+  return { ids: emails.map(id), emails, password, auditor: { id: id(auditorEmail), email: auditorEmail } };
+}
+
+/** The pinned projects, each made by its creator (who owns it through the product's trigger), then the planned grants. */
+async function createPinned(s: Stack, userIds: string[], plans: ReturnType<typeof planUsers>): Promise<string[]> {
+  const pinned: string[] = [];
+  for (let k = 0; k < PINNED; k++) {
+    const creator = userIds[k % userIds.length]!;
+    pinned.push(
+      await s.transaction(async (c) => {
+        await c.query(`SELECT set_config('app.user_id', $1, true), set_config('app.actor', 'chaos-setup', true)`, [creator]);
+        return (await c.query<{ id: string }>(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [`pinned ${k + 1}`])).rows[0]!.id;
+      }),
+    );
+  }
+  const grants = plans.flatMap((u) => u.memberships.filter((m) => userIds[m.project % userIds.length] !== userIds[u.index]).map((m) => [pinned[m.project], userIds[u.index], m.role]));
+  for (const [project, user, role] of grants) await s.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)`, [project, user, role]);
+  return pinned;
+}
+
+/** The auditor granted every project now, and signed in: a fresh read of everything through the API. */
+async function auditorSession(s: Stack, base: string, people: People): Promise<string> {
+  await s.query(`INSERT INTO project_members (project_id, user_id, role) SELECT id, $1, 'viewer' FROM projects ON CONFLICT DO NOTHING`, [people.auditor.id]);
+  return signIn(base, people.auditor.email, people.password);
 }
 
 /** Atomic capture: the last outbox image of every row is the row in its table, and deleted rows are gone. */
 async function outboxReplaysToTables(s: Stack): Promise<number> {
   let mismatched = 0;
-  for (const t of tables) {
+  for (const t of [...tables, 'project_members']) {
     const [row] = await s.query<{ n: number }>(
       `WITH last AS (SELECT DISTINCT ON (row_id) row_id, op, new_row FROM change_outbox WHERE table_name = $1 ORDER BY row_id, seq DESC)
        SELECT count(*)::int AS n FROM (SELECT row_id, new_row FROM last WHERE op <> 'DELETE') a
@@ -245,7 +412,7 @@ async function runServerLane(s: Stack, faults: PlannedFault<ServerFault>[], r: R
   }
 }
 
-async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[], burstRow: string, r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void): Promise<void> {
+async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[], pinned: string[], r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void): Promise<void> {
   for (const f of faults) {
     await sleep(Math.max(0, f.at - elapsed()));
     const joined = subs.filter((x) => x.joined);
@@ -262,7 +429,10 @@ async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[
     const sub = r.pick(readers.length ? readers : joined);
     const ms = r.int(3000, 8000);
     if (!sub.reconnectStalled(ms)) continue;
-    const bytes = await burst(s.url, burstRow, 200, 50_000).catch(() => 0);
+    // A project the stalled reader sees: one of the user's, when they hold any.
+    const uid = sub.userId;
+    const held = uid === null ? [] : await s.query<{ id: string }>(`SELECT project_id AS id FROM project_members WHERE user_id = $1 AND project_id = ANY($2::uuid[]) ORDER BY random() LIMIT 1`, [uid, pinned]).catch(() => []);
+    const bytes = await burst(s.url, held[0]?.id ?? pinned[0]!, 200, 50_000).catch(() => 0);
     record(f.kind, `${sub.label} stalled for ${ms} ms under ${fmt(Math.round(bytes / 1e6))} MB of updates`);
   }
 }

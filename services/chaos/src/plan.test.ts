@@ -88,6 +88,14 @@ describe('planSubscribers', () => {
     expect(held.length).toBeGreaterThan(filtered.length / 2);
   });
 
+  test('one user subscriber, joining at the start, lets its token run out; the others renew theirs', () => {
+    const subs = planSubscribers(rng(14), 24, pinned, 60_000, 2, users);
+    const sleepers = subs.filter((s) => !s.renews);
+    expect(sleepers).toHaveLength(1);
+    expect(sleepers[0]!.user).not.toBeNull();
+    expect(sleepers[0]!.joinAt).toBe(0);
+  });
+
   test('without users every subscriber holds the service token', () => {
     expect(planSubscribers(rng(1), 6, pinned, 60_000, 2, []).every((s) => s.user === null)).toBe(true);
   });

@@ -1,7 +1,7 @@
-// The fault schedule of a run, decided by the seed before anything starts. Faults of the
-// servers (replicators, gateways, Postgres, mode) run one after another on one lane, so
-// that each is survived before the next; faults of clients run on a lane of their own,
-// at the same time. Postgres restarts exactly once, near the middle.
+// The fault schedule of a run, its users and its subscribers, decided by the seed before
+// anything starts. Faults of the servers (replicators, gateways, Postgres, mode) run one
+// after another on one lane, so that each is survived before the next; faults of clients
+// run on a lane of their own, at the same time. Postgres restarts exactly once, near the middle.
 import type { Rng } from './rng';
 
 export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart'] as const;
@@ -94,6 +94,8 @@ export interface SubscriberPlan {
   gateway: number;
   start: 'list' | 'replay';
   joinAt: number;
+  /** Renews its token before it ends; one user subscriber does not, like a tab asleep, and is closed at expiry. */
+  renews: boolean;
 }
 
 const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'] as const;
@@ -105,7 +107,8 @@ const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_lay
  * a list or with a replay of everything so far. The first holds the service token (it
  * sees every project and has no session, so it always starts from a replay); the others
  * are the users in turn, filtered mostly on a project they hold at the start and now and
- * then on one they do not (refused until a grant comes).
+ * then on one they do not (refused until a grant comes). The first user subscriber never
+ * renews its token.
  */
 export function planSubscribers(r: Rng, count: number, pinned: readonly string[], durationMs: number, gateways: number, users: readonly UserPlan[]): SubscriberPlan[] {
   return Array.from({ length: count }, (_, index) => {
@@ -120,6 +123,8 @@ export function planSubscribers(r: Rng, count: number, pinned: readonly string[]
     }
     const late = r.chance(0.35);
     const start = r.chance(0.6) ? 'list' : 'replay';
+    // The first user subscriber lets its token run out, from the start so that it does within any run.
+    const sleeper = user !== null && index === 1;
     return {
       index,
       user: user?.index ?? null,
@@ -127,7 +132,8 @@ export function planSubscribers(r: Rng, count: number, pinned: readonly string[]
       filter,
       gateway: index % gateways,
       start: user ? start : 'replay',
-      joinAt: late ? r.int(1000, Math.floor(durationMs * 0.6)) : 0,
+      joinAt: late && !sleeper ? r.int(1000, Math.floor(durationMs * 0.6)) : 0,
+      renews: !sleeper,
     };
   });
 }

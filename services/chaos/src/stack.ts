@@ -1,7 +1,7 @@
 // The system under test, as it runs in production: one Postgres, two replicator
 // processes (leader and standby) and two gateway/API processes, each a real child
 // process so that SIGKILL is a real crash. Their output goes to one log file each, kept
-// when a run fails.
+// when a run fails. Users are made with the product's own CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -11,13 +11,24 @@ import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type C
 import { inheritedEnv } from './env';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';
-const SECRET = 'chaos-secret-chaos-secret-chaos-secret-0123';
+/** Shared by the gateways (a token one issues is good at the other) and by the service token the run mints. */
+export const SECRET = 'chaos-secret-chaos-secret-chaos-secret-0123';
+/** The replicators answer /status only with it. */
+const METRICS_TOKEN = 'chaos-metrics-token-0123456789';
+/**
+ * The shortest lifetime the API allows for realtime tokens, so that every user
+ * subscriber renews its token during a run, and sockets that miss it are closed.
+ */
+const TOKEN_TTL_SECONDS = 60;
 
 export class Proc {
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private readonly logFile: WriteStream;
+  private stopping = false;
   starts = 0;
+  /** Exits nobody asked for (a crash), as `exit <code or signal> at <time>`: restoreAll starts it again, the checker reports it. */
+  readonly crashes: string[] = [];
 
   constructor(
     readonly name: string,
@@ -49,9 +60,11 @@ export class Proc {
     child.stdout.pipe(this.logFile, { end: false });
     child.stderr.pipe(this.logFile, { end: false });
     this.child = child;
+    this.stopping = false;
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
         this.logFile.write(`--- exit ${code ?? signal} at ${new Date().toISOString()}\n`);
+        if (!this.stopping) this.crashes.push(`exit ${code ?? signal} at ${new Date().toISOString()}`);
         if (this.child === child) this.child = null;
         resolve();
       }),
@@ -62,15 +75,16 @@ export class Proc {
   async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child) return;
+    this.stopping = true;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await this.exited;
     clearTimeout(timer);
   }
 
-  async getJson<T>(pathname: string): Promise<{ status: number; body: T } | null> {
+  async getJson<T>(pathname: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T } | null> {
     try {
-      const res = await fetch(`http://127.0.0.1:${this.port}${pathname}`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`http://127.0.0.1:${this.port}${pathname}`, { headers, signal: AbortSignal.timeout(2000) });
       return { status: res.status, body: (await res.json()) as T };
     } catch {
       return null;
@@ -110,6 +124,7 @@ export class Stack {
     private cluster: Cluster,
     private readonly pgPort: number,
     private readonly dataDir: string,
+    private readonly logDir: string,
     readonly url: string,
     private readonly log: Logger,
     replicators: Proc[],
@@ -134,12 +149,24 @@ export class Stack {
     replUrl.password = 'chaos';
     const common = { LOG_LEVEL: 'info', DEMO: '0' };
     const replicators = await Promise.all(
-      [1, 2].map(async (i) => new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500' }, await freePort(), logDir)),
+      [1, 2].map(
+        async (i) =>
+          new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500', METRICS_TOKEN }, await freePort(), logDir),
+      ),
     );
     const gateways = await Promise.all(
-      [1, 2].map(async (i) => new Proc(`gateway-${i}`, 'services/api/src/main.ts', { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, SOCKET_QUEUE_LIMIT: '100', REPLAY_PAGE_SIZE: '500' }, await freePort(), logDir)),
+      [1, 2].map(
+        async (i) =>
+          new Proc(
+            `gateway-${i}`,
+            'services/api/src/main.ts',
+            { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_LIMIT: '100', REPLAY_PAGE_SIZE: '500' },
+            await freePort(),
+            logDir,
+          ),
+      ),
     );
-    const stack = new Stack(cluster, pgPort, dataDir, url, log, replicators, gateways);
+    const stack = new Stack(cluster, pgPort, dataDir, logDir, url, log, replicators, gateways);
     replicators[0]!.start();
     await stack.waitForLeader();
     replicators[1]!.start();
@@ -149,7 +176,7 @@ export class Stack {
   }
 
   async role(p: Proc): Promise<string | null> {
-    const r = await p.getJson<ReplicatorStatus>('/status');
+    const r = await p.getJson<ReplicatorStatus>('/status', { authorization: `Bearer ${METRICS_TOKEN}` });
     return r?.body.process?.role ?? null;
   }
 
@@ -171,12 +198,49 @@ export class Stack {
 
   async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
     const c = new pg.Client({ connectionString: this.url, application_name: 'chaos-control' });
+    // A connection that Postgres ends (a restart) fails its query; the event must not end the run.
+    c.on('error', () => undefined);
     await c.connect();
     try {
       return (await c.query<R>(sql, params)).rows;
     } finally {
       await c.end();
     }
+  }
+
+  /** Runs `fn` in one transaction on a connection of its own. */
+  async transaction<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    const c = new pg.Client({ connectionString: this.url, application_name: 'chaos-control' });
+    // A connection that Postgres ends (a restart) fails its query; the event must not end the run.
+    c.on('error', () => undefined);
+    await c.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(c);
+      await c.query('COMMIT');
+      return result;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      await c.end();
+    }
+  }
+
+  /** `npm run users -- add <email> --password-stdin`, as an operator makes a user; its output goes to the users log. */
+  async addUser(email: string, password: string): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/users/cli.ts'), 'add', email, '--password-stdin'], {
+      cwd: repoRoot,
+      env: { ...inheritedEnv(), DATABASE_URL: this.url, LOG_LEVEL: 'warn' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdin.end(`${password}\n`);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await fs.appendFile(path.join(this.logDir, 'users.log'), `--- add ${email}: exit ${code}\n${output}`);
+    if (code !== 0) throw new Error(`npm run users -- add ${email} exited ${code}: ${output.trim()}`);
   }
 
   /** A clean stop and a start on the same data: every connection of every process drops. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { rng } from './rng';
-import { chooseOp, statement, tables } from './workload';
+import { chooseMemberOp, chooseOp, memberStatement, statement, tables } from './workload';
 
 describe('chooseOp', () => {
   test.each([
@@ -26,5 +26,39 @@ describe('statement', () => {
         if (t === 'projects' && op === 'delete') expect(params).toEqual([['p1']]);
       }
     }
+  });
+});
+
+describe('memberStatement', () => {
+  const users = ['u1', 'u2'];
+  const pinned = ['p1', 'p2'];
+  test.each([
+    { op: 'grant' as const, sql: /^INSERT INTO project_members .* ON CONFLICT \(project_id, user_id\) DO NOTHING$/ },
+    { op: 'revoke' as const, sql: /^DELETE FROM project_members WHERE id = \(SELECT id FROM project_members WHERE user_id = ANY\(\$1::uuid\[\]\)/ },
+    { op: 'role' as const, sql: /^UPDATE project_members SET role = \$2, .* AND role <> \$2$/ },
+  ])('$op', ({ op, sql }) => {
+    const r = rng(4);
+    for (let i = 0; i < 50; i++) {
+      const s = memberStatement(op, r, users, pinned);
+      expect(s.sql).toMatch(sql);
+      if (op === 'grant') {
+        expect(users).toContain(s.params[0]);
+        expect(['viewer', 'editor', 'owner']).toContain(s.params[1]);
+        // A pinned project as a parameter, or any project the writers made.
+        if (s.params.length === 3) expect(pinned).toContain(s.params[2]);
+        else expect(s.sql).toContain('FROM projects ORDER BY random()');
+      } else {
+        // Only the run's own users' memberships are touched.
+        expect(s.params[0]).toEqual(users);
+      }
+    }
+  });
+
+  test('grants outnumber revocations, role changes come too', () => {
+    const r = rng(5);
+    const counts = { grant: 0, revoke: 0, role: 0 };
+    for (let i = 0; i < 600; i++) counts[chooseMemberOp(r)]++;
+    expect(counts.grant).toBeGreaterThan(counts.revoke);
+    expect(counts.role).toBeGreaterThan(0);
   });
 });

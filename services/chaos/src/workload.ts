@@ -1,8 +1,10 @@
 // The writers: random INSERT, UPDATE (moves between projects included) and DELETE over
 // the five tables, one to four statements a transaction, some rolled back, some rows
-// larger than NOTIFY's 8000 bytes. Table sizes stay within caps, so that every list a
-// subscriber reads fits in one page of the API. A lost connection (Postgres restarting)
-// is retried: the database, not the writer, is the record of what committed.
+// larger than NOTIFY's 8000 bytes, some transactions as a user (whose new projects they
+// then own). Beside them, grants, revocations and role changes of the run's users. Table
+// sizes stay within caps, so that every list a subscriber reads fits in one page of the
+// API. A lost connection (Postgres restarting) is retried: the database, not the writer,
+// is the record of what committed.
 import pg from 'pg';
 import type { Logger } from '@realtime/db';
 import type { Rng } from './rng';
@@ -93,6 +95,8 @@ export class Writers {
     private readonly writers: number,
     private readonly pinned: readonly string[],
     private readonly log: Logger,
+    /** User ids; a transaction as one of them makes them the owner of the projects it creates. */
+    private readonly users: readonly string[] = [],
   ) {}
 
   start(): void {
@@ -137,6 +141,7 @@ export class Writers {
     await c.query('BEGIN');
     try {
       await c.query(`SELECT set_config('app.actor', $1, true)`, [`chaos-writer-${index}`]);
+      if (this.users.length && r.chance(0.1)) await c.query(`SELECT set_config('app.user_id', $1, true)`, [r.pick(this.users)]);
       for (let i = r.int(1, 4); i > 0; i--) {
         const t = r.pick(tables);
         const op = chooseOp(r, this.counts[t], caps[t]);
@@ -163,6 +168,95 @@ export class Writers {
       await c.query('ROLLBACK').catch(() => undefined);
       throw err;
     }
+  }
+}
+
+export type MemberOp = 'grant' | 'revoke' | 'role';
+
+/**
+ * One membership change among the run's users, written as the writers write: a grant
+ * (mostly of a pinned project, the ones filtered subscribers name, else of any project;
+ * nothing when held already), a revocation, or a change of role; the last two pick one
+ * of the users' memberships.
+ */
+export function memberStatement(op: MemberOp, r: Rng, users: readonly string[], pinned: readonly string[]): { sql: string; params: unknown[] } {
+  const role = r.pick(['viewer', 'editor', 'owner']);
+  const theirs = `(SELECT id FROM project_members WHERE user_id = ANY($1::uuid[]) ORDER BY random() LIMIT 1)`;
+  switch (op) {
+    case 'grant': {
+      const insert = (project: string) => `INSERT INTO project_members (project_id, user_id, role) SELECT ${project}, $1, $2 ON CONFLICT (project_id, user_id) DO NOTHING`;
+      if (r.chance(0.7)) return { sql: insert('$3::uuid'), params: [r.pick(users), role, r.pick(pinned)] };
+      return { sql: insert('(SELECT id FROM projects ORDER BY random() LIMIT 1)'), params: [r.pick(users), role] };
+    }
+    case 'revoke':
+      return { sql: `DELETE FROM project_members WHERE id = ${theirs}`, params: [users] };
+    case 'role':
+      return { sql: `UPDATE project_members SET role = $2, updated_at = now() WHERE id = ${theirs} AND role <> $2`, params: [users, role] };
+  }
+}
+
+export function chooseMemberOp(r: Rng): MemberOp {
+  return r.pick(['grant', 'grant', 'grant', 'revoke', 'revoke', 'role'] as const);
+}
+
+export interface MemberStats {
+  grants: number;
+  revocations: number;
+  roleChanges: number;
+  failed: number;
+}
+
+/** Grants, revocations and role changes at a modest pace (about one a second), each its own transaction. */
+export class MembershipWriter {
+  readonly stats: MemberStats = { grants: 0, revocations: 0, roleChanges: 0, failed: 0 };
+  private stopping = false;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly url: string,
+    private readonly r: Rng,
+    private readonly users: readonly string[],
+    private readonly pinned: readonly string[],
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    if (this.users.length) this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let client: pg.Client | null = null;
+    while (!this.stopping) {
+      await sleep(this.r.int(400, 1600));
+      if (this.stopping) break;
+      const op = chooseMemberOp(this.r);
+      const { sql, params } = memberStatement(op, this.r, this.users, this.pinned);
+      try {
+        if (!client) {
+          client = new pg.Client({ connectionString: this.url, application_name: 'chaos-members' });
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        await client.query('BEGIN');
+        await client.query(`SELECT set_config('app.actor', 'chaos-members', true)`);
+        const { rowCount } = await client.query(sql, params);
+        await client.query('COMMIT');
+        if (rowCount) this.stats[op === 'grant' ? 'grants' : op === 'revoke' ? 'revocations' : 'roleChanges']++;
+      } catch (err) {
+        await client?.query('ROLLBACK').catch(() => undefined);
+        if (isConflict(err)) continue;
+        this.stats.failed++;
+        this.log.debug({ err }, 'membership change failed');
+        await client?.end().catch(() => undefined);
+        client = null;
+      }
+    }
+    await client?.end().catch(() => undefined);
   }
 }
 

@@ -1,0 +1,79 @@
+// Who the subscribers are: users signed in over HTTP as the web app signs in (a session
+// cookie each, realtime tokens fetched with it), and the service token a backend mints
+// with the shared secret, which the HTTP API never issues.
+import { createHmac } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const SESSION_COOKIE = 'rt_session';
+
+const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+/** An HS256 JWS over these JSON texts, taken byte for byte (so that a published example checks it). */
+export function signJwt(headerJson: string, payloadJson: string, key: Uint8Array): string {
+  const input = `${b64url(headerJson)}.${b64url(payloadJson)}`;
+  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+}
+
+export interface Grant {
+  channels: string[];
+  projects: string[];
+}
+
+/** A service token as the gateway's signToken makes one: the grant as claims, issued now, expiring after `ttlSeconds`. */
+export function serviceToken(secret: string, grant: Grant, nowMs: number, ttlSeconds: number): string {
+  const iat = Math.floor(nowMs / 1000);
+  return signJwt(JSON.stringify({ alg: 'HS256' }), JSON.stringify({ channels: grant.channels, projects: grant.projects, iat, exp: iat + ttlSeconds }), new TextEncoder().encode(secret));
+}
+
+/**
+ * When to renew a token, in ms from now: a third of its life before it ends (20 s at
+ * least, room for retries while a gateway restarts), and never sooner than a second.
+ */
+export function refreshDelay(issuedAtMs: number, expiresAtMs: number, nowMs: number): number {
+  const margin = Math.max(20_000, (expiresAtMs - issuedAtMs) / 3);
+  return Math.max(1000, Math.round(expiresAtMs - margin - nowMs));
+}
+
+/** The `name=value` of the session cookie among Set-Cookie headers, or null. */
+export function sessionCookie(setCookie: readonly string[]): string | null {
+  for (const header of setCookie) {
+    const m = new RegExp(`^\\s*${SESSION_COOKIE}=([^;]*)`).exec(header);
+    if (m && m[1]) return `${SESSION_COOKIE}=${m[1]}`;
+  }
+  return null;
+}
+
+/** POST /api/auth/sign-in; the session cookie it sets. */
+export async function signIn(base: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${base}/api/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status === 429) {
+    // Ten sign-ins a minute per account and address: with many subscribers per user, the
+    // later ones wait their turn (the caller tries again).
+    await sleep(Math.max(1, Number(res.headers.get('retry-after')) || 5) * 1000);
+  }
+  if (!res.ok) throw new Error(`sign-in as ${email}: HTTP ${res.status} ${await res.text()}`);
+  const cookie = sessionCookie(res.headers.getSetCookie());
+  if (!cookie) throw new Error(`sign-in as ${email} set no ${SESSION_COOKIE} cookie; the API's sign-in must set it`);
+  return cookie;
+}
+
+export interface RealtimeToken {
+  token: string;
+  issuedAt: number;
+  /** ms since the epoch. */
+  expiresAt: number;
+}
+
+/** GET /api/realtime/token with the session cookie. */
+export async function fetchToken(base: string, cookie: string): Promise<RealtimeToken> {
+  const issuedAt = Date.now();
+  const res = await fetch(`${base}/api/realtime/token`, { headers: { cookie }, signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`GET /api/realtime/token: HTTP ${res.status}`);
+  const body = (await res.json()) as { token: string; expiresAt: string };
+  return { token: body.token, issuedAt, expiresAt: Date.parse(body.expiresAt) };
+}
