@@ -18,7 +18,7 @@ export class HttpError extends Error {
 export const notFound = (what: string, id: string) => new HttpError(404, 'NOT_FOUND', `no ${what} with id ${id}`);
 
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string> };
+  error: { code: string; message: string; fields?: Record<string, string>; requestId?: string };
 }
 
 interface PgError {
@@ -57,7 +57,9 @@ function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
     case '22P02':
     case '22007':
     case '22008':
-      return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `a value has the wrong format: ${e.message ?? ''}` } } };
+    case '22003':
+      // The database's own wording would tell a client about its internals; the log has it.
+      return { status: 400, body: { error: { code: 'BAD_REQUEST', message: 'a value has the wrong format or is out of range' } } };
     default:
       return null;
   }
@@ -77,12 +79,17 @@ export function errorHandler(log: Logger) {
     if (err instanceof HttpError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
     if (err instanceof z.ZodError) return reply.code(400).send(zodToBody(err, 'request'));
     const pg = fromPostgres(((err as { cause?: unknown }).cause ?? err) as PgError);
-    if (pg) return reply.code(pg.status).send(pg.body);
+    if (pg) {
+      if (pg.status >= 400 && pg.body.error.code === 'BAD_REQUEST' && !pg.body.error.fields) log.info({ err, requestId: request.id, url: request.url }, 'refused a value the database could not take');
+      return reply.code(pg.status).send({ error: { ...pg.body.error, requestId: request.id } });
+    }
     const fe = err as FastifyError;
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.code(fe.statusCode).send({ error: { code: 'BAD_REQUEST', message: fe.message } } satisfies ErrorBody);
     }
-    log.error({ err, url: request.url, method: request.method }, 'request failed');
-    return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details' } } satisfies ErrorBody);
+    log.error({ err, requestId: request.id, url: request.url, method: request.method }, 'request failed');
+    return reply
+      .code(500)
+      .send({ error: { code: 'INTERNAL', message: `internal error; the server log has the details under request id ${request.id}`, requestId: request.id } } satisfies ErrorBody);
   };
 }

@@ -19,6 +19,9 @@ describe('loadGatewayEnv', () => {
     ['PG_CHANNELS', ',', /PG_CHANNELS/],
     ['FRONTEND_URL', 'localhost', /FRONTEND_URL must be a URL/],
     ['REALTIME_JWT_SECRET', 'short', /at least 32 characters/],
+    ['REALTIME_JWT_SECRET', 's'.repeat(40), /looks guessable/],
+    ['REALTIME_JWT_SECRET', 'secret12'.repeat(5), /looks guessable/],
+    ['REALTIME_JWT_SECRET', '0101010101010101010101010101010123', /looks guessable/],
     ['MAX_SUBSCRIPTIONS_PER_SOCKET', '0', /MAX_SUBSCRIPTIONS_PER_SOCKET/],
     ['SOCKET_QUEUE_LIMIT', 'big', /SOCKET_QUEUE_LIMIT/],
     ['REPLICATOR', 'yes', /REPLICATOR/],
@@ -29,9 +32,9 @@ describe('loadGatewayEnv', () => {
 });
 
 test('jwtSecret uses the configured secret, or generates one and says so', () => {
-  const configured = jwtSecret(loadGatewayEnv({ REALTIME_JWT_SECRET: 's'.repeat(32) }));
+  const configured = jwtSecret(loadGatewayEnv({ REALTIME_JWT_SECRET: '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5' }));
   expect(configured.generated).toBe(false);
-  expect(Buffer.from(configured.secret).toString()).toBe('s'.repeat(32));
+  expect(Buffer.from(configured.secret).toString()).toBe('3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5');
   const a = jwtSecret(loadGatewayEnv({}));
   const b = jwtSecret(loadGatewayEnv({}));
   expect(a.generated).toBe(true);

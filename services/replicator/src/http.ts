@@ -1,7 +1,7 @@
 // The process's HTTP face: GET /healthz (public: 200 once migrated and the replicator
 // runs, 503 otherwise, the reason in the log), and for operators GET /status (the
 // process's and the database's view) and /metrics.
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from '@realtime/db';
@@ -56,7 +56,11 @@ export function buildHttp(opts: { log: Logger; pool: pg.Pool; state: () => HttpS
   // Per-request lines would drown the log (pages poll while offline): warnings and errors
   // only, unless LOG_LEVEL asks for debug or trace.
   const level = opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn';
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }, { level }) as FastifyBaseLogger, trustProxy: opts.trustProxy ?? false });
+  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }, { level }) as FastifyBaseLogger, trustProxy: opts.trustProxy ?? false,
+    // A request id a client can quote and an operator can find in the log; never taken from the client.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+  });
   // Before any route: an access hook installed here guards /status and /metrics too.
   opts.prepare?.(app);
   // Probes hit these every few seconds: log them only when something is wrong.

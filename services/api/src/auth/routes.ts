@@ -104,6 +104,10 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
 }
 
 function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
+  // Who is signed in and their tokens are nobody's to cache: not a browser's back button, not a proxy.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
   // Guessing a password: ten tries a minute per account and address, then 429. Keyed by
   // both, so that someone else's guesses do not lock the account's owner out.
   const rateLimit = {

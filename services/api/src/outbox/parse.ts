@@ -4,10 +4,14 @@ import type { ColumnChange } from '@realtime/protocol';
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+const MAX_DURATION_MS = 100 * 365 * 24 * 3600 * 1000;
+
 export function parseDuration(text: string): number {
   const m = /^(\d+)\s*([smhdw])$/.exec(text.trim());
   if (!m) throw new Error(`not a duration: "${text}" (use a number and a unit: 90s, 15m, 12h, 30d, 2w)`);
-  return Number(m[1]) * units[m[2]!]!;
+  const ms = Number(m[1]) * units[m[2]!]!;
+  if (!Number.isSafeInteger(ms) || ms > MAX_DURATION_MS) throw new Error(`duration "${text}" is longer than 100 years`);
+  return ms;
 }
 
 

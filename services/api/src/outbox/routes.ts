@@ -9,10 +9,16 @@ import { parseDuration } from './parse';
 const when = z
   .string()
   .transform((v, ctx) => {
-    if (/^\d+\s*[smhdw]$/.test(v)) return new Date(Date.now() - parseDuration(v));
-    const d = new Date(v);
-    if (Number.isNaN(d.getTime())) {
-      ctx.addIssue({ code: 'custom', message: 'a duration (1h, 30d) or an ISO time' });
+    let d: Date;
+    try {
+      d = /^\d+\s*[smhdw]$/.test(v) ? new Date(Date.now() - parseDuration(v)) : new Date(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+    // Postgres takes years 4713 BC to 294276 AD; a person means something in between.
+    if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1900 || d.getUTCFullYear() > 9999) {
+      ctx.addIssue({ code: 'custom', message: 'a duration (1h, 30d, at most 100 years) or an ISO time between the years 1900 and 9999' });
       return z.NEVER;
     }
     return d;
@@ -25,12 +31,12 @@ const listQuery = z
     op: z.enum(['INSERT', 'UPDATE', 'DELETE']).optional(),
     rowId: z.string().max(200).optional(),
     actor: z.string().max(200).optional(),
-    fromSeq: z.coerce.number().int().min(0).optional(),
-    toSeq: z.coerce.number().int().min(0).optional(),
+    fromSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    toSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     since: when,
     until: when,
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    offset: z.coerce.number().int().min(0).default(0),
+    offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
   })
   .strict();
 

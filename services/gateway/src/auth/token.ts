@@ -18,17 +18,26 @@ export class TokenError extends Error {}
 
 /** Most a user token may live: a revoked session stops streaming within this. */
 export const MAX_USER_TOKEN_SECONDS = 15 * 60;
+/** Most a service token may live; a backend mints a new one at least daily. */
+export const MAX_SERVICE_TOKEN_SECONDS = 24 * 3600;
+/** Who issues realtime tokens and who takes them: a JWT minted for anything else with the same secret is refused. */
+export const TOKEN_ISSUER = 'realtime-outbox';
+export const TOKEN_AUDIENCE = 'realtime-gateway';
+// Clocks of the issuing and the verifying process may differ a little.
+const CLOCK_SKEW_SECONDS = 60;
 
 export async function signToken(secret: Uint8Array, grant: Grant, opts: { subject?: string; ttlSeconds?: number } = {}): Promise<string> {
-  const jwt = new SignJWT({ channels: grant.channels, projects: grant.projects }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  const jwt = new SignJWT({ channels: grant.channels, projects: grant.projects }).setProtectedHeader({ alg: 'HS256' }).setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setIssuedAt();
   if (opts.subject) jwt.setSubject(opts.subject);
-  jwt.setExpirationTime(`${opts.ttlSeconds ?? 3600}s`);
+  jwt.setExpirationTime(`${Math.min(opts.ttlSeconds ?? 3600, MAX_SERVICE_TOKEN_SECONDS)}s`);
   return jwt.sign(secret);
 }
 
 export async function signUserToken(secret: Uint8Array, userId: string, ttlSeconds = MAX_USER_TOKEN_SECONDS): Promise<string> {
   return new SignJWT({ uid: userId })
     .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
     .setSubject(userId)
     .setIssuedAt()
     .setExpirationTime(`${Math.min(ttlSeconds, MAX_USER_TOKEN_SECONDS)}s`)
@@ -38,20 +47,22 @@ export async function signUserToken(secret: Uint8Array, userId: string, ttlSecon
 export async function verifyToken(secret: Uint8Array, token: unknown): Promise<Verified> {
   if (typeof token !== 'string' || token.length === 0) throw new TokenError('no token: connect with auth: { token } (GET /api/realtime/token issues one)');
   try {
-    const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'] });
-    const expiresAt = payload.exp ?? null;
+    const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, requiredClaims: ['exp'] });
+    const expiresAt = payload.exp!;
     const user = userClaimsSchema.safeParse(payload);
-    if (user.success) {
-      // A token that never expires would outlive every revocation of its session.
-      if (expiresAt === null) throw new TokenError('the token has no expiry: fetch a new one from GET /api/realtime/token');
-      return { principal: { kind: 'user', userId: user.data.uid }, subject: payload.sub ?? null, expiresAt };
-    }
+    // A token that lives longer than its kind may would outlive the revocations it should obey.
+    const longest = (user.success ? MAX_USER_TOKEN_SECONDS : MAX_SERVICE_TOKEN_SECONDS) + CLOCK_SKEW_SECONDS;
+    if (expiresAt - Date.now() / 1000 > longest) throw new TokenError(`the token lives longer than ${longest - CLOCK_SKEW_SECONDS} s: fetch a new one`);
+    if (user.success) return { principal: { kind: 'user', userId: user.data.uid }, subject: payload.sub ?? null, expiresAt };
     const grant = grantSchema.safeParse(payload);
     if (!grant.success) throw new TokenError('the token carries no user ("uid") and no grant (claims "channels" and "projects")');
     return { principal: { kind: 'service', grant: grant.data }, subject: payload.sub ?? null, expiresAt };
   } catch (err) {
     if (err instanceof TokenError) throw err;
     if (err instanceof errors.JWTExpired) throw new TokenError('the token has expired: fetch a new one');
+    if (err instanceof errors.JWTClaimValidationFailed) {
+      throw new TokenError(err.claim === 'exp' ? 'the token has no expiry ("exp"): fetch a new one' : `the token's "${err.claim}" claim is wrong: it was not issued for this gateway`);
+    }
     throw new TokenError('the token is not valid (bad signature or format)');
   }
 }
