@@ -118,7 +118,7 @@ try {
   const notes = createWriteStream(path.join(root, 'logs', 'subscribers.log'), { flags: 'a' });
   subLog = notes;
   // Good past the run and its settling: the service path is about grants, not expiry.
-  const service = serviceToken(SECRET, { channels: ['*'], projects: ['*'] }, Date.now(), opts.seconds + 3600);
+  const service = await serviceToken(SECRET, { channels: ['*'], projects: ['*'] }, Date.now(), opts.seconds + 3600);
   for (const spec of planSubscribers(r.fork(2), opts.subscribers, pinned, durationMs, s.gateways.length, userPlans)) {
     const access: Access =
       spec.user === null ? { kind: 'service', token: service } : { kind: 'user', userId: people.ids[spec.user]!, email: people.emails[spec.user]!, password: people.password };

@@ -1,25 +1,17 @@
-import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { refreshDelay, serviceToken, sessionCookie, signJwt } from './users';
-
-describe('signJwt', () => {
-  test('the HS256 example of RFC 7515 (appendix A.1)', () => {
-    const key = Buffer.from('AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow', 'base64url');
-    const jws = signJwt('{"typ":"JWT",\r\n "alg":"HS256"}', '{"iss":"joe",\r\n "exp":1300819380,\r\n "http://example.com/is_root":true}', key);
-    expect(jws).toBe(
-      'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-    );
-  });
-});
+import { jwtVerify } from 'jose';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
+import { refreshDelay, serviceToken, sessionCookie } from './users';
 
 describe('serviceToken', () => {
-  test('carries the grant, issued now, expiring after its lifetime, signed with the secret', () => {
+  test('carries the grant, the realtime issuer and audience, issued now, expiring after its lifetime, signed with the secret', async () => {
     const secret = 'a-secret-of-at-least-thirty-two-characters';
-    const token = serviceToken(secret, { channels: ['*'], projects: ['*'] }, 1_700_000_000_500, 600);
-    const [h, p, sig] = token.split('.');
-    expect(JSON.parse(Buffer.from(h!, 'base64url').toString())).toEqual({ alg: 'HS256' });
-    expect(JSON.parse(Buffer.from(p!, 'base64url').toString())).toEqual({ channels: ['*'], projects: ['*'], iat: 1_700_000_000, exp: 1_700_000_600 });
-    expect(sig).toBe(createHmac('sha256', secret).update(`${h}.${p}`).digest('base64url'));
+    const token = await serviceToken(secret, { channels: ['*'], projects: ['*'] }, Date.now(), 600);
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(secret), { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE });
+    expect(protectedHeader).toEqual({ alg: 'HS256' });
+    expect(payload).toMatchObject({ channels: ['*'], projects: ['*'] });
+    expect(payload.exp! - payload.iat!).toBe(600);
+    await expect(jwtVerify(token, new TextEncoder().encode(`${secret}!`))).rejects.toThrow();
   });
 });
 

@@ -1,28 +1,27 @@
 // Who the subscribers are: users signed in over HTTP as the web app signs in (a session
 // cookie each, realtime tokens fetched with it), and the service token a backend mints
 // with the shared secret, which the HTTP API never issues.
-import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SignJWT } from 'jose';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
 
 export const SESSION_COOKIE = 'rt_session';
-
-const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
-
-/** An HS256 JWS over these JSON texts, taken byte for byte (so that a published example checks it). */
-export function signJwt(headerJson: string, payloadJson: string, key: Uint8Array): string {
-  const input = `${b64url(headerJson)}.${b64url(payloadJson)}`;
-  return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
-}
 
 export interface Grant {
   channels: string[];
   projects: string[];
 }
 
-/** A service token as the gateway's signToken makes one: the grant as claims, issued now, expiring after `ttlSeconds`. */
-export function serviceToken(secret: string, grant: Grant, nowMs: number, ttlSeconds: number): string {
+/** A service token as the gateway's signToken makes one (jose): the grant as claims, the realtime issuer and audience, issued now, expiring after `ttlSeconds`. */
+export function serviceToken(secret: string, grant: Grant, nowMs: number, ttlSeconds: number): Promise<string> {
   const iat = Math.floor(nowMs / 1000);
-  return signJwt(JSON.stringify({ alg: 'HS256' }), JSON.stringify({ channels: grant.channels, projects: grant.projects, iat, exp: iat + ttlSeconds }), new TextEncoder().encode(secret));
+  return new SignJWT({ channels: grant.channels, projects: grant.projects })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
 }
 
 /**

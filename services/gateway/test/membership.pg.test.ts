@@ -140,8 +140,12 @@ describe('grants and revocations take effect at their seq', () => {
     await revoke(carol, project.A);
     const after = await job(project.A, 'after-revoke.pdf');
     const stillB = await job(project.B, 'still-b.pdf');
-    const seqOfRevoke = Number((await stack.pool.query(`SELECT max(seq) AS s FROM change_outbox WHERE table_name = 'project_members' AND op = 'DELETE'`)).rows[0].s ?? 0);
     await stack.settled();
+    // Read once stamped: the revocation's own seq, where delivery of A must stop.
+    const seqOfRevoke = Number(
+      (await stack.pool.query(`SELECT seq FROM change_outbox WHERE table_name = 'project_members' AND op = 'DELETE' AND old_row ->> 'user_id' = $1`, [carol])).rows[0].seq,
+    );
+    expect(seqOfRevoke).toBeGreaterThan(0);
     await waitFor('resyncs', () => all.resyncs.length === 1 && onlyA.resyncs.length === 1);
     expect(Date.now() - revokedAt).toBeLessThan(5000);
     expect(all.resyncs[0]).toMatchObject({ reason: 'membership' });

@@ -107,6 +107,10 @@ export interface HandshakeAuth {
   token: string;
 }
 
+/** Who issues realtime tokens and who takes them: a JWT minted for anything else with the same secret is refused. */
+export const TOKEN_ISSUER = 'realtime-outbox';
+export const TOKEN_AUDIENCE = 'realtime-gateway';
+
 /**
  * The claims of a service token (HS256, minted only by a backend that holds the secret;
  * the HTTP API never issues one). "*" grants everything of its kind.

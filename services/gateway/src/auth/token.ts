@@ -3,7 +3,9 @@
 // carries a static grant and is minted only by a backend holding the secret. Verified
 // at the handshake and on refresh; `exp` is honored then and, for a live socket, when it passes.
 import { SignJWT, jwtVerify, errors } from 'jose';
-import { grantSchema, userClaimsSchema, type Grant } from '@realtime/protocol';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, grantSchema, userClaimsSchema, type Grant } from '@realtime/protocol';
+
+export { TOKEN_AUDIENCE, TOKEN_ISSUER };
 
 export type Principal = { kind: 'user'; userId: string } | { kind: 'service'; grant: Grant };
 
@@ -20,9 +22,6 @@ export class TokenError extends Error {}
 export const MAX_USER_TOKEN_SECONDS = 15 * 60;
 /** Most a service token may live; a backend mints a new one at least daily. */
 export const MAX_SERVICE_TOKEN_SECONDS = 24 * 3600;
-/** Who issues realtime tokens and who takes them: a JWT minted for anything else with the same secret is refused. */
-export const TOKEN_ISSUER = 'realtime-outbox';
-export const TOKEN_AUDIENCE = 'realtime-gateway';
 // Clocks of the issuing and the verifying process may differ a little.
 const CLOCK_SKEW_SECONDS = 60;
 
