@@ -65,6 +65,13 @@ function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
   }
 }
 
+/** A request part checked by its schema; a 400 that names each field otherwise. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, where).error.message);
+  return r.data;
+}
+
 export function zodToBody(error: z.ZodError, where: string): ErrorBody {
   const fields: Record<string, string> = {};
   for (const issue of error.issues) fields[issue.path.join('.') || where] = issue.message;

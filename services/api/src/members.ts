@@ -7,18 +7,12 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { memberRoles, projectMembers, projects, users } from '@realtime/db/schema';
 import type { Member } from '@realtime/protocol';
-import { HttpError, notFound, zodToBody } from './errors';
+import { HttpError, notFound, parseInput } from './errors';
 import { asUser } from './auth/as-user';
 import { userOf } from './routes';
 
 const uuid = z.string().uuid('must be a UUID');
 const addBody = z.object({ email: z.string().trim().min(3).max(320), role: z.enum(memberRoles) }).strict();
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, where).error.message);
-  return r.data;
-}
 
 const columns = {
   id: projectMembers.id,
@@ -54,7 +48,7 @@ const toMember = (row: Omit<Member, 'createdAt' | 'updatedAt'> & { createdAt: Da
 
 export function registerMemberRoutes(app: FastifyInstance, opts: { db: NodePgDatabase }): void {
   const { db } = opts;
-  const ids = (params: unknown) => parse(z.object({ id: uuid, userId: uuid.optional() }), params, 'path');
+  const ids = (params: unknown) => parseInput(z.object({ id: uuid, userId: uuid.optional() }), params, 'path');
 
   app.get('/api/projects/:id/members', async (request) => {
     const { id } = ids(request.params);
@@ -72,7 +66,7 @@ export function registerMemberRoutes(app: FastifyInstance, opts: { db: NodePgDat
 
   app.post('/api/projects/:id/members', async (request, reply) => {
     const { id } = ids(request.params);
-    const body = parse(addBody, request.body ?? {}, 'body');
+    const body = parseInput(addBody, request.body ?? {}, 'body');
     const { member, created } = await asUser(db, userOf(request), async (tx) => {
       await visibleProject(tx, id);
       if (!(await isOwner(tx, id))) throw new HttpError(403, 'FORBIDDEN', `only owners of project ${id} manage its members`);

@@ -10,7 +10,7 @@ import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { encodeCursor } from '@realtime/gateway';
 import { extractionJobs, extractionResults } from '@realtime/db/schema';
-import { HttpError, notFound, zodToBody } from './errors';
+import { HttpError, notFound, parseInput } from './errors';
 import { resources, type Resource } from './resources';
 import { asUser } from './auth/as-user';
 
@@ -35,15 +35,6 @@ export async function missingOrForbidden(tx: NodePgDatabase, table: Resource['ta
   return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${what === 'project' ? 'only its owners may' : 'it needs the editor role in its project'}`);
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const body = zodToBody(r.error, where);
-    throw new HttpError(400, 'BAD_REQUEST', body.error.message);
-  }
-  return r.data;
-}
-
 function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void {
   const { db } = opts;
   const table = r.table;
@@ -60,13 +51,13 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     })
     .strict();
   const base = `/api/${r.path}`;
-  const idOf = (request: FastifyRequest) => parse(z.object({ id: uuid }), request.params, 'path').id;
+  const idOf = (request: FastifyRequest) => parseInput(z.object({ id: uuid }), request.params, 'path').id;
 
   const what = r.path.replace(/s$/, '').replace(/-/g, ' ');
   const write = <T>(request: FastifyRequest, fn: (tx: NodePgDatabase) => Promise<T>) => asUser(db, userOf(request), fn);
 
   app.get(base, async (request) => {
-    const q = parse(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
+    const q = parseInput(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
     const where: SQL[] = [];
     for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
     let head = { snapshot: '', head: null as string | null };
@@ -108,7 +99,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   });
 
   app.post(base, async (request, reply) => {
-    const body = parse(insertSchema, request.body ?? {}, 'body') as Record<string, unknown>;
+    const body = parseInput(insertSchema, request.body ?? {}, 'body') as Record<string, unknown>;
     const row = await write(request, async (tx) => {
       if (table === extractionResults) await matchJobProject(tx, body);
       // No RETURNING: for a new project, the policy that lets its creator read it holds
@@ -123,7 +114,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
 
   app.patch(`${base}/:id`, async (request) => {
     const id = idOf(request);
-    const body = parse(updateSchema, request.body ?? {}, 'body') as Record<string, unknown>;
+    const body = parseInput(updateSchema, request.body ?? {}, 'body') as Record<string, unknown>;
     if (Object.keys(body).length === 0) throw new HttpError(400, 'BAD_REQUEST', `invalid body: nothing to change; fields: ${Object.keys(columns).filter((c) => !(c in server)).join(', ')}`);
     const row = await write(request, async (tx) => {
       const [updated] = await tx

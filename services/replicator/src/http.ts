@@ -35,6 +35,13 @@ export interface HttpState {
   standalone?: boolean;
 }
 
+/** A bearer secret compared in constant time, so that timing tells nothing of it. */
+export function sameSecret(given: string, wanted: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(wanted);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 /**
  * A process without users (the standalone replicator): /status and /metrics answer only
  * `Authorization: Bearer <METRICS_TOKEN>`, and nothing when no token is configured.
@@ -44,9 +51,7 @@ export function requireMetricsToken(app: FastifyInstance, token: string | undefi
     const path = request.url.split('?')[0];
     if (path !== '/status' && path !== '/metrics') return;
     if (!token) return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'set METRICS_TOKEN and send Authorization: Bearer <it> to read /status and /metrics' } });
-    const given = Buffer.from(/^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '');
-    const wanted = Buffer.from(token);
-    if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    if (!sameSecret(/^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '', token)) {
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'Authorization: Bearer <METRICS_TOKEN> required' } });
     }
   });

@@ -3,4 +3,4 @@ export type { StampedChange } from './sequencer/stamp';
 export { readStatus, type DbStatus } from './state';
 export { loadReplicatorEnv, replicatorEnvSchema, type ReplicatorEnv } from './env';
 export { replicatorConfig } from './config';
-export { buildHttp, health, type HttpState } from './http';
+export { buildHttp, health, requireMetricsToken, sameSecret, type HttpState } from './http';

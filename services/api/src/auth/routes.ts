@@ -2,7 +2,6 @@
 // the session cookie or an OpenID Connect bearer token before any route runs, and
 // refused here when the route needs more. Also the identity endpoints: sign-in,
 // sign-out, me, and the short-lived realtime token the gateway checks.
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -10,7 +9,8 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { Me } from '@realtime/protocol';
 import { signUserToken } from '@realtime/gateway';
-import { HttpError, zodToBody } from '../errors';
+import { sameSecret } from '@realtime/replicator';
+import { HttpError, parseInput } from '../errors';
 import { verifyPassword } from './password';
 import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
 import type { Oidc } from './oidc';
@@ -48,12 +48,6 @@ const sessionToken = (request: FastifyRequest): string | undefined => {
 
 const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) }).strict();
 const WRONG = 'wrong email or password';
-
-const sameSecret = (given: string, wanted: string) => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(wanted);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
 
 export async function memberships(pool: pg.Pool, userId: string): Promise<Me['memberships']> {
   const { rows } = await pool.query<{ projectId: string; role: Me['memberships'][number]['role'] }>(
@@ -117,15 +111,14 @@ function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
     errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new HttpError(429, 'TOO_MANY_REQUESTS', `too many sign-in attempts: try again in ${ctx.after}`),
   };
   app.post('/api/auth/sign-in', { config: { rateLimit } }, async (request, reply) => {
-    const r = signInBody.safeParse(request.body ?? {});
-    if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, 'body').error.message);
+    const body = parseInput(signInBody, request.body ?? {}, 'body');
     const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
       `SELECT id, email, name, operator, password_hash FROM users WHERE email = $1`,
-      [r.data.email.toLowerCase()],
+      [body.email.toLowerCase()],
     );
     const found = rows[0];
     // One answer, and one cost, for an unknown email and a wrong password.
-    const ok = await verifyPassword(found?.password_hash ?? null, r.data.password);
+    const ok = await verifyPassword(found?.password_hash ?? null, body.password);
     if (!found || !ok) throw new HttpError(401, 'UNAUTHORIZED', WRONG);
     const token = await opts.sessions.create(found.id);
     reply.setCookie(SESSION_COOKIE, token, {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { HttpError, zodToBody } from '../errors';
+import { parseInput } from '../errors';
 import { historyRows, listRows, stats } from './commands';
 import { parseDuration } from './parse';
 
@@ -40,15 +40,9 @@ const listQuery = z
   })
   .strict();
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', zodToBody(r.error, 'query').error.message);
-  return r.data;
-}
-
 export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number }): void {
   app.get('/api/outbox', async (request) => {
-    const q = parse(listQuery, request.query);
+    const q = parseInput(listQuery, request.query, 'query');
     const items = await listRows(opts.pool, q);
     return { items, page: { limit: q.limit, offset: q.offset, nextOffset: items.length === q.limit ? q.offset + q.limit : null } };
   });

@@ -26,8 +26,8 @@ export function cliActor(): string {
   try {
     name = os.userInfo().username;
   } catch {
-    // A container's uid may have no passwd entry; the environment usually still names it.
-    name = process.env.USER ?? process.env.LOGNAME ?? String(process.getuid?.() ?? 'unknown');
+    // A container's uid may have no passwd entry: the uid is then all there is to name.
+    name = `uid ${process.getuid?.() ?? 'unknown'}`;
   }
   return `cli:${name}`;
 }
