@@ -9,3 +9,4 @@ export { describeError } from './cli/run';
 export { loadEnvOrExit, runProcess, type Stop } from './process';
 export { openListener } from './listen';
 export { watchPool } from './pool';
+export { HEAD_SQL, FLOOR_SQL } from './head';

@@ -292,3 +292,65 @@ describe('guards', () => {
     expect(await outboxSince(before)).toHaveLength(1);
   });
 });
+
+describe('the project and size of each change (replay narrows and pages by them)', () => {
+  const outboxCols = (id: number) =>
+    pool.query<{ table_name: string; op: string; project_id: string | null; moved_from: string | null; row_bytes: number; text_bytes: number }>(
+      `select table_name, op, project_id, moved_from, row_bytes,
+              coalesce(octet_length(new_row::text), 0) + coalesce(octet_length(old_row::text), 0) as text_bytes
+       from change_outbox where id > $1 order by id`,
+      [id],
+    );
+
+  test('a project records itself; a child its project; a move records where it came from; a delete its last project', async () => {
+    const a = await newProject('A');
+    const b = await newProject('B');
+    const before = await lastOutboxId();
+    const { rows } = await pool.query<{ id: string }>(`insert into extraction_jobs (project_id, document_name) values ($1, 'x.pdf') returning id`, [a]);
+    await pool.query(`update extraction_jobs set status = 'processing' where id = $1`, [rows[0]!.id]);
+    await pool.query(`update extraction_jobs set project_id = $1 where id = $2`, [b, rows[0]!.id]);
+    await pool.query(`delete from extraction_jobs where id = $1`, [rows[0]!.id]);
+    await pool.query(`update projects set name = 'A2' where id = $1`, [a]);
+    const got = (await outboxCols(before)).rows.map((r) => [r.table_name, r.op, r.project_id, r.moved_from]);
+    expect(got).toEqual([
+      ['extraction_jobs', 'INSERT', a, null],
+      ['extraction_jobs', 'UPDATE', a, null],
+      ['extraction_jobs', 'UPDATE', b, a],
+      ['extraction_jobs', 'DELETE', b, null],
+      ['projects', 'UPDATE', a, null],
+    ]);
+  });
+
+  test('row_bytes is the size of the images at capture, near their text size, and grows with the row', async () => {
+    const p = await newProject('sized');
+    const before = await lastOutboxId();
+    await pool.query(`update projects set description = $1 where id = $2`, ['y'.repeat(100_000), p]);
+    const [small, big] = [(await outboxCols(before - 1)).rows[0]!, (await outboxCols(before)).rows[0]!];
+    expect(big.row_bytes).toBeGreaterThan(100_000);
+    expect(Math.abs(big.row_bytes - big.text_bytes) / big.text_bytes).toBeLessThan(0.1);
+    expect(small.row_bytes).toBeGreaterThan(0);
+  });
+
+  test('realtime_enable names a missing project column; a table without one records no project', async () => {
+    await pool.query(`create table vendor_files (id uuid primary key default gen_random_uuid(), owner_project uuid, name text)`);
+    await expect(pool.query(`select realtime_enable('vendor_files', 'id', 'project_id')`)).rejects.toThrow(/no column "project_id" to name the row's project/);
+    await pool.query(`select realtime_enable('vendor_files', 'id', 'owner_project')`);
+    const p = await newProject('vendor');
+    let before = await lastOutboxId();
+    await pool.query(`insert into vendor_files (owner_project, name) values ($1, 'f')`, [p]);
+    expect((await outboxCols(before)).rows[0]).toMatchObject({ project_id: p, moved_from: null });
+    await pool.query(`select realtime_enable('vendor_files')`);
+    before = await lastOutboxId();
+    await pool.query(`insert into vendor_files (owner_project, name) values ($1, 'g')`, [p]);
+    expect((await outboxCols(before)).rows[0]).toMatchObject({ project_id: null });
+    await pool.query(`select realtime_disable('vendor_files')`);
+  });
+
+  test('the recorded project and size cannot be rewritten', async () => {
+    await newProject('fixed');
+    const id = await lastOutboxId();
+    for (const set of [`project_id = 'x'`, `moved_from = 'x'`, `row_bytes = 1`]) {
+      await expect(pool.query(`update change_outbox set ${set} where id = $1`, [id])).rejects.toThrow(/insert-only/);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 // The change outbox is the log clients replay from; realtime_state is the one row the
 // trigger and the replicator share (the NOTIFY flag, the replicator's mode and leader).
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, customType, index, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, customType, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** xid8 as a decimal string: a 64-bit transaction id that never wraps, comparable with pg_snapshot. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
@@ -21,6 +21,14 @@ export const changeOutbox = pgTable(
     newRow: jsonb().$type<Record<string, unknown>>(),
     oldRow: jsonb().$type<Record<string, unknown>>(),
     txid: xid8().notNull(),
+    // The project the row belongs to (new row's, else old row's), as text, and on a move
+    // the project it left: replay reads one project's changes through an index, not by
+    // comparing jsonb. Null for tables without a project column.
+    projectId: text(),
+    movedFrom: text(),
+    // About how many bytes the row images take (their jsonb sizes at capture): replay
+    // and the outbox API size their pages by it without reading the rows themselves.
+    rowBytes: integer().notNull().default(0),
     // Who wrote it: set by the server from the authenticated user (app.actor, app.user_id).
     actor: text(),
     actorId: uuid(),
@@ -35,6 +43,10 @@ export const changeOutbox = pgTable(
     uniqueIndex('change_outbox_seq_key').on(t.seq).where(sql`${t.seq} is not null`),
     index('change_outbox_unstamped_idx').on(t.id).where(sql`${t.seq} is null`),
     index('change_outbox_table_row_idx').on(t.tableName, t.rowId, t.id),
+    // Replay of one project (a filter, or a user's grant): only that project's stamped
+    // changes, in seq order; moves out of it through the small second index.
+    index('change_outbox_project_idx').on(t.tableName, t.projectId, t.seq).where(sql`${t.seq} is not null and ${t.projectId} is not null`),
+    index('change_outbox_moved_idx').on(t.tableName, t.movedFrom, t.seq).where(sql`${t.seq} is not null and ${t.movedFrom} is not null`),
     // BRIN: ids and times grow together, so a time range costs a few pages, and the
     // writer pays almost nothing to maintain it.
     index('change_outbox_created_at_brin').using('brin', t.createdAt),

@@ -5,14 +5,30 @@ import { loadApiEnv } from './env';
 describe('loadApiEnv', () => {
   test('defaults', () => {
     const env = loadApiEnv({});
-    expect(env).toMatchObject({ SIMULATOR_INTERVAL_MS: 1500, GATEWAY_URLS: [], RETENTION_INTERVAL_MS: 3_600_000, SLOT_LAG_WARN_BYTES: 1024 ** 3 });
-    expect(env.RETENTION).toBeUndefined();
-  });
-  test('RETENTION is a duration', () => {
-    expect(loadApiEnv({ RETENTION: '30d' }).RETENTION).toBe(30 * 86_400_000);
+    expect(env).toMatchObject({ SIMULATOR_INTERVAL_MS: 1500, GATEWAY_URLS: [], RETENTION_INTERVAL_MS: 3_600_000, SLOT_LAG_WARN_BYTES: 1024 ** 3, OUTBOX_PAGE_BYTES: 1024 * 1024 });
+    // Retention is on unless asked otherwise.
+    expect(env.RETENTION).toBe(30 * 86_400_000);
   });
   test.each([
-    ['RETENTION', '30 days', /RETENTION: not a duration/],
+    ['12h', 12 * 3_600_000],
+    ['90d', 90 * 86_400_000],
+    ['forever', null],
+    ['', 30 * 86_400_000], // empty is unset, as for every variable
+  ])('RETENTION=%s', (value, ms) => {
+    expect(loadApiEnv({ RETENTION: value }).RETENTION).toBe(ms);
+  });
+  test.each([
+    ['65536', 65_536],
+    ['67108864', 64 * 1024 * 1024],
+  ])('OUTBOX_PAGE_BYTES=%s', (value, bytes) => {
+    expect(loadApiEnv({ OUTBOX_PAGE_BYTES: value }).OUTBOX_PAGE_BYTES).toBe(bytes);
+  });
+  test.each([
+    ['RETENTION', '30 days', /RETENTION: not a duration.*or "forever"/],
+    ['RETENTION', 'off', /RETENTION: not a duration.*or "forever"/],
+    ['OUTBOX_PAGE_BYTES', '1000', /OUTBOX_PAGE_BYTES/],
+    ['OUTBOX_PAGE_BYTES', '67108865', /OUTBOX_PAGE_BYTES/],
+    ['OUTBOX_PAGE_BYTES', '1mb', /OUTBOX_PAGE_BYTES/],
     ['GATEWAY_URLS', 'gateway-1', /GATEWAY_URLS lists URLs/],
     ['SIMULATOR_INTERVAL_MS', '5', /SIMULATOR_INTERVAL_MS/],
     ['REPLICATOR', '0', /REALTIME_JWT_SECRET: must be set when REPLICATOR=0/],

@@ -2,8 +2,9 @@
 // plus the demo simulator's pace.
 import { z } from 'zod';
 import { parseEnv } from '@realtime/db';
-import { parseDuration } from './outbox/parse';
+import { parseRetention } from './outbox/parse';
 import { gatewayEnvSchema } from '@realtime/gateway';
+import { HTTP_LIMIT_DEFAULTS } from '@realtime/replicator';
 
 export const apiEnvSchema = gatewayEnvSchema.extend({
   SIMULATOR_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1500),
@@ -15,20 +16,27 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
     .pipe(z.array(z.string().url('GATEWAY_URLS lists URLs like http://gateway-1:3000, separated by commas'))),
   SLOT_LAG_WARN_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
   BACKLOG_WARN_SECONDS: z.coerce.number().int().min(1).default(60),
-  /** Keep changes this long (30d, 12h); unset keeps them forever. */
+  /**
+   * Keep stamped changes this long (30d, 12h), in ms; `forever` (null) keeps every one. On
+   * by default: an outbox that only grows fills the disk, and replay reads a log that big.
+   */
   RETENTION: z
     .string()
-    .optional()
+    .default('30d')
     .transform((v, ctx) => {
-      if (v === undefined) return undefined;
       try {
-        return parseDuration(v);
+        return parseRetention(v);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
         return z.NEVER;
       }
     }),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1000).default(3_600_000),
+  /**
+   * What one page of /api/outbox may weigh, summed over the changes' row_bytes (besides its
+   * 500 rows): a page of 1 MB images would otherwise be half a gigabyte in memory and on the wire.
+   */
+  OUTBOX_PAGE_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
   /** How long a session lasts without use (days); each use extends it. */
   SESSION_DAYS: z.coerce.number().int().min(1).max(365).default(14),
   /** Lifetime of a realtime token; the web client refreshes it before it ends. */
@@ -39,6 +47,12 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
   AUTH_AUDIENCE: z.string().min(1).optional(),
   /** 1 behind a proxy that sets X-Forwarded-Proto (nginx): session cookies get Secure on https. */
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  /** A request's headers and body must arrive within this (slow senders are cut off with 408). */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(HTTP_LIMIT_DEFAULTS.requestTimeoutMs),
+  /** Larger request bodies are refused with 413 before they are read. */
+  HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 ** 2).default(HTTP_LIMIT_DEFAULTS.bodyLimitBytes),
+  /** Writes (POST, PATCH, DELETE under /api) per signed-in user and minute; more get 429. */
+  WRITES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
 }).superRefine((env, ctx) => {
   const oidc = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE].filter(Boolean).length;
   if (oidc !== 0 && oidc !== 3) {

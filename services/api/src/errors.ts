@@ -4,12 +4,16 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toCamelCase } from 'drizzle-orm/casing';
 import { z } from 'zod';
 import type { Logger } from '@realtime/db';
+import { noteLimited } from '@realtime/replicator';
+import { TEXT_LIMIT } from './limits/text';
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Sent with the answer, e.g. Retry-After with a 429. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -81,9 +85,15 @@ export function zodToBody(error: z.ZodError, where: string): ErrorBody {
   return { error: { code: 'BAD_REQUEST', message: `invalid ${where}: ${message}`, fields } };
 }
 
+/** A body over the limit, refused by Fastify before it is read (from Content-Length) or while. */
+export function tooLarge(limitBytes: number | undefined): ErrorBody {
+  const limit = limitBytes ? `at most ${limitBytes} bytes` : 'smaller';
+  return { error: { code: 'PAYLOAD_TOO_LARGE', message: `the request body is too large: ${limit} (HTTP_BODY_LIMIT_BYTES); text fields take at most ${TEXT_LIMIT} characters each` } };
+}
+
 export function errorHandler(log: Logger) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof HttpError) return reply.code(err.status).send({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+    if (err instanceof HttpError) return reply.code(err.status).headers(err.headers).send({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
     if (err instanceof z.ZodError) return reply.code(400).send(zodToBody(err, 'request'));
     const pg = fromPostgres(((err as { cause?: unknown }).cause ?? err) as PgError);
     if (pg) {
@@ -91,6 +101,10 @@ export function errorHandler(log: Logger) {
       return reply.code(pg.status).send({ error: { ...pg.body.error, requestId: request.id } });
     }
     const fe = err as FastifyError;
+    if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      noteLimited(log, 'body_size', { ip: request.ip });
+      return reply.code(413).send(tooLarge(request.routeOptions.bodyLimit));
+    }
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
       return reply.code(fe.statusCode).send({ error: { code: 'BAD_REQUEST', message: fe.message } } satisfies ErrorBody);
     }

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
 import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Feed, Gateway, jwtSecret, loadChannelColumns } from '@realtime/gateway';
+import { Feed, Gateway, gatewayLimits, jwtSecret, loadChannelColumns } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
@@ -21,6 +21,7 @@ import { Sessions } from './auth/sessions';
 import { Oidc } from './auth/oidc';
 import { seedDemoUsers } from './users/demo';
 import { serveWebApp } from './static';
+import { registerLimits } from './limits/http';
 
 const env: ApiEnv = loadEnvOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'realtime' });
@@ -28,9 +29,16 @@ const state: { migrated: boolean; replicator: Replicator | null; gateway: Gatewa
 
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
-  const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-gateway' });
+  // The API's pool and the replays' pool apart: however many clients resume at once, the
+  // API keeps its connections. A statement that runs too long is cancelled on both.
+  const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-api', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  const replayPool = new pg.Pool({ connectionString: db.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  // The live feed's reads wait behind neither: a replay storm must not delay live changes.
+  const feedPool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-feed', statement_timeout: env.STATEMENT_TIMEOUT_MS });
   // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
   watchPool(pool, log);
+  watchPool(replayPool, log);
+  watchPool(feedPool, log);
   const { secret, generated } = jwtSecret(env);
   const http = buildHttp({
     log,
@@ -38,7 +46,10 @@ async function main(): Promise<() => Promise<void>> {
     state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
     // One hop (nginx): the client's own X-Forwarded-For entries are not believed.
     trustProxy: env.TRUST_PROXY === '1' ? (_address: string, hop: number) => hop === 0 : false,
-    prepare: (app) =>
+    limits: { requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS, bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES },
+    prepare: (app) => {
+      // Headers and the write budget first: a 401 from the auth hook carries the headers too.
+      registerLimits(app, { writesPerMinute: env.WRITES_PER_MINUTE });
       registerAuth(app, {
         pool,
         sessions: new Sessions(pool, env.SESSION_DAYS * 24 * 3600 * 1000),
@@ -46,19 +57,20 @@ async function main(): Promise<() => Promise<void>> {
         jwtSecret: secret,
         tokenTtlSeconds: env.REALTIME_TOKEN_TTL_SECONDS,
         metricsToken: env.METRICS_TOKEN,
-      }),
+      });
+    },
   });
   await runMigrations(db.url, log);
   state.migrated = true;
   const demoUsers = env.DEMO === '1' ? (await seedIfEmpty(db.url, log), await seedDemoUsers(pool, log)) : null;
 
   const replicator = env.REPLICATOR === '1' ? new Replicator(replicatorConfig(env, db.directUrl, log)) : null;
-  const feed = new Feed({ pool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
+  const feed = new Feed({ pool: feedPool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   registerRoutes(http, { db: orm });
   registerMemberRoutes(http, { db: orm });
-  registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS });
+  registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
   const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({
@@ -68,11 +80,10 @@ async function main(): Promise<() => Promise<void>> {
     log,
     channels: env.PG_CHANNELS,
     columns: await loadChannelColumns(pool, env.PG_CHANNELS),
-    frontendUrl: env.FRONTEND_URL,
+    frontendUrls: env.FRONTEND_URL,
     jwtSecret: secret,
-    maxSubscriptions: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
-    queueLimit: env.SOCKET_QUEUE_LIMIT,
-    pageSize: env.REPLAY_PAGE_SIZE,
+    replayPool,
+    limits: gatewayLimits(env),
   });
   await feed.start();
   gateway.start();
@@ -81,7 +92,7 @@ async function main(): Promise<() => Promise<void>> {
   state.gateway = gateway;
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
   simulator?.start();
-  const retention = env.RETENTION ? startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) }) : null;
+  const retention = env.RETENTION === null ? null : startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
   const lines = [
@@ -106,6 +117,8 @@ async function main(): Promise<() => Promise<void>> {
     await http.close();
     await replicator?.stop();
     await feed.stop();
+    await replayPool.end();
+    await feedPool.end();
     await pool.end();
     await db.stop();
   };

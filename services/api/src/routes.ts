@@ -8,11 +8,12 @@ import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
-import { encodeCursor } from '@realtime/gateway';
+import { CURSOR_SQL, encodeCursor } from '@realtime/gateway';
 import { extractionJobs, extractionResults } from '@realtime/db/schema';
 import { HttpError, notFound, parseInput } from './errors';
 import { resources, type Resource } from './resources';
 import { asUser } from './auth/as-user';
+import { textLimits } from './limits/text';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
@@ -39,10 +40,12 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   const { db } = opts;
   const table = r.table;
   const columns = getTableColumns(table);
-  let insertSchema = (createInsertSchema(table) as unknown as z.ZodObject).omit(server).strict();
+  // Every text column at most TEXT_LIMIT characters, every json column at most JSON_LIMIT.
+  const bounds = textLimits(table) as never;
+  let insertSchema = (createInsertSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
   // A result's project follows from its job (matchJobProject), so it may be left out.
   if (table === extractionResults) insertSchema = insertSchema.extend({ projectId: uuid.optional() });
-  const updateSchema = (createUpdateSchema(table) as unknown as z.ZodObject).omit(server).strict();
+  const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
   const listQuery = z
     .object({
       limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -85,7 +88,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         // The outbox is not the user's to read: its head is taken before SET ROLE, in the
         // same snapshot as the list.
         before: async (tx) => {
-          head = (await tx.execute<{ snapshot: string; head: string | null }>(sql`select pg_current_snapshot()::text as snapshot, (select max(seq) from change_outbox) as head`)).rows[0]!;
+          head = (await tx.execute<{ snapshot: string; head: string | null }>(sql.raw(CURSOR_SQL))).rows[0]!;
         },
       },
     );

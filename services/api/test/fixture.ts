@@ -6,8 +6,9 @@ import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { createLogger } from '@realtime/db';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import { buildHttp } from '@realtime/replicator';
+import { buildHttp, HTTP_LIMIT_DEFAULTS, type HttpLimits } from '@realtime/replicator';
 import { errorHandler } from '../src/errors';
+import { loadApiEnv } from '../src/env';
 import { registerRoutes } from '../src/routes';
 import { registerMemberRoutes } from '../src/members';
 import { registerOutboxRoutes } from '../src/outbox/routes';
@@ -15,6 +16,8 @@ import { registerAuth, type AuthOptions } from '../src/auth/routes';
 import { Sessions } from '../src/auth/sessions';
 import { hashPassword } from '../src/auth/password';
 import { Oidc, type OidcConfig } from '../src/auth/oidc';
+import { registerLimits, type LimitsOptions } from '../src/limits/http';
+import { serveWebApp } from '../src/static';
 
 export const secret = new TextEncoder().encode('api-test-secret-api-test-secret-123');
 export const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
@@ -44,8 +47,11 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApi(extra: Partial<AuthOptions> & { oidcConfig?: OidcConfig } = {}): Promise<ApiFixture> {
-  const { oidcConfig, ...options } = extra;
+/** `http` and `limits` default to what `npm start` uses (600 writes a minute per user); `webDist` serves a built app. */
+export async function startApi(
+  extra: Partial<AuthOptions> & { oidcConfig?: OidcConfig; http?: Partial<HttpLimits>; limits?: Partial<LimitsOptions>; webDist?: string } = {},
+): Promise<ApiFixture> {
+  const { oidcConfig, http, limits, webDist, ...options } = extra;
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const log = createLogger('silent');
@@ -53,7 +59,9 @@ export async function startApi(extra: Partial<AuthOptions> & { oidcConfig?: Oidc
     log,
     pool,
     state: () => ({ migrated: true, replicator: null, gateway: {}, standalone: true }),
-    prepare: (a) =>
+    limits: { ...HTTP_LIMIT_DEFAULTS, ...http },
+    prepare: (a) => {
+      registerLimits(a, { writesPerMinute: 600, ...limits });
       registerAuth(a, {
         pool,
         sessions: new Sessions(pool, 3600_000),
@@ -62,13 +70,15 @@ export async function startApi(extra: Partial<AuthOptions> & { oidcConfig?: Oidc
         tokenTtlSeconds: 900,
         metricsToken: METRICS_TOKEN,
         ...options,
-      }),
+      });
+    },
   });
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   registerRoutes(app, { db: orm });
   registerMemberRoutes(app, { db: orm });
-  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60 });
+  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES });
+  if (webDist) serveWebApp(app, webDist);
   await app.ready();
 
   const call: ApiFixture['call'] = async (method, url, body, as, headers = {}) => {

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createLogger, loadEnvOrExit } from '@realtime/db';
+import { HEAD_SQL, createLogger, loadEnvOrExit } from '@realtime/db';
 import { loadChaosEnv } from './env';
 import {
   addFindings,
@@ -150,7 +150,7 @@ try {
   for (const task of [serverLane, clientLane, ...joins]) task.catch(() => undefined);
   const progress = setInterval(() => {
     void s
-      .query<{ n: string; head: string | null }>(`SELECT count(*) AS n, (SELECT max(seq) FROM change_outbox) AS head FROM change_outbox`)
+      .query<{ n: string; head: string | null }>(`SELECT count(*) AS n, ${HEAD_SQL} AS head FROM change_outbox`)
       .then(([row]) => out(`  ${at()} outbox ${fmt(Number(row!.n))} rows, head seq ${fmt(Number(row!.head ?? 0))}; ${writers.stats.committed} transactions, ${members.stats.grants + members.stats.revocations + members.stats.roleChanges} membership changes; ${subscribers.filter((x) => x.isLive).length}/${subscribers.length} subscribers live (${subscribers.filter((x) => x.refused).length} refused, ${subscribers.filter((x) => x.joined && !x.socket!.connected).length} offline); ${faults.length} faults`))
       .catch(() => out(`  ${at()} (database unreachable)`));
   }, 10_000);
@@ -322,7 +322,7 @@ async function readTruth(s: Stack, subs: Subscriber[]): Promise<Truth> {
     `SELECT seq::int AS seq, op, coalesce(new_row ->> 'user_id', old_row ->> 'user_id') AS "userId", coalesce(new_row ->> 'project_id', old_row ->> 'project_id') AS "projectId"
      FROM change_outbox WHERE table_name = 'project_members' AND seq IS NOT NULL ORDER BY seq`,
   );
-  const [h] = await s.query<{ head: number }>(`SELECT coalesce(max(seq), 0)::int AS head FROM change_outbox`);
+  const [h] = await s.query<{ head: number }>(`SELECT (${HEAD_SQL})::int AS head`);
   return { byTable, memberChanges, history: membershipHistory(memberChanges), head: h!.head };
 }
 

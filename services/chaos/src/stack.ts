@@ -160,7 +160,7 @@ export class Stack {
           new Proc(
             `gateway-${i}`,
             'services/api/src/main.ts',
-            { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_LIMIT: '100', REPLAY_PAGE_SIZE: '500' },
+            { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_BYTES: '65536', REPLAY_PAGE_SIZE: '500', RETENTION: 'forever' },
             await freePort(),
             logDir,
           ),

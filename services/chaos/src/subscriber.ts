@@ -292,8 +292,9 @@ export class Subscriber {
       if (!ack.ok) {
         this.note(`subscribe refused: ${ack.error.code}: ${ack.error.message}`);
         if (ack.error.code === 'FORBIDDEN' && this.access.kind === 'user') return this.park();
-        // INTERNAL asks to try again (the gateway's database was away); any other code is a failure.
-        if (ack.error.code === 'INTERNAL') this.refusals++;
+        // INTERNAL (the gateway's database was away) and RATE_LIMITED (a burst of
+        // resubscribes) ask to try again; any other code is a failure.
+        if (ack.error.code === 'INTERNAL' || ack.error.code === 'RATE_LIMITED') this.refusals++;
         else this.subscribeErrors.push(`${ack.error.code}: ${ack.error.message}`);
         this.retryTimer = setTimeout(() => this.subscribe(), 500);
         return;

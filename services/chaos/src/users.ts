@@ -51,8 +51,8 @@ export async function signIn(base: string, email: string, password: string): Pro
     signal: AbortSignal.timeout(10_000),
   });
   if (res.status === 429) {
-    // Ten sign-ins a minute per account and address: with many subscribers per user, the
-    // later ones wait their turn (the caller tries again).
+    // Only failed sign-ins count against the limit (ten a minute per account and per
+    // address); a 429 here means the run's own sign-ins failed: wait, and the caller tries again.
     await sleep(Math.max(1, Number(res.headers.get('retry-after')) || 5) * 1000);
   }
   if (!res.ok) throw new Error(`sign-in as ${email}: HTTP ${res.status} ${await res.text()}`);

@@ -62,7 +62,7 @@ export async function gatewayBench(argv: string[]): Promise<GatewayResult> {
     const feed = new Feed({ pool, directUrl: url, log, replicator });
     const server = http.createServer();
     const channels = ['projects', 'extraction_jobs'];
-    const gateway = new Gateway({ httpServer: server, pool, feed, log, channels, columns: await loadChannelColumns(pool, channels), frontendUrl: 'http://localhost', jwtSecret: secret, maxSubscriptions: 10, queueLimit: 100_000, pageSize: 2000 });
+    const gateway = new Gateway({ httpServer: server, pool, feed, log, channels, columns: await loadChannelColumns(pool, channels), frontendUrls: ['http://localhost'], jwtSecret: secret, limits: { maxSubscriptions: 10, pageSize: 2000, queueBytes: 256 * 1024 ** 2, pageBytes: 16 * 1024 ** 2, subscribesPerSecond: 10_000, maxSocketsPerUser: 10_000 } });
     await feed.start();
     gateway.start();
     await replicator.start();

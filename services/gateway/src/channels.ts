@@ -25,3 +25,19 @@ export async function loadChannelColumns(pool: pg.Pool, channels: string[]): Pro
   }
   return columns;
 }
+
+/**
+ * The project column the capture trigger records for a table (realtime_enable's third
+ * argument), or null when it records none: only then may a replay narrow by project in
+ * SQL, since the outbox's project_id is what that trigger wrote.
+ */
+export async function loadCapturedProject(pool: pg.Pool, table: string): Promise<string | null> {
+  const { rows } = await pool.query<{ args: Buffer }>(
+    `SELECT t.tgargs AS args FROM pg_trigger t WHERE t.tgrelid = to_regclass(format('public.%I', $1::text)) AND t.tgname = 'realtime_change'`,
+    [table],
+  );
+  if (!rows[0]) return null;
+  // tgargs: the arguments, each ended by a zero byte (key column, then project column).
+  const args = rows[0].args.toString('utf8').split('\0').slice(0, -1);
+  return args[1] ?? null;
+}

@@ -1,13 +1,35 @@
 import { describe, expect, test } from 'vitest';
 import { EnvError } from '@realtime/db';
-import { jwtSecret, loadGatewayEnv } from './env';
+import { gatewayLimits, jwtSecret, loadGatewayEnv } from './env';
 
 describe('loadGatewayEnv', () => {
   test('defaults', () => {
     const env = loadGatewayEnv({});
     expect(env.PG_CHANNELS).toEqual(['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches']);
-    expect(env).toMatchObject({ FRONTEND_URL: 'http://localhost:3000', MAX_SUBSCRIPTIONS_PER_SOCKET: 100, SOCKET_QUEUE_LIMIT: 5000, REPLAY_PAGE_SIZE: 1000, REPLICATOR: '1', PORT: 3000 });
+    expect(env).toMatchObject({
+      FRONTEND_URL: ['http://localhost:3000'],
+      MAX_SUBSCRIPTIONS_PER_SOCKET: 100,
+      MAX_SOCKETS_PER_USER: 20,
+      SUBSCRIBES_PER_SECOND: 20,
+      SOCKET_QUEUE_BYTES: 8 * 1024 * 1024,
+      REPLAY_PAGE_SIZE: 1000,
+      REPLAY_PAGE_BYTES: 1024 * 1024,
+      MAX_CONCURRENT_REPLAYS: 16,
+      REPLAY_POOL_SIZE: 4,
+      STATEMENT_TIMEOUT_MS: 15_000,
+      REPLICATOR: '1',
+      PORT: 3000,
+    });
     expect(env.REALTIME_JWT_SECRET).toBeUndefined();
+  });
+
+  test('FRONTEND_URL is a comma list of origins', () => {
+    expect(loadGatewayEnv({ FRONTEND_URL: 'https://a.example, http://localhost:5173' }).FRONTEND_URL).toEqual(['https://a.example', 'http://localhost:5173']);
+  });
+
+  test('the limits come from their variables', () => {
+    const limits = gatewayLimits(loadGatewayEnv({ SOCKET_QUEUE_BYTES: '65536', MAX_SOCKETS_PER_USER: '3', SUBSCRIBES_PER_SECOND: '5', MAX_CONCURRENT_REPLAYS: '2', REPLAY_PAGE_BYTES: '32768' }));
+    expect(limits).toMatchObject({ queueBytes: 65536, maxSocketsPerUser: 3, subscribesPerSecond: 5, maxConcurrentReplays: 2, pageBytes: 32768, maxSubscriptions: 100 });
   });
 
   test('PG_CHANNELS is a comma list', () => {
@@ -17,13 +39,21 @@ describe('loadGatewayEnv', () => {
   test.each([
     ['PG_CHANNELS', 'projects;drop table x', /PG_CHANNELS lists table names/],
     ['PG_CHANNELS', ',', /PG_CHANNELS/],
-    ['FRONTEND_URL', 'localhost', /FRONTEND_URL must be a URL/],
+    ['FRONTEND_URL', 'localhost', /FRONTEND_URL lists origins/],
+    ['FRONTEND_URL', 'https://a.example,nope', /FRONTEND_URL lists origins/],
     ['REALTIME_JWT_SECRET', 'short', /at least 32 characters/],
     ['REALTIME_JWT_SECRET', 's'.repeat(40), /looks guessable/],
     ['REALTIME_JWT_SECRET', 'secret12'.repeat(5), /looks guessable/],
     ['REALTIME_JWT_SECRET', '0101010101010101010101010101010123', /looks guessable/],
     ['MAX_SUBSCRIPTIONS_PER_SOCKET', '0', /MAX_SUBSCRIPTIONS_PER_SOCKET/],
-    ['SOCKET_QUEUE_LIMIT', 'big', /SOCKET_QUEUE_LIMIT/],
+    ['SOCKET_QUEUE_LIMIT', '5000', /replaced by SOCKET_QUEUE_BYTES/],
+    ['SOCKET_QUEUE_BYTES', '100', /SOCKET_QUEUE_BYTES/],
+    ['SOCKET_QUEUE_BYTES', 'lots', /SOCKET_QUEUE_BYTES/],
+    ['MAX_SOCKETS_PER_USER', '0', /MAX_SOCKETS_PER_USER/],
+    ['SUBSCRIBES_PER_SECOND', '-1', /SUBSCRIBES_PER_SECOND/],
+    ['MAX_CONCURRENT_REPLAYS', '0', /MAX_CONCURRENT_REPLAYS/],
+    ['REPLAY_POOL_SIZE', '1000', /REPLAY_POOL_SIZE/],
+    ['STATEMENT_TIMEOUT_MS', '5', /STATEMENT_TIMEOUT_MS/],
     ['REPLICATOR', 'yes', /REPLICATOR/],
   ])('%s=%s is refused, naming the variable', (name, value, message) => {
     expect(() => loadGatewayEnv({ [name]: value })).toThrow(EnvError);

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseEnv, realtimeTables } from '@realtime/db';
 import { replicatorEnvSchema } from '@realtime/replicator';
+import { DEFAULT_LIMITS, type GatewayLimits } from './gateway';
 
 /** A secret made of one short piece repeated, or of a handful of characters, is no secret. */
 export function weakSecret(v: string): boolean {
@@ -19,21 +20,53 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
     .default(realtimeTables.join(','))
     .transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'PG_CHANNELS lists table names separated by commas')).min(1)),
-  FRONTEND_URL: z.string().url('FRONTEND_URL must be a URL, like http://localhost:3000').default('http://localhost:3000'),
+  /** Origins whose pages may open a socket, separated by commas (the page's own origin always may). */
+  FRONTEND_URL: z
+    .string()
+    .default('http://localhost:3000')
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().url('FRONTEND_URL lists origins like https://app.example.com, separated by commas'))),
   REALTIME_JWT_SECRET: z
     .string()
     .min(32, 'REALTIME_JWT_SECRET must be at least 32 characters (256 bits): openssl rand -hex 32 makes one')
     .refine((v) => !weakSecret(v), 'REALTIME_JWT_SECRET looks guessable (one piece repeated, or too few different characters): openssl rand -hex 32 makes one')
     .optional(),
-  MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000, 100),
-  SOCKET_QUEUE_LIMIT: int(10, 1_000_000, 5000),
-  REPLAY_PAGE_SIZE: int(10, 100_000, 1000),
+  // What one client may cost (README, "Running in production"; each bound reached is
+  // counted in realtime_limit_hits_total by name).
+  MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000, DEFAULT_LIMITS.maxSubscriptions),
+  MAX_SOCKETS_PER_USER: int(1, 10_000, DEFAULT_LIMITS.maxSocketsPerUser),
+  SUBSCRIBES_PER_SECOND: int(1, 10_000, DEFAULT_LIMITS.subscribesPerSecond),
+  SOCKET_QUEUE_BYTES: int(16 * 1024, 1024 ** 3, DEFAULT_LIMITS.queueBytes),
+  REPLAY_PAGE_SIZE: int(10, 100_000, DEFAULT_LIMITS.pageSize),
+  REPLAY_PAGE_BYTES: int(16 * 1024, 256 * 1024 ** 2, DEFAULT_LIMITS.pageBytes),
+  MAX_CONCURRENT_REPLAYS: int(1, 1000, DEFAULT_LIMITS.maxConcurrentReplays),
+  /** Connections of the replay pool, apart from the API's. */
+  REPLAY_POOL_SIZE: int(1, 100, 4),
+  /** Longest a statement of the API or of a replay may run (both pools), in ms. */
+  STATEMENT_TIMEOUT_MS: int(100, 600_000, 15_000),
+  /** Replaced by SOCKET_QUEUE_BYTES: a count of packets bounded nothing when rows are large. */
+  SOCKET_QUEUE_LIMIT: z
+    .undefined({ error: 'SOCKET_QUEUE_LIMIT was replaced by SOCKET_QUEUE_BYTES (bytes, default 8388608): rename it' })
+    .optional(),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 
 export function loadGatewayEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
   return parseEnv(gatewayEnvSchema, source);
+}
+
+export function gatewayLimits(env: GatewayEnv): GatewayLimits {
+  return {
+    ...DEFAULT_LIMITS,
+    queueBytes: env.SOCKET_QUEUE_BYTES,
+    maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
+    maxSubscriptions: env.MAX_SUBSCRIPTIONS_PER_SOCKET,
+    subscribesPerSecond: env.SUBSCRIBES_PER_SECOND,
+    pageSize: env.REPLAY_PAGE_SIZE,
+    pageBytes: env.REPLAY_PAGE_BYTES,
+    maxConcurrentReplays: env.MAX_CONCURRENT_REPLAYS,
+  };
 }
 
 /** The secret as bytes; a random one (and a warning to say so) when none is configured. */

@@ -3,7 +3,7 @@
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
-import { openListener, type Logger } from '@realtime/db';
+import { HEAD_SQL, openListener, type Logger } from '@realtime/db';
 import type { Replicator, StampedChange } from '@realtime/replicator';
 import { STAMPED_CHANNEL } from '@realtime/replicator';
 
@@ -15,6 +15,8 @@ export interface FeedChange {
   oldRow: Record<string, unknown> | null;
   txid: string;
   committedAt: string;
+  /** About how many bytes its rows take (captured with the change): what holding it costs. */
+  rowBytes: number;
   /** When this gateway got it (ms), for the fan-out latency. */
   fedAt?: number;
 }
@@ -32,10 +34,10 @@ export interface FeedOptions {
   pageSize?: number;
 }
 
-const COLUMNS = `seq, table_name, op, new_row, old_row, txid::text AS txid, committed_at`;
+const COLUMNS = `seq, table_name, op, new_row, old_row, txid::text AS txid, committed_at, row_bytes`;
 
-export function toFeedChange(r: { seq: string | number; table_name: string; op: FeedChange['op']; new_row: FeedChange['newRow']; old_row: FeedChange['oldRow']; txid: string; committed_at: Date }): FeedChange {
-  return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt: r.committed_at.toISOString() };
+export function toFeedChange(r: { seq: string | number; table_name: string; op: FeedChange['op']; new_row: FeedChange['newRow']; old_row: FeedChange['oldRow']; txid: string; committed_at: Date; row_bytes?: number }): FeedChange {
+  return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt: r.committed_at.toISOString(), rowBytes: r.row_bytes ?? 0 };
 }
 
 /**
@@ -76,9 +78,7 @@ export class Feed {
   }
 
   async start(): Promise<void> {
-    const { rows } = await this.opts.pool.query<{ head: string | null }>(
-      `SELECT greatest((SELECT max(seq) FROM change_outbox), (SELECT pruned_through FROM realtime_state WHERE id = 1), 0) AS head`,
-    );
+    const { rows } = await this.opts.pool.query<{ head: string | null }>(`SELECT ${HEAD_SQL} AS head`);
     this.head = Number(rows[0]?.head ?? 0);
     if (this.opts.replicator) {
       this.detach = this.opts.replicator.onStamped((changes) => this.fromProcess(changes));
@@ -143,7 +143,7 @@ export class Feed {
       return;
     }
     this.emit(
-      changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt })),
+      changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt, rowBytes: c.rowBytes })),
     );
   }
 

@@ -1,7 +1,9 @@
 // The Socket.IO gateway (path /ws): authenticates the handshake, validates every
 // message, and runs each subscription as replay-then-live through its Seam, routed
-// through its filter and grant. Stateless: any number run side by side on the same
-// stamped outbox. This file is the IO shell; decisions live in the pure modules.
+// through its filter and grant. Every client has a bounded cost: bytes waiting per
+// socket, replays taking turns, caps per user and socket (GatewayLimits). Stateless: any
+// number run side by side on the same stamped outbox. This file is the IO shell;
+// decisions live in the pure modules.
 import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
@@ -28,31 +30,66 @@ import type { Feed, FeedChange } from './feed';
 import { projectColumn, rowAllowed, subscriptionAllowed } from './auth/grant';
 import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/membership';
 import { grantedWithNewProject, readMemberships } from './auth/members-reader';
+import { loadCapturedProject } from './channels';
 import { verifyToken, type Principal } from './auth/token';
 import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
-import { readBounds, readPage } from './replay/reader';
+import { readBounds, readPage, replayScope } from './replay/reader';
 import { Seam } from './replay/seam';
 import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { toApiRow } from './subscriptions/rows';
 import * as metrics from './metrics';
+import { TokenBucket } from './limits/rate';
+import { SocketBytes } from './limits/socket-bytes';
+import { Turns } from './limits/turns';
+import { originAllowed } from './limits/origin';
 
 /** Larger messages get BAD_REQUEST; the transport itself drops anything past 1 MB. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
 
+/** What one client may cost; each is an environment variable (see env.ts). */
+export interface GatewayLimits {
+  /** Bytes that may wait for one socket; past it, its subscriptions resync (slow-client). */
+  queueBytes: number;
+  maxSocketsPerUser: number;
+  maxSubscriptions: number;
+  subscribesPerSecond: number;
+  /** Replay pages: at most this many rows and (after the first row) bytes. */
+  pageSize: number;
+  pageBytes: number;
+  maxConcurrentReplays: number;
+  /** How long a replay waits for its socket to make room before giving up on it. */
+  slowClientMs: number;
+}
+
+export const DEFAULT_LIMITS: GatewayLimits = {
+  queueBytes: 8 * 1024 * 1024,
+  maxSocketsPerUser: 20,
+  maxSubscriptions: 100,
+  subscribesPerSecond: 20,
+  pageSize: 1000,
+  pageBytes: 1024 * 1024,
+  maxConcurrentReplays: 16,
+  slowClientMs: 10_000,
+};
+
 export interface GatewayOptions {
   httpServer: HttpServer;
   pool: pg.Pool;
+  /**
+   * Every read of the gateway's (replay pages, bounds, memberships): a pool of its own, so
+   * that however many clients resume at once, the API keeps its connections (default: pool).
+   */
+  replayPool?: pg.Pool;
   feed: Feed;
   log: Logger;
   channels: string[];
   /** Column names per channel, for refusing a filter on a column that does not exist. */
   columns: Map<string, Set<string>>;
-  frontendUrl: string;
+  /** Origins whose pages may open a socket (the page's own origin always may). */
+  frontendUrls: string[];
   jwtSecret: Uint8Array;
-  maxSubscriptions: number;
-  queueLimit: number;
-  pageSize: number;
+  limits?: Partial<GatewayLimits>;
 }
 
 interface SocketData {
@@ -61,6 +98,10 @@ interface SocketData {
   subs: Map<string, Subscription>;
   badMessages: number;
   expiry: NodeJS.Timeout | null;
+  queue: SocketBytes;
+  subscribes: TokenBucket;
+  /** One replay page at a time per socket: its subscriptions' replays share its bound. */
+  pages: Turns;
 }
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -72,10 +113,22 @@ interface Subscription {
   filter: Filter | undefined;
   cursor: Cursor | null;
   seam: Seam<ChangeEvent>;
+  /** Bytes of the live changes the seam holds while the replay runs. */
+  heldBytes: number;
   closed: boolean;
 }
 
 const fail = (code: ErrorCode, message: string): ErrorAck => ({ ok: false, error: { code, message } });
+
+/** A bound that refuses a connection, with the code the client gets. */
+class LimitError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** One signed-in user's sockets on this gateway and their membership history, shared by those sockets. */
 interface UserEntry {
@@ -107,23 +160,47 @@ export class Gateway {
   private readonly log: Logger;
   private detachFeed: (() => void) | null = null;
   private readonly counters = { replays: 0, resyncs: 0, badMessages: 0 };
+  private readonly limits: GatewayLimits;
+  private readonly turns: Turns;
+  private readonly replayPool: pg.Pool;
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.log.child({ component: 'gateway' });
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.turns = new Turns(this.limits.maxConcurrentReplays);
+    this.replayPool = opts.replayPool ?? opts.pool;
     this.io = new Server(opts.httpServer, {
       path: WS_PATH,
-      cors: { origin: opts.frontendUrl, credentials: true },
+      cors: { origin: opts.frontendUrls, credentials: true },
       serveClient: false,
       // Socket.IO's own recovery is in memory and short-lived: replay comes from the outbox.
       connectionStateRecovery: undefined,
+      // A page of another site must not open a socket with a user's token: browsers always
+      // send Origin, so one outside the list (and not the page's own) is refused here.
+      allowRequest: (req, done) => {
+        if (originAllowed(req.headers.origin, req.headers.host, opts.frontendUrls)) return done(null, true);
+        this.hit('origin', { origin: String(req.headers.origin).slice(0, 200) });
+        done(`ORIGIN_NOT_ALLOWED: ${String(req.headers.origin).slice(0, 200)} is not an allowed origin; add it to FRONTEND_URL`, false);
+      },
     });
     for (const c of opts.channels) this.byChannel.set(c, new Set());
   }
 
-  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number } {
+  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; replaysRunning: number; replaysWaiting: number } {
     let subscriptions = 0;
     for (const s of this.byChannel.values()) subscriptions += s.size;
-    return { sockets: this.io.of('/').sockets.size, subscriptions, ...this.counters };
+    const t = this.turns.stats;
+    return { sockets: this.io.of('/').sockets.size, subscriptions, ...this.counters, replaysRunning: t.running, replaysWaiting: t.waiting };
+  }
+
+  /** A bound was reached: counted by bound, and logged (with who) at most once a minute per bound. */
+  private readonly lastHitLog = new Map<string, number>();
+  private hit(limit: string, who: Record<string, unknown>): void {
+    metrics.limitHits.inc({ limit });
+    const now = Date.now();
+    if ((this.lastHitLog.get(limit) ?? 0) > now - 60_000) return;
+    this.lastHitLog.set(limit, now);
+    this.log.warn({ limit, ...who }, 'a client reached a bound (further ones this minute are counted in realtime_limit_hits_total, not logged)');
   }
 
   start(): void {
@@ -135,13 +212,17 @@ export class Gateway {
           socket.data.subs = new Map();
           socket.data.badMessages = 0;
           socket.data.expiry = null;
+          socket.data.queue = new SocketBytes(socket.conn as never);
+          socket.data.subscribes = new TokenBucket(this.limits.subscribesPerSecond);
+          socket.data.pages = new Turns(1);
           if (v.principal.kind === 'user') await this.attachUser(v.principal.userId, socket);
           this.armExpiry(socket, v.expiresAt);
           next();
         })
         .catch((err: Error) => {
           if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
-          next(Object.assign(new Error(`UNAUTHORIZED: ${err.message}`), { data: { code: 'UNAUTHORIZED' } }));
+          const code: ErrorCode = err instanceof LimitError ? err.code : 'UNAUTHORIZED';
+          next(Object.assign(new Error(`${code}: ${err.message}`), { data: { code } }));
         });
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
@@ -181,7 +262,7 @@ export class Gateway {
       // Events after this position arrive through dispatch (which adds them to the
       // same log); those up to it are read. Together: the whole history, each once.
       const upTo = this.opts.feed.position;
-      const ready = readMemberships(this.opts.pool, userId, upTo).then((events) => {
+      const ready = readMemberships(this.replayPool, userId, upTo).then((events) => {
         for (const e of events) log.add(e);
       });
       entry = { log, sockets: new Set(), ready };
@@ -189,6 +270,12 @@ export class Gateway {
       ready.catch(() => {
         if (this.users.get(userId) === entry && entry!.sockets.size === 0) this.users.delete(userId);
       });
+    }
+    // Checked and added in one step: handshakes that race cannot both take the last place.
+    if (entry.sockets.size >= this.limits.maxSocketsPerUser) {
+      this.hit('sockets_per_user', { user: userId });
+      metrics.badMessagesTotal.inc({ code: 'TOO_MANY_SOCKETS' });
+      throw new LimitError('TOO_MANY_SOCKETS', `at most ${this.limits.maxSocketsPerUser} connections per user (MAX_SOCKETS_PER_USER); close another tab or connection`);
     }
     entry.sockets.add(socket);
     try {
@@ -265,6 +352,9 @@ export class Gateway {
     sub.closed = true;
     this.byChannel.get(sub.channel)?.delete(sub);
     sub.socket.data.subs.delete(sub.id);
+    // A replay still waiting for its turn leaves the line now.
+    if (this.turns.stats.waiting > 0) this.turns.sweep();
+    if (sub.socket.data.pages?.stats.waiting > 0) sub.socket.data.pages.sweep();
   }
 
   /** An error acknowledgement (when the client asked for one), logged once per socket. */
@@ -283,6 +373,11 @@ export class Gateway {
     }
     const reply = ack as (r: SubscribeAck) => void;
     let opened: Subscription | null = null;
+    // Before anything else is looked at: a flood of subscribes costs a token each, no more.
+    if (!socket.data.subscribes.take()) {
+      this.hit('subscribes_per_second', this.who(socket));
+      return this.bad(socket, reply, `at most ${this.limits.subscribesPerSecond} subscribes a second per connection (SUBSCRIBES_PER_SECOND); wait a moment and try again`, 'RATE_LIMITED');
+    }
     try {
       if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
       const parsed = subscribeSchema.safeParse(req);
@@ -297,8 +392,9 @@ export class Gateway {
       }
       const verdict = this.allowed(socket, channel, filter);
       if (!verdict.ok) return this.bad(socket, reply, verdict.message, 'FORBIDDEN');
-      if (socket.data.subs.size >= this.opts.maxSubscriptions) {
-        return this.bad(socket, reply, `at most ${this.opts.maxSubscriptions} subscriptions per connection`, 'TOO_MANY_SUBSCRIPTIONS');
+      if (socket.data.subs.size >= this.limits.maxSubscriptions) {
+        this.hit('subscriptions_per_socket', this.who(socket));
+        return this.bad(socket, reply, `at most ${this.limits.maxSubscriptions} subscriptions per connection (MAX_SUBSCRIPTIONS_PER_SOCKET)`, 'TOO_MANY_SUBSCRIPTIONS');
       }
       let cursor: Cursor | null = null;
       if (token !== undefined) {
@@ -322,6 +418,7 @@ export class Gateway {
         filter,
         cursor,
         seam: new Seam<ChangeEvent>(replayFrom ?? this.opts.feed.position),
+        heldBytes: 0,
         closed: false,
       };
       // Join the live feed first: whatever it delivers from now on waits in the seam,
@@ -335,7 +432,7 @@ export class Gateway {
         socket.emit('live', { sub: id, seq: sub.seam.position });
         return;
       }
-      const bounds = await readBounds(this.opts.pool);
+      const bounds = await readBounds(this.replayPool);
       opened = null;
       reply({ ok: true, id, headSeq: bounds.head });
       await this.replay(sub, replayFrom, bounds).catch((err: unknown) => {
@@ -386,51 +483,113 @@ export class Gateway {
     metrics.replaysTotal.inc();
     if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
     if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
+    // Replays take turns: however many clients resume at once, the database serves a
+    // fixed number, and the rest wait in the order they came.
+    const release = await this.turns.take(() => sub.closed);
+    if (!release) return;
+    try {
+      await this.replayPages(sub, since, bounds);
+    } finally {
+      release();
+    }
+  }
+
+  private async replayPages(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
     const p = sub.socket.data.principal;
+    const log = p.kind === 'user' ? this.membershipOf(sub.socket) : null;
     if (p.kind === 'user') {
       // The history up to the replay's head, which the feed may not have reached yet.
-      const log = this.membershipOf(sub.socket);
       if (!log) return;
-      for (const e of await readMemberships(this.opts.pool, p.userId, bounds.head)) log.add(e);
+      for (const e of await readMemberships(this.replayPool, p.userId, bounds.head)) log.add(e);
       if (sub.closed) return;
       // A project gained or lost while away: the client's cache holds rows it may no
       // longer see, or lacks rows it now may. Only a refetch gets both right.
       for (const e of log.flipsBetween(since, bounds.head)) {
-        if (!this.covers(sub, e.projectId) || (await grantedWithNewProject(this.opts.pool, e))) continue;
+        if (!this.covers(sub, e.projectId) || (await grantedWithNewProject(this.replayPool, e))) continue;
         return this.resync(sub, 'membership', bounds.head);
       }
       if (sub.closed) return;
     }
-    const read = (after: number) => readPage(this.opts.pool, { channel: sub.channel, after, upTo: bounds.head, limit: this.opts.pageSize, filter: sub.filter });
-    // The next page is read while this one is sent: the database and the socket overlap.
-    let next = read(since);
+    // Only the projects this subscription may receive are read, through the index, when
+    // the trigger records the project column the grant is judged by.
+    const column = projectColumn(sub.channel);
+    const indexed = (await this.capturedProject(sub.channel)) === column ? column : null;
+    const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
+    const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
+    const read = (after: number) =>
+      readPage(this.replayPool, {
+        channel: sub.channel,
+        after,
+        upTo: bounds.head,
+        limit: this.limits.pageSize,
+        maxBytes: this.limits.pageBytes,
+        filter: sub.filter,
+        projects,
+        projectColumn: indexed,
+      });
+    let after = since;
     for (;;) {
-      const page = await next;
-      if (sub.closed) return;
-      const full = page.length === this.opts.pageSize;
-      if (full) next = read(page[page.length - 1]!.seq);
-      const events = page.map((c) => this.toEvent(sub, c)).filter((e): e is ChangeEvent => e !== null);
-      for (const e of sub.seam.replayed(events)) sub.socket.emit('change', e);
-      if (!full) break;
-      await this.drained(sub.socket);
-      if (sub.closed) {
-        await next.catch(() => undefined);
-        return;
+      const release = await sub.socket.data.pages.take(() => sub.closed);
+      if (!release) return;
+      let more: boolean;
+      try {
+        // A page is read only when the socket has room for it.
+        if (!(await this.room(sub))) return;
+        const page = await read(after);
+        if (sub.closed) return;
+        const events = page.changes.map((c) => this.toEvent(sub, c)).filter((e): e is ChangeEvent => e !== null);
+        for (const e of sub.seam.replayed(events)) sub.socket.emit('change', e);
+        more = page.more && page.changes.length > 0;
+        if (more) after = page.changes[page.changes.length - 1]!.seq;
+      } finally {
+        release();
       }
+      if (!more) break;
     }
     for (const e of sub.seam.goLive(bounds.head)) sub.socket.emit('change', e);
+    sub.heldBytes = 0;
     sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });
   }
 
-  /** Replay paces itself to the client: wait while its outgoing queue is over half the bound. */
-  private async drained(socket: GatewaySocket): Promise<void> {
-    for (let i = 0; i < 200 && socket.connected && this.queued(socket) > this.opts.queueLimit / 2; i++) {
-      await new Promise((r) => setTimeout(r, 10));
+  private readonly captured = new Map<string, Promise<string | null>>();
+  private capturedProject(channel: string): Promise<string | null> {
+    let known = this.captured.get(channel);
+    if (!known) {
+      known = loadCapturedProject(this.replayPool, channel);
+      this.captured.set(channel, known);
+      known.catch(() => this.captured.delete(channel));
     }
+    return known;
   }
 
-  private queued(socket: GatewaySocket): number {
-    return (socket.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0;
+  /**
+   * Waits until what waits for the socket is under half the bound. False (and the socket's
+   * subscriptions resynced) when it does not drain in time: a client that stopped reading
+   * must not hold a replay's turn.
+   */
+  private async room(sub: Subscription): Promise<boolean> {
+    const socket = sub.socket;
+    const deadline = Date.now() + this.limits.slowClientMs;
+    while (socket.data.queue.bytes > this.limits.queueBytes / 2) {
+      if (sub.closed || !socket.connected) return false;
+      if (Date.now() > deadline) {
+        this.slow(socket);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return !sub.closed;
+  }
+
+  /** The socket is over its bound: every subscription of it resyncs, and it costs nothing more. */
+  private slow(socket: GatewaySocket): void {
+    this.hit('socket_queue_bytes', { ...this.who(socket), bytes: socket.data.queue.bytes });
+    for (const sub of [...socket.data.subs.values()]) this.resync(sub, 'slow-client', this.opts.feed.position);
+  }
+
+  private who(socket: GatewaySocket): Record<string, unknown> {
+    const p = socket.data.principal;
+    return { socket: socket.id, ...(p?.kind === 'user' ? { user: p.userId } : { subject: socket.data.subject }) };
   }
 
   /** The event this subscription gets for a change, or null (filtered, not granted, or already in its list). */
@@ -489,13 +648,17 @@ export class Gateway {
         if (!event) continue;
         // Live changes wait while a replay runs; a replay that falls that far behind the
         // live stream is cheaper to restart from a fresh list than to buffer without end.
-        if (!sub.seam.isLive && sub.seam.buffered >= this.opts.queueLimit) {
-          this.resync(sub, 'slow-client', this.opts.feed.position);
-          continue;
+        if (!sub.seam.isLive) {
+          sub.heldBytes += change.rowBytes;
+          if (sub.heldBytes > this.limits.queueBytes) {
+            this.hit('socket_queue_bytes', this.who(sub.socket));
+            this.resync(sub, 'slow-client', this.opts.feed.position);
+            continue;
+          }
         }
         for (const e of sub.seam.live(event)) {
-          if (this.queued(sub.socket) > this.opts.queueLimit) {
-            this.resync(sub, 'slow-client', this.opts.feed.position);
+          if (sub.socket.data.queue.bytes > this.limits.queueBytes) {
+            this.slow(sub.socket);
             break;
           }
           sub.socket.emit('change', e);

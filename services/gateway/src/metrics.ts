@@ -1,5 +1,5 @@
 // Prometheus metrics of the gateway: sockets and subscriptions (read at scrape time),
-// replays, resyncs, refused messages, and delivery latency (commit to socket, and from
+// replays (running and waiting), resyncs, refused messages, bounds reached, and delivery latency (commit to socket, and from
 // the feed to the socket).
 import client from 'prom-client';
 
@@ -10,11 +10,18 @@ export const replaysTotal = new client.Counter({ name: 'realtime_replays_total',
 export const resyncsTotal = new client.Counter({ name: 'realtime_resyncs_total', help: 'resync events sent, by reason.', labelNames: ['reason'] });
 export const badMessagesTotal = new client.Counter({ name: 'realtime_refused_messages_total', help: 'Client messages answered with an error.', labelNames: ['code'] });
 export const changesSent = new client.Counter({ name: 'realtime_changes_sent_total', help: 'change events sent to sockets.' });
+export const limitHits = new client.Counter({
+  name: 'realtime_limit_hits_total',
+  help: 'Clients that reached a bound, by bound: socket_queue_bytes, sockets_per_user, subscriptions_per_socket, subscribes_per_second, origin.',
+  labelNames: ['limit'],
+});
 
 let registered = false;
-export function registerGatewayGauges(stats: () => { sockets: number; subscriptions: number }): void {
+export function registerGatewayGauges(stats: () => { sockets: number; subscriptions: number; replaysRunning: number; replaysWaiting: number }): void {
   if (registered) return;
   registered = true;
   new client.Gauge({ name: 'realtime_connected_sockets', help: 'Connected Socket.IO clients.', collect() { this.set(stats().sockets); } });
   new client.Gauge({ name: 'realtime_subscriptions', help: 'Open subscriptions.', collect() { this.set(stats().subscriptions); } });
+  new client.Gauge({ name: 'realtime_replays_running', help: 'Replays reading the outbox now (at most MAX_CONCURRENT_REPLAYS).', collect() { this.set(stats().replaysRunning); } });
+  new client.Gauge({ name: 'realtime_replays_waiting', help: 'Replays waiting for their turn.', collect() { this.set(stats().replaysWaiting); } });
 }

@@ -10,6 +10,7 @@ import { createLogger } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
 import type { ChangeEvent, ClientToServerEvents, Grant, LiveEvent, ResyncEvent, ServerToClientEvents, SubscribeAck, SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
+import type { GatewayLimits } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { loadChannelColumns } from '../src/channels';
 import { signToken } from '../src/auth/token';
@@ -32,7 +33,7 @@ export interface GatewayHandle {
 
 export async function startGateway(
   url: string,
-  opts: { replicator?: Replicator; queueLimit?: number; pageSize?: number; maxSubscriptions?: number; failQuery?: (sql: string) => boolean } = {},
+  opts: { replicator?: Replicator; limits?: Partial<GatewayLimits>; failQuery?: (sql: string) => boolean } = {},
 ): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
@@ -53,11 +54,9 @@ export async function startGateway(
     log,
     channels,
     columns: await loadChannelColumns(pool, channels),
-    frontendUrl: 'http://localhost:3000',
+    frontendUrls: ['http://localhost:3000'],
     jwtSecret: secret,
-    maxSubscriptions: opts.maxSubscriptions ?? 20,
-    queueLimit: opts.queueLimit ?? 100_000,
-    pageSize: opts.pageSize ?? 500,
+    limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
   });
   gateway.start();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -236,7 +235,7 @@ export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
     stack.pool.on('error', () => undefined);
     stack.replicator = startReplicator(stack.db.url);
     await stack.replicator.start();
-    stack.gw = await startGateway(stack.db.url, { replicator: stack.replicator, maxSubscriptions: opts.maxSubscriptions });
+    stack.gw = await startGateway(stack.db.url, { replicator: stack.replicator, limits: opts.maxSubscriptions ? { maxSubscriptions: opts.maxSubscriptions } : {} });
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();
@@ -246,4 +245,18 @@ export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
     await stack.db?.drop();
   });
   return stack;
+}
+
+/** A project made by a user as the API makes it: the trigger makes its creator its owner. */
+export async function projectOf(pool: pg.Pool, userId: string, name: string): Promise<string> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(`SELECT set_config('app.user_id', $1, true)`, [userId]);
+    const { rows } = await c.query<{ id: string }>(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [name]);
+    await c.query('COMMIT');
+    return rows[0]!.id;
+  } finally {
+    c.release();
+  }
 }

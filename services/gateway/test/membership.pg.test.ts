@@ -8,7 +8,7 @@ import type pg from 'pg';
 import type { UnauthorizedEvent } from '@realtime/protocol';
 import { signUserToken } from '../src/auth/token';
 import { readCursor } from '../src/replay/cursor';
-import { Received, secret, useStack, waitFor } from './helpers';
+import { Received, projectOf, secret, useStack, waitFor } from './helpers';
 
 const stack = useStack();
 const user = { alice: '', bob: '' };
@@ -18,19 +18,6 @@ async function addUser(pool: pg.Pool, email: string): Promise<string> {
   return (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [email])).rows[0]!.id;
 }
 
-/** A project made by a user (as the API makes it: the trigger makes the creator its owner). */
-async function projectOf(pool: pg.Pool, userId: string, name: string): Promise<string> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    await c.query(`SELECT set_config('app.user_id', $1, true)`, [userId]);
-    const { rows } = await c.query<{ id: string }>(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [name]);
-    await c.query('COMMIT');
-    return rows[0]!.id;
-  } finally {
-    c.release();
-  }
-}
 
 const job = async (projectId: string, name = 'doc.pdf') =>
   (await stack.pool.query<{ id: string }>(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, $2) RETURNING id`, [projectId, name])).rows[0]!.id;

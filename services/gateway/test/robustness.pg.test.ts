@@ -2,6 +2,7 @@
 // messages never disturb a well-behaved client; two gateways with no shared state serve
 // the same stream; a client that does not read gets resync, not unbounded memory.
 import { describe, expect, test } from 'vitest';
+import { FLOOR_SQL } from '@realtime/db';
 import { Received, expectedSeqs, jobChurn, newProject, startGateway, token, useStack, waitFor } from './helpers';
 
 const stack = useStack({ maxSubscriptions: 5 });
@@ -127,7 +128,7 @@ describe('many gateways, slow clients, cleanup', () => {
   });
 
   test('a client that stops reading gets resync once its queue passes the bound; others are unaffected', async () => {
-    const small = await startGateway(stack.db.url, { replicator: stack.replicator, queueLimit: 50 });
+    const small = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 2 * 1024 * 1024 } });
     try {
       const p = await newProject(stack.pool, 'SL');
       const slow = new Received(await client(token(), small.port));
@@ -153,7 +154,7 @@ describe('many gateways, slow clients, cleanup', () => {
 
   test('a subscribe that fails on the database is refused and leaves nothing behind: no live changes under an id the client never got', async () => {
     let failing = true;
-    const flaky = await startGateway(stack.db.url, { replicator: stack.replicator, queueLimit: 5, failQuery: (sql) => failing && sql.includes('retention_floor') });
+    const flaky = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 16 * 1024 }, failQuery: (sql) => failing && sql.includes(FLOOR_SQL) });
     try {
       const p = await newProject(stack.pool, 'FL');
       const c = new Received(await client(token(), flaky.port));

@@ -38,7 +38,19 @@ export type Filter = NonNullable<SubscribeRequest['filter']>;
 export const unsubscribeSchema = z.object({ id: z.string().min(1).max(64) }).strict();
 export type UnsubscribeRequest = z.infer<typeof unsubscribeSchema>;
 
-export const errorCodes = ['BAD_REQUEST', 'UNKNOWN_CHANNEL', 'FORBIDDEN', 'TOO_MANY_SUBSCRIPTIONS', 'NOT_FOUND', 'UNAUTHORIZED', 'INTERNAL'] as const;
+export const errorCodes = [
+  'BAD_REQUEST',
+  'UNKNOWN_CHANNEL',
+  'FORBIDDEN',
+  // Bounds: which one was reached (MAX_SUBSCRIPTIONS_PER_SOCKET, MAX_SOCKETS_PER_USER at
+  // the handshake, SUBSCRIBES_PER_SECOND).
+  'TOO_MANY_SUBSCRIPTIONS',
+  'TOO_MANY_SOCKETS',
+  'RATE_LIMITED',
+  'NOT_FOUND',
+  'UNAUTHORIZED',
+  'INTERNAL',
+] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 
 export interface ErrorAck {

@@ -3,6 +3,7 @@
 // unstamped backlog and the slot's lag.
 import client from 'prom-client';
 import type pg from 'pg';
+import { HEAD_SQL } from '@realtime/db';
 
 export const stampedTotal = new client.Counter({ name: 'realtime_changes_stamped_total', help: 'Outbox rows stamped with a seq.' });
 export const stampLatency = new client.Histogram({
@@ -12,6 +13,13 @@ export const stampLatency = new client.Histogram({
 });
 export const replicatorMode = new client.Gauge({ name: 'realtime_replicator_mode', help: 'The mode of this replicator: 1 for the current one.', labelNames: ['mode'] });
 export const replicatorErrors = new client.Counter({ name: 'realtime_errors_total', help: 'Errors, by component.', labelNames: ['component'] });
+
+/** Requests and connections refused for a bound: who hits the limits, by which limit. */
+export const httpLimited = new client.Counter({
+  name: 'realtime_http_limited_total',
+  help: 'HTTP requests refused or connections closed at a bound (sign_in_email, sign_in_ip, writes, body_size, timeout, header_size).',
+  labelNames: ['limit'],
+});
 
 export function setMode(mode: 'wal' | 'notify' | 'down'): void {
   for (const m of ['wal', 'notify', 'down']) replicatorMode.set({ mode: m }, m === mode ? 1 : 0);
@@ -42,7 +50,7 @@ export function registerDatabaseGauges(pool: pg.Pool): void {
     name: 'realtime_head_seq',
     help: 'The highest seq stamped.',
     async collect() {
-      const { rows } = await pool.query(`SELECT coalesce(head_seq, 0) AS h FROM realtime_status`);
+      const { rows } = await pool.query(`SELECT ${HEAD_SQL} AS h`);
       this.set(Number(rows[0].h));
     },
   });

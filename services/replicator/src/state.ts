@@ -1,6 +1,7 @@
 // realtime_state, the row the trigger and operators read: the NOTIFY flag, the mode and
 // why, the leader, and the slot with its readiness.
 import type pg from 'pg';
+import { HEAD_SQL } from '@realtime/db';
 import type { Mode } from './mode';
 
 export async function claimLeadership(client: pg.ClientBase, leader: string, slot: string): Promise<void> {
@@ -48,7 +49,7 @@ export interface DbStatus {
 
 export async function readStatus(client: pg.ClientBase | pg.Pool): Promise<DbStatus> {
   const { rows } = await client.query(
-    `SELECT mode, reason, leader, head_seq, backlog, acked_lsn::text, slot_lag_bytes, notify_enabled FROM realtime_status`,
+    `SELECT mode, reason, leader, ${HEAD_SQL} AS head_seq, backlog, acked_lsn::text, slot_lag_bytes, notify_enabled FROM realtime_status`,
   );
   const r = rows[0];
   return {

@@ -94,6 +94,18 @@ describe('RealtimeClient', () => {
     expect(errors).toEqual(['UNKNOWN_CHANNEL: unknown channel "nope"']);
   });
 
+  test('a RATE_LIMITED refusal is asked again after a backoff', () => {
+    client.start();
+    socket.up();
+    client.subscribe({ channel: 'projects', resume: () => ({}) }, { onChanges: () => undefined });
+    socket.last('subscribe').ack!({ ok: false, error: { code: 'RATE_LIMITED', message: 'at most 20 subscribes a second' } });
+    const count = () => socket.sent.filter((x) => x.event === 'subscribe').length;
+    vi.advanceTimersByTime(499);
+    expect(count()).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(count()).toBe(2);
+  });
+
   test('an INTERNAL refusal is asked again with backoff; a refusal about the request is not', () => {
     const errors: string[] = [];
     client.start();

@@ -212,9 +212,10 @@ export class RealtimeClient {
       }
       if (!ack.ok) {
         sub.handlers.onError?.(`${ack.error.code}: ${ack.error.message}`);
-        // INTERNAL is the server's passing trouble (its database restarting): ask again,
-        // with backoff. Any other code is about the request, which would fail the same way.
-        if (ack.error.code === 'INTERNAL') {
+        // INTERNAL is the server's passing trouble (its database restarting), RATE_LIMITED
+        // a burst past SUBSCRIBES_PER_SECOND: ask again, with backoff. Any other code is
+        // about the request, which would fail the same way.
+        if (ack.error.code === 'INTERNAL' || ack.error.code === 'RATE_LIMITED') {
           this.timers.clearTimeout(sub.retryTimer);
           sub.retryTimer = this.timers.setTimeout(() => {
             sub.retryTimer = null;

@@ -14,6 +14,7 @@ import { HttpError, parseInput } from '../errors';
 import { verifyPassword } from './password';
 import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
 import type { Oidc } from './oidc';
+import { SignInLimit } from '../limits/sign-in';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +30,8 @@ export interface AuthOptions {
   tokenTtlSeconds: number;
   /** `Authorization: Bearer <this>` reads /metrics without a session (Prometheus). */
   metricsToken?: string;
+  /** Failed sign-ins a minute per email and, separately, per address (10). */
+  signInFailuresPerMinute?: number;
 }
 
 /** What a path needs: nothing, a signed-in user, or an operator. */
@@ -39,6 +42,18 @@ export function accessFor(method: string, path: string): 'public' | 'user' | 'op
   if (method === 'POST' && (path === '/api/auth/sign-in' || path === '/api/auth/sign-out')) return 'public';
   if (path === '/api' || path.startsWith('/api/')) return 'user';
   return 'public';
+}
+
+/** The path of the route that answers the request (its pattern), else the decoded path. */
+export function routedPath(request: FastifyRequest): string {
+  const pattern = request.routeOptions?.url;
+  if (pattern !== undefined && pattern !== '*' && pattern !== '/*') return pattern;
+  const raw = request.url.split('?')[0]!;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 const sessionToken = (request: FastifyRequest): string | undefined => {
@@ -74,7 +89,9 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   };
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const access = accessFor(request.method, request.url.split('?')[0]!);
+    // Judged by the route that will answer, not by the raw URL: Fastify decodes the path
+    // before it routes, so /%6Detrics reaches /metrics while its raw text names nothing.
+    const access = accessFor(request.method, routedPath(request));
     if (access === 'public') return;
     const who = await resolve(request);
     request.user = who.user;
@@ -91,8 +108,8 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   // scope of their own, where the cookie and rate-limit plugins load before them.
   void app.register(async (scope) => {
     await scope.register(cookie);
-    // preHandler: the per-email key needs the parsed body.
-    await scope.register(rateLimit, { global: false, hook: 'preHandler' });
+    // Its limiters are made per use (limits/sign-in.ts), not per route.
+    await scope.register(rateLimit, { global: false });
     identityRoutes(scope, opts);
   });
 }
@@ -102,24 +119,30 @@ function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
   });
-  // Guessing a password: ten tries a minute per account and address, then 429. Keyed by
-  // both, so that someone else's guesses do not lock the account's owner out.
-  const rateLimit = {
-    max: 10,
-    timeWindow: '1 minute',
-    keyGenerator: (request: FastifyRequest) => `${request.ip}|${String((request.body as { email?: unknown } | undefined)?.email ?? '').trim().toLowerCase()}`,
-    errorResponseBuilder: (_req: FastifyRequest, ctx: { after: string }) => new HttpError(429, 'TOO_MANY_REQUESTS', `too many sign-in attempts: try again in ${ctx.after}`),
-  };
-  app.post('/api/auth/sign-in', { config: { rateLimit } }, async (request, reply) => {
+  // Guessing a password: ten failures a minute per account, and separately per address,
+  // then 429 until the window ends, for the right password too. The account's budget
+  // stops guesses spread over many addresses (at the price that they lock its owner out
+  // for that minute); the address's stops one address trying many accounts.
+  const limit = new SignInLimit(app, opts.signInFailuresPerMinute ?? 10);
+  app.post('/api/auth/sign-in', async (request, reply) => {
     const body = parseInput(signInBody, request.body ?? {}, 'body');
-    const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
-      `SELECT id, email, name, operator, password_hash FROM users WHERE email = $1`,
-      [body.email.toLowerCase()],
-    );
-    const found = rows[0];
-    // One answer, and one cost, for an unknown email and a wrong password.
-    const ok = await verifyPassword(found?.password_hash ?? null, body.password);
-    if (!found || !ok) throw new HttpError(401, 'UNAUTHORIZED', WRONG);
+    const attempt = await limit.begin(request, body.email);
+    let found: (AuthUser & { password_hash: string | null }) | undefined;
+    try {
+      const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
+        `SELECT id, email, name, operator, password_hash FROM users WHERE email = $1`,
+        [body.email.toLowerCase()],
+      );
+      found = rows[0];
+      // One answer, and one cost, for an unknown email and a wrong password.
+      const ok = await verifyPassword(found?.password_hash ?? null, body.password);
+      if (!found || !ok) {
+        await attempt.failed();
+        throw new HttpError(401, 'UNAUTHORIZED', WRONG);
+      }
+    } finally {
+      attempt.end();
+    }
     const token = await opts.sessions.create(found.id);
     reply.setCookie(SESSION_COOKIE, token, {
       httpOnly: true,

@@ -107,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
           until: time('until', s(v, 'until')),
           limit,
           offset: int('offset', s(v, 'offset')) ?? 0,
-        }, json);
+        }, env.OUTBOX_PAGE_BYTES, json);
         return 0;
       case 'tail': {
         const ctl = new AbortController();

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
+import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
 import type { HistoryEntry, OutboxStats } from '@realtime/protocol';
 import { diffRows, listQuery, renderTable, type ListFilters } from './parse';
 
@@ -22,9 +23,9 @@ export type Stats = OutboxStats;
 
 export async function stats(pool: pg.Pool, opts: { gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number }): Promise<Stats> {
   const { rows } = await pool.query(`
-    SELECT s.mode, s.reason, s.leader, coalesce(s.head_seq, 0)::bigint AS head_seq, s.backlog::bigint AS backlog, s.slot_name,
+    SELECT s.mode, s.reason, s.leader, ${HEAD_SQL} AS head_seq, s.backlog::bigint AS backlog, s.slot_name,
            s.slot_wal_status, s.slot_lag_bytes,
-           coalesce(s.retention_floor, 0)::bigint AS floor,
+           ${FLOOR_SQL} AS floor,
            (SELECT min(created_at) FROM change_outbox) AS oldest,
            (SELECT max(created_at) FROM change_outbox) AS newest,
            (SELECT extract(epoch FROM now() - min(created_at)) FROM change_outbox WHERE seq IS NULL) AS unstamped_age
@@ -85,19 +86,26 @@ export async function printStats(out: Out, s: Stats, json: boolean): Promise<voi
 
 const LIST_COLUMNS = ['id', 'seq', 'table_name', 'op', 'row_id', 'actor', 'committed_at'];
 
-export async function listRows(pool: pg.Pool, filters: ListFilters): Promise<Record<string, unknown>[]> {
-  const q = listQuery(filters);
-  return (await pool.query(q.text, q.values)).rows;
+/**
+ * One page of the filtered list (see listQuery: rows and bytes both capped), and the
+ * offset of the next page, right after the last change returned, or null at the end.
+ */
+export async function listRows(pool: pg.Pool, filters: ListFilters, pageBytes: number): Promise<{ items: Record<string, unknown>[]; nextOffset: number | null }> {
+  const q = listQuery(filters, pageBytes);
+  const { rows } = await pool.query(q.text, q.values);
+  const fetched = rows.length ? Number(rows[0].fetched) : 0;
+  const items = rows.map(({ fetched: _, ...r }) => r);
+  return { items, nextOffset: fetched > items.length ? filters.offset + items.length : null };
 }
 
-export async function list(pool: pg.Pool, out: Out, filters: ListFilters, json: boolean): Promise<number> {
-  const rows = await listRows(pool, filters);
-  if (json) for (const r of rows) await out.line(JSON.stringify(r));
+export async function list(pool: pg.Pool, out: Out, filters: ListFilters, pageBytes: number, json: boolean): Promise<number> {
+  const { items, nextOffset } = await listRows(pool, filters, pageBytes);
+  if (json) for (const r of items) await out.line(JSON.stringify(r));
   else {
-    await out.line(renderTable(rows, LIST_COLUMNS));
-    await out.line(`${rows.length} change(s)${rows.length === filters.limit ? ` (more with --offset ${filters.offset + filters.limit})` : ''}`);
+    await out.line(renderTable(items, LIST_COLUMNS));
+    await out.line(`${items.length} change(s)${nextOffset !== null ? ` (more with --offset ${nextOffset})` : ''}`);
   }
-  return rows.length;
+  return items.length;
 }
 
 /** Every change of one row, oldest first, each with the columns it changed. */
@@ -203,7 +211,7 @@ export async function prune(pool: pg.Pool, plan: PrunePlan, batch = 10_000): Pro
 
 /** Follows new stamped changes (like tail -f) until `count` were printed or the signal aborts. */
 export async function tail(pool: pg.Pool, out: Out, f: { table?: string; fromSeq?: number; count?: number; json: boolean; pollMs?: number; signal?: AbortSignal }): Promise<number> {
-  let after = f.fromSeq ?? Number((await pool.query(`SELECT coalesce(max(seq), 0) AS h FROM change_outbox`)).rows[0].h);
+  let after = f.fromSeq ?? Number((await pool.query(`SELECT ${HEAD_SQL} AS h`)).rows[0].h);
   let printed = 0;
   while (!f.signal?.aborted) {
     const { rows } = await pool.query(

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { diffRows, listQuery, parseDuration, renderTable } from './parse';
+import { diffRows, listQuery, parseDuration, parseRetention, renderTable } from './parse';
 
 describe('parseDuration', () => {
   test.each([
@@ -11,6 +11,18 @@ describe('parseDuration', () => {
   ])('%s', (text, ms) => expect(parseDuration(text)).toBe(ms));
   test.each(['', '30', 'd', '1.5d', '-1d', '3 months'])('"%s" is refused with an example', (text) => {
     expect(() => parseDuration(text)).toThrow(/not a duration.*30d/);
+  });
+});
+
+describe('parseRetention', () => {
+  test.each([
+    ['30d', 2_592_000_000],
+    ['12h', 43_200_000],
+    [' 2w ', 1_209_600_000],
+    ['forever', null],
+  ])('%s', (text, ms) => expect(parseRetention(text)).toBe(ms));
+  test.each(['', 'off', 'never', 'Forever', '30 days', '-1d'])('"%s" is refused, naming both forms', (text) => {
+    expect(() => parseRetention(text)).toThrow(/not a duration.*30d.*or "forever"/);
   });
 });
 
@@ -27,18 +39,21 @@ describe('diffRows', () => {
 });
 
 describe('listQuery', () => {
-  test('no filter: newest first with limit and offset as parameters', () => {
-    const q = listQuery({ limit: 10, offset: 20 });
-    expect(q.text).not.toMatch(/WHERE/);
-    expect(q.text).toMatch(/ORDER BY id DESC LIMIT \$1 OFFSET \$2/);
-    expect(q.values).toEqual([10, 20]);
+  test('no filter: newest first with limit, offset and the byte budget as parameters', () => {
+    const q = listQuery({ limit: 10, offset: 20 }, 1024);
+    expect(q.text).not.toMatch(/change_outbox WHERE/);
+    // Sizes are summed over the LIMITed ids and row_bytes; the full rows are joined after.
+    expect(q.text).toMatch(/SELECT id, row_bytes FROM change_outbox\s+ORDER BY id DESC LIMIT \$1 \+ 1 OFFSET \$2\)/);
+    expect(q.text).toMatch(/sum\(row_bytes\) OVER w/);
+    expect(q.text).toMatch(/WHERE s\.n <= \$1 AND \(s\.n = 1 OR s\.running <= \$3\)/);
+    expect(q.values).toEqual([10, 20, 1024]);
   });
   test('every filter is a parameter, never text in the SQL', () => {
     const since = new Date('2026-01-01T00:00:00Z');
-    const q = listQuery({ table: "projects'; drop table x; --", op: 'UPDATE', rowId: 'r1', actor: 'alice', fromSeq: 5, toSeq: 9, since, limit: 1, offset: 0 });
+    const q = listQuery({ table: "projects'; drop table x; --", op: 'UPDATE', rowId: 'r1', actor: 'alice', fromSeq: 5, toSeq: 9, since, limit: 1, offset: 0 }, 4096);
     expect(q.text).toMatch(/table_name = \$1 AND op = \$2 AND row_id = \$3 AND actor = \$4 AND seq >= \$5 AND seq <= \$6 AND created_at >= \$7/);
     expect(q.text).not.toMatch(/drop table/);
-    expect(q.values).toEqual(["projects'; drop table x; --", 'UPDATE', 'r1', 'alice', 5, 9, since, 1, 0]);
+    expect(q.values).toEqual(["projects'; drop table x; --", 'UPDATE', 'r1', 'alice', 5, 9, since, 1, 0, 4096]);
   });
 });
 

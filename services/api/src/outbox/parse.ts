@@ -14,6 +14,18 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+/**
+ * RETENTION: how long stamped changes are kept, in ms, or null for `forever` (nothing is
+ * pruned). Anything else is a duration as parseDuration reads it.
+ */
+export function parseRetention(text: string): number | null {
+  if (text.trim() === 'forever') return null;
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}, or "forever" to keep every change`);
+  }
+}
 
 /** Columns whose value differs between two versions of a row (either may be null). */
 export function diffRows(before: Record<string, unknown> | null, after: Record<string, unknown> | null): ColumnChange[] {
@@ -40,7 +52,15 @@ export interface ListFilters {
   offset: number;
 }
 
-export function listQuery(f: ListFilters): { text: string; values: unknown[] } {
+/**
+ * A page of the filtered list, newest first: at most `f.limit` changes and at most
+ * `pageBytes` summed over their row_bytes, and always the first one (however large), so
+ * that paging makes progress. The sizes are summed over the ids and row_bytes of the
+ * LIMITed set alone; only the changes within the budget are read in full. Each row also
+ * carries `fetched`, how many the LIMITed set held (up to limit + 1): more than the page
+ * returns means there is a next page.
+ */
+export function listQuery(f: ListFilters, pageBytes: number): { text: string; values: unknown[] } {
   const where: string[] = [];
   const values: unknown[] = [];
   const add = (sql: string, v: unknown) => {
@@ -55,11 +75,18 @@ export function listQuery(f: ListFilters): { text: string; values: unknown[] } {
   if (f.toSeq !== undefined) add('seq <= ?', f.toSeq);
   if (f.since) add('created_at >= ?', f.since);
   if (f.until) add('created_at < ?', f.until);
-  values.push(f.limit, f.offset);
+  values.push(f.limit, f.offset, pageBytes);
+  const [limit, offset, bytes] = [values.length - 2, values.length - 1, values.length].map((n) => `$${n}`);
   return {
-    text: `SELECT id, seq, table_name, op, row_id, actor, db_user, application_name, txid::text AS txid, created_at, committed_at, new_row, old_row
-           FROM change_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-           ORDER BY id DESC LIMIT $${values.length - 1} OFFSET $${values.length}`,
+    text: `SELECT c.id, c.seq, c.table_name, c.op, c.row_id, c.actor, c.db_user, c.application_name, c.txid::text AS txid, c.created_at, c.committed_at, c.new_row, c.old_row, s.fetched
+           FROM (
+             SELECT id, row_number() OVER w AS n, sum(row_bytes) OVER w AS running, count(*) OVER () AS fetched
+             FROM (SELECT id, row_bytes FROM change_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                   ORDER BY id DESC LIMIT ${limit} + 1 OFFSET ${offset}) page
+             WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)
+           ) s JOIN change_outbox c ON c.id = s.id
+           WHERE s.n <= ${limit} AND (s.n = 1 OR s.running <= ${bytes})
+           ORDER BY c.id DESC`,
     values,
   };
 }

@@ -6,6 +6,9 @@ import { parseInput } from '../errors';
 import { historyRows, listRows, stats } from './commands';
 import { parseDuration } from './parse';
 
+/** A page holds at most this many changes, and at most `pageBytes` (OUTBOX_PAGE_BYTES) of their row images. */
+export const OUTBOX_PAGE_ROWS = 500;
+
 const when = z
   .string()
   .transform((v, ctx) => {
@@ -35,16 +38,17 @@ const listQuery = z
     toSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     since: when,
     until: when,
-    limit: z.coerce.number().int().min(1).max(500).default(50),
+    limit: z.coerce.number().int().min(1).max(OUTBOX_PAGE_ROWS).default(50),
     offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
   })
   .strict();
 
-export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number }): void {
+export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number; pageBytes: number }): void {
   app.get('/api/outbox', async (request) => {
     const q = parseInput(listQuery, request.query, 'query');
-    const items = await listRows(opts.pool, q);
-    return { items, page: { limit: q.limit, offset: q.offset, nextOffset: items.length === q.limit ? q.offset + q.limit : null } };
+    // Fewer than `limit` with a nextOffset: the page reached its byte budget.
+    const { items, nextOffset } = await listRows(opts.pool, q, opts.pageBytes);
+    return { items, page: { limit: q.limit, offset: q.offset, nextOffset } };
   });
   app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
   app.get('/api/outbox/history/:table/:id', async (request) => {

@@ -58,6 +58,13 @@ export class MembershipLog {
     return role;
   }
 
+  /** Every project the user has been a member of at some seq: what a replay may have to send. */
+  everMember(): string[] {
+    const out: string[] = [];
+    for (const [projectId, list] of this.byProject) if (list.some((e) => e.role !== null)) out.push(projectId);
+    return out;
+  }
+
   current(projectId: string): MemberRole | null {
     return this.roleAt(projectId, Number.POSITIVE_INFINITY);
   }

@@ -1,6 +1,7 @@
 // The stream cursor an HTTP list carries: the head seq and the snapshot the list was
 // read in. Opaque to clients (base64url JSON), checked when it comes back.
 import { z } from 'zod';
+import { HEAD_SQL } from '@realtime/db';
 import { parseSnapshot, type Snapshot } from './snapshot';
 
 const cursorSchema = z.object({ v: z.literal(1), h: z.number().int().min(0), s: z.string().max(2000) }).strict();
@@ -37,10 +38,17 @@ export function decodeCursor(token: string): Cursor {
 }
 
 /**
+ * What a list's cursor is made of (`snapshot`, `head`), for a query in the list's own
+ * transaction. The head is the stream's (HEAD_SQL), not `max(seq)`: after a prune that
+ * left nothing stamped, `max(seq)` is below the floor and every subscribe would resync.
+ */
+export const CURSOR_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${HEAD_SQL} AS head`;
+
+/**
  * The cursor for a list read in the same transaction (REPEATABLE READ, so that the list
  * and this snapshot are one): read it in that transaction, before or after the rows.
  */
 export async function readCursor(client: { query: (sql: string) => Promise<{ rows: { snapshot: string; head: string | null }[] }> }): Promise<string> {
-  const { rows } = await client.query(`SELECT pg_current_snapshot()::text AS snapshot, (SELECT max(seq) FROM change_outbox) AS head`);
+  const { rows } = await client.query(CURSOR_SQL);
   return encodeCursor(Number(rows[0]?.head ?? 0), rows[0]!.snapshot);
 }

@@ -1,36 +1,91 @@
 // Reading the stamped outbox for replay: a page at a time, by seq, bounded above by the
-// head read when the replay began; the filter's columns are pushed down as parameters
-// (old or new row, so that moves are found), then routed exactly in memory.
+// head read when the replay began and sized in rows and in bytes. A replay reads only
+// what it may send: the changes of the projects its filter or grant names (through the
+// project index, moves out of a project through the moved-from index), with the other
+// filter columns compared in SQL too; routing then decides exactly, in memory.
 import type pg from 'pg';
+import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
 import type { Filter } from '@realtime/protocol';
 import { toFeedChange, type FeedChange } from '../feed';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
-  // head and floor survive pruning: realtime_state.pruned_through records what went.
-  const { rows } = await pool.query<{ head: string; floor: string }>(
-    `SELECT head_seq AS head, coalesce(retention_floor, 0) AS floor FROM (
-       SELECT greatest((SELECT max(seq) FROM change_outbox), s.pruned_through, 0) AS head_seq,
-              greatest(s.pruned_through, (SELECT min(seq) - 1 FROM change_outbox WHERE seq IS NOT NULL)) AS retention_floor
-       FROM realtime_state s WHERE s.id = 1) b`,
-  );
+  // Both survive pruning (realtime_state.pruned_through records what went), and are the
+  // same definitions the list cursors and the outbox API use.
+  const { rows } = await pool.query<{ head: string; floor: string }>(`SELECT ${HEAD_SQL} AS head, ${FLOOR_SQL} AS floor`);
   return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0) };
 }
 
-export async function readPage(pool: pg.Pool, q: { channel: string; after: number; upTo: number; limit: number; filter?: Filter }): Promise<FeedChange[]> {
-  const params: unknown[] = [q.after, q.upTo, q.channel, q.limit];
-  const pushdown: string[] = [];
+export interface PageQuery {
+  channel: string;
+  after: number;
+  upTo: number;
+  /** At most this many rows... */
+  limit: number;
+  /** ...and rows only while those before them take less than this (at least one row). */
+  maxBytes: number;
+  filter?: Filter;
+  /** Only changes of these projects (as text), or of every project when null. */
+  projects: string[] | null;
+  /** The channel's project column, which `filter` may name. */
+  projectColumn: string | null;
+}
+
+/** The projects a replay may read: the filter's one (when it names the project column), else the grant's. */
+export function replayScope(filter: Filter | undefined, projectColumn: string | null, granted: string[] | null): string[] | null {
+  const wanted = projectColumn ? filter?.[projectColumn] : undefined;
+  if (wanted === undefined || wanted === null) return granted;
+  return [String(wanted)];
+}
+
+/** The SQL of one page (pure, so its shape is tested without a database). */
+export function pageQuery(q: PageQuery): { text: string; values: unknown[] } {
+  const values: unknown[] = [q.after, q.upTo, q.channel, q.limit, q.maxBytes];
+  const conditions: string[] = [];
   for (const [column, value] of Object.entries(q.filter ?? {})) {
-    if (value === null) continue;
-    params.push(column, String(value));
-    const c = `$${params.length - 1}`;
-    const v = `$${params.length}`;
-    pushdown.push(`(new_row ->> ${c} = ${v} OR old_row ->> ${c} = ${v})`);
+    if (value === null || column === q.projectColumn) continue;
+    values.push(column, String(value));
+    const c = `$${values.length - 1}`;
+    const v = `$${values.length}`;
+    conditions.push(`(new_row ->> ${c} = ${v} OR old_row ->> ${c} = ${v})`);
   }
-  const { rows } = await pool.query(
-    `SELECT seq, table_name, op, new_row, old_row, txid::text AS txid, committed_at FROM change_outbox
-     WHERE seq > $1 AND seq <= $2 AND table_name = $3 ${pushdown.map((p) => `AND ${p}`).join(' ')}
-     ORDER BY seq LIMIT $4`,
-    params,
-  );
-  return rows.map(toFeedChange);
+  const rest = conditions.map((c) => ` AND ${c}`).join('');
+  const range = `table_name = $3 AND seq > $1 AND seq <= $2${rest}`;
+  let picked: string;
+  if (q.projects === null) {
+    picked = `SELECT seq, row_bytes FROM change_outbox WHERE ${range} ORDER BY seq LIMIT $4`;
+  } else {
+    // One project: = keeps the index scan in seq order, so a page stops after `limit`
+    // rows. Several (a user's grant): = ANY reads their rows in the range, and no others.
+    values.push(q.projects.length === 1 ? q.projects[0] : q.projects);
+    const p = q.projects.length === 1 ? `= $${values.length}` : `= ANY($${values.length}::text[])`;
+    picked = `SELECT seq, row_bytes FROM (
+        (SELECT seq, row_bytes FROM change_outbox WHERE ${range} AND seq IS NOT NULL AND project_id ${p} ORDER BY seq LIMIT $4)
+        UNION
+        (SELECT seq, row_bytes FROM change_outbox WHERE ${range} AND seq IS NOT NULL AND moved_from ${p} ORDER BY seq LIMIT $4)
+      ) u ORDER BY seq LIMIT $4`;
+  }
+  return {
+    // Sizes first, rows after: a row past the byte budget is never read in full.
+    text: `WITH picked AS (${picked}),
+      sized AS (SELECT seq, sum(row_bytes) OVER (ORDER BY seq) - row_bytes AS before FROM picked)
+      SELECT c.seq, c.table_name, c.op, c.new_row, c.old_row, c.txid::text AS txid, c.committed_at, c.row_bytes,
+             (SELECT count(*) FROM picked)::int AS picked
+      FROM sized s JOIN change_outbox c ON c.seq = s.seq
+      WHERE s.before < $5 OR s.seq = (SELECT min(seq) FROM picked)
+      ORDER BY c.seq`,
+    values,
+  };
+}
+
+export interface Page {
+  changes: FeedChange[];
+  /** Whether rows may remain after this page (it was full, or cut short by the byte budget). */
+  more: boolean;
+}
+
+export async function readPage(pool: pg.Pool, q: PageQuery): Promise<Page> {
+  const { text, values } = pageQuery(q);
+  const { rows } = await pool.query<Parameters<typeof toFeedChange>[0] & { picked: number }>(text, values);
+  const picked = rows[0]?.picked ?? 0;
+  return { changes: rows.map(toFeedChange), more: picked === q.limit || rows.length < picked };
 }

@@ -3,6 +3,7 @@
 // only rows whose seq is still null, so a row seen twice (a replayed transaction, or a
 // row found by both the scan and the stream) keeps its first seq and uses up no other.
 import type pg from 'pg';
+import { HEAD_SQL } from '@realtime/db';
 import { microsToIso } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
 
@@ -17,6 +18,8 @@ export interface StampedChange {
   txid: string;
   actor: string | null;
   committedAt: string;
+  /** The captured size of its row images, in bytes. */
+  rowBytes: number;
 }
 
 export interface StampResult {
@@ -37,9 +40,10 @@ interface Row {
   txid: string;
   actor: string | null;
   committed_at: Date;
+  row_bytes: number;
 }
 
-const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at`;
+const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at, c.row_bytes`;
 
 function result(head: number, rows: Row[], rowCount: number | null, withRows: boolean): StampResult {
   const stamped = rowCount ?? 0;
@@ -56,6 +60,7 @@ function result(head: number, rows: Row[], rowCount: number | null, withRows: bo
           txid: r.txid,
           actor: r.actor,
           committedAt: r.committed_at.toISOString(),
+          rowBytes: r.row_bytes,
         }))
         .sort((a, b) => a.seq - b.seq)
     : [];
@@ -120,8 +125,6 @@ export async function stampVisible(client: pg.ClientBase, head: number, limit: n
 
 export async function readHead(client: pg.ClientBase): Promise<number> {
   // Pruning may have removed every stamped row: the head it recorded still counts.
-  const { rows } = await client.query<{ head: string | null }>(
-    `SELECT greatest((SELECT max(seq) FROM change_outbox), (SELECT pruned_through FROM realtime_state WHERE id = 1), 0) AS head`,
-  );
+  const { rows } = await client.query<{ head: string | null }>(`SELECT ${HEAD_SQL} AS head`);
   return Number(rows[0]?.head ?? 0);
 }

@@ -1,0 +1,32 @@
+// What every client may cost the API beyond the server's own bounds (buildHttp: request
+// deadline, body size): security headers on every answer, and a budget of writes per
+// signed-in user and minute. Registered before the auth hook, so that even a 401 carries
+// the headers; the write budget is checked after it, once the user is known.
+import type { FastifyInstance } from 'fastify';
+import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit';
+import { noteLimited } from '@realtime/replicator';
+import { HttpError } from '../errors';
+import { registerSecurityHeaders } from './headers';
+import { isWrite } from './keys';
+
+export interface LimitsOptions {
+  /** Writes (POST, PATCH, PUT, DELETE under /api) per signed-in user and minute. */
+  writesPerMinute: number;
+}
+
+export function registerLimits(app: FastifyInstance, opts: LimitsOptions): void {
+  registerSecurityHeaders(app);
+  void app.register(rateLimit, { global: false });
+  let writes: ReturnType<FastifyInstance['createRateLimit']> | null = null;
+  // preParsing: after every onRequest hook (the user is resolved there), before the body is read.
+  app.addHook('preParsing', async (request) => {
+    if (!request.user || !isWrite(request.method, request.url)) return;
+    const userId = request.user.id;
+    writes ??= app.createRateLimit({ max: opts.writesPerMinute, timeWindow: 60_000, keyGenerator: (req) => `user:${req.user!.id}`, cache: 100_000 } as CreateRateLimitOptions);
+    const r = await writes(request);
+    if (r.isAllowed || !r.isExceeded) return;
+    noteLimited(request.log, 'writes', { userId });
+    const after = Math.max(1, r.ttlInSeconds);
+    throw new HttpError(429, 'TOO_MANY_REQUESTS', `too many writes: at most ${opts.writesPerMinute} a minute per user (WRITES_PER_MINUTE); try again in ${after} s`, { 'retry-after': String(after) });
+  });
+}

@@ -1,0 +1,89 @@
+// /api/outbox pages are capped in bytes (OUTBOX_PAGE_BYTES, summed over row_bytes) as
+// well as in rows: large changes make shorter pages, a change larger than the budget is
+// a page of its own, and paging by nextOffset returns every change exactly once.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadApiEnv } from '../src/env';
+import { startApi, type ApiFixture, type TestUser } from './fixture';
+
+const CAP = loadApiEnv({}).OUTBOX_PAGE_BYTES;
+let fx: ApiFixture;
+let operator: TestUser;
+
+beforeAll(async () => {
+  fx = await startApi();
+  operator = await fx.user('ops@example.com', { operator: true });
+  // Written as the table owner, past the API's text limits: small, 300 KB and one larger
+  // than the whole budget, interleaved.
+  const names: string[] = [];
+  for (let i = 0; i < 5; i++) names.push(`small ${i}`);
+  for (let i = 0; i < 8; i++) names.push(`${i}`.padEnd(300_000, 'x'));
+  for (let i = 0; i < 5; i++) names.push(`small ${5 + i}`);
+  names.push('y'.repeat(CAP + 100_000));
+  for (let i = 0; i < 3; i++) names.push(`${8 + i}`.padEnd(300_000, 'x'));
+  for (const name of names) await fx.sql(`INSERT INTO projects (name) VALUES ($1)`, [name]);
+});
+afterAll(async () => {
+  await fx?.close();
+});
+
+async function sizes(): Promise<Map<string, number>> {
+  const rows = await fx.sql<{ id: string; row_bytes: number }>(`SELECT id::text, row_bytes FROM change_outbox c WHERE table_name = 'projects' ORDER BY c.id DESC`);
+  return new Map(rows.map((r) => [r.id, r.row_bytes]));
+}
+
+test('the row sizes are what the test means them to be', async () => {
+  const s = [...(await sizes()).values()];
+  expect(s).toHaveLength(22);
+  expect(s.filter((b) => b > 300_000 && b < 310_000)).toHaveLength(11);
+  expect(s.filter((b) => b > CAP)).toHaveLength(1);
+});
+
+test('a page of large changes holds fewer than asked, within the budget, and says where the next starts', async () => {
+  const bytes = await sizes();
+  const all = [...bytes.keys()];
+  // Newest first: three 300 KB changes (900 KB) fit in 1 MB, a fourth would not.
+  const res = await fx.call('GET', '/api/outbox?table=projects&limit=10', undefined, operator);
+  expect(res.status).toBe(200);
+  const ids = res.body.items.map((r: { id: number }) => String(r.id));
+  expect(ids).toEqual(all.slice(0, 3));
+  expect(res.body.page).toEqual({ limit: 10, offset: 0, nextOffset: 3 });
+  const total = ids.reduce((n: number, id: string) => n + bytes.get(id)!, 0);
+  expect(total).toBeLessThanOrEqual(CAP);
+  expect(total + bytes.get(all[3]!)!).toBeGreaterThan(CAP);
+  // Rows come as before: no bookkeeping columns.
+  expect(Object.keys(res.body.items[0]).sort()).toEqual(['actor', 'application_name', 'committed_at', 'created_at', 'db_user', 'id', 'new_row', 'old_row', 'op', 'row_id', 'seq', 'table_name', 'txid']);
+  // The change larger than the budget is a page of its own: paging makes progress.
+  const big = all.findIndex((id) => bytes.get(id)! > CAP);
+  const alone = await fx.call('GET', `/api/outbox?table=projects&limit=10&offset=${big}`, undefined, operator);
+  expect(alone.body.items.map((r: { id: number }) => String(r.id))).toEqual([all[big]]);
+  expect(alone.body.page.nextOffset).toBe(big + 1);
+});
+
+test.each([1, 4, 10, 500])('paging by nextOffset with limit=%i returns every change once, in order, each page within the budget', async (limit) => {
+  const bytes = await sizes();
+  const seen: string[] = [];
+  let offset: number | null = 0;
+  let pages = 0;
+  while (offset !== null) {
+    const res = await fx.call('GET', `/api/outbox?table=projects&limit=${limit}&offset=${offset}`, undefined, operator);
+    expect(res.status).toBe(200);
+    const ids = res.body.items.map((r: { id: number }) => String(r.id));
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.length).toBeLessThanOrEqual(limit);
+    const total = ids.reduce((n: number, id: string) => n + bytes.get(id)!, 0);
+    if (ids.length > 1) expect(total).toBeLessThanOrEqual(CAP);
+    seen.push(...ids);
+    offset = res.body.page.nextOffset;
+    if (offset !== null) expect(offset).toBe(seen.length);
+    expect(++pages).toBeLessThan(100);
+  }
+  expect(seen).toEqual([...bytes.keys()]);
+});
+
+test('small rows: the row cap still holds, and the last page has no next', async () => {
+  const res = await fx.call('GET', '/api/outbox?table=projects&limit=3&offset=19', undefined, operator);
+  expect(res.body.items).toHaveLength(3);
+  expect(res.body.page.nextOffset).toBeNull();
+  const over = await fx.call('GET', '/api/outbox?limit=501', undefined, operator);
+  expect(over.status).toBe(400);
+});
