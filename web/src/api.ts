@@ -77,7 +77,7 @@ export const api = {
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
   outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),
   outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),
-  outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[] }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),
+  outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[]; truncated?: boolean }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),
 };
 
 export interface OutboxRow {

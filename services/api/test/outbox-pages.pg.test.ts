@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadApiEnv } from '../src/env';
 import { startApi, type ApiFixture, type TestUser } from './fixture';
+import { HISTORY_LATEST } from '../src/outbox/routes';
 
 const CAP = loadApiEnv({}).OUTBOX_PAGE_BYTES;
 let fx: ApiFixture;
@@ -86,4 +87,34 @@ test('small rows: the row cap still holds, and the last page has no next', async
   expect(res.body.page.nextOffset).toBeNull();
   const over = await fx.call('GET', '/api/outbox?limit=501', undefined, operator);
   expect(over.status).toBe(400);
+});
+
+test('a row changed more often than one answer holds: its latest changes, oldest first, marked truncated', async () => {
+  const [{ id }] = await fx.sql<{ id: string }>(`INSERT INTO projects (name) VALUES ('churned') RETURNING id::text`);
+  await fx.sql(`UPDATE projects SET description = g::text FROM generate_series(1, 1) g WHERE id = $1`, [id]);
+  for (let i = 2; i <= HISTORY_LATEST + 10; i++) await fx.sql(`UPDATE projects SET description = $1 WHERE id = $2`, [String(i), id]);
+  const res = await fx.call('GET', `/api/outbox/history/projects/${id}`, undefined, operator);
+  expect(res.status).toBe(200);
+  expect(res.body.truncated).toBe(true);
+  expect(res.body.changes).toHaveLength(HISTORY_LATEST);
+  const last = res.body.changes.at(-1).changes.find((c: { column: string }) => c.column === 'description');
+  expect(last.to).toBe(String(HISTORY_LATEST + 10));
+  const seqs = res.body.changes.map((c: { seq: number | null; createdAt: string }) => c.createdAt);
+  expect([...seqs].sort()).toEqual(seqs);
+  const short = await fx.call('GET', `/api/outbox/history/projects/00000000-0000-4000-8000-000000000000`, undefined, operator);
+  expect(short.body).toMatchObject({ changes: [], truncated: false });
+});
+
+test.each([
+  ['/api/outbox/history/Projects;drop/1', /table/],
+  ['/api/outbox?offset=100001', /offset/],
+  ['/api/projects?offset=100001', /offset/],
+])('%s is refused, naming what is wrong', async (url, message) => {
+  const res = await fx.call('GET', url, undefined, operator);
+  expect(res.status).toBe(400);
+  expect(res.body.error.message).toMatch(message);
+});
+
+test('a path parameter longer than 100 characters is refused before any route runs (414)', async () => {
+  expect((await fx.call('GET', `/api/outbox/history/projects/${'x'.repeat(101)}`, undefined, operator)).status).toBe(414);
 });

@@ -38,6 +38,7 @@ import { Seam } from './replay/seam';
 import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { toApiRow } from './subscriptions/rows';
+import { InterestIndex } from './subscriptions/interest';
 import * as metrics from './metrics';
 import { TokenBucket } from './limits/rate';
 import { SocketBytes } from './limits/socket-bytes';
@@ -102,6 +103,8 @@ interface SocketData {
   subscribes: TokenBucket;
   /** One replay page at a time per socket: its subscriptions' replays share its bound. */
   pages: Turns;
+  /** Set once the socket went over its bound: whether it drained in time is checked then. */
+  slowCheck: NodeJS.Timeout | null;
 }
 
 type GatewaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -155,11 +158,13 @@ function apiRows(channel: string, change: FeedChange): ApiRows {
 
 export class Gateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-  private readonly byChannel = new Map<string, Set<Subscription>>();
+  /** Each channel's subscriptions, filed by the value their filter wants (see InterestIndex). */
+  private readonly byChannel = new Map<string, InterestIndex<Subscription>>();
   private readonly users = new Map<string, UserEntry>();
   private readonly log: Logger;
   private detachFeed: (() => void) | null = null;
-  private readonly counters = { replays: 0, resyncs: 0, badMessages: 0 };
+  /** `offered`: subscriptions a live change was routed for; grows with those that can match, not with all. */
+  private readonly counters = { replays: 0, resyncs: 0, badMessages: 0, offered: 0 };
   private readonly limits: GatewayLimits;
   private readonly turns: Turns;
   private readonly replayPool: pg.Pool;
@@ -173,6 +178,9 @@ export class Gateway {
       path: WS_PATH,
       cors: { origin: opts.frontendUrls, credentials: true },
       serveClient: false,
+      // The largest message a client has reason to send is a subscribe (16 KB) or a token:
+      // anything much larger is refused by the transport before it is parsed.
+      maxHttpBufferSize: 64 * 1024,
       // Socket.IO's own recovery is in memory and short-lived: replay comes from the outbox.
       connectionStateRecovery: undefined,
       // A page of another site must not open a socket with a user's token: browsers always
@@ -183,10 +191,10 @@ export class Gateway {
         done(`ORIGIN_NOT_ALLOWED: ${String(req.headers.origin).slice(0, 200)} is not an allowed origin; add it to FRONTEND_URL`, false);
       },
     });
-    for (const c of opts.channels) this.byChannel.set(c, new Set());
+    for (const c of opts.channels) this.byChannel.set(c, new InterestIndex<Subscription>(projectColumn(c)));
   }
 
-  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; replaysRunning: number; replaysWaiting: number } {
+  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; offered: number; replaysRunning: number; replaysWaiting: number } {
     let subscriptions = 0;
     for (const s of this.byChannel.values()) subscriptions += s.size;
     const t = this.turns.stats;
@@ -215,6 +223,7 @@ export class Gateway {
           socket.data.queue = new SocketBytes(socket.conn as never);
           socket.data.subscribes = new TokenBucket(this.limits.subscribesPerSecond);
           socket.data.pages = new Turns(1);
+          socket.data.slowCheck = null;
           if (v.principal.kind === 'user') await this.attachUser(v.principal.userId, socket);
           this.armExpiry(socket, v.expiresAt);
           next();
@@ -326,6 +335,8 @@ export class Gateway {
   private cleanup(socket: GatewaySocket): void {
     if (socket.data.expiry) clearTimeout(socket.data.expiry);
     socket.data.expiry = null;
+    if (socket.data.slowCheck) clearTimeout(socket.data.slowCheck);
+    socket.data.slowCheck = null;
     for (const sub of socket.data.subs?.values() ?? []) this.close(sub);
     socket.data.subs?.clear();
     if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
@@ -585,6 +596,16 @@ export class Gateway {
   private slow(socket: GatewaySocket): void {
     this.hit('socket_queue_bytes', { ...this.who(socket), bytes: socket.data.queue.bytes });
     for (const sub of [...socket.data.subs.values()]) this.resync(sub, 'slow-client', this.opts.feed.position);
+    // What already waits for it stays until it reads: a socket that still has not read
+    // half of it after the same grace is closed, and its buffers go with it.
+    if (socket.data.slowCheck) return;
+    socket.data.slowCheck = setTimeout(() => {
+      socket.data.slowCheck = null;
+      if (socket.connected && socket.data.queue.bytes > this.limits.queueBytes / 2) {
+        this.hit('slow_socket_closed', this.who(socket));
+        socket.disconnect(true);
+      }
+    }, this.limits.slowClientMs);
   }
 
   private who(socket: GatewaySocket): Record<string, unknown> {
@@ -638,8 +659,12 @@ export class Gateway {
     for (let at = 0; at < batch.length; at++) {
       const change = batch[at]!;
       if (change.table === 'project_members') this.applyMembership(batch, at);
-      const subs = this.byChannel.get(change.table);
-      if (!subs || subs.size === 0) continue;
+      const index = this.byChannel.get(change.table);
+      if (!index || index.size === 0) continue;
+      // Only the subscriptions that can match: a thousand pages open on other projects
+      // cost this change nothing.
+      const subs = index.candidates(change.newRow, change.oldRow);
+      this.counters.offered += subs.length;
       // Every subscriber of the channel shares one API form of the rows.
       const api = apiRows(change.table, change);
       for (const sub of subs) {

@@ -12,7 +12,7 @@ export const badMessagesTotal = new client.Counter({ name: 'realtime_refused_mes
 export const changesSent = new client.Counter({ name: 'realtime_changes_sent_total', help: 'change events sent to sockets.' });
 export const limitHits = new client.Counter({
   name: 'realtime_limit_hits_total',
-  help: 'Clients that reached a bound, by bound: socket_queue_bytes, sockets_per_user, subscriptions_per_socket, subscribes_per_second, origin.',
+  help: 'Clients that reached a bound, by bound: socket_queue_bytes, slow_socket_closed, sockets_per_user, subscriptions_per_socket, subscribes_per_second, origin.',
   labelNames: ['limit'],
 });
 

@@ -103,6 +103,22 @@ describe('caps, each refused with its code', () => {
   });
 });
 
+describe('message size', () => {
+  test('a message past 64 KB is refused by the transport, which closes that connection; others go on', async () => {
+    const bystander = await connect(gw.port, token());
+    const big = await connect(gw.port, token());
+    try {
+      const closed = new Promise<string>((resolve) => big.once('disconnect', (reason) => resolve(reason)));
+      big.emit('subscribe', { channel: 'projects', filter: { name: 'x'.repeat(100 * 1024) } }, () => undefined);
+      expect(await closed).toMatch(/transport (close|error)/);
+      expect(await bystander.timeout(5000).emitWithAck('subscribe', { channel: 'projects' })).toMatchObject({ ok: true });
+    } finally {
+      bystander.disconnect();
+      big.disconnect();
+    }
+  });
+});
+
 describe('origin', () => {
   test('a handshake from a page of another site is refused; the listed origin, the page’s own host, and clients that send no Origin are served', async () => {
     const before = await limitHits('origin');

@@ -20,7 +20,8 @@ function junk(r: () => number, depth = 0): unknown {
     case 0: return null;
     case 1: return Math.floor(r() * 2 ** 40) * (r() < 0.5 ? -1 : 1);
     case 2: return r() * 1e6;
-    case 3: return 'x'.repeat(Math.floor(r() * (r() < 0.05 ? 40_000 : 50)));
+    // Past the 16 KB message bound, but rarely enough that no message passes the transport's 64 KB.
+    case 3: return 'x'.repeat(Math.floor(r() * (r() < 0.05 ? 20_000 : 50)));
     case 4: return r() < 0.5;
     case 5: return depth > 2 ? [] : Array.from({ length: Math.floor(r() * 4) }, () => junk(r, depth + 1));
     case 6: return depth > 2 ? {} : Object.fromEntries(Array.from({ length: Math.floor(r() * 4) }, (_, i) => [['channel', 'filter', 'since', 'cursor', 'id', '__proto__', `k${i}`][Math.floor(r() * 7)]!, junk(r, depth + 1)]));
@@ -147,6 +148,32 @@ describe('many gateways, slow clients, cleanup', () => {
       await waitFor('the slow client to be told to resync', () => slow.resyncs.length > 0, 15_000);
       expect(slow.resyncs[0]).toMatchObject({ reason: 'slow-client' });
       expect(small.gateway.stats().resyncs).toBeGreaterThan(0);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  test('a client that goes on not reading after its resync is closed, and its buffers go with it', async () => {
+    const small = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 1024 * 1024, slowClientMs: 1000 } });
+    try {
+      const p = await newProject(stack.pool, 'SC');
+      const stalled = new Received(await client(token(), small.port));
+      const reader = new Received(await client(token(), small.port));
+      await stalled.subscribe({ channel: 'projects', filter: { id: p } });
+      await reader.subscribe({ channel: 'projects', filter: { id: p } });
+      let gone = false;
+      stalled.socket.on('disconnect', () => (gone = true));
+      const engine = (stalled.socket.io as unknown as { engine: { transport: { ws?: { _socket?: { pause(): void; resume(): void } } } } }).engine;
+      engine.transport.ws?._socket?.pause();
+      const big = 'y'.repeat(64 * 1024);
+      for (let i = 0; i < 300; i++) await stack.pool.query(`UPDATE projects SET description = $1 WHERE id = $2`, [`${i}${big}`, p]);
+      await settled(small);
+      // Still paused: the gateway gave up on it, then closed it.
+      await waitFor('the stalled socket closed by the gateway', () => small.gateway.stats().sockets === 1, 20_000);
+      expect(small.gateway.stats().subscriptions).toBe(1);
+      engine.transport.ws?._socket?.resume();
+      await waitFor('the client to learn it was closed', () => gone, 15_000);
+      expect(reader.socket.connected).toBe(true);
     } finally {
       await small.stop();
     }

@@ -44,6 +44,11 @@ function History({ table, id, onClose }: { table: string; id: string; onClose: (
         <h2>History of {table} {id}</h2>
         <button className="ghost" onClick={onClose}>Close</button>
       </div>
+      {data?.truncated && (
+        <p className="muted small">
+          The latest {data.changes.length} changes; <code>npm run outbox -- history {table} {id}</code> prints all of them.
+        </p>
+      )}
       <ol className="history">
         {data?.changes.map((h, i) => (
           <li key={i}>

@@ -109,11 +109,14 @@ export async function list(pool: pg.Pool, out: Out, filters: ListFilters, pageBy
 }
 
 /** Every change of one row, oldest first, each with the columns it changed. */
-export async function historyRows(pool: pg.Pool, table: string, rowId: string): Promise<HistoryEntry[]> {
+/** A row's changes, oldest first; with `latest`, only that many of the most recent. */
+export async function historyRows(pool: pg.Pool, table: string, rowId: string, latest?: number): Promise<HistoryEntry[]> {
   const { rows } = await pool.query(
-    `SELECT id, seq, op, actor, created_at, committed_at, txid::text AS txid, new_row, old_row FROM change_outbox
-     WHERE table_name = $1 AND row_id = $2 ORDER BY id`,
-    [table, rowId],
+    `SELECT * FROM (
+       SELECT id, seq, op, actor, created_at, committed_at, txid::text AS txid, new_row, old_row FROM change_outbox
+       WHERE table_name = $1 AND row_id = $2 ORDER BY id DESC LIMIT $3) h
+     ORDER BY id`,
+    [table, rowId, latest ?? null],
   );
   return rows.map((r) => ({
     seq: r.seq === null ? null : Number(r.seq),

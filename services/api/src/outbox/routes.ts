@@ -39,7 +39,18 @@ const listQuery = z
     since: when,
     until: when,
     limit: z.coerce.number().int().min(1).max(OUTBOX_PAGE_ROWS).default(50),
-    offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+    // Deep offsets make Postgres walk every row before them: narrow by seq or time instead.
+    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+  })
+  .strict();
+
+/** Most changes one history answer holds (the latest ones); `npm run outbox -- history` prints all. */
+export const HISTORY_LATEST = 500;
+
+const historyParams = z
+  .object({
+    table: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a table name (lower case letters, digits and _)'),
+    id: z.string().min(1).max(100),
   })
   .strict();
 
@@ -52,7 +63,10 @@ export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool
   });
   app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
   app.get('/api/outbox/history/:table/:id', async (request) => {
-    const { table, id } = request.params as { table: string; id: string };
-    return { table, id, changes: await historyRows(opts.pool, table, id) };
+    const { table, id } = parseInput(historyParams, request.params, 'path');
+    // One answer, so a bounded one: a row changed a million times gives its latest changes.
+    const changes = await historyRows(opts.pool, table, id, HISTORY_LATEST + 1);
+    const truncated = changes.length > HISTORY_LATEST;
+    return { table, id, changes: truncated ? changes.slice(1) : changes, truncated };
   });
 }
