@@ -90,7 +90,7 @@ test('small rows: the row cap still holds, and the last page has no next', async
 });
 
 test('a row changed more often than one answer holds: its latest changes, oldest first, marked truncated', async () => {
-  const [{ id }] = await fx.sql<{ id: string }>(`INSERT INTO projects (name) VALUES ('churned') RETURNING id::text`);
+  const id = (await fx.sql<{ id: string }>(`INSERT INTO projects (name) VALUES ('churned') RETURNING id::text`))[0]!.id;
   await fx.sql(`UPDATE projects SET description = g::text FROM generate_series(1, 1) g WHERE id = $1`, [id]);
   for (let i = 2; i <= HISTORY_LATEST + 10; i++) await fx.sql(`UPDATE projects SET description = $1 WHERE id = $2`, [String(i), id]);
   const res = await fx.call('GET', `/api/outbox/history/projects/${id}`, undefined, operator);
