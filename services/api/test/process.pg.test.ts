@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { io } from 'socket.io-client';
 import { useTestDatabase } from '@realtime/db/testing';
-import type { ChangeEvent } from '@realtime/protocol';
+import { PROTOCOL_VERSION, unbatch, type ChangeEvent } from '@realtime/protocol';
 import { waitFor } from '@realtime/gateway/test-helpers';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -58,9 +58,9 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
       return res.status === 200 ? res.json() : null;
     });
     expect(health).toEqual({ status: 'ok' });
-    const socket = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token }, reconnection: false });
+    const socket = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false });
     const changes: ChangeEvent[] = [];
-    socket.on('change', (e) => changes.push(e));
+    socket.on('changes', (b) => changes.push(...unbatch(b)));
     const ack = await socket.timeout(10_000).emitWithAck('subscribe', { channel: 'projects' });
     expect(ack).toMatchObject({ ok: true });
     const created = await fetch(`http://127.0.0.1:${port}/api/projects`, {

@@ -6,7 +6,7 @@
 // holding the service token instead (every project, no session) starts over from seq 0.
 // Every change it receives is kept, per subscription life (an "epoch"), for the checker.
 import { io, type Socket } from 'socket.io-client';
-import { WS_PATH, type AuthAck, type ChangeEvent, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
+import { PROTOCOL_VERSION, WS_PATH, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
 import { reduce, type LiveList, type Row } from '@realtime/web/src/realtime/reducer';
 import { projectsOf, type Delivery } from './checker';
 import type { SubscriberPlan } from './plan';
@@ -151,7 +151,7 @@ export class Subscriber {
       path: WS_PATH,
       transports: ['websocket'],
       // Asked at every (re)connection: the handshake always carries the newest token.
-      auth: (cb) => cb({ token: a.kind === 'user' ? this.token!.token : a.token }),
+      auth: (cb) => cb({ token: a.kind === 'user' ? this.token!.token : a.token, v: PROTOCOL_VERSION }),
       reconnectionDelay: 200,
       reconnectionDelayMax: 2000,
       forceNew: true,
@@ -183,7 +183,10 @@ export class Subscriber {
       this.note('told unauthorized: the token expired');
       this.expired++;
     });
-    socket.on('change', (e: ChangeEvent) => this.route('change', e));
+    // A batch is this subscription's changes in seq order: taken one by one, as before.
+    socket.on('changes', (b: ChangesEvent) => {
+      for (const e of unbatch(b)) this.route('change', e);
+    });
     socket.on('live', (e: LiveEvent) => this.route('live', e));
     socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
   }

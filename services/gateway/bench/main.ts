@@ -1,5 +1,5 @@
 // `npm run bench -- [name...] [options]`: runs the named benchmarks (all when none is
-// named) and prints their figures. The full run also measures the naive baseline and
+// named) and prints their figures; `npm run bench -- live --json` ends with one JSON line. The full run also measures the naive baseline and
 // writes docs/benchmarks.md and docs/benchmarks.svg; benchmarks time, tests never do.
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -10,12 +10,14 @@ import { out } from '../../../db/bench/stats';
 import { writes, type WritesResult } from '../../../db/bench/writes';
 import { replicatorBench, type ReplicatorResult } from '../../replicator/bench/replicator';
 import { baselineBench } from './baseline';
-import { gatewayBench, type GatewayResult, type ServerResult } from './gateway';
+import { gatewayBench, type ServerResult } from './gateway';
+import { liveBench } from './live';
 import { benchmarkPanels, renderSvg } from './plot';
 import { renderPage, type Results } from './report';
+import type { LiveResult } from './scenarios';
 import { selectBenches } from './selection';
 
-const benches = { writes, replicator: replicatorBench, gateway: gatewayBench, baseline: baselineBench } as const;
+const benches = { writes, replicator: replicatorBench, gateway: gatewayBench, baseline: baselineBench, live: liveBench } as const;
 type Name = keyof typeof benches;
 const names = Object.keys(benches) as Name[];
 
@@ -30,8 +32,9 @@ const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms
 async function main(argv: string[]): Promise<void> {
   const selection = selectBenches(argv, names);
   const started = Date.now();
-  const loadAtStart = os.loadavg()[0] ?? 0;
-  out(`npm run bench: ${selection.benches.join(', ')}; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(2)}`);
+  const load = os.loadavg();
+  const loadAtStart = load[0] ?? 0;
+  out(`npm run bench: ${selection.benches.join(', ')}; ${os.cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`);
   const results: Partial<Results> = {};
   const chosen = selection.benches as Name[];
   for (const [i, name] of chosen.entries()) {
@@ -40,7 +43,7 @@ async function main(argv: string[]): Promise<void> {
       if (isArgumentError(err)) err.message = `${name}: ${err.message}`;
       throw err;
     });
-    (results as Record<Name, WritesResult | ReplicatorResult | GatewayResult | ServerResult>)[name] = result;
+    (results as Record<Name, WritesResult | ReplicatorResult | ServerResult | LiveResult>)[name] = result;
     out('');
   }
   const minutes = (Date.now() - started) / 60_000;
@@ -62,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
     loadAtStart,
   };
   const docs = path.join(repoRoot, 'docs');
-  const page = renderPage(full, machine, { rounds: full.gateway.rounds, liveSeconds: full.gateway.seconds, svgFile: 'benchmarks.svg' });
+  const page = renderPage(full, machine, { rounds: full.live.rounds, liveSeconds: full.live.seconds, svgFile: 'benchmarks.svg' });
   await fs.writeFile(path.join(docs, 'benchmarks.svg'), renderSvg(`Ours (outbox) against the naive design: ${machine.cores} cores, ${machine.date.slice(0, 10)}`, benchmarkPanels(full)));
   await fs.writeFile(path.join(docs, 'benchmarks.md'), page);
   out('wrote docs/benchmarks.md and docs/benchmarks.svg');

@@ -1,13 +1,15 @@
 // The gateway-side measurements, shared by our gateway's bench and the baseline's: both
-// servers speak the same subscribe/change events, so one client code measures both.
+// servers speak protocol v2 (subscribe, batched `changes`), so one client code measures both.
 // Every figure is taken against a server already listening on `port`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
-import { WS_PATH, type ClientToServerEvents, type ServerToClientEvents, type SubscribeRequest } from '@realtime/protocol';
+import { PROTOCOL_VERSION, WS_PATH, unbatch, type ClientToServerEvents, type ServerToClientEvents, type SubscribeRequest } from '@realtime/protocol';
 import { fmt, median, out } from '../../../db/bench/stats';
+import type { ClientsPlan, ClientsSummary } from './clients';
+import type { Latency } from './scenarios';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,10 +17,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 async function connect(port: number, token: string): Promise<Client> {
-  const socket: Client = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token }, reconnection: false, forceNew: true });
+  const socket: Client = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
+    socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+      reject(err.data?.code === 'PROTOCOL_VERSION' ? new Error(`the server refused protocol v${PROTOCOL_VERSION}: ${err.message}`) : err),
+    );
   });
   return socket;
 }
@@ -40,7 +44,7 @@ export async function replayRate(port: number, token: string, expected: number):
   let received = 0;
   const started = process.hrtime.bigint();
   const done = new Promise<void>((resolve) => socket.on('live', () => resolve()));
-  socket.on('change', () => received++);
+  socket.on('changes', (e) => (received += e.changes.length));
   await subscribe(socket, { channel: 'projects', since: 0 });
   await done;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -49,31 +53,38 @@ export async function replayRate(port: number, token: string, expected: number):
   return expected / seconds;
 }
 
-export interface Latency {
-  p50: number;
-  p95: number;
-  p99: number;
-  /** Deliveries received over deliveries expected (writes times clients). */
-  delivered: number;
+/** A scenario's load as the clients process runs it, and which project the writer writes to. */
+export interface Load {
+  plan: Omit<ClientsPlan, 'port' | 'token'>;
+  /** Changes per second, in one transaction every 10 ms. */
+  rate: number;
+  /** The project written to; a new one when absent. */
+  project?: string;
+  /** Subscriptions whose deliveries are timed. */
+  measured: number;
 }
 
-/** Commit-to-client latency: `clients` sockets in a child process, `rate` inserts per second. */
-export async function liveLatency(url: string, port: number, token: string, clients: number, rate: number, seconds: number): Promise<Latency> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'clients.ts'), String(port), token, String(clients), 'extraction_jobs'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Commit-to-client latency of one load against the server on `port`, over `seconds` of writes. */
+export async function liveLatency(url: string, port: number, token: string, load: Load, seconds: number): Promise<Latency> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'clients.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
   let outText = '';
   child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
   const ended = new Promise<string>((resolve) => child.stdout.on('end', () => resolve(outText)));
+  const plan: ClientsPlan = { port, token, ...load.plan };
+  child.stdin.end(JSON.stringify(plan));
   try {
     for (let i = 0; !outText.includes('ready'); i++) {
-      if (i > 600) throw new Error(`clients did not connect: ${outText.slice(0, 200)}`);
+      const error = outText.split('\n').find((l) => l.startsWith('error '));
+      if (error) throw new Error(`benchmark clients: ${error.slice(6)}`);
+      if (i > 1200) throw new Error(`the benchmark clients did not all subscribe within 120 s: ${outText.slice(0, 200)}`);
       if (child.exitCode !== null) throw new Error(`the benchmark clients exited with ${child.exitCode}`);
       await sleep(100);
     }
     const writer = new pg.Client({ connectionString: url });
     await writer.connect();
-    const project = await newProject(writer, 'latency');
+    const project = load.project ?? (await newProject(writer, 'latency'));
     // Writes in ticks of 10 ms, one transaction per tick.
-    const perTick = Math.max(1, Math.round(rate / 100));
+    const perTick = Math.max(1, Math.round(load.rate / 100));
     const until = Date.now() + seconds * 1000;
     let written = 0;
     while (Date.now() < until) {
@@ -87,27 +98,12 @@ export async function liveLatency(url: string, port: number, token: string, clie
     child.kill('SIGTERM');
     const line = (await ended).split('\n').find((l) => l.startsWith('{'));
     if (!line) throw new Error('the benchmark clients printed no summary');
-    const r = JSON.parse(line) as { connected: number; count: number; p50: number; p95: number; p99: number };
-    return { p50: r.p50, p95: r.p95, p99: r.p99, delivered: r.count / Math.max(1, written * clients) };
+    const r = JSON.parse(line) as ClientsSummary;
+    const n = (x: number | null) => x ?? Number.NaN;
+    return { p50: n(r.p50), p95: n(r.p95), p99: n(r.p99), delivered: r.count / Math.max(1, written * load.measured), stray: r.stray };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
-}
-
-/** Medians of each percentile over `rounds` runs, printing each run. */
-export async function liveRounds(url: string, port: number, token: string, clients: number, rate: number, seconds: number, rounds: number): Promise<Latency> {
-  const runs: Latency[] = [];
-  for (let r = 1; r <= rounds; r++) {
-    const l = await liveLatency(url, port, token, clients, rate, seconds);
-    runs.push(l);
-    out(`  ${fmt(clients)} clients at ${fmt(rate)} changes/s, round ${r}/${rounds}: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, ${(l.delivered * 100).toFixed(1)}% of expected deliveries`);
-  }
-  return {
-    p50: median(runs.map((l) => l.p50)),
-    p95: median(runs.map((l) => l.p95)),
-    p99: median(runs.map((l) => l.p99)),
-    delivered: median(runs.map((l) => l.delivered)),
-  };
 }
 
 export interface Loss {
@@ -125,10 +121,12 @@ export async function reconnectLoss(url: string, port: number, token: string, ra
   const socket = await connect(port, token);
   const seen = new Map<string, number>();
   let lastSeq: number | null = null;
-  socket.on('change', (e) => {
-    const id = e.row?.id;
-    if (e.op === 'INSERT' && typeof id === 'string') seen.set(id, (seen.get(id) ?? 0) + 1);
-    lastSeq = Math.max(lastSeq ?? 0, e.seq);
+  socket.on('changes', (batch) => {
+    for (const e of unbatch(batch)) {
+      const id = e.row?.id;
+      if (e.op === 'INSERT' && typeof id === 'string') seen.set(id, (seen.get(id) ?? 0) + 1);
+      lastSeq = Math.max(lastSeq ?? 0, e.seq);
+    }
   });
   const resubscribe = async () => {
     const head = await subscribe(socket, lastSeq === null ? { channel: 'extraction_jobs' } : { channel: 'extraction_jobs', since: lastSeq });
@@ -178,8 +176,10 @@ export interface Oversize {
 export async function oversizeRow(url: string, port: number, token: string, bytes = 9000): Promise<Oversize> {
   const socket = await connect(port, token);
   const arrived = new Map<string, { size: number; ms: number }>();
-  socket.on('change', (e) => {
-    if (typeof e.row?.id === 'string') arrived.set(e.row.id, { size: JSON.stringify(e.row).length, ms: Date.now() - Date.parse(e.committedAt) });
+  socket.on('changes', (batch) => {
+    for (const e of batch.changes) {
+      if (typeof e.row?.id === 'string') arrived.set(e.row.id, { size: JSON.stringify(e.row).length, ms: Date.now() - Date.parse(e.committedAt) });
+    }
   });
   await subscribe(socket, { channel: 'projects' });
   const writer = new pg.Client({ connectionString: url });

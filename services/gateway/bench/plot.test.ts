@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { benchmarkPanels, compact, escapeXml, niceCeil, renderPanel, renderSvg, type Panel } from './plot';
-import type { Results } from './report';
+import { RESULTS } from './fixture';
 
 describe('niceCeil', () => {
   test.each([
@@ -78,28 +78,28 @@ describe('renderPanel', () => {
 });
 
 describe('renderSvg', () => {
-  const results: Results = {
-    writes: { plain: 12_000, outbox: 9_000, outboxNotify: 5_000, naive: 4_000, naiveListener: 3_990, rounds: 3, postgres: '18.0' },
-    replicator: { ceiling: 100_000, ours: 30_000, latency: { p50: 8, p95: 9, p99: 11 }, rounds: 3 },
-    gateway: { replay: 52_000, live100: { p50: 4, p95: 9, p99: 30, delivered: 1 }, live1000: { p50: 40, p95: 70, p99: 90, delivered: 1 }, loss: { written: 580, missed: 0, duplicated: 0 }, oversize: { committed: true, delivered: true, ms: 6, error: null }, rounds: 3, seconds: 5 },
-    baseline: { live100: { p50: 9, p95: 16, p99: 49, delivered: 1 }, live1000: { p50: 31, p95: 67, p99: 91, delivered: 1 }, loss: { written: 578, missed: 192, duplicated: 0 }, oversize: { committed: false, delivered: false, ms: null, error: 'x' }, rounds: 3, seconds: 5 },
-  };
+  const results = RESULTS;
   const svg = renderSvg('Benchmarks', benchmarkPanels(results));
 
   test('is one svg element with a viewBox for two rows of panels', () => {
-    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="960" height="648"')).toBe(true);
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="960" height="948"')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
   });
 
   test.each([
-    ['ours', 6 + 1 + 2 + 1],
-    ['baseline', 6 + 1 + 1 + 1],
+    ['ours', 6 + 6 + 1 + 2 + 1],
+    ['baseline', 6 + 6 + 1 + 1 + 1],
     ['reference', 1],
   ])('draws the %s bars (%d)', (series, count) => {
     expect(svg.match(new RegExp(`class="${series}"`, 'g'))?.length).toBe(count);
   });
 
   test('every latency percentile of both designs is labelled', () => {
-    for (const v of ['4', '9', '30', '40', '70', '90', '16', '49', '31', '67', '91']) expect(svg).toContain(`class="value">${v}</text>`);
+    for (const v of ['4', '9', '30', '40', '70', '90', '16', '49', '31', '67', '91', '12', '15', '80', '600']) expect(svg).toContain(`class="value">${v}</text>`);
+  });
+
+  test('a scenario the run skipped is drawn as none', () => {
+    const partial = renderSvg('x', benchmarkPanels({ ...results, live: { ...results.live, scenarios: {} } }));
+    expect(partial.match(/>none<\/text>/g)?.length).toBe(4 * 6 + 1);
   });
 });

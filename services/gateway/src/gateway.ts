@@ -14,7 +14,8 @@ import {
   describeIssues,
   subscribeSchema,
   unsubscribeSchema,
-  type ChangeEvent,
+  type Change,
+  PROTOCOL_VERSION,
   type ClientToServerEvents,
   type ErrorAck,
   type ErrorCode,
@@ -115,9 +116,11 @@ interface Subscription {
   channel: string;
   filter: Filter | undefined;
   cursor: Cursor | null;
-  seam: Seam<ChangeEvent>;
+  seam: Seam<Change>;
   /** Bytes of the live changes the seam holds while the replay runs. */
   heldBytes: number;
+  /** This feed batch's changes for it, sent as one message when the batch is routed. */
+  pending: { changes: Change[]; first: FeedChange } | null;
   closed: boolean;
 }
 
@@ -213,6 +216,12 @@ export class Gateway {
 
   start(): void {
     this.io.use((socket, next) => {
+      const v = (socket.handshake.auth as { v?: unknown } | undefined)?.v;
+      if (v !== PROTOCOL_VERSION) {
+        metrics.badMessagesTotal.inc({ code: 'PROTOCOL_VERSION' });
+        const message = `this gateway speaks realtime protocol ${PROTOCOL_VERSION} (handshake auth: { token, v: ${PROTOCOL_VERSION} }, changes in batches); this client sent ${v === undefined ? 'no version (protocol 1)' : `v: ${JSON.stringify(v).slice(0, 20)}`}: update the client`;
+        return next(Object.assign(new Error(`PROTOCOL_VERSION: ${message}`), { data: { code: 'PROTOCOL_VERSION' } }));
+      }
       verifyToken(this.opts.jwtSecret, (socket.handshake.auth as { token?: unknown } | undefined)?.token)
         .then(async (v) => {
           socket.data.principal = v.principal;
@@ -428,8 +437,9 @@ export class Gateway {
         channel,
         filter,
         cursor,
-        seam: new Seam<ChangeEvent>(replayFrom ?? this.opts.feed.position),
+        seam: new Seam<Change>(replayFrom ?? this.opts.feed.position),
         heldBytes: 0,
+        pending: null,
         closed: false,
       };
       // Join the live feed first: whatever it delivers from now on waits in the seam,
@@ -548,8 +558,9 @@ export class Gateway {
         if (!(await this.room(sub))) return;
         const page = await read(after);
         if (sub.closed) return;
-        const events = page.changes.map((c) => this.toEvent(sub, c)).filter((e): e is ChangeEvent => e !== null);
-        for (const e of sub.seam.replayed(events)) sub.socket.emit('change', e);
+        const events = page.changes.map((c) => this.toEvent(sub, c)).filter((e): e is Change => e !== null);
+        // A page is one message: the client applies it in one cache update.
+        this.send(sub, sub.seam.replayed(events));
         more = page.more && page.changes.length > 0;
         if (more) after = page.changes[page.changes.length - 1]!.seq;
       } finally {
@@ -557,7 +568,7 @@ export class Gateway {
       }
       if (!more) break;
     }
-    for (const e of sub.seam.goLive(bounds.head)) sub.socket.emit('change', e);
+    this.send(sub, sub.seam.goLive(bounds.head));
     sub.heldBytes = 0;
     sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });
   }
@@ -613,8 +624,14 @@ export class Gateway {
     return { socket: socket.id, ...(p?.kind === 'user' ? { user: p.userId } : { subject: socket.data.subject }) };
   }
 
-  /** The event this subscription gets for a change, or null (filtered, not granted, or already in its list). */
-  private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.channel, change)): ChangeEvent | null {
+  /** One batch of a subscription's changes (seq ascending), as one message; nothing when empty. */
+  private send(sub: Subscription, changes: Change[]): void {
+    if (changes.length === 0 || sub.closed) return;
+    sub.socket.emit('changes', { sub: sub.id, channel: sub.channel, changes });
+  }
+
+  /** What this subscription gets of a change, or null (filtered, not granted, or already in its list). */
+  private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.channel, change)): Change | null {
     if (sub.cursor && change.seq > sub.cursor.headSeq && visibleIn(sub.cursor.snapshot, BigInt(change.txid))) return null;
     if (sub.cursor && change.seq <= sub.cursor.headSeq) return null;
     const p = sub.socket.data.principal;
@@ -627,9 +644,7 @@ export class Gateway {
     const routed = route(change, visible);
     if (!routed) return null;
     return {
-      sub: sub.id,
       seq: change.seq,
-      channel: sub.channel,
       op: routed.op,
       // Routing only ever hands back the change's own rows, so their API form is shared.
       row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : toApiRow(sub.channel, routed.row),
@@ -656,6 +671,7 @@ export class Gateway {
   }
 
   private dispatch(batch: FeedChange[]): void {
+    const touched: Subscription[] = [];
     for (let at = 0; at < batch.length; at++) {
       const change = batch[at]!;
       if (change.table === 'project_members') this.applyMembership(batch, at);
@@ -682,17 +698,31 @@ export class Gateway {
           }
         }
         for (const e of sub.seam.live(event)) {
-          if (sub.socket.data.queue.bytes > this.limits.queueBytes) {
-            this.slow(sub.socket);
-            break;
+          if (!sub.pending) {
+            sub.pending = { changes: [], first: change };
+            touched.push(sub);
           }
-          sub.socket.emit('change', e);
-          const now = Date.now();
-          metrics.changesSent.inc();
-          metrics.deliveryLatency.observe(Math.max(0, now - Date.parse(change.committedAt)) / 1000);
-          if (change.fedAt) metrics.fanoutLatency.observe(Math.max(0, now - change.fedAt) / 1000);
+          sub.pending.changes.push(e);
         }
       }
+    }
+    // One message per subscription for the whole feed batch, and one set of metrics per
+    // message: a subscriber of a busy project costs one emit per batch, not per change.
+    const now = Date.now();
+    for (const sub of touched) {
+      const pending = sub.pending!;
+      sub.pending = null;
+      if (sub.closed) continue;
+      if (sub.socket.data.queue.bytes > this.limits.queueBytes) {
+        this.slow(sub.socket);
+        continue;
+      }
+      this.send(sub, pending.changes);
+      metrics.changesSent.inc(pending.changes.length);
+      metrics.batchesSent.inc();
+      // The batch's oldest change: what its slowest change waited.
+      metrics.deliveryLatency.observe(Math.max(0, now - Date.parse(pending.first.committedAt)) / 1000);
+      if (pending.first.fedAt) metrics.fanoutLatency.observe(Math.max(0, now - pending.first.fedAt) / 1000);
     }
   }
 

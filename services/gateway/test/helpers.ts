@@ -8,7 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { io, type Socket } from 'socket.io-client';
 import { createLogger } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
-import type { ChangeEvent, ClientToServerEvents, Grant, LiveEvent, ResyncEvent, ServerToClientEvents, SubscribeAck, SubscribeRequest } from '@realtime/protocol';
+import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
 import type { GatewayLimits } from '../src/gateway';
 import { Gateway } from '../src/gateway';
@@ -79,7 +79,7 @@ export const token = (grant: Grant = { channels: ['*'], projects: ['*'] }, ttlSe
 export type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export async function connect(port: number, tok: string | Promise<string>): Promise<Client> {
-  const socket: Client = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token: await tok }, reconnection: false, forceNew: true });
+  const socket: Client = io(`http://127.0.0.1:${port}`, { path: '/ws', transports: ['websocket'], auth: { token: await tok, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (err) => reject(err));
@@ -98,8 +98,14 @@ export class Received {
   /** Events that came before the ack told us our id: Socket.IO may deliver them first. */
   private early: [string, ChangeEvent | LiveEvent | ResyncEvent][] = [];
 
+  /** The batches as they came (sizes), for tests of batching itself. */
+  readonly batches: number[] = [];
+
   constructor(readonly socket: Client) {
-    socket.on('change', (e) => this.take('change', e));
+    socket.on('changes', (b) => {
+      if (b.sub === this.id || !this.id) this.batches.push(b.changes.length);
+      for (const e of unbatch(b)) this.take('change', e);
+    });
     socket.on('live', (e) => this.take('live', e));
     socket.on('resync', (e) => this.take('resync', e));
   }

@@ -8,6 +8,7 @@ import pg from 'pg';
 import client from 'prom-client';
 import { io } from 'socket.io-client';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { PROTOCOL_VERSION } from '@realtime/protocol';
 import { signUserToken } from '../src/auth/token';
 import { pageQuery, type PageQuery } from '../src/replay/reader';
 import { Received, connect, expectedSeqs, newProject, secret, startGateway, token, useStack, waitFor, type GatewayHandle } from './helpers';
@@ -25,11 +26,11 @@ async function addUser(email: string): Promise<string> {
 }
 
 /** The error a refused handshake reports, or null when it connected. */
-async function handshake(opts: { token: string; origin?: string }): Promise<{ message: string; code?: string } | null> {
+async function handshake(opts: { token: string; origin?: string; v?: unknown }): Promise<{ message: string; code?: string } | null> {
   const socket = io(`http://127.0.0.1:${gw.port}`, {
     path: '/ws',
     transports: ['websocket'],
-    auth: { token: opts.token },
+    auth: { token: opts.token, v: 'v' in opts ? opts.v : PROTOCOL_VERSION },
     reconnection: false,
     forceNew: true,
     ...(opts.origin ? { extraHeaders: { origin: opts.origin } } : {}),
@@ -99,6 +100,55 @@ describe('caps, each refused with its code', () => {
     } finally {
       socket.disconnect();
       await small.stop();
+    }
+  });
+});
+
+describe('protocol version', () => {
+  test.each([
+    ['no version (a protocol 1 client)', undefined, /sent no version \(protocol 1\): update the client/],
+    ['an older version', 1, /sent v: 1: update the client/],
+    ['a newer version', 3, /sent v: 3/],
+    ['not a number', 'two', /sent v: "two"/],
+  ])('%s is refused with PROTOCOL_VERSION, saying which the gateway speaks', async (_name, v, message) => {
+    const refused = await handshake({ token: await token(), v });
+    expect(refused).toMatchObject({ code: 'PROTOCOL_VERSION' });
+    expect(refused!.message).toMatch(/speaks realtime protocol 2/);
+    expect(refused!.message).toMatch(message);
+  });
+});
+
+describe('batches on the wire', () => {
+  test('a transaction of 50 changes arrives in one message, in seq order; a replay of 300 with pages of 100 in 3', async () => {
+    const batched = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { pageSize: 100 } });
+    try {
+      const p = await newProject(stack.pool, 'B');
+      await stack.settled(batched);
+      const live = new Received(await connect(batched.port, token()));
+      await live.subscribe({ channel: 'extraction_jobs', filter: { project_id: p } });
+      const c = await stack.pool.connect();
+      try {
+        await c.query('BEGIN');
+        for (let i = 0; i < 50; i++) await c.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, $2)`, [p, `t${i}`]);
+        await c.query('COMMIT');
+      } finally {
+        c.release();
+      }
+      await waitFor('the transaction', () => live.changes.length === 50);
+      expect(live.batches).toEqual([50]);
+      const seqs = live.seqs;
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      for (let i = 0; i < 250; i++) await stack.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, $2)`, [p, `r${i}`]);
+      await stack.settled(batched);
+      const replay = new Received(await connect(batched.port, token()));
+      await replay.subscribe({ channel: 'extraction_jobs', filter: { project_id: p }, since: 0 });
+      await waitFor('the replay live', () => replay.lives.length > 0);
+      expect(replay.seqs).toEqual(await expectedSeqs(stack.pool, 'extraction_jobs', 'project_id', p));
+      expect(replay.batches).toEqual([100, 100, 100]);
+      live.socket.disconnect();
+      replay.socket.disconnect();
+    } finally {
+      await batched.stop();
     }
   });
 });

@@ -48,7 +48,7 @@ describe('bad input', () => {
     const signal = { stop: false };
     const writing = jobChurn(stack.db.url, [p], { changes: 1_000_000, writers: 2, signal });
 
-    const events = ['subscribe', 'unsubscribe', 'hello', 'change', 'live', 'resync', '', 'constructor', '__proto__', 'x'.repeat(300)];
+    const events = ['subscribe', 'unsubscribe', 'hello', 'changes', 'live', 'resync', '', 'constructor', '__proto__', 'x'.repeat(300)];
     const codes = new Map<string, number>();
     let acked = 0;
     for (let i = 0; i < 10_000; i++) {
@@ -186,7 +186,7 @@ describe('many gateways, slow clients, cleanup', () => {
       const p = await newProject(stack.pool, 'FL');
       const c = new Received(await client(token(), flaky.port));
       const ids: string[] = [];
-      for (const kind of ['change', 'live', 'resync'] as const) c.socket.on(kind, (e: { sub: string }) => ids.push(e.sub));
+      for (const kind of ['changes', 'live', 'resync'] as const) c.socket.on(kind, (e: { sub: string }) => ids.push(e.sub));
       const ack = await c.subscribe({ channel: 'projects', filter: { id: p }, since: 0 });
       expect(ack).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
       expect(flaky.gateway.stats().subscriptions).toBe(0);

@@ -5,6 +5,14 @@ import { z } from 'zod';
 
 export const WS_PATH = '/ws';
 
+/**
+ * The protocol's version, sent in the handshake (`auth: { token, v }`). 2: changes come in
+ * batches (`changes`), one message per subscription per feed batch or replay page. A
+ * client that sends another version (or none: version 1 sent `change` one at a time) is
+ * refused with PROTOCOL_VERSION rather than left to misread the stream.
+ */
+export const PROTOCOL_VERSION = 2;
+
 /** Limits that keep one client from costing the gateway much. */
 export const LIMITS = {
   filterColumns: 8,
@@ -49,6 +57,8 @@ export const errorCodes = [
   'RATE_LIMITED',
   'NOT_FOUND',
   'UNAUTHORIZED',
+  // The handshake's protocol version is not this gateway's (PROTOCOL_VERSION).
+  'PROTOCOL_VERSION',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
@@ -70,16 +80,33 @@ export type Op = 'INSERT' | 'UPDATE' | 'DELETE';
 /** A row as the HTTP API returns it: camelCase keys, ISO timestamps. */
 export type ApiRow = Record<string, unknown>;
 
-export interface ChangeEvent {
-  sub: string;
+/** One change as a subscription receives it. */
+export interface Change {
   seq: number;
-  channel: string;
   op: Op;
   /** The new row; null for DELETE. */
   row: ApiRow | null;
   /** The previous row; null for INSERT. */
   old: ApiRow | null;
   committedAt: string;
+}
+/**
+ * A batch of one subscription's changes: seq ascending inside the batch and across the
+ * batches of a subscription. Apply it in one cache update.
+ */
+export interface ChangesEvent {
+  sub: string;
+  channel: string;
+  changes: Change[];
+}
+/** One change with its subscription and channel: a batch taken apart (`unbatch`). */
+export interface ChangeEvent extends Change {
+  sub: string;
+  channel: string;
+}
+
+export function unbatch(e: ChangesEvent): ChangeEvent[] {
+  return e.changes.map((c) => ({ ...c, sub: e.sub, channel: e.channel }));
 }
 export interface LiveEvent {
   sub: string;
@@ -108,15 +135,16 @@ export interface ClientToServerEvents {
   auth: (req: AuthRequest, ack: (res: AuthAck) => void) => void;
 }
 export interface ServerToClientEvents {
-  change: (e: ChangeEvent) => void;
+  changes: (e: ChangesEvent) => void;
   live: (e: LiveEvent) => void;
   resync: (e: ResyncEvent) => void;
   unauthorized: (e: UnauthorizedEvent) => void;
 }
 
-/** The handshake: `io(url, { path: WS_PATH, auth: { token } })`. */
+/** The handshake: `io(url, { path: WS_PATH, auth: { token, v: PROTOCOL_VERSION } })`. */
 export interface HandshakeAuth {
   token: string;
+  v: number;
 }
 
 /** Who issues realtime tokens and who takes them: a JWT minted for anything else with the same secret is refused. */

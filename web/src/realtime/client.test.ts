@@ -3,11 +3,11 @@
 // reconnect with backoff, unsubscribe on unmount, nothing left behind; and user tokens,
 // renewed on the open socket and fetched afresh when the server refuses them.
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { ChangeEvent } from '@realtime/protocol';
+import { PROTOCOL_VERSION, type ChangeEvent, type ChangesEvent } from '@realtime/protocol';
 import { RealtimeClient, refreshDelay, type RealtimeToken } from './client';
 import { FakeSocket } from './testing/fake-socket';
 
-const change = (sub: string, seq: number): ChangeEvent => ({ sub, seq, channel: 'projects', op: 'INSERT', row: { id: `r${seq}` }, old: null, committedAt: '' });
+const change = (sub: string, ...seqs: number[]): ChangesEvent => ({ sub, channel: 'projects', changes: seqs.map((seq) => ({ seq, op: 'INSERT' as const, row: { id: `r${seq}` }, old: null, committedAt: '' })) });
 
 describe('RealtimeClient', () => {
   let socket: FakeSocket;
@@ -32,10 +32,10 @@ describe('RealtimeClient', () => {
     );
     expect(socket.last('subscribe').payload).toEqual({ channel: 'projects', cursor: 'C1' });
     // An event before the ack is kept and delivered once the id is known.
-    socket.fire('change', change('s1', 1));
+    socket.fire('changes', change('s1', 1));
     socket.last('subscribe').ack!({ ok: true, id: 's1', headSeq: 1 });
     expect(client.connection.status).toBe('catching-up');
-    socket.fire('change', change('s1', 2));
+    socket.fire('changes', change('s1', 2));
     socket.fire('live', { sub: 's1', seq: 2 });
     expect(client.connection).toMatchObject({ status: 'live', lastCatchUp: 2 });
     expect(seen).toEqual([1, 2]);
@@ -51,14 +51,14 @@ describe('RealtimeClient', () => {
     socket.up();
     expect(socket.last('subscribe').payload).toEqual({ channel: 'projects', since: 2 });
     socket.last('subscribe').ack!({ ok: true, id: 's2', headSeq: 5 });
-    socket.fire('change', change('s1', 3)); // for the old id: ignored
-    socket.fire('change', change('s2', 3));
+    socket.fire('changes', change('s1', 3)); // for the old id: ignored
+    socket.fire('changes', change('s2', 3));
     socket.fire('live', { sub: 's2', seq: 3 });
     expect(seen).toEqual([1, 2, 3]);
 
     unmount();
     expect(socket.last('unsubscribe').payload).toEqual({ id: 's2' });
-    socket.fire('change', change('s2', 4));
+    socket.fire('changes', change('s2', 4));
     expect(seen).toEqual([1, 2, 3]);
     client.stop();
     expect(vi.getTimerCount()).toBe(0);
@@ -92,6 +92,20 @@ describe('RealtimeClient', () => {
     client.subscribe({ channel: 'nope', resume: () => ({}) }, { onChanges: () => undefined, onError: (m) => errors.push(m) });
     socket.last('subscribe').ack!({ ok: false, error: { code: 'UNKNOWN_CHANNEL', message: 'unknown channel "nope"' } });
     expect(errors).toEqual(['UNKNOWN_CHANNEL: unknown channel "nope"']);
+  });
+
+  test('a batch is handed to the subscription in one call, in order, and counts toward the catch-up', () => {
+    const calls: number[][] = [];
+    client.start();
+    socket.up();
+    expect(socket.auth).toMatchObject({ v: PROTOCOL_VERSION });
+    client.subscribe({ channel: 'projects', resume: () => ({ since: 0 }) }, { onChanges: (es) => calls.push(es.map((e) => e.seq)) });
+    socket.last('subscribe').ack!({ ok: true, id: 's1', headSeq: 5 });
+    socket.fire('changes', change('s1', 1, 2, 3));
+    socket.fire('changes', change('s1', 4, 5));
+    socket.fire('live', { sub: 's1', seq: 5 });
+    expect(calls).toEqual([[1, 2, 3], [4, 5]]);
+    expect(client.connection).toMatchObject({ status: 'live', lastCatchUp: 5 });
   });
 
   test('a RATE_LIMITED refusal is asked again after a backoff', () => {
@@ -215,11 +229,11 @@ describe('RealtimeClient with user tokens', () => {
     let lastSeq = 0;
     client.start();
     await flush();
-    expect(socket.handshakes).toEqual([{ token: 't1' }]);
+    expect(socket.handshakes).toEqual([{ token: 't1', v: PROTOCOL_VERSION }]);
     socket.up();
     client.subscribe({ channel: 'projects', resume: () => (lastSeq ? { since: lastSeq } : { cursor: 'C1' }) }, { onChanges: (es) => es.forEach((e) => (seen.push(e.seq), (lastSeq = e.seq))) });
     socket.last('subscribe').ack!({ ok: true, id: 's1', headSeq: 7 });
-    socket.fire('change', change('s1', 7));
+    socket.fire('changes', change('s1', 7));
     socket.fire('live', { sub: 's1', seq: 7 });
   }
 
@@ -237,7 +251,7 @@ describe('RealtimeClient with user tokens', () => {
     socket.last('auth').ack!({ ok: true, expiresAt: (Date.now() + 15 * min) / 1000 });
 
     // The subscription goes on as it was: same server id, nothing sent again.
-    socket.fire('change', change('s1', 8));
+    socket.fire('changes', change('s1', 8));
     expect(seen).toEqual([7, 8]);
     expect(subscribeCount()).toBe(1);
     expect(socket.count('unsubscribe')).toBe(0);
@@ -279,11 +293,11 @@ describe('RealtimeClient with user tokens', () => {
     expect(tokens).toHaveBeenCalledTimes(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(tokens).toHaveBeenCalledTimes(2);
-    expect(socket.handshakes).toEqual([{ token: 't1' }, { token: 't2' }]);
+    expect(socket.handshakes).toEqual([{ token: 't1', v: PROTOCOL_VERSION }, { token: 't2', v: PROTOCOL_VERSION }]);
     socket.up();
     expect(socket.last('subscribe').payload).toEqual({ channel: 'projects', since: 7 });
     socket.last('subscribe').ack!({ ok: true, id: 's2', headSeq: 9 });
-    socket.fire('change', change('s2', 8));
+    socket.fire('changes', change('s2', 8));
     socket.fire('live', { sub: 's2', seq: 8 });
     expect(seen).toEqual([7, 8]);
     expect(client.connection).toMatchObject({ status: 'live', lastCatchUp: 1 });
@@ -294,11 +308,11 @@ describe('RealtimeClient with user tokens', () => {
     socket.down();
     await vi.advanceTimersByTimeAsync(500);
     expect(tokens).toHaveBeenCalledTimes(1);
-    expect(socket.handshakes).toEqual([{ token: 't1' }, { token: 't1' }]);
+    expect(socket.handshakes).toEqual([{ token: 't1', v: PROTOCOL_VERSION }, { token: 't1', v: PROTOCOL_VERSION }]);
     socket.refuse('UNAUTHORIZED', 'UNAUTHORIZED: token expired');
     await vi.advanceTimersByTimeAsync(1000);
     expect(tokens).toHaveBeenCalledTimes(2);
-    expect(socket.handshakes.at(-1)).toEqual({ token: 't2' });
+    expect(socket.handshakes.at(-1)).toEqual({ token: 't2', v: PROTOCOL_VERSION });
     socket.up();
     expect(socket.last('subscribe').payload).toEqual({ channel: 'projects', since: 7 });
   });
@@ -324,7 +338,7 @@ describe('RealtimeClient with user tokens', () => {
     await vi.advanceTimersByTimeAsync(500);
     expect(socket.connects).toBe(0);
     await vi.advanceTimersByTimeAsync(1000);
-    expect(socket.handshakes).toEqual([{ token: 't1' }]);
+    expect(socket.handshakes).toEqual([{ token: 't1', v: PROTOCOL_VERSION }]);
   });
 
   test('stop then start (strict mode) wires the socket once, and the first token is for nobody', async () => {

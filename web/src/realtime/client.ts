@@ -3,7 +3,7 @@
 // fake timers and a fake socket. It reconnects with backoff (up to 30 s), resubscribes
 // each subscription from where it stopped, renews its token on the open socket before it
 // expires, and reports the connection's state.
-import type { AuthAck, ChangeEvent, Filter, LiveEvent, ResyncEvent, SubscribeAck } from '@realtime/protocol';
+import { PROTOCOL_VERSION, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type Filter, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
 import { backoffDelay } from './backoff';
 
 export interface SocketLike {
@@ -84,7 +84,7 @@ export class RealtimeClient {
   private readonly subs = new Set<Sub>();
   private readonly byServerId = new Map<string, Sub>();
   /** Events for a subscription whose ack has not come back yet. */
-  private early: [string, ChangeEvent | LiveEvent | ResyncEvent][] = [];
+  private early: [string, ChangesEvent | LiveEvent | ResyncEvent][] = [];
   private reconnectTimer: unknown = null;
   private dropTimer: unknown = null;
   private refreshTimer: unknown = null;
@@ -137,7 +137,7 @@ export class RealtimeClient {
         this.onDisconnect();
       });
       this.socket.on('unauthorized', () => this.onUnauthorized());
-      this.socket.on('change', (e: ChangeEvent) => this.route('change', e));
+      this.socket.on('changes', (e: ChangesEvent) => this.route('changes', e));
       this.socket.on('live', (e: LiveEvent) => this.route('live', e));
       this.socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
     }
@@ -233,16 +233,18 @@ export class RealtimeClient {
     });
   }
 
-  private route(kind: string, e: ChangeEvent | LiveEvent | ResyncEvent): void {
+  private route(kind: string, e: ChangesEvent | LiveEvent | ResyncEvent): void {
     const sub = this.byServerId.get(e.sub);
     if (!sub) {
       // Its ack may still be on the way; anything else is for a subscription we dropped.
       if (this.early.length < 10_000) this.early.push([kind, e]);
       return;
     }
-    if (kind === 'change') {
-      if (sub.replaying) sub.received++;
-      sub.handlers.onChanges([e as ChangeEvent]);
+    if (kind === 'changes') {
+      // A batch (a feed batch, or a replay page) is applied in one cache update.
+      const batch = e as ChangesEvent;
+      if (sub.replaying) sub.received += batch.changes.length;
+      sub.handlers.onChanges(unbatch(batch));
       if (sub.replaying) this.recount();
     } else if (kind === 'live') {
       if (sub.replaying) {
@@ -261,11 +263,12 @@ export class RealtimeClient {
   /** Connects, with a token that outlives its renewal point, or a fresh one. */
   private open(): void {
     if (!this.tokens) {
+      this.socket.auth = { ...(this.socket.auth as object | undefined), v: PROTOCOL_VERSION };
       this.socket.connect();
       return;
     }
     if (this.token && this.now() < this.token.expiresAt - 60_000) {
-      this.socket.auth = { token: this.token.token };
+      this.socket.auth = { token: this.token.token, v: PROTOCOL_VERSION };
       this.socket.connect();
       return;
     }
@@ -275,7 +278,7 @@ export class RealtimeClient {
         if (generation !== this.generation || !this.started || this.socket.connected) return;
         if (!token) return this.stop();
         this.token = token;
-        this.socket.auth = { token: token.token };
+        this.socket.auth = { token: token.token, v: PROTOCOL_VERSION };
         this.socket.connect();
       },
       () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { ChangeEvent } from '@realtime/protocol';
+import type { ChangeEvent, ChangesEvent } from '@realtime/protocol';
 import type { ListData } from '../api';
 import { meQuery } from '../qk';
 import { RealtimeClient } from './client';
@@ -17,14 +17,18 @@ import { RealtimeProvider, useRealtimeSubscription } from './react';
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 const key = ['extraction', 'jobs', 'p1'];
-const change = (seq: number, op: ChangeEvent['op'], id: string, progress = 0): ChangeEvent => ({
+const change = (seq: number, op: ChangeEvent['op'], id: string, progress = 0): ChangesEvent => ({
   sub: 'srv1',
-  seq,
   channel: 'extraction_jobs',
-  op,
-  row: op === 'DELETE' ? null : { id, projectId: 'p1', progress, createdAt: `2026-01-01T00:00:0${seq % 10}.000Z` },
-  old: op === 'INSERT' ? null : { id, projectId: 'p1' },
-  committedAt: '',
+  changes: [
+    {
+      seq,
+      op,
+      row: op === 'DELETE' ? null : { id, projectId: 'p1', progress, createdAt: `2026-01-01T00:00:0${seq % 10}.000Z` },
+      old: op === 'INSERT' ? null : { id, projectId: 'p1' },
+      committedAt: '',
+    },
+  ],
 });
 
 let container: HTMLElement;
@@ -65,10 +69,10 @@ test('mount subscribes with the cursor; changes reach the cache in order; resync
   expect(sub.payload).toEqual({ channel: 'extraction_jobs', filter: { project_id: 'p1' }, cursor: 'CUR' });
   await act(async () => {
     sub.ack!({ ok: true, id: 'srv1', headSeq: 3 });
-    socket.fire('change', change(1, 'INSERT', 'j1'));
-    socket.fire('change', change(2, 'UPDATE', 'j0', 50));
-    socket.fire('change', change(2, 'UPDATE', 'j0', 99)); // duplicate seq: ignored
-    socket.fire('change', change(3, 'DELETE', 'j1'));
+    socket.fire('changes', change(1, 'INSERT', 'j1'));
+    socket.fire('changes', change(2, 'UPDATE', 'j0', 50));
+    socket.fire('changes', change(2, 'UPDATE', 'j0', 99)); // duplicate seq: ignored
+    socket.fire('changes', change(3, 'DELETE', 'j1'));
     socket.fire('live', { sub: 'srv1', seq: 3 });
   });
   const data = qc.getQueryData<ListData>(key)!;
@@ -97,7 +101,7 @@ test('after a reconnect the hook resumes from the last applied seq, with its lis
   await mount(client);
   await act(async () => {
     socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 5 });
-    socket.fire('change', change(5, 'INSERT', 'j5'));
+    socket.fire('changes', change(5, 'INSERT', 'j5'));
   });
   vi.useFakeTimers();
   try {

@@ -157,7 +157,7 @@ test('signed out: the sign-in page alone, no socket; a wrong password says so; t
   expect([...container.querySelectorAll('.nav a')].map((a) => a.textContent)).toEqual(['Projects']);
   // The socket exists now, and connects with the session's token.
   expect(sockets).toHaveLength(1);
-  expect((sockets[0] as FakeSocket).handshakes).toEqual([{ token: 'tok' }]);
+  expect((sockets[0] as FakeSocket).handshakes).toEqual([{ token: 'tok', v: 2 }]);
   // Only the owned project offers Delete.
   expect(container.querySelectorAll('[data-testid=project] button')).toHaveLength(1);
 });
