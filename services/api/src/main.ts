@@ -1,12 +1,12 @@
 // `npm start`, and an API/gateway process of its own: database (embedded unless
-// DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator in-process
+// DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator in a worker thread
 // (REPLICATOR=1; set 0 beside a separate replicator), and on one HTTP server on PORT the
 // API at /api, the gateway at /ws, /healthz and /status. SIGTERM or Ctrl-C stops it in
 // reverse order.
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
-import { Replicator, buildHttp, replicatorConfig } from '@realtime/replicator';
+import { Replicator, ReplicatorThread, buildHttp, replicatorConfig, type ReplicatorLike } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Feed, Gateway, gatewayLimits, jwtSecret, loadChannelColumns } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
@@ -25,7 +25,7 @@ import { registerLimits } from './limits/http';
 
 const env: ApiEnv = loadEnvOrExit(() => loadApiEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'realtime' });
-const state: { migrated: boolean; replicator: Replicator | null; gateway: Gateway | null } = { migrated: false, replicator: null, gateway: null };
+const state: { migrated: boolean; replicator: ReplicatorLike | null; gateway: Gateway | null } = { migrated: false, replicator: null, gateway: null };
 
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
@@ -64,7 +64,10 @@ async function main(): Promise<() => Promise<void>> {
   state.migrated = true;
   const demoUsers = env.DEMO === '1' ? (await seedIfEmpty(db.url, log), await seedDemoUsers(pool, log)) : null;
 
-  const replicator = env.REPLICATOR === '1' ? new Replicator(replicatorConfig(env, db.directUrl, log)) : null;
+  // In a worker thread (REPLICATOR_THREAD=0: on this one): WAL decoding and stamping do not
+  // take turns with the sockets and the API. Its stamped rows still reach the feed in-process.
+  const replicatorCfg = replicatorConfig(env, db.directUrl, log);
+  const replicator: ReplicatorLike | null = env.REPLICATOR !== '1' ? null : env.REPLICATOR_THREAD === '1' ? new ReplicatorThread(replicatorCfg) : new Replicator(replicatorCfg);
   const feed = new Feed({ pool: feedPool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });

@@ -4,7 +4,7 @@
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
 import { HEAD_SQL, openListener, type Logger } from '@realtime/db';
-import type { Replicator, StampedChange } from '@realtime/replicator';
+import type { ReplicatorLike, StampedChange } from '@realtime/replicator';
 import { STAMPED_CHANNEL } from '@realtime/replicator';
 
 export interface FeedChange {
@@ -28,8 +28,8 @@ export interface FeedOptions {
   /** Direct connection for LISTEN (not through PgBouncer). */
   directUrl: string;
   log: Logger;
-  /** In the same process as the replicator: take its rows without a round trip. */
-  replicator?: Replicator;
+  /** In the same process as the replicator (on this thread or a worker): take its rows without a database round trip. */
+  replicator?: Pick<ReplicatorLike, 'onStamped'>;
   pollMs?: number;
   pageSize?: number;
 }
@@ -123,7 +123,13 @@ export class Feed {
       url: this.opts.directUrl,
       channel: STAMPED_CHANNEL,
       applicationName: 'realtime-gateway-listen',
-      onNotify: () => this.wake(),
+      // The payload is the stamped head: already handed on (the in-process path usually
+      // comes first), there is nothing to read.
+      onNotify: (payload) => {
+        const head = Number(payload);
+        if (Number.isFinite(head) && head > 0 && head <= this.head) return;
+        this.wake();
+      },
       onLost: (err, lost) => {
         this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
         if (this.listener === lost) this.listener = null;

@@ -34,7 +34,7 @@ import { grantedWithNewProject, readMemberships } from './auth/members-reader';
 import { loadCapturedProject } from './channels';
 import { verifyToken, type Principal } from './auth/token';
 import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
-import { readBounds, readPage, replayScope } from './replay/reader';
+import { readBounds, readPage, replayScope, type Page } from './replay/reader';
 import { Seam } from './replay/seam';
 import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
@@ -548,25 +548,36 @@ export class Gateway {
         projects,
         projectColumn: indexed,
       });
-    let after = since;
-    for (;;) {
-      const release = await sub.socket.data.pages.take(() => sub.closed);
-      if (!release) return;
-      let more: boolean;
-      try {
-        // A page is read only when the socket has room for it.
-        if (!(await this.room(sub))) return;
-        const page = await read(after);
+    // One replay at a time per socket (its subscriptions' replays share its bound), and
+    // within it at most two pages in memory: the one being sent and the next, read while
+    // this one is encoded and written, but only while the socket has room for it.
+    const release = await sub.socket.data.pages.take(() => sub.closed);
+    if (!release) return;
+    let next: Promise<Page> | null = null;
+    try {
+      let after = since;
+      for (;;) {
+        if (!next) {
+          if (!(await this.room(sub))) return;
+          next = read(after);
+        }
+        const page = await next;
+        next = null;
         if (sub.closed) return;
+        const more = page.more && page.changes.length > 0;
+        if (more) {
+          after = page.changes[page.changes.length - 1]!.seq;
+          if (this.hasRoom(sub.socket)) next = read(after);
+        }
         const events = page.changes.map((c) => this.toEvent(sub, c)).filter((e): e is Change => e !== null);
         // A page is one message: the client applies it in one cache update.
         this.send(sub, sub.seam.replayed(events));
-        more = page.more && page.changes.length > 0;
-        if (more) after = page.changes[page.changes.length - 1]!.seq;
-      } finally {
-        release();
+        if (!more) break;
       }
-      if (!more) break;
+    } finally {
+      // A read still running is awaited, so that its connection goes back to the pool clean.
+      await next?.catch(() => undefined);
+      release();
     }
     this.send(sub, sub.seam.goLive(bounds.head));
     sub.heldBytes = 0;
@@ -589,10 +600,14 @@ export class Gateway {
    * subscriptions resynced) when it does not drain in time: a client that stopped reading
    * must not hold a replay's turn.
    */
+  private hasRoom(socket: GatewaySocket): boolean {
+    return socket.data.queue.bytes <= this.limits.queueBytes / 2;
+  }
+
   private async room(sub: Subscription): Promise<boolean> {
     const socket = sub.socket;
     const deadline = Date.now() + this.limits.slowClientMs;
-    while (socket.data.queue.bytes > this.limits.queueBytes / 2) {
+    while (!this.hasRoom(socket)) {
       if (sub.closed || !socket.connected) return false;
       if (Date.now() > deadline) {
         this.slow(socket);

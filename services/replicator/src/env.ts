@@ -19,6 +19,12 @@ export const replicatorEnvSchema = dbEnvSchema.extend({
   WAL_RETRY_MS: int(500, 600_000, 10_000),
   PORT: int(0, 65_535, 3000),
   DEMO: z.enum(['0', '1']).default('1'),
+  /**
+   * `npm start` with REPLICATOR=1: 1 runs the replicator in a worker thread, off the event
+   * loop of the sockets and the API; 0 on the main thread (for debugging). A replicator
+   * process of its own ignores it.
+   */
+  REPLICATOR_THREAD: z.enum(['0', '1']).default('1'),
   /** `Authorization: Bearer <METRICS_TOKEN>` reads /metrics (and, in a process without users, /status). */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
 });

@@ -7,9 +7,9 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { Logger } from '@realtime/db';
-import type { Replicator } from './replicator';
+import type { ReplicatorLike } from './replicator';
 import { readStatus } from './state';
-import { metricsRegistry, registerDatabaseGauges } from './metrics';
+import { metricsRegistry, metricsText, registerDatabaseGauges } from './metrics';
 import { noteLimited, type Limit } from './limited';
 
 export interface Health {
@@ -17,7 +17,7 @@ export interface Health {
   reason: string | null;
 }
 
-export function health(migrated: boolean, replicator: Replicator | null, standalone = false, gatewayStarted = true): Health {
+export function health(migrated: boolean, replicator: ReplicatorLike | null, standalone = false, gatewayStarted = true): Health {
   if (!migrated) return { ok: false, reason: 'the database is not migrated yet' };
   if (!gatewayStarted) return { ok: false, reason: 'the gateway has not started' };
   // A gateway beside a separate replicator process serves as soon as it is migrated.
@@ -31,7 +31,7 @@ export function health(migrated: boolean, replicator: Replicator | null, standal
 
 export interface HttpState {
   migrated: boolean;
-  replicator: Replicator | null;
+  replicator: ReplicatorLike | null;
   /** Gateway counters, when a gateway shares the server. */
   gateway?: Record<string, number> | null;
   /** No replicator in this process (a gateway beside a separate one). */
@@ -150,7 +150,9 @@ export function buildHttp(opts: {
   });
   registerDatabaseGauges(opts.pool);
   app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
-    return reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
+    // A replicator in a worker thread keeps its metrics in that thread's registry.
+    const foreign = await opts.state().replicator?.foreignMetrics?.();
+    return reply.header('content-type', metricsRegistry.contentType).send(await metricsText(foreign ? [foreign] : []));
   });
   app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {
     const { replicator, gateway } = opts.state();

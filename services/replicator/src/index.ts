@@ -1,4 +1,6 @@
-export { Replicator, LEADER_LOCK, STAMPED_CHANNEL, OUTBOX_CHANNEL, type ReplicatorConfig, type ReplicatorStatus, type StampListener } from './replicator';
+export { Replicator, LEADER_LOCK, STAMPED_CHANNEL, OUTBOX_CHANNEL, type ReplicatorConfig, type ReplicatorLike, type ReplicatorStatus, type StampListener } from './replicator';
+export { ReplicatorThread, type ThreadOptions } from './thread/thread';
+export { metricsText, type MetricsJson } from './metrics';
 export type { StampedChange } from './sequencer/stamp';
 export { readStatus, type DbStatus } from './state';
 export { loadReplicatorEnv, replicatorEnvSchema, type ReplicatorEnv } from './env';

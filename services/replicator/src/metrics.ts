@@ -57,3 +57,16 @@ export function registerDatabaseGauges(pool: pg.Pool): void {
 }
 
 export const metricsRegistry = client.register;
+
+/** A registry's metrics as data (`getMetricsAsJSON`), what a worker thread sends. */
+export type MetricsJson = client.MetricObjectWithValues<client.MetricValue<string>>[];
+
+/**
+ * This thread's metrics in Prometheus text, with those of other registries (a worker
+ * thread's) merged in: one HELP and TYPE per name, values with the same labels added up
+ * (a metric both define, like the HTTP limit counter, counts in both).
+ */
+export async function metricsText(others: MetricsJson[] = []): Promise<string> {
+  if (others.length === 0) return metricsRegistry.metrics();
+  return client.AggregatorRegistry.aggregate([await metricsRegistry.getMetricsAsJSON(), ...others]).metrics();
+}

@@ -15,11 +15,23 @@ import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './
 import { TransactionAssembler, type OutboxMessage } from './wal/transactions';
 import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './state';
 import * as metrics from './metrics';
+import type { MetricsJson } from './metrics';
 
 /** Session-level advisory lock held by the leader ("rtsp"); one stamper per database. */
 export const LEADER_LOCK = 0x72747370;
 /** Channel of the one wake-up per stamped batch, for gateways in other processes. */
 export const STAMPED_CHANNEL = 'realtime_stamped';
+
+/** A replicator's status before it has done anything (in this thread or another). */
+export const STARTING: Omit<ReplicatorStatus, 'identity'> = {
+  role: 'starting',
+  mode: 'down',
+  reason: 'starting',
+  headSeq: 0,
+  ackedLsn: null,
+  stampedSinceStart: 0,
+  lastError: null,
+};
 /** How long a streamed transaction may stay invisible to our snapshot before we give up on the stream. */
 const VISIBILITY_WAIT_MS = 30_000;
 /** Channel the trigger notifies on in NOTIFY mode. */
@@ -55,6 +67,22 @@ export interface ReplicatorStatus {
 
 export type StampListener = (changes: StampedChange[], head: number) => void;
 
+/**
+ * What the rest of a process uses of its replicator, whether it runs on this thread
+ * (`Replicator`) or in a worker thread (`ReplicatorThread`, thread/thread.ts).
+ */
+export interface ReplicatorLike {
+  start(): Promise<void>;
+  /** Stamps and acknowledges the batch in hand, steps down, releases the leader lock. */
+  stop(): Promise<void>;
+  /** Synchronous: a thread answers with the latest status its worker pushed. */
+  status(): ReplicatorStatus;
+  /** Every stamped batch, in seq order. */
+  onStamped(fn: StampListener): () => void;
+  /** Metrics kept in another registry (a worker's), for this process's /metrics; null when none answer. */
+  foreignMetrics?(): Promise<MetricsJson | null>;
+}
+
 interface Deferred<T> {
   promise: Promise<T>;
   resolve: (v: T) => void;
@@ -86,7 +114,7 @@ class WalFailureError extends Error {
   }
 }
 
-export class Replicator {
+export class Replicator implements ReplicatorLike {
   readonly identity = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly log: Logger;
   private readonly reconnectMs: number;
@@ -97,15 +125,7 @@ export class Replicator {
   private readonly stopped = deferred();
   private loop: Promise<void> | null = null;
   private head = 0;
-  private state: Omit<ReplicatorStatus, 'identity'> = {
-    role: 'starting',
-    mode: 'down',
-    reason: 'starting',
-    headSeq: 0,
-    ackedLsn: null,
-    stampedSinceStart: 0,
-    lastError: null,
-  };
+  private state: Omit<ReplicatorStatus, 'identity'> = { ...STARTING };
 
   constructor(private readonly cfg: ReplicatorConfig) {
     this.log = cfg.log.child({ component: 'replicator', slot: cfg.slot });

@@ -1,0 +1,55 @@
+// The replicator's worker thread: a Replicator with its own event loop, logger and metrics
+// registry; its stamped batches, status and metrics go to the thread that started it.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { createLogger } from '@realtime/db';
+import { Replicator } from '../replicator';
+import { metricsRegistry } from '../metrics';
+import type { FromWorker, ToWorker, WorkerInit } from './messages';
+
+/** How often the worker looks for a status change to push. */
+const STATUS_CHECK_MS = 100;
+
+export async function runWorker(port: MessagePort, init: WorkerInit): Promise<void> {
+  const log = createLogger(init.log.level, init.log.bindings);
+  const replicator = new Replicator({ ...init.config, log });
+  const post = (m: FromWorker) => port.postMessage(m);
+  let last = '';
+  let lastAt = 0;
+  // On a change, and at least every statusEveryMs.
+  const pushStatus = () => {
+    const status = replicator.status();
+    const key = JSON.stringify(status);
+    if (key === last && Date.now() - lastAt < init.statusEveryMs) return;
+    last = key;
+    lastAt = Date.now();
+    post({ type: 'status', status });
+  };
+  // Registered before start: the replicator asks for the stamped rows only when someone listens.
+  replicator.onStamped((changes, head) => {
+    const status = replicator.status();
+    last = JSON.stringify(status);
+    post({ type: 'stamped', changes, head, status });
+  });
+  const timer = setInterval(pushStatus, STATUS_CHECK_MS);
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'metrics') {
+      metricsRegistry.getMetricsAsJSON().then(
+        (metrics) => post({ type: 'metrics', id: m.id, metrics }),
+        (err: unknown) => {
+          log.warn({ err, component: 'replicator' }, 'could not collect the replicator thread\'s metrics');
+          post({ type: 'metrics', id: m.id, metrics: null });
+        },
+      );
+    } else if (m.type === 'stop') {
+      clearInterval(timer);
+      replicator
+        .stop()
+        .catch((err: unknown) => log.error({ err, component: 'replicator' }, 'the replicator did not stop cleanly'))
+        .finally(() => post({ type: 'stopped', status: replicator.status() }));
+    }
+  });
+  await replicator.start();
+  post({ type: 'ready', status: replicator.status() });
+}
+
+if (parentPort && (workerData as WorkerInit | undefined)?.entry) await runWorker(parentPort, workerData as WorkerInit);
