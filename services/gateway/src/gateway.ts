@@ -40,6 +40,7 @@ import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { toApiRow } from './subscriptions/rows';
 import { InterestIndex } from './subscriptions/interest';
+import { changesPacket } from './subscriptions/wire';
 import * as metrics from './metrics';
 import { TokenBucket } from './limits/rate';
 import { SocketBytes } from './limits/socket-bytes';
@@ -147,16 +148,35 @@ interface UserEntry {
 interface ApiRows {
   row(): ReturnType<typeof toApiRow>;
   old(): ReturnType<typeof toApiRow>;
+  /** The shared event for this op, or null when routing handed back other rows. */
+  as(op: Change['op'], row: DbRow | null, old: DbRow | null): Change | null;
 }
 
-/** The change's rows in API form, computed on first use and then shared. */
+/**
+ * The change's rows in API form, and what a subscription receives of it by op (as is,
+ * moved out as a DELETE, moved in as an INSERT), each made on first use and then shared
+ * by every subscription that receives it: one object, serialized once (wire.ts).
+ */
 function apiRows(channel: string, change: FeedChange): ApiRows {
   let row: ReturnType<typeof toApiRow> | undefined;
   let old: ReturnType<typeof toApiRow> | undefined;
-  return {
+  const byOp = new Map<Change['op'], Change>();
+  const api: ApiRows = {
     row: () => (row === undefined ? (row = toApiRow(channel, change.newRow)) : row),
     old: () => (old === undefined ? (old = toApiRow(channel, change.oldRow)) : old),
+    as(op, routedRow, routedOld) {
+      // Routing only ever hands back the change's own rows, so one op means one event.
+      if (routedRow !== null && routedRow !== change.newRow && routedRow !== change.oldRow) return null;
+      if (routedOld !== null && routedOld !== change.oldRow) return null;
+      let e = byOp.get(op);
+      if (!e) {
+        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt };
+        byOp.set(op, e);
+      }
+      return e;
+    },
   };
+  return api;
 }
 
 export class Gateway {
@@ -571,7 +591,7 @@ export class Gateway {
         }
         const events = page.changes.map((c) => this.toEvent(sub, c)).filter((e): e is Change => e !== null);
         // A page is one message: the client applies it in one cache update.
-        this.send(sub, sub.seam.replayed(events));
+        this.send(sub, sub.seam.replayed(events), false);
         if (!more) break;
       }
     } finally {
@@ -640,9 +660,15 @@ export class Gateway {
   }
 
   /** One batch of a subscription's changes (seq ascending), as one message; nothing when empty. */
-  private send(sub: Subscription, changes: Change[]): void {
-    if (changes.length === 0 || sub.closed) return;
-    sub.socket.emit('changes', { sub: sub.id, channel: sub.channel, changes });
+  /**
+   * One batch as one message. Live changes are shared by their subscribers: the message is
+   * joined from changes serialized once (what emit('changes', …) would write). A replay
+   * page is this subscription's alone: one serialization of the whole page is cheapest.
+   */
+  private send(sub: Subscription, changes: Change[], shared = true): void {
+    if (changes.length === 0 || sub.closed || !sub.socket.connected) return;
+    if (shared) sub.socket.conn.write(changesPacket(sub.id, sub.channel, changes));
+    else sub.socket.emit('changes', { sub: sub.id, channel: sub.channel, changes });
   }
 
   /** What this subscription gets of a change, or null (filtered, not granted, or already in its list). */
@@ -658,6 +684,8 @@ export class Gateway {
     const visible = (row: DbRow | null) => matchesFilter(row, sub.filter) && granted(row);
     const routed = route(change, visible);
     if (!routed) return null;
+    const shared = api.as(routed.op, routed.row, routed.old);
+    if (shared) return shared;
     return {
       seq: change.seq,
       op: routed.op,
