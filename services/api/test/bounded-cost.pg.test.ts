@@ -3,22 +3,14 @@
 // a bounded amount, is told to resync, and leaves nothing behind; a storm of replays does
 // not take the API's connections (its latency is compared with its idle latency, in one run).
 import { describe, expect, test } from 'vitest';
-import type pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { useTestDatabase } from '@realtime/db/testing';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ResyncEvent } from '@realtime/protocol';
 import { projectOf, waitFor } from '@realtime/gateway/test-helpers';
-import { hashPassword } from '../src/auth/password';
-import { realtimeToken, signIn, startApp } from './spawn';
+import { addUser, realtimeToken, signIn, startApp } from './spawn';
 
 const fx = useTestDatabase();
 const MB = 1024 * 1024;
-
-async function addUser(pool: pg.Pool, email: string, password: string): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (email, name, password_hash) VALUES ($1, $1, $2) RETURNING id`, [email, await hashPassword(password)]);
-  return rows[0]!.id;
-}
-
 
 function connect(base: string, token: string): Promise<Socket> {
   const socket = io(base, { path: '/ws', transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });

@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
 import { waitFor } from '@realtime/gateway/test-helpers';
+import { hashPassword } from '../src/auth/password';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -89,4 +91,10 @@ export async function signIn(base: string, email: string, password: string): Pro
 export async function realtimeToken(base: string, session: { cookie: string }): Promise<string> {
   const res = await fetch(`${base}/api/realtime/token`, { headers: session });
   return ((await res.json()) as { token: string }).token;
+}
+
+/** A user who signs in with a password, made as the CLI makes one. */
+export async function addUser(pool: pg.Pool, email: string, password: string): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (email, name, password_hash) VALUES ($1, $1, $2) RETURNING id`, [email, await hashPassword(password)]);
+  return rows[0]!.id;
 }

@@ -2,20 +2,13 @@
 // lock is cancelled and answered 500 INTERNAL (its request id, no database wording), and a
 // replay stuck the same way ends in `resync` (unavailable), not a socket that waits forever.
 import { expect, test } from 'vitest';
-import type pg from 'pg';
 import { io } from 'socket.io-client';
 import { useTestDatabase } from '@realtime/db/testing';
 import { PROTOCOL_VERSION, type ResyncEvent } from '@realtime/protocol';
 import { projectOf, waitFor } from '@realtime/gateway/test-helpers';
-import { hashPassword } from '../src/auth/password';
-import { realtimeToken, signIn, startApp } from './spawn';
+import { addUser, realtimeToken, signIn, startApp } from './spawn';
 
 const fx = useTestDatabase();
-
-async function addUser(pool: pg.Pool, email: string, password: string): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (email, name, password_hash) VALUES ($1, $1, $2) RETURNING id`, [email, await hashPassword(password)]);
-  return rows[0]!.id;
-}
 
 test('a statement held past STATEMENT_TIMEOUT_MS is cancelled: the API answers 500, the replay resyncs', async () => {
   const password = 'timeout-password-123';
