@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createLogger, ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
-import { ReplicatorThread } from '@realtime/replicator';
+import { loadReplicatorEnv, replicatorConfig, ReplicatorThread } from '@realtime/replicator';
 import { Feed } from '../src/feed';
 import { Gateway, type GatewayLimits } from '../src/gateway';
 import { loadChannelColumns } from '../src/channels';
@@ -71,8 +71,10 @@ export async function startOurs(limits: Partial<GatewayLimits> = BENCH_LIMITS): 
   const pool = new pg.Pool({ connectionString: db.url, max: 8 });
   const stops: (() => Promise<void>)[] = [async () => pool.end(), db.stop];
   try {
-    // As `npm start` runs it: the replicator in a thread of its own, off the fan-out's event loop.
-    const replicator = new ReplicatorThread({ directUrl: db.url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 5000, lingerMs: 1, safetyPollMs: 1000, walRetryMs: 10_000, log });
+    // As `npm start` runs it, with its defaults: the replicator in a thread of its own, off
+    // the fan-out's event loop. STAMP_COMMIT=sync or STAMP_LINGER_MS in the bench's own
+    // environment measure the alternatives.
+    const replicator = new ReplicatorThread(replicatorConfig(loadReplicatorEnv(), db.url, log));
     const feed = new Feed({ pool, directUrl: db.url, log, replicator });
     const server = http.createServer();
     const channels = ['projects', 'extraction_jobs'];

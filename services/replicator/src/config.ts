@@ -10,6 +10,7 @@ export function replicatorConfig(env: ReplicatorEnv, directUrl: string, log: Log
     publication: env.PUBLICATION,
     batchSize: env.STAMP_BATCH_SIZE,
     lingerMs: env.STAMP_LINGER_MS,
+    stampCommit: env.STAMP_COMMIT,
     safetyPollMs: env.SAFETY_POLL_MS,
     walRetryMs: env.WAL_RETRY_MS,
     log,

@@ -14,7 +14,14 @@ export const replicatorEnvSchema = dbEnvSchema.extend({
   REPLICATION_SLOT: identifier('replication slot').default('realtime_outbox'),
   PUBLICATION: identifier('publication').default('realtime_outbox'),
   STAMP_BATCH_SIZE: int(1, 100_000, 5000),
-  STAMP_LINGER_MS: int(0, 1000, 5),
+  /** 0: stamp as soon as the previous stamp returns; a linger only helps a disk slower than the write rate. */
+  STAMP_LINGER_MS: int(0, 1000, 0),
+  /**
+   * `async`: WAL-mode stamps go out at commit and the slot is acknowledged once they are
+   * flushed (a successor renumbers lost ones identically); `sync`: each stamp waits for
+   * the disk first. NOTIFY-mode stamps always wait.
+   */
+  STAMP_COMMIT: z.enum(['async', 'sync']).default('async'),
   SAFETY_POLL_MS: int(50, 60_000, 1000),
   WAL_RETRY_MS: int(500, 600_000, 10_000),
   PORT: int(0, 65_535, 3000),

@@ -9,7 +9,8 @@ import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replicatio
 import { openListener, type Logger } from '@realtime/db';
 import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
 import { BatchBuffer } from './sequencer/batch';
-import { readHead, stampPieces, stampVisible, type StampedChange, type StampResult } from './sequencer/stamp';
+import { DurableAcks } from './sequencer/durable';
+import { readHead, stampPieces, stampVisible, walPositions, type StampedChange, type StampResult } from './sequencer/stamp';
 import { forLibraryAck, formatLsn, maxLsn, parseLsn } from './wal/lsn';
 import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './wal/slot';
 import { TransactionAssembler, type OutboxMessage } from './wal/transactions';
@@ -43,7 +44,16 @@ export interface ReplicatorConfig {
   slot: string;
   publication: string;
   batchSize: number;
+  /** 0: a batch is stamped as soon as the previous stamp returns (batches grow only under load). */
   lingerMs: number;
+  /**
+   * `async` (default): in WAL mode a stamp commits without waiting for its WAL flush, its
+   * changes are delivered at once, and the slot is acknowledged only once it is flushed.
+   * `sync`: every stamp waits for the disk before its changes go out.
+   */
+  stampCommit?: 'async' | 'sync';
+  /** How often unflushed stamps are checked for durability (ms). */
+  durableCheckMs?: number;
   safetyPollMs: number;
   walRetryMs: number;
   reconnectMs?: number;
@@ -280,7 +290,8 @@ export class Replicator implements ReplicatorLike {
     }
   }
 
-  private async publish(result: StampResult, client: pg.ClientBase): Promise<void> {
+  /** The stamp statement itself sent the NOTIFY for other processes; this tells our own. */
+  private publish(result: StampResult): void {
     if (result.stamped === 0) return;
     metrics.stampedTotal.inc(result.stamped);
     this.head = result.head;
@@ -293,15 +304,14 @@ export class Replicator implements ReplicatorLike {
         this.log.error({ err }, 'an in-process stamp listener threw; the stream goes on');
       }
     }
-    await client.query('SELECT pg_notify($1, $2)', [STAMPED_CHANNEL, String(result.head)]);
   }
 
   /** Stamp every visible unstamped row, in id order, in batches. */
   private async scanAll(client: pg.ClientBase): Promise<number> {
     let total = 0;
     for (;;) {
-      const result = await stampVisible(client, this.head, this.cfg.batchSize, this.listeners.size > 0);
-      await this.publish(result, client);
+      const result = await stampVisible(client, this.head, this.cfg.batchSize, this.listeners.size > 0, STAMPED_CHANNEL);
+      this.publish(result);
       total += result.stamped;
       if (result.stamped < this.cfg.batchSize) return total;
     }
@@ -328,6 +338,8 @@ export class Replicator implements ReplicatorLike {
       ready = false;
     }
     if (info.activePid) await releaseSlot(client, slot);
+    // The scan numbers rows in id order, which nobody could reproduce: it waits for the disk.
+    await client.query('SET synchronous_commit = on');
     if (!ready) {
       const n = await this.scanAll(client);
       await setSlotReady(client, true);
@@ -338,6 +350,11 @@ export class Replicator implements ReplicatorLike {
 
   private async stream(client: pg.Client, lost: Deferred<never>, confirmed: bigint): Promise<void> {
     const { batchSize, lingerMs } = this.cfg;
+    const asyncStamps = (this.cfg.stampCommit ?? 'async') === 'async';
+    const durableCheckMs = this.cfg.durableCheckMs ?? 50;
+    // Commit order from the WAL is what a successor would number the same way, so these
+    // stamps need not wait for the disk before their changes go out (see DurableAcks).
+    if (asyncStamps) await client.query('SET synchronous_commit = off');
     // Acknowledge only what we say, when we say it: no timer (issue #22 of the library
     // acknowledges the last received LSN on one) and flow control, so that handlers are
     // awaited before the next message (issue #11).
@@ -351,7 +368,9 @@ export class Replicator implements ReplicatorLike {
     const failed = deferred<never>();
     let acked = confirmed;
     let flushing: Promise<void> | null = null;
-    let linger: NodeJS.Timeout | null = null;
+    let linger: NodeJS.Timeout | NodeJS.Immediate | null = null;
+    const durable = new DurableAcks();
+    let durableTimer: NodeJS.Timeout | null = null;
     let draining = false;
     let broken = false;
     const fail = (err: unknown) => {
@@ -372,30 +391,48 @@ export class Replicator implements ReplicatorLike {
       this.state.ackedLsn = formatLsn(acked);
       void service.acknowledge(forLibraryAck(acked));
     };
+    // Acknowledges what is on disk; asks again while stamps still wait for it.
+    const checkDurable = async (): Promise<void> => {
+      if (durableTimer) clearTimeout(durableTimer);
+      durableTimer = null;
+      if (durable.pending === 0 || broken) return;
+      const to = await serially(async () => {
+        const asked = durable.asking();
+        const at = await walPositions(client);
+        return durable.settle(asked, parseLsn(at.insert), parseLsn(at.flush));
+      });
+      if (to !== null) ack(to, 'stamp flushed');
+      scheduleDurable();
+    };
+    const scheduleDurable = () => {
+      if (durable.pending === 0 || durableTimer || broken || draining) return;
+      durableTimer = setTimeout(() => void checkDurable().catch(fail), durableCheckMs);
+    };
     const flush = async (): Promise<void> => {
       while (flushing) await flushing;
       if (buffer.isEmpty) return;
       const batch = buffer.take();
       const started = Date.now();
       flushing = serially(async () => {
-        let result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+        let result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0, STAMPED_CHANNEL);
         for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
           if (Date.now() - started > VISIBILITY_WAIT_MS) {
             throw new Error(`outbox rows of a committed transaction stayed invisible for ${VISIBILITY_WAIT_MS} ms; restarting the stream`);
           }
           await new Promise((r) => setTimeout(r, wait));
-          result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0);
+          result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0, STAMPED_CHANNEL);
         }
-        await this.publish(result, client);
+        this.publish(result);
         const now = Date.now();
         for (const p of batch.pieces) if (p.ids.length) metrics.stampLatency.observe(Math.max(0, now - Number(p.commitTime / 1000n)) / 1000);
-        if (batch.ackTo) ack(parseLsn(batch.ackTo), 'stamped');
+        if (batch.ackTo) durable.stamped(parseLsn(batch.ackTo));
       });
       try {
         await flushing;
       } finally {
         flushing = null;
       }
+      scheduleDurable();
     };
     const libraryIdle = () => {
       // Internal fields: messages received but not yet handed to us must not be skipped by
@@ -417,10 +454,12 @@ export class Replicator implements ReplicatorLike {
         for (const piece of assembler.push(msg)) buffer.push(piece);
         if (buffer.rows >= batchSize) await flush();
         else if (!buffer.isEmpty && !linger) {
-          linger = setTimeout(() => {
+          const fire = () => {
             linger = null;
             flush().catch(fail);
-          }, lingerMs);
+          };
+          // setTimeout(0) is a millisecond in Node; setImmediate stamps after this turn's messages.
+          linger = lingerMs === 0 ? setImmediate(fire) : setTimeout(fire, lingerMs);
         }
       } catch (err) {
         fail(err);
@@ -428,7 +467,7 @@ export class Replicator implements ReplicatorLike {
     });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
       if (draining || broken) return;
-      const idle = !assembler.inTransaction && buffer.isEmpty && !flushing && libraryIdle();
+      const idle = !assembler.inTransaction && buffer.isEmpty && !flushing && durable.pending === 0 && libraryIdle();
       if (idle) ack(parseLsn(lsn), 'idle keepalive');
       else if (shouldRespond) ack(acked, 'keepalive');
     });
@@ -442,17 +481,29 @@ export class Replicator implements ReplicatorLike {
       await Promise.race([subscribed, failed.promise, lost.promise, this.stopped.promise]);
     } finally {
       draining = true;
-      if (linger) clearTimeout(linger);
+      if (linger) {
+        clearTimeout(linger as NodeJS.Timeout);
+        clearImmediate(linger as NodeJS.Immediate);
+      }
       if (!broken && this.stopping) {
         // SIGTERM: the batch in hand is stamped and acknowledged before the stream closes.
         await flush().catch((err: unknown) => this.log.error({ err }, 'could not stamp the last batch; it will be streamed again'));
+        // A stamp not yet on disk stays unacknowledged: its transactions are sent again
+        // and skipped as already stamped. Waiting a moment spares the next leader that.
+        for (let i = 0; i < 40 && durable.pending > 0 && !broken; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          await checkDurable().catch(() => undefined);
+        }
       }
+      if (durableTimer) clearTimeout(durableTimer);
       await service.destroy().catch(() => undefined);
     }
   }
 
   private async notifyMode(client: pg.Client, term: Term, reason: string): Promise<void> {
     const { slot } = this.cfg;
+    // Stamps in id order are not reproducible by a successor: each waits for the disk.
+    await client.query('SET synchronous_commit = on');
     // Flag first, then listen, then scan: a row committed before the flag was on is
     // found by the scan, one committed after it also wakes us.
     await setMode(client, 'notify', reason, true);

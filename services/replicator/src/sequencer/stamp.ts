@@ -2,6 +2,9 @@
 // order, or (NOTIFY mode) whatever is visible and unstamped, in id order. Both number
 // only rows whose seq is still null, so a row seen twice (a replayed transaction, or a
 // row found by both the scan and the stream) keeps its first seq and uses up no other.
+// Each statement also sends the one `realtime_stamped` wake-up for gateways in other
+// processes: NOTIFY goes out at commit, so a wake-up never names a head nobody can read,
+// and it costs no round trip of its own.
 import type pg from 'pg';
 import { HEAD_SQL } from '@realtime/db';
 import { microsToIso } from '../wal/lsn';
@@ -73,7 +76,7 @@ function result(head: number, rows: Row[], rowCount: number | null, withRows: bo
  * before other sessions see it. Stamping the visible part and acknowledging would lose
  * the rest, so the caller waits and tries again (`complete: false`).
  */
-export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: number, withRows: boolean): Promise<StampResult & { complete: boolean }> {
+export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: number, withRows: boolean, channel: string): Promise<StampResult & { complete: boolean }> {
   const ids: number[] = [];
   const pieceOf: number[] = [];
   const times: string[] = [];
@@ -98,9 +101,12 @@ export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: 
        UPDATE change_outbox c SET seq = $4::bigint + todo.n, committed_at = todo.ts
        FROM todo WHERE c.id = todo.id
        RETURNING ${withRows ? FULL : 'c.seq'}
+     ), notified AS (
+       SELECT pg_notify($6, ($4::bigint + (SELECT count(*) FROM stamped))::text) WHERE EXISTS (SELECT 1 FROM stamped)
      )
-     SELECT (SELECT count(*) FROM present)::int AS present, s.* FROM (SELECT) AS one LEFT JOIN stamped s ON true`,
-    [ids, pieceOf, times, head, ids.length],
+     SELECT (SELECT count(*) FROM present)::int AS present, (SELECT count(*) FROM notified)::int AS notified, s.*
+     FROM (SELECT) AS one LEFT JOIN stamped s ON true`,
+    [ids, pieceOf, times, head, ids.length, channel],
   );
   const present = rows[0]?.present ?? 0;
   if (present < ids.length) return { head, stamped: 0, changes: [], complete: false };
@@ -109,18 +115,34 @@ export async function stampPieces(client: pg.ClientBase, pieces: Piece[], head: 
 }
 
 /** NOTIFY mode: stamp up to `limit` visible unstamped rows in id order; commit time is now(). */
-export async function stampVisible(client: pg.ClientBase, head: number, limit: number, withRows: boolean): Promise<StampResult> {
-  const { rows, rowCount } = await client.query<Row>(
+export async function stampVisible(client: pg.ClientBase, head: number, limit: number, withRows: boolean, channel: string): Promise<StampResult> {
+  const { rows } = await client.query<Row>(
     `WITH todo AS (
        SELECT id, row_number() OVER (ORDER BY id) AS n
        FROM (SELECT id FROM change_outbox WHERE seq IS NULL ORDER BY id LIMIT $2) s
+     ), stamped AS (
+       UPDATE change_outbox c SET seq = $1::bigint + todo.n, committed_at = now()
+       FROM todo WHERE c.id = todo.id
+       RETURNING ${withRows ? FULL : 'c.seq'}
+     ), notified AS (
+       SELECT pg_notify($3, ($1::bigint + (SELECT count(*) FROM stamped))::text) WHERE EXISTS (SELECT 1 FROM stamped)
      )
-     UPDATE change_outbox c SET seq = $1::bigint + todo.n, committed_at = now()
-     FROM todo WHERE c.id = todo.id
-     RETURNING ${withRows ? FULL : 'c.seq'}`,
-    [head, limit],
+     SELECT s.*, (SELECT count(*) FROM notified)::int AS notified FROM stamped s`,
+    [head, limit, channel],
   );
-  return result(head, rows, rowCount, withRows);
+  return result(head, rows, rows.length, withRows);
+}
+
+/**
+ * Where this server's WAL is inserted up to and flushed up to. A stamp that returned
+ * before this was asked has its commit record below `insert`; once `flush` passes that,
+ * the stamp survives a crash of Postgres.
+ */
+export async function walPositions(client: pg.ClientBase): Promise<{ insert: string; flush: string }> {
+  const { rows } = await client.query<{ insert: string; flush: string }>(
+    'SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flush',
+  );
+  return rows[0]!;
 }
 
 export async function readHead(client: pg.ClientBase): Promise<number> {
