@@ -63,6 +63,9 @@ describe('migrations', () => {
          from pg_publication p where pubname = 'realtime_outbox'`,
       );
       expect(pub[0]).toEqual({ pubinsert: true, pubupdate: false, pubdelete: false, tables: ['change_outbox'] });
+      // What a change needs to go out before its stamp, and nothing the stamp writes.
+      const { rows: cols } = await client.query(`select attnames::text[] as cols from pg_publication_tables where pubname = 'realtime_outbox'`);
+      expect([...cols[0].cols].sort()).toEqual(['actor', 'id', 'new_row', 'old_row', 'op', 'row_bytes', 'row_id', 'table_name', 'txid']);
     } finally {
       await client.end();
     }

@@ -34,7 +34,7 @@ import { grantedWithNewProject, readMemberships } from './auth/members-reader';
 import { loadCapturedProject } from './channels';
 import { verifyToken, type Principal } from './auth/token';
 import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
-import { readBounds, readPage, replayScope, type Page } from './replay/reader';
+import { readBoundsReaching, readPage, replayScope, type Page } from './replay/reader';
 import { Seam } from './replay/seam';
 import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
@@ -49,6 +49,12 @@ import { originAllowed } from './limits/origin';
 
 /** Larger messages get BAD_REQUEST; the transport itself drops anything past 1 MB. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
+/**
+ * How long a subscribe waits for the outbox to show what the feed or the client already
+ * has (a stamp a few milliseconds behind its changes) before it calls the position
+ * invalid or the outbox unavailable.
+ */
+const HEAD_WAIT_MS = 3000;
 
 /** What one client may cost; each is an environment variable (see env.ts). */
 export interface GatewayLimits {
@@ -467,16 +473,19 @@ export class Gateway {
       socket.data.subs.set(id, sub);
       this.byChannel.get(channel)!.add(sub);
       opened = sub;
+      const joinedAt = this.opts.feed.position;
       if (replayFrom === undefined) {
         sub.seam.goLive(this.opts.feed.position);
         reply({ ok: true, id, headSeq: this.opts.feed.position });
         socket.emit('live', { sub: id, seq: sub.seam.position });
         return;
       }
-      const bounds = await readBounds(this.replayPool);
+      // Up to what the feed already sent, and up to the client's own position: both can
+      // be a stamp ahead of the outbox for a moment (readBoundsReaching).
+      const bounds = await readBoundsReaching(this.replayPool, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
       opened = null;
       reply({ ok: true, id, headSeq: bounds.head });
-      await this.replay(sub, replayFrom, bounds).catch((err: unknown) => {
+      await this.replay(sub, replayFrom, bounds, joinedAt).catch((err: unknown) => {
         // Acknowledged already: the client learns through resync, and starts over.
         this.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
         if (!sub.closed) this.resync(sub, 'unavailable', this.opts.feed.position);
@@ -519,11 +528,15 @@ export class Gateway {
     sub.socket.emit('resync', { sub: sub.id, reason, headSeq });
   }
 
-  private async replay(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
+  private async replay(sub: Subscription, since: number, bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
     this.counters.replays++;
     metrics.replaysTotal.inc();
     if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
     if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
+    // The feed sent changes the outbox still does not show (their stamp was lost with a
+    // crashed Postgres, and no leader has stamped them again yet): a replay ending here
+    // would leave a gap before what the seam holds.
+    if (bounds.head < joinedAt) return this.resync(sub, 'unavailable', bounds.head);
     // Replays take turns: however many clients resume at once, the database serves a
     // fixed number, and the rest wait in the order they came.
     const release = await this.turns.take(() => sub.closed);

@@ -6,6 +6,10 @@ import type pg from 'pg';
 import { HEAD_SQL } from '@realtime/db';
 
 export const stampedTotal = new client.Counter({ name: 'realtime_changes_stamped_total', help: 'Outbox rows stamped with a seq.' });
+export const earlyTotal = new client.Counter({
+  name: 'realtime_changes_early_total',
+  help: 'Changes that went out numbered from the WAL before their stamp statement ran (also in realtime_changes_stamped_total).',
+});
 export const stampLatency = new client.Histogram({
   name: 'realtime_stamp_latency_seconds',
   help: 'From commit to stamp.',

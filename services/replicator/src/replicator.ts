@@ -8,7 +8,8 @@ import pg from 'pg';
 import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { openListener, type Logger } from '@realtime/db';
 import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
-import { BatchBuffer } from './sequencer/batch';
+import { BatchBuffer, type Batch } from './sequencer/batch';
+import { earlyEligible, numberEarly } from './sequencer/early';
 import { DurableAcks } from './sequencer/durable';
 import { readHead, stampPieces, stampVisible, walPositions, type StampedChange, type StampResult } from './sequencer/stamp';
 import { forLibraryAck, formatLsn, maxLsn, parseLsn } from './wal/lsn';
@@ -52,6 +53,11 @@ export interface ReplicatorConfig {
    * `sync`: every stamp waits for the disk before its changes go out.
    */
   stampCommit?: 'async' | 'sync';
+  /**
+   * true (default): a whole transaction from the WAL goes out numbered before its stamp
+   * statement runs, the way the statement and any successor number it (sequencer/early.ts).
+   */
+  earlyDelivery?: boolean;
   /** How often unflushed stamps are checked for durability (ms). */
   durableCheckMs?: number;
   safetyPollMs: number;
@@ -263,6 +269,10 @@ export class Replicator implements ReplicatorLike {
     let failures = 0;
     let lastFailure = 0;
     while (!this.stopping) {
+      // Changes numbered early whose stamps never ran are numbered again, the same way,
+      // from what the database holds.
+      this.head = await readHead(client);
+      this.state.headSeq = this.head;
       const available = await walAvailability(client);
       if (!available.ok) {
         await this.notifyMode(client, term, available.reason);
@@ -345,10 +355,13 @@ export class Replicator implements ReplicatorLike {
       await setSlotReady(client, true);
       this.log.info({ stamped: n }, 'scanned rows written before the slot existed');
     }
-    await this.stream(client, lost, info.confirmedFlush ? parseLsn(info.confirmedFlush) : 0n);
+    // Every stamp so far committed before this read, so none of its rows belongs to a
+    // transaction committing after it: those may be numbered from the WAL (early.ts).
+    const earlyFrom = parseLsn((await walPositions(client)).insert);
+    await this.stream(client, lost, info.confirmedFlush ? parseLsn(info.confirmedFlush) : 0n, earlyFrom);
   }
 
-  private async stream(client: pg.Client, lost: Deferred<never>, confirmed: bigint): Promise<void> {
+  private async stream(client: pg.Client, lost: Deferred<never>, confirmed: bigint, earlyFrom: bigint): Promise<void> {
     const { batchSize, lingerMs } = this.cfg;
     const asyncStamps = (this.cfg.stampCommit ?? 'async') === 'async';
     const durableCheckMs = this.cfg.durableCheckMs ?? 50;
@@ -367,7 +380,9 @@ export class Replicator implements ReplicatorLike {
     const buffer = new BatchBuffer();
     const failed = deferred<never>();
     let acked = confirmed;
-    let flushing: Promise<void> | null = null;
+    let stamps = 0;
+    let dbStamping = false;
+    const earlyOn = this.cfg.earlyDelivery ?? true;
     let linger: NodeJS.Timeout | NodeJS.Immediate | null = null;
     const durable = new DurableAcks();
     let durableTimer: NodeJS.Timeout | null = null;
@@ -408,31 +423,68 @@ export class Replicator implements ReplicatorLike {
       if (durable.pending === 0 || durableTimer || broken || draining) return;
       durableTimer = setTimeout(() => void checkDurable().catch(fail), durableCheckMs);
     };
-    const flush = async (): Promise<void> => {
-      while (flushing) await flushing;
-      if (buffer.isEmpty) return;
-      const batch = buffer.take();
-      const started = Date.now();
-      flushing = serially(async () => {
-        let result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0, STAMPED_CHANNEL);
-        for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
-          if (Date.now() - started > VISIBILITY_WAIT_MS) {
-            throw new Error(`outbox rows of a committed transaction stayed invisible for ${VISIBILITY_WAIT_MS} ms; restarting the stream`);
-          }
-          await new Promise((r) => setTimeout(r, wait));
-          result = await stampPieces(client, batch.pieces, this.head, this.listeners.size > 0, STAMPED_CHANNEL);
-        }
-        this.publish(result);
-        const now = Date.now();
-        for (const p of batch.pieces) if (p.ids.length) metrics.stampLatency.observe(Math.max(0, now - Number(p.commitTime / 1000n)) / 1000);
-        if (batch.ackTo) durable.stamped(parseLsn(batch.ackTo));
-      });
+    // One stamp statement for a batch, retried while any of its rows is not visible yet.
+    // `early`: its changes went out already, numbered from the WAL; the statement must
+    // give every row exactly those seqs (it numbers the same way), or the stream stops.
+    const stampBatch = async (batch: Batch, head: number, early: boolean): Promise<void> => {
+      // Stamps land in the order they were queued or not at all: after a failure none of
+      // the later ones may run, or the stamped seqs would not be a prefix of commit order.
+      if (broken) throw new Error('the stream stopped before this batch was stamped; it will be streamed again');
       try {
-        await flushing;
+        await stampOne(batch, head, early);
+      } catch (err) {
+        broken = true;
+        throw err;
+      }
+    };
+    const stampOne = async (batch: Batch, head: number, early: boolean): Promise<void> => {
+      const started = Date.now();
+      const withRows = !early && this.listeners.size > 0;
+      let result = await stampPieces(client, batch.pieces, head, withRows, STAMPED_CHANNEL);
+      for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
+        if (Date.now() - started > VISIBILITY_WAIT_MS) {
+          throw new Error(`outbox rows of a committed transaction stayed invisible for ${VISIBILITY_WAIT_MS} ms; restarting the stream`);
+        }
+        await new Promise((r) => setTimeout(r, wait));
+        result = await stampPieces(client, batch.pieces, head, withRows, STAMPED_CHANNEL);
+      }
+      if (early && result.stamped !== batch.rows) {
+        this.log.error({ head, rows: batch.rows, stamped: result.stamped }, 'rows numbered early were stamped already: their changes went out under other seqs');
+        throw new Error(`${batch.rows - result.stamped} of ${batch.rows} rows numbered early (seqs ${head + 1}..${head + batch.rows}) were stamped already`);
+      }
+      if (!early) this.publish(result);
+      const now = Date.now();
+      for (const p of batch.pieces) if (p.ids.length) metrics.stampLatency.observe(Math.max(0, now - Number(p.commitTime / 1000n)) / 1000);
+      if (batch.ackTo) durable.stamped(parseLsn(batch.ackTo));
+    };
+    const track = async (stamp: Promise<void>): Promise<void> => {
+      stamps++;
+      try {
+        await stamp;
       } finally {
-        flushing = null;
+        stamps--;
       }
       scheduleDurable();
+    };
+    const flush = async (): Promise<void> => {
+      if (buffer.isEmpty) return;
+      if (earlyOn && !dbStamping && earlyEligible(buffer.peek(), earlyFrom)) {
+        // Out now, in seq order after everything published before; stamped behind the
+        // stamps already queued. A batch numbered by the database holds later ones back
+        // (dbStamping), so that publication stays in seq order.
+        const batch = buffer.take();
+        const head = this.head;
+        const changes = numberEarly(batch.pieces, head);
+        this.publish({ head: head + changes.length, stamped: changes.length, changes });
+        metrics.earlyTotal.inc(changes.length);
+        return track(serially(() => stampBatch(batch, head, true)));
+      }
+      while (dbStamping) await onClient;
+      if (buffer.isEmpty) return;
+      const batch = buffer.take();
+      dbStamping = true;
+      // The head is read when the statement runs: after every stamp queued before it.
+      return track(serially(() => stampBatch(batch, this.head, false)).finally(() => (dbStamping = false)));
     };
     const libraryIdle = () => {
       // Internal fields: messages received but not yet handed to us must not be skipped by
@@ -467,7 +519,7 @@ export class Replicator implements ReplicatorLike {
     });
     service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
       if (draining || broken) return;
-      const idle = !assembler.inTransaction && buffer.isEmpty && !flushing && durable.pending === 0 && libraryIdle();
+      const idle = !assembler.inTransaction && buffer.isEmpty && stamps === 0 && durable.pending === 0 && libraryIdle();
       if (idle) ack(parseLsn(lsn), 'idle keepalive');
       else if (shouldRespond) ack(acked, 'keepalive');
     });
@@ -488,6 +540,7 @@ export class Replicator implements ReplicatorLike {
       if (!broken && this.stopping) {
         // SIGTERM: the batch in hand is stamped and acknowledged before the stream closes.
         await flush().catch((err: unknown) => this.log.error({ err }, 'could not stamp the last batch; it will be streamed again'));
+        await onClient;
         // A stamp not yet on disk stays unacknowledged: its transactions are sent again
         // and skipped as already stamped. Waiting a moment spares the next leader that.
         for (let i = 0; i < 40 && durable.pending > 0 && !broken; i++) {

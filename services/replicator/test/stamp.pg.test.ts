@@ -42,7 +42,7 @@ async function outboxIds(n: number): Promise<number[]> {
   const { rows: ob } = await client.query(`SELECT id::int FROM change_outbox WHERE row_id = ANY($1) ORDER BY id`, [rows.map((r) => r.id)]);
   return ob.map((r) => r.id as number);
 }
-const piece = (ids: number[], commitEnd: string | null = '0/10', commitTime = 1_700_000_000_123_456n): Piece => ({ xid: 1, ids, commitTime, commitEnd });
+const piece = (ids: number[], commitEnd: string | null = '0/10', commitTime = 1_700_000_000_123_456n): Piece => ({ xid: 1, ids, rows: [], whole: true, commitTime, commitEnd });
 const seqs = async (ids: number[]) =>
   (await client.query(`SELECT id::int, seq::int FROM change_outbox WHERE id = ANY($1) ORDER BY seq`, [ids])).rows.map((r) => [r.id, r.seq]);
 

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import type { Replicator } from '../src/replicator';
 import type { StampedChange } from '../src/sequencer/stamp';
+import * as metrics from '../src/metrics';
 import { expectDense, inProcess, stateOf, waitFor, waitForAllStamped, waitForMode, writeLoad } from './helpers';
 
 let db: TestDatabase;
@@ -54,6 +55,49 @@ describe('WAL mode', () => {
       b.release();
     }
     await expectDense(pool);
+  });
+
+  test('changes go out numbered from the WAL before their stamp, exactly as the stamp numbers them; split transactions wait for the database', async () => {
+    replicator = inProcess(db.url, { batchSize: 50, lingerMs: 0 });
+    const delivered: StampedChange[] = [];
+    replicator.onStamped((changes) => delivered.push(...changes));
+    const early = async () => (await metrics.earlyTotal.get()).values[0]?.value ?? 0;
+    const earlyBefore = await early();
+    await replicator.start();
+    await waitForMode(pool, 'wal');
+    // Small transactions from three writers around two of 120 rows (split into pieces of 50).
+    await Promise.all([
+      writeLoad(db.url, { writers: 3, total: 600, txSize: 3 }),
+      (async () => {
+        for (let i = 0; i < 2; i++) {
+          await new Promise((r) => setTimeout(r, 30));
+          await pool.query(`INSERT INTO projects (name) SELECT 'big' || g FROM generate_series(1, 120) g`);
+        }
+      })(),
+    ]);
+    const n = await waitForAllStamped(pool, 60_000);
+    await expectDense(pool);
+    const { rows } = await pool.query(
+      `SELECT id::int, seq::int, table_name, op, row_id, new_row, old_row, txid::text, actor, committed_at, row_bytes FROM change_outbox ORDER BY seq`,
+    );
+    const stamped = rows.map((r) => ({
+      id: r.id,
+      seq: r.seq,
+      table: r.table_name,
+      op: r.op,
+      rowId: r.row_id,
+      newRow: r.new_row,
+      oldRow: r.old_row,
+      txid: r.txid,
+      actor: r.actor,
+      committedAt: (r.committed_at as Date).toISOString(),
+      rowBytes: r.row_bytes,
+    }));
+    expect(delivered.length).toBe(n);
+    expect(delivered).toEqual(stamped);
+    const numberedEarly = (await early()) - earlyBefore;
+    expect(numberedEarly, 'no change went out before its stamp').toBeGreaterThan(0);
+    expect(numberedEarly, 'split transactions must be numbered by the database').toBeLessThanOrEqual(n - 240);
   });
 
   test('dense and exactly once: 20,000 changes from 8 concurrent writers are stamped 1..N', async () => {

@@ -15,6 +15,21 @@ export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: 
   return { head: Number(rows[0]?.head ?? 0), floor: Number(rows[0]?.floor ?? 0) };
 }
 
+/**
+ * The bounds, once the head has reached `target` or `waitMs` has passed. A replicator in
+ * this process hands the feed a whole transaction numbered before its stamp statement
+ * commits, so for a few milliseconds the feed (and a client it served) can be ahead of
+ * what the outbox shows; a replay must not end below what the feed already sent.
+ */
+export async function readBoundsReaching(pool: pg.Pool, target: number, waitMs: number, gone: () => boolean): Promise<{ head: number; floor: number }> {
+  const until = Date.now() + waitMs;
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    const bounds = await readBounds(pool);
+    if (bounds.head >= target || Date.now() >= until || gone()) return bounds;
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
 export interface PageQuery {
   channel: string;
   after: number;

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { BatchBuffer } from './batch';
 import type { Piece } from '../wal/transactions';
 
-const piece = (ids: number[], commitEnd: string | null): Piece => ({ xid: 1, ids, commitTime: 0n, commitEnd });
+const piece = (ids: number[], commitEnd: string | null): Piece => ({ xid: 1, ids, rows: [], whole: commitEnd !== null, commitTime: 0n, commitEnd });
 
 describe('BatchBuffer', () => {
   test.each([

@@ -22,6 +22,11 @@ export class BatchBuffer {
     return this.pieces.length === 0;
   }
 
+  /** The pieces waiting, without taking them. */
+  peek(): readonly Piece[] {
+    return this.pieces;
+  }
+
   push(piece: Piece): void {
     this.pieces.push(piece);
     this.rowCount += piece.ids.length;

@@ -56,6 +56,24 @@ describe('TransactionAssembler', () => {
     expect(() => run(10, [...msgs] as OutboxMessage[])).toThrow(error);
   });
 
+  test.each([
+    ['one piece is whole', 10, [begin(1), insert(5), insert(6), commit('0/20')], [true]],
+    ['a split transaction has no whole piece, the last one included', 2, [begin(7), insert(1), insert(2), insert(3), commit('0/50')], [false, false]],
+    ['an exact multiple: its empty last piece is not whole either', 2, [begin(8), insert(1), insert(2), commit('0/60')], [false, false]],
+    ['each of two small transactions is whole', 2, [begin(1), insert(1), commit('0/1'), begin(2), insert(2), commit('0/2')], [true, true]],
+  ] as const)('whole: %s', (_name, size, msgs, whole) => {
+    const a = new TransactionAssembler(size);
+    expect([...msgs].flatMap((m) => a.push(m as OutboxMessage)).map((p) => p.whole)).toEqual(whole);
+  });
+
+  test('pieces carry the rows as the publication sent them, one per id', () => {
+    const a = new TransactionAssembler(10);
+    const row = { id: '5', table_name: 'projects', op: 'INSERT' };
+    const pieces = [begin(1), { tag: 'insert', relation: outbox, new: row } as OutboxMessage, insert(6), commit('0/1')].flatMap((m) => a.push(m));
+    expect(pieces[0]!.rows).toEqual([row, { id: '6' }]);
+    expect(pieces[0]!.ids).toEqual([5, 6]);
+  });
+
   test('inTransaction is true only between BEGIN and COMMIT', () => {
     const a = new TransactionAssembler(10);
     expect(a.inTransaction).toBe(false);

@@ -6,6 +6,10 @@
 export interface Piece {
   xid: number;
   ids: number[];
+  /** The outbox rows as the publication sent them, one per id (only `id` with an older publication). */
+  rows: Record<string, unknown>[];
+  /** The whole transaction in this one piece: it began and committed within it. */
+  whole: boolean;
   /** Commit time, microseconds since the Unix epoch (known from BEGIN). */
   commitTime: bigint;
   /** Set on the transaction's last piece only. */
@@ -20,7 +24,7 @@ export type OutboxMessage =
   | { tag: string; [k: string]: unknown };
 
 export class TransactionAssembler {
-  private open: { xid: number; commitTime: bigint; ids: number[] } | null = null;
+  private open: { xid: number; commitTime: bigint; ids: number[]; rows: Record<string, unknown>[]; split: boolean } | null = null;
 
   constructor(
     private readonly pieceSize: number,
@@ -39,7 +43,7 @@ export class TransactionAssembler {
       case 'begin': {
         if (this.open) throw new Error(`BEGIN of xid ${String(msg.xid)} inside open xid ${this.open.xid}: the stream is out of step`);
         const m = msg as Extract<OutboxMessage, { tag: 'begin' }>;
-        this.open = { xid: m.xid, commitTime: BigInt(m.commitTime as bigint), ids: [] };
+        this.open = { xid: m.xid, commitTime: BigInt(m.commitTime as bigint), ids: [], rows: [], split: false };
         return [];
       }
       case 'insert': {
@@ -49,15 +53,25 @@ export class TransactionAssembler {
         const id = Number(m.new.id);
         if (!Number.isSafeInteger(id)) throw new Error(`outbox insert without a usable id: ${String(m.new.id)}`);
         this.open.ids.push(id);
+        this.open.rows.push(m.new);
         if (this.open.ids.length < this.pieceSize) return [];
-        const piece: Piece = { xid: this.open.xid, ids: this.open.ids, commitTime: this.open.commitTime, commitEnd: null };
+        const piece: Piece = { xid: this.open.xid, ids: this.open.ids, rows: this.open.rows, whole: false, commitTime: this.open.commitTime, commitEnd: null };
         this.open.ids = [];
+        this.open.rows = [];
+        this.open.split = true;
         return [piece];
       }
       case 'commit': {
         if (!this.open) throw new Error('COMMIT without BEGIN: the stream is out of step');
         const m = msg as Extract<OutboxMessage, { tag: 'commit' }>;
-        const piece: Piece = { xid: this.open.xid, ids: this.open.ids, commitTime: this.open.commitTime, commitEnd: m.commitEndLsn };
+        const piece: Piece = {
+          xid: this.open.xid,
+          ids: this.open.ids,
+          rows: this.open.rows,
+          whole: !this.open.split,
+          commitTime: this.open.commitTime,
+          commitEnd: m.commitEndLsn,
+        };
         this.open = null;
         return [piece];
       }
