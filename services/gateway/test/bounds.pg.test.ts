@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { HEAD_SQL } from '@realtime/db';
 import { useTestDatabase } from '@realtime/db/testing';
 import { decodeCursor, readCursor } from '../src/replay/cursor';
-import { readBounds } from '../src/replay/reader';
+import { readBounds, readBoundsReaching } from '../src/replay/reader';
 
 const fx = useTestDatabase();
 
@@ -52,4 +52,25 @@ test('readCursor and readBounds agree on the head: empty, written, pruned to the
   await fx.pool.query(`DELETE FROM change_outbox`);
   expect(await readBounds(fx.pool)).toEqual({ head: 6, floor: 6 });
   expect(await cursorHead()).toBe(6);
+});
+
+test('readBoundsReaching waits for a head the feed already passed, and gives up after its bound', async () => {
+  const start = (await readBounds(fx.pool)).head;
+  await fx.pool.query(`INSERT INTO projects (name) VALUES ('late stamp 1'), ('late stamp 2')`);
+  const t0 = Date.now();
+  const stamping = new Promise<void>((resolve, reject) => setTimeout(() => stamp().then(resolve, reject), 150));
+  const reached = await readBoundsReaching(fx.pool, start + 2, 5000, () => false);
+  await stamping;
+  expect(reached.head).toBe(start + 2);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+
+  const t1 = Date.now();
+  const short = await readBoundsReaching(fx.pool, start + 50, 200, () => false);
+  expect(short.head, 'a head that never comes: the bounds as they are').toBe(start + 2);
+  expect(Date.now() - t1).toBeGreaterThanOrEqual(200);
+  expect(Date.now() - t1).toBeLessThan(2000);
+
+  const t2 = Date.now();
+  await readBoundsReaching(fx.pool, start + 50, 5000, () => true);
+  expect(Date.now() - t2, 'a subscription closed meanwhile stops the wait').toBeLessThan(1000);
 });
