@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, WS_PATH, unbatch, type ClientToServerEvents, type ServerToClientEvents, type SubscribeRequest } from '@realtime/protocol';
 import { fmt, median, out } from '../../../db/bench/stats';
 import type { ClientsPlan, ClientsSummary } from './clients';
+import type { ReplayPlan, ReplayResult } from './replay-client';
 import type { Latency } from './scenarios';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,19 +39,27 @@ async function newProject(writer: pg.Client, name: string): Promise<string> {
   return rows[0]!.id;
 }
 
-/** Changes per second replayed to one client subscribing with since = 0. */
+/**
+ * Changes per second replayed to one client subscribing with since = 0. The client runs
+ * in a process of its own (replay-client.ts), as the live benchmark's clients do: in the
+ * server's process, parsing the pages would take turns with sending them.
+ */
 export async function replayRate(port: number, token: string, expected: number): Promise<number> {
-  const socket = await connect(port, token);
-  let received = 0;
-  const started = process.hrtime.bigint();
-  const done = new Promise<void>((resolve) => socket.on('live', () => resolve()));
-  socket.on('changes', (e) => (received += e.changes.length));
-  await subscribe(socket, { channel: 'projects', since: 0 });
-  await done;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  socket.disconnect();
-  if (received !== expected) throw new Error(`replay delivered ${received} changes, expected ${expected}`);
-  return expected / seconds;
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'replay-client.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const plan: ReplayPlan = { port, token, channel: 'projects' };
+  child.stdin.end(JSON.stringify(plan));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const code = await exited;
+  clearTimeout(timer);
+  const line = text.trim().split('\n').at(-1) ?? '';
+  if (line.startsWith('error ')) throw new Error(`the replay client: ${line.slice(6)}`);
+  if (code !== 0) throw new Error(`the replay client exited with ${code}: ${text.slice(0, 200)}`);
+  const result = JSON.parse(line) as ReplayResult;
+  if (result.changes !== expected) throw new Error(`replay delivered ${result.changes} changes, expected ${expected}`);
+  return expected / result.seconds;
 }
 
 /** A scenario's load as the clients process runs it, and which project the writer writes to. */

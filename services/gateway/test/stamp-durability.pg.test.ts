@@ -52,7 +52,9 @@ async function database(): Promise<Db> {
   const db: Db = { root, dataDir: path.join(root, 'data'), port, ...b };
   cleanups.push(async () => {
     await db.pool.end().catch(() => undefined);
-    await db.cluster.stop().catch(() => undefined);
+    // A test that failed halfway may leave a cluster that no longer stops cleanly.
+    const stopped = await Promise.race([db.cluster.stop().then(() => true, () => false), sleep(20_000).then(() => false)]);
+    if (!stopped) await killCluster(db.dataDir);
     await fs.rm(root, { recursive: true, force: true });
   });
   return db;
@@ -108,6 +110,26 @@ function clusterPids(dataDir: string): number[] {
     }
   }
   return [postmaster, ...children];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGKILL to every process of the cluster (a power cut, as far as Postgres can tell); waits until they are gone. */
+async function killCluster(dataDir: string): Promise<void> {
+  let pids: number[];
+  try {
+    pids = clusterPids(dataDir);
+  } catch {
+    return; // No pid file: nothing runs.
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Exited meanwhile (a backend whose client just went).
+    }
+  }
+  await waitFor('the cluster to be gone', () => pids.every((pid) => !alive(pid)), 30_000);
 }
 
 function alive(pid: number): boolean {
@@ -224,6 +246,8 @@ test('the leader and Postgres both crash before the stamp is flushed: the stamp 
   const committed = (await one<{ lsn: string }>(db.pool, `SELECT pg_current_wal_insert_lsn()::text AS lsn`)).lsn;
   const walwriter = await walWriterPid(db.pool);
   process.kill(walwriter, 'SIGSTOP');
+  // A failure before the crash must not leave a cluster that cannot stop.
+  cleanups.push(async () => void (alive(walwriter) && process.kill(walwriter, 'SIGCONT')));
   leader.proc.kill('SIGCONT');
 
   await waitFor('the 40 changes to reach the client', () => got.changes.length === 40);
@@ -234,9 +258,7 @@ test('the leader and Postgres both crash before the stamp is flushed: the stamp 
   // The crash: the leader, then every process of the cluster, with the WAL writer still stopped.
   leader.proc.kill('SIGKILL');
   expect(await leader.exited).toBeNull();
-  const pids = clusterPids(db.dataDir);
-  for (const pid of pids) process.kill(pid, 'SIGKILL');
-  await waitFor('the cluster to be gone', () => pids.every((pid) => !alive(pid)), 30_000);
+  await killCluster(db.dataDir);
   await db.pool.end().catch(() => undefined);
 
   // Restart on the same folder: crash recovery replays the WAL that reached the disk.

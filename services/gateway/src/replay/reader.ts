@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
 import type { Filter } from '@realtime/protocol';
-import { toFeedChange, type FeedChange } from '../feed';
+import { COMMITTED_AT_ISO, toFeedChange, type FeedChange } from '../feed';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
   // Both survive pruning (realtime_state.pruned_through records what went), and are the
@@ -67,7 +67,7 @@ export function pageQuery(q: PageQuery): { text: string; values: unknown[] } {
   const range = `table_name = $3 AND seq > $1 AND seq <= $2${rest}`;
   let picked: string;
   if (q.projects === null) {
-    picked = `SELECT seq, row_bytes FROM change_outbox WHERE ${range} ORDER BY seq LIMIT $4`;
+    picked = `SELECT seq, row_bytes FROM change_outbox WHERE ${range} AND seq IS NOT NULL ORDER BY seq LIMIT $4`;
   } else {
     // One project: = keeps the index scan in seq order, so a page stops after `limit`
     // rows. Several (a user's grant): = ANY reads their rows in the range, and no others.
@@ -83,7 +83,7 @@ export function pageQuery(q: PageQuery): { text: string; values: unknown[] } {
     // Sizes first, rows after: a row past the byte budget is never read in full.
     text: `WITH picked AS (${picked}),
       sized AS (SELECT seq, sum(row_bytes) OVER (ORDER BY seq) - row_bytes AS before FROM picked)
-      SELECT c.seq, c.table_name, c.op, c.new_row, c.old_row, c.txid::text AS txid, c.committed_at, c.row_bytes,
+      SELECT c.seq, c.table_name, c.op, c.new_row, c.old_row, c.txid::text AS txid, ${COMMITTED_AT_ISO.replace('committed_at', 'c.committed_at')} AS committed_at, c.row_bytes,
              (SELECT count(*) FROM picked)::int AS picked
       FROM sized s JOIN change_outbox c ON c.seq = s.seq
       WHERE s.before < $5 OR s.seq = (SELECT min(seq) FROM picked)

@@ -33,14 +33,29 @@ export function columnsOfChannel(channel: string): Set<string> | null {
   return cols ? new Set(cols.keys()) : null;
 }
 
+// What to_jsonb makes of a timestamptz in a UTC session: read by slicing, not by Date.
+const PG_UTC = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00:00$/;
+
+/** A timestamp as the API prints it (`toISOString()`: UTC, milliseconds cut, not rounded). */
+export function isoTimestamp(value: string): string {
+  const m = PG_UTC.exec(value);
+  if (!m) {
+    // Another offset (a session in another time zone), or infinity, which stays as it is.
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? value : d.toISOString();
+  }
+  return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(3, '0').slice(0, 3)}Z`;
+}
+
 export function toApiRow(channel: string, row: DbRow | null): ApiRow | null {
   if (!row) return null;
   const cols = known.get(channel);
   const out: ApiRow = {};
-  for (const [name, value] of Object.entries(row)) {
+  for (const name in row) {
+    const value = row[name];
     const col = cols?.get(name);
     const key = col?.key ?? toCamelCase(name);
-    out[key] = col?.timestamp && typeof value === 'string' ? new Date(value).toISOString() : value;
+    out[key] = col?.timestamp && typeof value === 'string' ? isoTimestamp(value) : value;
   }
   return out;
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "change_outbox_table_seq_idx" ON "change_outbox" USING btree ("table_name","seq") WHERE "change_outbox"."seq" is not null;
