@@ -264,9 +264,9 @@ every 10 ms) for ${o.liveSeconds} s with the replicator live, commit time to in-
 delivery. The baseline has no such stage.
 
 **Replay.** ${grouped(r.live.replay.rows)} changes to \`projects\` (inserted for it, and the projects the
-fan-out and live rounds created) stamped before one client subscribes with
-\`since = 0\`; changes per second until its \`live\` event, once per round of the live
-benchmark. The baseline keeps nothing to replay.
+fan-out and live rounds created) stamped before one client, in a process of its own as
+a browser would be, subscribes with \`since = 0\`; changes per second until its \`live\`
+event, once per round of the live benchmark. The baseline keeps nothing to replay.
 
 **A client away for a second.** One client subscribes to \`extraction_jobs\`; a writer
 inserts about 200 rows/s for 3 s; after 1 s the client disconnects, after 2 s it

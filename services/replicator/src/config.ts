@@ -11,6 +11,7 @@ export function replicatorConfig(env: ReplicatorEnv, directUrl: string, log: Log
     batchSize: env.STAMP_BATCH_SIZE,
     lingerMs: env.STAMP_LINGER_MS,
     stampCommit: env.STAMP_COMMIT,
+    earlyDelivery: env.STAMP_EARLY === '1',
     safetyPollMs: env.SAFETY_POLL_MS,
     walRetryMs: env.WAL_RETRY_MS,
     log,

@@ -22,6 +22,8 @@ export const replicatorEnvSchema = dbEnvSchema.extend({
    * the disk first. NOTIFY-mode stamps always wait.
    */
   STAMP_COMMIT: z.enum(['async', 'sync']).default('async'),
+  /** 1: whole transactions go out numbered from the WAL before their stamp runs (sequencer/early.ts); 0: after it. */
+  STAMP_EARLY: z.enum(['0', '1']).default('1'),
   SAFETY_POLL_MS: int(50, 60_000, 1000),
   WAL_RETRY_MS: int(500, 600_000, 10_000),
   PORT: int(0, 65_535, 3000),
