@@ -185,13 +185,19 @@ async function waitForWal(pool: pg.Pool): Promise<void> {
   await waitFor('the leader to stream in WAL mode', async () => (await one<{ mode: string }>(pool, `SELECT mode FROM realtime_state`)).mode === 'wal', 60_000);
 }
 
-test('the leader killed after its stamp went out but before it was flushed: the successor keeps every seq the clients hold', async () => {
+/** A database, a leader process streaming it, a gateway of this process reading the outbox, and a client of it. */
+async function stack(): Promise<{ db: Db; leader: Leader; gw: GatewayHandle; got: Received }> {
   const db = await database();
   const leader = spawnLeader(db.url);
   await waitForWal(db.pool);
   const gw = await startGateway(db.url);
   cleanups.push(() => gw.stop());
   const { got } = await watcher(gw);
+  return { db, leader, gw, got };
+}
+
+test('the leader killed after its stamp went out but before it was flushed: the successor keeps every seq the clients hold', async () => {
+  const { db, leader, gw, got } = await stack();
 
   const walwriter = await walWriterPid(db.pool);
   process.kill(walwriter, 'SIGSTOP');
@@ -222,12 +228,7 @@ test('the leader killed after its stamp went out but before it was flushed: the 
 }, 120_000);
 
 test('the leader and Postgres both crash before the stamp is flushed: the stamp is lost, and the successor gives the same seqs to the same changes', async () => {
-  const db = await database();
-  const leader = spawnLeader(db.url);
-  await waitForWal(db.pool);
-  const gw = await startGateway(db.url);
-  cleanups.push(() => gw.stop());
-  const { got } = await watcher(gw);
+  const { db, leader, gw, got } = await stack();
 
   // Two transactions from two writers, B committing first though A inserted first, so
   // that commit order and id order differ. Both commit before the leader stamps either:

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import type { Replicator } from '../src/replicator';
-import type { StampedChange } from '../src/sequencer/stamp';
+import { toStampedChange, type StampedChange } from '../src/sequencer/stamp';
 import * as metrics from '../src/metrics';
 import { expectDense, inProcess, stateOf, waitFor, waitForAllStamped, waitForMode, writeLoad } from './helpers';
 
@@ -78,21 +78,9 @@ describe('WAL mode', () => {
     const n = await waitForAllStamped(pool, 60_000);
     await expectDense(pool);
     const { rows } = await pool.query(
-      `SELECT id::int, seq::int, table_name, op, row_id, new_row, old_row, txid::text, actor, committed_at, row_bytes FROM change_outbox ORDER BY seq`,
+      `SELECT id, seq, table_name, op, row_id, new_row, old_row, txid::text AS txid, actor, committed_at, row_bytes FROM change_outbox ORDER BY seq`,
     );
-    const stamped = rows.map((r) => ({
-      id: r.id,
-      seq: r.seq,
-      table: r.table_name,
-      op: r.op,
-      rowId: r.row_id,
-      newRow: r.new_row,
-      oldRow: r.old_row,
-      txid: r.txid,
-      actor: r.actor,
-      committedAt: (r.committed_at as Date).toISOString(),
-      rowBytes: r.row_bytes,
-    }));
+    const stamped = rows.map(toStampedChange);
     expect(delivered.length).toBe(n);
     expect(delivered).toEqual(stamped);
     const numberedEarly = (await early()) - earlyBefore;

@@ -32,7 +32,7 @@ export interface StampResult {
   changes: StampedChange[];
 }
 
-interface Row {
+export interface Row {
   id: string;
   seq: string;
   table_name: string;
@@ -48,25 +48,26 @@ interface Row {
 
 const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at, c.row_bytes`;
 
+/** A stamped outbox row (the columns of FULL) as it is handed on. */
+export function toStampedChange(r: Row): StampedChange {
+  return {
+    id: Number(r.id),
+    seq: Number(r.seq),
+    table: r.table_name,
+    op: r.op,
+    rowId: r.row_id,
+    newRow: r.new_row,
+    oldRow: r.old_row,
+    txid: r.txid,
+    actor: r.actor,
+    committedAt: r.committed_at.toISOString(),
+    rowBytes: r.row_bytes,
+  };
+}
+
 function result(head: number, rows: Row[], rowCount: number | null, withRows: boolean): StampResult {
   const stamped = rowCount ?? 0;
-  const changes = withRows
-    ? rows
-        .map((r) => ({
-          id: Number(r.id),
-          seq: Number(r.seq),
-          table: r.table_name,
-          op: r.op,
-          rowId: r.row_id,
-          newRow: r.new_row,
-          oldRow: r.old_row,
-          txid: r.txid,
-          actor: r.actor,
-          committedAt: r.committed_at.toISOString(),
-          rowBytes: r.row_bytes,
-        }))
-        .sort((a, b) => a.seq - b.seq)
-    : [];
+  const changes = withRows ? rows.map(toStampedChange).sort((a, b) => a.seq - b.seq) : [];
   return { head: head + stamped, stamped, changes };
 }
 
