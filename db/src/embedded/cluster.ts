@@ -41,6 +41,12 @@ export interface Cluster {
   url(database?: string): string;
   /** Stops the server; a throwaway cluster's data goes too unless `keepData` (to restart it). */
   stop(opts?: { keepData?: boolean }): Promise<void>;
+  /**
+   * SIGKILL to every process of the server at once, as a power cut looks to Postgres
+   * (what reached the operating system survives; WAL still in shared memory does not).
+   * The data stays; start a cluster on the same folder to recover it. For tests.
+   */
+  crash(): Promise<void>;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -182,7 +188,48 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       await instance.stop();
       if (opts.throwaway && !stopOpts?.keepData) await fs.rm(dataDir, { recursive: true, force: true });
     },
+    async crash() {
+      // Also after a stop that hangs: whatever still runs on the folder goes.
+      stopped = true;
+      await killServer(dataDir);
+    },
   };
+}
+
+/** The postmaster (from its pid file) and its children (Linux /proc), each sent SIGKILL; resolves once all are gone. */
+async function killServer(dataDir: string): Promise<void> {
+  let postmaster: number;
+  try {
+    postmaster = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return; // No pid file: no server runs on this folder.
+  }
+  const pids = [postmaster];
+  for (const entry of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command (which may hold spaces): state, then the parent's pid.
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster) pids.push(Number(entry));
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone meanwhile: a backend whose client just left.
+    }
+  }
+  for (const until = Date.now() + 30_000; pids.some(alive); ) {
+    if (Date.now() > until) throw new EmbeddedPostgresError(`processes of the server in ${dataDir} survived SIGKILL: ${pids.filter(alive).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /**

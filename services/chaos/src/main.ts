@@ -482,6 +482,16 @@ async function inject(s: Stack, kind: ServerFault, r: Rng): Promise<string> {
       await s.waitForLeader();
       return `stopped and started again; a replicator leads after ${took()}`;
     }
+    case 'postgres-crash': {
+      const head = async () => Number((await s.query<{ h: string | null }>(`SELECT max(seq)::text AS h FROM change_outbox`))[0]?.h ?? 0);
+      const before = await head();
+      await s.crashPostgres(r.int(500, 2000));
+      // Stamps that had gone out but not reached the OS are gone; the next leader numbers
+      // their changes again, and the checker holds it to the seqs the clients got.
+      const after = await head();
+      await s.waitForLeader();
+      return `SIGKILL to every Postgres process, then crash recovery (head ${fmt(before)} before, ${fmt(after)} after recovery); a replicator leads after ${took()}`;
+    }
   }
 }
 

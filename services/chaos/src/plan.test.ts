@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { countByKind, planFaults, planSubscribers, planUsers, serverFaults } from './plan';
+import { countByKind, onceFaults, planFaults, planSubscribers, planUsers, serverFaults } from './plan';
 import { rng } from './rng';
 
 describe('planFaults', () => {
@@ -8,12 +8,15 @@ describe('planFaults', () => {
     { seconds: 60, seed: 99 },
     { seconds: 180, seed: 7 },
     { seconds: 180, seed: 123456 },
-  ])('$seconds s, seed $seed: every server fault, Postgres once, all in the first four fifths, in time order', ({ seconds, seed }) => {
+  ])('$seconds s, seed $seed: every server fault, each Postgres fault once, all in the first four fifths, in time order', ({ seconds, seed }) => {
     const plan = planFaults(rng(seed), seconds * 1000);
     const counts = countByKind([...plan.server, ...plan.client]);
     for (const k of serverFaults) expect(counts[k], k).toBeGreaterThanOrEqual(1);
     expect(counts['postgres-restart']).toBe(1);
-    const others = serverFaults.filter((k) => k !== 'postgres-restart').map((k) => counts[k]);
+    expect(counts['postgres-crash']).toBe(1);
+    const kinds = plan.server.map((f) => f.kind);
+    expect(kinds.indexOf('postgres-restart'), 'the restart comes before the crash').toBeLessThan(kinds.indexOf('postgres-crash'));
+    const others = serverFaults.filter((k) => !onceFaults.includes(k)).map((k) => counts[k]);
     expect(Math.max(...others) - Math.min(...others)).toBeLessThanOrEqual(1);
     expect(counts['client-disconnect']).toBeGreaterThan(0);
     for (const lane of [plan.server, plan.client]) {

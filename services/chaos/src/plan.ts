@@ -1,10 +1,13 @@
 // The fault schedule of a run, its users and its subscribers, decided by the seed before
 // anything starts. Faults of the servers (replicators, gateways, Postgres, mode) run one
 // after another on one lane, so that each is survived before the next; faults of clients
-// run on a lane of their own, at the same time. Postgres restarts exactly once, near the middle.
+// run on a lane of their own, at the same time. Postgres restarts exactly once (a third of
+// the way) and crashes exactly once (two thirds of the way).
 import type { Rng } from './rng';
 
-export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart'] as const;
+export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash'] as const;
+/** Faults of the whole database: each happens exactly once per run. */
+export const onceFaults: readonly ServerFault[] = ['postgres-restart', 'postgres-crash'];
 export const clientFaults = ['client-disconnect', 'slow-client'] as const;
 export type ServerFault = (typeof serverFaults)[number];
 export type ClientFault = (typeof clientFaults)[number];
@@ -23,22 +26,24 @@ export interface Plan {
 
 /**
  * Every server fault kind (when the run is long enough: about 8 s a fault), as evenly
- * as the slots allow, Postgres once; client faults every 1 to 3 s, a slow
+ * as the slots allow, each Postgres fault once; client faults every 1 to 3 s, a slow
  * client one time in five. The last fifth of the run has no fault: the stream must
  * still be whole after the last one.
  */
 export function planFaults(r: Rng, durationMs: number): Plan {
   const window = Math.floor(durationMs * 0.8);
   const slots = Math.max(1, Math.floor(window / 8000));
-  const others = serverFaults.filter((k) => k !== 'postgres-restart');
+  const others = serverFaults.filter((k) => !onceFaults.includes(k));
   // Rounds of every kind, each round shuffled: kinds come evenly, in no fixed order.
   const kinds: ServerFault[] = [];
-  while (kinds.length < slots - 1) {
+  const room = Math.max(0, slots - onceFaults.length);
+  while (kinds.length < room) {
     const round = [...others];
     shuffle(r, round);
-    kinds.push(...round.slice(0, slots - 1 - kinds.length));
+    kinds.push(...round.slice(0, room - kinds.length));
   }
-  kinds.splice(Math.floor(kinds.length / 2), 0, 'postgres-restart');
+  kinds.splice(Math.floor(kinds.length / 3), 0, 'postgres-restart');
+  kinds.splice(Math.floor(((kinds.length + 1) * 2) / 3), 0, 'postgres-crash');
   const step = window / (kinds.length + 1);
   const server = kinds.map((kind, i) => ({ kind, at: Math.round(step * (i + 1) + (r() - 0.5) * step * 0.3) }));
   const client: PlannedFault<ClientFault>[] = [];

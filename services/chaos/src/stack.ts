@@ -250,6 +250,17 @@ export class Stack {
     this.cluster = await bootCluster(this.dataDir, this.pgPort, this.log);
   }
 
+  /**
+   * SIGKILL to every Postgres process, then a start on the same data: crash recovery
+   * keeps what reached the operating system and loses WAL still in shared memory, such
+   * as a stamp committed without waiting for the disk.
+   */
+  async crashPostgres(downMs: number): Promise<void> {
+    await this.cluster.crash();
+    await sleep(downMs);
+    this.cluster = await bootCluster(this.dataDir, this.pgPort, this.log);
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.gateways, ...this.replicators].map((p) => p.stop('SIGTERM')));
     for (const p of [...this.gateways, ...this.replicators]) p.close();

@@ -6,25 +6,20 @@
 // no change lost, none twice. See docs/architecture.md, "Stamps commit without waiting
 // for the disk".
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, expect, test } from 'vitest';
-import { ensureDatabase, freePort, runMigrations, startCluster, type Cluster } from '@realtime/db';
-import { Received, log, startGateway, token, connect, waitFor, type GatewayHandle, type Client } from './helpers';
+import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
+import { Received, startGateway, token, connect, waitFor, type GatewayHandle, type Client } from './helpers';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // Nothing but a committing writer may flush the WAL while a test holds a stamp unflushed.
 const SETTINGS = { autovacuum: 'off', bgwriter_lru_maxpages: 0, checkpoint_timeout: '1d', max_wal_size: '10GB' };
 
 interface Db {
-  root: string;
-  dataDir: string;
-  port: number;
-  cluster: Cluster;
+  cluster: TestCluster;
   url: string;
   pool: pg.Pool;
 }
@@ -34,28 +29,24 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
 });
 
-async function boot(root: string, port: number): Promise<{ cluster: Cluster; url: string; pool: pg.Pool }> {
-  const cluster = await startCluster({ dataDir: path.join(root, 'data'), port, throwaway: true, log, settings: SETTINGS });
-  await ensureDatabase(cluster.url(), 'durability');
-  const url = cluster.url('durability');
+const poolOf = (url: string) => {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
-  return { cluster, url, pool };
-}
+  return pool;
+};
 
 async function database(): Promise<Db> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-durability-'));
-  await fs.chmod(root, 0o755);
-  const port = await freePort();
-  const b = await boot(root, port);
-  await runMigrations(b.url, log);
-  const db: Db = { root, dataDir: path.join(root, 'data'), port, ...b };
+  const cluster = await startTestCluster({ settings: SETTINGS });
+  const url = await migratedDatabase(cluster, 'durability');
+  const db: Db = { cluster, url, pool: poolOf(url) };
   cleanups.push(async () => {
     await db.pool.end().catch(() => undefined);
     // A test that failed halfway may leave a cluster that no longer stops cleanly.
     const stopped = await Promise.race([db.cluster.stop().then(() => true, () => false), sleep(20_000).then(() => false)]);
-    if (!stopped) await killCluster(db.dataDir);
-    await fs.rm(root, { recursive: true, force: true });
+    if (!stopped) {
+      await db.cluster.crash().catch(() => undefined);
+      await fs.rm(db.cluster.root, { recursive: true, force: true });
+    }
   });
   return db;
 }
@@ -95,42 +86,7 @@ async function walWriterPid(pool: pg.Pool): Promise<number> {
   return r.pid;
 }
 
-/** Every process of the cluster, postmaster first: its pid file, then its children. */
-function clusterPids(dataDir: string): number[] {
-  const postmaster = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === postmaster) children.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return [postmaster, ...children];
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** SIGKILL to every process of the cluster (a power cut, as far as Postgres can tell); waits until they are gone. */
-async function killCluster(dataDir: string): Promise<void> {
-  let pids: number[];
-  try {
-    pids = clusterPids(dataDir);
-  } catch {
-    return; // No pid file: nothing runs.
-  }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Exited meanwhile (a backend whose client just went).
-    }
-  }
-  await waitFor('the cluster to be gone', () => pids.every((pid) => !alive(pid)), 30_000);
-}
 
 function alive(pid: number): boolean {
   try {
@@ -259,18 +215,17 @@ test('the leader and Postgres both crash before the stamp is flushed: the stamp 
   // The crash: the leader, then every process of the cluster, with the WAL writer still stopped.
   leader.proc.kill('SIGKILL');
   expect(await leader.exited).toBeNull();
-  await killCluster(db.dataDir);
+  await db.cluster.crash();
   await db.pool.end().catch(() => undefined);
 
-  // Restart on the same folder: crash recovery replays the WAL that reached the disk.
-  const again = await boot(db.root, db.port);
-  db.cluster = again.cluster;
-  db.pool = again.pool;
+  // Restart on the same folder: crash recovery replays the WAL that reached the OS.
+  await db.cluster.restart();
+  db.pool = poolOf(db.url);
   const survived = await one<{ n: number; rows: number }>(db.pool, `SELECT count(seq)::int AS n, count(*)::int AS rows FROM change_outbox`);
   expect(survived.rows, 'the writers committed synchronously: their rows survive').toBe(40);
   expect(survived.n, 'the stamp reached the disk: the test would prove nothing').toBe(0);
 
-  const successor = spawnLeader(again.url);
+  const successor = spawnLeader(db.url);
   await waitForWal(db.pool);
   await waitFor('the successor to stamp the 40 changes again', async () => (await one<{ n: number }>(db.pool, `SELECT count(seq)::int AS n FROM change_outbox`)).n === 40, 60_000);
   expect(await outboxBySeq(db.pool), 'the successor numbered the lost stamp differently from what the clients hold').toEqual(before);
