@@ -381,6 +381,7 @@ export class Replicator implements ReplicatorLike {
     const failed = deferred<never>();
     let acked = confirmed;
     let stamps = 0;
+    let stampFailed = false;
     let dbStamping = false;
     const earlyOn = this.cfg.earlyDelivery ?? true;
     let linger: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -427,12 +428,16 @@ export class Replicator implements ReplicatorLike {
     // `early`: its changes went out already, numbered from the WAL; the statement must
     // give every row exactly those seqs (it numbers the same way), or the stream stops.
     const stampBatch = async (batch: Batch, head: number, early: boolean): Promise<void> => {
-      // Stamps land in the order they were queued or not at all: after a failure none of
-      // the later ones may run, or the stamped seqs would not be a prefix of commit order.
-      if (broken) throw new Error('the stream stopped before this batch was stamped; it will be streamed again');
+      // Stamps land in the order they were queued or not at all: after a failed stamp none
+      // of the later ones may run, or the stamped seqs would not be a prefix of commit order.
+      // A stream that broke is no reason to drop them: a batch numbered early went out,
+      // and stamping it as numbered spares a successor from having to number it again
+      // (which only streaming the slot again would do the same way).
+      if (stampFailed) throw new Error('an earlier stamp failed; this batch will be streamed again');
       try {
         await stampOne(batch, head, early);
       } catch (err) {
+        stampFailed = true;
         broken = true;
         throw err;
       }
@@ -549,6 +554,9 @@ export class Replicator implements ReplicatorLike {
         }
       }
       if (durableTimer) clearTimeout(durableTimer);
+      // Whatever way the stream ended, the stamps queued on the leader's session finish
+      // first (or fail with it): the next mode starts from the head they leave.
+      await onClient;
       await service.destroy().catch(() => undefined);
     }
   }
