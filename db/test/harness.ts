@@ -90,3 +90,52 @@ export function useTestDatabase(): { db: TestDatabase; pool: pg.Pool } {
   });
   return fx;
 }
+
+export interface HeldStamps {
+  /** The session holding the lock (its backend is not one to terminate). */
+  pid: number;
+  /** Lets the waiting stamps go on, and removes the trigger. */
+  release(): Promise<void>;
+}
+
+/**
+ * Makes every stamp statement wait until `release()`: a test trigger on the outbox takes
+ * an advisory lock this session holds. Changes can then be seen going out before their
+ * stamp, and a leader killed while its stamp waits.
+ */
+export async function holdStamps(pool: pg.Pool, key = 4242): Promise<HeldStamps> {
+  await pool.query(`CREATE FUNCTION test_hold_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_advisory_xact_lock(${Number(key)}); RETURN NEW; END $$`);
+  await pool.query(`CREATE TRIGGER test_hold_stamp BEFORE UPDATE OF seq ON change_outbox FOR EACH ROW EXECUTE FUNCTION test_hold_stamp()`);
+  const holder = await pool.connect();
+  await holder.query('SELECT pg_advisory_lock($1)', [key]);
+  const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return {
+    pid: rows[0]!.pid,
+    async release() {
+      await holder.query('SELECT pg_advisory_unlock($1)', [key]);
+      holder.release();
+      await pool.query(`DROP TRIGGER test_hold_stamp ON change_outbox`);
+      await pool.query(`DROP FUNCTION test_hold_stamp()`);
+    },
+  };
+}
+
+/**
+ * Two transactions of `n` projects each, named `<first>1..n` and `<second>1..n`: the
+ * first inserts first (lower outbox ids) but the second commits first, so commit order
+ * and id order differ.
+ */
+export async function commitOutOfIdOrder(pool: pg.Pool, n: number, first: string, second: string): Promise<void> {
+  const a = await pool.connect();
+  const b = await pool.connect();
+  try {
+    await a.query('BEGIN');
+    await a.query(`INSERT INTO projects (name) SELECT $1 || g FROM generate_series(1, $2::int) g`, [first, n]);
+    await b.query(`INSERT INTO projects (name) SELECT $1 || g FROM generate_series(1, $2::int) g`, [second, n]);
+    await a.query('COMMIT');
+  } finally {
+    a.release();
+    b.release();
+  }
+}

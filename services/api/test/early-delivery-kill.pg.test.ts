@@ -7,14 +7,13 @@
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { commitOutOfIdOrder, createTestDatabase, holdStamps, type TestDatabase } from '@realtime/db/testing';
 import { signToken } from '@realtime/gateway';
 import { Received, waitFor } from '@realtime/gateway/test-helpers';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '@realtime/protocol';
 import { startApp, type RunningApp } from './spawn';
 
 const SECRET = 'early-delivery-secret-0123456789abcdef0123';
-const HOLD = 4242;
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -77,21 +76,10 @@ test('SIGKILL after changes went out numbered and before their stamp: the next l
 
   // A stamp statement that waits for the test: the changes can only reach the client
   // early, and the kill lands before any stamp.
-  await pool.query(`CREATE FUNCTION test_hold_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN PERFORM pg_advisory_xact_lock(${HOLD}); RETURN NEW; END $$`);
-  await pool.query(`CREATE TRIGGER test_hold_stamp BEFORE UPDATE OF seq ON change_outbox FOR EACH ROW EXECUTE FUNCTION test_hold_stamp()`);
-  const holder = await pool.connect();
-  await holder.query('SELECT pg_advisory_lock($1)', [HOLD]);
+  const hold = await holdStamps(pool);
 
   // B commits first though A inserted first: commit order, not id order, decides.
-  const a = await pool.connect();
-  const b = await pool.connect();
-  await a.query('BEGIN');
-  await a.query(`INSERT INTO projects (name) SELECT 'a' || g FROM generate_series(1, 15) g`);
-  await b.query(`INSERT INTO projects (name) SELECT 'b' || g FROM generate_series(1, 15) g`);
-  await a.query('COMMIT');
-  a.release();
-  b.release();
+  await commitOutOfIdOrder(pool, 15, 'a', 'b');
   await waitFor('30 changes at the client', () => before.changes.length >= 30, 30_000);
   expect(before.seqs).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
   expect(before.changes.slice(0, 15).map((c) => String(c.row?.name)[0]).join('')).toBe('b'.repeat(15));
@@ -110,12 +98,8 @@ test('SIGKILL after changes went out numbered and before their stamp: the next l
       return true;
     }
   }, 10_000);
-  await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1`, [
-    (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid,
-  ]);
-  await holder.query('SELECT pg_advisory_unlock($1)', [HOLD]);
-  holder.release();
-  await pool.query(`DROP TRIGGER test_hold_stamp ON change_outbox`);
+  await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1`, [hold.pid]);
+  await hold.release();
   expect((await pool.query(`SELECT count(seq)::int AS n FROM change_outbox`)).rows[0].n, 'the dead leader\'s stamp landed after all').toBe(0);
 
   const second = await app();

@@ -45,7 +45,7 @@ export interface ReplicatorConfig {
   slot: string;
   publication: string;
   batchSize: number;
-  /** 0: a batch is stamped as soon as the previous stamp returns (batches grow only under load). */
+  /** 0: a batch goes as soon as the stream has handed over what it holds (batches grow only under load). */
   lingerMs: number;
   /**
    * `async` (default): in WAL mode a stamp commits without waiting for its WAL flush, its
