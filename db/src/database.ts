@@ -1,13 +1,15 @@
-// Which Postgres the process uses: DATABASE_URL when set, otherwise the embedded one,
-// started on EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+// Which Postgres the process uses: DATABASE_URL when set, otherwise the clone's embedded
+// one: reused when it runs (embedded/locate.ts decides which), else started on
+// EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
 import type { Logger } from './log';
 export { redactUrl } from './url';
 import pg from 'pg';
-import { ensureDatabase, portInUse, startCluster, type Cluster } from './embedded/cluster';
-import { embeddedUrl, LEGACY_PASSWORD, readEmbeddedPassword, sharedDataDir } from './embedded/password';
+import { EmbeddedPostgresError, ensureDatabase, startCluster, type Cluster } from './embedded/cluster';
+import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
+import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword, sharedDataDir } from './embedded/password';
 import { blockedFor, postgresIdentity } from './embedded/postgres-user';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -28,7 +30,7 @@ export interface Database {
  * Keep in step with embeddedDataDirCandidates, which drizzle.config.ts reads synchronously.
  */
 export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> {
-  if (env.EMBEDDED_PG_DIR) return path.resolve(env.EMBEDDED_PG_DIR);
+  if (env.EMBEDDED_PG_DIR) return anchoredDataDir(repoRoot, env.EMBEDDED_PG_DIR);
   const preferred = path.join(repoRoot, '.data', 'postgres');
   const blocked = await blockedFor(await postgresIdentity(), path.dirname(preferred), 'x');
   if (!blocked) return preferred;
@@ -40,40 +42,77 @@ export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> 
   return fallback;
 }
 
+/** Which embedded cluster this process would use, and whether it runs; starts nothing. */
+export async function locateDatabase(env: DbEnv, log: Logger): Promise<EmbeddedPlan> {
+  return locateEmbedded(repoRoot, await embeddedDataDir(env, log), { dirFromEnv: env.EMBEDDED_PG_DIR !== undefined, port: env.EMBEDDED_PG_PORT });
+}
+
 export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (env.DATABASE_URL) {
     return { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL, embedded: null, stop: async () => {} };
   }
-  const dataDir = await embeddedDataDir(env, log);
-  const password = await alreadyRunning(env.EMBEDDED_PG_PORT, dataDir, log);
-  if (password !== null) {
-    log.info({ port: env.EMBEDDED_PG_PORT, dataDir }, 'using the embedded Postgres that is already running (another `npm start`?)');
-    await ensureDatabase(embeddedUrl(env.EMBEDDED_PG_PORT, password), APP_DATABASE);
-    const url = embeddedUrl(env.EMBEDDED_PG_PORT, password, APP_DATABASE);
+  const plan = await locateDatabase(env, log);
+  if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
+  const { dataDir, port } = plan;
+  if (plan.kind === 'reuse') {
+    const password = await runningPassword(port, dataDir, log);
+    log.info(
+      { port, dataDir },
+      plan.reason === 'recorded'
+        ? 'using the embedded Postgres this clone already runs, on the data folder it was started with'
+        : 'using the embedded Postgres that is already running (another `npm start`?)',
+    );
+    await ensureDatabase(embeddedUrl(port, password), APP_DATABASE);
+    const url = embeddedUrl(port, password, APP_DATABASE);
     return { url, directUrl: url, embedded: null, stop: async () => {} };
   }
-  const cluster = await startCluster({ dataDir, port: env.EMBEDDED_PG_PORT, log });
+  log.info(
+    { port, dataDir, ...(plan.beside ? { running: plan.beside } : {}) },
+    plan.beside
+      ? 'starting a second embedded Postgres, as EMBEDDED_PG_DIR and EMBEDDED_PG_PORT ask, beside the one this clone runs; it stops when this process ends'
+      : 'no embedded Postgres runs on the data folder: starting one, which stops when this process ends',
+  );
+  const cluster = await startCluster({ dataDir, port, log });
+  const place = { dataDir: cluster.dataDir, port };
+  try {
+    // The clone's record keeps naming the first cluster while it runs.
+    if (!plan.beside) writeRecord(repoRoot, place);
+  } catch (err) {
+    log.warn({ err, dataDir }, 'could not record where the embedded Postgres runs; commands given other EMBEDDED_PG_* settings will not find it');
+  }
   await ensureDatabase(cluster.url(), APP_DATABASE);
   const url = cluster.url(APP_DATABASE);
-  return { url, directUrl: url, embedded: cluster, stop: () => cluster.stop() };
+  return {
+    url,
+    directUrl: url,
+    embedded: cluster,
+    stop: async () => {
+      await cluster.stop();
+      clearRecord(repoRoot, place);
+    },
+  };
 }
 
 /**
- * The superuser password when our embedded cluster (the data folder's password works)
- * already listens on the port; null when nothing or something else holds the port.
+ * The superuser password of the server running on `dataDir`: its file's, or the
+ * well-known one of a folder from before passwords were generated. Refused with the
+ * reason when the server does not take it.
  */
-async function alreadyRunning(port: number, dataDir: string, log: Logger): Promise<string | null> {
-  if (!(await portInUse(port))) return null;
+async function runningPassword(port: number, dataDir: string, log: Logger): Promise<string> {
   // No file: a folder from before passwords were generated, perhaps run by an older
   // process. Its password is replaced when the folder next starts, not under that
   // process's feet, whose new connections would then fail.
   const password = readEmbeddedPassword(dataDir) ?? LEGACY_PASSWORD;
-  const client = new pg.Client({ connectionString: embeddedUrl(port, password), connectionTimeoutMillis: 2000 });
+  const client = new pg.Client({ connectionString: embeddedUrl(port, password), connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
     await client.query('select 1');
-  } catch {
-    return null; // something else holds the port: startCluster names it
+  } catch (err) {
+    throw new EmbeddedPostgresError(
+      `An embedded Postgres runs on data folder ${dataDir} (port ${port}) but does not let us in with ${password === LEGACY_PASSWORD ? 'the old default password' : `the password in ${path.join(dataDir, PASSWORD_FILE)}`}. ` +
+        'Stop it (Ctrl-C in the terminal of its `npm start`) and start again, or set DATABASE_URL to a Postgres you run yourself.',
+      { cause: err },
+    );
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -4,9 +4,15 @@ import { EnvError, loadDbEnv } from './env';
 describe('loadDbEnv', () => {
   test('defaults', () => {
     const env = loadDbEnv({});
-    expect(env.EMBEDDED_PG_PORT).toBe(54329);
+    expect(env.EMBEDDED_PG_PORT).toBeUndefined(); // DEFAULT_EMBEDDED_PG_PORT, where it is used
+    expect(loadDbEnv({ EMBEDDED_PG_PORT: '54400' }).EMBEDDED_PG_PORT).toBe(54400);
     expect(env.LOG_LEVEL).toBe('info');
     expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.LOG_FORMAT).toBeUndefined();
+  });
+
+  test.each(['json', 'pretty'] as const)('LOG_FORMAT=%s', (format) => {
+    expect(loadDbEnv({ LOG_FORMAT: format }).LOG_FORMAT).toBe(format);
   });
 
   test('empty strings count as unset', () => {
@@ -19,6 +25,7 @@ describe('loadDbEnv', () => {
     ['EMBEDDED_PG_PORT', 'abc', /EMBEDDED_PG_PORT/],
     ['EMBEDDED_PG_PORT', '80', /EMBEDDED_PG_PORT/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['LOG_FORMAT', 'text', /LOG_FORMAT/],
   ])('%s=%s is refused with its name', (name, value, message) => {
     expect(() => loadDbEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadDbEnv({ [name]: value })).toThrow(message);

@@ -8,13 +8,23 @@ const postgresUrl = z
     message: 'must be a postgres:// URL, e.g. postgres://user:password@host:5432/dbname',
   });
 
+export const DEFAULT_EMBEDDED_PG_PORT = 54329;
+
+/** LOG_FORMAT's values; db/src/log.ts chooses when it is unset. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const dbEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL_DIRECT: postgresUrl.optional(),
   TEST_DATABASE_URL: postgresUrl.optional(),
-  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).default(54329),
+  // No default here: whether it was set decides whether a second cluster is deliberate (embedded/locate.ts).
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   EMBEDDED_PG_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  // How long a process that starts while Postgres restarts waits for it before it gives up.
+  DB_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 });
 
 export type DbEnv = z.infer<typeof dbEnvSchema>;

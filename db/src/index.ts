@@ -1,12 +1,14 @@
 export * from './schema';
-export { loadDbEnv, parseEnv, dbEnvSchema, EnvError, type DbEnv } from './env';
-export { createLogger, type Logger } from './log';
+export { loadDbEnv, parseEnv, dbEnvSchema, EnvError, LOG_FORMATS, DEFAULT_EMBEDDED_PG_PORT, type DbEnv } from './env';
+export { createLogger, chooseLogFormat, logStyleOf, type Logger, type LogFormat, type LogOptions, type LogStyle } from './log';
 export { runMigrations, migrationsFolder } from './migrate';
 export { openDatabase, redactUrl, repoRoot, APP_DATABASE, type Database } from './database';
 export { startCluster, ensureDatabase, freePort, EmbeddedPostgresError, type Cluster, type ClusterOptions } from './embedded/cluster';
 export { seedIfEmpty } from './seed';
 export { describeError } from './cli/run';
-export { loadEnvOrExit, runProcess, type Stop } from './process';
+export { loadEnvOrExit, runProcess, isStopping, stopFlagBuffer, adoptStopFlag, type Stop } from './process';
 export { openListener } from './listen';
 export { watchPool } from './pool';
 export { HEAD_SQL, FLOOR_SQL } from './head';
+export { loadStreamedTables, parseTriggerArgs, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
+export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';

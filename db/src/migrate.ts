@@ -8,6 +8,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { Logger } from './log';
 import { redactUrl } from './url';
+import { connectWaiting } from './wait';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -19,10 +20,11 @@ export interface MigrationResult {
   total: number;
 }
 
-export async function runMigrations(url: string, log: Logger): Promise<MigrationResult> {
-  const client = new pg.Client({ connectionString: url, application_name: 'realtime-migrate' });
+/** `waitMs`: how long a Postgres that refuses or is starting up is waited for (DB_WAIT_SECONDS). */
+export async function runMigrations(url: string, log: Logger, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<MigrationResult> {
+  let client: pg.Client;
   try {
-    await client.connect();
+    client = await connectWaiting({ connectionString: url, application_name: 'realtime-migrate' }, log, waitMs);
   } catch (cause) {
     throw new Error(`Cannot connect to ${redactUrl(url)} (${(cause as Error).message}). Check DATABASE_URL and that Postgres is running there.`, { cause });
   }

@@ -1,14 +1,15 @@
 // The HTTP API, typed: the session (sign-in, me, sign-out), lists with their stream
 // cursor, writes, project members. The server takes the actor from the session cookie.
 import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
-import type { Row } from './realtime/reducer';
+import type { Row } from '@realtime/client';
 
+export type { Row };
+
+/** A list page: `cursor` is the stream cursor of the snapshot the items came from (the live hooks subscribe with it). */
 export interface ListData<T extends Row = Row> {
   items: T[];
   cursor: string;
   page: { limit: number; offset: number; nextOffset: number | null };
-  /** The highest stream seq applied on top of the fetched list (set by the live hooks). */
-  seq?: number;
 }
 
 export type Resource = 'projects' | 'extraction-jobs' | 'extraction-results' | 'data-layers' | 'supplier-matches';

@@ -8,10 +8,10 @@ import { runCli } from './run';
 
 await runCli(async () => {
   const env = loadDbEnv();
-  const log = createLogger(env.LOG_LEVEL, { service: 'migrate' });
+  const log = createLogger(env.LOG_LEVEL, { service: 'migrate' }, { format: env.LOG_FORMAT });
   const db = await openDatabase(env, log);
   try {
-    const { applied, total } = await runMigrations(db.url, log);
+    const { applied, total } = await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
     process.stdout.write(`${redactUrl(db.url)}: ${applied ? `applied ${applied} migration(s)` : 'already up to date'} (${total} in all)\n`);
   } finally {
     await db.stop();

@@ -1,21 +1,25 @@
 // `npm run db:url`: the app database's URL, password included, of the Postgres that
-// `npm start` uses, for psql and other tools: psql "$(npm run -s db:url)". It starts
-// nothing; stdout carries the URL alone, and a note on stderr says whether a server answers.
+// `npm start` uses (the same choice as every command: embedded/locate.ts), for psql and
+// other tools: psql "$(npm run -s db:url)". It starts nothing; stdout carries the URL
+// alone, and a note on stderr says whether a server answers.
 import path from 'node:path';
 import pg from 'pg';
-import { pino } from 'pino';
 import { loadDbEnv } from '../env';
-import { APP_DATABASE, embeddedDataDir, redactUrl } from '../database';
+import { createLogger } from '../log';
+import { APP_DATABASE, locateDatabase, redactUrl } from '../database';
+import { EmbeddedPostgresError } from '../embedded/cluster';
 import { embeddedUrl, PASSWORD_FILE, readEmbeddedPassword } from '../embedded/password';
 import { runCli } from './run';
 
 await runCli(async () => {
   const env = loadDbEnv();
   // Logs (the shared-folder notice) must not land in $(...) with the URL.
-  const log = pino({ level: env.LOG_LEVEL, base: { pid: process.pid, service: 'db-url' } }, pino.destination({ dest: 2, sync: true }));
+  const log = createLogger(env.LOG_LEVEL, { service: 'db-url' }, { format: env.LOG_FORMAT, fd: 2 });
   let url = env.DATABASE_URL;
   if (!url) {
-    const dataDir = await embeddedDataDir(env, log);
+    const plan = await locateDatabase(env, log);
+    if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
+    const { dataDir, port } = plan;
     const password = readEmbeddedPassword(dataDir);
     if (!password) {
       throw new Error(
@@ -23,7 +27,7 @@ await runCli(async () => {
           'Run `npm start` (or `npm run db:migrate`) once first, with no other `npm start` running: it generates the password and keeps it there.',
       );
     }
-    url = embeddedUrl(env.EMBEDDED_PG_PORT, password, APP_DATABASE);
+    url = embeddedUrl(port, password, APP_DATABASE);
   }
   process.stdout.write(`${url}\n`);
   process.stderr.write(`${await describeServer(url)}\n`);

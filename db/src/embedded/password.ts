@@ -68,7 +68,7 @@ export const writeEmbeddedPassword = (dataDir: string, password: string): Promis
  * stands in for it when the postgres user cannot enter the clone.
  */
 export function embeddedDataDirCandidates(repoRoot: string, pgDir?: string): string[] {
-  if (pgDir) return [path.resolve(pgDir)];
+  if (pgDir) return [path.resolve(repoRoot, pgDir)];
   return [path.join(repoRoot, '.data', 'postgres'), sharedDataDir(repoRoot)];
 }
 

@@ -1,5 +1,7 @@
 // The reference extraction app: five tables whose every change is streamed to browsers.
 // Child rows carry project_id so that filters and grants are a column check, not a join.
+// Every table exported here that a migration streams (realtime_enable) is served by the
+// API as /api/<table name with - for _>: export a new table here and nothing else lists it.
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, real, text, timestamp, uuid, boolean } from 'drizzle-orm/pg-core';
 
@@ -114,13 +116,3 @@ export const supplierMatches = pgTable(
     check('supplier_matches_status_check', sql`${t.status} in ('pending', 'confirmed', 'rejected')`),
   ],
 );
-
-/** The tables the stream covers out of the box; a migration may enable more. */
-export const realtimeTables = [
-  'projects',
-  'extraction_jobs',
-  'extraction_results',
-  'data_layers',
-  'supplier_matches',
-] as const;
-export type RealtimeTable = (typeof realtimeTables)[number];

@@ -8,13 +8,14 @@ import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
 import { Replicator, ReplicatorThread, buildHttp, replicatorConfig, type ReplicatorLike } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { Feed, Gateway, gatewayLimits, jwtSecret, loadChannelColumns } from '@realtime/gateway';
+import { ChannelCatalog, Feed, Gateway, gatewayLimits, jwtSecret } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
 import { registerOutboxRoutes } from './outbox/routes';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
+import { loadResources } from './resources';
 import { registerMemberRoutes } from './members';
 import { registerAuth } from './auth/routes';
 import { Sessions } from './auth/sessions';
@@ -24,7 +25,7 @@ import { serveWebApp } from './static';
 import { registerLimits } from './limits/http';
 
 const env: ApiEnv = loadEnvOrExit(() => loadApiEnv());
-const log = createLogger(env.LOG_LEVEL, { service: 'realtime' });
+const log = createLogger(env.LOG_LEVEL, { service: 'realtime' }, { format: env.LOG_FORMAT });
 const state: { migrated: boolean; replicator: ReplicatorLike | null; gateway: Gateway | null } = { migrated: false, replicator: null, gateway: null };
 
 async function main(): Promise<() => Promise<void>> {
@@ -60,7 +61,7 @@ async function main(): Promise<() => Promise<void>> {
       });
     },
   });
-  await runMigrations(db.url, log);
+  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
   state.migrated = true;
   const demoUsers = env.DEMO === '1' ? (await seedIfEmpty(db.url, log), await seedDemoUsers(pool, log)) : null;
 
@@ -71,7 +72,8 @@ async function main(): Promise<() => Promise<void>> {
   const feed = new Feed({ pool: feedPool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
-  registerRoutes(http, { db: orm });
+  // The app schema's streamed tables, read after the migrations that declare them.
+  registerRoutes(http, { db: orm, resources: await loadResources(pool) });
   registerMemberRoutes(http, { db: orm });
   registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
@@ -81,8 +83,8 @@ async function main(): Promise<() => Promise<void>> {
     pool,
     feed,
     log,
-    channels: env.PG_CHANNELS,
-    columns: await loadChannelColumns(pool, env.PG_CHANNELS),
+    // Every streamed table (PG_CHANNELS narrows), and those declared while it runs.
+    channels: await ChannelCatalog.load({ pool, log, only: env.PG_CHANNELS, listenUrl: db.directUrl }),
     frontendUrls: env.FRONTEND_URL,
     jwtSecret: secret,
     replayPool,
@@ -97,7 +99,7 @@ async function main(): Promise<() => Promise<void>> {
   simulator?.start();
   const retention = env.RETENTION === null ? null : startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) });
   const port = (http.server.address() as { port: number }).port;
-  log.info({ database: redactUrl(db.url), port, channels: env.PG_CHANNELS }, 'ready');
+  log.info({ database: redactUrl(db.url), port, channels: gateway.channels }, 'ready');
   const lines = [
     '',
     `Open http://localhost:${port} (the app; realtime stream running)`,

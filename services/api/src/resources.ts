@@ -1,32 +1,119 @@
-// The five resources of the HTTP API and how their lists are narrowed: one table, one
-// place, so that routes, validation and docs cannot drift apart.
-import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { dataLayers, extractionJobs, extractionResults, projects, supplierMatches } from '@realtime/db/schema';
+// The resources of the HTTP API, derived rather than listed: every table the app schema
+// (db/src/schema/app.ts) exports that the catalog shows streamed (a migration called
+// realtime_enable for it) is served under /api/<its name, - for _>. Its lists narrow by
+// its foreign-key columns, and its rows' project follows from a parent that belongs to
+// the same project column. Adding a table is its schema and its migration, nothing here.
+import { getTableColumns, getTableName, is } from 'drizzle-orm';
+import { toSnakeCase } from 'drizzle-orm/casing';
+import { PgTable, getTableConfig, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import * as appSchema from '@realtime/db/schema/app';
+import { loadStreamedTables, type Queryable, type StreamedTable } from '@realtime/db';
+
+/** A parent whose project a row must share: the row's `field` names the parent's key. */
+export interface ProjectFrom {
+  /** The row's field (camelCase) that references the parent. */
+  field: string;
+  /** How the parent is named in errors: `job` for jobId. */
+  noun: string;
+  parent: PgTable;
+  parentName: string;
+  parentKey: AnyPgColumn;
+  parentProject: AnyPgColumn;
+}
 
 export interface Resource {
   /** URL segment under /api. */
   path: string;
-  table: PgTable & { id: AnyPgColumn; createdAt: AnyPgColumn; updatedAt: AnyPgColumn };
+  table: PgTable;
   /** The stream channel (table name) of this resource. */
   channel: string;
-  /** Query parameters that narrow a list, by the column they compare. */
+  /** The catalog's view of it: key, project column and column types (for shapeRow). */
+  streamed: StreamedTable;
+  /** The key column and its field name. */
+  key: AnyPgColumn;
+  keyField: string;
+  /** Set by the server, never by a body. */
+  createdAt: AnyPgColumn | null;
+  updatedAt: AnyPgColumn | null;
+  /** The field of the project column, or null when rows belong to no project. */
+  projectField: string | null;
+  /** Query parameters that narrow a list, by the column they compare: the foreign keys. */
   parents: Record<string, AnyPgColumn>;
+  projectFrom: ProjectFrom[];
 }
 
-export const resources: Resource[] = [
-  { path: 'projects', table: projects, channel: 'projects', parents: {} },
-  { path: 'extraction-jobs', table: extractionJobs, channel: 'extraction_jobs', parents: { projectId: extractionJobs.projectId } },
-  {
-    path: 'extraction-results',
-    table: extractionResults,
-    channel: 'extraction_results',
-    parents: { projectId: extractionResults.projectId, jobId: extractionResults.jobId },
-  },
-  { path: 'data-layers', table: dataLayers, channel: 'data_layers', parents: { projectId: dataLayers.projectId } },
-  {
-    path: 'supplier-matches',
-    table: supplierMatches,
-    channel: 'supplier_matches',
-    parents: { projectId: supplierMatches.projectId, resultId: supplierMatches.resultId },
-  },
-];
+/** The drizzle tables a schema module exports (its other exports, like enums' values, aside). */
+export function schemaTables(schema: Record<string, unknown> = appSchema): PgTable[] {
+  return Object.values(schema).filter((v): v is PgTable => is(v, PgTable));
+}
+
+/** The schema is written with casing: 'snake_case': a column named after its key lives under the key's snake_case form. */
+function columnsByName(table: PgTable): Map<string, { field: string; column: AnyPgColumn }> {
+  const out = new Map<string, { field: string; column: AnyPgColumn }>();
+  for (const [field, column] of Object.entries(getTableColumns(table))) {
+    out.set(column.keyAsName ? toSnakeCase(field) : column.name, { field, column: column as AnyPgColumn });
+  }
+  return out;
+}
+
+function fieldOf(table: PgTable, column: unknown): string | null {
+  for (const [field, c] of Object.entries(getTableColumns(table))) if (c === column) return field;
+  return null;
+}
+
+/** Pure: the schema's tables joined with the catalog; tables the catalog does not stream are not served. */
+export function buildResources(tables: PgTable[], catalog: Map<string, StreamedTable>): Resource[] {
+  const out: Resource[] = [];
+  for (const table of tables) {
+    const name = getTableName(table);
+    const streamed = catalog.get(name);
+    if (!streamed) continue;
+    const byName = columnsByName(table);
+    const key = byName.get(streamed.keyColumn);
+    if (!key) throw new Error(`${name}: the capture trigger's key column "${streamed.keyColumn}" is not in the drizzle table; fix realtime_enable's second argument or the schema`);
+    const project = streamed.projectColumn === null ? null : (byName.get(streamed.projectColumn) ?? null);
+    const parents: Record<string, AnyPgColumn> = {};
+    const projectFrom: ProjectFrom[] = [];
+    for (const fk of getTableConfig(table).foreignKeys) {
+      const ref = fk.reference();
+      if (ref.columns.length !== 1) continue;
+      const field = fieldOf(table, ref.columns[0]);
+      if (!field) continue;
+      parents[field] = ref.columns[0] as AnyPgColumn;
+      // A parent of the same project (its project column has this table's name for it):
+      // the row's project follows from the parent's.
+      const parentName = getTableName(ref.foreignTable);
+      const parentStreamed = catalog.get(parentName);
+      if (!project || field === project.field || !parentStreamed || parentStreamed.projectColumn !== streamed.projectColumn) continue;
+      const parentProject = columnsByName(ref.foreignTable).get(streamed.projectColumn!);
+      if (!parentProject) continue;
+      projectFrom.push({
+        field,
+        noun: toSnakeCase(field.replace(/Id$/, '')).replace(/_/g, ' '),
+        parent: ref.foreignTable,
+        parentName,
+        parentKey: ref.foreignColumns[0] as AnyPgColumn,
+        parentProject: parentProject.column,
+      });
+    }
+    out.push({
+      path: name.replace(/_/g, '-'),
+      table,
+      channel: name,
+      streamed,
+      key: key.column,
+      keyField: key.field,
+      createdAt: byName.get('created_at')?.column ?? null,
+      updatedAt: byName.get('updated_at')?.column ?? null,
+      projectField: project?.field ?? null,
+      parents,
+      projectFrom,
+    });
+  }
+  return out;
+}
+
+/** The resources at start-up: the app schema's tables (and any given beside them) the catalog shows streamed. */
+export async function loadResources(db: Queryable, extra: PgTable[] = []): Promise<Resource[]> {
+  return buildResources([...schemaTables(), ...extra], await loadStreamedTables(db));
+}

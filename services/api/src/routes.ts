@@ -1,26 +1,30 @@
-// CRUD for the five resources, each request as the signed-in user under row-level
+// CRUD for every resource (resources.ts: the app schema's streamed tables), each request as the signed-in user under row-level
 // security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
 // not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
-// stream cursor (contract item 4); the outbox records the user as the actor.
+// stream cursor (contract item 4); the outbox records the user as the actor. Every row
+// returned is `to_jsonb` of the table's row, shaped by shapeRow: the function that shapes
+// the stream's rows, so a fetched row and the same row streamed are equal by construction.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
-import { CURSOR_SQL, encodeCursor } from '@realtime/gateway';
-import { extractionJobs, extractionResults } from '@realtime/db/schema';
+import { CURSOR_SQL, encodeCursor } from '@realtime/auth';
+import { shapeRow, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
-import { resources, type Resource } from './resources';
+import type { Resource } from './resources';
 import { asUser } from './auth/as-user';
 import { textLimits } from './limits/text';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
-const server = { id: true, createdAt: true, updatedAt: true } as const;
 
 export interface RoutesOptions {
   db: NodePgDatabase;
+  /** What to serve: loadResources() at start-up, after migrations. */
+  resources: Resource[];
 }
 
 /** The signed-in user; the auth hook has refused the request before a route runs without one. */
@@ -30,22 +34,36 @@ export function userOf(request: FastifyRequest) {
 }
 
 /** A change that touched nothing: 403 when the row is visible (so the role was short), 404 when not. */
-export async function missingOrForbidden(tx: NodePgDatabase, table: Resource['table'], what: string, id: string, action: string): Promise<HttpError> {
-  const [seen] = await tx.select({ id: table.id }).from(table).where(eq(table.id, id));
+export async function missingOrForbidden(tx: NodePgDatabase, r: Pick<Resource, 'table' | 'key' | 'projectField'>, what: string, id: string, action: string): Promise<HttpError> {
+  const [seen] = await tx.select({ id: r.key }).from(r.table).where(eq(r.key, id));
   if (!seen) return notFound(what, id);
-  return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${what === 'project' ? 'only its owners may' : 'it needs the editor role in its project'}`);
+  // A table that is its own project (its key names it) is changed by its owners.
+  const own = r.projectField !== null && getTableColumns(r.table)[r.projectField] === r.key;
+  return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${own ? 'only its owners may' : 'it needs the editor role in its project'}`);
 }
 
 function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void {
   const { db } = opts;
   const table = r.table;
   const columns = getTableColumns(table);
+  // The key and the timestamps are the server's to set.
+  const server = Object.fromEntries(
+    Object.entries(columns)
+      .filter(([, c]) => c === r.key || c === r.createdAt || c === r.updatedAt)
+      .map(([field]) => [field, true as const]),
+  ) as Record<string, true> & Record<number, never>;
+  const keyIsUuid = r.key.columnType === 'PgUUID';
+  const keySchema = keyIsUuid ? uuid : z.string().min(1).max(200);
   // Every text column at most TEXT_LIMIT characters, every json column at most JSON_LIMIT.
   const bounds = textLimits(table) as never;
   let insertSchema = (createInsertSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
-  // A result's project follows from its job (matchJobProject), so it may be left out.
-  if (table === extractionResults) insertSchema = insertSchema.extend({ projectId: uuid.optional() });
+  // A row's project follows from a parent of the same project (matchProject), so it may be left out.
+  if (r.projectField && r.projectFrom.length > 0) insertSchema = insertSchema.extend({ [r.projectField]: uuid.optional() });
   const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
+  // The row as to_jsonb makes it, shaped as the stream shapes it.
+  const rowOf = { row: sql<JsonRow>`to_jsonb(${table})` };
+  const shape = (row: JsonRow) => shapeRow(r.streamed, row);
+  const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
   const listQuery = z
     .object({
       limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -55,7 +73,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     })
     .strict();
   const base = `/api/${r.path}`;
-  const idOf = (request: FastifyRequest) => parseInput(z.object({ id: uuid }), request.params, 'path').id;
+  const idOf = (request: FastifyRequest) => parseInput(z.object({ id: keySchema }), request.params, 'path').id;
 
   const what = r.path.replace(/s$/, '').replace(/-/g, ' ');
   const write = <T>(request: FastifyRequest, fn: (tx: NodePgDatabase) => Promise<T>) => asUser(db, userOf(request), fn);
@@ -70,15 +88,15 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
       userOf(request),
       async (tx) => {
         const items = await tx
-          .select()
+          .select(rowOf)
           .from(table)
           .where(where.length ? and(...where) : undefined)
-          .orderBy(desc(table.createdAt), desc(table.id))
+          .orderBy(...order)
           .limit(q.limit + 1)
           .offset(q.offset);
         const more = items.length > q.limit;
         return {
-          items: more ? items.slice(0, q.limit) : items,
+          items: (more ? items.slice(0, q.limit) : items).map((i) => shape(i.row)),
           cursor: encodeCursor(Number(head.head ?? 0), head.snapshot),
           page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
         };
@@ -97,23 +115,28 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
 
   app.get(`${base}/:id`, async (request) => {
     const id = idOf(request);
-    const [row] = await asUser(db, userOf(request), (tx) => tx.select().from(table).where(eq(table.id, id)), { accessMode: 'read only' });
-    if (!row) throw notFound(what, id);
-    return row;
+    const [found] = await asUser(db, userOf(request), (tx) => tx.select(rowOf).from(table).where(eq(r.key, id)), { accessMode: 'read only' });
+    if (!found) throw notFound(what, id);
+    return shape(found.row);
   });
 
   app.post(base, async (request, reply) => {
     const body = parseInput(insertSchema, request.body ?? {}, 'body') as Record<string, unknown>;
     const row = await write(request, async (tx) => {
-      if (table === extractionResults) await matchJobProject(tx, body);
-      // No RETURNING: for a new project, the policy that lets its creator read it holds
-      // only once the statement's trigger has made them its owner.
-      const id = randomUUID();
-      await tx.insert(table).values({ ...body, id } as never);
-      const [created] = await tx.select().from(table).where(eq(table.id, id));
-      return created;
+      await matchProject(tx, r, body);
+      // No RETURNING when the key can be chosen here: for a new project, the policy that
+      // lets its creator read it holds only once the statement's trigger has made them its owner.
+      let id: unknown;
+      if (keyIsUuid) {
+        id = randomUUID();
+        await tx.insert(table).values({ ...body, [r.keyField]: id } as never);
+      } else {
+        [{ id }] = (await tx.insert(table).values(body as never).returning({ id: r.key })) as [{ id: unknown }];
+      }
+      const [created] = await tx.select(rowOf).from(table).where(eq(r.key, id));
+      return created!.row;
     });
-    return reply.code(201).send(row);
+    return reply.code(201).send(shape(row));
   });
 
   app.patch(`${base}/:id`, async (request) => {
@@ -121,35 +144,46 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     const body = parseInput(updateSchema, request.body ?? {}, 'body') as Record<string, unknown>;
     if (Object.keys(body).length === 0) throw new HttpError(400, 'BAD_REQUEST', `invalid body: nothing to change; fields: ${Object.keys(columns).filter((c) => !(c in server)).join(', ')}`);
     const row = await write(request, async (tx) => {
+      const updatedAt = r.updatedAt ? { [Object.keys(server).find((f) => columns[f] === r.updatedAt)!]: new Date() } : {};
       const [updated] = await tx
         .update(table)
-        .set({ ...body, updatedAt: new Date() } as never)
-        .where(eq(table.id, id))
-        .returning();
-      if (!updated) throw await missingOrForbidden(tx, table, what, id, 'change');
-      return updated;
+        .set({ ...body, ...updatedAt } as never)
+        .where(eq(r.key, id))
+        .returning(rowOf);
+      if (!updated) throw await missingOrForbidden(tx, r, what, id, 'change');
+      return updated.row;
     });
-    return row;
+    return shape(row);
   });
 
   app.delete(`${base}/:id`, async (request, reply) => {
     const id = idOf(request);
     await write(request, async (tx) => {
-      const deleted = await tx.delete(table).where(eq(table.id, id)).returning({ id: table.id });
-      if (deleted.length === 0) throw await missingOrForbidden(tx, table, what, id, 'delete');
+      const deleted = await tx.delete(table).where(eq(r.key, id)).returning({ id: r.key });
+      if (deleted.length === 0) throw await missingOrForbidden(tx, r, what, id, 'delete');
     });
     return reply.code(204).send();
   });
 }
 
-/** A result belongs to its job's project: filled in when missing, refused when it disagrees. */
-async function matchJobProject(tx: NodePgDatabase, body: Record<string, unknown>): Promise<void> {
-  const [job] = await tx.select({ projectId: extractionJobs.projectId }).from(extractionJobs).where(eq(extractionJobs.id, String(body.jobId)));
-  if (!job) throw new HttpError(400, 'BAD_REQUEST', `jobId: no extraction_jobs row with id ${String(body.jobId)}`);
-  if (body.projectId === undefined) body.projectId = job.projectId;
-  else if (body.projectId !== job.projectId) throw new HttpError(400, 'BAD_REQUEST', `projectId: the job belongs to project ${job.projectId}`);
+/**
+ * A row belongs to its parents' project (a result to its job's): for each parent of the
+ * same project column the body names, the project is filled in when missing and
+ * refused when it disagrees. Read as the user, so a parent they cannot see is missing.
+ */
+async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string, unknown>): Promise<void> {
+  const field = r.projectField;
+  if (!field) return;
+  for (const p of r.projectFrom) {
+    const ref = body[p.field];
+    if (ref === undefined || ref === null) continue;
+    const [parent] = await tx.select({ project: p.parentProject as AnyPgColumn }).from(p.parent).where(eq(p.parentKey, ref));
+    if (!parent) throw new HttpError(400, 'BAD_REQUEST', `${p.field}: no ${p.parentName} row with id ${String(ref)}`);
+    if (body[field] === undefined) body[field] = parent.project;
+    else if (body[field] !== parent.project) throw new HttpError(400, 'BAD_REQUEST', `${field}: the ${p.noun} belongs to project ${String(parent.project)}`);
+  }
 }
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
-  for (const r of resources) routesFor(app, opts, r);
+  for (const r of opts.resources) routesFor(app, opts, r);
 }

@@ -3,7 +3,7 @@
 // cursor, and the signed-in user as the actor in the outbox.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type pg from 'pg';
-import { decodeCursor, verifyToken } from '@realtime/gateway';
+import { decodeCursor, verifyToken } from '@realtime/auth';
 import { secret, startApi, type ApiFixture, type TestUser } from './fixture';
 
 let fx: ApiFixture;

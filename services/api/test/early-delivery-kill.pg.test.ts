@@ -8,7 +8,7 @@ import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { commitOutOfIdOrder, createTestDatabase, holdStamps, type TestDatabase } from '@realtime/db/testing';
-import { signToken } from '@realtime/gateway';
+import { signToken } from '@realtime/auth';
 import { Received, waitFor } from '@realtime/gateway/test-helpers';
 import { PROTOCOL_VERSION, type ClientToServerEvents, type ServerToClientEvents } from '@realtime/protocol';
 import { startApp, type RunningApp } from './spawn';

@@ -10,6 +10,8 @@ import { buildHttp, HTTP_LIMIT_DEFAULTS, type HttpLimits } from '@realtime/repli
 import { errorHandler } from '../src/errors';
 import { loadApiEnv } from '../src/env';
 import { registerRoutes } from '../src/routes';
+import { loadResources } from '../src/resources';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { registerMemberRoutes } from '../src/members';
 import { registerOutboxRoutes } from '../src/outbox/routes';
 import { registerAuth, type AuthOptions } from '../src/auth/routes';
@@ -49,11 +51,21 @@ export interface ApiFixture {
 
 /** `http` and `limits` default to what `npm start` uses (600 writes a minute per user); `webDist` serves a built app. */
 export async function startApi(
-  extra: Partial<AuthOptions> & { oidcConfig?: OidcConfig; http?: Partial<HttpLimits>; limits?: Partial<LimitsOptions>; webDist?: string } = {},
+  extra: Partial<AuthOptions> & {
+    oidcConfig?: OidcConfig;
+    http?: Partial<HttpLimits>;
+    limits?: Partial<LimitsOptions>;
+    webDist?: string;
+    /** A migration run (as the owner) before the API reads the catalog, as npm start migrates first. */
+    migration?: string;
+    /** Drizzle tables served beside the app schema's, as if db/src/schema/app.ts exported them. */
+    tables?: PgTable[];
+  } = {},
 ): Promise<ApiFixture> {
-  const { oidcConfig, http, limits, webDist, ...options } = extra;
+  const { oidcConfig, http, limits, webDist, migration, tables, ...options } = extra;
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  if (migration) await pool.query(migration);
   const log = createLogger('silent');
   const app = buildHttp({
     log,
@@ -75,7 +87,7 @@ export async function startApi(
   });
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
-  registerRoutes(app, { db: orm });
+  registerRoutes(app, { db: orm, resources: await loadResources(pool, tables) });
   registerMemberRoutes(app, { db: orm });
   registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES });
   if (webDist) serveWebApp(app, webDist);

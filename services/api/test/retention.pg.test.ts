@@ -4,7 +4,7 @@
 import { expect, test } from 'vitest';
 import { HEAD_SQL, createLogger } from '@realtime/db';
 import { useTestDatabase } from '@realtime/db/testing';
-import { decodeCursor } from '@realtime/gateway';
+import { decodeCursor } from '@realtime/auth';
 import { Received, connect, startGateway, token, waitFor } from '@realtime/gateway/test-helpers';
 import { planPrune, prune } from '../src/outbox/commands';
 import { startRetention } from '../src/outbox/retention';

@@ -119,23 +119,25 @@ describe('owed', () => {
     { name: 'not what its list held', filter: {}, from: { after: 2, inList: new Set([4, 6]) }, member: null, want: [5, 7] },
     { name: 'a filter on another column', filter: { status: 'failed' }, from: from0, member: null, want: [7] },
   ])('$name', ({ filter, from, member, want }) => {
-    expect(owed(changes, 'extraction_jobs', filter as Record<string, string>, from, member)).toEqual(want);
+    expect(owed(changes, { name: 'extraction_jobs', projectColumn: 'project_id' }, filter as Record<string, string>, from, member)).toEqual(want);
   });
 
   test('projects are their own project', () => {
-    expect(owed(changes, 'projects', { status: 'archived' }, from0, (p) => p === 'A')).toEqual([3]);
-    expect(owed(changes, 'projects', {}, from0, (p) => p === 'B')).toEqual([]);
+    const projects = { name: 'projects', projectColumn: 'id' };
+    expect(owed(changes, projects, { status: 'archived' }, from0, (p) => p === 'A')).toEqual([3]);
+    expect(owed(changes, projects, {}, from0, (p) => p === 'B')).toEqual([]);
   });
 });
 
 describe('projectsOf', () => {
   test.each([
-    { channel: 'projects', rows: [{ id: 'A' }, null], want: ['A'] },
-    { channel: 'extraction_jobs', rows: [{ id: 'j', projectId: 'B' }, { id: 'j', projectId: 'A' }], want: ['B', 'A'] },
-    { channel: 'data_layers', rows: [{ id: 'l', projectId: 'A' }, { id: 'l', projectId: 'A' }], want: ['A'] },
-    { channel: 'supplier_matches', rows: [null, null], want: [] },
-  ])('$channel', ({ channel, rows, want }) => {
-    expect(projectsOf(channel, rows)).toEqual(want);
+    { key: 'id', rows: [{ id: 'A' }, null], want: ['A'] },
+    { key: 'projectId', rows: [{ id: 'j', projectId: 'B' }, { id: 'j', projectId: 'A' }], want: ['B', 'A'] },
+    { key: 'projectId', rows: [{ id: 'l', projectId: 'A' }, { id: 'l', projectId: 'A' }], want: ['A'] },
+    { key: 'projectId', rows: [null, null], want: [] },
+    { key: null, rows: [{ id: 'n', projectId: 'A' }], want: [] },
+  ])('$key', ({ key, rows, want }) => {
+    expect(projectsOf(key, rows)).toEqual(want);
   });
 });
 

@@ -147,7 +147,11 @@ export interface EpochFrom {
   inList: ReadonlySet<number>;
 }
 
-const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'project_id');
+/** A streamed table as the catalog names it: its rows' project is in `projectColumn` (null: no project). */
+export interface Channel {
+  name: string;
+  projectColumn: string | null;
+}
 
 /**
  * What one epoch of a subscriber is owed, ascending: changes of its channel after its
@@ -155,15 +159,15 @@ const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'pro
  * that leaves what it may see arrives as a DELETE, one that enters as an INSERT. The
  * grant is membership at the change's own seq (`member`), or everything for a service token.
  */
-export function owed(changes: readonly OutboxChange[], channel: string, filter: Record<string, string>, from: EpochFrom, member: MemberAt): number[] {
-  const column = projectColumn(channel);
+export function owed(changes: readonly OutboxChange[], channel: Channel, filter: Record<string, string>, from: EpochFrom, member: MemberAt): number[] {
+  const column = channel.projectColumn;
   const out: number[] = [];
   for (const c of changes) {
-    if (c.table !== channel || c.seq <= from.after || from.inList.has(c.seq)) continue;
+    if (c.table !== channel.name || c.seq <= from.after || from.inList.has(c.seq)) continue;
     const sees = (row: Cols | null) => {
       if (!row) return false;
       for (const [k, v] of Object.entries(filter)) if (row[k] !== v) return false;
-      const project = row[column];
+      const project = column === null ? null : row[column];
       return member === null || (typeof project === 'string' && member(project, c.seq));
     };
     if ((c.op !== 'INSERT' && sees(c.old)) || (c.op !== 'DELETE' && sees(c.new))) out.push(c.seq);
@@ -171,9 +175,9 @@ export function owed(changes: readonly OutboxChange[], channel: string, filter: 
   return out.sort((a, b) => a - b);
 }
 
-/** The projects a delivered change carries: `id` on the projects channel, `projectId` on the others. */
-export function projectsOf(channel: string, rows: readonly (Record<string, unknown> | null)[]): string[] {
-  const key = channel === 'projects' ? 'id' : 'projectId';
+/** The projects a delivered change carries, in the field (camelCase) of its table's project column; none without one. */
+export function projectsOf(key: string | null, rows: readonly (Record<string, unknown> | null)[]): string[] {
+  if (key === null) return [];
   return [...new Set(rows.flatMap((r) => (r && typeof r[key] === 'string' ? [r[key] as string] : [])))];
 }
 

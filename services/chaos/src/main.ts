@@ -11,7 +11,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { HEAD_SQL, createLogger, loadEnvOrExit } from '@realtime/db';
+import { signToken } from '@realtime/auth';
+import { HEAD_SQL, createLogger, loadEnvOrExit, loadStreamedTables, type StreamedTable } from '@realtime/db';
 import { loadChaosEnv } from './env';
 import {
   addFindings,
@@ -35,7 +36,7 @@ import { clientFaults, countByKind, planFaults, planSubscribers, planUsers, serv
 import { rng, type Rng } from './rng';
 import { REPLICATOR_ROLE, SECRET, Stack, sleep, waitFor, type Proc } from './stack';
 import { Subscriber, fetchList, type Access, type Epoch } from './subscriber';
-import { serviceToken, signIn } from './users';
+import { signIn } from './users';
 import { MembershipWriter, Writers, burst, tables } from './workload';
 
 const log = createLogger(loadEnvOrExit(() => loadChaosEnv()).CHAOS_LOG_LEVEL, { service: 'chaos' });
@@ -106,9 +107,12 @@ let stack: Stack | null = null;
 let subLog: WriteStream | null = null;
 let failed = true;
 const subscribers: Subscriber[] = [];
+let catalog = new Map<string, StreamedTable>();
 try {
   stack = await Stack.start(root, log);
   const s = stack;
+  // Each channel's project column, from the catalog, as the gateways judge grants by it.
+  catalog = await loadStreamedTables({ query: async (text: string) => ({ rows: await s.query(text) }) });
   const gatewayUrl = (i: number) => `http://127.0.0.1:${s.gateways[i]!.port}`;
   const people = await createUsers(s, opts.users);
   const userPlans = planUsers(r.fork(7), opts.users, PINNED);
@@ -118,11 +122,11 @@ try {
   const notes = createWriteStream(path.join(root, 'logs', 'subscribers.log'), { flags: 'a' });
   subLog = notes;
   // Good past the run and its settling: the service path is about grants, not expiry.
-  const service = await serviceToken(SECRET, { channels: ['*'], projects: ['*'] }, Date.now(), opts.seconds + 3600);
+  const service = await signToken(new TextEncoder().encode(SECRET), { channels: ['*'], projects: ['*'] }, { ttlSeconds: opts.seconds + 3600 });
   for (const spec of planSubscribers(r.fork(2), opts.subscribers, pinned, durationMs, s.gateways.length, userPlans)) {
     const access: Access =
       spec.user === null ? { kind: 'service', token: service } : { kind: 'user', userId: people.ids[spec.user]!, email: people.emails[spec.user]!, password: people.password };
-    subscribers.push(new Subscriber(spec, gatewayUrl(spec.gateway), access, (line) => notes.write(`${new Date().toISOString()} subscriber ${spec.index}: ${line}\n`)));
+    subscribers.push(new Subscriber(spec, gatewayUrl(spec.gateway), access, catalog.get(spec.channel)?.projectColumn ?? null, (line) => notes.write(`${new Date().toISOString()} subscriber ${spec.index}: ${line}\n`)));
   }
   out(`  stack up: Postgres, 2 replicators, 2 gateways; ${opts.users} users with ${userPlans.reduce((n, u) => n + u.memberships.length, 0)} memberships of the ${PINNED} pinned projects; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
 
@@ -163,7 +167,7 @@ try {
   await clientLane;
   await Promise.all(joins);
   clearInterval(progress);
-  out(`  ${at()} writers stopped (${fmt(writers.stats.committed)} committed, ${fmt(writers.stats.rolledBack)} rolled back, ${fmt(writers.stats.failed)} failed on a fault); settling`);
+  out(`  ${at()} writers stopped (${fmt(writers.stats.committed)} committed, ${fmt(writers.stats.rolledBack)} rolled back, ${fmt(writers.stats.failed)} failed on a fault; ${fmt(writers.stats.rekeyed)} primary keys changed); settling`);
 
   await restoreAll(s);
   await waitFor('every outbox row to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 120_000, 250);
@@ -177,7 +181,8 @@ try {
   const expected = async (sub: Subscriber, e: Epoch): Promise<number[]> => {
     const key = 'since' in e.start ? `since ${e.start.since}` : e.start.cursor;
     if (!froms.has(key)) froms.set(key, epochFrom(s, e));
-    return owed(truth.byTable.get(sub.spec.channel) ?? [], sub.spec.channel, sub.spec.filter, await froms.get(key)!, memberFor(sub));
+    const channel = { name: sub.spec.channel, projectColumn: catalog.get(sub.spec.channel)?.projectColumn ?? null };
+    return owed(truth.byTable.get(sub.spec.channel) ?? [], channel, sub.spec.filter, await froms.get(key)!, memberFor(sub));
   };
   // Refused (its filter names a project the user does not hold at the end) and its list
   // read after the last grant or revocation of that project: nothing more will come.
@@ -306,7 +311,8 @@ interface Truth {
 
 /** The outbox once everything is stamped: the changes of the subscribed channels and the membership history. */
 async function readTruth(s: Stack, subs: Subscriber[]): Promise<Truth> {
-  const columns = [...new Set(['id', 'project_id', ...subs.flatMap((x) => Object.keys(x.spec.filter))])];
+  const projectColumns = [...catalog.values()].flatMap((t) => (t.projectColumn ? [t.projectColumn] : []));
+  const columns = [...new Set(['id', ...projectColumns, ...subs.flatMap((x) => Object.keys(x.spec.filter))])];
   const channels = [...new Set(subs.map((x) => x.spec.channel))];
   const side = (col: 'old_row' | 'new_row') => `CASE WHEN ${col} IS NULL THEN NULL ELSE (SELECT jsonb_object_agg(k, ${col} ->> k) FROM unnest($1::text[]) k) END`;
   const changes = await s.query<OutboxChange>(
@@ -389,7 +395,10 @@ async function outboxReplaysToTables(s: Stack): Promise<number> {
   let mismatched = 0;
   for (const t of [...tables, 'project_members']) {
     const [row] = await s.query<{ n: number }>(
-      `WITH last AS (SELECT DISTINCT ON (row_id) row_id, op, new_row FROM change_outbox WHERE table_name = $1 ORDER BY row_id, seq DESC)
+      // An UPDATE that changed the primary key also ends the old key's row.
+      `WITH ev AS (SELECT row_id, seq, op, new_row FROM change_outbox WHERE table_name = $1
+         UNION ALL SELECT old_row ->> 'id', seq, 'DELETE', NULL FROM change_outbox WHERE table_name = $1 AND op = 'UPDATE' AND old_row ->> 'id' IS DISTINCT FROM row_id),
+       last AS (SELECT DISTINCT ON (row_id) row_id, op, new_row FROM ev ORDER BY row_id, seq DESC)
        SELECT count(*)::int AS n FROM (SELECT row_id, new_row FROM last WHERE op <> 'DELETE') a
        FULL JOIN (SELECT id::text AS row_id, to_jsonb(x) AS cur FROM ${t} x) b USING (row_id)
        WHERE a.new_row IS DISTINCT FROM b.cur`,

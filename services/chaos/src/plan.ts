@@ -4,6 +4,7 @@
 // run on a lane of their own, at the same time. Postgres restarts exactly once (a third of
 // the way) and crashes exactly once (two thirds of the way).
 import type { Rng } from './rng';
+import { tables } from './workload';
 
 export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash'] as const;
 /** Faults of the whole database: each happens exactly once per run. */
@@ -103,7 +104,8 @@ export interface SubscriberPlan {
   renews: boolean;
 }
 
-const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'] as const;
+// Subscribers watch the tables the workload writes.
+const channels = tables;
 
 /**
  * Subscribers over every channel, split between the gateways: unfiltered, filtered by

@@ -1,27 +1,22 @@
 // A subscriber as a browser tab runs it: signed in as a user (its own session cookie), a
 // list read over HTTP with that cookie (rows and a cursor) or a replay from seq 0, then
-// one socket.io-client subscription kept live with a realtime token it renews before it
-// ends. Like the web hook it resumes from the last applied seq after a reconnect,
-// refetches on resync, and applies changes with the web app's own reducer. A subscriber
-// holding the service token instead (every project, no session) starts over from seq 0.
-// Every change it receives is kept, per subscription life (an "epoch"), for the checker.
-import { io, type Socket } from 'socket.io-client';
-import { PROTOCOL_VERSION, WS_PATH, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
-import { reduce, type LiveList, type Row } from '@realtime/web/src/realtime/reducer';
+// one subscription kept live by @realtime/client, the very code browsers run: its
+// connection, token renewal, reconnect with backoff, resume from the last applied seq,
+// and its reducer. On resync it reads the list again and starts over, as the React hook
+// does. A subscriber holding the service token instead (every project, no session)
+// starts over from seq 0. Every change it receives is kept, per subscription life (an
+// "epoch"), for the checker.
+import type { Socket } from 'socket.io-client';
+import { createRealtime, reduce, type LiveList, type RealtimeClient, type Row } from '@realtime/client';
 import { projectsOf, type Delivery } from './checker';
 import type { SubscriberPlan } from './plan';
 import { sleep } from './stack';
-import { fetchToken, refreshDelay, signIn, type RealtimeToken } from './users';
+import { fetchToken, signIn } from './users';
 
 export type SubSpec = SubscriberPlan;
 
 /** Who a subscriber is: a user who signs in, or a backend holding a service token. */
 export type Access = { kind: 'user'; userId: string; email: string; password: string } | { kind: 'service'; token: string };
-
-interface Held {
-  kind: 'change' | 'live' | 'resync';
-  event: ChangeEvent | LiveEvent | ResyncEvent;
-}
 
 export type EpochStart = { since: number } | { cursor: string };
 
@@ -32,13 +27,8 @@ export interface Epoch {
   endedBy: string | null;
 }
 
-const apiPath: Record<string, string> = {
-  projects: 'projects',
-  extraction_jobs: 'extraction-jobs',
-  extraction_results: 'extraction-results',
-  data_layers: 'data-layers',
-  supplier_matches: 'supplier-matches',
-};
+// The API serves each streamed table of the schema under its name, with - for _.
+const apiPath = (channel: string) => channel.replace(/_/g, '-');
 const camel = (col: string) => col.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** A list exactly as the API gives it to the signed-in user, narrowed to the filter, with its cursor. */
@@ -47,8 +37,8 @@ export async function fetchList(base: string, cookie: string, channel: string, f
   // The API narrows children by project; any other filter column is applied here, on
   // the same snapshot, so the cursor still describes exactly these rows.
   if (filter.project_id && channel !== 'projects') query.set('projectId', filter.project_id);
-  const res = await fetch(`${base}/api/${apiPath[channel]}?${query}`, { headers: { cookie }, signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new Error(`GET ${apiPath[channel]}: HTTP ${res.status}`);
+  const res = await fetch(`${base}/api/${apiPath(channel)}?${query}`, { headers: { cookie }, signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`GET ${apiPath(channel)}: HTTP ${res.status}`);
   const body = (await res.json()) as { items: Row[]; cursor: string; page: { nextOffset: number | null } };
   if (body.page.nextOffset !== null) throw new Error(`the ${channel} list is longer than one page of 500; the workload's caps must keep it shorter`);
   const items = body.items.filter((row) => Object.entries(filter).every(([col, v]) => String(row[camel(col)]) === v));
@@ -70,12 +60,13 @@ async function retry<T>(what: string, fn: () => Promise<T>, stop: (err: unknown)
 export class Subscriber {
   readonly epochs: Epoch[] = [];
   list: LiveList = { items: [], seq: 0 };
-  socket: Socket | null = null;
+  client: RealtimeClient<Socket> | null = null;
   resyncs = 0;
   /** Resyncs for a project gained or lost. */
   membershipResyncs = 0;
+  /** Events for a subscription id the client did not hold (the client reports them). */
   strays = 0;
-  /** INTERNAL refusals, each asked again. */
+  /** INTERNAL and RATE_LIMITED refusals, each asked again by the client. */
   refusals = 0;
   /** FORBIDDEN refusals of a user (the filter's project is not theirs), each asked again later. */
   forbidden = 0;
@@ -85,23 +76,23 @@ export class Subscriber {
   expired = 0;
   subscribeErrors: string[] = [];
   private cookie: string | null = null;
-  private token: RealtimeToken | null = null;
-  private serverId: string | null = null;
+  /** The client's subscription, while there is one. */
+  private unsubscribe: (() => void) | null = null;
+  /** The subscription's `live` came since its last (re)subscribe. */
   private live = false;
   private refetching = false;
   private parked = false;
-  private reconnecting = false;
-  private early: Held[] = [];
   private closed = false;
   private stallOnConnect = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private parkTimer: ReturnType<typeof setTimeout> | undefined;
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly spec: SubSpec,
     private readonly base: string,
     readonly access: Access,
+    /** The channel's project column (from the catalog), null for a table without one. */
+    private readonly projectColumn: string | null,
     /** A line for the run's subscriber log: what the connection did, for reading a failed run. */
     private readonly note: (line: string) => void = () => undefined,
   ) {}
@@ -116,13 +107,17 @@ export class Subscriber {
     return this.access.kind === 'user' ? this.access.userId : null;
   }
 
+  get socket(): Socket | null {
+    return this.client?.socket ?? null;
+  }
+
   get joined(): boolean {
-    return this.socket !== null;
+    return this.client !== null;
   }
 
   /** Subscribed, replay done, nothing pending: what it has is what the server has sent. */
   get isLive(): boolean {
-    return this.live && !this.refetching && !this.parked && this.serverId !== null;
+    return this.live && !this.refetching && !this.parked && this.unsubscribe !== null && this.client?.connection.status === 'live';
   }
 
   /** Its last subscribe was refused (FORBIDDEN); it asks again now and then. */
@@ -141,64 +136,61 @@ export class Subscriber {
 
   async join(): Promise<void> {
     const a = this.access;
-    if (a.kind === 'user') {
-      this.cookie = await retry(`sign-in of ${a.email}`, () => signIn(this.base, a.email, a.password), () => this.closed);
-      await this.renewToken();
-    }
+    if (a.kind === 'user') this.cookie = await retry(`sign-in of ${a.email}`, () => signIn(this.base, a.email, a.password), () => this.closed);
     if (this.spec.start === 'list' && a.kind === 'user') await this.refetch();
     else this.epochs.push({ start: { since: 0 }, received: [], endedBy: null });
-    const socket = io(this.base, {
-      path: WS_PATH,
-      transports: ['websocket'],
-      // Asked at every (re)connection: the handshake always carries the newest token.
-      auth: (cb) => cb({ token: a.kind === 'user' ? this.token!.token : a.token, v: PROTOCOL_VERSION }),
-      reconnectionDelay: 200,
-      reconnectionDelayMax: 2000,
-      forceNew: true,
+    const cookie = this.cookie;
+    let held: { token: string; expiresAt: number } | null = null;
+    const client = createRealtime({
+      url: this.base,
+      // A failed token request (the API restarting) is a failed attempt, retried with backoff.
+      getToken: async () => {
+        if (this.closed) return null;
+        if (a.kind === 'service') return { token: a.token, expiresAt: Date.now() + 24 * 3600_000 };
+        // The tab that renews nothing keeps its token across reconnects while it has time
+        // left (the client would fetch a fresh one, the run's tokens being short), so that
+        // it does run out within the run and the gateway closes it.
+        if (!this.spec.renews && held && held.expiresAt - Date.now() > 10_000) return held;
+        held = await fetchToken(this.base, cookie!);
+        return held;
+      },
+      // A gateway restart lasts a few seconds: come back within two, as a tab on a good network would.
+      backoff: { baseMs: 200, maxMs: 2000 },
+      renew: this.spec.renews,
     });
-    this.socket = socket;
+    this.client = client;
+    client.on('renewed', () => {
+      this.refreshes++;
+      this.note('token renewed on the open socket');
+    });
+    client.on('unauthorized', (e) => {
+      this.note(e.during === 'connection' ? 'told unauthorized: the token expired' : `handshake refused: ${e.message}`);
+      // Reconnecting with a token that ran out meanwhile: refused, as it must be.
+      if (e.during === 'connection' || /expired/.test(e.message)) this.expired++;
+    });
+    client.on('stray', (kind, sub) => {
+      this.strays++;
+      this.note(`${kind} for subscription ${sub}, which this client does not hold`);
+    });
+    client.onState((st) => {
+      if (st.status !== 'live') this.live = false;
+    });
+    const socket = client.socket;
     socket.on('connect', () => {
       this.note('connected');
-      this.subscribe();
       if (this.stallOnConnect) this.stallFor(this.stallOnConnect);
       this.stallOnConnect = 0;
     });
-    socket.on('disconnect', (reason) => {
-      this.note(`disconnected: ${reason}`);
-      this.serverId = null;
-      this.live = false;
-      this.early = [];
-      // Closed by the server (an expired token): socket.io does not reconnect by itself.
-      if (reason === 'io server disconnect') this.reconnect();
-    });
-    // A handshake refused by the gateway (an expired token, memberships it could not
-    // read) is not retried by socket.io either.
-    socket.on('connect_error', (err) => {
-      this.note(`connection refused or failed (${socket.active ? 'socket.io retries' : 'connecting again'}): ${err.message}`);
-      // Reconnecting with a token that ran out meanwhile: refused, as it must be.
-      if (/expired/.test(err.message)) this.expired++;
-      if (!socket.active) this.reconnect();
-    });
-    socket.on('unauthorized', () => {
-      this.note('told unauthorized: the token expired');
-      this.expired++;
-    });
-    // A batch is this subscription's changes in seq order: taken one by one, as before.
-    socket.on('changes', (b: ChangesEvent) => {
-      for (const e of unbatch(b)) this.route('change', e);
-    });
-    socket.on('live', (e: LiveEvent) => this.route('live', e));
-    socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
+    socket.on('disconnect', (reason) => this.note(`disconnected: ${reason}`));
+    socket.on('connect_error', (err) => this.note(`connection refused or failed: ${err.message}`));
+    client.start();
+    this.subscribe();
   }
 
   /** Drops the connection as a flaky network does, and comes back after `ms`. */
   dropFor(ms: number): boolean {
-    const s = this.socket;
-    if (!s?.connected) return false;
-    s.disconnect();
-    setTimeout(() => {
-      if (!this.closed) s.connect();
-    }, ms);
+    if (!this.client?.socket.connected) return false;
+    this.client.dropFor(ms);
     return true;
   }
 
@@ -208,17 +200,15 @@ export class Subscriber {
    * keeps up), so the gateway's own queue for it soon passes its bound.
    */
   reconnectStalled(ms: number): boolean {
-    const s = this.socket;
-    if (!s?.connected) return false;
+    if (!this.client?.socket.connected) return false;
     this.stallOnConnect = ms;
-    s.disconnect();
-    s.connect();
+    this.client.dropFor(0);
     return true;
   }
 
   /** Stops reading from the socket for `ms`: the gateway's queue for it grows. */
   stallFor(ms: number): boolean {
-    const engine = (this.socket?.io as unknown as { engine?: { transport?: { ws?: { _socket?: { pause(): void; resume(): void } } } } })?.engine;
+    const engine = (this.client?.socket.io as unknown as { engine?: { transport?: { ws?: { _socket?: { pause(): void; resume(): void } } } } })?.engine;
     const raw = engine?.transport?.ws?._socket;
     if (!raw) return false;
     raw.pause();
@@ -228,87 +218,70 @@ export class Subscriber {
 
   close(): void {
     this.closed = true;
-    for (const t of [this.retryTimer, this.parkTimer, this.refreshTimer]) clearTimeout(t);
-    this.socket?.disconnect();
-  }
-
-  /** A fresh token from the API with the session cookie, and the next renewal planned. */
-  private async renewToken(): Promise<void> {
-    const cookie = this.cookie!;
-    this.token = await retry('GET /api/realtime/token', () => fetchToken(this.base, cookie), () => this.closed);
-    clearTimeout(this.refreshTimer);
-    if (!this.closed && this.spec.renews) this.refreshTimer = setTimeout(() => void this.refresh(), refreshDelay(this.token.issuedAt, this.token.expiresAt, Date.now()));
-  }
-
-  /** Renews the token of the open socket (the `auth` event): its subscriptions go on untouched. */
-  private async refresh(): Promise<void> {
-    try {
-      await this.renewToken();
-    } catch {
-      return; // Closed meanwhile, or the API unreachable for minutes: the expiry handling reconnects.
-    }
-    const socket = this.socket;
-    // Not connected: the next handshake carries the new token.
-    if (!socket?.connected) return;
-    try {
-      const ack = (await socket.timeout(5000).emitWithAck('auth', { token: this.token!.token })) as AuthAck;
-      if (ack.ok) {
-        this.refreshes++;
-        this.note('token renewed on the open socket');
-      } else this.subscribeErrors.push(`token renewal refused: ${ack.error.code}: ${ack.error.message}`);
-    } catch {
-      // No answer (the connection dropped): the next handshake carries the new token.
-    }
-  }
-
-  /** Connects again after the server closed or refused it, with a token that has time left. */
-  private reconnect(): void {
-    if (this.reconnecting || this.closed) return;
-    this.reconnecting = true;
-    void (async () => {
-      await sleep(300);
-      try {
-        if (this.access.kind === 'user' && this.token!.expiresAt - Date.now() < 10_000) await this.renewToken();
-      } catch {
-        // Closed meanwhile.
-      }
-      this.reconnecting = false;
-      const s = this.socket;
-      if (s && !this.closed && !s.connected && !s.active) s.connect();
-    })();
+    for (const t of [this.retryTimer, this.parkTimer]) clearTimeout(t);
+    this.client?.stop();
   }
 
   /** As the web hook: the last applied seq, with the list's cursor when it began from one. */
-  private resume(): { since?: number; cursor?: string } {
+  private resume(): { since: number } | { cursor: string } | { since: number; cursor: string } {
     const start = this.current!.start;
     if (this.list.seq === 0) return start;
     return 'cursor' in start ? { since: this.list.seq, cursor: start.cursor } : { since: this.list.seq };
   }
 
   private subscribe(): void {
-    // One request at a time: a retry still pending would open a second subscription.
     clearTimeout(this.retryTimer);
-    const socket = this.socket;
-    if (!socket?.connected || this.refetching || this.parked || this.closed) return;
-    const request = { channel: this.spec.channel, ...(Object.keys(this.spec.filter).length ? { filter: this.spec.filter } : {}), ...this.resume() };
-    socket.emit('subscribe', request, (ack: SubscribeAck) => {
-      if (!ack.ok) {
-        this.note(`subscribe refused: ${ack.error.code}: ${ack.error.message}`);
-        if (ack.error.code === 'FORBIDDEN' && this.access.kind === 'user') return this.park();
-        // INTERNAL (the gateway's database was away) and RATE_LIMITED (a burst of
-        // resubscribes) ask to try again; any other code is a failure.
-        if (ack.error.code === 'INTERNAL' || ack.error.code === 'RATE_LIMITED') this.refusals++;
-        else this.subscribeErrors.push(`${ack.error.code}: ${ack.error.message}`);
-        this.retryTimer = setTimeout(() => this.subscribe(), 500);
-        return;
-      }
-      if (socket !== this.socket || !socket.connected) return;
-      this.note(`subscribed as ${ack.id} (${JSON.stringify(this.resume())})`);
-      this.serverId = ack.id;
-      const held = this.early;
-      this.early = [];
-      for (const h of held) this.route(h.kind, h.event);
-    });
+    const client = this.client;
+    // One subscription at a time.
+    if (!client || this.unsubscribe || this.refetching || this.parked || this.closed) return;
+    const drop = () => {
+      this.unsubscribe?.();
+      this.unsubscribe = null;
+      this.live = false;
+    };
+    this.unsubscribe = client.subscribe(
+      { channel: this.spec.channel, filter: Object.keys(this.spec.filter).length ? this.spec.filter : undefined, resume: () => this.resume() },
+      {
+        onSubscribed: (headSeq) => {
+          this.live = false;
+          this.note(`subscribed at head ${headSeq} (${JSON.stringify(this.resume())})`);
+        },
+        onChanges: (events) => {
+          const epoch = this.current!;
+          const field = this.projectColumn === null ? null : camel(this.projectColumn);
+          for (const c of events) epoch.received.push({ seq: c.seq, projects: projectsOf(field, [c.row, c.old]) });
+          this.list = reduce(this.list, events);
+        },
+        onLive: (seq) => {
+          this.note(`live at seq ${seq}`);
+          this.live = true;
+        },
+        onResync: (reason) => {
+          this.note(`resync: ${reason}`);
+          this.current!.endedBy = reason;
+          this.resyncs++;
+          if (reason === 'membership') this.membershipResyncs++;
+          drop();
+          void this.restart();
+        },
+        onError: (message, code) => {
+          this.note(`subscribe refused: ${message}`);
+          if (code === 'FORBIDDEN' && this.access.kind === 'user') {
+            drop();
+            return this.park();
+          }
+          // INTERNAL (the gateway's database was away) and RATE_LIMITED (a burst of
+          // resubscribes): the client asks again. Any other code is a failure.
+          if (code === 'INTERNAL' || code === 'RATE_LIMITED') {
+            this.refusals++;
+            return;
+          }
+          this.subscribeErrors.push(message);
+          drop();
+          this.retryTimer = setTimeout(() => this.subscribe(), 500);
+        },
+      },
+    );
   }
 
   /**
@@ -324,35 +297,6 @@ export class Subscriber {
       this.parked = false;
       void this.restart();
     }, 2000 + Math.random() * 2000);
-  }
-
-  private route(kind: Held['kind'], e: Held['event']): void {
-    if (this.serverId === null) {
-      // The ack's callback may come after the subscription's first events.
-      this.early.push({ kind, event: e });
-      return;
-    }
-    if (e.sub !== this.serverId) {
-      this.strays++;
-      return;
-    }
-    if (kind === 'change') {
-      const c = e as ChangeEvent;
-      this.current!.received.push({ seq: c.seq, projects: projectsOf(c.channel, [c.row, c.old]) });
-      this.list = reduce(this.list, [c]);
-    } else if (kind === 'live') {
-      this.note(`live at seq ${(e as LiveEvent).seq}`);
-      this.live = true;
-    } else {
-      const reason = (e as ResyncEvent).reason;
-      this.note(`resync: ${reason} at head ${(e as ResyncEvent).headSeq}`);
-      this.current!.endedBy = reason;
-      this.resyncs++;
-      if (reason === 'membership') this.membershipResyncs++;
-      this.serverId = null;
-      this.live = false;
-      void this.restart();
-    }
   }
 
   /** After resync or a refusal, as the hook does: read the list again and start over from its cursor. */

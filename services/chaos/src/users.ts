@@ -1,28 +1,9 @@
 // Who the subscribers are: users signed in over HTTP as the web app signs in (a session
-// cookie each, realtime tokens fetched with it), and the service token a backend mints
-// with the shared secret, which the HTTP API never issues.
+// cookie each, realtime tokens fetched with it). The service token a backend mints with
+// the shared secret, which the HTTP API never issues, is @realtime/auth's signToken.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SignJWT } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
 
 export const SESSION_COOKIE = 'rt_session';
-
-export interface Grant {
-  channels: string[];
-  projects: string[];
-}
-
-/** A service token as the gateway's signToken makes one (jose): the grant as claims, the realtime issuer and audience, issued now, expiring after `ttlSeconds`. */
-export function serviceToken(secret: string, grant: Grant, nowMs: number, ttlSeconds: number): Promise<string> {
-  const iat = Math.floor(nowMs / 1000);
-  return new SignJWT({ channels: grant.channels, projects: grant.projects })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ttlSeconds)
-    .sign(new TextEncoder().encode(secret));
-}
 
 /**
  * When to renew a token, in ms from now: a third of its life before it ends (20 s at

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { rng } from './rng';
-import { chooseMemberOp, chooseOp, memberStatement, statement, tables } from './workload';
+import { chooseMemberOp, chooseOp, memberStatement, rekeyable, statement, tables } from './workload';
 
 describe('chooseOp', () => {
   test.each([
@@ -26,6 +26,12 @@ describe('statement', () => {
         if (t === 'projects' && op === 'delete') expect(params).toEqual([['p1']]);
       }
     }
+  });
+});
+
+describe('rekey', () => {
+  test('a primary key change is an UPDATE of id, on the tables no foreign key points at', () => {
+    for (const t of rekeyable) expect(statement(t, 'rekey', rng(2), []).sql).toMatch(new RegExp(`^UPDATE ${t} SET id = gen_random_uuid\\(\\)`));
   });
 });
 

@@ -1,7 +1,7 @@
-// The writers: random INSERT, UPDATE (moves between projects included) and DELETE over
-// the five tables, one to four statements a transaction, some rolled back, some rows
-// larger than NOTIFY's 8000 bytes, some transactions as a user (whose new projects they
-// then own). Beside them, grants, revocations and role changes of the run's users. Table
+// The writers: random INSERT, UPDATE (moves between projects and primary key changes
+// included) and DELETE over the five tables, one to four statements a transaction, some
+// rolled back, some rows larger than NOTIFY's 8000 bytes, some transactions as a user
+// (whose new projects they then own). Beside them, grants, revocations and role changes of the run's users. Table
 // sizes stay within caps, so that every list a subscriber reads fits in one page of the
 // API. A lost connection (Postgres restarting) is retried: the database, not the writer,
 // is the record of what committed.
@@ -19,7 +19,14 @@ const caps: Record<Table, number> = { projects: 24, extraction_jobs: 200, extrac
 const randomRow = (t: Table, extra = '') => `(SELECT id FROM ${t} ${extra} ORDER BY random() LIMIT 1)`;
 const randomProject = randomRow('projects');
 
-type Op = 'insert' | 'update' | 'move' | 'delete';
+type Op = 'insert' | 'update' | 'move' | 'delete' | 'rekey';
+
+/**
+ * Tables whose primary key a writer changes now and then (`UPDATE ... SET id = ...`), as
+ * any SQL client may: caches must drop the old key and hold the new one. Only tables no
+ * foreign key points at, so that the change is not refused for a referencing row.
+ */
+export const rekeyable: readonly Table[] = ['data_layers', 'supplier_matches'];
 
 /** One statement for a table and an operation, with its parameters drawn from `r`. */
 export function statement(t: Table, op: Op, r: Rng, pinned: readonly string[]): { sql: string; params: unknown[] } {
@@ -61,6 +68,9 @@ export function statement(t: Table, op: Op, r: Rng, pinned: readonly string[]): 
       };
     case 'supplier_matches:update':
       return { sql: `UPDATE supplier_matches SET status = $1, score = $2, updated_at = now() WHERE id = ${randomRow(t)}`, params: [r.pick(['pending', 'confirmed', 'rejected']), Math.round(r() * 1000) / 1000] };
+    case 'data_layers:rekey':
+    case 'supplier_matches:rekey':
+      return { sql: `UPDATE ${t} SET id = gen_random_uuid(), updated_at = now() WHERE id = ${randomRow(t)}`, params: [] };
     case 'extraction_jobs:move':
     case 'data_layers:move':
     case 'supplier_matches:move':
@@ -81,10 +91,12 @@ export interface WriterStats {
   committed: number;
   rolledBack: number;
   failed: number;
+  /** Primary keys changed (UPDATE ... SET id) in committed transactions. */
+  rekeyed: number;
 }
 
 export class Writers {
-  readonly stats: WriterStats = { committed: 0, rolledBack: 0, failed: 0 };
+  readonly stats: WriterStats = { committed: 0, rolledBack: 0, failed: 0, rekeyed: 0 };
   private stopping = false;
   private loops: Promise<void>[] = [];
   private counts: Record<Table, number> = { projects: 0, extraction_jobs: 0, extraction_results: 0, data_layers: 0, supplier_matches: 0 };
@@ -142,15 +154,18 @@ export class Writers {
     try {
       await c.query(`SELECT set_config('app.actor', $1, true)`, [`chaos-writer-${index}`]);
       if (this.users.length && r.chance(0.1)) await c.query(`SELECT set_config('app.user_id', $1, true)`, [r.pick(this.users)]);
+      let rekeyed = 0;
       for (let i = r.int(1, 4); i > 0; i--) {
         const t = r.pick(tables);
-        const op = chooseOp(r, this.counts[t], caps[t]);
+        let op = chooseOp(r, this.counts[t], caps[t]);
+        if (op === 'update' && rekeyable.includes(t) && r.chance(0.3)) op = 'rekey';
         const { sql, params } = statement(t, op, r, this.pinned);
         // A savepoint per statement: a row deleted under us (a foreign key, a vanished
         // parent) costs the statement, not the transaction.
         await c.query('SAVEPOINT s');
         try {
-          await c.query(sql, params);
+          const { rowCount } = await c.query(sql, params);
+          if (op === 'rekey') rekeyed += rowCount ?? 0;
           await c.query('RELEASE SAVEPOINT s');
         } catch (err) {
           if (!isConflict(err)) throw err;
@@ -163,6 +178,7 @@ export class Writers {
       } else {
         await c.query('COMMIT');
         this.stats.committed++;
+        this.stats.rekeyed += rekeyed;
       }
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);

@@ -1,43 +1,155 @@
-// The channels a gateway serves (PG_CHANNELS) and their columns, read from the database
-// at start-up, so that a filter on a column that does not exist is refused by name.
+// The channels a gateway serves: every streamed table the catalog shows (PG_CHANNELS
+// only narrows), with its columns and project column, so that a filter on a field that
+// does not exist is refused by name and a grant is judged by the column the capture
+// trigger records. A table declared while the gateway runs (realtime_enable) is served
+// without a restart: realtime_enable sends NOTIFY realtime_catalog, a subscribe to an
+// unknown channel reads the catalog again (at most once a second), and a slow periodic
+// read covers a lost LISTEN connection and changes that send nothing (ALTER TABLE).
 import type pg from 'pg';
+import { CATALOG_CHANNEL, loadStreamedTables, openListener, type Logger, type StreamedTable } from '@realtime/db';
 
-export async function loadChannelColumns(pool: pg.Pool, channels: string[]): Promise<Map<string, Set<string>>> {
-  const { rows } = await pool.query<{ table_name: string; column_name: string; streamed: boolean }>(
-    `SELECT c.table_name, c.column_name,
-            EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = format('%I', c.table_name)::regclass AND t.tgname = 'realtime_change') AS streamed
-     FROM information_schema.columns c
-     WHERE c.table_schema = 'public' AND c.table_name = ANY($1)`,
-    [channels],
-  );
-  const columns = new Map<string, Set<string>>();
-  const streamed = new Set<string>();
-  for (const r of rows) {
-    if (!columns.has(r.table_name)) columns.set(r.table_name, new Set());
-    columns.get(r.table_name)!.add(r.column_name);
-    if (r.streamed) streamed.add(r.table_name);
-  }
-  const missing = channels.filter((c) => !columns.has(c));
-  if (missing.length) throw new Error(`PG_CHANNELS names ${missing.join(', ')}, which the database has no table for; fix PG_CHANNELS or migrate`);
-  const unstreamed = channels.filter((c) => !streamed.has(c));
-  if (unstreamed.length) {
-    throw new Error(`PG_CHANNELS names ${unstreamed.join(', ')}, whose changes are not captured; add SELECT realtime_enable('${unstreamed[0]}'); to a migration`);
-  }
-  return columns;
+export interface ChannelCatalogOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** PG_CHANNELS: serve only these; empty or absent, every streamed table. */
+  only?: string[];
+  /** Where to LISTEN (a direct connection); without it, only the re-reads below. */
+  listenUrl?: string;
+  /** The fallback re-read (and LISTEN reconnection), in ms. */
+  refreshMs?: number;
+  /** At most one re-read per this many ms on behalf of subscribes to unknown channels. */
+  missRefreshMs?: number;
 }
 
-/**
- * The project column the capture trigger records for a table (realtime_enable's third
- * argument), or null when it records none: only then may a replay narrow by project in
- * SQL, since the outbox's project_id is what that trigger wrote.
- */
-export async function loadCapturedProject(pool: pg.Pool, table: string): Promise<string | null> {
-  const { rows } = await pool.query<{ args: Buffer }>(
-    `SELECT t.tgargs AS args FROM pg_trigger t WHERE t.tgrelid = to_regclass(format('public.%I', $1::text)) AND t.tgname = 'realtime_change'`,
-    [table],
-  );
-  if (!rows[0]) return null;
-  // tgargs: the arguments, each ended by a zero byte (key column, then project column).
-  const args = rows[0].args.toString('utf8').split('\0').slice(0, -1);
-  return args[1] ?? null;
+export class ChannelCatalog {
+  private tables = new Map<string, StreamedTable>();
+  private readonly only: Set<string> | null;
+  private readonly log: Logger;
+  private reading: Promise<void> | null = null;
+  private again: Promise<void> | null = null;
+  private loaded = false;
+  private lastMissRead = 0;
+  private listener: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  private constructor(private readonly opts: ChannelCatalogOptions) {
+    this.only = opts.only?.length ? new Set(opts.only) : null;
+    this.log = opts.log.child({ component: 'catalog' });
+  }
+
+  /**
+   * The catalog as it stands; PG_CHANNELS naming a table that does not exist or is not
+   * streamed is an error that names the fix.
+   */
+  static async load(opts: ChannelCatalogOptions): Promise<ChannelCatalog> {
+    const catalog = new ChannelCatalog(opts);
+    await catalog.read();
+    const missing = [...(catalog.only ?? [])].filter((c) => !catalog.tables.has(c));
+    if (missing.length) {
+      const { rows } = await opts.pool.query<{ name: string }>(`SELECT name FROM unnest($1::text[]) AS name WHERE to_regclass(format('public.%I', name)) IS NOT NULL`, [missing]);
+      const exist = new Set(rows.map((r) => r.name));
+      const absent = missing.filter((c) => !exist.has(c));
+      if (absent.length) throw new Error(`PG_CHANNELS names ${absent.join(', ')}, which the database has no table for; fix PG_CHANNELS or migrate`);
+      throw new Error(`PG_CHANNELS names ${missing.join(', ')}, whose changes are not captured; add SELECT realtime_enable('${missing[0]}', 'id', 'project_id'); to a migration`);
+    }
+    return catalog;
+  }
+
+  get(channel: string): StreamedTable | undefined {
+    return this.tables.get(channel);
+  }
+
+  get names(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  /**
+   * Reads the catalog again. A request made while a read runs gets one read after it (that
+   * read may have begun before the declaration committed), shared by every such request.
+   */
+  refresh(): Promise<void> {
+    if (this.reading) {
+      this.again ??= this.reading.then(() => {
+        this.again = null;
+        return this.stopped ? undefined : this.refresh();
+      });
+      return this.again;
+    }
+    this.reading = this.read()
+      .catch((err: unknown) => this.log.warn({ err }, 'reading the catalog of streamed tables failed; the next re-read tries again'))
+      .finally(() => {
+        this.reading = null;
+      });
+    return this.reading;
+  }
+
+  /** For a subscribe to a channel not (yet) known: a fresh read, but at most one per missRefreshMs. */
+  async refreshOnMiss(): Promise<void> {
+    if (this.reading) return this.reading;
+    const now = Date.now();
+    if (now - this.lastMissRead < (this.opts.missRefreshMs ?? 1000)) return;
+    this.lastMissRead = now;
+    return this.refresh();
+  }
+
+  private async read(): Promise<void> {
+    const all = await loadStreamedTables(this.opts.pool);
+    const next = new Map([...all].filter(([name]) => !this.only || this.only.has(name)));
+    const added = [...next.keys()].filter((n) => !this.tables.has(n));
+    const first = !this.loaded;
+    this.tables = next;
+    this.loaded = true;
+    if (added.length && !first) this.log.info({ channels: added }, 'new streamed tables: now served');
+  }
+
+  /** LISTEN for declarations, and the periodic re-read (which also reopens a lost LISTEN). */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    void this.listen();
+    this.timer = setInterval(() => {
+      void this.refresh();
+      if (!this.listener) void this.listen();
+    }, this.opts.refreshMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener || this.stopped || !this.opts.listenUrl) return;
+    try {
+      const client = await openListener({
+        url: this.opts.listenUrl,
+        channel: CATALOG_CHANNEL,
+        applicationName: 'realtime-gateway-catalog',
+        onNotify: () => void this.refresh(),
+        onLost: (err, lost) => {
+          if (this.listener !== lost) return;
+          this.listener = null;
+          this.log.warn({ err }, 'catalog LISTEN connection lost; listening again in a second (the periodic re-read covers if that fails)');
+          // A Postgres restart takes every session: listen again soon, and read what a
+          // NOTIFY sent meanwhile would have said.
+          setTimeout(() => void this.listen(), 1000).unref();
+        },
+      });
+      if (this.stopped) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      this.listener = client;
+      // A table declared between the first read and this LISTEN sent its NOTIFY to nobody.
+      await this.refresh();
+    } catch (err) {
+      this.log.warn({ err }, 'could not LISTEN for new streamed tables; the periodic re-read covers');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.reading;
+  }
 }

@@ -5,7 +5,8 @@ import { gatewayLimits, jwtSecret, loadGatewayEnv } from './env';
 describe('loadGatewayEnv', () => {
   test('defaults', () => {
     const env = loadGatewayEnv({});
-    expect(env.PG_CHANNELS).toEqual(['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches']);
+    // Empty: every table the catalog shows streamed.
+    expect(env.PG_CHANNELS).toEqual([]);
     expect(env).toMatchObject({
       FRONTEND_URL: ['http://localhost:3000'],
       MAX_SUBSCRIPTIONS_PER_SOCKET: 100,
@@ -38,7 +39,7 @@ describe('loadGatewayEnv', () => {
 
   test.each([
     ['PG_CHANNELS', 'projects;drop table x', /PG_CHANNELS lists table names/],
-    ['PG_CHANNELS', ',', /PG_CHANNELS/],
+    ['PG_CHANNELS', 'projects,Extraction-Jobs', /PG_CHANNELS/],
     ['FRONTEND_URL', 'localhost', /FRONTEND_URL lists origins/],
     ['FRONTEND_URL', 'https://a.example,nope', /FRONTEND_URL lists origins/],
     ['REALTIME_JWT_SECRET', 'short', /at least 32 characters/],

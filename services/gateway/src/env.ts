@@ -1,7 +1,7 @@
 // The gateway's configuration, validated once; a bad value names its variable.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { parseEnv, realtimeTables } from '@realtime/db';
+import { parseEnv } from '@realtime/db';
 import { replicatorEnvSchema } from '@realtime/replicator';
 import { DEFAULT_LIMITS, type GatewayLimits } from './gateway';
 
@@ -15,11 +15,12 @@ const int = (min: number, max: number, fallback: number) => z.coerce.number().in
 
 export const gatewayEnvSchema = replicatorEnvSchema.extend({
   REPLICATOR: z.enum(['0', '1']).default('1'),
+  /** Narrows the channels to these tables; empty (the default): every streamed table, found in the catalog. */
   PG_CHANNELS: z
     .string()
-    .default(realtimeTables.join(','))
+    .default('')
     .transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'PG_CHANNELS lists table names separated by commas')).min(1)),
+    .pipe(z.array(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'PG_CHANNELS lists table names separated by commas'))),
   /** Origins whose pages may open a socket, separated by commas (the page's own origin always may). */
   FRONTEND_URL: z
     .string()

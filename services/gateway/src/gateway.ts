@@ -8,7 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import type { Logger } from '@realtime/db';
+import { shapeRow, type Logger, type StreamedTable } from '@realtime/db';
 import {
   WS_PATH,
   describeIssues,
@@ -26,19 +26,18 @@ import {
   type ServerToClientEvents,
   type SubscribeAck,
   type UnsubscribeAck,
+  type ApiRow,
 } from '@realtime/protocol';
 import type { Feed, FeedChange } from './feed';
-import { projectColumn, rowAllowed, subscriptionAllowed } from './auth/grant';
+import { rowAllowed, subscriptionAllowed } from './auth/grant';
 import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/membership';
 import { grantedWithNewProject, readMemberships } from './auth/members-reader';
-import { loadCapturedProject } from './channels';
-import { verifyToken, type Principal } from './auth/token';
-import { CursorError, decodeCursor, type Cursor } from './replay/cursor';
+import type { ChannelCatalog } from './channels';
+import { CursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
 import { readBoundsReaching, readPage, replayScope, type Page } from './replay/reader';
 import { Seam } from './replay/seam';
-import { visibleIn } from './replay/snapshot';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
-import { toApiRow } from './subscriptions/rows';
+import { columnFilter } from './subscriptions/filter';
 import { InterestIndex } from './subscriptions/interest';
 import { changesPacket } from './subscriptions/wire';
 import * as metrics from './metrics';
@@ -92,9 +91,8 @@ export interface GatewayOptions {
   replayPool?: pg.Pool;
   feed: Feed;
   log: Logger;
-  channels: string[];
-  /** Column names per channel, for refusing a filter on a column that does not exist. */
-  columns: Map<string, Set<string>>;
+  /** The streamed tables it serves, their columns and project columns; the gateway starts and stops its re-reads. */
+  channels: ChannelCatalog;
   /** Origins whose pages may open a socket (the page's own origin always may). */
   frontendUrls: string[];
   jwtSecret: Uint8Array;
@@ -121,6 +119,9 @@ interface Subscription {
   id: string;
   socket: GatewaySocket;
   channel: string;
+  /** The catalog's table as it was at subscribe: its shape and project column. */
+  table: StreamedTable;
+  /** By column name (mapped from the client's field names at subscribe). */
   filter: Filter | undefined;
   cursor: Cursor | null;
   seam: Seam<Change>;
@@ -152,8 +153,8 @@ interface UserEntry {
 }
 
 interface ApiRows {
-  row(): ReturnType<typeof toApiRow>;
-  old(): ReturnType<typeof toApiRow>;
+  row(): ApiRow | null;
+  old(): ApiRow | null;
   /** The shared event for this op, or null when routing handed back other rows. */
   as(op: Change['op'], row: DbRow | null, old: DbRow | null): Change | null;
 }
@@ -163,13 +164,13 @@ interface ApiRows {
  * moved out as a DELETE, moved in as an INSERT), each made on first use and then shared
  * by every subscription that receives it: one object, serialized once (wire.ts).
  */
-function apiRows(channel: string, change: FeedChange): ApiRows {
-  let row: ReturnType<typeof toApiRow> | undefined;
-  let old: ReturnType<typeof toApiRow> | undefined;
+function apiRows(table: StreamedTable, change: FeedChange): ApiRows {
+  let row: ApiRow | null | undefined;
+  let old: ApiRow | null | undefined;
   const byOp = new Map<Change['op'], Change>();
   const api: ApiRows = {
-    row: () => (row === undefined ? (row = toApiRow(channel, change.newRow)) : row),
-    old: () => (old === undefined ? (old = toApiRow(channel, change.oldRow)) : old),
+    row: () => (row === undefined ? (row = shapeRow(table, change.newRow)) : row),
+    old: () => (old === undefined ? (old = shapeRow(table, change.oldRow)) : old),
     as(op, routedRow, routedOld) {
       // Routing only ever hands back the change's own rows, so one op means one event.
       if (routedRow !== null && routedRow !== change.newRow && routedRow !== change.oldRow) return null;
@@ -187,7 +188,7 @@ function apiRows(channel: string, change: FeedChange): ApiRows {
 
 export class Gateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-  /** Each channel's subscriptions, filed by the value their filter wants (see InterestIndex). */
+  /** Each channel's subscriptions, filed by the value their filter wants (see InterestIndex); made at a channel's first subscribe. */
   private readonly byChannel = new Map<string, InterestIndex<Subscription>>();
   private readonly users = new Map<string, UserEntry>();
   private readonly log: Logger;
@@ -220,7 +221,11 @@ export class Gateway {
         done(`ORIGIN_NOT_ALLOWED: ${String(req.headers.origin).slice(0, 200)} is not an allowed origin; add it to FRONTEND_URL`, false);
       },
     });
-    for (const c of opts.channels) this.byChannel.set(c, new InterestIndex<Subscription>(projectColumn(c)));
+  }
+
+  /** The channels served now (the catalog's streamed tables, narrowed by PG_CHANNELS). */
+  get channels(): string[] {
+    return this.opts.channels.names;
   }
 
   stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; offered: number; replaysRunning: number; replaysWaiting: number } {
@@ -272,10 +277,12 @@ export class Gateway {
     this.io.on('connection', (socket) => this.onConnection(socket));
     metrics.registerGatewayGauges(() => this.stats());
     this.detachFeed = this.opts.feed.onChanges((batch) => this.dispatch(batch));
+    this.opts.channels.start();
   }
 
   async stop(): Promise<void> {
     this.detachFeed?.();
+    await this.opts.channels.stop();
     for (const socket of this.io.of('/').sockets.values()) this.cleanup(socket);
     await new Promise<void>((resolve) => {
       this.io.close(() => resolve());
@@ -428,15 +435,21 @@ export class Gateway {
       if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
       const parsed = subscribeSchema.safeParse(req);
       if (!parsed.success) return this.bad(socket, reply, describeIssues(parsed.error));
-      const { channel, filter, since, cursor: token } = parsed.data;
-      const columns = this.opts.columns.get(channel);
-      if (!this.byChannel.has(channel) || !columns) {
-        return this.bad(socket, reply, `unknown channel "${channel}"; channels: ${[...this.byChannel.keys()].join(', ')}`, 'UNKNOWN_CHANNEL');
+      const { channel, since, cursor: token } = parsed.data;
+      let table = this.opts.channels.get(channel);
+      if (!table) {
+        // Perhaps declared a moment ago, its NOTIFY not read yet (rate-limited: a client
+        // naming channels at random costs a read a second at most).
+        await this.opts.channels.refreshOnMiss();
+        table = this.opts.channels.get(channel);
       }
-      for (const column of Object.keys(filter ?? {})) {
-        if (!columns.has(column)) return this.bad(socket, reply, `unknown column "${column}" in filter on ${channel}`);
+      if (!table) {
+        return this.bad(socket, reply, `unknown channel "${channel}"; channels: ${this.opts.channels.names.join(', ')}`, 'UNKNOWN_CHANNEL');
       }
-      const verdict = this.allowed(socket, channel, filter);
+      const mapped = columnFilter(table, parsed.data.filter);
+      if (!mapped.ok) return this.bad(socket, reply, mapped.message);
+      const filter = mapped.filter;
+      const verdict = this.allowed(socket, table, filter);
       if (!verdict.ok) return this.bad(socket, reply, verdict.message, 'FORBIDDEN');
       if (socket.data.subs.size >= this.limits.maxSubscriptions) {
         this.hit('subscriptions_per_socket', this.who(socket));
@@ -461,6 +474,7 @@ export class Gateway {
         id,
         socket,
         channel,
+        table,
         filter,
         cursor,
         seam: new Seam<Change>(replayFrom ?? this.opts.feed.position),
@@ -471,7 +485,9 @@ export class Gateway {
       // Join the live feed first: whatever it delivers from now on waits in the seam,
       // and the replay below reads up to a head at least as far as the feed's.
       socket.data.subs.set(id, sub);
-      this.byChannel.get(channel)!.add(sub);
+      let index = this.byChannel.get(channel);
+      if (!index) this.byChannel.set(channel, (index = new InterestIndex<Subscription>(table.projectColumn)));
+      index.add(sub);
       opened = sub;
       const joinedAt = this.opts.feed.position;
       if (replayFrom === undefined) {
@@ -500,12 +516,12 @@ export class Gateway {
   }
 
   /** Service tokens: their grant. Users: rows with a project, of projects they are a member of now (when the filter names one). */
-  private allowed(socket: GatewaySocket, channel: string, filter: Filter | undefined): { ok: true } | { ok: false; message: string } {
+  private allowed(socket: GatewaySocket, table: StreamedTable, filter: Filter | undefined): { ok: true } | { ok: false; message: string } {
     const p = socket.data.principal;
-    if (p.kind === 'service') return subscriptionAllowed(p.grant, channel, filter);
-    const column = projectColumn(channel);
-    if (!this.opts.columns.get(channel)?.has(column)) {
-      return { ok: false, message: `rows of "${channel}" have no ${column} column, so no project membership grants them` };
+    const column = table.projectColumn;
+    if (p.kind === 'service') return subscriptionAllowed(p.grant, table.name, column, filter);
+    if (column === null) {
+      return { ok: false, message: `rows of "${table.name}" belong to no project (realtime_enable named no project column), so no project membership grants them` };
     }
     const wanted = filter?.[column];
     if (wanted !== undefined && (typeof wanted !== 'string' || this.membershipOf(socket)?.current(wanted) == null)) {
@@ -516,7 +532,8 @@ export class Gateway {
 
   /** Whether a subscription can hold rows of this project: its filter does not exclude it. */
   private covers(sub: Subscription, projectId: string): boolean {
-    const wanted = sub.filter?.[projectColumn(sub.channel)];
+    const column = sub.table.projectColumn;
+    const wanted = column === null ? undefined : sub.filter?.[column];
     return wanted === undefined || wanted === projectId;
   }
 
@@ -564,10 +581,9 @@ export class Gateway {
       }
       if (sub.closed) return;
     }
-    // Only the projects this subscription may receive are read, through the index, when
-    // the trigger records the project column the grant is judged by.
-    const column = projectColumn(sub.channel);
-    const indexed = (await this.capturedProject(sub.channel)) === column ? column : null;
+    // Only the projects this subscription may receive are read, through the index: the
+    // grant is judged by the project column the trigger records.
+    const indexed = sub.table.projectColumn;
     const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
     const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
     const read = (after: number) =>
@@ -615,17 +631,6 @@ export class Gateway {
     this.send(sub, sub.seam.goLive(bounds.head));
     sub.heldBytes = 0;
     sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });
-  }
-
-  private readonly captured = new Map<string, Promise<string | null>>();
-  private capturedProject(channel: string): Promise<string | null> {
-    let known = this.captured.get(channel);
-    if (!known) {
-      known = loadCapturedProject(this.replayPool, channel);
-      this.captured.set(channel, known);
-      known.catch(() => this.captured.delete(channel));
-    }
-    return known;
   }
 
   /**
@@ -685,7 +690,7 @@ export class Gateway {
   }
 
   /** What this subscription gets of a change, or null (filtered, not granted, or already in its list). */
-  private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.channel, change)): Change | null {
+  private toEvent(sub: Subscription, change: FeedChange, api: ApiRows = apiRows(sub.table, change)): Change | null {
     if (sub.cursor && change.seq > sub.cursor.headSeq && visibleIn(sub.cursor.snapshot, BigInt(change.txid))) return null;
     if (sub.cursor && change.seq <= sub.cursor.headSeq) return null;
     // An unnamed arrow: a named one costs a keepNames call per change under tsx.
@@ -697,8 +702,8 @@ export class Gateway {
       seq: change.seq,
       op: routed.op,
       // Routing only ever hands back the change's own rows, so their API form is shared.
-      row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : toApiRow(sub.channel, routed.row),
-      old: routed.old === change.oldRow ? api.old() : toApiRow(sub.channel, routed.old),
+      row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : shapeRow(sub.table, routed.row),
+      old: routed.old === change.oldRow ? api.old() : shapeRow(sub.table, routed.old),
       committedAt: change.committedAt,
     };
   }
@@ -707,10 +712,10 @@ export class Gateway {
   private visibleTo(sub: Subscription, seq: number, row: DbRow | null): boolean {
     if (!matchesFilter(row, sub.filter)) return false;
     const p = sub.socket.data.principal;
-    if (p.kind === 'service') return rowAllowed(p.grant, sub.channel, row);
+    if (p.kind === 'service') return rowAllowed(p.grant, sub.table.projectColumn, row);
     const log = this.membershipOf(sub.socket);
-    const column = projectColumn(sub.channel);
-    return !!row && !!log && typeof row[column] === 'string' && log.roleAt(row[column] as string, seq) !== null;
+    const column = sub.table.projectColumn;
+    return !!row && !!log && column !== null && typeof row[column] === 'string' && log.roleAt(row[column] as string, seq) !== null;
   }
 
   /** A grant or revocation of a connected user: into their history, and a resync of what it changes. */
@@ -741,8 +746,11 @@ export class Gateway {
       // cost this change nothing.
       const subs = index.candidates(change.newRow, change.oldRow);
       this.counters.offered += subs.length;
-      // Every subscriber of the channel shares one API form of the rows.
-      const api = apiRows(change.table, change);
+      // Every subscriber of the channel shares one API form of the rows (in the catalog's
+      // newest shape; a table no longer streamed keeps the shape its subscribers had).
+      const table = this.opts.channels.get(change.table) ?? subs[0]?.table;
+      if (!table) continue;
+      const api = apiRows(table, change);
       for (const sub of subs) {
         if (sub.closed) continue;
         const event = this.toEvent(sub, change, api);

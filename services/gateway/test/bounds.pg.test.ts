@@ -4,7 +4,7 @@
 import { expect, test } from 'vitest';
 import { HEAD_SQL } from '@realtime/db';
 import { useTestDatabase } from '@realtime/db/testing';
-import { decodeCursor, readCursor } from '../src/replay/cursor';
+import { decodeCursor, readCursor } from '@realtime/auth';
 import { readBounds, readBoundsReaching } from '../src/replay/reader';
 
 const fx = useTestDatabase();

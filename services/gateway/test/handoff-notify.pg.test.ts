@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
-import { decodeCursor, readCursor } from '../src/replay/cursor';
+import { decodeCursor, readCursor } from '@realtime/auth';
 import { Received, connect, newProject, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
 
 let cluster: TestCluster;

@@ -2,8 +2,7 @@
 // cursor, under concurrent writes, equals the table at the end, with no change applied
 // twice and none the list already had. And grants hold everywhere: live, replay, DELETEs.
 import { describe, expect, test } from 'vitest';
-import { readCursor, decodeCursor } from '../src/replay/cursor';
-import { signToken } from '../src/auth/token';
+import { decodeCursor, readCursor, signToken } from '@realtime/auth';
 import { Received, connect, jobChurn, newProject, secret, token, useStack, waitFor } from './helpers';
 
 const stack = useStack();

@@ -12,12 +12,11 @@ import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents,
 import { Feed } from '../src/feed';
 import type { GatewayLimits } from '../src/gateway';
 import { Gateway } from '../src/gateway';
-import { loadChannelColumns } from '../src/channels';
-import { signToken } from '../src/auth/token';
+import { ChannelCatalog } from '../src/channels';
+import { signToken } from '@realtime/auth';
 
 export const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { service: 'test' });
 export const secret = new TextEncoder().encode('test-secret-test-secret-test-secret!');
-export const channels = ['projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'];
 
 export function startReplicator(url: string): Replicator {
   const r = new Replicator({ directUrl: url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 2000, lingerMs: 2, safetyPollMs: 200, walRetryMs: 1000, log });
@@ -33,7 +32,7 @@ export interface GatewayHandle {
 
 export async function startGateway(
   url: string,
-  opts: { replicator?: Replicator; limits?: Partial<GatewayLimits>; failQuery?: (sql: string) => boolean } = {},
+  opts: { replicator?: Replicator; limits?: Partial<GatewayLimits>; failQuery?: (sql: string) => boolean; channels?: string[] } = {},
 ): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
@@ -52,8 +51,8 @@ export async function startGateway(
     pool,
     feed,
     log,
-    channels,
-    columns: await loadChannelColumns(pool, channels),
+    // Every streamed table, from the catalog, as npm start serves them.
+    channels: await ChannelCatalog.load({ pool, log, listenUrl: url, only: opts.channels }),
     frontendUrls: ['http://localhost:3000'],
     jwtSecret: secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },

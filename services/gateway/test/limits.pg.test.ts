@@ -9,7 +9,7 @@ import client from 'prom-client';
 import { io } from 'socket.io-client';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { PROTOCOL_VERSION } from '@realtime/protocol';
-import { signUserToken } from '../src/auth/token';
+import { signUserToken } from '@realtime/auth';
 import { pageQuery, type PageQuery } from '../src/replay/reader';
 import { Received, connect, expectedSeqs, newProject, secret, startGateway, token, useStack, waitFor, type GatewayHandle } from './helpers';
 

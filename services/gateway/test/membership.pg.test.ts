@@ -6,8 +6,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import type pg from 'pg';
 import type { UnauthorizedEvent } from '@realtime/protocol';
-import { signUserToken } from '../src/auth/token';
-import { readCursor } from '../src/replay/cursor';
+import { readCursor, signUserToken } from '@realtime/auth';
 import { Received, projectOf, secret, useStack, waitFor } from './helpers';
 
 const stack = useStack();

@@ -8,6 +8,7 @@ describe('subscribeSchema', () => {
     [{ channel: 'extraction_jobs', filter: { status: 'queued', progress: 5, visible: true, error: null } }],
     [{ channel: 'projects', cursor: 'abc' }],
     [{ channel: 'projects', cursor: 'abc', since: 7 }],
+    [{ channel: 'extraction_jobs', filter: { projectId: 'p', status: 'queued' } }],
   ])('accepts %j', (msg) => {
     expect(subscribeSchema.safeParse(msg).success).toBe(true);
   });
@@ -20,7 +21,7 @@ describe('subscribeSchema', () => {
     [{ channel: 'projects', since: -1 }, /since/],
     [{ channel: 'projects', since: 1.5 }, /since/],
     [{ channel: 'projects', since: '3' }, /since/],
-    [{ channel: 'projects', filter: { 'Project-Id': 'x' } }, /database column names/],
+    [{ channel: 'projects', filter: { 'Project-Id': 'x' } }, /field names, like projectId/],
     [{ channel: 'projects', filter: { project_id: { $ne: 1 } } }, /filter/],
     [{ channel: 'projects', filter: { project_id: 'x'.repeat(201) } }, /filter/],
     [{ channel: 'projects', extra: 1 }, /extra|Unrecognized/i],

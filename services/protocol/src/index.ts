@@ -31,7 +31,7 @@ export const subscribeSchema = z
         const keys = Object.keys(f);
         if (keys.length > LIMITS.filterColumns) ctx.addIssue({ code: 'custom', message: `at most ${LIMITS.filterColumns} filter columns` });
         for (const k of keys) {
-          if (!/^[a-z_][a-z0-9_]{0,62}$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'filter columns are database column names, like project_id' });
+          if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'filter keys are the row\'s field names, like projectId (column names like project_id work too)' });
         }
       })
       .optional(),

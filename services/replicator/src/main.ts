@@ -9,7 +9,7 @@ import { Replicator } from './replicator';
 import { replicatorConfig } from './config';
 
 const env: ReplicatorEnv = loadEnvOrExit(() => loadReplicatorEnv());
-const log = createLogger(env.LOG_LEVEL, { service: 'replicator' });
+const log = createLogger(env.LOG_LEVEL, { service: 'replicator' }, { format: env.LOG_FORMAT });
 const state: { migrated: boolean; replicator: Replicator | null } = { migrated: false, replicator: null };
 
 async function main(): Promise<() => Promise<void>> {
@@ -19,7 +19,7 @@ async function main(): Promise<() => Promise<void>> {
   watchPool(pool, log);
   const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
-  await runMigrations(db.url, log);
+  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
   state.migrated = true;
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);
   const replicator = new Replicator(replicatorConfig(env, db.directUrl, log));

@@ -9,12 +9,12 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { Me, Member } from '@realtime/protocol';
 import { onSignedOut, retryable } from '../api';
 import { signedOut } from '../session';
-import { FakeSocket } from '../realtime/testing/fake-socket';
+import { FakeSocket } from '@realtime/client/testing';
 import { App } from './App';
 
 const sockets = vi.hoisted(() => [] as unknown[]);
 vi.mock('socket.io-client', async () => {
-  const { FakeSocket } = await import('../realtime/testing/fake-socket');
+  const { FakeSocket } = await import('@realtime/client/testing');
   return {
     io: () => {
       const s = new FakeSocket();

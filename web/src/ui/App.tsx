@@ -6,7 +6,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { Me } from '@realtime/protocol';
 import { api, isApiError } from '../api';
 import { meQuery } from '../qk';
-import { RealtimeProvider, useConnection, useRealtimeClient } from '../realtime/react';
+import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/react';
+import { fetchToken, wsUrl } from '../live';
 import { forgetSession, signedOut } from '../session';
 import { Errors } from './Errors';
 import { OutboxPage } from './OutboxPage';
@@ -121,7 +122,7 @@ export function App() {
   if (me.data) {
     // One socket per signed-in user: a new user gets a new client, nothing carried over.
     return (
-      <RealtimeProvider key={me.data.user.id}>
+      <RealtimeProvider key={me.data.user.id} url={wsUrl()} getToken={fetchToken}>
         <Shell me={me.data} />
       </RealtimeProvider>
     );

@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { meQuery } from '../qk';
-import { useProjectsLive } from '../realtime/react';
+import { useProjectsLive } from '../live';
 import { can, roleIn } from '../roles';
 import { Errors } from './Errors';
 import { ago } from './format';

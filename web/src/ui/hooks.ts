@@ -6,8 +6,8 @@ import { useMutation, useQuery } from '@tanstack/react-query';
 import type { Me, MemberRole } from '@realtime/protocol';
 import { api, type Resource } from '../api';
 import { meQuery, qk } from '../qk';
-import { useLiveList } from '../realtime/react';
-import type { Row } from '../realtime/reducer';
+import { useLiveList } from '../live';
+import type { Row } from '../api';
 import { roleIn } from '../roles';
 
 /** The signed-in user (null for the moment between a sign-out and the shell's unmount). */
@@ -20,11 +20,11 @@ export function useRole(projectId: string): MemberRole | undefined {
 }
 
 export const useResultsLive = (projectId: string) =>
-  useLiveList('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { project_id: projectId } });
+  useLiveList('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { projectId } });
 export const useLayersLive = (projectId: string) =>
-  useLiveList('data-layers', 'data_layers', qk.dataLayers(projectId), { projectId }, { filter: { project_id: projectId } });
+  useLiveList('data-layers', 'data_layers', qk.dataLayers(projectId), { projectId }, { filter: { projectId } });
 export const useMatchesLive = (projectId: string) =>
-  useLiveList('supplier-matches', 'supplier_matches', qk.supplierMatches(projectId), { projectId }, { filter: { project_id: projectId } });
+  useLiveList('supplier-matches', 'supplier_matches', qk.supplierMatches(projectId), { projectId }, { filter: { projectId } });
 
 export function useWrite(resource: Resource) {
   return {

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { z } from 'zod';
 import type { Me } from '@realtime/protocol';
-import { signUserToken } from '@realtime/gateway';
+import { signUserToken } from '@realtime/auth';
 import { sameSecret } from '@realtime/replicator';
 import { HttpError, parseInput } from '../errors';
 import { verifyPassword } from './password';

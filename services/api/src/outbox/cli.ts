@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
   })();
 
   const env = loadApiEnv();
-  const log = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { service: 'outbox-cli' });
+  const log = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { service: 'outbox-cli' }, { format: env.LOG_FORMAT });
   const db = await openDatabase(env, log);
   const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-outbox-cli' });
   const out = outTo(process.stdout);

@@ -1,8 +1,7 @@
 // `npm run users -- <command>`: accounts and project memberships for operators, on a
 // fresh clone too (pending migrations run first). Exit codes: 0 done, 1 failed, 2 bad usage.
 import pg from 'pg';
-import { pino } from 'pino';
-import { describeError, loadDbEnv, openDatabase, runMigrations } from '@realtime/db';
+import { createLogger, describeError, loadDbEnv, openDatabase, runMigrations } from '@realtime/db';
 import { checkPassword, PasswordError } from '../auth/password';
 import { addUser, grant, listUsers, removeUser, resetPassword, revoke } from './commands';
 import { ArgumentError, COMMAND_USAGE, type CommandName, parseCommand, passwordLine, renderUserTable, USAGE, type UsersCommand } from './parse';
@@ -89,10 +88,10 @@ async function main(argv: string[]): Promise<number> {
 
   const env = loadDbEnv();
   // Logs go to stderr: stdout carries what scripts read (list --json).
-  const log = pino({ level: env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, base: { service: 'users-cli' } }, pino.destination({ dest: 2, sync: true }));
+  const log = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { service: 'users-cli' }, { format: env.LOG_FORMAT, fd: 2 });
   const db = await openDatabase(env, log);
   try {
-    await runMigrations(db.url, log);
+    await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
     const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-users-cli' });
     try {
       await run(cmd, pool, password);

@@ -1,10 +1,8 @@
-// What a token's grant lets a client see. Rows belong to a project: projects by their
-// id, every other table by its project_id column. "*" grants all of its kind.
+// What a token's grant lets a client see. Rows belong to a project through the column
+// the catalog names for their table (realtime_enable's third argument: projects' id,
+// project_id elsewhere); a table without one belongs to no project. "*" grants all of its kind.
 import type { Filter, Grant } from '@realtime/protocol';
 import type { DbRow } from '../subscriptions/route';
-
-/** The column that names a row's project on a channel. */
-export const projectColumn = (channel: string) => (channel === 'projects' ? 'id' : 'project_id');
 
 export function channelAllowed(grant: Grant, channel: string): boolean {
   return grant.channels.includes('*') || grant.channels.includes(channel);
@@ -15,19 +13,18 @@ export function projectAllowed(grant: Grant, projectId: unknown): boolean {
   return typeof projectId === 'string' && grant.projects.includes(projectId);
 }
 
-export function rowAllowed(grant: Grant, channel: string, row: DbRow | null): boolean {
+export function rowAllowed(grant: Grant, projectColumn: string | null, row: DbRow | null): boolean {
   if (!row) return false;
   if (grant.projects.includes('*')) return true;
-  return projectAllowed(grant, row[projectColumn(channel)]);
+  return projectColumn !== null && projectAllowed(grant, row[projectColumn]);
 }
 
 export type Verdict = { ok: true } | { ok: false; message: string };
 
 /** A subscription is refused when it asks, by channel or by a project filter, for what the grant withholds. */
-export function subscriptionAllowed(grant: Grant, channel: string, filter: Filter | undefined): Verdict {
+export function subscriptionAllowed(grant: Grant, channel: string, projectColumn: string | null, filter: Filter | undefined): Verdict {
   if (!channelAllowed(grant, channel)) return { ok: false, message: `your token does not grant the channel "${channel}"` };
-  const column = projectColumn(channel);
-  const wanted = filter?.[column];
+  const wanted = projectColumn === null ? undefined : filter?.[projectColumn];
   if (wanted !== undefined && !projectAllowed(grant, wanted)) {
     return { ok: false, message: `your token does not grant project ${String(wanted)}` };
   }

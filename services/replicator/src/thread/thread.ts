@@ -2,7 +2,7 @@
 // WAL decoding stay off the event loop that serves the sockets and the API. A crashed
 // worker is logged and started again with backoff (restart.ts); the process lives on.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from '@realtime/db';
+import { logStyleOf, stopFlagBuffer, type Logger } from '@realtime/db';
 import { STARTING, type ReplicatorConfig, type ReplicatorLike, type ReplicatorStatus, type StampListener } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
 import { replicatorErrors, type MetricsJson } from '../metrics';
@@ -119,7 +119,8 @@ export class ReplicatorThread implements ReplicatorLike {
     const { log: _log, ...config } = this.cfg;
     const init: WorkerInit = {
       config,
-      log: { level: this.cfg.log.level, bindings: this.cfg.log.bindings() },
+      log: { level: this.cfg.log.level, bindings: this.cfg.log.bindings(), style: logStyleOf(this.cfg.log) },
+      stopFlag: stopFlagBuffer(),
       entry: (this.opts.entry ?? WORKER).href,
       attempt: this.attempt++,
       statusEveryMs: this.opts.statusEveryMs ?? 1000,

@@ -1,7 +1,7 @@
 // The replicator's worker thread: a Replicator with its own event loop, logger and metrics
 // registry; its stamped batches, status and metrics go to the thread that started it.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { createLogger } from '@realtime/db';
+import { adoptStopFlag, createLogger } from '@realtime/db';
 import { Replicator } from '../replicator';
 import { metricsRegistry } from '../metrics';
 import type { FromWorker, ToWorker, WorkerInit } from './messages';
@@ -10,7 +10,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './messages';
 const STATUS_CHECK_MS = 100;
 
 export async function runWorker(port: MessagePort, init: WorkerInit): Promise<void> {
-  const log = createLogger(init.log.level, init.log.bindings);
+  adoptStopFlag(init.stopFlag);
+  const log = createLogger(init.log.level, init.log.bindings, { format: init.log.style.format, color: init.log.style.color });
   const replicator = new Replicator({ ...init.config, log });
   const post = (m: FromWorker) => port.postMessage(m);
   let last = '';

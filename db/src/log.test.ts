@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { describe, expect, test } from 'vitest';
+import { chooseLogFormat, connectionLost, createLogger, logStyleOf } from './log';
+
+describe('chooseLogFormat', () => {
+  test.each([
+    { setting: undefined, isTTY: true, want: 'pretty', why: 'a person at a terminal' },
+    { setting: undefined, isTTY: false, want: 'json', why: 'a pipe or a file' },
+    { setting: undefined, isTTY: undefined, want: 'json', why: 'no terminal at all (a worker, a service manager)' },
+    { setting: 'json', isTTY: true, want: 'json', why: 'LOG_FORMAT=json on a terminal' },
+    { setting: 'pretty', isTTY: false, want: 'pretty', why: 'LOG_FORMAT=pretty into a pipe' },
+    { setting: 'pretty', isTTY: true, want: 'pretty', why: 'LOG_FORMAT=pretty on a terminal' },
+    { setting: 'json', isTTY: false, want: 'json', why: 'LOG_FORMAT=json into a pipe' },
+  ] as const)('$why: $want', ({ setting, isTTY, want }) => {
+    expect(chooseLogFormat(setting, isTTY)).toBe(want);
+  });
+});
+
+describe('logStyleOf', () => {
+  test('a child answers its root’s style, so a worker thread writes like its process', () => {
+    const root = createLogger('silent', {}, { format: 'pretty', color: false });
+    expect(logStyleOf(root.child({ component: 'replicator' }))).toEqual({ format: 'pretty', color: false });
+    expect(logStyleOf(createLogger('silent', {}, { format: 'json' }))).toMatchObject({ format: 'json' });
+  });
+
+  test('a logger made elsewhere counts as JSON', async () => {
+    const { pino } = await import('pino');
+    expect(logStyleOf(pino({ level: 'silent' }, new Writable({ write: (_c, _e, cb) => cb() })))).toEqual({ format: 'json', color: false });
+  });
+});
+
+const pgError = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+
+describe('connectionLost', () => {
+  test.each([
+    { name: 'the server shut down (Ctrl-C, pg_ctl stop)', err: pgError('terminating connection due to administrator command', '57P01'), want: true },
+    { name: 'a server that is shutting down refuses', err: pgError('the database system is shutting down', '57P03'), want: true },
+    { name: 'the socket closed', err: pgError('Connection terminated unexpectedly'), want: true },
+    { name: 'nothing listens', err: pgError('connect ECONNREFUSED 127.0.0.1:54329', 'ECONNREFUSED'), want: true },
+    { name: 'wrapped by drizzle (the cause is the loss)', err: new Error('Failed query: rollback', { cause: pgError('Connection terminated unexpectedly') }), want: true },
+    { name: 'a statement error', err: pgError('duplicate key value violates unique constraint', '23505'), want: false },
+    { name: 'a statement timeout', err: pgError('canceling statement due to statement timeout', '57014'), want: false },
+    { name: 'not an error', err: 'Connection terminated', want: false },
+    { name: 'nothing', err: undefined, want: false },
+  ])('$name: $want', ({ err, want }) => {
+    expect(connectionLost(err)).toBe(want);
+  });
+});
+
+describe('a lost connection in the log', () => {
+  // In a process of its own: the logger writes to stdout, and the stop flag is process-wide.
+  const run = (stopAfterMs: number | null) => {
+    const script = `
+      import { createLogger } from './src/log.ts';
+      import { adoptStopFlag } from './src/process.ts';
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      adoptStopFlag(flag.buffer);
+      const log = createLogger('info', {}, { format: 'json' });
+      log.warn({ err: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }, 'lost');
+      log.warn('not a loss');
+      ${stopAfterMs === null ? '' : `setTimeout(() => Atomics.store(flag, 0, 1), ${stopAfterMs});`}
+      setTimeout(() => {}, 1500);
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+    return out.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+  };
+
+  test('is reported at its level when the process does not stop within the grace', () => {
+    expect(run(null).map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss'], [40, 'lost']]);
+  });
+
+  test('is quiet when the process begins to stop within the grace (Ctrl-C reached Postgres first)', () => {
+    expect(run(200).map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, test } from 'vitest';
+import { getTableName } from 'drizzle-orm';
+import type { StreamedTable } from '@realtime/db';
+import { buildResources, schemaTables } from './resources';
+
+/** The catalog as the migrations leave it, made from the schema itself: keys id, projects their own project. */
+const tables = schemaTables();
+const streamed = (name: string, projectColumn: string | null): StreamedTable => ({ name, keyColumn: 'id', projectColumn, columns: [] });
+const catalog = new Map(tables.map((t) => getTableName(t)).map((n) => [n, streamed(n, n === 'projects' ? 'id' : 'project_id')]));
+
+describe('buildResources', () => {
+  const resources = buildResources(tables, catalog);
+  const byPath = new Map(resources.map((r) => [r.path, r]));
+
+  test('every streamed table of the schema, at its name with - for _', () => {
+    expect(resources.map((r) => r.path).sort()).toEqual([...catalog.keys()].map((n) => n.replace(/_/g, '-')).sort());
+    expect(byPath.get('extraction-jobs')?.channel).toBe('extraction_jobs');
+  });
+
+  test('a table the catalog does not stream is not served', () => {
+    const [first, ...rest] = [...catalog.keys()];
+    const fewer = buildResources(tables, new Map(rest.map((n) => [n, catalog.get(n)!])));
+    expect(fewer.map((r) => r.channel)).not.toContain(first);
+  });
+
+  test('lists narrow by the foreign keys, and nothing else', () => {
+    expect(Object.keys(byPath.get('projects')!.parents)).toEqual([]);
+    expect(Object.keys(byPath.get('extraction-jobs')!.parents)).toEqual(['projectId']);
+    expect(Object.keys(byPath.get('extraction-results')!.parents).sort()).toEqual(['jobId', 'projectId']);
+    expect(Object.keys(byPath.get('supplier-matches')!.parents).sort()).toEqual(['projectId', 'resultId']);
+  });
+
+  test("a row's project follows from each parent of the same project column", () => {
+    const from = (path: string) => byPath.get(path)!.projectFrom.map((p) => [p.field, p.noun, p.parentName]);
+    expect(from('extraction-results')).toEqual([['jobId', 'job', 'extraction_jobs']]);
+    expect(from('supplier-matches')).toEqual([['resultId', 'result', 'extraction_results']]);
+    // projects is not a parent of the same project column: it is the project.
+    expect(from('extraction-jobs')).toEqual([]);
+    expect(byPath.get('projects')!.projectField).toBe('id');
+    expect(byPath.get('data-layers')!.projectField).toBe('projectId');
+  });
+
+  test('a parent whose project column differs fills nothing', () => {
+    const other = new Map(catalog);
+    other.set('extraction_jobs', streamed('extraction_jobs', null));
+    const results = buildResources(tables, other).find((r) => r.path === 'extraction-results')!;
+    expect(results.projectFrom).toEqual([]);
+  });
+
+  test('a key column the drizzle table lacks is an error naming it', () => {
+    const wrong = new Map(catalog);
+    wrong.set('data_layers', { ...streamed('data_layers', 'project_id'), keyColumn: 'layer_id' });
+    expect(() => buildResources(tables, wrong)).toThrow(/data_layers: the capture trigger's key column "layer_id"/);
+  });
+});

@@ -1,0 +1,223 @@
+// The gateway-side measurements, shared by our gateway's bench and the baseline's: both
+// servers speak protocol v2 (subscribe, batched `changes`), so one client code measures both.
+// Every figure is taken against a server already listening on `port`.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { io, type Socket } from 'socket.io-client';
+import { PROTOCOL_VERSION, WS_PATH, unbatch, type ClientToServerEvents, type ServerToClientEvents, type SubscribeRequest } from '@realtime/protocol';
+import { fmt, median, out } from './stats';
+import type { ClientsPlan, ClientsSummary } from './clients';
+import type { ReplayPlan, ReplayResult } from './replay-client';
+import type { Latency } from './scenarios';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+async function connect(port: number, token: string): Promise<Client> {
+  const socket: Client = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (err: Error & { data?: { code?: string } }) =>
+      reject(err.data?.code === 'PROTOCOL_VERSION' ? new Error(`the server refused protocol v${PROTOCOL_VERSION}: ${err.message}`) : err),
+    );
+  });
+  return socket;
+}
+
+async function subscribe(socket: Client, req: SubscribeRequest): Promise<number> {
+  const ack = await socket.emitWithAck('subscribe', req);
+  if (!ack.ok) throw new Error(`subscribe to ${req.channel} refused: ${ack.error.code} ${ack.error.message}`);
+  return ack.headSeq;
+}
+
+async function newProject(writer: pg.Client, name: string): Promise<string> {
+  const { rows } = await writer.query<{ id: string }>(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [name]);
+  return rows[0]!.id;
+}
+
+/**
+ * Changes per second replayed to one client subscribing with since = 0. The client runs
+ * in a process of its own (replay-client.ts), as the live benchmark's clients do: in the
+ * server's process, parsing the pages would take turns with sending them.
+ */
+export async function replayRate(port: number, token: string, expected: number): Promise<number> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'replay-client.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const plan: ReplayPlan = { port, token, channel: 'projects' };
+  child.stdin.end(JSON.stringify(plan));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  const code = await exited;
+  clearTimeout(timer);
+  const line = text.trim().split('\n').at(-1) ?? '';
+  if (line.startsWith('error ')) throw new Error(`the replay client: ${line.slice(6)}`);
+  if (code !== 0) throw new Error(`the replay client exited with ${code}: ${text.slice(0, 200)}`);
+  const result = JSON.parse(line) as ReplayResult;
+  if (result.changes !== expected) throw new Error(`replay delivered ${result.changes} changes, expected ${expected}`);
+  return expected / result.seconds;
+}
+
+/** A scenario's load as the clients process runs it, and which project the writer writes to. */
+export interface Load {
+  plan: Omit<ClientsPlan, 'port' | 'token'>;
+  /** Changes per second, in one transaction every 10 ms. */
+  rate: number;
+  /** The project written to; a new one when absent. */
+  project?: string;
+  /** Subscriptions whose deliveries are timed. */
+  measured: number;
+}
+
+/** Commit-to-client latency of one load against the server on `port`, over `seconds` of writes. */
+export async function liveLatency(url: string, port: number, token: string, load: Load, seconds: number): Promise<Latency> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'clients.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let outText = '';
+  child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
+  const ended = new Promise<string>((resolve) => child.stdout.on('end', () => resolve(outText)));
+  const plan: ClientsPlan = { port, token, ...load.plan };
+  child.stdin.end(JSON.stringify(plan));
+  try {
+    for (let i = 0; !outText.includes('ready'); i++) {
+      const error = outText.split('\n').find((l) => l.startsWith('error '));
+      if (error) throw new Error(`benchmark clients: ${error.slice(6)}`);
+      if (i > 1200) throw new Error(`the benchmark clients did not all subscribe within 120 s: ${outText.slice(0, 200)}`);
+      if (child.exitCode !== null) throw new Error(`the benchmark clients exited with ${child.exitCode}`);
+      await sleep(100);
+    }
+    const writer = new pg.Client({ connectionString: url });
+    await writer.connect();
+    const project = load.project ?? (await newProject(writer, 'latency'));
+    // Writes in ticks of 10 ms, one transaction per tick.
+    const perTick = Math.max(1, Math.round(load.rate / 100));
+    const until = Date.now() + seconds * 1000;
+    let written = 0;
+    while (Date.now() < until) {
+      const tick = Date.now();
+      await writer.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'bench.pdf' FROM generate_series(1, $2::int)`, [project, perTick]);
+      written += perTick;
+      await sleep(Math.max(0, 10 - (Date.now() - tick)));
+    }
+    await sleep(1500);
+    await writer.end();
+    child.kill('SIGTERM');
+    const line = (await ended).split('\n').find((l) => l.startsWith('{'));
+    if (!line) throw new Error('the benchmark clients printed no summary');
+    const r = JSON.parse(line) as ClientsSummary;
+    const n = (x: number | null) => x ?? Number.NaN;
+    return { p50: n(r.p50), p95: n(r.p95), p99: n(r.p99), delivered: r.count / Math.max(1, written * load.measured), stray: r.stray };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+export interface Loss {
+  written: number;
+  missed: number;
+  duplicated: number;
+}
+
+/**
+ * One client that drops its connection for `awayMs` while a writer inserts at a steady
+ * rate, then reconnects and subscribes again with since = the last seq it saw, as the
+ * web hook does. Counts the inserted rows it never received, and the ones it got twice.
+ */
+export async function reconnectLoss(url: string, port: number, token: string, rate = 200, awayMs = 1000): Promise<Loss> {
+  const socket = await connect(port, token);
+  const seen = new Map<string, number>();
+  let lastSeq: number | null = null;
+  socket.on('changes', (batch) => {
+    for (const e of unbatch(batch)) {
+      const id = e.row?.id;
+      if (e.op === 'INSERT' && typeof id === 'string') seen.set(id, (seen.get(id) ?? 0) + 1);
+      lastSeq = Math.max(lastSeq ?? 0, e.seq);
+    }
+  });
+  const resubscribe = async () => {
+    const head = await subscribe(socket, lastSeq === null ? { channel: 'extraction_jobs' } : { channel: 'extraction_jobs', since: lastSeq });
+    lastSeq = Math.max(lastSeq ?? 0, head);
+  };
+  await resubscribe();
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  const project = await newProject(writer, 'reconnect');
+  const ids: string[] = [];
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const started = Date.now();
+  const total = awayMs * 3;
+  let away: 'before' | 'away' | 'back' = 'before';
+  while (Date.now() - started < total) {
+    const tick = Date.now();
+    const { rows } = await writer.query<{ id: string }>(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'away.pdf' FROM generate_series(1, $2::int) RETURNING id`, [project, perTick]);
+    ids.push(...rows.map((r) => r.id));
+    if (away === 'before' && tick - started >= awayMs) {
+      away = 'away';
+      socket.disconnect();
+    } else if (away === 'away' && tick - started >= 2 * awayMs) {
+      away = 'back';
+      socket.connect();
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      await resubscribe();
+    }
+    await sleep(Math.max(0, 10 - (Date.now() - tick)));
+  }
+  await writer.end();
+  for (let i = 0; i < 30 && ids.some((id) => !seen.has(id)); i++) await sleep(100);
+  socket.disconnect();
+  const missed = ids.filter((id) => !seen.has(id)).length;
+  const duplicated = [...seen.values()].reduce((n, c) => n + c - 1, 0);
+  return { written: ids.length, missed, duplicated };
+}
+
+export interface Oversize {
+  committed: boolean;
+  delivered: boolean;
+  /** Commit to client, when delivered. */
+  ms: number | null;
+  error: string | null;
+}
+
+/** Inserts one row whose description alone is `bytes` long, and waits for it to stream. */
+export async function oversizeRow(url: string, port: number, token: string, bytes = 9000): Promise<Oversize> {
+  const socket = await connect(port, token);
+  const arrived = new Map<string, { size: number; ms: number }>();
+  socket.on('changes', (batch) => {
+    for (const e of batch.changes) {
+      if (typeof e.row?.id === 'string') arrived.set(e.row.id, { size: JSON.stringify(e.row).length, ms: Date.now() - Date.parse(e.committedAt) });
+    }
+  });
+  await subscribe(socket, { channel: 'projects' });
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  try {
+    let id: string;
+    try {
+      const { rows } = await writer.query<{ id: string }>(`INSERT INTO projects (name, description) VALUES ('oversize', repeat('x', $1::int)) RETURNING id`, [bytes]);
+      id = rows[0]!.id;
+    } catch (err) {
+      return { committed: false, delivered: false, ms: null, error: err instanceof Error ? err.message : String(err) };
+    }
+    for (let i = 0; i < 50 && !arrived.has(id); i++) await sleep(100);
+    const got = arrived.get(id);
+    if (!got || got.size < bytes) return { committed: true, delivered: false, ms: null, error: null };
+    return { committed: true, delivered: true, ms: got.ms, error: null };
+  } finally {
+    await writer.end();
+    socket.disconnect();
+  }
+}
+
+/** Median of the missed and duplicated counts over `rounds` runs, printing each run. */
+export async function lossRounds(url: string, port: number, token: string, rounds: number): Promise<Loss> {
+  const runs: Loss[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const l = await reconnectLoss(url, port, token);
+    runs.push(l);
+    out(`  client away ~1 s, round ${r}/${rounds}: ${fmt(l.written)} inserts, ${fmt(l.missed)} never received, ${fmt(l.duplicated)} received twice`);
+  }
+  return { written: median(runs.map((l) => l.written)), missed: median(runs.map((l) => l.missed)), duplicated: median(runs.map((l) => l.duplicated)) };
+}

@@ -1,0 +1,20 @@
+export { createRealtime, type CreateRealtimeOptions, type TokenLike } from './create.js';
+export {
+  RealtimeClient,
+  refreshDelay,
+  type ClientEvents,
+  type ClientOptions,
+  type ConnectionState,
+  type RealtimeToken,
+  type Resume,
+  type SocketLike,
+  type Status,
+  type SubscriptionHandlers,
+  type SubscriptionSpec,
+  type Timers,
+  type TokenSource,
+} from './client.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { defaultHandlers, newestFirst, reduce, type Handler, type Handlers, type LiveList, type ReduceOptions, type Row } from './reducer.js';
+export { isDev } from './dev.js';
+export type { ApiRow, Change, ChangeEvent, ChangesEvent, ErrorCode, Filter, Op, ResyncReason } from '@realtime/protocol';

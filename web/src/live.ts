@@ -1,0 +1,56 @@
+// The app's live data, on @realtime/react as any app would use it: the realtime token
+// from the session, the socket's URL, and the live lists of the pages (thin wrappers over
+// useLiveQuery, keyed by qk so that pages and hooks name the same caches).
+import { useQueryClient, type QueryKey } from '@tanstack/react-query';
+import { newestFirst, useLiveQuery, useLiveSubscription, type LiveFilter } from '@realtime/react';
+import type { TokenLike } from '@realtime/client';
+import { api, isApiError, type ListData, type Resource, type Row } from './api';
+import { meQuery, qk } from './qk';
+
+/** VITE_WS_URL points the socket elsewhere when it is not on the page's own origin. */
+export const wsUrl = (): string => (import.meta.env.VITE_WS_URL as string | undefined) || window.location.origin;
+
+/** The session's realtime token; a 401 means signed out (api.ts has told the app already). */
+export const fetchToken = (): Promise<TokenLike | null> => api.token().catch((e: unknown) => (isApiError(e, 401) ? null : Promise.reject(e)));
+
+export interface RealtimeSubscriptionOptions {
+  channel: string;
+  filter?: LiveFilter<Row>;
+  queryKey: QueryKey;
+  compare?: (a: Row, b: Row) => number;
+  enabled?: boolean;
+}
+
+/**
+ * Keeps the API list cached under `queryKey` live (see useLiveSubscription); a resync
+ * about membership also refetches `me`, whose roles changed with it.
+ */
+export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void {
+  const qc = useQueryClient();
+  useLiveSubscription<Row, ListData>({
+    ...opts,
+    onResync: (reason) => {
+      if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
+    },
+  });
+}
+
+/** A list from the API kept live by the stream; it polls while the socket is down. */
+export function useLiveList<T extends Row>(resource: Resource, channel: string, queryKey: QueryKey, params: Record<string, string>, options: { filter?: LiveFilter<T>; compare?: (a: T, b: T) => number; enabled?: boolean } = {}) {
+  const qc = useQueryClient();
+  return useLiveQuery<T, ListData<T>>({
+    channel,
+    queryKey,
+    queryFn: () => api.list<T>(resource, params),
+    filter: options.filter,
+    compare: options.compare ?? newestFirst,
+    enabled: options.enabled,
+    onResync: (reason) => {
+      if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
+    },
+  });
+}
+
+export const useProjectsLive = () => useLiveList('projects', 'projects', qk.projects.list(), {}, { compare: newestFirst });
+
+export const useExtractionJobsLive = (projectId: string) => useLiveList('extraction-jobs', 'extraction_jobs', qk.extraction.jobs(projectId), { projectId }, { filter: { projectId } });
