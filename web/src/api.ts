@@ -78,6 +78,7 @@ export const api = {
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
   outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),
   outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),
+  outboxTables: () => request<{ tables: string[] }>('GET', 'outbox/tables'),
   outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[]; truncated?: boolean }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),
 };
 

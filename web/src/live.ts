@@ -6,6 +6,7 @@ import { newestFirst, useLiveQuery, useLiveSubscription, type LiveFilter } from 
 import type { TokenLike } from '@realtime/client';
 import { api, isApiError, type ListData, type Resource, type Row } from './api';
 import { meQuery, qk } from './qk';
+import type { ExtractionJob, Project } from './rows';
 
 /** VITE_WS_URL points the socket elsewhere when it is not on the page's own origin. */
 export const wsUrl = (): string => (import.meta.env.VITE_WS_URL as string | undefined) || window.location.origin;
@@ -51,6 +52,6 @@ export function useLiveList<T extends Row>(resource: Resource, channel: string, 
   });
 }
 
-export const useProjectsLive = () => useLiveList('projects', 'projects', qk.projects.list(), {}, { compare: newestFirst });
+export const useProjectsLive = () => useLiveList<Project>('projects', 'projects', qk.projects.list(), {}, { compare: newestFirst });
 
-export const useExtractionJobsLive = (projectId: string) => useLiveList('extraction-jobs', 'extraction_jobs', qk.extraction.jobs(projectId), { projectId }, { filter: { projectId } });
+export const useExtractionJobsLive = (projectId: string) => useLiveList<ExtractionJob>('extraction-jobs', 'extraction_jobs', qk.extraction.jobs(projectId), { projectId }, { filter: { projectId } });

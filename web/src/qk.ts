@@ -2,6 +2,7 @@
 // the typed query options of the queries that more than one component reads.
 import { queryOptions } from '@tanstack/react-query';
 import { api } from './api';
+import type { Project } from './rows';
 
 export const qk = {
   me: ['auth', 'me'] as const,
@@ -22,6 +23,6 @@ export const qk = {
 /** Who is signed in (null: nobody): the app's one source of the session and of roles. */
 export const meQuery = queryOptions({ queryKey: qk.me, queryFn: api.me });
 
-export const projectQuery = (id: string) => queryOptions({ queryKey: qk.projects.detail(id), queryFn: () => api.get('projects', id) });
+export const projectQuery = (id: string) => queryOptions({ queryKey: qk.projects.detail(id), queryFn: () => api.get<Project>('projects', id) });
 
 export const membersQuery = (projectId: string) => queryOptions({ queryKey: qk.members(projectId), queryFn: () => api.members(projectId) });

@@ -163,6 +163,12 @@ describe('outbox over HTTP', () => {
     const history = await call('GET', `/api/outbox/history/projects/${created.body.id}`, undefined, operator);
     expect(history.body.changes.map((h: { op: string; actor: string }) => [h.op, h.actor])).toEqual([['INSERT', dora.email], ['UPDATE', tester.email]]);
     expect(history.body.changes[1].changes).toEqual(expect.arrayContaining([{ column: 'description', from: '', to: 'now described' }]));
+    const tables = await call('GET', '/api/outbox/tables', undefined, operator);
+    expect(tables.body.tables).toEqual(expect.arrayContaining(['projects', 'project_members']));
+    await fx.sql(`CREATE TABLE outbox_tables_probe (id uuid PRIMARY KEY DEFAULT gen_random_uuid())`);
+    await fx.sql(`SELECT realtime_enable('outbox_tables_probe')`);
+    expect((await call('GET', '/api/outbox/tables', undefined, operator)).body.tables).toContain('outbox_tables_probe');
+    await fx.sql(`DROP TABLE outbox_tables_probe`);
     const stats = await call('GET', '/api/outbox/stats', undefined, operator);
     expect(stats.body).toMatchObject({ mode: 'down', retentionFloor: 0 });
     expect(stats.body.backlog).toBeGreaterThan(0);

@@ -181,6 +181,7 @@ describe('operators and identity', () => {
   test.each([
     ['/api/outbox', 'operator'],
     ['/api/outbox/stats', 'operator'],
+    ['/api/outbox/tables', 'operator'],
     [`/api/outbox/history/projects/00000000-0000-0000-0000-000000000000`, 'operator'],
     ['/status', 'operator'],
     ['/metrics', 'operator'],

@@ -4,7 +4,6 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api';
 
-const tables = ['', 'projects', 'extraction_jobs', 'extraction_results', 'data_layers', 'supplier_matches'];
 
 function Health() {
   const { data, error } = useQuery({ queryKey: ['outbox', 'stats'], queryFn: api.outboxStats, refetchInterval: 3000 });
@@ -76,6 +75,8 @@ export function OutboxPage() {
   const [selected, setSelected] = useState<{ table: string; id: string } | null>(null);
   const params = Object.fromEntries(Object.entries({ ...filters, limit: '100' }).filter(([, v]) => v));
   const { data, error } = useQuery({ queryKey: ['outbox', 'list', params], queryFn: () => api.outbox(params), refetchInterval: follow ? 1000 : false });
+  const streamed = useQuery({ queryKey: ['outbox', 'tables'], queryFn: api.outboxTables, staleTime: 60_000 });
+  const tables = ['', ...(streamed.data?.tables ?? [])];
   const set = (k: keyof typeof filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
   return (
     <>

@@ -7,7 +7,7 @@ import type { MemberRole } from '@realtime/protocol';
 import { api, isApiError } from '../api';
 import { projectQuery } from '../qk';
 import { useExtractionJobsLive, useProjectsLive } from '../live';
-import type { Row } from '../api';
+import type { Project } from '../rows';
 import { can } from '../roles';
 import { Errors } from './Errors';
 import { duration } from './format';
@@ -23,7 +23,7 @@ function Progress({ value, status }: { value: number; status: string }) {
   );
 }
 
-function ProjectHeader({ project, role }: { project: Row; role: MemberRole | undefined }) {
+function ProjectHeader({ project, role }: { project: Project; role: MemberRole | undefined }) {
   const { update } = useWrite('projects');
   // On the mutation, not on mutate(): the stream may remove the project (and unmount this
   // header) before the DELETE's answer comes back.
@@ -36,7 +36,7 @@ function ProjectHeader({ project, role }: { project: Row; role: MemberRole | und
     update.mutate({ id: project.id, name }, { onSuccess: () => setEditing(false) });
   };
   const rename = () => {
-    setName(String(project.name));
+    setName(project.name);
     setEditing(true);
   };
   return (
@@ -52,10 +52,10 @@ function ProjectHeader({ project, role }: { project: Row; role: MemberRole | und
             </form>
           ) : (
             <h1 onDoubleClick={owner ? rename : undefined} title={owner ? 'Double-click to rename' : undefined}>
-              {String(project.name)}
+              {project.name}
             </h1>
           )}
-          <p className="muted">{String(project.description || '')}</p>
+          <p className="muted">{project.description}</p>
         </div>
         <div className="inline-form">
           {role ? <span className="badge" data-testid="role">{role}</span> : null}
@@ -64,7 +64,7 @@ function ProjectHeader({ project, role }: { project: Row; role: MemberRole | und
             <button
               className="ghost danger"
               disabled={remove.isPending}
-              onClick={() => confirm(`Delete ${String(project.name)} and everything in it?`) && remove.mutate()}
+              onClick={() => confirm(`Delete ${project.name} and everything in it?`) && remove.mutate()}
             >
               Delete project
             </button>
@@ -103,10 +103,10 @@ function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean })
         </thead>
         <tbody>
           {data?.items.map((j) => (
-            <tr key={j.id} data-testid="job" data-id={j.id} data-status={String(j.status)}>
-              <td>{String(j.documentName)}{j.error ? <div className="error small">{String(j.error)}</div> : null}</td>
-              <td><span className={`badge status-${String(j.status)}`}>{String(j.status)}</span></td>
-              <td><Progress value={Number(j.progress)} status={String(j.status)} /></td>
+            <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status}>
+              <td>{j.documentName}{j.error ? <div className="error small">{j.error}</div> : null}</td>
+              <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
+              <td><Progress value={j.progress} status={j.status} /></td>
               <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
               <td className="actions">
                 {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
@@ -130,7 +130,7 @@ function Results({ projectId }: { projectId: string }) {
         <thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
         <tbody>
           {data?.items.slice(0, 50).map((r) => (
-            <tr key={r.id}><td>{String(r.fieldName)}</td><td>{String(r.value)}</td><td>{Math.round(Number(r.confidence) * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td></tr>
+            <tr key={r.id}><td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td></tr>
           ))}
         </tbody>
       </table>
@@ -161,8 +161,8 @@ function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean 
       <ul className="rows">
         {data?.items.map((l) => (
           <li key={l.id}>
-            <label><input type="checkbox" checked={Boolean(l.visible)} disabled={!canWrite} onChange={(e) => update.mutate({ id: l.id, visible: e.target.checked })} /> {String(l.name)}</label>
-            <span className="muted small">{String(l.kind)} · {String(l.source)}</span>
+            <label><input type="checkbox" checked={l.visible} disabled={!canWrite} onChange={(e) => update.mutate({ id: l.id, visible: e.target.checked })} /> {l.name}</label>
+            <span className="muted small">{l.kind} · {l.source}</span>
             {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(l.id)}>Delete</button> : null}
           </li>
         ))}
@@ -181,9 +181,9 @@ function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean
       <ul className="rows">
         {data?.items.slice(0, 50).map((m) => (
           <li key={m.id}>
-            <span>{String(m.supplierName)}</span>
+            <span>{m.supplierName}</span>
             <span className="muted small">score {Math.round(Number(m.score) * 100)}%</span>
-            <select value={String(m.status)} disabled={!canWrite} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
+            <select value={m.status} disabled={!canWrite} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
               <option value="pending">pending</option>
               <option value="confirmed">confirmed</option>
               <option value="rejected">rejected</option>
@@ -195,7 +195,7 @@ function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean
   );
 }
 
-type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; message: string } | { state: 'visible'; project: Row };
+type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; message: string } | { state: 'visible'; project: Project };
 
 /**
  * Whether the project is still there for this user. Revoked or deleted, it leaves the

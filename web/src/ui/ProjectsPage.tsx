@@ -52,15 +52,15 @@ export function ProjectsPage() {
           return (
             <li key={p.id} className="card" data-testid="project" data-id={p.id}>
               <a href={`#/projects/${p.id}`} className="card-main">
-                <strong>{String(p.name)}</strong>
-                <span className="muted">{String(p.description || 'No description')}</span>
+                <strong>{p.name}</strong>
+                <span className="muted">{p.description || 'No description'}</span>
               </a>
               <div className="card-side">
                 {role ? <span className="badge">{role}</span> : null}
-                <span className={`badge status-${String(p.status)}`}>{String(p.status)}</span>
+                <span className={`badge status-${p.status}`}>{p.status}</span>
                 <span className="muted small">{ago(p.createdAt, now)}</span>
                 {can(role, 'delete-project') ? (
-                  <button className="ghost danger" title="Delete project" onClick={() => confirm(`Delete ${String(p.name)} and everything in it?`) && remove.mutate(p.id)}>
+                  <button className="ghost danger" title="Delete project" onClick={() => confirm(`Delete ${p.name} and everything in it?`) && remove.mutate(p.id)}>
                     Delete
                   </button>
                 ) : null}

@@ -8,6 +8,7 @@ import { api, type Resource } from '../api';
 import { meQuery, qk } from '../qk';
 import { useLiveList } from '../live';
 import type { Row } from '../api';
+import type { DataLayer, ExtractionResult, SupplierMatch } from '../rows';
 import { roleIn } from '../roles';
 
 /** The signed-in user (null for the moment between a sign-out and the shell's unmount). */
@@ -20,11 +21,11 @@ export function useRole(projectId: string): MemberRole | undefined {
 }
 
 export const useResultsLive = (projectId: string) =>
-  useLiveList('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { projectId } });
+  useLiveList<ExtractionResult>('extraction-results', 'extraction_results', qk.extraction.results(projectId), { projectId }, { filter: { projectId } });
 export const useLayersLive = (projectId: string) =>
-  useLiveList('data-layers', 'data_layers', qk.dataLayers(projectId), { projectId }, { filter: { projectId } });
+  useLiveList<DataLayer>('data-layers', 'data_layers', qk.dataLayers(projectId), { projectId }, { filter: { projectId } });
 export const useMatchesLive = (projectId: string) =>
-  useLiveList('supplier-matches', 'supplier_matches', qk.supplierMatches(projectId), { projectId }, { filter: { projectId } });
+  useLiveList<SupplierMatch>('supplier-matches', 'supplier_matches', qk.supplierMatches(projectId), { projectId }, { filter: { projectId } });
 
 export function useWrite(resource: Resource) {
   return {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
+import { loadStreamedTables } from '@realtime/db';
 import { parseInput } from '../errors';
 import { historyRows, listRows, stats } from './commands';
 import { parseDuration } from './parse';
@@ -62,6 +63,8 @@ export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool
     return { items, page: { limit: q.limit, offset: q.offset, nextOffset } };
   });
   app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
+  // The catalog's, so that a table enabled by a migration is offered without a redeploy.
+  app.get('/api/outbox/tables', async () => ({ tables: [...(await loadStreamedTables(opts.pool)).keys()].sort() }));
   app.get('/api/outbox/history/:table/:id', async (request) => {
     const { table, id } = parseInput(historyParams, request.params, 'path');
     // One answer, so a bounded one: a row changed a million times gives its latest changes.
