@@ -76,7 +76,8 @@ export function logStyleOf(log: Logger): LogStyle {
  * stack, as if the database had failed. So a lost connection is reported after a grace:
  * at its level if the process is not stopping by then, at debug if it is.
  */
-export const LOSS_GRACE_MS = 1000;
+// 2.5 s: on a loaded machine a signal can wait that long for a busy event loop.
+export const LOSS_GRACE_MS = 2500;
 const pending = new Set<() => void>();
 let flushOnExit = false;
 

@@ -40,25 +40,25 @@ describe('realtime_enable', () => {
     listener.on('notification', (n) => heard.push(n.payload ?? ''));
     await listener.query(`LISTEN ${CATALOG_CHANNEL}`);
     try {
-      await fx.pool.query(`CREATE TABLE invoices (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), project_id uuid NOT NULL REFERENCES projects(id), amount numeric(12,2), number int8)`);
-      await fx.pool.query(`SELECT realtime_enable('invoices', 'id', 'project_id')`);
-      const first = await policies('invoices');
+      await fx.pool.query(`CREATE TABLE test_invoices (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), project_id uuid NOT NULL REFERENCES projects(id), amount numeric(12,2), number int8)`);
+      await fx.pool.query(`SELECT realtime_enable('test_invoices', 'id', 'project_id')`);
+      const first = await policies('test_invoices');
       expect(first.map((p) => [p.name, p.cmd])).toEqual([
-        ['invoices_change', 'w'],
-        ['invoices_create', 'a'],
-        ['invoices_delete', 'd'],
-        ['invoices_read', 'r'],
+        ['test_invoices_change', 'w'],
+        ['test_invoices_create', 'a'],
+        ['test_invoices_delete', 'd'],
+        ['test_invoices_read', 'r'],
       ]);
       // The same rules as 0003 gave extraction_jobs, with the table's own column.
       const jobs = await policies('extraction_jobs');
       expect(first.map((p) => [p.qual, p.check])).toEqual(jobs.map((p) => [p.qual, p.check]));
       const { rows: grants } = await fx.pool.query(
-        `SELECT array_agg(privilege_type ORDER BY privilege_type)::text[] AS p FROM information_schema.role_table_grants WHERE grantee = 'realtime_api' AND table_name = 'invoices'`,
+        `SELECT array_agg(privilege_type ORDER BY privilege_type)::text[] AS p FROM information_schema.role_table_grants WHERE grantee = 'realtime_api' AND table_name = 'test_invoices'`,
       );
       expect(grants[0].p).toEqual(['DELETE', 'INSERT', 'SELECT', 'UPDATE']);
-      const { rows: rls } = await fx.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'invoices'::regclass`);
+      const { rows: rls } = await fx.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'test_invoices'::regclass`);
       expect(rls[0].relrowsecurity).toBe(true);
-      expect((await loadStreamedTables(fx.pool)).get('invoices')).toMatchObject({
+      expect((await loadStreamedTables(fx.pool)).get('test_invoices')).toMatchObject({
         keyColumn: 'id',
         projectColumn: 'project_id',
         columns: [
@@ -69,10 +69,10 @@ describe('realtime_enable', () => {
         ],
       });
 
-      await fx.pool.query(`SELECT realtime_enable('invoices', 'id', 'project_id')`);
-      expect(await policies('invoices')).toEqual(first);
+      await fx.pool.query(`SELECT realtime_enable('test_invoices', 'id', 'project_id')`);
+      expect(await policies('test_invoices')).toEqual(first);
       await new Promise((r) => setTimeout(r, 100));
-      expect(heard).toEqual(['invoices', 'invoices']);
+      expect(heard).toEqual(['test_invoices', 'test_invoices']);
     } finally {
       await listener.end();
     }
@@ -100,8 +100,8 @@ describe('realtime_enable', () => {
   });
 
   test.each([
-    ['a missing key column', `SELECT realtime_enable('invoices', 'nope', 'project_id')`, /no column "nope" to use as the row id/],
-    ['a missing project column', `SELECT realtime_enable('invoices', 'id', 'nope')`, /no column "nope" to name the row's project/],
+    ['a missing key column', `SELECT realtime_enable('test_invoices', 'nope', 'project_id')`, /no column "nope" to use as the row id/],
+    ['a missing project column', `SELECT realtime_enable('test_invoices', 'id', 'nope')`, /no column "nope" to name the row's project/],
     ['a project column that is not a uuid', `SELECT realtime_enable('notes', 'note_id', 'body')`, /the project column "body" is text, and project ids are uuid/],
   ])('refuses %s, naming it', async (_name, statement, message) => {
     await expect(fx.pool.query(statement)).rejects.toThrow(message);

@@ -2,6 +2,7 @@
 // empty file of hand-written SQL), from any folder of the clone. A name is required:
 // drizzle-kit would otherwise pick a random one, and the migration list is read by people.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,5 +27,20 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const bin = path.join(repoRoot, 'node_modules', '.bin', 'drizzle-kit');
   const run = spawnSync(bin, ['generate', '--config', path.join(repoRoot, 'drizzle.config.ts'), ...args], { stdio: 'inherit', cwd: repoRoot });
+  if (run.status === 0 && args.includes('--custom')) endCustomFile();
   process.exit(run.status ?? 1);
+}
+
+/**
+ * drizzle-kit writes a custom migration as one comment line with no line end, so a line
+ * appended to it (`echo ... >>`) would join the comment and silently do nothing.
+ */
+function endCustomFile(): void {
+  const migrations = path.join(repoRoot, 'db', 'migrations');
+  const journal = JSON.parse(fs.readFileSync(path.join(migrations, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+  const last = journal.entries.at(-1);
+  if (!last) return;
+  const file = path.join(migrations, `${last.tag}.sql`);
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.endsWith('\n')) fs.writeFileSync(file, `${text}\n`);
 }
