@@ -58,7 +58,7 @@ test('offline while 200 changes are written: back to exactly the database, no ro
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid=job]').length === n, 10);
 
   await page.context().setOffline(true);
-  // The browser drops the socket; the page says so and falls back to polling.
+  // The browser drops the socket; the page says so.
   await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
   // 200 changes while the page cannot hear them: inserts, progress updates, deletes.
   for (let i = 0; i < 200; i++) {

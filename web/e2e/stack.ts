@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { Member } from '@realtime/protocol';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 
@@ -93,9 +93,10 @@ export interface User {
   password: string;
 }
 
-export async function addUser(stack: Stack, name: string): Promise<User> {
+/** `operator`: may read the change outbox (`--operator`). */
+export async function addUser(stack: Stack, name: string, opts: { operator?: boolean } = {}): Promise<User> {
   const user = { email: `${name.toLowerCase()}@e2e.example`, name, password: `${name}-correct-horse-battery` };
-  await usersCli(stack, ['add', user.email, '--name', name, '--password-stdin'], `${user.password}\n`);
+  await usersCli(stack, ['add', user.email, '--name', name, ...(opts.operator ? ['--operator'] : []), '--password-stdin'], `${user.password}\n`);
   return user;
 }
 
@@ -129,8 +130,8 @@ export class Session {
 }
 
 /** A browser context of its own (its own cookies), signed in through the sign-in page. */
-export async function signedInPage(stack: Stack, user: User): Promise<Page> {
-  const page = await (await stack.browser.newContext()).newPage();
+export async function signedInPage(stack: Stack, user: User, context: BrowserContextOptions = {}): Promise<Page> {
+  const page = await (await stack.browser.newContext(context)).newPage();
   await page.goto(`${stack.base}/#/`);
   await page.fill('input[name=email]', user.email);
   await page.fill('input[name=password]', user.password);

@@ -36,7 +36,7 @@ export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void
   });
 }
 
-/** A list from the API kept live by the stream; it polls while the socket is down. */
+/** A list from the API kept live by the stream; caught up by replay after an outage, polled only after 2 minutes of failed attempts. */
 export function useLiveList<T extends Row>(resource: Resource, channel: string, queryKey: QueryKey, params: Record<string, string>, options: { filter?: LiveFilter<T>; compare?: (a: T, b: T) => number; enabled?: boolean } = {}) {
   const qc = useQueryClient();
   return useLiveQuery<T, ListData<T>>({

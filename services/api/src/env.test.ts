@@ -32,6 +32,7 @@ describe('loadApiEnv', () => {
     ['GATEWAY_URLS', 'gateway-1', /GATEWAY_URLS lists URLs/],
     ['SIMULATOR_INTERVAL_MS', '5', /SIMULATOR_INTERVAL_MS/],
     ['REPLICATOR', '0', /REALTIME_JWT_SECRET: must be set when REPLICATOR=0/],
+    ['PING_TIMEOUT_MS', '9000', /PING_TIMEOUT_MS: PING_INTERVAL_MS \+ PING_TIMEOUT_MS is 13000 ms; at most 10000 ms/],
   ])('%s=%s is refused', (name, value, message) => {
     expect(() => loadApiEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadApiEnv({ [name]: value })).toThrow(message);

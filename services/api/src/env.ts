@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { parseEnv } from '@realtime/db';
 import { parseRetention } from './outbox/parse';
-import { gatewayEnvSchema } from '@realtime/gateway';
+import { checkHeartbeat, gatewayEnvSchema } from '@realtime/gateway';
 import { HTTP_LIMIT_DEFAULTS } from '@realtime/replicator';
 
 export const apiEnvSchema = gatewayEnvSchema.extend({
@@ -54,6 +54,7 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
   /** Writes (POST, PATCH, DELETE under /api) per signed-in user and minute; more get 429. */
   WRITES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
 }).superRefine((env, ctx) => {
+  checkHeartbeat(env, ctx);
   const oidc = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE].filter(Boolean).length;
   if (oidc !== 0 && oidc !== 3) {
     for (const name of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {

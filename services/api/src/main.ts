@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
 import { Replicator, ReplicatorThread, buildHttp, replicatorConfig, type ReplicatorLike } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { ChannelCatalog, Feed, Gateway, gatewayLimits, jwtSecret } from '@realtime/gateway';
+import { ChannelCatalog, Feed, Gateway, gatewayHeartbeat, gatewayLimits, jwtSecret } from '@realtime/gateway';
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
@@ -89,6 +89,7 @@ async function main(): Promise<() => Promise<void>> {
     jwtSecret: secret,
     replayPool,
     limits: gatewayLimits(env),
+    heartbeat: gatewayHeartbeat(env),
   });
   await feed.start();
   gateway.start();

@@ -11,7 +11,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
-import { CURSOR_SQL, encodeCursor } from '@realtime/auth';
+import { CURSOR_SQL, cursorFromRow } from '@realtime/auth';
 import { shapeRow, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
 import type { Resource } from './resources';
@@ -82,7 +82,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     const q = parseInput(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
     const where: SQL[] = [];
     for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
-    let head = { snapshot: '', head: null as string | null };
+    let head = { snapshot: '', head: null as string | null, fp_input: null as string | null };
     return asUser(
       db,
       userOf(request),
@@ -97,7 +97,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         const more = items.length > q.limit;
         return {
           items: (more ? items.slice(0, q.limit) : items).map((i) => shape(i.row)),
-          cursor: encodeCursor(Number(head.head ?? 0), head.snapshot),
+          cursor: cursorFromRow(head),
           page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
         };
       },
@@ -107,7 +107,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         // The outbox is not the user's to read: its head is taken before SET ROLE, in the
         // same snapshot as the list.
         before: async (tx) => {
-          head = (await tx.execute<{ snapshot: string; head: string | null }>(sql.raw(CURSOR_SQL))).rows[0]!;
+          head = (await tx.execute<{ snapshot: string; head: string | null; fp_input: string | null }>(sql.raw(CURSOR_SQL))).rows[0]!;
         },
       },
     );

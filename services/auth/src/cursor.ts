@@ -1,22 +1,34 @@
-// The stream cursor an HTTP list carries: the head seq and the snapshot the list was
-// read in. Opaque to clients (base64url JSON), checked when it comes back.
+// The stream cursor an HTTP list carries: the head seq, the fingerprint of the change at
+// the head (the history the list was read from) and the snapshot the list was read in.
+// Opaque to clients (base64url JSON), checked when it comes back.
 import { z } from 'zod';
-import { HEAD_SQL } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql } from '@realtime/db';
 import { parseSnapshot, type Snapshot } from './snapshot';
 
-const cursorSchema = z.object({ v: z.literal(1), h: z.number().int().min(0), s: z.string().max(2000) }).strict();
+const fpSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).nullable();
+// v1 (before history identity) carried no fingerprint: still read, as a position that
+// cannot be checked (the gateway resyncs it, and the refetch brings a v2 cursor).
+const cursorSchema = z.union([
+  z.object({ v: z.literal(1), h: z.number().int().min(0), s: z.string().max(2000) }).strict(),
+  z.object({ v: z.literal(2), h: z.number().int().min(0), f: fpSchema, s: z.string().max(2000) }).strict(),
+]);
 
 export interface Cursor {
   /** Every change with seq <= headSeq is in the list. */
   headSeq: number;
+  /**
+   * The fingerprint of the change stamped headSeq when the list was read (`fingerprint` in
+   * @realtime/db); null when there was none (nothing written yet, or pruned to the floor).
+   */
+  headFp: string | null;
   /** Changes with a larger seq are in the list exactly when their txid is visible here. */
   snapshot: Snapshot;
   snapshotText: string;
 }
 
-export function encodeCursor(headSeq: number, snapshotText: string): string {
+export function encodeCursor(headSeq: number, snapshotText: string, headFp: string | null): string {
   parseSnapshot(snapshotText);
-  return Buffer.from(JSON.stringify({ v: 1, h: headSeq, s: snapshotText })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText })).toString('base64url');
 }
 
 export class CursorError extends Error {}
@@ -31,24 +43,32 @@ export function decodeCursor(token: string): Cursor {
   const parsed = cursorSchema.safeParse(raw);
   if (!parsed.success) throw new CursorError('cursor is not one this server issued (unexpected fields); use the cursor of an HTTP list as it came');
   try {
-    return { headSeq: parsed.data.h, snapshot: parseSnapshot(parsed.data.s), snapshotText: parsed.data.s };
+    const headFp = parsed.data.v === 2 ? parsed.data.f : null;
+    return { headSeq: parsed.data.h, headFp, snapshot: parseSnapshot(parsed.data.s), snapshotText: parsed.data.s };
   } catch (e) {
     throw new CursorError(`cursor holds a bad snapshot: ${(e as Error).message}`);
   }
 }
 
 /**
- * What a list's cursor is made of (`snapshot`, `head`), for a query in the list's own
- * transaction. The head is the stream's (HEAD_SQL), not `max(seq)`: after a prune that
- * left nothing stamped, `max(seq)` is below the floor and every subscribe would resync.
+ * What a list's cursor is made of (`snapshot`, `head`, `fp_input`: what the fingerprint of
+ * the change at the head is made of, null when no row has that seq), for a query in the
+ * list's own transaction. The head is the stream's (HEAD_SQL), not `max(seq)`: after a
+ * prune that left nothing stamped, `max(seq)` is below the floor and every subscribe
+ * would resync.
  */
-export const CURSOR_SQL = `SELECT pg_current_snapshot()::text AS snapshot, ${HEAD_SQL} AS head`;
+export const CURSOR_SQL = `SELECT pg_current_snapshot()::text AS snapshot, h.head, (SELECT ${fingerprintInputSql('c')} FROM change_outbox c WHERE c.seq = h.head) AS fp_input FROM (SELECT ${HEAD_SQL} AS head) h`;
+
+/** The cursor from a row of CURSOR_SQL. */
+export function cursorFromRow(row: { snapshot: string; head: string | number | null; fp_input?: string | null }): string {
+  return encodeCursor(Number(row.head ?? 0), row.snapshot, row.fp_input ? fingerprint(row.fp_input) : null);
+}
 
 /**
  * The cursor for a list read in the same transaction (REPEATABLE READ, so that the list
  * and this snapshot are one): read it in that transaction, before or after the rows.
  */
-export async function readCursor(client: { query: (sql: string) => Promise<{ rows: { snapshot: string; head: string | null }[] }> }): Promise<string> {
+export async function readCursor(client: { query: (sql: string) => Promise<{ rows: { snapshot: string; head: string | null; fp_input?: string | null }[] }> }): Promise<string> {
   const { rows } = await client.query(CURSOR_SQL);
-  return encodeCursor(Number(rows[0]?.head ?? 0), rows[0]!.snapshot);
+  return cursorFromRow(rows[0]!);
 }

@@ -130,16 +130,24 @@ export async function reconnectLoss(url: string, port: number, token: string, ra
   const socket = await connect(port, token);
   const seen = new Map<string, number>();
   let lastSeq: number | null = null;
+  // The fingerprint of the change at lastSeq, sent with it (protocol 3), as the web client does.
+  let lastFp: string | undefined;
   socket.on('changes', (batch) => {
     for (const e of unbatch(batch)) {
       const id = e.row?.id;
       if (e.op === 'INSERT' && typeof id === 'string') seen.set(id, (seen.get(id) ?? 0) + 1);
-      lastSeq = Math.max(lastSeq ?? 0, e.seq);
+      if (e.seq > (lastSeq ?? 0)) {
+        lastSeq = e.seq;
+        lastFp = e.fp;
+      }
     }
   });
   const resubscribe = async () => {
-    const head = await subscribe(socket, lastSeq === null ? { channel: 'extraction_jobs' } : { channel: 'extraction_jobs', since: lastSeq });
-    lastSeq = Math.max(lastSeq ?? 0, head);
+    const head = await subscribe(socket, lastSeq === null ? { channel: 'extraction_jobs' } : { channel: 'extraction_jobs', since: lastSeq, ...(lastFp ? { fp: lastFp } : {}) });
+    if (head > (lastSeq ?? 0)) {
+      lastSeq = head;
+      lastFp = undefined;
+    }
   };
   await resubscribe();
   const writer = new pg.Client({ connectionString: url });

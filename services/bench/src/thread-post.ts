@@ -37,6 +37,7 @@ export function batch(from: number): StampedChange[] {
     actor: 'simulator',
     committedAt: '2025-01-01T10:00:01.000Z',
     rowBytes: 640,
+    fp: 'AbCdEfGhIjKl',
   }));
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { EnvError } from '@realtime/db';
-import { gatewayLimits, jwtSecret, loadGatewayEnv } from './env';
+import { gatewayHeartbeat, gatewayLimits, jwtSecret, loadGatewayEnv } from './env';
 
 describe('loadGatewayEnv', () => {
   test('defaults', () => {
@@ -33,6 +33,11 @@ describe('loadGatewayEnv', () => {
     expect(limits).toMatchObject({ queueBytes: 65536, maxSocketsPerUser: 3, subscribesPerSecond: 5, maxConcurrentReplays: 2, pageBytes: 32768, maxSubscriptions: 100 });
   });
 
+  test('the heartbeat: a dead link noticed within 10 s by default, and configurable within that', () => {
+    expect(gatewayHeartbeat(loadGatewayEnv({}))).toEqual({ pingInterval: 4000, pingTimeout: 5000 });
+    expect(gatewayHeartbeat(loadGatewayEnv({ PING_INTERVAL_MS: '2000', PING_TIMEOUT_MS: '8000' }))).toEqual({ pingInterval: 2000, pingTimeout: 8000 });
+  });
+
   test('PG_CHANNELS is a comma list', () => {
     expect(loadGatewayEnv({ PG_CHANNELS: ' projects, extraction_jobs ,' }).PG_CHANNELS).toEqual(['projects', 'extraction_jobs']);
   });
@@ -56,6 +61,9 @@ describe('loadGatewayEnv', () => {
     ['REPLAY_POOL_SIZE', '1000', /REPLAY_POOL_SIZE/],
     ['STATEMENT_TIMEOUT_MS', '5', /STATEMENT_TIMEOUT_MS/],
     ['REPLICATOR', 'yes', /REPLICATOR/],
+    ['PING_INTERVAL_MS', '500', /PING_INTERVAL_MS/],
+    ['PING_INTERVAL_MS', '8000', /at most 10000 ms/],
+    ['PING_TIMEOUT_MS', '7000', /at most 10000 ms/],
   ])('%s=%s is refused, naming the variable', (name, value, message) => {
     expect(() => loadGatewayEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadGatewayEnv({ [name]: value })).toThrow(message);

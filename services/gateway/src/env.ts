@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { parseEnv } from '@realtime/db';
 import { replicatorEnvSchema } from '@realtime/replicator';
-import { DEFAULT_LIMITS, type GatewayLimits } from './gateway';
+import { DEFAULT_HEARTBEAT, DEAD_LINK_NOTICE_MS, DEFAULT_LIMITS, type GatewayLimits, type Heartbeat } from './gateway';
 
 /** A secret made of one short piece repeated, or of a handful of characters, is no secret. */
 export function weakSecret(v: string): boolean {
@@ -45,6 +45,13 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
   REPLAY_POOL_SIZE: int(1, 100, 4),
   /** Longest a statement of the API or of a replay may run (both pools), in ms. */
   STATEMENT_TIMEOUT_MS: int(100, 600_000, 15_000),
+  /**
+   * Socket.IO's heartbeat: a link that dies without a close (a network switch, a sleeping
+   * laptop) is noticed by both ends within their sum, which checkHeartbeat holds to the
+   * README's promise; the client learns both from the handshake.
+   */
+  PING_INTERVAL_MS: int(1000, 60_000, DEFAULT_HEARTBEAT.pingInterval),
+  PING_TIMEOUT_MS: int(1000, 60_000, DEFAULT_HEARTBEAT.pingTimeout),
   /** Replaced by SOCKET_QUEUE_BYTES: a count of packets bounded nothing when rows are large. */
   SOCKET_QUEUE_LIMIT: z
     .undefined({ error: 'SOCKET_QUEUE_LIMIT was replaced by SOCKET_QUEUE_BYTES (bytes, default 8388608): rename it' })
@@ -53,8 +60,26 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
 
+/**
+ * A refinement rather than part of the schema, which the API's schema extends (zod does
+ * not extend a refined object): every schema built on this one calls it.
+ */
+export function checkHeartbeat(env: { PING_INTERVAL_MS: number; PING_TIMEOUT_MS: number }, ctx: z.RefinementCtx): void {
+  if (env.PING_INTERVAL_MS + env.PING_TIMEOUT_MS > DEAD_LINK_NOTICE_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PING_TIMEOUT_MS'],
+      message: `PING_INTERVAL_MS + PING_TIMEOUT_MS is ${env.PING_INTERVAL_MS + env.PING_TIMEOUT_MS} ms; at most ${DEAD_LINK_NOTICE_MS} ms, so that a dead link is noticed within ${DEAD_LINK_NOTICE_MS / 1000} s`,
+    });
+  }
+}
+
 export function loadGatewayEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
-  return parseEnv(gatewayEnvSchema, source);
+  return parseEnv(gatewayEnvSchema.superRefine(checkHeartbeat), source);
+}
+
+export function gatewayHeartbeat(env: GatewayEnv): Heartbeat {
+  return { pingInterval: env.PING_INTERVAL_MS, pingTimeout: env.PING_TIMEOUT_MS };
 }
 
 export function gatewayLimits(env: GatewayEnv): GatewayLimits {

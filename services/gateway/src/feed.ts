@@ -3,7 +3,7 @@
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
-import { HEAD_SQL, openListener, type Logger } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql, openListener, type Logger } from '@realtime/db';
 import type { ReplicatorLike, StampedChange } from '@realtime/replicator';
 import { STAMPED_CHANNEL } from '@realtime/replicator';
 
@@ -17,6 +17,8 @@ export interface FeedChange {
   committedAt: string;
   /** About how many bytes its rows take (captured with the change): what holding it costs. */
   rowBytes: number;
+  /** The fingerprint of its position (id, txid, commit time; `fingerprint` in @realtime/db). */
+  fp: string;
   /** When this gateway got it (ms), for the fan-out latency. */
   fedAt?: number;
 }
@@ -40,11 +42,13 @@ export interface FeedOptions {
  * of a replay's time.
  */
 export const COMMITTED_AT_ISO = `to_char(committed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-const COLUMNS = `seq, table_name, op, new_row, old_row, txid::text AS txid, ${COMMITTED_AT_ISO} AS committed_at, row_bytes`;
+/** What a stamped change's fingerprint is made of, as a column of the feed's and replay's reads. */
+export const FP_INPUT = fingerprintInputSql();
+const COLUMNS = `seq, table_name, op, new_row, old_row, txid::text AS txid, ${COMMITTED_AT_ISO} AS committed_at, row_bytes, ${FP_INPUT} AS fp_input`;
 
-export function toFeedChange(r: { seq: string | number; table_name: string; op: FeedChange['op']; new_row: FeedChange['newRow']; old_row: FeedChange['oldRow']; txid: string; committed_at: Date | string; row_bytes?: number }): FeedChange {
+export function toFeedChange(r: { seq: string | number; table_name: string; op: FeedChange['op']; new_row: FeedChange['newRow']; old_row: FeedChange['oldRow']; txid: string; committed_at: Date | string; row_bytes?: number; fp_input: string }): FeedChange {
   const committedAt = typeof r.committed_at === 'string' ? r.committed_at : r.committed_at.toISOString();
-  return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt, rowBytes: r.row_bytes ?? 0 };
+  return { seq: Number(r.seq), table: r.table_name, op: r.op, newRow: r.new_row, oldRow: r.old_row, txid: r.txid, committedAt, rowBytes: r.row_bytes ?? 0, fp: fingerprint(r.fp_input) };
 }
 
 /**
@@ -156,7 +160,7 @@ export class Feed {
       return;
     }
     this.emit(
-      changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt, rowBytes: c.rowBytes })),
+      changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt, rowBytes: c.rowBytes, fp: c.fp })),
     );
   }
 

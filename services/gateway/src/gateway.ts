@@ -34,7 +34,8 @@ import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/memb
 import { grantedWithNewProject, readMemberships } from './auth/members-reader';
 import type { ChannelCatalog } from './channels';
 import { CursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
-import { readBoundsReaching, readPage, replayScope, type Page } from './replay/reader';
+import { readBoundsReaching, readPage, readResumeCheck, replayScope, type Page } from './replay/reader';
+import { gapVerdict, resumeVerdict, worst, type Position } from './replay/history';
 import { Seam } from './replay/seam';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { columnFilter } from './subscriptions/filter';
@@ -78,8 +79,25 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   pageSize: 1000,
   pageBytes: 1024 * 1024,
   maxConcurrentReplays: 16,
-  slowClientMs: 10_000,
+  // Under the heartbeat's 9 s: a client that stops reading also stops answering pings, and
+  // the bound, not the heartbeat, must be what ends it (a resync, not a dropped socket).
+  slowClientMs: 5_000,
 };
+
+/**
+ * What the README promises: a link that dies without a close is noticed by both ends
+ * within this. The server misses a pong after at most pingInterval + pingTimeout, and the
+ * client, which learns both from the handshake, misses a ping after the same.
+ */
+export const DEAD_LINK_NOTICE_MS = 10_000;
+
+export interface Heartbeat {
+  pingInterval: number;
+  pingTimeout: number;
+}
+
+/** Socket.IO's own (25 s + 20 s) would show a dead link as Live for some 45 s. */
+export const DEFAULT_HEARTBEAT: Heartbeat = { pingInterval: 4000, pingTimeout: 5000 };
 
 export interface GatewayOptions {
   httpServer: HttpServer;
@@ -97,6 +115,8 @@ export interface GatewayOptions {
   frontendUrls: string[];
   jwtSecret: Uint8Array;
   limits?: Partial<GatewayLimits>;
+  /** Default DEFAULT_HEARTBEAT (PING_INTERVAL_MS, PING_TIMEOUT_MS). */
+  heartbeat?: Heartbeat;
 }
 
 interface SocketData {
@@ -177,7 +197,7 @@ function apiRows(table: StreamedTable, change: FeedChange): ApiRows {
       if (routedOld !== null && routedOld !== change.oldRow) return null;
       let e = byOp.get(op);
       if (!e) {
-        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt };
+        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt, fp: change.fp };
         byOp.set(op, e);
       }
       return e;
@@ -208,6 +228,7 @@ export class Gateway {
       path: WS_PATH,
       cors: { origin: opts.frontendUrls, credentials: true },
       serveClient: false,
+      ...(opts.heartbeat ?? DEFAULT_HEARTBEAT),
       // The largest message a client has reason to send is a subscribe (16 KB) or a token:
       // anything much larger is refused by the transport before it is parsed.
       maxHttpBufferSize: 64 * 1024,
@@ -250,7 +271,7 @@ export class Gateway {
       const v = (socket.handshake.auth as { v?: unknown } | undefined)?.v;
       if (v !== PROTOCOL_VERSION) {
         metrics.badMessagesTotal.inc({ code: 'PROTOCOL_VERSION' });
-        const message = `this gateway speaks realtime protocol ${PROTOCOL_VERSION} (handshake auth: { token, v: ${PROTOCOL_VERSION} }, changes in batches); this client sent ${v === undefined ? 'no version (protocol 1)' : `v: ${JSON.stringify(v).slice(0, 20)}`}: update the client`;
+        const message = `this gateway speaks realtime protocol ${PROTOCOL_VERSION} (handshake auth: { token, v: ${PROTOCOL_VERSION} }, changes in batches, positions with their fingerprint); this client sent ${v === undefined ? 'no version (protocol 1)' : `v: ${JSON.stringify(v).slice(0, 20)}`}: update the client`;
         return next(Object.assign(new Error(`PROTOCOL_VERSION: ${message}`), { data: { code: 'PROTOCOL_VERSION' } }));
       }
       verifyToken(this.opts.jwtSecret, (socket.handshake.auth as { token?: unknown } | undefined)?.token)
@@ -435,7 +456,7 @@ export class Gateway {
       if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
       const parsed = subscribeSchema.safeParse(req);
       if (!parsed.success) return this.bad(socket, reply, describeIssues(parsed.error));
-      const { channel, since, cursor: token } = parsed.data;
+      const { channel, since, fp, cursor: token } = parsed.data;
       let table = this.opts.channels.get(channel);
       if (!table) {
         // Perhaps declared a moment ago, its NOTIFY not read yet (rate-limited: a client
@@ -469,6 +490,12 @@ export class Gateway {
       // NOTIFY mode a change the list holds can be stamped after one it does not, so the
       // last seq alone would send it again after a reconnect.
       const replayFrom = cursor ? Math.max(cursor.headSeq, since ?? 0) : since;
+      // Every position given is checked against the history the outbox holds now before
+      // anything is replayed (history.ts): the cursor's head and `since`, each with its
+      // fingerprint.
+      const positions: Position[] = [];
+      if (cursor) positions.push({ seq: cursor.headSeq, fp: cursor.headFp });
+      if (since !== undefined && (!cursor || since > 0)) positions.push({ seq: since, fp: fp ?? null });
       const id = `s${randomBytes(6).toString('hex')}`;
       const sub: Subscription = {
         id,
@@ -501,7 +528,7 @@ export class Gateway {
       const bounds = await readBoundsReaching(this.replayPool, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
       opened = null;
       reply({ ok: true, id, headSeq: bounds.head });
-      await this.replay(sub, replayFrom, bounds, joinedAt).catch((err: unknown) => {
+      await this.replay(sub, replayFrom, positions, bounds, joinedAt).catch((err: unknown) => {
         // Acknowledged already: the client learns through resync, and starts over.
         this.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
         if (!sub.closed) this.resync(sub, 'unavailable', this.opts.feed.position);
@@ -545,11 +572,30 @@ export class Gateway {
     sub.socket.emit('resync', { sub: sub.id, reason, headSeq });
   }
 
-  private async replay(sub: Subscription, since: number, bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
+  /** Logged at most once a minute (every one is counted in realtime_resyncs_total{reason="history-changed"}). */
+  private historyChanged(detail: Record<string, unknown>): void {
+    const now = Date.now();
+    if ((this.lastHitLog.get('history-changed') ?? 0) > now - 60_000) return;
+    this.lastHitLog.set('history-changed', now);
+    this.log.warn(detail, 'a client resumed from a position that is not in the history the outbox holds (the database restored, rolled back or replaced, or outbox rows removed): resync, no replay (further ones this minute are counted, not logged)');
+  }
+
+  private async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
     this.counters.replays++;
     metrics.replaysTotal.inc();
-    if (since < bounds.floor) return this.resync(sub, 'retention', bounds.head);
-    if (since > bounds.head) return this.resync(sub, 'cursor-invalid', bounds.head);
+    // History identity: each position is the change stamped with its seq here (same
+    // fingerprint), and every seq of the replay's range still has its row. Otherwise the
+    // seqs after it name changes of another history: a refetch, never a replay.
+    const check = await readResumeCheck(this.replayPool, positions.map((p) => p.seq).filter((s) => s > 0), since, bounds.head);
+    if (sub.closed) return;
+    const b = { floor: Math.max(bounds.floor, check.floor), head: bounds.head };
+    const verdict = worst([...positions.map((p) => resumeVerdict(p, b, check.fps.get(p.seq) ?? null)), since >= b.floor && since <= b.head ? gapVerdict(since, b.head, check.inRange) : 'ok']);
+    if (verdict !== 'ok') {
+      if (verdict === 'history-changed') this.historyChanged({ ...this.who(sub.socket), sub: sub.id, positions, floor: b.floor, head: b.head, found: Object.fromEntries(check.fps), rowsInRange: check.inRange });
+      return this.resync(sub, verdict, bounds.head);
+    }
+    if (since < b.floor) return this.resync(sub, 'retention', bounds.head);
+    if (since > bounds.head) return this.resync(sub, 'history-changed', bounds.head);
     // The feed sent changes the outbox still does not show (their stamp was lost with a
     // crashed Postgres, and no leader has stamped them again yet): a replay ending here
     // would leave a gap before what the seam holds.
@@ -705,6 +751,7 @@ export class Gateway {
       row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : shapeRow(sub.table, routed.row),
       old: routed.old === change.oldRow ? api.old() : shapeRow(sub.table, routed.old),
       committedAt: change.committedAt,
+      fp: change.fp,
     };
   }
 

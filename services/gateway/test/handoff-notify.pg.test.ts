@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
 import { decodeCursor, readCursor } from '@realtime/auth';
-import { Received, connect, newProject, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
+import { Received, connect, newProject, positionAt, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
 
 let cluster: TestCluster;
 let url: string;
@@ -77,10 +77,10 @@ test('resuming with since and the cursor skips what the list had, even when it w
     const first = await subscribeLive({ cursor });
     expect(first.seqs).toEqual([seqOf['late.pdf']]);
     // Resumed with the last seq alone, "early" comes a second time.
-    const sinceOnly = await subscribeLive({ since: seqOf['late.pdf'] });
+    const sinceOnly = await subscribeLive(await positionAt(pool, seqOf['late.pdf']!));
     expect(sinceOnly.seqs).toEqual([seqOf['early.pdf']]);
     // With the cursor kept beside it, nothing the list had.
-    const resumed = await subscribeLive({ since: seqOf['late.pdf'], cursor });
+    const resumed = await subscribeLive({ ...(await positionAt(pool, seqOf['late.pdf']!)), cursor });
     expect(resumed.seqs).toEqual([]);
     // And it is live: the next change arrives.
     await pool.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'next.pdf')`, [p]);

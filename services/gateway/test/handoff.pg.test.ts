@@ -3,7 +3,7 @@
 // twice and none the list already had. And grants hold everywhere: live, replay, DELETEs.
 import { describe, expect, test } from 'vitest';
 import { decodeCursor, readCursor, signToken } from '@realtime/auth';
-import { Received, connect, jobChurn, newProject, secret, token, useStack, waitFor } from './helpers';
+import { Received, connect, jobChurn, newProject, positionAt, secret, token, useStack, waitFor } from './helpers';
 
 const stack = useStack();
 const { client, settled } = stack;
@@ -87,7 +87,7 @@ describe('authorization', () => {
     await settled();
 
     const replaySub = new Received(await client(onlyA));
-    expect(await replaySub.subscribe({ channel: 'extraction_jobs', since })).toMatchObject({ ok: true });
+    expect(await replaySub.subscribe({ channel: 'extraction_jobs', ...(await positionAt(stack.pool, since)) })).toMatchObject({ ok: true });
     const projectsSub = new Received(await client(onlyA));
     expect(await projectsSub.subscribe({ channel: 'projects', since: 0 })).toMatchObject({ ok: true });
     await waitFor('replays', () => replaySub.lives.length > 0 && projectsSub.lives.length > 0);

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { io, type Socket } from 'socket.io-client';
-import { createLogger } from '@realtime/db';
+import { createLogger, fingerprint, fingerprintInputSql } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
@@ -133,6 +133,17 @@ export class Received {
     return this.changes.at(-1)?.seq ?? 0;
   }
 
+  /** The fingerprint of the last change received: what a resume from `lastSeq` sends as `fp`. */
+  get lastFp(): string | undefined {
+    return this.changes.at(-1)?.fp;
+  }
+
+  /** Where a resume starts from what this subscription received: `since` and its `fp`. */
+  get position(): { since: number; fp?: string } {
+    const fp = this.lastFp;
+    return fp ? { since: this.lastSeq, fp } : { since: this.lastSeq };
+  }
+
   async subscribe(req: SubscribeRequest): Promise<SubscribeAck> {
     const ack = await this.socket.timeout(10_000).emitWithAck('subscribe', req);
     if (ack.ok) {
@@ -153,6 +164,19 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | null | u
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The fingerprint of the change stamped `seq`, read from the outbox (undefined for 0 or no row): a position's `fp`. */
+export async function fpAt(pool: pg.Pool, seq: number): Promise<string | undefined> {
+  if (seq <= 0) return undefined;
+  const { rows } = await pool.query<{ input: string }>(`SELECT ${fingerprintInputSql()} AS input FROM change_outbox WHERE seq = $1`, [seq]);
+  return rows[0] ? fingerprint(rows[0].input) : undefined;
+}
+
+/** `since: seq` with the fingerprint the outbox has for it now: a resume as a client that saw that change makes it. */
+export async function positionAt(pool: pg.Pool, seq: number): Promise<{ since: number; fp?: string }> {
+  const fp = await fpAt(pool, seq);
+  return fp ? { since: seq, fp } : { since: seq };
 }
 
 export async function headSeq(pool: pg.Pool): Promise<number> {

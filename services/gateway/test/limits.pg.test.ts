@@ -108,12 +108,13 @@ describe('protocol version', () => {
   test.each([
     ['no version (a protocol 1 client)', undefined, /sent no version \(protocol 1\): update the client/],
     ['an older version', 1, /sent v: 1: update the client/],
-    ['a newer version', 3, /sent v: 3/],
+    ['a protocol 2 client (positions without fingerprints: it would resume unchecked)', 2, /sent v: 2: update the client/],
+    ['a newer version', 4, /sent v: 4/],
     ['not a number', 'two', /sent v: "two"/],
   ])('%s is refused with PROTOCOL_VERSION, saying which the gateway speaks', async (_name, v, message) => {
     const refused = await handshake({ token: await token(), v });
     expect(refused).toMatchObject({ code: 'PROTOCOL_VERSION' });
-    expect(refused!.message).toMatch(/speaks realtime protocol 2/);
+    expect(refused!.message).toMatch(/speaks realtime protocol 3/);
     expect(refused!.message).toMatch(message);
   });
 });

@@ -152,7 +152,7 @@ describe('grants and revocations take effect at their seq', () => {
     const again = new Received(socket);
     expect(await again.subscribe({ channel: 'extraction_jobs', filter: { project_id: project.A } })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     const resumed = new Received(socket);
-    await resumed.subscribe({ channel: 'extraction_jobs', since: all.lastSeq });
+    await resumed.subscribe({ channel: 'extraction_jobs', ...all.position });
     await waitFor('resync', () => resumed.resyncs.length === 1);
     expect(resumed.resyncs[0]!.reason).toBe('membership');
     expect(resumed.changes).toEqual([]);

@@ -3,7 +3,7 @@
 // disconnection under load, and moves between projects.
 import { describe, expect, test } from 'vitest';
 import type { SubscribeRequest } from '@realtime/protocol';
-import { Received, expectedSeqs, jobChurn, newProject, useStack, waitFor } from './helpers';
+import { Received, expectedSeqs, jobChurn, newProject, positionAt, useStack, waitFor } from './helpers';
 
 const stack = useStack();
 const { client, settled } = stack;
@@ -63,12 +63,13 @@ describe('replay', () => {
   test('disconnect, 5,000 changes, reconnect with the last seq: exactly the missed ones, in order, then live, writers writing through the seam', async () => {
     const p = await newProject(stack.pool, 'R');
     const first = new Received(await client());
-    expect(await first.subscribe({ channel: 'extraction_jobs', since: stack.gw.feed.position })).toMatchObject({ ok: true });
+    expect(await first.subscribe({ channel: 'extraction_jobs', ...(await positionAt(stack.pool, stack.gw.feed.position)) })).toMatchObject({ ok: true });
     await waitFor('live', () => first.lives.length > 0);
     await jobChurn(stack.db.url, [p], { changes: 200 });
     await settled();
     await waitFor('the first changes', async () => first.lastSeq === (await expectedSeqs(stack.pool, 'extraction_jobs')).at(-1));
     const since = first.lastSeq;
+    const fp = first.lastFp;
     first.socket.disconnect();
 
     await jobChurn(stack.db.url, [p], { changes: 5000, writers: 4 });
@@ -76,7 +77,7 @@ describe('replay', () => {
     const writing = jobChurn(stack.db.url, [p], { changes: 1_000_000, writers: 2, signal });
     await new Promise((r) => setTimeout(r, 200));
     const again = new Received(await client());
-    expect(await again.subscribe({ channel: 'extraction_jobs', since })).toMatchObject({ ok: true });
+    expect(await again.subscribe({ channel: 'extraction_jobs', since, fp })).toMatchObject({ ok: true });
     await waitFor('replay to end', () => again.lives.length > 0, 60_000);
     await new Promise((r) => setTimeout(r, 500));
     signal.stop = true;
@@ -118,11 +119,11 @@ describe('replay', () => {
     expect(ok.resyncs).toEqual([]);
   });
 
-  test('a since beyond the head is told to resync', async () => {
+  test('a since beyond the head is told to resync: that position is of another history', async () => {
     const r = new Received(await client());
-    expect(await r.subscribe({ channel: 'projects', since: 10_000_000 })).toMatchObject({ ok: true });
+    expect(await r.subscribe({ channel: 'projects', since: 10_000_000, fp: 'AAAAAAAAAAAA' })).toMatchObject({ ok: true });
     await waitFor('resync', () => r.resyncs.length > 0);
-    expect(r.resyncs[0]).toMatchObject({ reason: 'cursor-invalid' });
+    expect(r.resyncs[0]).toMatchObject({ reason: 'history-changed' });
   });
 });
 

@@ -9,6 +9,8 @@ describe('subscribeSchema', () => {
     [{ channel: 'projects', cursor: 'abc' }],
     [{ channel: 'projects', cursor: 'abc', since: 7 }],
     [{ channel: 'extraction_jobs', filter: { projectId: 'p', status: 'queued' } }],
+    [{ channel: 'projects', since: 7, fp: 'AbC-_0123456' }],
+    [{ channel: 'projects', cursor: 'abc', since: 7, fp: 'AbC-_0123456' }],
   ])('accepts %j', (msg) => {
     expect(subscribeSchema.safeParse(msg).success).toBe(true);
   });
@@ -26,6 +28,9 @@ describe('subscribeSchema', () => {
     [{ channel: 'projects', filter: { project_id: 'x'.repeat(201) } }, /filter/],
     [{ channel: 'projects', extra: 1 }, /extra|Unrecognized/i],
     [{ channel: 'projects', since: 1, cursor: '' }, /cursor/],
+    [{ channel: 'projects', since: 1, fp: 'not base64url!' }, /fp: a fingerprint/],
+    [{ channel: 'projects', since: 1, fp: 'x'.repeat(65) }, /fp/],
+    [{ channel: 'projects', since: 1, fp: 12 }, /fp/],
   ])('refuses %j, naming the field', (msg, message) => {
     const r = subscribeSchema.safeParse(msg);
     expect(r.success).toBe(false);

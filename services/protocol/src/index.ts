@@ -7,11 +7,17 @@ export const WS_PATH = '/ws';
 
 /**
  * The protocol's version, sent in the handshake (`auth: { token, v }`). 2: changes come in
- * batches (`changes`), one message per subscription per feed batch or replay page. A
- * client that sends another version (or none: version 1 sent `change` one at a time) is
- * refused with PROTOCOL_VERSION rather than left to misread the stream.
+ * batches (`changes`), one message per subscription per feed batch or replay page. 3:
+ * positions carry the fingerprint of the history they came from (`Change.fp`, `subscribe`'s
+ * `fp`, the list cursor's), and a resume from another history gets `resync`
+ * (`history-changed`). A client that sends another version (or none: version 1 sent
+ * `change` one at a time) is refused with PROTOCOL_VERSION rather than left to misread
+ * the stream or resume unchecked.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/** A position's fingerprint: 12 base64url characters (see `Change.fp`). */
+export const FINGERPRINT_LENGTH = 12;
 
 /** Limits that keep one client from costing the gateway much. */
 export const LIMITS = {
@@ -36,6 +42,16 @@ export const subscribeSchema = z
       })
       .optional(),
     since: z.number().int().min(0).optional(),
+    /**
+     * The fingerprint of the change at `since` (its `fp`), which the gateway compares with
+     * the row it has at that seq before replaying anything: a `since` above 0 without it,
+     * or with another, gets `resync` (`history-changed`).
+     */
+    fp: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'a fingerprint as a change carried it (base64url)')
+      .max(64)
+      .optional(),
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();
@@ -89,6 +105,15 @@ export interface Change {
   /** The previous row; null for INSERT. */
   old: ApiRow | null;
   committedAt: string;
+  /**
+   * The fingerprint of this position in the stream's history: a hash of the outbox row
+   * stamped `seq` (its id, txid and commit time). Resume with `since: seq` and `fp` of the
+   * same change: a database restored, rolled back or swapped since then gives this seq to
+   * another change, and the gateway answers `resync` (`history-changed`) instead of a
+   * replay of another history on top of this one. A protocol 3 gateway always sends it
+   * (optional in the type only so that changes made by hand, in tests, need not invent one).
+   */
+  fp?: string;
 }
 /**
  * A batch of one subscription's changes: seq ascending inside the batch and across the
@@ -113,10 +138,17 @@ export interface LiveEvent {
   seq: number;
 }
 /** retention: since is older than what is kept; slow-client: the socket fell too far behind;
- * cursor-invalid: since is ahead of the stream; unavailable: the replay failed on the server;
- * membership: the user gained or lost a project this subscription covers (a refetch shows
- * exactly what the user may now see). */
-export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable' | 'membership';
+ * cursor-invalid: no longer sent (a position ahead of the stream is `history-changed` since
+ * protocol 3, and malformed input is refused with BAD_REQUEST; kept so that code handling it
+ * still compiles); unavailable: the replay failed on
+ * the server; membership: the user gained or lost a project this subscription covers (a
+ * refetch shows exactly what the user may now see); history-changed: the position (since
+ * and its fp, or the list cursor) is not in the stream's history: the database was restored
+ * from a backup, rolled back, replaced by a replica that lacked the last transactions or by
+ * another database, or outbox rows were removed by hand, so the seqs after it name other
+ * changes than the ones the cache holds (or the position came without a fingerprint to
+ * check it by). Nothing is replayed: refetch, and subscribe with the new list's cursor. */
+export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable' | 'membership' | 'history-changed';
 export interface ResyncEvent {
   sub: string;
   reason: ResyncReason;

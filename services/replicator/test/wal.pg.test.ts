@@ -3,6 +3,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { fingerprintInputSql } from '@realtime/db';
 import type { Replicator } from '../src/replicator';
 import { toStampedChange, type StampedChange } from '../src/sequencer/stamp';
 import * as metrics from '../src/metrics';
@@ -78,7 +79,8 @@ describe('WAL mode', () => {
     const n = await waitForAllStamped(pool, 60_000);
     await expectDense(pool);
     const { rows } = await pool.query(
-      `SELECT id, seq, table_name, op, row_id, new_row, old_row, txid::text AS txid, actor, committed_at, row_bytes FROM change_outbox ORDER BY seq`,
+      // With the fingerprint's input: what went out early must carry the stamped row's fingerprint.
+      `SELECT id, seq, table_name, op, row_id, new_row, old_row, txid::text AS txid, actor, committed_at, row_bytes, ${fingerprintInputSql()} AS fp_input FROM change_outbox ORDER BY seq`,
     );
     const stamped = rows.map(toStampedChange);
     expect(delivered.length).toBe(n);

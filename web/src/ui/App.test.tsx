@@ -157,9 +157,53 @@ test('signed out: the sign-in page alone, no socket; a wrong password says so; t
   expect([...container.querySelectorAll('.nav a')].map((a) => a.textContent)).toEqual(['Projects']);
   // The socket exists now, and connects with the session's token.
   expect(sockets).toHaveLength(1);
-  expect((sockets[0] as FakeSocket).handshakes).toEqual([{ token: 'tok', v: 2 }]);
+  expect((sockets[0] as FakeSocket).handshakes).toEqual([{ token: 'tok', v: 3 }]);
   // Only the owned project offers Delete.
   expect(container.querySelectorAll('[data-testid=project] button')).toHaveLength(1);
+});
+
+test('the header: Catching up with how many changes are to come, Offline with the data\'s age, back at once on `online`, no list read again', async () => {
+  session = ann;
+  await act(async () => void qc.invalidateQueries());
+  await settle();
+  const socket = sockets[0] as FakeSocket;
+  const badge = () => $('[data-testid=connection]')!.textContent;
+  await act(async () => socket.up());
+  await act(async () => {
+    socket.last('subscribe').ack!({ ok: true, id: 's1', headSeq: 10 });
+    socket.fire('live', { sub: 's1', seq: 10 });
+  });
+  expect(badge()).toBe('Live');
+  await act(async () => socket.fire('changes', { sub: 's1', channel: 'projects', changes: [{ seq: 11, op: 'UPDATE', row: project(P1, 'Renamed'), old: project(P1, 'Owned'), committedAt: '' }] }));
+  const reads = calls.length;
+
+  await act(async () => socket.down());
+  expect(badge()).toBe('Offline · data from just now');
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    vi.setSystemTime(Date.now() + 125_000);
+    // A failed attempt is a new state: the badge reads the clock again.
+    await act(async () => socket.fire('connect_error', new Error('offline')));
+    expect(badge()).toBe('Offline · data from 2m ago');
+
+    const connects = socket.connects;
+    await act(async () => void window.dispatchEvent(new Event('online')));
+    expect(socket.connects).toBe(connects + 1);
+    await act(async () => socket.up());
+    expect(socket.last('subscribe').payload).toMatchObject({ channel: 'projects', since: 11, cursor: 'CUR' });
+    await act(async () => socket.last('subscribe').ack!({ ok: true, id: 's2', headSeq: 50 }));
+    expect(badge()).toBe('Catching up · 39 to go');
+    await act(async () => socket.fire('changes', { sub: 's2', channel: 'projects', changes: [20, 21].map((seq) => ({ seq, op: 'UPDATE', row: project(P1, `Renamed ${seq}`), old: project(P1, 'x'), committedAt: '' })) }));
+    expect(badge()).toBe('Catching up · 29 to go');
+    await act(async () => socket.fire('live', { sub: 's2', seq: 50 }));
+    expect(badge()).toBe('Live · caught up on 2 changes');
+    await settle();
+  } finally {
+    vi.useRealTimers();
+  }
+  // The replay brought it: no list was read again.
+  expect(calls.slice(reads).filter((c) => /^GET \/api\/(?!auth|realtime)/.test(c))).toEqual([]);
+  expect(text()).toContain('Renamed 21');
 });
 
 test('sign out: the session ends, the socket stops, the cache is emptied', async () => {

@@ -10,6 +10,8 @@ import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/re
 import { fetchToken, wsUrl } from '../live';
 import { forgetSession, signedOut } from '../session';
 import { Errors } from './Errors';
+import { age } from './format';
+import { useNow } from './hooks';
 import { OutboxPage } from './OutboxPage';
 import { ProjectPage } from './ProjectPage';
 import { ProjectsPage } from './ProjectsPage';
@@ -27,18 +29,25 @@ function useHash(): string {
 
 function ConnectionBadge() {
   const c = useConnection();
+  // The data's age, while offline, moves on by itself: a render every 5 s reads the clock.
+  useNow(5000);
+  const now = Date.now();
   const label =
     c.status === 'live'
       ? c.lastCatchUp > 0
         ? `Live · caught up on ${c.lastCatchUp} change${c.lastCatchUp === 1 ? '' : 's'}`
         : 'Live'
       : c.status === 'catching-up'
-        ? `Catching up… ${c.catchingUp}`
+        ? c.behind > 0
+          ? `Catching up · ${c.behind} to go`
+          : `Catching up… ${c.catchingUp}`
         : c.status === 'offline'
-          ? 'Offline · polling'
+          ? c.dataAt === null
+            ? 'Offline'
+            : `Offline · data from ${age(c.dataAt, Math.max(now, c.dataAt))}`
           : 'Connecting…';
   return (
-    <span className={`badge conn conn-${c.status}`} data-testid="connection" data-status={c.status}>
+    <span className={`badge conn conn-${c.status}`} data-testid="connection" data-status={c.status} data-behind={c.behind} data-data-at={c.dataAt ?? undefined}>
       <span className="dot" />
       {label}
     </span>

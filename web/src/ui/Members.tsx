@@ -7,6 +7,7 @@ import { api, type ApiError } from '../api';
 import { meQuery, membersQuery, qk } from '../qk';
 import { can } from '../roles';
 import { Errors } from './Errors';
+import { TableScroll } from './TableScroll';
 import { useMe } from './hooks';
 
 const roles: MemberRole[] = ['viewer', 'editor', 'owner'];
@@ -38,7 +39,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
         <h2>Members <span className="count">{data?.items.length ?? 0}</span></h2>
         {manage ? (
           <form className="inline-form" onSubmit={submit}>
-            <input type="email" placeholder="Email" value={email} onChange={(e) => setEmail(e.target.value)} required />
+            <input type="email" placeholder="Email" aria-label="Email of the new member" value={email} onChange={(e) => setEmail(e.target.value)} required />
             <select value={newRole} onChange={(e) => setNewRole(e.target.value as MemberRole)} aria-label="Role">
               {roles.map((r) => (
                 <option key={r} value={r}>{r}</option>
@@ -50,44 +51,46 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
       </div>
       <Errors of={[add, change, remove]} describe={describe} />
       {error ? <p className="error">Could not load members: {error.message}</p> : null}
-      <table>
-        <thead>
-          <tr><th>Name</th><th>Email</th><th>Role</th><th /></tr>
-        </thead>
-        <tbody>
-          {data?.items.map((m) => {
-            const self = m.userId === me?.user.id;
-            return (
-              <tr key={m.userId} data-testid="member" data-email={m.email}>
-                <td>{m.name || '—'}{self ? <span className="muted small"> (you)</span> : null}</td>
-                <td className="muted">{m.email}</td>
-                <td>
-                  {manage ? (
-                    <select value={m.role} disabled={change.isPending} onChange={(e) => change.mutate({ email: m.email, role: e.target.value as MemberRole })} aria-label={`Role of ${m.email}`}>
-                      {roles.map((r) => (
-                        <option key={r} value={r}>{r}</option>
-                      ))}
-                    </select>
-                  ) : (
-                    <span className="badge">{m.role}</span>
-                  )}
-                </td>
-                <td className="actions">
-                  {manage || self ? (
-                    <button
-                      className="ghost danger"
-                      disabled={remove.isPending}
-                      onClick={() => (self ? confirm('Leave this project? You will lose access to it.') : confirm(`Remove ${m.email} from this project?`)) && remove.mutate(m.userId)}
-                    >
-                      {self ? 'Leave' : 'Remove'}
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <TableScroll label="Members">
+        <table>
+          <thead>
+            <tr><th>Name</th><th>Email</th><th>Role</th><th><span className="sr-only">Actions</span></th></tr>
+          </thead>
+          <tbody>
+            {data?.items.map((m) => {
+              const self = m.userId === me?.user.id;
+              return (
+                <tr key={m.userId} data-testid="member" data-email={m.email}>
+                  <td>{m.name || '—'}{self ? <span className="muted small"> (you)</span> : null}</td>
+                  <td className="muted">{m.email}</td>
+                  <td>
+                    {manage ? (
+                      <select value={m.role} disabled={change.isPending} onChange={(e) => change.mutate({ email: m.email, role: e.target.value as MemberRole })} aria-label={`Role of ${m.email}`}>
+                        {roles.map((r) => (
+                          <option key={r} value={r}>{r}</option>
+                        ))}
+                      </select>
+                    ) : (
+                      <span className="badge">{m.role}</span>
+                    )}
+                  </td>
+                  <td className="actions">
+                    {manage || self ? (
+                      <button
+                        className="ghost danger"
+                        disabled={remove.isPending}
+                        onClick={() => (self ? confirm('Leave this project? You will lose access to it.') : confirm(`Remove ${m.email} from this project?`)) && remove.mutate(m.userId)}
+                      >
+                        {self ? 'Leave' : 'Remove'}
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </TableScroll>
     </section>
   );
 }

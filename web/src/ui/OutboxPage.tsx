@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../api';
+import { TableScroll } from './TableScroll';
 
 
 function Health() {
@@ -88,42 +89,44 @@ export function OutboxPage() {
       <section className="panel">
         <div className="panel-head">
           <div className="inline-form">
-            <select value={filters.table} onChange={set('table')}>
+            <select value={filters.table} onChange={set('table')} aria-label="Table">
               {tables.map((t) => (
                 <option key={t} value={t}>{t || 'all tables'}</option>
               ))}
             </select>
-            <select value={filters.op} onChange={set('op')}>
+            <select value={filters.op} onChange={set('op')} aria-label="Operation">
               <option value="">all ops</option>
               <option>INSERT</option>
               <option>UPDATE</option>
               <option>DELETE</option>
             </select>
-            <input placeholder="actor" value={filters.actor} onChange={set('actor')} />
-            <input placeholder="row id" value={filters.rowId} onChange={set('rowId')} />
+            <input placeholder="actor" aria-label="Actor" value={filters.actor} onChange={set('actor')} />
+            <input placeholder="row id" aria-label="Row id" value={filters.rowId} onChange={set('rowId')} />
           </div>
           <label className="small">
             <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow new changes
           </label>
         </div>
         {error ? <p className="error">{(error as Error).message}</p> : null}
-        <table data-testid="outbox">
-          <thead>
-            <tr><th>Seq</th><th>Table</th><th>Op</th><th>Row</th><th>Actor</th><th>Committed</th></tr>
-          </thead>
-          <tbody>
-            {data?.items.map((r) => (
-              <tr key={r.id} className="clickable" onClick={() => setSelected({ table: r.table_name, id: r.row_id })}>
-                <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
-                <td>{r.table_name}</td>
-                <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
-                <td className="mono small">{r.row_id}</td>
-                <td>{r.actor ?? '—'}</td>
-                <td className="muted small">{r.committed_at ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <TableScroll label="Changes">
+          <table data-testid="outbox" className="nowrap">
+            <thead>
+              <tr><th>Seq</th><th>Table</th><th>Op</th><th>Row</th><th>Actor</th><th>Committed</th></tr>
+            </thead>
+            <tbody>
+              {data?.items.map((r) => (
+                <tr key={r.id} className="clickable" onClick={() => setSelected({ table: r.table_name, id: r.row_id })}>
+                  <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
+                  <td>{r.table_name}</td>
+                  <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
+                  <td className="mono small">{r.row_id}</td>
+                  <td>{r.actor ?? '—'}</td>
+                  <td className="muted small">{r.committed_at ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableScroll>
       </section>
     </>
   );

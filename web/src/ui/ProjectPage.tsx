@@ -10,13 +10,14 @@ import { useExtractionJobsLive, useProjectsLive } from '../live';
 import type { Project } from '../rows';
 import { can } from '../roles';
 import { Errors } from './Errors';
+import { TableScroll } from './TableScroll';
 import { duration } from './format';
 import { useLayersLive, useMatchesLive, useNow, useResultsLive, useRole, useWrite } from './hooks';
 import { Members } from './Members';
 
-function Progress({ value, status }: { value: number; status: string }) {
+function Progress({ value, status, label }: { value: number; status: string; label: string }) {
   return (
-    <div className={`progress progress-${status}`} role="progressbar" aria-valuenow={value} aria-valuemin={0} aria-valuemax={100}>
+    <div className={`progress progress-${status}`} role="progressbar" aria-label={label} aria-valuenow={value} aria-valuemin={0} aria-valuemax={100}>
       <div style={{ width: `${value}%` }} />
       <span>{value}%</span>
     </div>
@@ -46,7 +47,7 @@ function ProjectHeader({ project, role }: { project: Project; role: MemberRole |
           <a href="#/" className="muted small">← Projects</a>
           {editing ? (
             <form className="inline-form" onSubmit={save}>
-              <input value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
+              <input aria-label="Project name" value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
               <button type="submit" disabled={update.isPending}>Save</button>
               <button type="button" className="ghost" onClick={() => setEditing(false)}>Cancel</button>
             </form>
@@ -91,31 +92,33 @@ function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean })
         <h2>Extraction jobs <span className="count">{data?.items.length ?? 0}</span></h2>
         {canWrite ? (
           <form className="inline-form" onSubmit={submit}>
-            <input placeholder="document.pdf" value={doc} onChange={(e) => setDoc(e.target.value)} required />
+            <input placeholder="document.pdf" aria-label="Document name" value={doc} onChange={(e) => setDoc(e.target.value)} required />
             <button type="submit" disabled={create.isPending}>Add job</button>
           </form>
         ) : null}
       </div>
       <Errors of={[create, update, remove]} />
-      <table data-testid="jobs">
-        <thead>
-          <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th /></tr>
-        </thead>
-        <tbody>
-          {data?.items.map((j) => (
-            <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status}>
-              <td>{j.documentName}{j.error ? <div className="error small">{j.error}</div> : null}</td>
-              <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
-              <td><Progress value={j.progress} status={j.status} /></td>
-              <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
-              <td className="actions">
-                {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
-                {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(j.id)}>Delete</button> : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <TableScroll label="Extraction jobs">
+        <table data-testid="jobs">
+          <thead>
+            <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
+          </thead>
+          <tbody>
+            {data?.items.map((j) => (
+              <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status}>
+                <td>{j.documentName}{j.error ? <div className="error small">{j.error}</div> : null}</td>
+                <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
+                <td><Progress value={j.progress} status={j.status} label={`Progress of ${j.documentName}`} /></td>
+                <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
+                <td className="actions">
+                  {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
+                  {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(j.id)}>Delete</button> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableScroll>
       {data && data.items.length === 0 ? <p className="muted">{canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
     </section>
   );
@@ -126,14 +129,16 @@ function Results({ projectId }: { projectId: string }) {
   return (
     <section className="panel">
       <h2>Results <span className="count">{data?.items.length ?? 0}</span></h2>
-      <table>
-        <thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
-        <tbody>
-          {data?.items.slice(0, 50).map((r) => (
-            <tr key={r.id}><td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td></tr>
-          ))}
-        </tbody>
-      </table>
+      <TableScroll label="Results">
+        <table>
+          <thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
+          <tbody>
+            {data?.items.slice(0, 50).map((r) => (
+              <tr key={r.id}><td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      </TableScroll>
     </section>
   );
 }
@@ -152,7 +157,7 @@ function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean 
         <h2>Data layers <span className="count">{data?.items.length ?? 0}</span></h2>
         {canWrite ? (
           <form className="inline-form" onSubmit={submit}>
-            <input placeholder="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
+            <input placeholder="Layer name" aria-label="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
             <button type="submit" disabled={create.isPending}>Add</button>
           </form>
         ) : null}
@@ -183,7 +188,7 @@ function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean
           <li key={m.id}>
             <span>{m.supplierName}</span>
             <span className="muted small">score {Math.round(Number(m.score) * 100)}%</span>
-            <select value={m.status} disabled={!canWrite} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
+            <select value={m.status} disabled={!canWrite} aria-label={`Status of ${m.supplierName}`} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
               <option value="pending">pending</option>
               <option value="confirmed">confirmed</option>
               <option value="rejected">rejected</option>

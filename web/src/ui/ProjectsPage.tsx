@@ -35,9 +35,9 @@ export function ProjectsPage() {
     <section>
       <div className="page-head">
         <h1>Projects</h1>
-        <form className="inline-form" onSubmit={submit}>
-          <input placeholder="New project name" value={name} onChange={(e) => setName(e.target.value)} required />
-          <input placeholder="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        <form className="inline-form create-form" onSubmit={submit} aria-label="New project">
+          <input placeholder="New project name" aria-label="New project name" value={name} onChange={(e) => setName(e.target.value)} required />
+          <input placeholder="Description" aria-label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
           <button type="submit" disabled={create.isPending}>
             Create
           </button>

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { ago, duration } from './format';
+import { age, ago, duration } from './format';
 
 const now = Date.parse('2026-01-01T00:10:00.000Z');
 test.each([
@@ -15,4 +15,11 @@ test.each([
   ['2025-12-31T22:10:00.000Z', '2h ago'],
 ])('ago(%s) = %s', (iso, out) => {
   expect(ago(iso, now)).toBe(out);
+});
+test.each([
+  [now - 2000, 'just now'],
+  [now - 40_000, '40s ago'],
+  [now - 125_000, '2m ago'],
+])('age(%s) = %s', (at, out) => {
+  expect(age(at, now)).toBe(out);
 });

@@ -14,3 +14,8 @@ export function ago(iso: unknown, now: number): string {
   if (s < 86_400) return `${Math.floor(s / 3600)}h ago`;
   return new Date(iso).toLocaleDateString();
 }
+
+/** How old data last known current at `at` (ms since the epoch) is: "just now", "40s ago", "2m ago". */
+export function age(at: number, now: number): string {
+  return now - at < 5000 ? 'just now' : ago(new Date(at).toISOString(), now);
+}

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
 import type { Filter } from '@realtime/protocol';
 import { COMMITTED_AT_ISO, toFeedChange, type FeedChange } from '../feed';
+import { fingerprint, fingerprintInputSql } from '@realtime/db';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
   // Both survive pruning (realtime_state.pruned_through records what went), and are the
@@ -83,7 +84,7 @@ export function pageQuery(q: PageQuery): { text: string; values: unknown[] } {
     // Sizes first, rows after: a row past the byte budget is never read in full.
     text: `WITH picked AS (${picked}),
       sized AS (SELECT seq, sum(row_bytes) OVER (ORDER BY seq) - row_bytes AS before FROM picked)
-      SELECT c.seq, c.table_name, c.op, c.new_row, c.old_row, c.txid::text AS txid, ${COMMITTED_AT_ISO.replace('committed_at', 'c.committed_at')} AS committed_at, c.row_bytes,
+      SELECT c.seq, c.table_name, c.op, c.new_row, c.old_row, c.txid::text AS txid, ${COMMITTED_AT_ISO.replace('committed_at', 'c.committed_at')} AS committed_at, c.row_bytes, ${fingerprintInputSql('c')} AS fp_input,
              (SELECT count(*) FROM picked)::int AS picked
       FROM sized s JOIN change_outbox c ON c.seq = s.seq
       WHERE s.before < $5 OR s.seq = (SELECT min(seq) FROM picked)
@@ -103,4 +104,25 @@ export async function readPage(pool: pg.Pool, q: PageQuery): Promise<Page> {
   const { rows } = await pool.query<Parameters<typeof toFeedChange>[0] & { picked: number }>(text, values);
   const picked = rows[0]?.picked ?? 0;
   return { changes: rows.map(toFeedChange), more: picked === q.limit || rows.length < picked };
+}
+
+/**
+ * What a resume is checked by (history.ts), in one statement: the fingerprint of the
+ * row stamped each of `seqs` (absent when none has it), how many rows are stamped in
+ * (from, head], and the floor as it is now (a prune may have run since the bounds).
+ */
+export async function readResumeCheck(pool: pg.Pool, seqs: number[], from: number, head: number): Promise<{ fps: Map<number, string>; inRange: number; floor: number }> {
+  const { rows } = await pool.query<{ floor: string; in_range: string; found: string[] | null }>(
+    `SELECT ${FLOOR_SQL} AS floor,
+       (SELECT count(*) FROM change_outbox WHERE seq > $2 AND seq <= $3) AS in_range,
+       (SELECT array_agg(seq::text || ' ' || ${fingerprintInputSql()}) FROM change_outbox WHERE seq = ANY($1::bigint[])) AS found`,
+    [seqs, from, head],
+  );
+  const r = rows[0]!;
+  const fps = new Map<number, string>();
+  for (const f of r.found ?? []) {
+    const at = f.indexOf(' ');
+    fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
+  }
+  return { fps, inRange: Number(r.in_range), floor: Number(r.floor) };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { fingerprint, fingerprintInput } from '@realtime/db';
 import type { Piece } from '../wal/transactions';
 import { EARLY_COLUMNS, earlyEligible, numberEarly } from './early';
 
@@ -65,6 +66,9 @@ describe('numberEarly', () => {
       actor: null,
       committedAt: '2023-11-14T22:13:20.123Z',
       rowBytes: 40,
+      // Of id, txid and the commit time to the microsecond: what the stamped row's will be.
+      fp: fingerprint('9:771:1700000000123456'),
     });
+    expect(changes[2]!.fp).toBe(fingerprint(fingerprintInput(7, '771', 1_700_000_001_999_999n)));
   });
 });

@@ -7,6 +7,7 @@
 // order, head + 1 onwards, exactly as its stamp statement then does (and as a successor
 // does if the stamp is lost). The argument in full: docs/architecture.md, "Changes go out
 // before their stamp".
+import { fingerprint, fingerprintInput } from '@realtime/db';
 import { parseLsn } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
 import type { StampedChange } from './stamp';
@@ -46,6 +47,8 @@ export function numberEarly(pieces: readonly Piece[], head: number): StampedChan
         actor: (r.actor ?? null) as string | null,
         committedAt,
         rowBytes: Number(r.row_bytes ?? 0),
+        // The commit time to the microsecond, as the stamp writes it (microsToIso).
+        fp: fingerprint(fingerprintInput(String(r.id), String(r.txid), p.commitTime)),
       });
     }
   }

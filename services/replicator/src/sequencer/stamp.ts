@@ -6,7 +6,7 @@
 // processes: NOTIFY goes out at commit, so a wake-up never names a head nobody can read,
 // and it costs no round trip of its own.
 import type pg from 'pg';
-import { HEAD_SQL } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql } from '@realtime/db';
 import { microsToIso } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
 
@@ -23,6 +23,8 @@ export interface StampedChange {
   committedAt: string;
   /** The captured size of its row images, in bytes. */
   rowBytes: number;
+  /** The fingerprint of its position (`fingerprint` in @realtime/db): id, txid, commit time. */
+  fp: string;
 }
 
 export interface StampResult {
@@ -44,9 +46,10 @@ export interface Row {
   actor: string | null;
   committed_at: Date;
   row_bytes: number;
+  fp_input: string;
 }
 
-const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at, c.row_bytes`;
+const FULL = `c.id, c.seq, c.table_name, c.op, c.row_id, c.new_row, c.old_row, c.txid::text AS txid, c.actor, c.committed_at, c.row_bytes, ${fingerprintInputSql('c')} AS fp_input`;
 
 /** A stamped outbox row (the columns of FULL) as it is handed on. */
 export function toStampedChange(r: Row): StampedChange {
@@ -62,6 +65,7 @@ export function toStampedChange(r: Row): StampedChange {
     actor: r.actor,
     committedAt: r.committed_at.toISOString(),
     rowBytes: r.row_bytes,
+    fp: fingerprint(r.fp_input),
   };
 }
 

@@ -2,7 +2,8 @@
 // the socket, timers, clock and randomness injected, so that reconnection is tested with
 // fake timers and a fake socket. It reconnects with backoff (up to 30 s), resubscribes
 // each subscription from where it stopped, renews its token on the open socket before it
-// expires, and reports the connection's state.
+// expires, and reports the connection's state. It tries again at once when the browser
+// says the network is back or the tab is shown again, and backs off only after failures.
 import { PROTOCOL_VERSION, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type ErrorCode, type Filter, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { isDev } from './dev.js';
@@ -32,6 +33,42 @@ export interface ConnectionState {
   lastCatchUp: number;
   /** Reconnection attempts since the connection was lost. */
   attempt: number;
+  /**
+   * While catching up: how many changes of the stream lie between the subscriptions'
+   * positions and the head their acks reported (the furthest behind; an upper bound for
+   * a filtered subscription). 0 otherwise.
+   */
+  behind: number;
+  /**
+   * While offline: when the client last heard from the server (an ack, a batch, a
+   * heartbeat), i.e. the moment its data is known current as of, in ms since the epoch;
+   * null while connected or if it never heard anything.
+   */
+  dataAt: number | null;
+  /** While offline: since when, in ms since the epoch (null while connected). */
+  offlineSince: number | null;
+}
+
+/** An event target as the client uses one; the browser's window and document are. */
+export interface EventTargetLike {
+  addEventListener(type: string, fn: () => void): void;
+  removeEventListener(type: string, fn: () => void): void;
+}
+
+/**
+ * Where the client hears that reconnecting is worth trying now: the window's `online` and
+ * the document's `visibilitychange`. Absent (Node, a worker without a document): only the
+ * backoff.
+ */
+export interface ClientEnvironment {
+  window?: EventTargetLike | null;
+  document?: (EventTargetLike & { readonly visibilityState?: string }) | null;
+}
+
+function browserEnvironment(): ClientEnvironment {
+  const g = globalThis as { window?: EventTargetLike; document?: EventTargetLike & { visibilityState?: string } };
+  const usable = (t: EventTargetLike | undefined) => (t && typeof t.addEventListener === 'function' ? t : null);
+  return { window: usable(g.window), document: usable(g.document) as ClientEnvironment['document'] };
 }
 
 /** A realtime token; `expiresAt` in milliseconds since the epoch. */
@@ -52,8 +89,16 @@ export function refreshDelay(expiresAt: number, now: number): number {
   return Math.max(MIN_REFRESH_MS, Math.round(Math.min(left - 60_000, left * 0.8)));
 }
 
-/** Where a subscription (re)starts: the list's cursor, the last seq it applied, or both. */
-export type Resume = { cursor: string; since?: number } | { since: number } | Record<string, never>;
+/**
+ * Where a subscription (re)starts: the list's cursor, the last seq it applied, or both.
+ * `fp` is the fingerprint of the change at `since` (its `fp`): leave it out and the client
+ * adds the one it saw with that seq; a `since` whose fingerprint neither knows is sent
+ * without one, and the gateway answers `resync` (a refetch) rather than replay unchecked.
+ */
+export type Resume = { cursor: string; since?: number; fp?: string } | { since: number; fp?: string } | Record<string, never>;
+
+/** How many positions (the last change of each batch) the client remembers the fingerprint of. */
+const KEPT_FINGERPRINTS = 10_000;
 
 export interface SubscriptionSpec {
   channel: string;
@@ -98,6 +143,8 @@ export interface ClientOptions {
   backoff?: BackoffOptions;
   /** false: never renew on the open socket; the server closes it at expiry and the client reconnects with a fresh token. */
   renew?: boolean;
+  /** Default: the global window and document, where there are any. */
+  environment?: ClientEnvironment;
 }
 
 interface Sub {
@@ -110,6 +157,9 @@ interface Sub {
   /** Consecutive INTERNAL refusals, for the retry's backoff. */
   refused: number;
   retryTimer: unknown;
+  /** The last seq it has while it replays (null: it began from a cursor and has had nothing yet), and the head its ack reported. */
+  at: number | null;
+  head: number;
 }
 
 export class RealtimeClient<S extends SocketLike = SocketLike> {
@@ -120,6 +170,8 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
   /** Subscribes sent on this connection whose ack has not come back. */
   private readonly awaiting = new Set<Sub>();
   private readonly events: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = { batch: new Set(), renewed: new Set(), unauthorized: new Set(), stray: new Set() };
+  /** The fingerprint of the last change of each recent batch, by seq: what a resume from it sends (`fp`). */
+  private readonly fingerprints = new Map<number, string>();
   /** Events for a subscription whose ack has not come back yet. */
   private early: [string, ChangesEvent | LiveEvent | ResyncEvent][] = [];
   private reconnectTimer: unknown = null;
@@ -132,7 +184,16 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
   /** Bumped by stop() and by every disconnect: a token that arrives later is for nobody. */
   private generation = 0;
   private refreshFailures = 0;
-  private state: ConnectionState = { status: 'connecting', catchingUp: 0, lastCatchUp: 0, attempt: 0 };
+  private state: ConnectionState = { status: 'connecting', catchingUp: 0, lastCatchUp: 0, attempt: 0, behind: 0, dataAt: null, offlineSince: null };
+  /** An open() whose outcome (connect, or a failure) has not come yet: a wake-up must not start a second. */
+  private attempting = false;
+  /** When the server was last heard from; kept out of the state, which would otherwise change with every heartbeat. */
+  private heardAt: number | null = null;
+  private readonly environment: ClientEnvironment;
+  private readonly onOnline = () => this.wake();
+  private readonly onVisibility = () => {
+    if (this.environment.document?.visibilityState !== 'hidden') this.wake();
+  };
   private readonly listeners = new Set<(s: ConnectionState) => void>();
   private readonly timers: Timers;
   private readonly random: () => number;
@@ -152,6 +213,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     this.tokens = opts.tokens ?? null;
     this.backoff = opts.backoff ?? {};
     this.renew = opts.renew ?? true;
+    this.environment = opts.environment ?? browserEnvironment();
   }
 
   get connection(): ConnectionState {
@@ -194,10 +256,14 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
         this.emitEvent('unauthorized', { during: 'connection', message: e?.message ?? 'token expired' });
         this.onUnauthorized();
       });
+      // Socket.IO's manager reports each heartbeat: proof that nothing was pending before it.
+      (this.socket as { io?: { on?: (event: string, fn: () => void) => unknown } }).io?.on?.('ping', () => this.heard());
       this.socket.on('changes', (e: ChangesEvent) => this.route('changes', e));
       this.socket.on('live', (e: LiveEvent) => this.route('live', e));
       this.socket.on('resync', (e: ResyncEvent) => this.route('resync', e));
     }
+    this.environment.window?.addEventListener('online', this.onOnline);
+    this.environment.document?.addEventListener('visibilitychange', this.onVisibility);
     this.open();
   }
 
@@ -210,11 +276,26 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     this.refreshTimer = null;
     this.generation++;
     this.started = false;
+    this.attempting = false;
+    this.environment.window?.removeEventListener('online', this.onOnline);
+    this.environment.document?.removeEventListener('visibilitychange', this.onVisibility);
     this.socket.disconnect();
   }
 
+  /**
+   * The network is back, or the tab is shown again: a socket that is down tries now rather
+   * than when its backoff ends. The attempt counts as any other: if it fails, the next one
+   * waits the backoff's next step; if it succeeds, the backoff starts over.
+   */
+  private wake(): void {
+    if (!this.started || this.dropTimer || this.socket.connected || this.attempting) return;
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.open();
+  }
+
   subscribe(spec: SubscriptionSpec, handlers: SubscriptionHandlers): () => void {
-    const sub: Sub = { spec, handlers, serverId: null, replaying: false, received: 0, closed: false, refused: 0, retryTimer: null };
+    const sub: Sub = { spec, handlers, serverId: null, replaying: false, received: 0, closed: false, refused: 0, retryTimer: null, at: null, head: 0 };
     this.subs.add(sub);
     if (this.socket.connected) this.send(sub);
     return () => this.unsubscribe(sub);
@@ -231,6 +312,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.generation++;
+    this.attempting = false;
     this.timers.clearTimeout(this.dropTimer);
     // Set before the disconnect, whose handler must not schedule a reconnect of its own.
     this.dropTimer = this.timers.setTimeout(() => {
@@ -238,7 +320,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
       this.open();
     }, ms);
     this.socket.disconnect();
-    this.set({ status: 'offline' });
+    this.set(this.offline());
   }
 
   private unsubscribe(sub: Sub): void {
@@ -259,13 +341,17 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     // A retry still pending would open a second subscription beside this one.
     this.timers.clearTimeout(sub.retryTimer);
     sub.retryTimer = null;
-    const resume = sub.spec.resume();
+    const resume = this.withFingerprint(sub.spec.resume());
     sub.serverId = null;
     sub.replaying = 'since' in resume || 'cursor' in resume;
     sub.received = 0;
+    const since = (resume as { since?: unknown }).since;
+    sub.at = typeof since === 'number' ? since : null;
+    sub.head = 0;
     this.recount();
     this.awaiting.add(sub);
     this.socket.emit('subscribe', { channel: sub.spec.channel, ...(sub.spec.filter ? { filter: sub.spec.filter } : {}), ...resume }, (ack: SubscribeAck) => {
+      this.heard();
       this.awaiting.delete(sub);
       if (sub.closed) {
         if (ack.ok) {
@@ -292,6 +378,8 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
       }
       sub.refused = 0;
       sub.serverId = ack.id;
+      sub.head = ack.headSeq;
+      if (sub.replaying) this.recount();
       this.byServerId.set(ack.id, sub);
       sub.handlers.onSubscribed?.(ack.headSeq);
       const early = this.early.filter(([, e]) => e.sub === ack.id);
@@ -299,6 +387,22 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
       for (const [kind, e] of early) this.route(kind, e);
       this.settleEarly();
     });
+  }
+
+  /** A resume from a seq carries that change's fingerprint, so the gateway can tell it is of the same history. */
+  private withFingerprint(resume: Resume): Resume {
+    if (!('since' in resume) || resume.since === undefined || resume.since <= 0 || resume.fp) return resume;
+    const fp = this.fingerprints.get(resume.since);
+    return fp ? ({ ...resume, fp } as Resume) : resume;
+  }
+
+  /** Remembers the fingerprint of a batch's last change: the position a subscription resumes from. */
+  private remember(batch: ChangesEvent): void {
+    const last = batch.changes[batch.changes.length - 1];
+    if (!last || typeof last.fp !== 'string') return;
+    this.fingerprints.delete(last.seq);
+    this.fingerprints.set(last.seq, last.fp);
+    if (this.fingerprints.size > KEPT_FINGERPRINTS) this.fingerprints.delete(this.fingerprints.keys().next().value!);
   }
 
   /** With no ack outstanding, an event still unclaimed belongs to no subscription of ours. */
@@ -310,6 +414,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
   }
 
   private route(kind: string, e: ChangesEvent | LiveEvent | ResyncEvent): void {
+    this.heard();
     const sub = this.byServerId.get(e.sub);
     if (!sub) {
       // A subscription we let go may still have events on the way.
@@ -323,7 +428,11 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     if (kind === 'changes') {
       // A batch (a feed batch, or a replay page) is applied in one cache update.
       const batch = e as ChangesEvent;
-      if (sub.replaying) sub.received += batch.changes.length;
+      this.remember(batch);
+      if (sub.replaying) {
+        sub.received += batch.changes.length;
+        sub.at = Math.max(sub.at ?? 0, batch.changes.at(-1)?.seq ?? 0);
+      }
       sub.handlers.onChanges(unbatch(batch));
       this.emitEvent('batch', batch, sub.spec);
       if (sub.replaying) this.recount();
@@ -344,6 +453,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
 
   /** Connects, with a token that outlives its renewal point, or a fresh one. */
   private open(): void {
+    this.attempting = true;
     if (!this.tokens) {
       this.socket.auth = { ...(this.socket.auth as object | undefined), v: PROTOCOL_VERSION };
       this.socket.connect();
@@ -373,11 +483,13 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
   private onConnect(): void {
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
+    this.attempting = false;
+    this.heard();
     this.byServerId.clear();
     this.retired.clear();
     this.awaiting.clear();
     this.early = [];
-    this.state = { ...this.state, attempt: 0, lastCatchUp: 0 };
+    this.state = { ...this.state, attempt: 0, lastCatchUp: 0, dataAt: null, offlineSince: null };
     this.refreshFailures = 0;
     this.scheduleRefresh();
     for (const sub of this.subs) this.send(sub);
@@ -426,6 +538,7 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
 
   private onDisconnect(): void {
     this.generation++;
+    this.attempting = false;
     this.timers.clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
     for (const sub of this.subs) sub.serverId = null;
@@ -434,11 +547,11 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     this.retired.clear();
     this.early = [];
     if (this.dropTimer || !this.started) {
-      this.set({ status: 'offline' });
+      this.set(this.offline());
       return;
     }
     const attempt = this.state.attempt;
-    this.set({ status: 'offline', attempt: attempt + 1 });
+    this.set({ ...this.offline(), attempt: attempt + 1 });
     this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = null;
@@ -446,22 +559,34 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
     }, backoffDelay(attempt, this.random, this.backoff));
   }
 
+  private heard(): void {
+    this.heardAt = this.now();
+  }
+
+  /** Offline since the first moment it was, with its data as old as the last word from the server. */
+  private offline(): Partial<ConnectionState> {
+    return { status: 'offline', behind: 0, offlineSince: this.state.offlineSince ?? this.now(), dataAt: this.state.dataAt ?? this.heardAt };
+  }
+
   private recount(): void {
     if (!this.socket.connected) return;
     let catchingUp = 0;
+    let behind = 0;
     let replaying = false;
     for (const sub of this.subs) {
       if (sub.replaying) {
         replaying = true;
         catchingUp += sub.received;
+        if (sub.at !== null && sub.head > 0) behind = Math.max(behind, sub.head - sub.at);
       }
     }
-    this.set({ status: replaying ? 'catching-up' : 'live', catchingUp });
+    this.set({ status: replaying ? 'catching-up' : 'live', catchingUp, behind: replaying ? behind : 0 });
   }
 
   private set(patch: Partial<ConnectionState>): void {
     const next = { ...this.state, ...patch };
-    if (next.status === this.state.status && next.catchingUp === this.state.catchingUp && next.attempt === this.state.attempt && next.lastCatchUp === this.state.lastCatchUp) return;
+    const keys = Object.keys(next) as (keyof ConnectionState)[];
+    if (keys.every((k) => next[k] === this.state[k])) return;
     this.state = next;
     for (const fn of this.listeners) fn(next);
   }

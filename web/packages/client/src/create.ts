@@ -29,6 +29,8 @@ const toToken = (t: TokenLike): RealtimeToken => ({
 /** A client for one signed-in user: call start() to connect (RealtimeProvider does), stop() to close. */
 export function createRealtime(opts: CreateRealtimeOptions): RealtimeClient<Socket> {
   const { url, getToken, ...rest } = opts;
-  const socket = io(url, { path: WS_PATH, transports: ['websocket'], autoConnect: false, reconnection: false, forceNew: true });
+  // timeout: an attempt into a black-holed route gives up after 8 s (Socket.IO waits 20 s),
+  // so the next attempt, or the one an `online` event starts, comes sooner.
+  const socket = io(url, { path: WS_PATH, transports: ['websocket'], autoConnect: false, reconnection: false, forceNew: true, timeout: 8000 });
   return new RealtimeClient(socket, { ...rest, tokens: () => getToken().then((t) => (t ? toToken(t) : null)) });
 }

@@ -1,7 +1,7 @@
 // React on top of @realtime/client: one connection per signed-in app (the provider), the
 // connection state, and TanStack Query caches that follow the stream (useLiveQuery, and
 // useLiveSubscription for a cache filled elsewhere).
-import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { hashKey, notifyManager, useQuery, useQueryClient, type QueryClient, type QueryFunction, type QueryKey, type UseQueryOptions, type UseQueryResult } from '@tanstack/react-query';
 import {
   createRealtime,
@@ -281,10 +281,38 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
 
 type QueryExtras<TData> = Omit<UseQueryOptions<TData, Error, TData, QueryKey>, 'queryKey' | 'queryFn' | 'enabled'>;
 
+/**
+ * The list's slow poll while the socket cannot connect: only after `afterMs` of failed
+ * attempts (default 120000), then every `everyMs` (default 60000).
+ */
+export interface OfflinePoll {
+  afterMs?: number;
+  everyMs?: number;
+}
+
+export const DEFAULT_OFFLINE_POLL: Required<OfflinePoll> = { afterMs: 120_000, everyMs: 60_000 };
+
+/** Offline for at least `afterMs` since `since` (the client's offlineSince); false while connected. */
+function useOfflineFor(since: number | null, afterMs: number): boolean {
+  const [reached, setReached] = useState<number | null>(null);
+  useEffect(() => {
+    if (since === null) return;
+    const left = since + afterMs - Date.now();
+    if (left <= 0) return setReached(since);
+    const t = setTimeout(() => setReached(since), left);
+    return () => clearTimeout(t);
+  }, [since, afterMs]);
+  return since !== null && reached === since;
+}
+
 export interface LiveQueryOptions<Row, TData> extends LiveSubscriptionOptions<Row, TData> {
   queryFn: QueryFunction<TData, QueryKey>;
-  /** Poll every this many ms while the socket is down (default 5000; false: never). */
-  pollWhileOffline?: number | false;
+  /**
+   * While the socket is merely down nothing is polled: the stream's replay catches the
+   * list up when it returns. Only after it has failed to connect for `afterMs` (2 min)
+   * is the list read again, every `everyMs` (1 min). A number is `everyMs`; false: never.
+   */
+  pollWhileOffline?: OfflinePoll | number | false;
   /** Anything else for useQuery (staleTime, retry, ...). */
   query?: QueryExtras<TData>;
 }
@@ -299,15 +327,19 @@ export function useLiveQuery<Row, TData extends ListPage<Row> = ListPage<Row>>(o
 export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData> & { adapter: ListAdapter<Row, TData> }): UseQueryResult<TData, Error>;
 export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData>): UseQueryResult<TData, Error> {
   const connection = useConnection();
-  const offline = connection.status === 'offline';
-  const poll = opts.pollWhileOffline ?? 5000;
+  const given = opts.pollWhileOffline;
+  const poll = given === false ? null : { ...DEFAULT_OFFLINE_POLL, ...(typeof given === 'number' ? { everyMs: given } : given) };
+  const longOffline = useOfflineFor(connection.status === 'offline' ? connection.offlineSince : null, poll?.afterMs ?? 0);
   const query = useQuery<TData, Error, TData, QueryKey>({
     refetchOnWindowFocus: false,
+    // The replay brings what the list missed; reading every list again at `online` would
+    // cost each of them a full read for nothing.
+    refetchOnReconnect: false,
     ...opts.query,
     queryKey: opts.queryKey,
     queryFn: opts.queryFn,
     enabled: opts.enabled,
-    refetchInterval: offline && poll ? poll : (opts.query?.refetchInterval ?? false),
+    refetchInterval: poll && longOffline ? poll.everyMs : (opts.query?.refetchInterval ?? false),
   });
   useLiveSubscription(opts);
   return query;

@@ -309,3 +309,70 @@ test("drizzle's $inferSelect as the row: Wire<> for the wire's strings, or parse
   expect(seen.wire).toBe('2026-01-01T00:00:00.000Z');
   expect(seen.parsed).toBeInstanceOf(Date);
 });
+
+test('a socket merely down polls nothing; after 2 minutes of failed attempts the list is read once a minute, and no more once it is back', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  try {
+    const down = new FakeSocket();
+    // No window events here: the attempts are the backoff's alone.
+    const client = new RealtimeClient(down, { environment: {}, random: () => 0.5 });
+    let reads = 0;
+    const listKey = ['polled'];
+    function Polled() {
+      useLiveQuery<{ id: string }, { items: { id: string }[]; cursor: string }>({
+        channel: 'projects',
+        queryKey: listKey,
+        queryFn: async () => {
+          reads++;
+          return { items: [], cursor: `C${reads}` };
+        },
+      });
+      return null;
+    }
+    await act(async () => {
+      root.render(
+        <QueryClientProvider client={qc}>
+          <RealtimeProvider client={client}>
+            <Polled />
+          </RealtimeProvider>
+        </QueryClientProvider>,
+      );
+    });
+    await act(async () => {
+      down.up();
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    expect(reads).toBe(1);
+    await act(async () => {
+      down.down();
+    });
+    // Every attempt fails, as on a network that is gone.
+    let answered = down.connects;
+    const failEach = async (ms: number) => {
+      for (let t = 0; t < ms; t += 500) {
+        await act(async () => {
+          await vi.advanceTimersByTimeAsync(500);
+          if (!down.connected && down.connects > answered) {
+            answered = down.connects;
+            down.fire('connect_error', new Error('offline'));
+          }
+        });
+      }
+    };
+    await failEach(119_000);
+    expect(client.connection.status).toBe('offline');
+    expect(reads).toBe(1);
+    await failEach(62_000);
+    expect(reads).toBe(2);
+    await failEach(60_000);
+    expect(reads).toBe(3);
+    await act(async () => {
+      down.up();
+      await vi.advanceTimersByTimeAsync(10);
+    });
+    await failEach(180_000);
+    expect(reads).toBe(3);
+  } finally {
+    vi.useRealTimers();
+  }
+});

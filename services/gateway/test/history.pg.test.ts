@@ -1,0 +1,345 @@
+// History identity (docs/architecture.md, "History identity"): a position is a seq and the
+// fingerprint of the change stamped with it, and every resume is checked against the
+// history the outbox holds now. A database restored from a dump or a file-level backup
+// (a point-in-time recovery, a promoted replica that lacked the last transactions), another
+// database behind the same URL, or outbox rows removed by hand: the position of a client
+// that saw the lost history gets `resync` (`history-changed`) and never a replay, even once
+// the new history's seqs have passed it. A position the new history shares (before the
+// restore point), and any position after a plain restart, resumes with a normal replay.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterEach, describe, expect, test } from 'vitest';
+import { createTestDatabase, migratedDatabase, startTestCluster, type TestDatabase } from '@realtime/db/testing';
+import { readCursor } from '@realtime/auth';
+import type { SubscribeRequest } from '@realtime/protocol';
+import type { Replicator } from '@realtime/replicator';
+import { Received, connect, expectedSeqs, fpAt, headSeq, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
+
+const run = promisify(execFile);
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+});
+
+const poolOf = (url: string) => {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => undefined);
+  return pool;
+};
+
+async function database(): Promise<{ db: TestDatabase; pool: pg.Pool }> {
+  const db = await createTestDatabase();
+  const pool = poolOf(db.url);
+  cleanups.push(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  return { db, pool };
+}
+
+/** A replicator and a gateway on `url`: what a deployment runs on it. */
+interface Running {
+  replicator: Replicator;
+  gw: GatewayHandle;
+  stop(): Promise<void>;
+}
+
+async function serve(url: string): Promise<Running> {
+  const replicator = startReplicator(url);
+  await replicator.start();
+  const gw = await startGateway(url, { replicator });
+  let stopped = false;
+  const running = {
+    replicator,
+    gw,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await gw.stop();
+      await replicator.stop();
+    },
+  };
+  cleanups.push(() => running.stop());
+  return running;
+}
+
+/** `n` projects, one transaction each. */
+async function write(pool: pg.Pool, n: number, name: string): Promise<void> {
+  for (let i = 0; i < n; i++) await pool.query(`INSERT INTO projects (name) VALUES ($1)`, [`${name}${i}`]);
+}
+
+/** Every change stamped and handed on by the gateway's feed: the head. */
+const settled = (pool: pg.Pool, gw: GatewayHandle) =>
+  waitFor('every change stamped and fed', async () => {
+    const h = await headSeq(pool);
+    return h > 0 && gw.feed.position === h ? h : null;
+  });
+
+/** A client following `projects` from the start, until it holds `head`. */
+async function follower(gw: GatewayHandle, head: number): Promise<Received> {
+  const r = new Received(await connect(gw.port, token()));
+  expect(await r.subscribe({ channel: 'projects', since: 0 })).toMatchObject({ ok: true });
+  await waitFor(`the follower to reach ${head}`, () => r.lastSeq === head);
+  return r;
+}
+
+const FP = /^[A-Za-z0-9_-]{12}$/;
+
+const at = (r: Received, i: number) => {
+  const c = r.changes[i]!;
+  expect(c.fp).toMatch(FP);
+  return { since: c.seq, fp: c.fp! };
+};
+
+/** Subscribes with `req` and waits for the outcome (live or resync), then a little more. */
+async function resume(gw: GatewayHandle, req: Omit<SubscribeRequest, 'channel'>): Promise<Received> {
+  const r = new Received(await connect(gw.port, token()));
+  expect(await r.subscribe({ channel: 'projects', ...req })).toMatchObject({ ok: true });
+  await waitFor('live or resync', () => r.lives.length > 0 || r.resyncs.length > 0);
+  await new Promise((res) => setTimeout(res, 300));
+  r.socket.disconnect();
+  return r;
+}
+
+function expectHistoryChanged(r: Received): void {
+  expect(r.resyncs.map((e) => e.reason)).toEqual(['history-changed']);
+  // Never a replay: nothing of the new history on top of the old cache.
+  expect(r.changes).toEqual([]);
+  expect(r.lives).toEqual([]);
+}
+
+async function expectReplayFrom(r: Received, pool: pg.Pool, since: number): Promise<void> {
+  expect(r.resyncs).toEqual([]);
+  expect(r.lives).toHaveLength(1);
+  expect(r.seqs).toEqual((await expectedSeqs(pool, 'projects')).filter((s) => s > since));
+}
+
+/** As the superuser, with the outbox's and the tables' triggers off (what a restore or a hand edit does). */
+async function asRestorer<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query(`SET session_replication_role = replica`);
+    return await fn(c);
+  } finally {
+    await c.query(`RESET session_replication_role`).catch(() => undefined);
+    c.release();
+  }
+}
+
+const TABLES_SQL = `SELECT c.relname AS name,
+    array_agg(quote_ident(a.attname) ORDER BY a.attnum) FILTER (WHERE a.attgenerated = '') AS columns
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+  GROUP BY c.relname`;
+
+/**
+ * pg_dump emulated in SQL (the embedded server has no pg_dump of its version): every table
+ * of schema public (the app's, the identity tables, change_outbox, realtime_state) and
+ * every sequence's position, copied in one REPEATABLE READ snapshot into `schema`.
+ */
+async function dump(pool: pg.Pool, schema: string): Promise<void> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await c.query(`CREATE SCHEMA ${schema}`);
+    const { rows } = await c.query<{ name: string }>(TABLES_SQL);
+    for (const t of rows) await c.query(`CREATE TABLE ${schema}.${c.escapeIdentifier(t.name)} AS SELECT * FROM public.${c.escapeIdentifier(t.name)}`);
+    await c.query(`CREATE TABLE ${schema}.sequences (name text, last_value bigint, is_called boolean)`);
+    const seqs = await c.query<{ name: string }>(`SELECT quote_ident(sequencename) AS name FROM pg_sequences WHERE schemaname = 'public'`);
+    for (const s of seqs.rows) await c.query(`INSERT INTO ${schema}.sequences SELECT $1, last_value, is_called FROM public.${s.name}`, [s.name]);
+    await c.query('COMMIT');
+  } finally {
+    c.release();
+  }
+}
+
+/**
+ * The dump restored over the database: every table's rows replaced by the dumped ones
+ * (triggers off, as pg_restore's data load; TRUNCATE of a streamed table is refused),
+ * every sequence (the outbox's id among them) set back. The replication slot goes too:
+ * a database restored from a dump has none, and the replicator makes it again.
+ */
+async function restore(pool: pg.Pool, schema: string): Promise<void> {
+  await waitFor('the slot released', async () => (await pool.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database() AND active`)).rows[0].n === 0);
+  await pool.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()`);
+  await asRestorer(pool, async (c) => {
+    await c.query('BEGIN');
+    const { rows } = await c.query<{ name: string; columns: string[] }>(TABLES_SQL);
+    for (const t of rows) await c.query(`DELETE FROM public.${c.escapeIdentifier(t.name)}`);
+    for (const t of rows) {
+      const cols = t.columns.join(', ');
+      await c.query(`INSERT INTO public.${c.escapeIdentifier(t.name)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${schema}.${c.escapeIdentifier(t.name)}`);
+    }
+    const seqs = await c.query<{ name: string; last_value: string | null; is_called: boolean }>(`SELECT name, last_value, is_called FROM ${schema}.sequences`);
+    for (const s of seqs.rows) if (s.last_value !== null) await c.query(`SELECT setval($1, $2, $3)`, [`public.${s.name}`, s.last_value, s.is_called]);
+    await c.query(`DROP SCHEMA ${schema} CASCADE`);
+    await c.query('COMMIT');
+  });
+}
+
+describe('a restore from a dump', () => {
+  test('writes continue past the old position: a client from the lost history resyncs (history-changed), one from before the dump replays', async () => {
+    const { db, pool } = await database();
+    let running = await serve(db.url);
+    await write(pool, 5, 'kept');
+    const dumped = await settled(pool, running.gw);
+    const a = await follower(running.gw, dumped);
+    const early = at(a, 2);
+
+    await dump(pool, 'dump_a');
+    // Written after the dump, seen by the client, and lost by the restore.
+    await write(pool, 4, 'lost');
+    const lostHead = await settled(pool, running.gw);
+    await waitFor('the client to see the lost changes', () => a.lastSeq === lostHead);
+    const late = a.position;
+    expect(late.fp).toMatch(FP);
+    const lostCursor = await readCursor(pool);
+    a.socket.disconnect();
+    await running.stop();
+
+    await restore(pool, 'dump_a');
+    expect(await headSeq(pool)).toBe(dumped);
+    running = await serve(db.url);
+    // More than was lost: the new history's seqs pass the client's position.
+    await write(pool, 8, 'new');
+    const head = await settled(pool, running.gw);
+    expect(head).toBeGreaterThan(late.since);
+    expect(await fpAt(pool, late.since)).not.toBe(late.fp);
+
+    expectHistoryChanged(await resume(running.gw, late));
+    expectHistoryChanged(await resume(running.gw, { cursor: lostCursor }));
+    expectHistoryChanged(await resume(running.gw, { ...late, cursor: lostCursor }));
+    // Before the dump point the histories are one: a normal replay of the new one.
+    await expectReplayFrom(await resume(running.gw, early), pool, early.since);
+  });
+});
+
+describe('outbox rows removed by hand', () => {
+  test('at the position, and inside the replay range: history-changed; after the hole: a normal replay', async () => {
+    const { db, pool } = await database();
+    const running = await serve(db.url);
+    await write(pool, 10, 'r');
+    const head = await settled(pool, running.gw);
+    const a = await follower(running.gw, head);
+    const [before, hole, after] = [at(a, 2), at(a, 5), at(a, 6)];
+    await asRestorer(pool, (c) => c.query(`DELETE FROM change_outbox WHERE seq = $1`, [hole.since]));
+
+    expectHistoryChanged(await resume(running.gw, hole));
+    expectHistoryChanged(await resume(running.gw, before));
+    await expectReplayFrom(await resume(running.gw, after), pool, after.since);
+  });
+});
+
+describe('another database behind the same URL', () => {
+  test('a fresh database with a history at least as long: history-changed for a position and a cursor of the first', async () => {
+    const first = await database();
+    let running = await serve(first.db.url);
+    await write(first.pool, 6, 'first');
+    const head = await settled(first.pool, running.gw);
+    const a = await follower(running.gw, head);
+    const pos = a.position;
+    expect(pos.fp).toMatch(FP);
+    const cursor = await readCursor(first.pool);
+    a.socket.disconnect();
+    await running.stop();
+
+    const second = await database();
+    running = await serve(second.db.url);
+    await write(second.pool, 12, 'second');
+    expect(await settled(second.pool, running.gw)).toBeGreaterThan(pos.since);
+    expectHistoryChanged(await resume(running.gw, pos));
+    expectHistoryChanged(await resume(running.gw, { cursor }));
+  });
+});
+
+describe('an unchanged history', () => {
+  test('after a restart of replicator and gateway, a position (numbered early, from the WAL) and a list cursor resume with a normal replay', async () => {
+    const { db, pool } = await database();
+    let running = await serve(db.url);
+    await write(pool, 3, 'x');
+    const head = await settled(pool, running.gw);
+    const a = await follower(running.gw, head);
+    // Live changes: in-process, numbered from the WAL before their stamp. Their fingerprint
+    // must be the one the stamped row has.
+    await write(pool, 3, 'live');
+    const liveHead = await settled(pool, running.gw);
+    await waitFor('the live changes', () => a.lastSeq === liveHead);
+    for (const c of a.changes) expect(c.fp).toBe(await fpAt(pool, c.seq));
+    const pos = a.position;
+    const cursor = await readCursor(pool);
+    a.socket.disconnect();
+    await running.stop();
+
+    running = await serve(db.url);
+    await write(pool, 4, 'y');
+    await settled(pool, running.gw);
+    await expectReplayFrom(await resume(running.gw, pos), pool, pos.since);
+    await expectReplayFrom(await resume(running.gw, { cursor }), pool, liveHead);
+    await expectReplayFrom(await resume(running.gw, { ...pos, cursor }), pool, pos.since);
+    // The same seq with another fingerprint, or none: not this history's position.
+    expectHistoryChanged(await resume(running.gw, { since: pos.since, fp: 'AAAAAAAAAAAA' }));
+    expectHistoryChanged(await resume(running.gw, { since: pos.since }));
+  });
+});
+
+describe('a file-level restore (point-in-time recovery, a promoted replica that lacked the last transactions)', () => {
+  test('the data folder put back: history-changed for a position of the lost history, a normal replay before it', async () => {
+    const cluster = await startTestCluster();
+    cleanups.push(() => cluster.stop());
+    const url = await migratedDatabase(cluster, 'pitr');
+    let pool = poolOf(url);
+    const backup = path.join(cluster.root, 'backup');
+    // Everything on disk, then every process of the cluster gone: a consistent copy.
+    const halt = async () => {
+      await pool.query('CHECKPOINT');
+      await pool.end();
+      await cluster.crash();
+    };
+    cleanups.push(async () => {
+      await pool.end().catch(() => undefined);
+    });
+
+    let running = await serve(url);
+    await write(pool, 5, 'kept');
+    const copied = await settled(pool, running.gw);
+    const a = await follower(running.gw, copied);
+    const early = at(a, 2);
+    a.socket.disconnect();
+    await running.stop();
+    await halt();
+    await run('cp', ['-a', cluster.dataDir, backup]);
+    await cluster.restart();
+    pool = poolOf(url);
+
+    running = await serve(url);
+    const b = await follower(running.gw, copied);
+    await write(pool, 4, 'lost');
+    const lostHead = await settled(pool, running.gw);
+    await waitFor('the client to see the lost changes', () => b.lastSeq === lostHead);
+    const late = b.position;
+    expect(late.fp).toMatch(FP);
+    const lostCursor = await readCursor(pool);
+    b.socket.disconnect();
+    await running.stop();
+    await halt();
+    await fs.rm(cluster.dataDir, { recursive: true, force: true });
+    await run('cp', ['-a', backup, cluster.dataDir]);
+    await cluster.restart();
+    pool = poolOf(url);
+    expect(await headSeq(pool)).toBe(copied);
+
+    running = await serve(url);
+    await write(pool, 8, 'new');
+    expect(await settled(pool, running.gw)).toBeGreaterThan(late.since);
+    expectHistoryChanged(await resume(running.gw, late));
+    expectHistoryChanged(await resume(running.gw, { cursor: lostCursor }));
+    await expectReplayFrom(await resume(running.gw, early), pool, early.since);
+    await running.stop();
+    await pool.end();
+  });
+});
