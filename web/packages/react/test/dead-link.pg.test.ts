@@ -4,36 +4,19 @@
 // or a reset, so only the heartbeat can tell: the client must leave Live, and the gateway
 // let go of the socket, within 10 s. Then the route heals and the client catches up by
 // replay. Node, no window: the client runs on its backoff alone.
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import pg from 'pg';
-import { SignJWT } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
+import type pg from 'pg';
 import { createRealtime, reduce, type LiveList, type Resume } from '@realtime/client';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { startServer, type RealServer } from './server';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const SECRET = 'dead-link-test-secret-0123456789abcdef0123456789';
 const METRICS_TOKEN = 'dead-link-metrics-token-0123456789';
 
-let db: TestDatabase;
+let real: RealServer;
 let pool: pg.Pool;
-let server: ChildProcess;
 let base = '';
-let output = '';
-
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined> | T | false | null | undefined, ms = 30_000, every = 50): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${output.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, every));
-  }
-}
+const until: RealServer['until'] = (...args) => real.until(...args);
+const serviceToken = () => real.serviceToken();
 
 /** Forwards bytes both ways until black-holed: then drops them, and closes nothing. */
 class BlackHoleProxy {
@@ -73,37 +56,14 @@ class BlackHoleProxy {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 2 });
   // No PING_* variables: the defaults are what is tested.
-  server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: SECRET, METRICS_TOKEN, PING_INTERVAL_MS: '', PING_TIMEOUT_MS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const m = await until('the server to listen', () => server.exitCode === null && /Open (http:\/\/localhost:\d+)/.exec(output), 60_000);
-  base = m[1]!.replace('localhost', '127.0.0.1');
+  real = await startServer({ secret: 'dead-link-test-secret-0123456789abcdef0123456789', env: { METRICS_TOKEN, PING_INTERVAL_MS: '', PING_TIMEOUT_MS: '' } });
+  ({ pool, base } = real);
 });
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  await pool?.end();
-  await db?.drop();
+  await real?.stop();
 });
-
-const serviceToken = () =>
-  new SignJWT({ channels: ['*'], projects: ['*'] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
 
 /** The gateway's open sockets, as Prometheus reads them. */
 const gatewaySockets = async (): Promise<number> => {

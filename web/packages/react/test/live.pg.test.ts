@@ -4,22 +4,14 @@
 // rows written with SQL as any client of the database may write them, primary key
 // changes included. The cache must end equal to the table, with one setQueryData per
 // delivered batch. No JSX: the pg project's files are *.pg.test.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { createElement } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import pg from 'pg';
-import { SignJWT } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
+import type pg from 'pg';
 import { createRealtime, type RealtimeClient } from '@realtime/client';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { RealtimeProvider, useLiveQuery } from '../src/index.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const SECRET = 'react-pg-test-secret-0123456789abcdef0123456789';
+import { startServer, type RealServer } from './server';
 
 interface Layer {
   id: string;
@@ -27,36 +19,17 @@ interface Layer {
   projectId: string;
 }
 
-let db: TestDatabase;
+let real: RealServer;
 let pool: pg.Pool;
-let server: ChildProcess;
 let base = '';
-let output = '';
 let project = '';
 let other = '';
-
-async function until<T>(what: string, probe: () => Promise<T | false | null | undefined> | T | false | null | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${output.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until: RealServer['until'] = (...args) => real.until(...args);
+const serviceToken = () => real.serviceToken();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: SECRET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const m = await until('the server to listen', () => server.exitCode === null && /Open (http:\/\/localhost:\d+)/.exec(output), 60_000);
-  base = m[1]!.replace('localhost', '127.0.0.1');
+  real = await startServer({ secret: 'react-pg-test-secret-0123456789abcdef0123456789' });
+  ({ pool, base } = real);
   const made = await Promise.all(['mine', 'other'].map(async (name) => (await pool.query<{ id: string }>(`INSERT INTO projects (name) VALUES ($1) RETURNING id`, [name])).rows[0]!.id));
   project = made[0]!;
   other = made[1]!;
@@ -64,22 +37,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
-  await pool?.end();
-  await db?.drop();
+  await real?.stop();
 });
-
-const serviceToken = () =>
-  new SignJWT({ channels: ['*'], projects: ['*'] })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('1h')
-    .sign(new TextEncoder().encode(SECRET));
 
 const table = async (): Promise<Layer[]> =>
   (await pool.query<Layer>(`SELECT id, name, project_id AS "projectId" FROM data_layers WHERE project_id = $1 ORDER BY id`, [project])).rows;
