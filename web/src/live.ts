@@ -6,6 +6,7 @@ import { newestFirst, useLiveQuery, useLiveSubscription, type LiveFilter } from 
 import type { TokenLike } from '@realtime/client';
 import { api, isApiError, type ListData, type Resource, type Row } from './api';
 import { meQuery, qk } from './qk';
+import { PERSIST_MAX_AGE } from './persist';
 import type { ExtractionJob, Project } from './rows';
 
 /** VITE_WS_URL points the socket elsewhere when it is not on the page's own origin. */
@@ -46,6 +47,8 @@ export function useLiveList<T extends Row>(resource: Resource, channel: string, 
     filter: options.filter,
     compare: options.compare ?? newestFirst,
     enabled: options.enabled,
+    // Kept (and so persisted) as long as a persisted state may be used.
+    query: { gcTime: PERSIST_MAX_AGE },
     onResync: (reason) => {
       if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
     },

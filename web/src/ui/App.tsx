@@ -1,13 +1,15 @@
 // The app shell: the sign-in page while signed out; once signed in, a header with the
 // user, the connection state and the flaky-network control, and the pages chosen by the
 // URL hash (#/, #/projects/:id, #/outbox), no router needed.
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { PersistQueryClientProvider } from '@tanstack/react-query-persist-client';
 import type { Me } from '@realtime/protocol';
 import { api, isApiError } from '../api';
 import { meQuery } from '../qk';
 import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/react';
 import { fetchToken, wsUrl } from '../live';
+import { canPersist, forgetOtherUsers, forgetPersisted, persistOptionsFor } from '../persist';
 import { forgetSession, signedOut } from '../session';
 import { Errors } from './Errors';
 import { age } from './format';
@@ -79,6 +81,8 @@ function Shell({ me }: { me: Me }) {
     // Already signed out (the session expired meanwhile) is what was asked for.
     mutationFn: () => api.signOut().catch((e: unknown) => (isApiError(e, 401) ? undefined : Promise.reject(e))),
     onSuccess: () => {
+      // Nothing of this user stays on this browser: the persisted lists go too.
+      void forgetPersisted(me.user.id);
       signedOut(qc);
       client.stop();
     },
@@ -120,6 +124,25 @@ function Shell({ me }: { me: Me }) {
   );
 }
 
+/**
+ * The signed-in user's live lists, restored from IndexedDB before the pages mount (so a
+ * reload shows them at once and resumes their subscriptions) and saved as they change.
+ * Mounted only once the user is known: nothing of another user is restored.
+ */
+function PersistedCache({ userId, children }: { userId: string; children: ReactNode }) {
+  const qc = useQueryClient();
+  const [options] = useState(() => (canPersist() ? persistOptionsFor(userId) : null));
+  useEffect(() => {
+    void forgetOtherUsers(userId);
+  }, [userId]);
+  if (!options) return <>{children}</>;
+  return (
+    <PersistQueryClientProvider client={qc} persistOptions={options}>
+      {children}
+    </PersistQueryClientProvider>
+  );
+}
+
 export function App() {
   const qc = useQueryClient();
   const me = useQuery(meQuery);
@@ -131,9 +154,11 @@ export function App() {
   if (me.data) {
     // One socket per signed-in user: a new user gets a new client, nothing carried over.
     return (
-      <RealtimeProvider key={me.data.user.id} url={wsUrl()} getToken={fetchToken}>
-        <Shell me={me.data} />
-      </RealtimeProvider>
+      <PersistedCache key={me.data.user.id} userId={me.data.user.id}>
+        <RealtimeProvider key={me.data.user.id} url={wsUrl()} getToken={fetchToken}>
+          <Shell me={me.data} />
+        </RealtimeProvider>
+      </PersistedCache>
     );
   }
   if (me.data === null) return <SignInPage />;

@@ -78,12 +78,31 @@ export interface ListAdapter<Row, TData> {
   fromRows(data: TData, rows: Row[]): TData;
   /** The stream cursor the list was read with (the API's `cursor`), if it has one: the subscription then resumes from exactly that snapshot. */
   cursorOf?(data: TData): string | undefined | null;
+  /**
+   * The stream position the cached rows are at (the last change applied), kept in the data
+   * itself so that a persisted cache resumes from it after a reload. With `withPosition`.
+   */
+  positionOf?(data: TData): StreamPosition | undefined | null;
+  /** The data with `position` recorded (called once per applied batch). */
+  withPosition?(data: TData, position: StreamPosition): TData;
+}
+
+/** A position in the stream: the seq of the last change applied and that change's fingerprint. */
+export interface StreamPosition {
+  seq: number;
+  fp?: string;
 }
 
 /** The API's list shape: `cursor` is the stream cursor of the snapshot `items` came from. */
 export interface ListPage<Row> {
   items: Row[];
   cursor?: string;
+  /**
+   * Written by the hooks, not by the API: the position the rows are at once changes have
+   * been applied on top of the snapshot at `cursor`. A list restored with it (a persisted
+   * cache, after a reload) resumes from there instead of being read again.
+   */
+  position?: StreamPosition;
 }
 
 export const arrayAdapter: ListAdapter<unknown, readonly unknown[]> = {
@@ -95,7 +114,11 @@ export const pageAdapter: ListAdapter<unknown, ListPage<unknown>> = {
   toRows: (data) => data.items,
   fromRows: (data, rows) => ({ ...data, items: rows }),
   cursorOf: (data) => data.cursor,
+  positionOf: (data) => data.position,
+  withPosition: (data, position) => ({ ...data, position }),
 };
+
+const validPosition = (p: StreamPosition | undefined | null): p is StreamPosition => !!p && typeof p.seq === 'number' && p.seq > 0;
 
 function adapterFor(data: unknown, given: ListAdapter<never, never> | undefined): ListAdapter<unknown, unknown> | null {
   if (given) return given as unknown as ListAdapter<unknown, unknown>;
@@ -195,7 +218,12 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
     const store = positionsOf(qc);
     const read = (data: unknown) => adapterFor(data, latest.current.adapter as ListAdapter<never, never> | undefined);
     const saved = store.get(hash);
-    let position = mode.kind === 'cursor' && saved && saved.data === qc.getQueryData(key) ? saved.seq : 0;
+    const current = qc.getQueryData(key);
+    // The position recorded in the data itself (a list restored from a persisted cache, or
+    // remounted over data this hook wrote): resume from it, with its fingerprint.
+    const recorded = mode.kind === 'cursor' ? read(current)?.positionOf?.(current) : undefined;
+    let position = validPosition(recorded) ? recorded.seq : mode.kind === 'cursor' && saved && saved.data === current ? saved.seq : 0;
+    let fp: string | undefined = validPosition(recorded) ? recorded.fp : undefined;
     // Plain lists: the changes that came while a fetch of the list was in flight.
     let buffer: Change[] | null = null;
     let closed = false;
@@ -208,14 +236,17 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
         if (!adapter) return old;
         const o = latest.current;
         const next = reduce<Row>({ items: adapter.toRows(old) as Row[], seq: from }, events, { compare: o.compare, handlers: o.handlers, key: o.key, parse: o.parse });
-        stored = next.seq === from ? old : adapter.fromRows(old, next.items);
+        if (next.seq === from) return (stored = old);
+        const rows = adapter.fromRows(old, next.items);
+        const last = events.findLast((e) => e.seq === next.seq);
+        stored = adapter.withPosition ? adapter.withPosition(rows, { seq: next.seq, ...(last?.fp ? { fp: last.fp } : {}) }) : rows;
         return stored;
       });
       if (stored !== undefined) store.set(hash, { data: qc.getQueryData(key), seq: position });
     };
 
     const resume = (): Resume => {
-      if (mode.kind === 'cursor') return position ? { since: position, cursor: mode.cursor } : { cursor: mode.cursor };
+      if (mode.kind === 'cursor') return position ? { since: position, cursor: mode.cursor, ...(fp ? { fp } : {}) } : { cursor: mode.cursor };
       return position ? { since: position } : {};
     };
 
@@ -249,7 +280,11 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
           },
           onChanges: (events) => {
             const from = position;
-            position = Math.max(position, events.at(-1)?.seq ?? 0);
+            const last = events.at(-1);
+            if (last && last.seq > position) {
+              position = last.seq;
+              fp = last.fp;
+            }
             buffer?.push(...events);
             write(events, from);
           },
@@ -258,6 +293,7 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
               // Start over: from now, with a fresh read after the ack.
               unsub();
               position = 0;
+              fp = undefined;
               buffer = null;
               start();
             } else void qc.invalidateQueries({ queryKey: key, exact: true });
@@ -331,11 +367,17 @@ export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData>): Us
   const poll = given === false ? null : { ...DEFAULT_OFFLINE_POLL, ...(typeof given === 'number' ? { everyMs: given } : given) };
   const longOffline = useOfflineFor(connection.status === 'offline' ? connection.offlineSince : null, poll?.afterMs ?? 0);
   const query = useQuery<TData, Error, TData, QueryKey>({
+    // The stream keeps the list current: it is read again only on a resync (which
+    // invalidates it) or by the offline poll, not because it is old. A list restored from a
+    // persisted cache resumes from its recorded position instead of being read again.
+    staleTime: Infinity,
     refetchOnWindowFocus: false,
     // The replay brings what the list missed; reading every list again at `online` would
     // cost each of them a full read for nothing.
     refetchOnReconnect: false,
     ...opts.query,
+    // The marker that livePersistOptions persists by.
+    meta: { ...opts.query?.meta, [LIVE_META]: true },
     queryKey: opts.queryKey,
     queryFn: opts.queryFn,
     enabled: opts.enabled,
@@ -343,6 +385,48 @@ export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData>): Us
   });
   useLiveSubscription(opts);
   return query;
+}
+
+/** The `meta` field useLiveQuery sets on its queries: what livePersistOptions persists. */
+export const LIVE_META = 'realtimeLive';
+
+/** How long a persisted cache of live lists is used at most: 7 days. */
+export const DEFAULT_PERSIST_MAX_AGE = 7 * 24 * 60 * 60 * 1000;
+
+/** A query as the persister shows it to `shouldDehydrateQuery`. */
+interface DehydratableQuery {
+  meta?: Record<string, unknown>;
+  state: { status: string };
+}
+
+/** A live list (made by useLiveQuery) holding data: the only queries worth persisting. */
+export const isPersistableLiveQuery = (query: DehydratableQuery): boolean => query.meta?.[LIVE_META] === true && query.state.status === 'success';
+
+export interface LivePersistOptions<P> {
+  /** A TanStack Query persister (e.g. createAsyncStoragePersister over IndexedDB), one per signed-in user. */
+  persister: P;
+  /** Default DEFAULT_PERSIST_MAX_AGE; give the live queries a gcTime at least as long, or they leave the persisted state with the cache. */
+  maxAge?: number;
+  /** A persisted cache with another buster is dropped (the data's shape changed). */
+  buster?: string;
+}
+
+/**
+ * The `persistOptions` of PersistQueryClientProvider (or persistQueryClient) that persist
+ * the live lists only, with the position each is at, so that after a reload each list shows
+ * at once and its subscription resumes from that position instead of reading the list
+ * again. Older than `maxAge`: dropped, and the lists are read again.
+ */
+export function livePersistOptions<P>(opts: LivePersistOptions<P>) {
+  return {
+    persister: opts.persister,
+    maxAge: opts.maxAge ?? DEFAULT_PERSIST_MAX_AGE,
+    buster: opts.buster ?? '',
+    dehydrateOptions: {
+      shouldDehydrateQuery: isPersistableLiveQuery,
+      shouldDehydrateMutation: () => false,
+    },
+  };
 }
 
 export { newestFirst } from '@realtime/client';
