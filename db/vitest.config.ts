@@ -1,4 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { vitestProjects, vitestReporters } from './test/vitest-projects.ts';
+import { vitestProjects, vitestReporters, vitestRunOptions } from './test/vitest-projects.ts';
 
-export default defineConfig({ test: { projects: vitestProjects(), reporters: vitestReporters() } });
+export default defineConfig({ test: { projects: vitestProjects(), reporters: vitestReporters(), ...vitestRunOptions } });

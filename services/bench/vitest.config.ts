@@ -1,4 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { vitestProjects, vitestReporters } from '../../db/test/vitest-projects.ts';
+import { vitestProjects, vitestReporters, vitestRunOptions } from '../../db/test/vitest-projects.ts';
 
-export default defineConfig({ test: { projects: vitestProjects(), reporters: vitestReporters() } });
+export default defineConfig({ test: { projects: vitestProjects(), reporters: vitestReporters(), ...vitestRunOptions } });

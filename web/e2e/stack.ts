@@ -21,11 +21,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** `env` is added to the server's environment (REALTIME_TOKEN_TTL_SECONDS, say). */
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+/**
+ * `env` is added to the server's environment (REALTIME_TOKEN_TTL_SECONDS, say). `database`:
+ * one the caller made (outside vitest, where the test database's template is not provided);
+ * stop() drops it with its own drop().
+ */
+export async function startStack(env: Record<string, string> = {}, opts: { database?: TestDatabase } = {}): Promise<Stack> {
   if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_PATH`);
   if (!existsSync(path.join(repoRoot, 'web', 'dist', 'index.html'))) throw new Error('the web app is not built: npm run test:e2e builds it first');
-  const db = await createTestDatabase();
+  const db = opts.database ?? (await createTestDatabase());
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   let out = '';
   const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {

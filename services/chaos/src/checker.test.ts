@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canonical, checkDelivery, checkOutbox, compareCache, isMember, lastMembershipChange, membershipHistory, owed, projectsOf, readCursor, type Delivery, type MemberChange, type OutboxChange } from './checker';
+import { canonical, checkDelivery, checkOutbox, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type MemberChange, type OutboxChange } from './checker';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 
@@ -170,5 +170,57 @@ describe('checkOutbox', () => {
     { name: 'not from 1', facts: { rows: 3, stamped: 3, distinct: 3, min: 2, max: 4 }, problems: 1 },
   ])('$name', ({ facts, problems }) => {
     expect(checkOutbox(facts)).toHaveLength(problems);
+  });
+});
+
+describe('the restore fault', () => {
+  const cursor = (h: number) => Buffer.from(JSON.stringify({ h, s: '10:12:10' })).toString('base64url');
+
+  test.each([
+    { name: 'the last delivery', start: { since: 0 }, received: [3, 9], want: 9 },
+    { name: 'a replay with nothing yet', start: { since: 4 }, received: [], want: 4 },
+    { name: "a list's head with nothing yet", start: { cursor: cursor(12) }, received: [], want: 12 },
+    { name: 'a list, then deliveries', start: { cursor: cursor(12) }, received: [13, 20], want: 20 },
+  ])('positionOf: $name', ({ start, received, want }) => {
+    expect(positionOf(start, seqs(received))).toBe(want);
+  });
+
+  const at = (over: Partial<AtRestore> = {}): AtRestore => ({ epochs: 3, ended: false, position: 10, received: 2, ...over });
+  const lost = (seq: number) => seq > 10 && seq !== 12;
+  test.each([
+    { name: 'no restore in the run', index: 0, endedBy: null, at: undefined, want: 'new' },
+    { name: 'an epoch ended before the restore', index: 1, at: at(), want: 'old' },
+    { name: 'the current epoch, at a seq the restore took away', index: 2, at: at({ position: 11 }), want: 'old' },
+    { name: 'the current epoch, at a seq past the backup the new history gave the same change', index: 2, at: at({ position: 12 }), want: 'new' },
+    { name: 'the current epoch, at a seq both histories share', index: 2, at: at({ position: 10 }), want: 'new' },
+    { name: 'the last epoch, ended already when the restore came', index: 2, at: at({ ended: true, position: 4 }), want: 'old' },
+    { name: 'an epoch begun after the restore', index: 3, at: at({ position: 11 }), want: 'new' },
+    { name: 'a subscriber that had not joined at the restore', index: 0, at: at({ epochs: 0, ended: true }), want: 'new' },
+  ])('historyOf: $name', ({ index, at: a, want }) => {
+    expect(historyOf(index, a, lost)).toBe(want);
+  });
+
+  test.each([
+    { name: 'taken away, history-changed, nothing on top', at: at({ position: 11 }), then: { endedBy: 'history-changed', received: 2 }, want: { beyond: 1, resynced: 1, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 0 } },
+    { name: 'taken away, refused: the grant was lost too', at: at({ position: 11 }), then: { endedBy: 'forbidden', received: 2 }, want: { beyond: 1, resynced: 0, refused: 1, preempted: 0, behind: 0, resumed: 0, problems: 0 } },
+    { name: 'taken away, resumed as if nothing happened', at: at({ position: 11 }), then: { endedBy: null, received: 5 }, want: { beyond: 1, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 1 } },
+    { name: 'taken away, the new history replayed before the resync', at: at({ position: 11 }), then: { endedBy: 'history-changed', received: 4 }, want: { beyond: 1, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 1 } },
+    { name: 'taken away, a membership resync first (a live grant), nothing on top', at: at({ position: 11 }), then: { endedBy: 'membership', received: 2 }, want: { beyond: 1, resynced: 0, refused: 0, preempted: 1, behind: 0, resumed: 0, problems: 0 } },
+    { name: 'taken away, a slow-client resync', at: at({ position: 11 }), then: { endedBy: 'slow-client', received: 2 }, want: { beyond: 1, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 1 } },
+    { name: 'at the backup, resumed', at: at({ position: 10 }), then: { endedBy: null, received: 9 }, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 1, resumed: 1, problems: 0 } },
+    { name: 'past the backup, the same change in both histories, resumed', at: at({ position: 12 }), then: { endedBy: null, received: 9 }, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 1, resumed: 1, problems: 0 } },
+    { name: 'before the backup, resumed then resynced for membership', at: at({ position: 4 }), then: { endedBy: 'membership', received: 3 }, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 1, resumed: 1, problems: 0 } },
+    { name: 'before the backup, yet history-changed', at: at({ position: 4 }), then: { endedBy: 'history-changed', received: 2 }, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 1, resumed: 0, problems: 1 } },
+    { name: 'no subscription at the restore (refused, refetching)', at: at({ position: 40, ended: true }), then: { endedBy: 'forbidden', received: 2 }, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 0 } },
+    { name: 'not joined at the restore', at: undefined, then: undefined, want: { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: 0 } },
+  ])('checkRestore (backup at 10, seq 12 the same change in both): $name', ({ at: a, then, want }) => {
+    const f = checkRestore([{ label: 'sub', at: a, then }], lost);
+    expect({ ...f, problems: f.problems.length }).toEqual(want);
+  });
+
+  test('lostSeqs: a seq whose row is another, or none', () => {
+    const old = new Map([[11, 'a'], [12, 'b'], [13, 'c'], [14, 'd']]);
+    const now = new Map([[11, 'x'], [12, 'b'], [13, 'c']]);
+    expect([...lostSeqs(old, now)]).toEqual([11, 14]);
   });
 });

@@ -239,3 +239,103 @@ export function checkOutbox(o: OutboxFacts): string[] {
   if (o.stamped > 0 && (o.min !== 1 || o.max !== o.stamped)) problems.push(`seqs run ${o.min}..${o.max} over ${o.stamped} rows: not 1..${o.stamped}`);
   return problems;
 }
+
+/**
+ * The restore fault rewinds the outbox to a backup taken at head `backup`: seqs above it
+ * are given again to other changes. What each subscriber's epochs are held to follows it.
+ */
+
+/** A subscriber's subscription as the restore found it (taken with the gateways down, so nothing arrives meanwhile). */
+export interface AtRestore {
+  /** How many epochs it had. */
+  epochs: number;
+  /** The last of them had ended already (a resync or a refusal, its refetch not done): no position to resume from. */
+  ended: boolean;
+  /** The position it resumes from: its last received seq, else its start (a list's head or a `since`). */
+  position: number;
+  /** Deliveries in that last epoch so far. */
+  received: number;
+}
+
+/** The position a subscription resumes from: its last delivery's seq, else where it started. */
+export function positionOf(start: { since: number } | { cursor: string }, received: readonly Delivery[]): number {
+  const last = received.at(-1)?.seq;
+  if (last !== undefined) return last;
+  return 'since' in start ? start.since : readCursor(start.cursor).head;
+}
+
+/**
+ * Which outbox an epoch is held to: `old` (as it was just before the restore, lost
+ * changes included) for an epoch that ended before it, or that was current then at a
+ * position the restore took away (`lost`: its change is not at that seq any more); `new`
+ * (the outbox at the end) for one begun after, and for one that resumed across it from a
+ * position both histories share (all it got before is the same in both). Without a
+ * restore (`at` undefined), `new`.
+ */
+export function historyOf(index: number, at: AtRestore | undefined, lost: (seq: number) => boolean): 'old' | 'new' {
+  if (!at || index >= at.epochs) return 'new';
+  if (index < at.epochs - 1 || at.ended) return 'old';
+  return lost(at.position) ? 'old' : 'new';
+}
+
+export interface RestoreSubscriber {
+  label: string;
+  at: AtRestore | undefined;
+  /** The epoch that was current at the restore, as it is at the end. */
+  then: { endedBy: string | null; received: number } | undefined;
+}
+
+export interface RestoreFindings {
+  /** Subscribed at the restore at a position the restore took away. */
+  beyond: number;
+  /** Of those, ended with `history-changed` and nothing delivered on top. */
+  resynced: number;
+  /** Of those, refused (FORBIDDEN) with nothing delivered: the grant its filter needs was lost with the history. */
+  refused: number;
+  /**
+   * Of those, a `membership` resync with nothing delivered: a live grant or revocation of
+   * the user reached the new subscription while its resume check was still reading (the
+   * gateway closes it at once; a refetch all the same).
+   */
+  preempted: number;
+  /** Subscribed at the restore at a position both histories share. */
+  behind: number;
+  /** Of those, resumed without `history-changed`. */
+  resumed: number;
+  problems: string[];
+}
+
+/**
+ * Every subscriber whose position the restore took away (`lost`: a seq past the backup
+ * whose change the new history does not have there) must have got `history-changed`
+ * (or, its grant lost with the history, a refusal; or a `membership` resync that came
+ * first) and no change after the restore in
+ * that subscription (a replay of the new history over the old cache); every one at a
+ * position the histories share must have resumed without it.
+ */
+export function checkRestore(subs: readonly RestoreSubscriber[], lost: (seq: number) => boolean): RestoreFindings {
+  const f: RestoreFindings = { beyond: 0, resynced: 0, refused: 0, preempted: 0, behind: 0, resumed: 0, problems: [] };
+  for (const { label, at, then } of subs) {
+    if (!at || at.epochs === 0 || at.ended || !then) continue;
+    if (lost(at.position)) {
+      f.beyond++;
+      if (then.received !== at.received) f.problems.push(`${label}: at seq ${at.position}, which the restore took away: ${then.received - at.received} changes delivered on top after the restore`);
+      else if (then.endedBy === 'history-changed') f.resynced++;
+      else if (then.endedBy === 'forbidden') f.refused++;
+      else if (then.endedBy === 'membership') f.preempted++;
+      else f.problems.push(`${label}: at seq ${at.position}, which the restore took away, yet ${then.endedBy === null ? 'its subscription went on' : `it ended by ${then.endedBy}`} rather than by history-changed`);
+    } else {
+      f.behind++;
+      if (then.endedBy === 'history-changed') f.problems.push(`${label}: at seq ${at.position}, which both histories share, yet resynced history-changed`);
+      else f.resumed++;
+    }
+  }
+  return f;
+}
+
+/** The seqs the restore took away: those of the old history (seq to its row's id) whose row in the new one is another or none. */
+export function lostSeqs(old: ReadonlyMap<number, string>, now: ReadonlyMap<number, string>): Set<number> {
+  const out = new Set<number>();
+  for (const [seq, id] of old) if (now.get(seq) !== id) out.add(seq);
+  return out;
+}

@@ -17,6 +17,11 @@ import { loadChaosEnv } from './env';
 import {
   addFindings,
   checkDelivery,
+  checkRestore,
+  historyOf,
+  lostSeqs,
+  positionOf,
+  type AtRestore,
   checkOutbox,
   compareCache,
   isMember,
@@ -36,6 +41,7 @@ import { clientFaults, countByKind, planFaults, planSubscribers, planUsers, serv
 import { rng, type Rng } from './rng';
 import { REPLICATOR_ROLE, SECRET, Stack, sleep, waitFor, type Proc } from './stack';
 import { Subscriber, fetchList, type Access, type Epoch } from './subscriber';
+import { backedUp, restoreBackup, takeBackup } from './restore';
 import { signIn } from './users';
 import { MembershipWriter, Writers, burst, tables } from './workload';
 
@@ -108,6 +114,24 @@ let subLog: WriteStream | null = null;
 let failed = true;
 const subscribers: Subscriber[] = [];
 let catalog = new Map<string, StreamedTable>();
+/** What the restore fault found and left: the checker's truth for the history it ended. */
+interface Restored {
+  /** The head seq of the backup: the histories agree up to it. */
+  backup: number;
+  /** The head when the restore began: seqs above the backup up to it were lost. */
+  lostHead: number;
+  /** The outbox as it was then (every stamped row), for the epochs of the lost history. */
+  truth: Truth;
+  /** Each list cursor's debt as that outbox said. */
+  froms: Map<string, Promise<EpochFrom>>;
+  /** Every subscriber's subscription as the restore found it. */
+  at: Map<Subscriber, AtRestore>;
+  /** The ids of the stamped rows past the backup, by seq, as the restore found them. */
+  oldIds: Map<number, string>;
+  /** Subscribers held offline from just before the backup until the gateways were down. */
+  held: number;
+}
+let restored: Restored | null = null;
 try {
   stack = await Stack.start(root, log);
   const s = stack;
@@ -147,7 +171,7 @@ try {
   });
   writers.start();
   members.start();
-  const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record);
+  const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record, { writers, members });
   const clientLane = runClientLane(s, plan.client, subscribers, pinned, r.fork(5), elapsed, record);
   // Awaited later; a lane or a join that fails before then must still end the run through
   // the finally below (which stops every process), not as an unhandled rejection.
@@ -173,17 +197,19 @@ try {
   await waitFor('every outbox row to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 120_000, 250);
   // Nothing writes from here on: the outbox, read once, is the truth for every rule.
   const truth = await readTruth(s, subscribers);
-  const memberFor = (sub: Subscriber): MemberAt => {
+  const memberIn = (t: Truth, sub: Subscriber): MemberAt => {
     const uid = sub.userId;
-    return uid === null ? null : (project, seq) => isMember(truth.history, uid, project, seq);
+    return uid === null ? null : (project, seq) => isMember(t.history, uid, project, seq);
   };
+  const memberFor = (sub: Subscriber): MemberAt => memberIn(truth, sub);
   const froms = new Map<string, Promise<EpochFrom>>();
-  const expected = async (sub: Subscriber, e: Epoch): Promise<number[]> => {
-    const key = 'since' in e.start ? `since ${e.start.since}` : e.start.cursor;
-    if (!froms.has(key)) froms.set(key, epochFrom(s, e));
+  const expectedIn = async (t: Truth, fromsOf: Map<string, Promise<EpochFrom>>, sub: Subscriber, e: Epoch): Promise<number[]> => {
+    const key = fromKey(e);
+    if (!fromsOf.has(key)) fromsOf.set(key, epochFrom(s, e));
     const channel = { name: sub.spec.channel, projectColumn: catalog.get(sub.spec.channel)?.projectColumn ?? null };
-    return owed(truth.byTable.get(sub.spec.channel) ?? [], channel, sub.spec.filter, await froms.get(key)!, memberFor(sub));
+    return owed(t.byTable.get(sub.spec.channel) ?? [], channel, sub.spec.filter, await fromsOf.get(key)!, memberIn(t, sub));
   };
+  const expected = (sub: Subscriber, e: Epoch) => expectedIn(truth, froms, sub, e);
   // Refused (its filter names a project the user does not hold at the end) and its list
   // read after the last grant or revocation of that project: nothing more will come.
   const settledRefused = (sub: Subscriber) => {
@@ -217,13 +243,23 @@ try {
   });
 
   // The checker.
+  // Set by the restore fault (TypeScript cannot see the assignment in another function).
+  const rs = restored as Restored | null;
+  // A position the restore took away: past the backup, and the change at that seq now
+  // is another one, or none (a seq numbered early from the WAL, never stamped before it).
+  const nowIds = rs ? await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, id::text AS id FROM change_outbox WHERE seq > $1 AND seq <= $2`, [rs.backup, rs.lostHead]) : [];
+  const taken = rs ? lostSeqs(rs.oldIds, new Map(nowIds.map((x) => [x.seq, x.id]))) : new Set<number>();
+  const lost = (seq: number) => rs !== null && seq > rs.backup && (taken.has(seq) || !rs.oldIds.has(seq));
   let delivery: Findings = noFindings();
   let epochs = 0;
   let delivered = 0;
   for (const sub of subscribers) {
     for (const [i, e] of sub.epochs.entries()) {
-      const complete = i === sub.epochs.length - 1 && e.endedBy === null;
-      delivery = addFindings(delivery, checkDelivery(e.received, await expected(sub, e), complete, `${sub.label}, epoch ${i + 1}`, memberFor(sub)));
+      // An epoch of the history the restore ended is held to the outbox as it was then.
+      const old = rs !== null && historyOf(i, rs.at.get(sub), lost) === 'old' ? rs : null;
+      const complete = !old && i === sub.epochs.length - 1 && e.endedBy === null;
+      const owes = old ? await expectedIn(old.truth, old.froms, sub, e) : await expected(sub, e);
+      delivery = addFindings(delivery, checkDelivery(e.received, owes, complete, `${sub.label}, epoch ${i + 1}${old ? ' (before the restore)' : ''}`, old ? memberIn(old.truth, sub) : memberFor(sub)));
       epochs++;
       delivered += e.received.length;
     }
@@ -268,6 +304,16 @@ try {
   const crashes = [...s.replicators, ...s.gateways].flatMap((p) => p.crashes.map((c) => `${p.name} ${c} (read its log)`));
   const noRefresh = users.length > 0 && refreshes === 0 ? 'no user subscriber renewed its token on an open socket (the auth event): the tokens must outlive the first renewal point' : null;
 
+  const restore = rs
+    ? checkRestore(
+        subscribers.map((x) => {
+          const at = rs.at.get(x);
+          const e = at && at.epochs > 0 ? x.epochs[at.epochs - 1] : undefined;
+          return { label: x.label, at, then: e && { endedBy: e.endedBy, received: e.received.length } };
+        }),
+        lost,
+      )
+    : null;
   const counts = countByKind(faults);
   const faultText = [...serverFaults, ...clientFaults].map((k) => `${k} ${counts[k]}`).join(', ');
   const cacheBad = cache.missing + cache.extra + cache.differing;
@@ -279,9 +325,15 @@ try {
       `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, unauthorized ${delivery.unauthorized}, ` +
       `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched, processes crashed ${crashes.length}`,
   );
-  for (const line of [delivery.first, cache.first, ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
+  if (rs && restore)
+    out(
+      `  restore: backup at head ${fmt(rs.backup)}, ${fmt(rs.lostHead - rs.backup)} changes lost (head ${fmt(rs.lostHead)} at the restore); ` +
+        `${restore.resynced} of ${restore.beyond} subscribers at a position it took away resynced history-changed with nothing replayed on top (and ${restore.refused} refused, their grant lost with it, ${restore.preempted} closed first by a live membership resync), ` +
+        `${restore.resumed} of ${restore.behind} at a position both histories share resumed (${rs.held} of them held offline from before the backup)`,
+    );
+  for (const line of [delivery.first, cache.first, ...(restore?.problems.slice(0, 3) ?? []), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
   failed =
-    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length > 0 ||
+    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) > 0 ||
     noRefresh !== null;
   const missingKinds = serverFaults.filter((k) => counts[k] === 0);
   if (missingKinds.length) {
@@ -330,6 +382,11 @@ async function readTruth(s: Stack, subs: Subscriber[]): Promise<Truth> {
   );
   const [h] = await s.query<{ head: number }>(`SELECT (${HEAD_SQL})::int AS head`);
   return { byTable, memberChanges, history: membershipHistory(memberChanges), head: h!.head };
+}
+
+/** The key an epoch's start is cached under (epochs from the same list share it). */
+function fromKey(e: Epoch): string {
+  return 'since' in e.start ? `since ${e.start.since}` : e.start.cursor;
 }
 
 /**
@@ -409,11 +466,17 @@ async function outboxReplaysToTables(s: Stack): Promise<number> {
   return mismatched;
 }
 
-async function runServerLane(s: Stack, faults: PlannedFault<ServerFault>[], r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void): Promise<void> {
+/** What the restore fault pauses while it puts the backup back. */
+interface Lane {
+  writers: Writers;
+  members: MembershipWriter;
+}
+
+async function runServerLane(s: Stack, faults: PlannedFault<ServerFault>[], r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void, lane: Lane): Promise<void> {
   for (const f of faults) {
     await sleep(Math.max(0, f.at - elapsed()));
     try {
-      record(f.kind, await inject(s, f.kind, r));
+      record(f.kind, await inject(s, f.kind, r, lane));
     } catch (err) {
       throw new Error(`${f.kind} at t=${(elapsed() / 1000).toFixed(1)}s: ${(err as Error).message}`);
     }
@@ -446,7 +509,7 @@ async function runClientLane(s: Stack, faults: PlannedFault[], subs: Subscriber[
   }
 }
 
-async function inject(s: Stack, kind: ServerFault, r: Rng): Promise<string> {
+async function inject(s: Stack, kind: ServerFault, r: Rng, lane: Lane): Promise<string> {
   const t0 = Date.now();
   const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   switch (kind) {
@@ -501,7 +564,72 @@ async function inject(s: Stack, kind: ServerFault, r: Rng): Promise<string> {
       await s.waitForLeader();
       return `SIGKILL to every Postgres process, then crash recovery (head ${fmt(before)} before, ${fmt(after)} after recovery); a replicator leads after ${took()}`;
     }
+    case 'restore':
+      return restoreFault(s, r, lane, took);
   }
+}
+
+/**
+ * A backup (the streamed tables, the outbox and realtime_state in one snapshot), writes
+ * that subscribers see, then the backup put back with the gateways and replicators down,
+ * the replicators started again, and the gateways only once the new history's head has
+ * passed the lost one: every position of the lost history names a seq the new history
+ * has given to another change. What each subscriber held then, and the outbox as it was,
+ * are kept for the checker.
+ */
+async function restoreFault(s: Stack, r: Rng, lane: Lane, took: () => string): Promise<string> {
+  const head = async () => Number((await s.query<{ h: string | null }>(`SELECT max(seq)::text AS h FROM change_outbox`))[0]?.h ?? 0);
+  const tables = backedUp(catalog.keys());
+  // Some subscribers offline from before the backup to after the restore: their positions
+  // are ones both histories share, and they must resume from them normally.
+  const held = subscribers.filter((x) => x.isLive && r.chance(0.3));
+  for (const x of held) x.offlineFor(600_000);
+  const backup = await takeBackup(s, tables);
+  // Writes go on and subscribers get them: the changes the restore will take away.
+  await sleep(r.int(1000, 3000));
+  // Nothing reaches a subscriber from here until the gateways start again.
+  await Promise.all([...s.gateways, ...s.replicators].map((p) => p.stop('SIGTERM')));
+  // They try again, and get in once the gateways are back.
+  for (const x of held) x.offlineFor(0);
+  // A list read that had its answer just before sets its epoch up in a moment.
+  await sleep(300);
+  const at = new Map<Subscriber, AtRestore>();
+  for (const x of subscribers) {
+    const e = x.current;
+    at.set(x, { epochs: x.epochs.length, ended: !e || e.endedBy !== null, position: e ? positionOf(e.start, e.received) : 0, received: e?.received.length ?? 0 });
+  }
+  const truth = await readTruth(s, subscribers);
+  const froms = new Map<string, Promise<EpochFrom>>();
+  for (const x of subscribers) for (const e of x.epochs) if (!froms.has(fromKey(e))) froms.set(fromKey(e), Promise.resolve(await epochFrom(s, e)));
+  const lostHead = truth.head;
+  const oldIds = new Map((await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, id::text AS id FROM change_outbox WHERE seq > $1`, [backup])).map((x) => [x.seq, x.id] as const));
+  restored = { backup, lostHead, truth, froms, at, oldIds, held: held.length };
+  await Promise.all([lane.writers.pause(), lane.members.pause()]);
+  try {
+    await restoreBackup(s, tables);
+  } finally {
+    lane.writers.resume();
+    lane.members.resume();
+  }
+  const back = await head();
+  if (back !== backup) throw new Error(`the restored outbox's head is ${back}, the backup's ${backup}`);
+  for (const p of s.replicators) p.start();
+  await s.waitForLeader();
+  // More changes than were lost, whether the writers are still at it or not: every row
+  // of a table touched, one table a transaction, until the outbox (its rows will be seqs
+  // 1..N) holds more rows than the lost head.
+  let filler = 0;
+  const rows = async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox`))[0]!.n);
+  for (let i = 0; i < 1000 && (await rows()) <= lostHead; i++) {
+    const t = tables[1 + (i % (tables.length - 1))]!;
+    filler += (await s.query<{ id: string }>(`UPDATE ${t} SET updated_at = now() RETURNING id`).catch(() => [])).length;
+  }
+  await waitFor('the new history to pass the lost head', async () => (await head()) > lostHead, 120_000, 200);
+  for (const g of s.gateways) g.start();
+  await Promise.all(s.gateways.map((g) => s.waitForGateway(g)));
+  const positions = [...at.values()].filter((a) => a.epochs > 0 && !a.ended);
+  const past = positions.filter((a) => a.position > backup).length;
+  return `backup at head ${fmt(backup)}, ${fmt(lostHead - backup)} changes lost (head ${fmt(lostHead)}); ${past} subscribers past the backup, ${positions.length - past} at or before it (${held.length} held offline); ${fmt(filler)} changes written besides the writers' to pass the lost head; the gateways are back after ${took()}`;
 }
 
 /** Back to full strength between faults: both replicators and gateways up, WAL allowed. */

@@ -14,6 +14,7 @@ describe('planFaults', () => {
     for (const k of serverFaults) expect(counts[k], k).toBeGreaterThanOrEqual(1);
     expect(counts['postgres-restart']).toBe(1);
     expect(counts['postgres-crash']).toBe(1);
+    expect(counts.restore).toBe(1);
     const kinds = plan.server.map((f) => f.kind);
     expect(kinds.indexOf('postgres-restart'), 'the restart comes before the crash').toBeLessThan(kinds.indexOf('postgres-crash'));
     const others = serverFaults.filter((k) => !onceFaults.includes(k)).map((k) => counts[k]);

@@ -2,13 +2,14 @@
 // anything starts. Faults of the servers (replicators, gateways, Postgres, mode) run one
 // after another on one lane, so that each is survived before the next; faults of clients
 // run on a lane of their own, at the same time. Postgres restarts exactly once (a third of
-// the way) and crashes exactly once (two thirds of the way).
+// the way), crashes exactly once (two thirds of the way), and is restored from a backup
+// exactly once (half way).
 import type { Rng } from './rng';
 import { tables } from './workload';
 
-export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash'] as const;
+export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash', 'restore'] as const;
 /** Faults of the whole database: each happens exactly once per run. */
-export const onceFaults: readonly ServerFault[] = ['postgres-restart', 'postgres-crash'];
+export const onceFaults: readonly ServerFault[] = ['postgres-restart', 'postgres-crash', 'restore'];
 export const clientFaults = ['client-disconnect', 'slow-client'] as const;
 export type ServerFault = (typeof serverFaults)[number];
 export type ClientFault = (typeof clientFaults)[number];
@@ -26,14 +27,15 @@ export interface Plan {
 }
 
 /**
- * Every server fault kind (when the run is long enough: about 8 s a fault), as evenly
- * as the slots allow, each Postgres fault once; client faults every 1 to 3 s, a slow
+ * Every server fault kind (about 8 s a fault, and a slot for each kind in any run), as
+ * evenly as the slots allow, each fault of the whole database (restart, crash, restore) once; client faults every 1 to 3 s, a slow
  * client one time in five. The last fifth of the run has no fault: the stream must
  * still be whole after the last one.
  */
 export function planFaults(r: Rng, durationMs: number): Plan {
   const window = Math.floor(durationMs * 0.8);
-  const slots = Math.max(1, Math.floor(window / 8000));
+  // Room for every kind at least once, even in the shortest run.
+  const slots = Math.max(serverFaults.length, Math.floor(window / 8000));
   const others = serverFaults.filter((k) => !onceFaults.includes(k));
   // Rounds of every kind, each round shuffled: kinds come evenly, in no fixed order.
   const kinds: ServerFault[] = [];
@@ -45,6 +47,7 @@ export function planFaults(r: Rng, durationMs: number): Plan {
   }
   kinds.splice(Math.floor(kinds.length / 3), 0, 'postgres-restart');
   kinds.splice(Math.floor(((kinds.length + 1) * 2) / 3), 0, 'postgres-crash');
+  kinds.splice(Math.floor((kinds.length + 1) / 2), 0, 'restore');
   const step = window / (kinds.length + 1);
   const server = kinds.map((kind, i) => ({ kind, at: Math.round(step * (i + 1) + (r() - 0.5) * step * 0.3) }));
   const client: PlannedFault<ClientFault>[] = [];

@@ -194,6 +194,13 @@ export class Subscriber {
     return true;
   }
 
+  /** Takes the connection down (connected or not) and comes back after `ms`, trying until a gateway answers. */
+  offlineFor(ms: number): boolean {
+    if (!this.client) return false;
+    this.client.dropFor(ms);
+    return true;
+  }
+
   /**
    * A client on a link that stops: it reconnects, subscribes and then reads nothing for
    * `ms`. A fresh connection's kernel buffers are small (they grow only while the reader

@@ -120,10 +120,28 @@ export class Writers {
     await Promise.all(this.loops);
   }
 
+  /** No transaction begins until `resume`; resolves once none is open (the restore fault puts the tables back meanwhile). */
+  async pause(): Promise<void> {
+    this.paused = true;
+    while (this.active > 0) await sleep(10);
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  private paused = false;
+  private active = 0;
+
   private async loop(index: number, r: Rng): Promise<void> {
     let client: pg.Client | null = null;
     let n = 0;
     while (!this.stopping) {
+      if (this.paused) {
+        await sleep(20);
+        continue;
+      }
+      this.active++;
       try {
         if (!client) {
           client = new pg.Client({ connectionString: this.url, application_name: `chaos-writer-${index}` });
@@ -138,6 +156,8 @@ export class Writers {
         await client?.end().catch(() => undefined);
         client = null;
         await sleep(200);
+      } finally {
+        this.active--;
       }
       await sleep(r.int(0, 12));
     }
@@ -245,11 +265,37 @@ export class MembershipWriter {
     await this.loop;
   }
 
+  /** No change begins until `resume`; resolves once none is open. */
+  async pause(): Promise<void> {
+    this.paused = true;
+    while (this.active) await sleep(10);
+  }
+
+  resume(): void {
+    this.paused = false;
+  }
+
+  private paused = false;
+  private active = false;
+
   private async run(): Promise<void> {
     let client: pg.Client | null = null;
     while (!this.stopping) {
       await sleep(this.r.int(400, 1600));
       if (this.stopping) break;
+      if (this.paused) continue;
+      this.active = true;
+      try {
+        client = await this.change(client);
+      } finally {
+        this.active = false;
+      }
+    }
+    await client?.end().catch(() => undefined);
+  }
+
+  private async change(client: pg.Client | null): Promise<pg.Client | null> {
+    {
       const op = chooseMemberOp(this.r);
       const { sql, params } = memberStatement(op, this.r, this.users, this.pinned);
       try {
@@ -265,14 +311,14 @@ export class MembershipWriter {
         if (rowCount) this.stats[op === 'grant' ? 'grants' : op === 'revoke' ? 'revocations' : 'roleChanges']++;
       } catch (err) {
         await client?.query('ROLLBACK').catch(() => undefined);
-        if (isConflict(err)) continue;
+        if (isConflict(err)) return client;
         this.stats.failed++;
         this.log.debug({ err }, 'membership change failed');
         await client?.end().catch(() => undefined);
         client = null;
       }
+      return client;
     }
-    await client?.end().catch(() => undefined);
   }
 }
 

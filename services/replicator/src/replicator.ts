@@ -371,7 +371,7 @@ export class Replicator implements ReplicatorLike {
     // Acknowledge only what we say, when we say it: no timer (issue #22 of the library
     // acknowledges the last received LSN on one) and flow control, so that handlers are
     // awaited before the next message (issue #11).
-    const service = new LogicalReplicationService(
+    const service = new EndSafeReplicationService(
       { connectionString: this.cfg.directUrl, application_name: 'realtime-replicator-wal' },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
     );
@@ -637,3 +637,19 @@ export class Replicator implements ReplicatorLike {
   }
 }
 
+/**
+ * pg-logical-replication's stop() ends its client and then removes the client's
+ * listeners: an error the server sends after that (the walsender terminated while the
+ * stream was being torn down) would be an uncaught 'error' event and end the process.
+ * The ended client keeps a listener that drops it.
+ */
+class EndSafeReplicationService extends LogicalReplicationService {
+  override async stop(): Promise<this> {
+    const client = (this as unknown as { _client: pg.Client | null })._client;
+    try {
+      return await super.stop();
+    } finally {
+      client?.on('error', () => undefined);
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { vitestProjects, vitestReporters } from '../../../db/test/vitest-projects.ts';
+import { vitestProjects, vitestReporters, vitestRunOptions } from '../../../db/test/vitest-projects.ts';
 
 // Pure tests (a fake socket, fake timers): the unit project only.
-export default defineConfig({ test: { projects: vitestProjects().slice(0, 1), reporters: vitestReporters() } });
+export default defineConfig({ test: { projects: vitestProjects().slice(0, 1), reporters: vitestReporters(), ...vitestRunOptions } });
