@@ -293,9 +293,10 @@ export interface RestoreFindings {
   /** Of those, refused (FORBIDDEN) with nothing delivered: the grant its filter needs was lost with the history. */
   refused: number;
   /**
-   * Of those, a `membership` resync with nothing delivered: a live grant or revocation of
-   * the user reached the new subscription while its resume check was still reading (the
-   * gateway closes it at once; a refetch all the same).
+   * Of those, another resync with nothing delivered (`membership`: a live grant or
+   * revocation reached the new subscription while its resume check was still reading;
+   * `slow-client`: another subscription of the socket went over the byte bound): the
+   * gateway closed it first, and the client refetches all the same.
    */
   preempted: number;
   /** Subscribed at the restore at a position both histories share. */
@@ -308,8 +309,8 @@ export interface RestoreFindings {
 /**
  * Every subscriber whose position the restore took away (`lost`: a seq past the backup
  * whose change the new history does not have there) must have got `history-changed`
- * (or, its grant lost with the history, a refusal; or a `membership` resync that came
- * first) and no change after the restore in
+ * (or, its grant lost with the history, a refusal; or another resync that came first:
+ * every resync is a refetch) and no change after the restore in
  * that subscription (a replay of the new history over the old cache); every one at a
  * position the histories share must have resumed without it.
  */
@@ -322,7 +323,7 @@ export function checkRestore(subs: readonly RestoreSubscriber[], lost: (seq: num
       if (then.received !== at.received) f.problems.push(`${label}: at seq ${at.position}, which the restore took away: ${then.received - at.received} changes delivered on top after the restore`);
       else if (then.endedBy === 'history-changed') f.resynced++;
       else if (then.endedBy === 'forbidden') f.refused++;
-      else if (then.endedBy === 'membership') f.preempted++;
+      else if (then.endedBy !== null) f.preempted++;
       else f.problems.push(`${label}: at seq ${at.position}, which the restore took away, yet ${then.endedBy === null ? 'its subscription went on' : `it ended by ${then.endedBy}`} rather than by history-changed`);
     } else {
       f.behind++;

@@ -328,7 +328,7 @@ try {
   if (rs && restore)
     out(
       `  restore: backup at head ${fmt(rs.backup)}, ${fmt(rs.lostHead - rs.backup)} changes lost (head ${fmt(rs.lostHead)} at the restore); ` +
-        `${restore.resynced} of ${restore.beyond} subscribers at a position it took away resynced history-changed with nothing replayed on top (and ${restore.refused} refused, their grant lost with it, ${restore.preempted} closed first by a live membership resync), ` +
+        `${restore.resynced} of ${restore.beyond} subscribers at a position it took away resynced history-changed with nothing replayed on top (and ${restore.refused} refused, their grant lost with it, ${restore.preempted} closed first by another resync, membership or slow-client), ` +
         `${restore.resumed} of ${restore.behind} at a position both histories share resumed (${rs.held} of them held offline from before the backup)`,
     );
   for (const line of [delivery.first, cache.first, ...(restore?.problems.slice(0, 3) ?? []), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
