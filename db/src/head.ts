@@ -51,3 +51,28 @@ export function fingerprintInput(id: number | string | bigint, txid: string | nu
 export function fingerprint(input: string): string {
   return createHash('sha256').update(input).digest('base64url').slice(0, 12);
 }
+
+/**
+ * What a list's snapshot saw that its head does not name: the outbox rows committed
+ * before the snapshot but not yet stamped (the stamp trails the commit by milliseconds,
+ * longer while no replicator runs). A restore to a point before one of them loses it,
+ * and the head's fingerprint cannot tell, because the head is older; worse, the new
+ * history may hand its txid to another transaction, which the cursor's snapshot would
+ * then call "already in the list". So the cursor also carries a digest of those rows
+ * (their ids, txids and creation times: values a lost row and its replacement never
+ * share), and a resume recomputes it from the same id range and snapshot.
+ */
+const PENDING_ROW_INPUT = `(id::text || ':' || txid::text || ':' || ((extract(epoch from created_at) * 1000000)::bigint)::text)`;
+
+/** `lo`, `hi` (the id range, text) and `digest` (16 hex characters) of the outbox rows that `where` selects; all null when none. */
+export function pendingDigestSql(where: string): string {
+  return `SELECT min(id)::text AS lo, max(id)::text AS hi, left(encode(sha256(convert_to(string_agg(${PENDING_ROW_INPUT}, ',' ORDER BY id), 'UTF8')), 'hex'), 16) AS digest FROM change_outbox WHERE ${where}`;
+}
+
+/**
+ * The same rows read back at a resume: within the cursor's id range, visible in its
+ * snapshot, and not stamped at or below its head ($1 lo, $2 hi, $3 head, $4 snapshot).
+ * Stamps are made in commit order on one session, so what was unstamped in the snapshot
+ * is exactly what now has a seq above the head (or still none).
+ */
+export const PENDING_AT_RESUME_SQL = pendingDigestSql(`id BETWEEN $1::bigint AND $2::bigint AND (seq IS NULL OR seq > $3::bigint) AND pg_visible_in_snapshot(txid, $4::pg_snapshot)`);

@@ -9,6 +9,6 @@ export { describeError } from './cli/run';
 export { loadEnvOrExit, runProcess, isStopping, stopFlagBuffer, adoptStopFlag, type Stop } from './process';
 export { openListener } from './listen';
 export { watchPool } from './pool';
-export { HEAD_SQL, FLOOR_SQL, fingerprint, fingerprintInput, fingerprintInputSql } from './head';
+export { HEAD_SQL, FLOOR_SQL, PENDING_AT_RESUME_SQL, fingerprint, fingerprintInput, fingerprintInputSql, pendingDigestSql } from './head';
 export { loadStreamedTables, parseTriggerArgs, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
 export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';

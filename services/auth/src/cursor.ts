@@ -2,7 +2,7 @@
 // the head (the history the list was read from) and the snapshot the list was read in.
 // Opaque to clients (base64url JSON), checked when it comes back.
 import { z } from 'zod';
-import { HEAD_SQL, fingerprint, fingerprintInputSql } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql, pendingDigestSql } from '@realtime/db';
 import { parseSnapshot, type Snapshot } from './snapshot';
 
 const fpSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).nullable();
@@ -10,7 +10,16 @@ const fpSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).nullable();
 // cannot be checked (the gateway resyncs it, and the refetch brings a v2 cursor).
 const cursorSchema = z.union([
   z.object({ v: z.literal(1), h: z.number().int().min(0), s: z.string().max(2000) }).strict(),
-  z.object({ v: z.literal(2), h: z.number().int().min(0), f: fpSchema, s: z.string().max(2000) }).strict(),
+  z
+    .object({
+      v: z.literal(2),
+      h: z.number().int().min(0),
+      f: fpSchema,
+      s: z.string().max(2000),
+      // The rows the snapshot saw unstamped: id range and digest (pendingDigestSql).
+      u: z.tuple([z.number().int().min(1), z.number().int().min(1), z.string().regex(/^[0-9a-f]{16}$/)]).optional(),
+    })
+    .strict(),
 ]);
 
 export interface Cursor {
@@ -24,11 +33,23 @@ export interface Cursor {
   /** Changes with a larger seq are in the list exactly when their txid is visible here. */
   snapshot: Snapshot;
   snapshotText: string;
+  /**
+   * The outbox rows the snapshot saw committed but not yet stamped (ids lo..hi, and their
+   * digest): checked at a resume like the head's fingerprint. Null when there were none.
+   */
+  pending: Pending | null;
 }
 
-export function encodeCursor(headSeq: number, snapshotText: string, headFp: string | null): string {
+export interface Pending {
+  lo: number;
+  hi: number;
+  digest: string;
+}
+
+export function encodeCursor(headSeq: number, snapshotText: string, headFp: string | null, pending: Pending | null = null): string {
   parseSnapshot(snapshotText);
-  return Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText })).toString('base64url');
+  const u = pending ? { u: [pending.lo, pending.hi, pending.digest] } : {};
+  return Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText, ...u })).toString('base64url');
 }
 
 export class CursorError extends Error {}
@@ -44,7 +65,10 @@ export function decodeCursor(token: string): Cursor {
   if (!parsed.success) throw new CursorError('cursor is not one this server issued (unexpected fields); use the cursor of an HTTP list as it came');
   try {
     const headFp = parsed.data.v === 2 ? parsed.data.f : null;
-    return { headSeq: parsed.data.h, headFp, snapshot: parseSnapshot(parsed.data.s), snapshotText: parsed.data.s };
+    const u = parsed.data.v === 2 ? parsed.data.u : undefined;
+    if (u && u[0] > u[1]) throw new Error('its pending range is empty');
+    const pending = u ? { lo: u[0], hi: u[1], digest: u[2] } : null;
+    return { headSeq: parsed.data.h, headFp, snapshot: parseSnapshot(parsed.data.s), snapshotText: parsed.data.s, pending };
   } catch (e) {
     throw new CursorError(`cursor holds a bad snapshot: ${(e as Error).message}`);
   }
@@ -57,18 +81,30 @@ export function decodeCursor(token: string): Cursor {
  * prune that left nothing stamped, `max(seq)` is below the floor and every subscribe
  * would resync.
  */
-export const CURSOR_SQL = `SELECT pg_current_snapshot()::text AS snapshot, h.head, (SELECT ${fingerprintInputSql('c')} FROM change_outbox c WHERE c.seq = h.head) AS fp_input FROM (SELECT ${HEAD_SQL} AS head) h`;
+export const CURSOR_SQL = `SELECT pg_current_snapshot()::text AS snapshot, h.head, (SELECT ${fingerprintInputSql('c')} FROM change_outbox c WHERE c.seq = h.head) AS fp_input,
+  p.lo AS pending_lo, p.hi AS pending_hi, p.digest AS pending_digest
+  FROM (SELECT ${HEAD_SQL} AS head) h, (${pendingDigestSql('seq IS NULL')}) p`;
+
+export type CursorRow = {
+  snapshot: string;
+  head: string | number | null;
+  fp_input?: string | null;
+  pending_lo?: string | null;
+  pending_hi?: string | null;
+  pending_digest?: string | null;
+};
 
 /** The cursor from a row of CURSOR_SQL. */
-export function cursorFromRow(row: { snapshot: string; head: string | number | null; fp_input?: string | null }): string {
-  return encodeCursor(Number(row.head ?? 0), row.snapshot, row.fp_input ? fingerprint(row.fp_input) : null);
+export function cursorFromRow(row: CursorRow): string {
+  const pending = row.pending_lo && row.pending_hi && row.pending_digest ? { lo: Number(row.pending_lo), hi: Number(row.pending_hi), digest: row.pending_digest } : null;
+  return encodeCursor(Number(row.head ?? 0), row.snapshot, row.fp_input ? fingerprint(row.fp_input) : null, pending);
 }
 
 /**
  * The cursor for a list read in the same transaction (REPEATABLE READ, so that the list
  * and this snapshot are one): read it in that transaction, before or after the rows.
  */
-export async function readCursor(client: { query: (sql: string) => Promise<{ rows: { snapshot: string; head: string | null; fp_input?: string | null }[] }> }): Promise<string> {
+export async function readCursor(client: { query: (sql: string) => Promise<{ rows: CursorRow[] }> }): Promise<string> {
   const { rows } = await client.query(CURSOR_SQL);
   return cursorFromRow(rows[0]!);
 }

@@ -24,8 +24,18 @@ describe('cursor', () => {
     expect(c).toMatchObject({ headSeq: 9, headFp: fingerprint(input) });
     expect(decodeCursor(cursorFromRow({ snapshot: '1:2:', head: '9', fp_input: null })).headFp).toBeNull();
   });
+  test('the rows the snapshot saw unstamped travel with the cursor, and only when there are some', () => {
+    const c = decodeCursor(cursorFromRow({ snapshot: '1:2:', head: '9', fp_input: null, pending_lo: '12', pending_hi: '15', pending_digest: '0123456789abcdef' }));
+    expect(c.pending).toEqual({ lo: 12, hi: 15, digest: '0123456789abcdef' });
+    expect(decodeCursor(cursorFromRow({ snapshot: '1:2:', head: '9', pending_lo: null, pending_hi: null, pending_digest: null })).pending).toBeNull();
+    expect(decodeCursor(encodeCursor(3, '1:2:', null)).pending).toBeNull();
+  });
+  const v2 = (extra: object) => Buffer.from(JSON.stringify({ v: 2, h: 1, f: null, s: '1:2:', ...extra })).toString('base64url');
   test.each([
     ['garbage', 'not base64 !!!'],
+    ['a pending range upside down', v2({ u: [5, 4, '0123456789abcdef'] })],
+    ['a pending digest of another form', v2({ u: [4, 5, 'xyz'] })],
+    ['a pending range without its digest', v2({ u: [4, 5] })],
     ['json of the wrong shape', Buffer.from(JSON.stringify({ h: 1 })).toString('base64url')],
     ['negative head', Buffer.from(JSON.stringify({ v: 1, h: -1, s: '1:2:' })).toString('base64url')],
     ['bad snapshot', Buffer.from(JSON.stringify({ v: 1, h: 1, s: '9:2:' })).toString('base64url')],

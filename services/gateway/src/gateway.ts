@@ -35,7 +35,7 @@ import { grantedWithNewProject, readMemberships } from './auth/members-reader';
 import type { ChannelCatalog } from './channels';
 import { CursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
 import { readBoundsReaching, readPage, readResumeCheck, replayScope, type Page } from './replay/reader';
-import { gapVerdict, resumeVerdict, worst, type Position } from './replay/history';
+import { gapVerdict, pendingVerdict, resumeVerdict, worst, type Position } from './replay/history';
 import { Seam } from './replay/seam';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { columnFilter } from './subscriptions/filter';
@@ -197,7 +197,7 @@ function apiRows(table: StreamedTable, change: FeedChange): ApiRows {
       if (routedOld !== null && routedOld !== change.oldRow) return null;
       let e = byOp.get(op);
       if (!e) {
-        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt, fp: change.fp };
+        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt, fp: change.fp, txid: change.txid };
         byOp.set(op, e);
       }
       return e;
@@ -586,12 +586,16 @@ export class Gateway {
     // History identity: each position is the change stamped with its seq here (same
     // fingerprint), and every seq of the replay's range still has its row. Otherwise the
     // seqs after it name changes of another history: a refetch, never a replay.
-    const check = await readResumeCheck(this.replayPool, positions.map((p) => p.seq).filter((s) => s > 0), since, bounds.head);
+    const check = await readResumeCheck(this.replayPool, positions.map((p) => p.seq).filter((s) => s > 0), since, bounds.head, sub.cursor);
     if (sub.closed) return;
     const b = { floor: Math.max(bounds.floor, check.floor), head: bounds.head };
-    const verdict = worst([...positions.map((p) => resumeVerdict(p, b, check.fps.get(p.seq) ?? null)), since >= b.floor && since <= b.head ? gapVerdict(since, b.head, check.inRange) : 'ok']);
+    const verdict = worst([
+      ...positions.map((p) => resumeVerdict(p, b, check.fps.get(p.seq) ?? null)),
+      since >= b.floor && since <= b.head ? gapVerdict(since, b.head, check.inRange) : 'ok',
+      sub.cursor ? pendingVerdict(sub.cursor.pending?.digest ?? null, check.pendingDigest, sub.cursor.headSeq, b.floor) : 'ok',
+    ]);
     if (verdict !== 'ok') {
-      if (verdict === 'history-changed') this.historyChanged({ ...this.who(sub.socket), sub: sub.id, positions, floor: b.floor, head: b.head, found: Object.fromEntries(check.fps), rowsInRange: check.inRange });
+      if (verdict === 'history-changed') this.historyChanged({ ...this.who(sub.socket), sub: sub.id, positions, floor: b.floor, head: b.head, found: Object.fromEntries(check.fps), rowsInRange: check.inRange, pending: sub.cursor?.pending ?? null, pendingFound: check.pendingDigest });
       return this.resync(sub, verdict, bounds.head);
     }
     if (since < b.floor) return this.resync(sub, 'retention', bounds.head);
@@ -752,6 +756,7 @@ export class Gateway {
       old: routed.old === change.oldRow ? api.old() : shapeRow(sub.table, routed.old),
       committedAt: change.committedAt,
       fp: change.fp,
+      txid: change.txid,
     };
   }
 

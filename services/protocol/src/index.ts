@@ -114,6 +114,13 @@ export interface Change {
    * (optional in the type only so that changes made by hand, in tests, need not invent one).
    */
   fp?: string;
+  /**
+   * The transaction that produced the change (`txid_current()` as text): the API answers a
+   * write with it (`Realtime-Txid`), so a client confirms its write when the change
+   * arrives here, the same commit every other reader sees. A protocol 3 gateway always
+   * sends it.
+   */
+  txid?: string;
 }
 /**
  * A batch of one subscription's changes: seq ascending inside the batch and across the

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { gapVerdict, resumeVerdict, worst, type Position, type Verdict } from './history';
+import { gapVerdict, pendingVerdict, resumeVerdict, worst, type Position, type Verdict } from './history';
 
 describe('resumeVerdict: a position against the outbox (floor, head, the row at its seq)', () => {
   const b = { floor: 10, head: 100 };
@@ -40,4 +40,17 @@ test('worst: history-changed over retention over ok', () => {
   expect(worst(['ok', 'ok'])).toBe('ok');
   expect(worst(['ok', 'retention'])).toBe('retention');
   expect(worst(['retention', 'history-changed', 'ok'])).toBe('history-changed');
+});
+
+describe('pendingVerdict: the rows a list saw committed but unstamped are the same rows now', () => {
+  test.each([
+    ['no pending rows in the cursor: nothing to check', null, null, 50, 10, 'ok'],
+    ['the same digest', 'aaaa', 'aaaa', 50, 10, 'ok'],
+    ['one lost (the range reads back fewer rows)', 'aaaa', 'bbbb', 50, 10, 'history-changed'],
+    ['all lost (nothing reads back)', 'aaaa', null, 50, 10, 'history-changed'],
+    ['the head below the floor: retention decides, the rows may be pruned', 'aaaa', null, 5, 10, 'ok'],
+    ['the head at the floor: still checked', 'aaaa', 'bbbb', 10, 10, 'history-changed'],
+  ] as const)('%s', (_name, expected, found, head, floor, verdict) => {
+    expect(pendingVerdict(expected, found, head, floor)).toBe(verdict);
+  });
 });

@@ -49,3 +49,15 @@ export function worst(verdicts: Verdict[]): Verdict {
   if (verdicts.includes('retention')) return 'retention';
   return 'ok';
 }
+
+/**
+ * A list cursor's pending rows (committed before its snapshot, unstamped then) against the
+ * same rows read back now (`readResumeCheck`). Unchecked when the cursor had none, and
+ * when its head is below the floor (retention decides: those rows may have been pruned).
+ * Otherwise the digest must be the same: a row lost (a restore to a point before it) or
+ * replaced (its txid reused by the new history) changes it.
+ */
+export function pendingVerdict(expected: string | null, found: string | null, cursorHead: number, floor: number): Verdict {
+  if (expected === null || cursorHead < floor) return 'ok';
+  return found === expected ? 'ok' : 'history-changed';
+}

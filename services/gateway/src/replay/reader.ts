@@ -4,10 +4,11 @@
 // project index, moves out of a project through the moved-from index), with the other
 // filter columns compared in SQL too; routing then decides exactly, in memory.
 import type pg from 'pg';
-import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
+import { FLOOR_SQL, HEAD_SQL, PENDING_AT_RESUME_SQL } from '@realtime/db';
 import type { Filter } from '@realtime/protocol';
 import { COMMITTED_AT_ISO, toFeedChange, type FeedChange } from '../feed';
 import { fingerprint, fingerprintInputSql } from '@realtime/db';
+import type { Pending } from '@realtime/auth';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
   // Both survive pruning (realtime_state.pruned_through records what went), and are the
@@ -111,7 +112,13 @@ export async function readPage(pool: pg.Pool, q: PageQuery): Promise<Page> {
  * row stamped each of `seqs` (absent when none has it), how many rows are stamped in
  * (from, head], and the floor as it is now (a prune may have run since the bounds).
  */
-export async function readResumeCheck(pool: pg.Pool, seqs: number[], from: number, head: number): Promise<{ fps: Map<number, string>; inRange: number; floor: number }> {
+export async function readResumeCheck(
+  pool: pg.Pool,
+  seqs: number[],
+  from: number,
+  head: number,
+  cursor: { headSeq: number; snapshotText: string; pending: Pending | null } | null = null,
+): Promise<{ fps: Map<number, string>; inRange: number; floor: number; pendingDigest: string | null }> {
   const { rows } = await pool.query<{ floor: string; in_range: string; found: string[] | null }>(
     `SELECT ${FLOOR_SQL} AS floor,
        (SELECT count(*) FROM change_outbox WHERE seq > $2 AND seq <= $3) AS in_range,
@@ -124,5 +131,10 @@ export async function readResumeCheck(pool: pg.Pool, seqs: number[], from: numbe
     const at = f.indexOf(' ');
     fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
   }
-  return { fps, inRange: Number(r.in_range), floor: Number(r.floor) };
+  let pendingDigest: string | null = null;
+  if (cursor?.pending) {
+    const p = await pool.query<{ digest: string | null }>(PENDING_AT_RESUME_SQL, [cursor.pending.lo, cursor.pending.hi, cursor.headSeq, cursor.snapshotText]);
+    pendingDigest = p.rows[0]?.digest ?? null;
+  }
+  return { fps, inRange: Number(r.in_range), floor: Number(r.floor), pendingDigest };
 }
