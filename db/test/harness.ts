@@ -13,6 +13,7 @@ import { runMigrations } from '../src/migrate';
 import { dropDatabase, withDatabase } from './harness-sql';
 
 export { withDatabase, dropDatabase };
+export { appendAutoConf, baseBackup, giveToPostgres, scratchFolder, startServer, type BaseBackup, type Server } from './replication';
 
 export interface TestDatabase {
   name: string;

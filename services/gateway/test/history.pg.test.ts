@@ -1,7 +1,8 @@
 // History identity (docs/architecture.md, "History identity"): a position is a seq and the
 // fingerprint of the change stamped with it, and every resume is checked against the
 // history the outbox holds now. A database restored from a dump or a file-level backup
-// (a point-in-time recovery, a promoted replica that lacked the last transactions), another
+// (a stopped cluster's data folder put back; point-in-time recovery and a promoted replica
+// run for real in history-replica.pg.test.ts), another
 // database behind the same URL, or outbox rows removed by hand: the position of a client
 // that saw the lost history gets `resync` (`history-changed`) and never a replay, even once
 // the new history's seqs have passed it. A position the new history shares (before the
@@ -331,7 +332,7 @@ describe('an unchanged history', () => {
   });
 });
 
-describe('a file-level restore (point-in-time recovery, a promoted replica that lacked the last transactions)', () => {
+describe('a file-level restore (a stopped cluster\'s data folder put back)', () => {
   test('the data folder put back: history-changed for a position of the lost history, a normal replay before it', async () => {
     const cluster = await startTestCluster();
     cleanups.push(() => cluster.stop());
