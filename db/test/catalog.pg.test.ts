@@ -99,6 +99,34 @@ describe('realtime_enable', () => {
     expect((await loadStreamedTables(fx.pool)).get('notes')).toMatchObject({ keyColumn: 'note_id', projectColumn: null });
   });
 
+  test('a table with an integer version column gets the trigger that bumps it on every UPDATE, once however often enabled', async () => {
+    const versionTriggers = async (table: string) =>
+      (await fx.pool.query<{ tgname: string }>(`SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'realtime_version'`, [table])).rows;
+    await fx.pool.query(`CREATE TABLE versioned (id int PRIMARY KEY, body text, version integer NOT NULL DEFAULT 1)`);
+    await fx.pool.query(`SELECT realtime_enable('versioned'); SELECT realtime_enable('versioned')`);
+    expect(await versionTriggers('versioned')).toHaveLength(1);
+    await fx.pool.query(`INSERT INTO versioned (id, body) VALUES (1, 'a')`);
+    await fx.pool.query(`UPDATE versioned SET body = 'b' WHERE id = 1`);
+    // Setting it does not fake it: OLD's version plus one, whatever NEW says.
+    await fx.pool.query(`UPDATE versioned SET body = 'c', version = 100 WHERE id = 1`);
+    const { rows } = await fx.pool.query(`SELECT version FROM versioned WHERE id = 1`);
+    expect(rows[0].version).toBe(3);
+    const { rows: captured } = await fx.pool.query(`SELECT (new_row ->> 'version')::int AS v FROM change_outbox WHERE table_name = 'versioned' ORDER BY id`);
+    expect(captured.map((r) => r.v)).toEqual([1, 2, 3]);
+
+    // No version column, or one of another type (the row's own meaning): no trigger.
+    await fx.pool.query(`CREATE TABLE plain (id int PRIMARY KEY, version text)`);
+    await fx.pool.query(`SELECT realtime_enable('plain')`);
+    expect(await versionTriggers('plain')).toEqual([]);
+    expect(await versionTriggers('project_members')).toEqual([]);
+  });
+
+  test('the app tables carry the version trigger', async () => {
+    const { rows } = await fx.pool.query<{ t: string }>(`SELECT tgrelid::regclass::text AS t FROM pg_trigger WHERE tgname = 'realtime_version' ORDER BY 1`);
+    const app = Object.values(appSchema as Record<string, unknown>).filter((v): v is PgTable => is(v, PgTable)).map((t) => getTableName(t));
+    expect(rows.map((r) => r.t).filter((t) => app.includes(t))).toEqual([...app].sort());
+  });
+
   test.each([
     ['a missing key column', `SELECT realtime_enable('test_invoices', 'nope', 'project_id')`, /no column "nope" to use as the row id/],
     ['a missing project column', `SELECT realtime_enable('test_invoices', 'id', 'nope')`, /no column "nope" to name the row's project/],

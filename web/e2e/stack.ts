@@ -18,6 +18,10 @@ export interface Stack {
   db: TestDatabase;
   pool: pg.Pool;
   browser: Browser;
+  /** The server down (SIGTERM), as an outage the browser cannot tell from a lost network. */
+  stopServer(): Promise<void>;
+  /** The server up again on the same port. */
+  startServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,31 +35,42 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
   if (!existsSync(path.join(repoRoot, 'web', 'dist', 'index.html'))) throw new Error('the web app is not built: npm run test:e2e builds it first');
   const db = opts.database ?? (await createTestDatabase());
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  let server: ChildProcess;
   let out = '';
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const launch = (port: string) => {
+    out = '';
+    server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: db.url, PORT: port, DEMO: '0', LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  };
   const stopServer = async () => {
-    if (server.exitCode !== null) return;
+    if (server.exitCode !== null || server.signalCode !== null) return;
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
   };
-  try {
+  const started = async () => {
     for (let i = 0; !/Open (http:\/\/localhost:\d+)/.test(out); i++) {
       if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    return /Open (http:\/\/localhost:(\d+))/.exec(out)!;
+  };
+  launch('0');
+  let opened: RegExpExecArray;
+  try {
+    opened = await started();
   } catch (err) {
     await stopServer();
     await pool.end();
     await db.drop();
     throw err;
   }
-  const base = /Open (http:\/\/localhost:\d+)/.exec(out)![1]!.replace('localhost', '127.0.0.1');
+  const base = opened[1]!.replace('localhost', '127.0.0.1');
+  const port = opened[2]!;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -65,6 +80,12 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
     db,
     pool,
     browser,
+    stopServer,
+    async startServer() {
+      await stopServer();
+      launch(port);
+      await started();
+    },
     async stop() {
       await browser.close();
       await stopServer();

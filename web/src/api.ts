@@ -2,6 +2,7 @@
 // cursor, writes, project members. The server takes the actor from the session cookie.
 import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
 import type { Row } from '@realtime/client';
+import { rememberMe, rememberedMe } from './offline-me';
 
 export type { Row };
 
@@ -62,8 +63,18 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
 
 export const api = {
   /** The signed-in user and their memberships, or null when signed out. */
-  me: () => request<Me>('GET', 'auth/me').catch((e: unknown) => (isApiError(e, 401) ? null : Promise.reject(e))),
-  signIn: (email: string, password: string) => request<Me>('POST', 'auth/sign-in', { email, password }),
+  me: () =>
+    request<Me>('GET', 'auth/me').then(rememberMe, (e: unknown) => {
+      if (isApiError(e, 401)) return rememberMe(null);
+      // No answer at all (offline, server down): the user this browser last saw signed in.
+      if (!(e instanceof ApiError)) return rememberedMe() ?? Promise.reject(e);
+      return Promise.reject(e);
+    }),
+  signIn: (email: string, password: string) =>
+    request<Me>('POST', 'auth/sign-in', { email, password }).then((me) => {
+      rememberMe(me);
+      return me;
+    }),
   signOut: () => request<void>('POST', 'auth/sign-out'),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),

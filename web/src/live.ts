@@ -5,8 +5,9 @@ import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { newestFirst, useLiveQuery, useLiveSubscription, type LiveFilter } from '@realtime/react';
 import type { TokenLike } from '@realtime/client';
 import { api, isApiError, type ListData, type Resource, type Row } from './api';
-import { meQuery, qk } from './qk';
+import { RESOURCE_META, meQuery, qk } from './qk';
 import { PERSIST_MAX_AGE } from './persist';
+import { useOptionalWriteQueue } from './writes';
 import type { ExtractionJob, Project } from './rows';
 
 /** VITE_WS_URL points the socket elsewhere when it is not on the page's own origin. */
@@ -40,15 +41,23 @@ export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void
 /** A list from the API kept live by the stream; caught up by replay after an outage, polled only after 2 minutes of failed attempts. */
 export function useLiveList<T extends Row>(resource: Resource, channel: string, queryKey: QueryKey, params: Record<string, string>, options: { filter?: LiveFilter<T>; compare?: (a: T, b: T) => number; enabled?: boolean } = {}) {
   const qc = useQueryClient();
+  const writes = useOptionalWriteQueue();
   return useLiveQuery<T, ListData<T>>({
     channel,
     queryKey,
-    queryFn: () => api.list<T>(resource, params),
+    queryFn: async () => {
+      const asked = Date.now();
+      const list = await api.list<T>(resource, params);
+      // A list read after a write's answer holds it: a write the stream will not bring
+      // again (its change is below this list's cursor) is confirmed by the list.
+      writes?.confirmThrough(asked, resource);
+      return list;
+    },
     filter: options.filter,
     compare: options.compare ?? newestFirst,
     enabled: options.enabled,
     // Kept (and so persisted) as long as a persisted state may be used.
-    query: { gcTime: PERSIST_MAX_AGE },
+    query: { gcTime: PERSIST_MAX_AGE, meta: { [RESOURCE_META]: resource } },
     onResync: (reason) => {
       if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
     },

@@ -20,6 +20,9 @@ export const qk = {
   supplierMatches: (projectId: string) => ['supplier-matches', projectId] as const,
 };
 
+/** The meta key naming the API resource a live list reads: which queued writes its stream confirms (writes.tsx). */
+export const RESOURCE_META = 'resource';
+
 /** Who is signed in (null: nobody): the app's one source of the session and of roles. */
 export const meQuery = queryOptions({ queryKey: qk.me, queryFn: api.me });
 

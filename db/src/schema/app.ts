@@ -5,9 +5,13 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, jsonb, pgTable, real, text, timestamp, uuid, boolean } from 'drizzle-orm/pg-core';
 
-const timestamps = {
+// The server's columns, never a body's. `version` starts at 1 and a trigger that
+// realtime_enable installs adds 1 on every UPDATE, whoever writes (API, SQL, simulator):
+// it is what an If-Match names, so no writer may forget or fake it.
+const serverColumns = {
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  version: integer().notNull().default(1),
 };
 
 export const projectStatuses = ['active', 'archived'] as const;
@@ -22,7 +26,7 @@ export const projects = pgTable(
     name: text().notNull(),
     description: text().notNull().default(''),
     status: text({ enum: projectStatuses }).notNull().default('active'),
-    ...timestamps,
+    ...serverColumns,
   },
   (t) => [
     index('projects_created_at_idx').on(t.createdAt),
@@ -43,7 +47,7 @@ export const extractionJobs = pgTable(
     error: text(),
     startedAt: timestamp({ withTimezone: true }),
     finishedAt: timestamp({ withTimezone: true }),
-    ...timestamps,
+    ...serverColumns,
   },
   (t) => [
     index('extraction_jobs_project_created_idx').on(t.projectId, t.createdAt),
@@ -66,7 +70,7 @@ export const extractionResults = pgTable(
     value: text().notNull(),
     confidence: real().notNull(),
     page: integer(),
-    ...timestamps,
+    ...serverColumns,
   },
   (t) => [
     index('extraction_results_job_idx').on(t.jobId),
@@ -88,7 +92,7 @@ export const dataLayers = pgTable(
     source: text().notNull(),
     visible: boolean().notNull().default(true),
     metadata: jsonb().$type<Record<string, unknown>>().notNull().default({}),
-    ...timestamps,
+    ...serverColumns,
   },
   (t) => [
     index('data_layers_project_idx').on(t.projectId),
@@ -107,7 +111,7 @@ export const supplierMatches = pgTable(
     supplierName: text().notNull(),
     score: real().notNull(),
     status: text({ enum: matchStatuses }).notNull().default('pending'),
-    ...timestamps,
+    ...serverColumns,
   },
   (t) => [
     index('supplier_matches_project_idx').on(t.projectId),

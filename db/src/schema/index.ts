@@ -1,3 +1,4 @@
 export * from './app';
 export * from './outbox';
 export * from './auth';
+export * from './writes';

@@ -18,6 +18,13 @@ describe('loadApiEnv', () => {
     expect(loadApiEnv({ RETENTION: value }).RETENTION).toBe(ms);
   });
   test.each([
+    [undefined, 24],
+    ['24', 24],
+    ['72', 72],
+  ])('IDEMPOTENCY_TTL_HOURS=%s', (value, hours) => {
+    expect(loadApiEnv({ IDEMPOTENCY_TTL_HOURS: value }).IDEMPOTENCY_TTL_HOURS).toBe(hours);
+  });
+  test.each([
     ['65536', 65_536],
     ['67108864', 64 * 1024 * 1024],
   ])('OUTBOX_PAGE_BYTES=%s', (value, bytes) => {
@@ -31,6 +38,9 @@ describe('loadApiEnv', () => {
     ['OUTBOX_PAGE_BYTES', '1mb', /OUTBOX_PAGE_BYTES/],
     ['GATEWAY_URLS', 'gateway-1', /GATEWAY_URLS lists URLs/],
     ['SIMULATOR_INTERVAL_MS', '5', /SIMULATOR_INTERVAL_MS/],
+    ['IDEMPOTENCY_TTL_HOURS', '23', /IDEMPOTENCY_TTL_HOURS: at least 24/],
+    ['IDEMPOTENCY_TTL_HOURS', '24.5', /IDEMPOTENCY_TTL_HOURS/],
+    ['IDEMPOTENCY_TTL_HOURS', 'a day', /IDEMPOTENCY_TTL_HOURS/],
     ['REPLICATOR', '0', /REALTIME_JWT_SECRET: must be set when REPLICATOR=0/],
     ['PING_TIMEOUT_MS', '9000', /PING_TIMEOUT_MS: PING_INTERVAL_MS \+ PING_TIMEOUT_MS is 13000 ms; at most 10000 ms/],
   ])('%s=%s is refused', (name, value, message) => {

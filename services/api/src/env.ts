@@ -53,6 +53,11 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
   HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 ** 2).default(HTTP_LIMIT_DEFAULTS.bodyLimitBytes),
   /** Writes (POST, PATCH, DELETE under /api) per signed-in user and minute; more get 429. */
   WRITES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  /**
+   * How long the answer to an Idempotency-Key is kept (hours): a retry within it is answered,
+   * not applied again. At least a day, so that a client offline overnight retries safely.
+   */
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'at least 24: clients retry queued writes after a night offline').max(24 * 365).default(24),
 }).superRefine((env, ctx) => {
   checkHeartbeat(env, ctx);
   const oidc = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE].filter(Boolean).length;

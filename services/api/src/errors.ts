@@ -14,6 +14,8 @@ export class HttpError extends Error {
     message: string,
     /** Sent with the answer, e.g. Retry-After with a 429. */
     readonly headers: Record<string, string> = {},
+    /** More of the error body: the fields at fault, or a conflict's current row. */
+    readonly details: Pick<ErrorBody['error'], 'fields' | 'current'> = {},
   ) {
     super(message);
   }
@@ -22,7 +24,14 @@ export class HttpError extends Error {
 export const notFound = (what: string, id: string) => new HttpError(404, 'NOT_FOUND', `no ${what} with id ${id}`);
 
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: Record<string, string>; requestId?: string };
+  error: {
+    code: string;
+    message: string;
+    fields?: Record<string, string>;
+    requestId?: string;
+    /** A 409 of a write whose If-Match is stale: the row as it is now, shaped as GET returns it. */
+    current?: Record<string, unknown>;
+  };
 }
 
 interface PgError {
@@ -93,7 +102,7 @@ export function tooLarge(limitBytes: number | undefined): ErrorBody {
 
 export function errorHandler(log: Logger) {
   return (err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof HttpError) return reply.code(err.status).headers(err.headers).send({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+    if (err instanceof HttpError) return reply.code(err.status).headers(err.headers).send({ error: { code: err.code, message: err.message, ...err.details } } satisfies ErrorBody);
     if (err instanceof z.ZodError) return reply.code(400).send(zodToBody(err, 'request'));
     const pg = fromPostgres(((err as { cause?: unknown }).cause ?? err) as PgError);
     if (pg) {

@@ -12,6 +12,7 @@ import { ChannelCatalog, Feed, Gateway, gatewayHeartbeat, gatewayLimits, jwtSecr
 import { loadApiEnv, type ApiEnv } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
+import { startIdempotencyPruning } from './writes/prune';
 import { registerOutboxRoutes } from './outbox/routes';
 import { errorHandler } from './errors';
 import { registerRoutes } from './routes';
@@ -99,6 +100,8 @@ async function main(): Promise<() => Promise<void>> {
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
   simulator?.start();
   const retention = env.RETENTION === null ? null : startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) });
+  // Hourly is plenty for keys kept a day or more.
+  const keyPruning = startIdempotencyPruning(pool, { ttlHours: env.IDEMPOTENCY_TTL_HOURS, everyMs: 3_600_000, log: log.child({ component: 'idempotency' }) });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: gateway.channels }, 'ready');
   const lines = [
@@ -119,6 +122,7 @@ async function main(): Promise<() => Promise<void>> {
   return async () => {
     await simulator?.stop();
     await retention?.stop();
+    await keyPruning.stop();
     await gateway.stop();
     await http.close();
     await replicator?.stop();

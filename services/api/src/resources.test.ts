@@ -47,6 +47,15 @@ describe('buildResources', () => {
     expect(results.projectFrom).toEqual([]);
   });
 
+  test('a version is the integer `version` column that both the schema and the database have', () => {
+    const withVersion = (type: string) => new Map([...catalog].map(([n, t]) => [n, { ...t, columns: [{ name: 'version', type }] }]));
+    const versioned = buildResources(tables, withVersion('integer'));
+    for (const r of versioned) expect(r.version, r.path).toBe(r.table[('version' as keyof typeof r.table)]);
+    // Not migrated yet (the catalog lacks it), or not an integer: no ETag, no If-Match.
+    expect(resources.every((r) => r.version === null)).toBe(true);
+    expect(buildResources(tables, withVersion('text')).every((r) => r.version === null)).toBe(true);
+  });
+
   test('a key column the drizzle table lacks is an error naming it', () => {
     const wrong = new Map(catalog);
     wrong.set('data_layers', { ...streamed('data_layers', 'project_id'), keyColumn: 'layer_id' });

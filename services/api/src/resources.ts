@@ -35,6 +35,8 @@ export interface Resource {
   /** Set by the server, never by a body. */
   createdAt: AnyPgColumn | null;
   updatedAt: AnyPgColumn | null;
+  /** The row's version (an integer `version` column, bumped by a trigger on every UPDATE): its ETag, what If-Match names. */
+  version: AnyPgColumn | null;
   /** The field of the project column, or null when rows belong to no project. */
   projectField: string | null;
   /** Query parameters that narrow a list, by the column they compare: the foreign keys. */
@@ -59,6 +61,13 @@ function columnsByName(table: PgTable): Map<string, { field: string; column: Any
 function fieldOf(table: PgTable, column: unknown): string | null {
   for (const [field, c] of Object.entries(getTableColumns(table))) if (c === column) return field;
   return null;
+}
+
+/** An integer `version` in both the schema and the database (where realtime_enable gave it its trigger). */
+function versionColumn(byName: Map<string, { column: AnyPgColumn }>, streamed: StreamedTable): AnyPgColumn | null {
+  const column = byName.get('version')?.column;
+  if (!column || column.columnType !== 'PgInteger') return null;
+  return streamed.columns.some((c) => c.name === 'version' && c.type === 'integer') ? column : null;
 }
 
 /** Pure: the schema's tables joined with the catalog; tables the catalog does not stream are not served. */
@@ -105,6 +114,7 @@ export function buildResources(tables: PgTable[], catalog: Map<string, StreamedT
       keyField: key.field,
       createdAt: byName.get('created_at')?.column ?? null,
       updatedAt: byName.get('updated_at')?.column ?? null,
+      version: versionColumn(byName, streamed),
       projectField: project?.field ?? null,
       parents,
       projectFrom,

@@ -4,19 +4,24 @@
 // stream cursor (contract item 4); the outbox records the user as the actor. Every row
 // returned is `to_jsonb` of the table's row, shaped by shapeRow: the function that shapes
 // the stream's rows, so a fetched row and the same row streamed are equal by construction.
+// Writes answer with the row's version as ETag and their transaction's txid
+// (Realtime-Txid), honour If-Match (409 with the current row when stale) and
+// Idempotency-Key (writes/idempotency.ts).
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
-import { CURSOR_SQL, cursorFromRow } from '@realtime/auth';
+import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
 import { shapeRow, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
 import type { Resource } from './resources';
 import { asUser } from './auth/as-user';
 import { textLimits } from './limits/text';
+import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
+import { idempotentWrite, type WriteOutcome, type WriteResponse } from './writes/idempotency';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
@@ -46,10 +51,10 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   const { db } = opts;
   const table = r.table;
   const columns = getTableColumns(table);
-  // The key and the timestamps are the server's to set.
+  // The key (unless a body brings a new row's uuid), the timestamps and the version are the server's to set.
   const server = Object.fromEntries(
     Object.entries(columns)
-      .filter(([, c]) => c === r.key || c === r.createdAt || c === r.updatedAt)
+      .filter(([, c]) => c === r.key || c === r.createdAt || c === r.updatedAt || c === r.version)
       .map(([field]) => [field, true as const]),
   ) as Record<string, true> & Record<number, never>;
   const keyIsUuid = r.key.columnType === 'PgUUID';
@@ -59,6 +64,9 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   let insertSchema = (createInsertSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
   // A row's project follows from a parent of the same project (matchProject), so it may be left out.
   if (r.projectField && r.projectFrom.length > 0) insertSchema = insertSchema.extend({ [r.projectField]: uuid.optional() });
+  // Clients make the ids of the rows they create, so that a queued create and the writes
+  // queued after it name the row before the server has seen it.
+  if (keyIsUuid) insertSchema = insertSchema.extend({ [r.keyField]: uuid.optional() });
   const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
   // The row as to_jsonb makes it, shaped as the stream shapes it.
   const rowOf = { row: sql<JsonRow>`to_jsonb(${table})` };
@@ -76,13 +84,60 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   const idOf = (request: FastifyRequest) => parseInput(z.object({ id: keySchema }), request.params, 'path').id;
 
   const what = r.path.replace(/s$/, '').replace(/-/g, ' ');
-  const write = <T>(request: FastifyRequest, fn: (tx: NodePgDatabase) => Promise<T>) => asUser(db, userOf(request), fn);
+  // Under row-level security Postgres leaves the key out of the violation's detail: the
+  // primary key's default name tells, and the detail where a table has none.
+  const keyTaken = (err: unknown): boolean => {
+    const pg = ((err as { cause?: unknown }).cause ?? err) as { code?: string; constraint?: string; detail?: string };
+    return pg.code === '23505' && (pg.constraint === `${r.channel}_pkey` || pg.detail?.startsWith(`Key (${r.key.name})=`) === true);
+  };
+  const versionField = r.version ? Object.keys(columns).find((f) => columns[f] === r.version)! : null;
+  const etag = (row: JsonRow): string | null => (versionField === null ? null : etagOf(row[versionField] as number));
+  const bodyOf = (request: FastifyRequest): unknown => {
+    const body = request.body ?? {};
+    if (versionField && typeof body === 'object' && !Array.isArray(body) && Object.hasOwn(body, versionField)) {
+      const why = 'set by the server (every update adds 1); send If-Match: "<version>" to write over that version only';
+      throw new HttpError(400, 'BAD_REQUEST', `invalid body: ${versionField}: ${why}`, {}, { fields: { [versionField]: why } });
+    }
+    return body;
+  };
+  const ifMatchOf = (request: FastifyRequest): number | null => {
+    const v = parseIfMatch(request.headers['if-match']);
+    if (v !== null && !r.version) throw new HttpError(400, 'BAD_REQUEST', `invalid header If-Match: ${r.path} rows have no version`, {}, { fields: { 'If-Match': 'this resource has no versions' } });
+    return v;
+  };
+  // One transaction as the user for the write, its Idempotency-Key and its txid.
+  const write = (request: FastifyRequest, path: string, ifMatch: number | null, fn: (tx: NodePgDatabase) => Promise<WriteResponse>): Promise<WriteOutcome> => {
+    const key = parseIdempotencyKey(request.headers['idempotency-key']);
+    const user = userOf(request);
+    return asUser(db, user, (tx) => idempotentWrite(tx, { userId: user.id, key, request: { method: request.method, path, body: request.body ?? null, ifMatch } }, () => fn(tx)));
+  };
+  /**
+   * A write that touched nothing: 404 when the row is not visible, 409 with the row as it
+   * is when If-Match named another version, else 403 (the policy refused it). A stale
+   * version is reported before a short role: the client rebases, and a resend learns the rest.
+   */
+  const refused = async (tx: NodePgDatabase, id: string, ifMatch: number | null, action: string): Promise<HttpError> => {
+    if (ifMatch !== null) {
+      const [current] = await tx.select(rowOf).from(table).where(eq(r.key, id));
+      if (current && current.row[r.version!.name] !== ifMatch) {
+        const row = shape(current.row);
+        return new HttpError(
+          409,
+          'CONFLICT',
+          `${what} ${id} is at version ${String(current.row[r.version!.name])}, not ${ifMatch} (If-Match): it changed since you read it; error.current is the row as it is now`,
+          { etag: etag(row)! },
+          { current: row },
+        );
+      }
+    }
+    return missingOrForbidden(tx, r, what, id, action);
+  };
 
   app.get(base, async (request) => {
     const q = parseInput(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
     const where: SQL[] = [];
     for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
-    let head = { snapshot: '', head: null as string | null, fp_input: null as string | null };
+    let head: CursorRow = { snapshot: '', head: null };
     return asUser(
       db,
       userOf(request),
@@ -107,63 +162,92 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         // The outbox is not the user's to read: its head is taken before SET ROLE, in the
         // same snapshot as the list.
         before: async (tx) => {
-          head = (await tx.execute<{ snapshot: string; head: string | null; fp_input: string | null }>(sql.raw(CURSOR_SQL))).rows[0]!;
+          head = (await tx.execute<CursorRow>(sql.raw(CURSOR_SQL))).rows[0]!;
         },
       },
     );
   });
 
-  app.get(`${base}/:id`, async (request) => {
+  app.get(`${base}/:id`, async (request, reply) => {
     const id = idOf(request);
     const [found] = await asUser(db, userOf(request), (tx) => tx.select(rowOf).from(table).where(eq(r.key, id)), { accessMode: 'read only' });
     if (!found) throw notFound(what, id);
-    return shape(found.row);
+    const row = shape(found.row);
+    const tag = etag(row);
+    if (tag) void reply.header('etag', tag);
+    return row;
   });
 
   app.post(base, async (request, reply) => {
-    const body = parseInput(insertSchema, request.body ?? {}, 'body') as Record<string, unknown>;
-    const row = await write(request, async (tx) => {
+    const body = parseInput(insertSchema, bodyOf(request), 'body') as Record<string, unknown>;
+    const outcome = await write(request, base, null, async (tx) => {
       await matchProject(tx, r, body);
       // No RETURNING when the key can be chosen here: for a new project, the policy that
       // lets its creator read it holds only once the statement's trigger has made them its owner.
       let id: unknown;
       if (keyIsUuid) {
-        id = randomUUID();
-        await tx.insert(table).values({ ...body, [r.keyField]: id } as never);
+        id = body[r.keyField] ?? randomUUID();
+        // Not ON CONFLICT DO NOTHING: it would hold the new row to the read policy, which a
+        // new project passes only after its trigger. A row the user cannot see takes the id
+        // all the same, and the failed statement ends the transaction, which is refused anyway.
+        try {
+          await tx.insert(table).values({ ...body, [r.keyField]: id } as never);
+        } catch (err) {
+          if (keyTaken(err)) throw new HttpError(409, 'CONFLICT', `a ${what} with id ${String(id)} exists already: a new row needs a new id`, {}, { fields: { [r.keyField]: 'taken' } });
+          throw err;
+        }
       } else {
         [{ id }] = (await tx.insert(table).values(body as never).returning({ id: r.key })) as [{ id: unknown }];
       }
       const [created] = await tx.select(rowOf).from(table).where(eq(r.key, id));
-      return created!.row;
+      const row = shape(created!.row);
+      return { status: 201, body: row, etag: etag(row) };
     });
-    return reply.code(201).send(shape(row));
+    return sendWrite(reply, outcome);
   });
 
-  app.patch(`${base}/:id`, async (request) => {
+  app.patch(`${base}/:id`, async (request, reply) => {
     const id = idOf(request);
-    const body = parseInput(updateSchema, request.body ?? {}, 'body') as Record<string, unknown>;
+    const body = parseInput(updateSchema, bodyOf(request), 'body') as Record<string, unknown>;
     if (Object.keys(body).length === 0) throw new HttpError(400, 'BAD_REQUEST', `invalid body: nothing to change; fields: ${Object.keys(columns).filter((c) => !(c in server)).join(', ')}`);
-    const row = await write(request, async (tx) => {
+    const ifMatch = ifMatchOf(request);
+    const outcome = await write(request, `${base}/${id}`, ifMatch, async (tx) => {
       const updatedAt = r.updatedAt ? { [Object.keys(server).find((f) => columns[f] === r.updatedAt)!]: new Date() } : {};
+      // The version compared in the UPDATE itself: a concurrent writer's commit is seen
+      // (read committed re-checks the row it waited for), so two cannot both match.
       const [updated] = await tx
         .update(table)
         .set({ ...body, ...updatedAt } as never)
-        .where(eq(r.key, id))
+        .where(ifMatch === null ? eq(r.key, id) : and(eq(r.key, id), eq(r.version!, ifMatch)))
         .returning(rowOf);
-      if (!updated) throw await missingOrForbidden(tx, r, what, id, 'change');
-      return updated.row;
+      if (!updated) throw await refused(tx, id, ifMatch, 'change');
+      const row = shape(updated.row);
+      return { status: 200, body: row, etag: etag(row) };
     });
-    return shape(row);
+    return sendWrite(reply, outcome);
   });
 
   app.delete(`${base}/:id`, async (request, reply) => {
     const id = idOf(request);
-    await write(request, async (tx) => {
-      const deleted = await tx.delete(table).where(eq(r.key, id)).returning({ id: r.key });
-      if (deleted.length === 0) throw await missingOrForbidden(tx, r, what, id, 'delete');
+    const ifMatch = ifMatchOf(request);
+    const outcome = await write(request, `${base}/${id}`, ifMatch, async (tx) => {
+      const deleted = await tx
+        .delete(table)
+        .where(ifMatch === null ? eq(r.key, id) : and(eq(r.key, id), eq(r.version!, ifMatch)))
+        .returning({ id: r.key });
+      if (deleted.length === 0) throw await refused(tx, id, ifMatch, 'delete');
+      return { status: 204, body: null, etag: null };
     });
-    return reply.code(204).send();
+    return sendWrite(reply, outcome);
   });
+}
+
+/** A write's answer, first or replayed: its status, body, ETag and the txid that wrote it. */
+function sendWrite(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
+  void reply.code(outcome.status).header('realtime-txid', outcome.txid);
+  if (outcome.etag) void reply.header('etag', outcome.etag);
+  if (outcome.replayed) void reply.header('idempotent-replayed', 'true');
+  return outcome.body === null ? reply.send() : reply.send(outcome.body);
 }
 
 /**

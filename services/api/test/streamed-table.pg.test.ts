@@ -2,13 +2,13 @@
 // defined by the test, as db/src/schema/app.ts would export it), the migration drizzle-kit
 // generates for it, and the one custom line `SELECT realtime_enable(...)`. No code edit:
 // the API serves /api/test-invoices and the gateway the channel `test_invoices`, a camelCase filter
-// works, rows are equal on both paths whatever TimeZone the writer had, and grants come
-// from the catalog's project column.
+// works, rows are equal on both paths whatever TimeZone the writer had, grants come
+// from the catalog's project column, and its `version` column gets its trigger (ETag, If-Match).
 // The table is test_invoices, not invoices: a clone that follows the checklist for real
 // has an invoices table of its own, and this test must still pass there.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bigint, numeric, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, integer, numeric, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { loadStreamedTables, shapeRow, type JsonRow } from '@realtime/db';
 import { projects } from '@realtime/db/schema';
 import { signUserToken } from '@realtime/auth';
@@ -26,6 +26,7 @@ const invoices = pgTable('test_invoices', {
   number: bigint({ mode: 'number' }).notNull(),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  version: integer().notNull().default(1),
 });
 
 /** `npm run db:generate -- --name invoices` for that table, then the custom migration's one line. */
@@ -36,7 +37,8 @@ CREATE TABLE "test_invoices" (
 	"amount" numeric(12, 2) NOT NULL,
 	"number" bigint NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"version" integer DEFAULT 1 NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "test_invoices" ADD CONSTRAINT "test_invoices_project_id_projects_id_fk" FOREIGN KEY ("project_id") REFERENCES "public"."projects"("id") ON DELETE cascade ON UPDATE no action;
@@ -104,6 +106,18 @@ describe('a table declared by its schema and one migration line', () => {
     expect((await api.call('GET', `/api/test-invoices/${made.body.id}`, undefined, outsider)).status).toBe(404);
     expect((await api.call('POST', '/api/test-invoices', { projectId, amount: '1', number: 2 }, outsider)).status).toBe(403);
     expect((await api.call('GET', `/api/test-invoices?ownerId=${projectId}`, undefined, owner)).status).toBe(400);
+  });
+
+  test('its version column got the trigger from the same line: ETag, If-Match, a 409 after any writer', async () => {
+    const made = await api.call('POST', '/api/test-invoices', { projectId, amount: '3', number: 4 }, owner);
+    expect(made.headers.etag).toBe('"1"');
+    await api.sql(`UPDATE test_invoices SET amount = 4 WHERE id = $1`, [made.body.id]);
+    const stale = await api.call('PATCH', `/api/test-invoices/${made.body.id}`, { amount: '5' }, owner, { 'if-match': '"1"' });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.current).toMatchObject({ amount: '4', version: 2 });
+    const ok = await api.call('PATCH', `/api/test-invoices/${made.body.id}`, { amount: '5' }, owner, { 'if-match': stale.headers.etag as string });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.etag).toBe('"3"');
   });
 
   test('a camelCase filter receives an insert written in another time zone, equal to what the API returns for it', async () => {

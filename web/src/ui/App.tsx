@@ -11,6 +11,9 @@ import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/re
 import { fetchToken, wsUrl } from '../live';
 import { canPersist, forgetOtherUsers, forgetPersisted, persistOptionsFor } from '../persist';
 import { forgetSession, signedOut } from '../session';
+import { forgetMe } from '../offline-me';
+import { WritesProvider, isWaiting, needsAttention, useWriteQueue } from '../writes';
+import { WriteAlerts, WritesBadge, WritesPage } from './Writes';
 import { Errors } from './Errors';
 import { age } from './format';
 import { useNow } from './hooks';
@@ -77,17 +80,27 @@ function Shell({ me }: { me: Me }) {
   const hash = useHash();
   const qc = useQueryClient();
   const client = useRealtimeClient();
+  const writes = useWriteQueue();
   const signOut = useMutation({
     // Already signed out (the session expired meanwhile) is what was asked for.
     mutationFn: () => api.signOut().catch((e: unknown) => (isApiError(e, 401) ? undefined : Promise.reject(e))),
     onSuccess: () => {
-      // Nothing of this user stays on this browser: the persisted lists go too.
+      // Nothing of this user stays on this browser: the persisted lists and writes go too.
       void forgetPersisted(me.user.id);
+      void writes.clear();
+      forgetMe();
       signedOut(qc);
       client.stop();
     },
   });
   const outbox = hash.startsWith('#/outbox');
+  const writesPage = hash.startsWith('#/writes');
+  const askSignOut = () => {
+    const unsaved = writes.entries().filter((e) => isWaiting(e) && e.state !== 'sent').length + writes.entries().filter(needsAttention).length;
+    // Signing out forgets this user's data on this browser, queued writes included.
+    if (unsaved > 0 && !confirm(`${unsaved} change${unsaved === 1 ? ' is' : 's are'} not saved yet and will be lost if you sign out. Sign out anyway?`)) return;
+    signOut.mutate();
+  };
   const m = /^#\/projects\/([0-9a-f-]{36})/.exec(hash);
   return (
     <div className="app">
@@ -101,10 +114,11 @@ function Shell({ me }: { me: Me }) {
         </nav>
         <div className="header-right">
           <FlakyControl />
+          <WritesBadge />
           <ConnectionBadge />
           <span className="session">
             <span className="user" data-testid="user" title={me.user.email}>{me.user.name || me.user.email}</span>
-            <button className="ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+            <button className="ghost" onClick={askSignOut} disabled={signOut.isPending}>
               Sign out
             </button>
           </span>
@@ -112,7 +126,10 @@ function Shell({ me }: { me: Me }) {
       </header>
       <main>
         <Errors of={[signOut]} describe={(e) => `Could not sign out: ${e.message}`} />
-        {outbox ? (
+        {writesPage ? null : <WriteAlerts />}
+        {writesPage ? (
+          <WritesPage />
+        ) : outbox ? (
           me.user.operator ? <OutboxPage /> : <p className="muted">The change outbox is for operators.</p>
         ) : m ? (
           <ProjectPage id={m[1]!} />
@@ -149,14 +166,19 @@ export function App() {
   const signedOutNow = me.data === null;
   // Once the signed-in pages are unmounted, nothing of the session stays in the cache.
   useEffect(() => {
-    if (signedOutNow) forgetSession(qc);
+    if (signedOutNow) {
+      forgetSession(qc);
+      forgetMe();
+    }
   }, [signedOutNow, qc]);
   if (me.data) {
     // One socket per signed-in user: a new user gets a new client, nothing carried over.
     return (
       <PersistedCache key={me.data.user.id} userId={me.data.user.id}>
         <RealtimeProvider key={me.data.user.id} url={wsUrl()} getToken={fetchToken}>
-          <Shell me={me.data} />
+          <WritesProvider userId={me.data.user.id}>
+            <Shell me={me.data} />
+          </WritesProvider>
         </RealtimeProvider>
       </PersistedCache>
     );

@@ -1,19 +1,24 @@
 // One project: its extraction jobs (status, live progress, duration), results, data
 // layers, supplier matches and members, each list live; the forms to create, edit and
 // delete are offered to the roles that may use them. A revoked project says so.
-import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useCallback, useState, type FormEvent } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import type { MemberRole } from '@realtime/protocol';
-import { api, isApiError } from '../api';
+import { isApiError } from '../api';
 import { projectQuery } from '../qk';
 import { useExtractionJobsLive, useProjectsLive } from '../live';
+import type { Mark } from '../overlay';
 import type { Project } from '../rows';
 import { can } from '../roles';
-import { Errors } from './Errors';
+import { useOverlay, useWrite } from '../writes';
 import { TableScroll } from './TableScroll';
 import { duration } from './format';
-import { useLayersLive, useMatchesLive, useNow, useResultsLive, useRole, useWrite } from './hooks';
+import { useLayersLive, useMatchesLive, useNow, useResultsLive, useRole } from './hooks';
 import { Members } from './Members';
+import { PendingMark } from './Writes';
+
+/** Rows of this project only: what a child list created offline belongs in. */
+const useOfProject = (projectId: string) => useCallback((row: Record<string, unknown>) => row.projectId === projectId, [projectId]);
 
 function Progress({ value, status, label }: { value: number; status: string; label: string }) {
   return (
@@ -24,17 +29,16 @@ function Progress({ value, status, label }: { value: number; status: string; lab
   );
 }
 
-function ProjectHeader({ project, role }: { project: Project; role: MemberRole | undefined }) {
-  const { update } = useWrite('projects');
-  // On the mutation, not on mutate(): the stream may remove the project (and unmount this
-  // header) before the DELETE's answer comes back.
-  const remove = useMutation({ mutationFn: () => api.remove('projects', project.id), onSuccess: () => void (window.location.hash = '#/') });
+function ProjectHeader({ project, role, mark }: { project: Project; role: MemberRole | undefined; mark: Mark | undefined }) {
+  const { update, remove } = useWrite('projects');
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState('');
-  const owner = can(role, 'edit-project');
+  // A project made here and not yet applied: its creator will own it.
+  const owner = can(role, 'edit-project') || !!mark?.created;
   const save = (e: FormEvent) => {
     e.preventDefault();
-    update.mutate({ id: project.id, name }, { onSuccess: () => setEditing(false) });
+    update(project, { name });
+    setEditing(false);
   };
   const rename = () => {
     setName(project.name);
@@ -48,12 +52,12 @@ function ProjectHeader({ project, role }: { project: Project; role: MemberRole |
           {editing ? (
             <form className="inline-form" onSubmit={save}>
               <input aria-label="Project name" value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
-              <button type="submit" disabled={update.isPending}>Save</button>
+              <button type="submit">Save</button>
               <button type="button" className="ghost" onClick={() => setEditing(false)}>Cancel</button>
             </form>
           ) : (
-            <h1 onDoubleClick={owner ? rename : undefined} title={owner ? 'Double-click to rename' : undefined}>
-              {project.name}
+            <h1 onDoubleClick={owner ? rename : undefined} title={owner ? 'Double-click to rename' : undefined} data-testid="project-name">
+              {project.name}<PendingMark mark={mark} />
             </h1>
           )}
           <p className="muted">{project.description}</p>
@@ -61,65 +65,68 @@ function ProjectHeader({ project, role }: { project: Project; role: MemberRole |
         <div className="inline-form">
           {role ? <span className="badge" data-testid="role">{role}</span> : null}
           {owner && !editing ? <button className="ghost" onClick={rename}>Rename</button> : null}
-          {can(role, 'delete-project') ? (
+          {can(role, 'delete-project') || mark?.created ? (
             <button
               className="ghost danger"
-              disabled={remove.isPending}
-              onClick={() => confirm(`Delete ${project.name} and everything in it?`) && remove.mutate()}
+              onClick={() => {
+                if (!confirm(`Delete ${project.name} and everything in it?`)) return;
+                remove(project);
+                window.location.hash = '#/';
+              }}
             >
               Delete project
             </button>
           ) : null}
         </div>
       </div>
-      <Errors of={[update, remove]} />
     </>
   );
 }
 
 function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useExtractionJobsLive(projectId);
+  const { items, marks } = useOverlay('extraction-jobs', data?.items, useOfProject(projectId));
   const { create, remove, update } = useWrite('extraction-jobs');
   const [doc, setDoc] = useState('');
   const now = useNow(1000);
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ projectId, documentName: doc }, { onSuccess: () => setDoc('') });
+    create({ projectId, documentName: doc });
+    setDoc('');
   };
   return (
     <section className="panel">
       <div className="panel-head">
-        <h2>Extraction jobs <span className="count">{data?.items.length ?? 0}</span></h2>
+        <h2>Extraction jobs <span className="count">{items.length}</span></h2>
         {canWrite ? (
           <form className="inline-form" onSubmit={submit}>
             <input placeholder="document.pdf" aria-label="Document name" value={doc} onChange={(e) => setDoc(e.target.value)} required />
-            <button type="submit" disabled={create.isPending}>Add job</button>
+            <button type="submit">Add job</button>
           </form>
         ) : null}
       </div>
-      <Errors of={[create, update, remove]} />
       <TableScroll label="Extraction jobs">
         <table data-testid="jobs">
           <thead>
             <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
           </thead>
           <tbody>
-            {data?.items.map((j) => (
-              <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status}>
-                <td>{j.documentName}{j.error ? <div className="error small">{j.error}</div> : null}</td>
+            {items.map((j) => (
+              <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status} data-pending={marks.get(j.id)?.state}>
+                <td>{j.documentName}<PendingMark mark={marks.get(j.id)} />{j.error ? <div className="error small">{j.error}</div> : null}</td>
                 <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
                 <td><Progress value={j.progress} status={j.status} label={`Progress of ${j.documentName}`} /></td>
                 <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
                 <td className="actions">
-                  {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update.mutate({ id: j.id, status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
-                  {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(j.id)}>Delete</button> : null}
+                  {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update(j, { status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
+                  {canWrite && marks.get(j.id)?.kind !== 'delete' ? <button className="ghost danger" onClick={() => remove(j)}>Delete</button> : null}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       </TableScroll>
-      {data && data.items.length === 0 ? <p className="muted">{canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
+      {data && items.length === 0 ? <p className="muted">{canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
     </section>
   );
 }
@@ -145,30 +152,31 @@ function Results({ projectId }: { projectId: string }) {
 
 function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useLayersLive(projectId);
+  const { items, marks } = useOverlay('data-layers', data?.items, useOfProject(projectId));
   const { create, update, remove } = useWrite('data-layers');
   const [name, setName] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    create.mutate({ projectId, name, kind: 'vector', source: 'upload://manual' }, { onSuccess: () => setName('') });
+    create({ projectId, name, kind: 'vector', source: 'upload://manual' });
+    setName('');
   };
   return (
     <section className="panel">
       <div className="panel-head">
-        <h2>Data layers <span className="count">{data?.items.length ?? 0}</span></h2>
+        <h2>Data layers <span className="count">{items.length}</span></h2>
         {canWrite ? (
           <form className="inline-form" onSubmit={submit}>
             <input placeholder="Layer name" aria-label="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
-            <button type="submit" disabled={create.isPending}>Add</button>
+            <button type="submit">Add</button>
           </form>
         ) : null}
       </div>
-      <Errors of={[create, update, remove]} />
       <ul className="rows">
-        {data?.items.map((l) => (
-          <li key={l.id}>
-            <label><input type="checkbox" checked={l.visible} disabled={!canWrite} onChange={(e) => update.mutate({ id: l.id, visible: e.target.checked })} /> {l.name}</label>
-            <span className="muted small">{l.kind} · {l.source}</span>
-            {canWrite ? <button className="ghost danger" onClick={() => remove.mutate(l.id)}>Delete</button> : null}
+        {items.map((l) => (
+          <li key={l.id} data-pending={marks.get(l.id)?.state}>
+            <label><input type="checkbox" checked={l.visible} disabled={!canWrite} onChange={(e) => update(l, { visible: e.target.checked })} /> {l.name}</label>
+            <span className="muted small">{l.kind} · {l.source}<PendingMark mark={marks.get(l.id)} /></span>
+            {canWrite && marks.get(l.id)?.kind !== 'delete' ? <button className="ghost danger" onClick={() => remove(l)}>Delete</button> : null}
           </li>
         ))}
       </ul>
@@ -178,17 +186,18 @@ function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean 
 
 function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useMatchesLive(projectId);
+  const { items, marks } = useOverlay('supplier-matches', data?.items, useOfProject(projectId));
   const { update } = useWrite('supplier-matches');
   return (
     <section className="panel">
-      <h2>Supplier matches <span className="count">{data?.items.length ?? 0}</span></h2>
-      <Errors of={[update]} />
+      <h2>Supplier matches <span className="count">{items.length}</span></h2>
       <ul className="rows">
-        {data?.items.slice(0, 50).map((m) => (
-          <li key={m.id}>
+        {items.slice(0, 50).map((m) => (
+          <li key={m.id} data-pending={marks.get(m.id)?.state}>
             <span>{m.supplierName}</span>
             <span className="muted small">score {Math.round(Number(m.score) * 100)}%</span>
-            <select value={m.status} disabled={!canWrite} aria-label={`Status of ${m.supplierName}`} onChange={(e) => update.mutate({ id: m.id, status: e.target.value })}>
+            <PendingMark mark={marks.get(m.id)} />
+            <select value={m.status} disabled={!canWrite} aria-label={`Status of ${m.supplierName}`} onChange={(e) => update(m, { status: e.target.value })}>
               <option value="pending">pending</option>
               <option value="confirmed">confirmed</option>
               <option value="rejected">rejected</option>
@@ -200,7 +209,7 @@ function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean
   );
 }
 
-type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; message: string } | { state: 'visible'; project: Project };
+type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; message: string } | { state: 'visible'; project: Project; mark: Mark | undefined };
 
 /**
  * Whether the project is still there for this user. Revoked or deleted, it leaves the
@@ -208,12 +217,16 @@ type Access = { state: 'loading' } | { state: 'gone' } | { state: 'error'; messa
  */
 function useProjectAccess(id: string): Access {
   const list = useProjectsLive();
-  const detail = useQuery(projectQuery(id));
-  const listed = list.data?.items.find((p) => p.id === id);
+  // With the queued writes: a project made offline opens before the server has it.
+  const { items, marks } = useOverlay('projects', list.data?.items);
+  const listed = items.find((p) => p.id === id);
+  const mark = marks.get(id);
+  const detail = useQuery({ ...projectQuery(id), enabled: !mark?.created });
+  if (listed && mark?.created) return { state: 'visible', project: listed, mark };
   if (isApiError(detail.error, 404)) return { state: 'gone' };
   if (list.data && !listed && list.data.page.nextOffset === null) return { state: 'gone' };
   const project = listed ?? detail.data;
-  if (project) return { state: 'visible', project };
+  if (project) return { state: 'visible', project, mark };
   if (list.error && detail.error) return { state: 'error', message: detail.error.message };
   return { state: 'loading' };
 }
@@ -235,7 +248,7 @@ export function ProjectPage({ id }: { id: string }) {
   const canWrite = can(role, 'write');
   return (
     <>
-      <ProjectHeader project={access.project} role={role} />
+      <ProjectHeader project={access.project} role={role} mark={access.mark} />
       <Jobs projectId={id} canWrite={canWrite} />
       <div className="grid">
         <Results projectId={id} />

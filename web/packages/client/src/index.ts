@@ -17,4 +17,17 @@ export {
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { defaultHandlers, newestFirst, reduce, type Handler, type Handlers, type LiveList, type ReduceOptions, type Row } from './reducer.js';
 export { isDev } from './dev.js';
+export {
+  createWriteQueue,
+  type ConfirmedBy,
+  type WriteEntry,
+  type WriteError,
+  type WriteEvent,
+  type WriteKind,
+  type WriteQueue,
+  type WriteQueueOptions,
+  type WriteState,
+} from './writes/queue.js';
+export { memoryStorage, type MemoryStorage, type QueueStorage } from './writes/storage.js';
+export { versionFromEtag } from './writes/policy.js';
 export type { ApiRow, Change, ChangeEvent, ChangesEvent, ErrorCode, Filter, Op, ResyncReason } from '@realtime/protocol';

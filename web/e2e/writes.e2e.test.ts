@@ -1,0 +1,148 @@
+// Writes on a bad network, in a real browser: made offline, they show at once marked
+// pending, survive a closed tab (IndexedDB, and the service worker serves the app
+// offline), and are applied exactly once when the network returns, confirmed by the
+// stream; with the server down they are retried until it is back; and an edit made
+// offline against a row someone else changed meanwhile comes back as a conflict for the
+// user to decide, never as a silent overwrite.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { addUser, Session, signedInPage, startStack, type Stack, type User } from './stack';
+
+let stack: Stack;
+let ann: User;
+let bob: User;
+let annApi: Session;
+
+beforeAll(async () => {
+  stack = await startStack();
+  [ann, bob] = [await addUser(stack, 'Writer'), await addUser(stack, 'Rival')];
+  annApi = await Session.signIn(stack.base, ann);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const live = (page: Page) => page.waitForSelector('[data-testid=connection][data-status=live]', { timeout: 20_000 });
+const card = (page: Page, id: string) => page.locator(`[data-testid=project][data-id="${id}"]`);
+const waiting = (page: Page) => page.locator('[data-testid=writes]').getAttribute('data-waiting', { timeout: 1000 }).catch(() => null);
+
+/** The page's service worker controls it: the app opens offline from now on. */
+const offlineReady = (page: Page) =>
+  page.waitForFunction(() => navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined, undefined, { timeout: 15_000 });
+
+async function projectsNamed(name: string): Promise<{ id: string; name: string; version: number }[]> {
+  return (await stack.pool.query(`SELECT id, name, version FROM projects WHERE name = $1`, [name])).rows;
+}
+
+test('offline: a create and a rename survive a closed tab, and are applied once when the network returns', async () => {
+  const target = await annApi.post('projects', { name: 'To be renamed' });
+  let page = await signedInPage(stack, ann);
+  const context = page.context();
+  await live(page);
+  await card(page, target.id).waitFor();
+  await offlineReady(page);
+
+  await context.setOffline(true);
+  await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
+  await page.fill('input[aria-label="New project name"]', 'Made offline');
+  await page.click('form[aria-label="New project"] button[type=submit]');
+  const made = page.locator('[data-testid=project]', { hasText: 'Made offline' });
+  await made.waitFor({ timeout: 2000 });
+  expect(await made.getAttribute('data-pending')).toMatch(/queued|sending/);
+
+  await page.evaluate((id) => (window.location.hash = `#/projects/${id}`), target.id);
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.fill('input[aria-label="Project name"]', 'Renamed offline');
+  await page.press('input[aria-label="Project name"]', 'Enter');
+  await page.waitForSelector('[data-testid=project-name] [data-testid=pending]', { timeout: 2000 });
+  expect(await waiting(page)).toBe('2');
+
+  // The tab closes with both writes unsent; the browser (its storage) stays.
+  await page.close();
+  page = await context.newPage();
+  await page.goto(`${stack.base}/#/`);
+  await page.waitForSelector('[data-testid=user]', { timeout: 15_000 });
+  expect(await page.getAttribute('[data-testid=connection]', 'data-status')).not.toBe('live');
+  const reopened = page.locator('[data-testid=project]', { hasText: 'Made offline' });
+  await reopened.waitFor({ timeout: 5000 });
+  expect(await reopened.getAttribute('data-pending')).toMatch(/queued|sending/);
+  const renamed = card(page, target.id);
+  expect(await renamed.locator('strong').textContent()).toBe('Renamed offline');
+  expect(await renamed.getAttribute('data-pending')).toMatch(/queued|sending/);
+  expect(await waiting(page)).toBe('2');
+  expect(await projectsNamed('Made offline')).toEqual([]);
+
+  await context.setOffline(false);
+  await live(page);
+  // Confirmed by the stream: no write waits, no row is marked.
+  await page.waitForSelector('[data-testid=writes]', { state: 'detached', timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=project][data-pending]').length === 0, undefined, { timeout: 5000 });
+  const created = await projectsNamed('Made offline');
+  expect(created).toHaveLength(1);
+  expect((await stack.pool.query(`SELECT name, version FROM projects WHERE id = $1`, [target.id])).rows[0]).toEqual({ name: 'Renamed offline', version: 2 });
+  // Exactly once: one INSERT in the outbox for the new project, one UPDATE for the rename.
+  const changes = await stack.pool.query(`SELECT op FROM change_outbox WHERE table_name = 'projects' AND row_id IN ($1, $2) ORDER BY id`, [created[0]!.id, target.id]);
+  expect(changes.rows.map((r) => r.op)).toEqual(['INSERT', 'INSERT', 'UPDATE']);
+  expect(await card(page, created[0]!.id).count()).toBe(1);
+  await context.close();
+});
+
+test('the server down while the browser is online: the create is retried, and applied once, when the server returns', async () => {
+  const page = await signedInPage(stack, ann);
+  await live(page);
+  await stack.stopServer();
+  try {
+    await page.fill('input[aria-label="New project name"]', 'Made while the server was down');
+    await page.click('form[aria-label="New project"] button[type=submit]');
+    await page.locator('[data-testid=project]', { hasText: 'Made while the server was down' }).waitFor({ timeout: 2000 });
+    // Tried and failed at least once, still waiting (not dropped, not refused).
+    await page.evaluate(() => (window.location.hash = '#/writes'));
+    await page.waitForSelector('[data-testid=write][data-state=queued]', { timeout: 10_000 });
+    await page.waitForFunction(() => /tried \d+ time/.test(document.querySelector('[data-testid=write]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    expect(await projectsNamed('Made while the server was down')).toEqual([]);
+  } finally {
+    await stack.startServer();
+  }
+  await page.waitForSelector('[data-testid=write]', { state: 'detached', timeout: 40_000 });
+  expect(await projectsNamed('Made while the server was down')).toHaveLength(1);
+  await page.context().close();
+});
+
+test('two users edit one project, one of them offline: the offline edit comes back as a conflict, and nothing is overwritten silently', async () => {
+  const shared = await annApi.post('projects', { name: 'Shared plan' });
+  await annApi.request('POST', `projects/${shared.id}/members`, { email: bob.email, role: 'owner' });
+  const page = await signedInPage(stack, bob);
+  await live(page);
+  await page.evaluate((id) => (window.location.hash = `#/projects/${id}`), shared.id);
+  await page.waitForSelector('[data-testid=project-name]');
+
+  await page.context().setOffline(true);
+  await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.fill('input[aria-label="Project name"]', 'Bob was here');
+  await page.press('input[aria-label="Project name"]', 'Enter');
+  // Meanwhile the other user, online, renames it too.
+  await annApi.request('PATCH', `projects/${shared.id}`, { name: 'Ann decided' });
+
+  await page.context().setOffline(false);
+  await page.waitForSelector('[data-testid=project-name] [data-testid=pending][data-state=conflict]', { timeout: 20_000 });
+  // The server kept the other user's name; the page shows it, with the conflict marked.
+  const row = async () => (await stack.pool.query(`SELECT name, version FROM projects WHERE id = $1`, [shared.id])).rows[0];
+  expect(await row()).toEqual({ name: 'Ann decided', version: 2 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=project-name]')?.textContent?.startsWith('Ann decided'), undefined, { timeout: 5000 });
+  expect(await page.textContent('[data-testid=write-alerts]')).toMatch(/someone else changed it/);
+
+  // The choice: the writes page shows both values; keep mine applies it on top of theirs.
+  await page.evaluate(() => (window.location.hash = '#/writes'));
+  const conflict = page.locator('[data-testid=write][data-state=conflict]');
+  await conflict.waitFor();
+  expect(await conflict.locator('[data-testid=conflict]').textContent()).toMatch(/Bob was here.*Ann decided/);
+  await conflict.getByRole('button', { name: 'Keep mine' }).click();
+  await page.waitForSelector('[data-testid=write]', { state: 'detached', timeout: 20_000 });
+  expect(await row()).toEqual({ name: 'Bob was here', version: 3 });
+  // Both edits are in the history, in order: the later one made knowing the earlier.
+  const names = await stack.pool.query(`SELECT new_row->>'name' AS name FROM change_outbox WHERE table_name = 'projects' AND row_id = $1 AND op = 'UPDATE' ORDER BY id`, [shared.id]);
+  expect(names.rows.map((r) => r.name)).toEqual(['Ann decided', 'Bob was here']);
+  await page.context().close();
+});
