@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { addUser, Session, signedInPage, startStack, type Stack, type User } from './stack';
+import { graveViolations } from './axe';
 
 let stack: Stack;
 let ann: User;
@@ -112,7 +113,8 @@ test('the server down while the browser is online: the create is retried, and ap
 test('two users edit one project, one of them offline: the offline edit comes back as a conflict, and nothing is overwritten silently', async () => {
   const shared = await annApi.post('projects', { name: 'Shared plan' });
   await annApi.request('POST', `projects/${shared.id}/members`, { email: bob.email, role: 'owner' });
-  const page = await signedInPage(stack, bob);
+  // bypassCSP: the accessibility audit below comes in as an inline script.
+  const page = await signedInPage(stack, bob, { bypassCSP: true });
   await live(page);
   await page.evaluate((id) => (window.location.hash = `#/projects/${id}`), shared.id);
   await page.waitForSelector('[data-testid=project-name]');
@@ -132,12 +134,14 @@ test('two users edit one project, one of them offline: the offline edit comes ba
   expect(await row()).toEqual({ name: 'Ann decided', version: 2 });
   await page.waitForFunction(() => document.querySelector('[data-testid=project-name]')?.textContent?.startsWith('Ann decided'), undefined, { timeout: 5000 });
   expect(await page.textContent('[data-testid=write-alerts]')).toMatch(/someone else changed it/);
+  expect(await graveViolations(page, 'a project with a conflict')).toEqual([]);
 
   // The choice: the writes page shows both values; keep mine applies it on top of theirs.
   await page.evaluate(() => (window.location.hash = '#/writes'));
   const conflict = page.locator('[data-testid=write][data-state=conflict]');
   await conflict.waitFor();
   expect(await conflict.locator('[data-testid=conflict]').textContent()).toMatch(/Bob was here.*Ann decided/);
+  expect(await graveViolations(page, 'the writes page with a conflict')).toEqual([]);
   await conflict.getByRole('button', { name: 'Keep mine' }).click();
   await page.waitForSelector('[data-testid=write]', { state: 'detached', timeout: 20_000 });
   expect(await row()).toEqual({ name: 'Bob was here', version: 3 });
@@ -145,4 +149,35 @@ test('two users edit one project, one of them offline: the offline edit comes ba
   const names = await stack.pool.query(`SELECT new_row->>'name' AS name FROM change_outbox WHERE table_name = 'projects' AND row_id = $1 AND op = 'UPDATE' ORDER BY id`, [shared.id]);
   expect(names.rows.map((r) => r.name)).toEqual(['Ann decided', 'Bob was here']);
   await page.context().close();
+});
+
+test('two tabs write offline and both close: the next tab opened finds both writes, and applies each once', async () => {
+  const first = await signedInPage(stack, ann);
+  const context = first.context();
+  await live(first);
+  await offlineReady(first);
+  const second = await context.newPage();
+  await second.goto(`${stack.base}/#/`);
+  await live(second);
+
+  await context.setOffline(true);
+  for (const [page, name] of [[first, 'Written in tab one'], [second, 'Written in tab two']] as const) {
+    await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
+    await page.fill('input[aria-label="New project name"]', name);
+    await page.click('form[aria-label="New project"] button[type=submit]');
+    await page.locator('[data-testid=project]', { hasText: name }).waitFor({ timeout: 2000 });
+  }
+  // Each tab saved its own queue: neither save overwrote the other's.
+  await first.close();
+  await second.close();
+
+  const third = await context.newPage();
+  await third.goto(`${stack.base}/#/`);
+  for (const name of ['Written in tab one', 'Written in tab two']) await third.locator('[data-testid=project][data-pending]', { hasText: name }).waitFor({ timeout: 5000 });
+  expect(await waiting(third)).toBe('2');
+  await context.setOffline(false);
+  await third.waitForSelector('[data-testid=writes]', { state: 'detached', timeout: 20_000 });
+  expect(await projectsNamed('Written in tab one')).toHaveLength(1);
+  expect(await projectsNamed('Written in tab two')).toHaveLength(1);
+  await context.close();
 });

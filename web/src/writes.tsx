@@ -1,12 +1,12 @@
 // The signed-in user's writes, through @realtime/client's durable queue: kept in IndexedDB
-// (idb-keyval, key `realtime-writes:<userId>`) before they go out, so a write made offline
+// (idb-keyval, a key per user and tab: idbStorage) before they go out, so a write made offline
 // or while the server is down survives a reload and a closed tab, is sent in order when
 // the network returns, is applied once (Idempotency-Key), never overwrites a change the
 // user did not see (If-Match with the row's version), and counts as done only when the
 // stream brings its transaction (Realtime-Txid), the same commit every reader sees.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { del, get, set } from 'idb-keyval';
+import { del, get, keys, set } from 'idb-keyval';
 import { createWriteQueue, memoryStorage, type QueueStorage, type WriteEntry, type WriteQueue } from '@realtime/client';
 import { useConnection, useRealtimeClient } from '@realtime/react';
 import type { Resource, Row } from './api';
@@ -15,14 +15,66 @@ import { RESOURCE_META, meQuery } from './qk';
 import { canPersist } from './persist';
 
 export const WRITES_PREFIX = 'realtime-writes:';
-export const writesKey = (userId: string) => `${WRITES_PREFIX}${userId}`;
+/** Every key of this user's queues: one per open tab, and those left by closed ones. */
+export const writesKeyPrefix = (userId: string) => `${WRITES_PREFIX}${userId}:`;
 
-/** The queue's entries in IndexedDB, one key per user. */
-export function idbStorage(key: string): QueueStorage {
+/** This tab, for as long as it is open: the name of the lock it holds and of its queue's key. */
+const tabId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+const tabLock = (tab: string) => `realtime-writes-tab:${tab}`;
+let holding: Promise<void> | null = null;
+/** Held until the tab closes, so that other tabs can tell its queue is alive. */
+function holdTabLock(): Promise<void> {
+  if (!holding) {
+    holding = new Promise<void>((held) => {
+      void navigator.locks.request(tabLock(tabId), () => {
+        held();
+        return new Promise<never>(() => undefined);
+      });
+    });
+  }
+  return holding;
+}
+
+/**
+ * The queue's entries in IndexedDB, a key per tab (`realtime-writes:<userId>:<tab>`):
+ * two tabs of one user each save their own queue, and neither overwrites the other's.
+ * At load a tab takes over the queues of tabs that are gone (their lock is free: the tab
+ * was closed or crashed), saving them under its own key before it deletes theirs, under a
+ * lock, so that two tabs opening at once do not both take them (were they to, the
+ * Idempotency-Key still applies each write once). Without Web Locks, one key per user.
+ */
+export function idbStorage(userId: string): QueueStorage {
+  if (typeof navigator === 'undefined' || !navigator.locks) {
+    const key = `${WRITES_PREFIX}${userId}`;
+    return { load: async () => (await get<WriteEntry[]>(key)) ?? [], save: (entries) => (entries.length === 0 ? del(key) : set(key, entries)) };
+  }
+  const prefix = writesKeyPrefix(userId);
+  const own = `${prefix}${tabId}`;
   return {
-    load: async () => (await get<WriteEntry[]>(key)) ?? [],
-    save: (entries) => (entries.length === 0 ? del(key) : set(key, entries)),
+    load: async () => {
+      await holdTabLock();
+      return navigator.locks.request(`realtime-writes-adopt:${userId}`, async () => {
+        const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
+        const mine = (await get<WriteEntry[]>(own)) ?? [];
+        const orphans = (await keys()).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix) && k !== own && !held.has(tabLock(k.slice(prefix.length))));
+        for (const k of orphans) mine.push(...((await get<WriteEntry[]>(k)) ?? []));
+        if (orphans.length === 0) return mine;
+        // Oldest first: the order the user made them in, across the tabs they came from.
+        mine.sort((a, b) => a.createdAt - b.createdAt);
+        await set(own, mine);
+        await Promise.all(orphans.map((k) => del(k)));
+        return mine;
+      });
+    },
+    save: (entries) => (entries.length === 0 ? del(own) : set(own, entries)),
   };
+}
+
+/** Sign-out: this user's queues, of every tab, deleted. */
+export async function forgetWrites(userId: string): Promise<void> {
+  if (!canPersist()) return;
+  const all = await keys().catch(() => [] as IDBValidKey[]);
+  await Promise.all(all.filter((k): k is string => typeof k === 'string' && (k.startsWith(writesKeyPrefix(userId)) || k === `${WRITES_PREFIX}${userId}`)).map((k) => del(k).catch(() => undefined)));
 }
 
 const Ctx = createContext<WriteQueue | null>(null);
@@ -45,7 +97,7 @@ export function WritesProvider({ userId, children }: { userId: string; children:
   const client = useRealtimeClient();
   const qc = useQueryClient();
   // Done writes are not kept: the lists show the rows, and the writes page what is left to do.
-  const [queue] = useState(() => createWriteQueue({ storage: canPersist() ? idbStorage(writesKey(userId)) : memoryStorage(), keepConfirmed: 0 }));
+  const [queue] = useState(() => createWriteQueue({ storage: canPersist() ? idbStorage(userId) : memoryStorage(), keepConfirmed: 0 }));
   useEffect(() => () => void queue.close(), [queue]);
   useEffect(
     () =>

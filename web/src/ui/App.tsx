@@ -12,7 +12,7 @@ import { fetchToken, wsUrl } from '../live';
 import { canPersist, forgetOtherUsers, forgetPersisted, persistOptionsFor } from '../persist';
 import { forgetSession, signedOut } from '../session';
 import { forgetMe } from '../offline-me';
-import { WritesProvider, isWaiting, needsAttention, useWriteQueue } from '../writes';
+import { WritesProvider, forgetWrites, isWaiting, needsAttention, useWriteQueue } from '../writes';
 import { WriteAlerts, WritesBadge, WritesPage } from './Writes';
 import { Errors } from './Errors';
 import { age } from './format';
@@ -87,7 +87,7 @@ function Shell({ me }: { me: Me }) {
     onSuccess: () => {
       // Nothing of this user stays on this browser: the persisted lists and writes go too.
       void forgetPersisted(me.user.id);
-      void writes.clear();
+      void writes.clear().then(() => forgetWrites(me.user.id));
       forgetMe();
       signedOut(qc);
       client.stop();
