@@ -144,3 +144,26 @@ test('on a phone, the create form is on screen and creates a project by touch', 
   expect(await width(page)).toEqual({ width: WIDTH, outside: [] });
   await page.context().close();
 });
+
+test('on a phone, writes made offline: the waiting count, the pending rows and the writes page fit the screen', async () => {
+  const page = await visit(world, 'projects', phone);
+  await page.context().setOffline(true);
+  await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
+  const form = page.locator('form', { has: page.locator('button[type=submit]', { hasText: 'Create' }) });
+  for (const n of ['Queued on a phone with a rather long name that must wrap', 'And another']) {
+    await form.getByLabel('New project name').fill(n);
+    await form.getByRole('button', { name: 'Create' }).tap();
+  }
+  await page.waitForSelector('[data-testid=writes][data-waiting="2"]');
+  expect(await misfits(page)).toEqual([]);
+  expect(await width(page)).toEqual({ width: WIDTH, outside: [] });
+  await page.locator('[data-testid=writes]').tap();
+  await page.waitForSelector('[data-testid=writes-page] [data-testid=write]');
+  await page.screenshot({ path: shot('writes'), fullPage: true }).catch(() => undefined);
+  expect(await misfits(page)).toEqual([]);
+  expect(await width(page)).toEqual({ width: WIDTH, outside: [] });
+  // Discarded by touch: the write is gone from the page and from the list.
+  await page.locator('[data-testid=write]', { hasText: 'And another' }).getByRole('button', { name: 'Discard' }).tap();
+  await page.waitForSelector('[data-testid=writes][data-waiting="1"]');
+  await page.context().close();
+});

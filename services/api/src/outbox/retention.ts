@@ -4,12 +4,9 @@
 import type pg from 'pg';
 import type { Logger } from '@realtime/db';
 import { planPrune, prune } from './commands';
+import { startPeriodic, type Periodic } from '../periodic';
 
-/** The first run comes this soon after start (or at the interval, if shorter): a process restarted more often than the interval still prunes. */
-const FIRST_RUN_MS = 60_000;
-
-export function startRetention(pool: pg.Pool, opts: { keepMs: number; everyMs: number; log: Logger }): { stop(): Promise<void>; runOnce(): Promise<number> } {
-  let running: Promise<number> | null = null;
+export function startRetention(pool: pg.Pool, opts: { keepMs: number; everyMs: number; log: Logger }): Periodic {
   const runOnce = async (): Promise<number> => {
     const plan = await planPrune(pool, { olderThanMs: opts.keepMs });
     if (plan.count === 0) return 0;
@@ -17,27 +14,6 @@ export function startRetention(pool: pg.Pool, opts: { keepMs: number; everyMs: n
     opts.log.info({ deleted, floor: plan.toSeq }, 'retention pruned old changes');
     return deleted;
   };
-  const tick = () => {
-    if (running) return;
-    running = runOnce()
-      .catch((err: unknown) => {
-        opts.log.warn({ err }, 'retention run failed; the next one retries');
-        return 0;
-      })
-      .finally(() => (running = null));
-  };
-  let timer: NodeJS.Timeout = setTimeout(() => {
-    tick();
-    timer = setInterval(tick, opts.everyMs);
-    timer.unref();
-  }, Math.min(FIRST_RUN_MS, opts.everyMs));
-  timer.unref();
   opts.log.info({ keepMs: opts.keepMs, everyMs: opts.everyMs }, 'retention on: stamped changes older than keepMs are pruned every everyMs (RETENTION=forever keeps them)');
-  return {
-    runOnce,
-    async stop() {
-      clearTimeout(timer); // the first run's timeout or the interval: Node clears either
-      await running;
-    },
-  };
+  return startPeriodic(runOnce, { everyMs: opts.everyMs, log: opts.log, failed: 'retention run failed; the next one retries' });
 }

@@ -5,8 +5,8 @@
 // waits on no request.
 import type pg from 'pg';
 import type { Logger } from '@realtime/db';
+import { startPeriodic, type Periodic } from '../periodic';
 
-const FIRST_RUN_MS = 60_000;
 const BATCH = 5_000;
 
 /** Deletes the keys created more than `ttlHours` ago; how many went. */
@@ -24,34 +24,12 @@ export async function pruneIdempotencyKeys(pool: pg.Pool, ttlHours: number): Pro
   }
 }
 
-export function startIdempotencyPruning(pool: pg.Pool, opts: { ttlHours: number; everyMs: number; log: Logger }): { stop(): Promise<void>; runOnce(): Promise<number> } {
-  let running: Promise<number> | null = null;
+export function startIdempotencyPruning(pool: pg.Pool, opts: { ttlHours: number; everyMs: number; log: Logger }): Periodic {
   const runOnce = async (): Promise<number> => {
     const deleted = await pruneIdempotencyKeys(pool, opts.ttlHours);
     if (deleted > 0) opts.log.info({ deleted, ttlHours: opts.ttlHours }, 'pruned expired idempotency keys');
     return deleted;
   };
-  const tick = () => {
-    if (running) return;
-    running = runOnce()
-      .catch((err: unknown) => {
-        opts.log.warn({ err }, 'pruning idempotency keys failed; the next run retries');
-        return 0;
-      })
-      .finally(() => (running = null));
-  };
-  let timer: NodeJS.Timeout = setTimeout(() => {
-    tick();
-    timer = setInterval(tick, opts.everyMs);
-    timer.unref();
-  }, Math.min(FIRST_RUN_MS, opts.everyMs));
-  timer.unref();
   opts.log.info({ ttlHours: opts.ttlHours, everyMs: opts.everyMs }, 'idempotency keys older than ttlHours are pruned every everyMs (IDEMPOTENCY_TTL_HOURS)');
-  return {
-    runOnce,
-    async stop() {
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return startPeriodic(runOnce, { everyMs: opts.everyMs, log: opts.log, failed: 'pruning idempotency keys failed; the next run retries' });
 }
