@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canonical, checkDelivery, checkOutbox, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type MemberChange, type OutboxChange } from './checker';
+import { canonical, checkDelivery, checkOutbox, checkQueueWrites, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type IntendedWrite, type MemberChange, type OutboxChange, type QueueOutboxRow } from './checker';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 
@@ -223,5 +223,73 @@ describe('the restore fault', () => {
     const old = new Map([[11, 'a'], [12, 'b'], [13, 'c'], [14, 'd']]);
     const now = new Map([[11, 'x'], [12, 'b'], [13, 'c']]);
     expect([...lostSeqs(old, now)]).toEqual([11, 14]);
+  });
+});
+
+describe('checkQueueWrites', () => {
+  const A = 'chaos-queue-1@chaos.test';
+  const B = 'chaos-queue-2@chaos.test';
+  const create = (outcome: IntendedWrite['outcome'], extra: Partial<IntendedWrite> = {}): IntendedWrite => ({ id: 'e1', kind: 'create', rowId: 'r1', marker: 'qw1-1', actor: A, outcome, txid: '100', ...extra });
+  const update = (outcome: IntendedWrite['outcome'], extra: Partial<IntendedWrite> = {}): IntendedWrite => ({ id: 'e2', kind: 'update', rowId: 'r1', marker: 'qw1-2', actor: A, outcome, txid: '101', ...extra });
+  const remove = (outcome: IntendedWrite['outcome'], extra: Partial<IntendedWrite> = {}): IntendedWrite => ({ id: 'e3', kind: 'delete', rowId: 'r1', marker: null, actor: A, outcome, txid: '102', ...extra });
+  const ins = (txid = '100', actor = A, name = 'qw1-1', rowId = 'r1'): QueueOutboxRow => ({ op: 'INSERT', rowId, name, actor, txid });
+  const upd = (txid = '101', actor = A, name = 'qw1-2', rowId = 'r1'): QueueOutboxRow => ({ op: 'UPDATE', rowId, name, actor, txid });
+  const del = (txid = '102', actor = A, rowId = 'r1'): QueueOutboxRow => ({ op: 'DELETE', rowId, name: null, actor, txid });
+  type Want = Partial<Pick<ReturnType<typeof checkQueueWrites>, 'appliedOnce' | 'twice' | 'lost' | 'refused' | 'refusedApplied' | 'unsettled' | 'txidDiffering' | 'unintended'>>;
+  const zero = { appliedOnce: 0, twice: 0, lost: 0, refused: 0, refusedApplied: 0, unsettled: 0, txidDiffering: 0, unintended: 0 };
+  test.each<{ name: string; intended: IntendedWrite[]; outbox: QueueOutboxRow[]; want: Want }>([
+    { name: 'a create applied once', intended: [create('succeeded')], outbox: [ins()], want: { appliedOnce: 1 } },
+    { name: 'a create applied once, its row deleted since by someone else', intended: [create('succeeded')], outbox: [ins(), del('300', 'chaos-writer-1')], want: { appliedOnce: 1 } },
+    { name: 'a create applied twice (a retry not recognised)', intended: [create('succeeded')], outbox: [ins('100'), ins('105')], want: { twice: 1 } },
+    { name: 'a create the queue says succeeded, not in the outbox', intended: [create('succeeded')], outbox: [], want: { lost: 1 } },
+    { name: 'an update applied once, the row updated since by a SQL writer keeping the name', intended: [update('succeeded')], outbox: [upd(), upd('200', 'chaos-writer-2')], want: { appliedOnce: 1 } },
+    { name: 'an update applied twice', intended: [update('succeeded')], outbox: [upd('101'), upd('103')], want: { twice: 1 } },
+    { name: 'an update only another client wrote with that name is lost', intended: [update('succeeded')], outbox: [upd('101', B)], want: { lost: 1, unintended: 1 } },
+    { name: 'an update refused (404) and absent', intended: [update('refused', { status: 404, txid: undefined })], outbox: [], want: { refused: 1 } },
+    { name: 'an update refused, yet applied', intended: [update('refused', { status: 404, txid: undefined })], outbox: [upd()], want: { refusedApplied: 1 } },
+    { name: 'a conflict resolved by taking theirs, absent', intended: [update('dropped', { txid: undefined })], outbox: [], want: { refused: 1 } },
+    { name: 'a conflict resolved by taking theirs, yet applied', intended: [update('dropped', { txid: undefined })], outbox: [upd()], want: { refusedApplied: 1 } },
+    { name: 'a delete applied once', intended: [remove('succeeded')], outbox: [del()], want: { appliedOnce: 1 } },
+    { name: 'a delete that succeeded, the only DELETE being a cascade by another actor', intended: [remove('succeeded')], outbox: [del('400', 'chaos-writer-3')], want: { lost: 1 } },
+    { name: 'a delete refused (404: a SQL writer deleted the row first)', intended: [remove('refused', { status: 404, txid: undefined })], outbox: [del('400', 'chaos-writer-3')], want: { refused: 1 } },
+    { name: 'a pending write is unsettled, applied or not', intended: [create('pending', { txid: undefined }), update('pending', { txid: undefined })], outbox: [ins()], want: { unsettled: 2 } },
+    { name: 'a pending write applied twice is also twice', intended: [remove('pending', { txid: undefined })], outbox: [del('1'), del('2')], want: { unsettled: 1, twice: 1 } },
+    { name: 'applied once under another txid than answered', intended: [create('succeeded', { txid: '99' })], outbox: [ins('100')], want: { appliedOnce: 1, txidDiffering: 1 } },
+    { name: 'an answer without a txid is not compared', intended: [create('succeeded', { txid: undefined })], outbox: [ins('100')], want: { appliedOnce: 1 } },
+    { name: 'an outbox row of a queue client that no write accounts for', intended: [create('succeeded')], outbox: [ins(), upd('107', A, 'qw1-9')], want: { appliedOnce: 1, unintended: 1 } },
+    {
+      name: 'a row\'s life: created, updated twice, deleted, each once',
+      intended: [create('succeeded'), update('succeeded'), update('succeeded', { id: 'e4', marker: 'qw1-3', txid: '104' }), remove('succeeded')],
+      outbox: [ins(), upd(), upd('104', A, 'qw1-3'), del()],
+      want: { appliedOnce: 4 },
+    },
+  ])('$name', ({ intended, outbox, want }) => {
+    const f = checkQueueWrites(intended, outbox, [A, B]);
+    const { appliedOnce, twice, lost, refused, refusedApplied, unsettled, txidDiffering, unintended } = f;
+    expect({ appliedOnce, twice, lost, refused, refusedApplied, unsettled, txidDiffering, unintended }).toEqual({ ...zero, ...want });
+    expect(f.intended).toBe(intended.length);
+    const clean = Object.entries(want).every(([k, n]) => k === 'appliedOnce' || k === 'refused' || n === 0);
+    expect(f.problems.length === 0).toBe(clean);
+  });
+
+  test('counts by kind and refusals by status, and names the first problem', () => {
+    const f = checkQueueWrites(
+      [create('succeeded'), update('refused', { status: 404, txid: undefined }), update('dropped', { id: 'e5', marker: 'qw1-5', txid: undefined }), remove('refused', { status: 403, txid: undefined })],
+      [ins('100'), ins('101')],
+      [A],
+    );
+    expect(f.byKind).toEqual({ create: 1, update: 2, delete: 1 });
+    expect(f.refusals).toEqual({ '404': 1, '403': 1, dropped: 1 });
+    expect(f.problems[0]).toBe('create e1 of row r1 by chaos-queue-1@chaos.test: applied 2 times (txids 100, 101); the queue says succeeded');
+  });
+
+  test('rows of other actors are not the clients\' to account for', () => {
+    const f = checkQueueWrites([], [ins('1', 'chaos-writer-1'), upd('2', null as never), del('3', B)], [A]);
+    expect(f.unintended).toBe(0);
+    expect(f.problems).toEqual([]);
+  });
+
+  test('a create whose INSERT carries another name is a problem', () => {
+    expect(checkQueueWrites([create('succeeded')], [ins('100', A, 'other')], [A]).problems).toEqual(['create e1 of row r1 by chaos-queue-1@chaos.test: its INSERT carries name other, not qw1-1']);
   });
 });

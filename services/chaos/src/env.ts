@@ -6,6 +6,12 @@ import { parseEnv } from '@realtime/db';
 
 export const chaosEnvSchema = z.object({
   CHAOS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),
+  /**
+   * Clients writing through @realtime/client's write queue over a faulty network, each a
+   * user of its own (queue-writers.ts); 0: none. A few are enough: each one's writes go
+   * one at a time, and the faults are per client.
+   */
+  CHAOS_QUEUE_WRITERS: z.coerce.number().int().min(0).max(16).default(2),
 });
 
 export type ChaosEnv = z.infer<typeof chaosEnvSchema>;

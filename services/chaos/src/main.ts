@@ -1,10 +1,12 @@
 // `npm run test:chaos -- [--seed N] [--seconds S] [--subscribers N] [--writers N] [--users N]`
-// Writers, grants and revocations, signed-in subscribers and faults against real
-// processes on a throwaway Postgres, then the checker. Prints one line of counts and
-// exits 1 on any lost, duplicated, out-of-order or unauthorized change, any cache that
-// differs from the database, or any outbox row not stamped exactly once. The seed
-// decides the fault plan, the writers' choices, the users and the subscribers; timing
-// across processes is the machine's.
+// Writers, grants and revocations, signed-in subscribers, clients writing through the
+// write queue (CHAOS_QUEUE_WRITERS) and faults against real processes on a throwaway
+// Postgres, then the checker. Prints one line of counts and exits 1 on any lost,
+// duplicated, out-of-order or unauthorized change, any cache that differs from the
+// database, any outbox row not stamped exactly once, or any queued write not applied
+// exactly as often as its queue says (once, or never when refused). The seed decides
+// the fault plan, the writers' choices, the users and the subscribers; timing across
+// processes is the machine's.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -23,6 +25,7 @@ import {
   positionOf,
   type AtRestore,
   checkOutbox,
+  checkQueueWrites,
   compareCache,
   isMember,
   lastMembershipChange,
@@ -36,16 +39,20 @@ import {
   type MemberChange,
   type Memberships,
   type OutboxChange,
+  type QueueFindings,
+  type QueueOutboxRow,
 } from './checker';
 import { clientFaults, countByKind, planFaults, planSubscribers, planUsers, serverFaults, type FaultKind, type PlannedFault, type ServerFault } from './plan';
 import { rng, type Rng } from './rng';
 import { REPLICATOR_ROLE, SECRET, Stack, sleep, waitFor, type Proc } from './stack';
 import { Subscriber, fetchList, type Access, type Epoch } from './subscriber';
 import { backedUp, restoreBackup, takeBackup } from './restore';
+import { QueueWriters } from './queue-writers';
 import { signIn } from './users';
 import { MembershipWriter, Writers, burst, tables } from './workload';
 
-const log = createLogger(loadEnvOrExit(() => loadChaosEnv()).CHAOS_LOG_LEVEL, { service: 'chaos' });
+const env = loadEnvOrExit(() => loadChaosEnv());
+const log = createLogger(env.CHAOS_LOG_LEVEL, { service: 'chaos' });
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -91,7 +98,8 @@ function options() {
 /** The options that decide a plan, as a command line (defaults left out). */
 function again(o: ReturnType<typeof options>): string {
   const extra = (['subscribers', 'writers', 'users'] as const).filter((k) => o[k] !== defaults[k]).map((k) => ` --${k} ${o[k]}`);
-  return `--seed ${o.seed} --seconds ${o.seconds}${extra.join('')}`;
+  const queue = env.CHAOS_QUEUE_WRITERS === loadChaosEnv({}).CHAOS_QUEUE_WRITERS ? '' : `CHAOS_QUEUE_WRITERS=${env.CHAOS_QUEUE_WRITERS} `;
+  return `${queue}npm run test:chaos -- --seed ${o.seed} --seconds ${o.seconds}${extra.join('')}`;
 }
 
 interface FaultRecord {
@@ -105,12 +113,14 @@ const r = rng(opts.seed);
 const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-chaos-'));
 await fs.chmod(root, 0o755);
 out(
-  `chaos: seed ${opts.seed} (npm run test:chaos -- ${again(opts)} runs this plan again), ${opts.seconds} s, ${opts.writers} writers, ${opts.subscribers} subscribers, ${opts.users} users, ${os.cpus().length} cores`,
+  `chaos: seed ${opts.seed} (${again(opts)} runs this plan again), ${opts.seconds} s, ${opts.writers} writers, ${env.CHAOS_QUEUE_WRITERS} queue writers, ${opts.subscribers} subscribers, ${opts.users} users, ${os.cpus().length} cores`,
 );
 out(`  logs of every process: ${path.join(root, 'logs')}`);
 
 let stack: Stack | null = null;
 let subLog: WriteStream | null = null;
+let queueLog: WriteStream | null = null;
+let queue: QueueWriters | null = null;
 let failed = true;
 const subscribers: Subscriber[] = [];
 let catalog = new Map<string, StreamedTable>();
@@ -154,6 +164,21 @@ try {
   }
   out(`  stack up: Postgres, 2 replicators, 2 gateways; ${opts.users} users with ${userPlans.reduce((n, u) => n + u.memberships.length, 0)} memberships of the ${PINNED} pinned projects; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
 
+  const queueNotes = createWriteStream(path.join(root, 'logs', 'queue-writers.log'), { flags: 'a' });
+  queueLog = queueNotes;
+  const queueUsers = await createQueueUsers(s, people, pinned, env.CHAOS_QUEUE_WRITERS);
+  const gatewayUrls = s.gateways.map((_, i) => gatewayUrl(i));
+  const qw = new QueueWriters(
+    queueUsers.map((email, index) => ({ index: index + 1, email, password: people.password, gateways: gatewayUrls, pinned })),
+    r.fork(8),
+    log,
+    (line) => queueNotes.write(`${new Date().toISOString()} ${line}\n`),
+  );
+  queue = qw;
+  // The stream confirms the queues' writes, as an app's live lists hand their batches to its queue.
+  for (const sub of subscribers) sub.onTxids = (txids) => qw.confirmTxids(txids);
+  await qw.start();
+
   const writers = new Writers(s.url, r.fork(3), opts.writers, pinned, log, people.ids);
   const members = new MembershipWriter(s.url, r.fork(6), people.ids, pinned, log);
   const faults: FaultRecord[] = [];
@@ -171,7 +196,7 @@ try {
   });
   writers.start();
   members.start();
-  const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record, { writers, members });
+  const serverLane = runServerLane(s, plan.server, r.fork(4), elapsed, record, { writers, members, queue: qw });
   const clientLane = runClientLane(s, plan.client, subscribers, pinned, r.fork(5), elapsed, record);
   // Awaited later; a lane or a join that fails before then must still end the run through
   // the finally below (which stops every process), not as an unhandled rejection.
@@ -179,7 +204,7 @@ try {
   const progress = setInterval(() => {
     void s
       .query<{ n: string; head: string | null }>(`SELECT count(*) AS n, ${HEAD_SQL} AS head FROM change_outbox`)
-      .then(([row]) => out(`  ${at()} outbox ${fmt(Number(row!.n))} rows, head seq ${fmt(Number(row!.head ?? 0))}; ${writers.stats.committed} transactions, ${members.stats.grants + members.stats.revocations + members.stats.roleChanges} membership changes; ${subscribers.filter((x) => x.isLive).length}/${subscribers.length} subscribers live (${subscribers.filter((x) => x.refused).length} refused, ${subscribers.filter((x) => x.joined && !x.socket!.connected).length} offline); ${faults.length} faults`))
+      .then(([row]) => out(`  ${at()} outbox ${fmt(Number(row!.n))} rows, head seq ${fmt(Number(row!.head ?? 0))}; ${writers.stats.committed} transactions, ${members.stats.grants + members.stats.revocations + members.stats.roleChanges} membership changes, ${queueProgress(qw)}; ${subscribers.filter((x) => x.isLive).length}/${subscribers.length} subscribers live (${subscribers.filter((x) => x.refused).length} refused, ${subscribers.filter((x) => x.joined && !x.socket!.connected).length} offline); ${faults.length} faults`))
       .catch(() => out(`  ${at()} (database unreachable)`));
   }, 10_000);
   // The run lasts its time whatever the joins cost (sign-ins wait their turn past ten a
@@ -187,6 +212,7 @@ try {
   await sleep(Math.max(0, durationMs - elapsed()));
   await writers.stop();
   await members.stop();
+  await qw.stop();
   await serverLane;
   await clientLane;
   await Promise.all(joins);
@@ -194,6 +220,10 @@ try {
   out(`  ${at()} writers stopped (${fmt(writers.stats.committed)} committed, ${fmt(writers.stats.rolledBack)} rolled back, ${fmt(writers.stats.failed)} failed on a fault; ${fmt(writers.stats.rekeyed)} primary keys changed); settling`);
 
   await restoreAll(s);
+  // On a healthy network now, every queue must get what it holds through.
+  const drainStart = Date.now();
+  const drained = await qw.drain(60_000);
+  if (qw.writers.length) out(`  queue writers ${drained ? 'drained' : 'not drained within 60 s'} after ${((Date.now() - drainStart) / 1000).toFixed(1)} s (${queueProgress(qw)})`);
   await waitFor('every outbox row to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 120_000, 250);
   // Nothing writes from here on: the outbox, read once, is the truth for every rule.
   const truth = await readTruth(s, subscribers);
@@ -289,6 +319,11 @@ try {
   );
   const outboxProblems = checkOutbox(facts!);
   const replayMismatch = await outboxReplaysToTables(s);
+  const queueOutbox = await s.query<QueueOutboxRow>(
+    `SELECT op, row_id AS "rowId", new_row ->> 'name' AS name, actor, txid::text AS txid FROM change_outbox WHERE table_name = 'data_layers' AND actor = ANY($1::text[]) ORDER BY id`,
+    [qw.actors],
+  );
+  const queued = checkQueueWrites(qw.intended(), queueOutbox, qw.actors);
   const strays = subscribers.reduce((n, x) => n + x.strays, 0);
   const errors = subscribers.flatMap((x) => x.subscribeErrors.map((e) => `${x.label}: ${e}`));
   const resyncs = subscribers.reduce((n, x) => n + x.resyncs, 0);
@@ -302,6 +337,8 @@ try {
   const refreshes = sum((x) => x.refreshes);
   // A process that exits on its own is a failure even when the stream survives it (restoreAll restarts it).
   const crashes = [...s.replicators, ...s.gateways].flatMap((p) => p.crashes.map((c) => `${p.name} ${c} (read its log)`));
+  // Not a failure of the stream, but a stop that hangs costs a deployment its graceful shutdown (and this run 15 s).
+  const forced = [...s.replicators, ...s.gateways].reduce((n, p) => n + p.forcedStops, 0);
   const noRefresh = users.length > 0 && refreshes === 0 ? 'no user subscriber renewed its token on an open socket (the auth event): the tokens must outlive the first renewal point' : null;
 
   const restore = rs
@@ -323,7 +360,7 @@ try {
       `${epochs} subscriptions, ${resyncs} resyncs of which ${sum((x) => x.membershipResyncs)} for membership, ${refusals} subscribes refused and retried, ${sum((x) => x.forbidden)} forbidden and retried later; ` +
       `${refreshes} tokens renewed, ${sum((x) => x.expired)} ran out); memberships: ${grants} grants, ${revocations} revocations, ${roleChanges} role changes (${written} written as such, the rest by projects made and deleted); ` +
       `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, unauthorized ${delivery.unauthorized}, ` +
-      `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched, processes crashed ${crashes.length}`,
+      `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched, processes crashed ${crashes.length}, stops that needed SIGKILL ${forced}`,
   );
   if (rs && restore)
     out(
@@ -331,9 +368,10 @@ try {
         `${restore.resynced} of ${restore.beyond} subscribers at a position it took away resynced history-changed with nothing replayed on top (and ${restore.refused} refused, their grant lost with it, ${restore.preempted} closed first by another resync, membership or slow-client), ` +
         `${restore.resumed} of ${restore.behind} at a position both histories share resumed (${rs.held} of them held offline from before the backup)`,
     );
-  for (const line of [delivery.first, cache.first, ...(restore?.problems.slice(0, 3) ?? []), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
+  if (qw.writers.length) out(`  ${queueSummary(queued, qw)}`);
+  for (const line of [delivery.first, cache.first, ...(restore?.problems.slice(0, 3) ?? []), ...queued.problems.slice(0, 3), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
   failed =
-    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) > 0 ||
+    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) + queued.problems.length > 0 ||
     noRefresh !== null;
   const missingKinds = serverFaults.filter((k) => counts[k] === 0);
   if (missingKinds.length) {
@@ -346,7 +384,9 @@ try {
   failed = true;
 } finally {
   for (const sub of subscribers) sub.close();
+  await queue?.close();
   subLog?.end();
+  queueLog?.end();
   await stack?.stop().catch((err: Error) => out(`  stopping the stack: ${err.message}`));
   if (failed || opts.keep) out(`  logs kept in ${path.join(root, 'logs')}`);
   else await fs.rm(root, { recursive: true, force: true });
@@ -470,6 +510,7 @@ async function outboxReplaysToTables(s: Stack): Promise<number> {
 interface Lane {
   writers: Writers;
   members: MembershipWriter;
+  queue: QueueWriters;
 }
 
 async function runServerLane(s: Stack, faults: PlannedFault<ServerFault>[], r: Rng, elapsed: () => number, record: (k: FaultKind, d: string) => void, lane: Lane): Promise<void> {
@@ -564,8 +605,17 @@ async function inject(s: Stack, kind: ServerFault, r: Rng, lane: Lane): Promise<
       await s.waitForLeader();
       return `SIGKILL to every Postgres process, then crash recovery (head ${fmt(before)} before, ${fmt(after)} after recovery); a replicator leads after ${took()}`;
     }
-    case 'restore':
-      return restoreFault(s, r, lane, took);
+    case 'restore': {
+      // The queue clients' requests wait from before the backup until the gateways are
+      // back: a write the backup does not hold the restore takes away, acknowledged or not,
+      // and no queue can be held to it. The other writers go on, for the subscribers' sake.
+      await lane.queue.pause();
+      try {
+        return await restoreFault(s, r, lane, took);
+      } finally {
+        lane.queue.resume();
+      }
+    }
   }
 }
 
@@ -638,4 +688,40 @@ async function restoreAll(s: Stack): Promise<void> {
   for (const p of [...s.replicators, ...s.gateways]) if (!p.running) p.start();
   await s.waitForLeader();
   await Promise.all(s.gateways.map((g) => s.waitForGateway(g)));
+}
+
+/** How far the queue clients are, for the progress lines. */
+function queueProgress(q: QueueWriters): string {
+  const w = q.intended();
+  const pending = w.filter((x) => x.outcome === 'pending').length;
+  return `${fmt(w.length)} queued writes (${fmt(pending)} pending)`;
+}
+
+/** The queue clients' line of the summary. */
+function queueSummary(f: QueueFindings, q: QueueWriters): string {
+  const st = q.stats;
+  const refusals = Object.entries(f.refusals)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([why, n]) => `${why === 'dropped' ? 'theirs taken in a conflict' : why}: ${n}`)
+    .join(', ');
+  return (
+    `queue writes: ${st.clients} clients, intended ${fmt(f.intended)} (${f.byKind.create} creates, ${f.byKind.update} updates, ${f.byKind.delete} deletes), applied once ${fmt(f.appliedOnce)}, twice ${f.twice}, lost ${f.lost}, ` +
+    `refused ${f.refused}${refusals ? ` (${refusals})` : ''} and applied anyway ${f.refusedApplied}, unsettled ${f.unsettled}, unintended ${f.unintended}, txid differing ${f.txidDiffering}; ` +
+    `network: ${fmt(st.requests)} requests, ${st.failedBeforeSending} failed before sending, ${st.lostResponses} answers lost, ${st.delayed} delayed, ${st.disconnects} disconnects (${st.offline} requests failed offline), ${st.restarts} reloads; ` +
+    `${st.retries} retries, ${st.conflicts} conflicts (${st.keptMine} kept mine, ${st.tookTheirs} took theirs), ${st.rebased} rebased, ${st.unauthorized} unauthorized; ` +
+    `confirmed by the stream ${st.confirmed.stream}, by a list ${st.confirmed.refetch}, by the answer ${st.confirmed.response}`
+  );
+}
+
+/**
+ * The queue clients: users of their own (so that their writes are told apart in the
+ * outbox by actor, and no membership change of the run takes their projects away), each
+ * an editor of every pinned project, with the run's password.
+ */
+async function createQueueUsers(s: Stack, people: People, pinned: string[], count: number): Promise<string[]> {
+  const emails = Array.from({ length: count }, (_, i) => `chaos-queue-${i + 1}@chaos.test`);
+  if (!count) return emails;
+  await s.query(`INSERT INTO users (email, password_hash) SELECT e, (SELECT password_hash FROM users WHERE email = $1) FROM unnest($2::text[]) e`, [people.emails[0], emails]);
+  await s.query(`INSERT INTO project_members (project_id, user_id, role) SELECT p, u.id, 'editor' FROM unnest($1::uuid[]) p, users u WHERE u.email = ANY($2::text[])`, [pinned, emails]);
+  return emails;
 }

@@ -29,6 +29,8 @@ export class Proc {
   starts = 0;
   /** Exits nobody asked for (a crash), as `exit <code or signal> at <time>`: restoreAll starts it again, the checker reports it. */
   readonly crashes: string[] = [];
+  /** SIGTERM stops that had not ended after 15 s and were finished with SIGKILL. */
+  forcedStops = 0;
 
   constructor(
     readonly name: string,
@@ -77,7 +79,10 @@ export class Proc {
     if (!child) return;
     this.stopping = true;
     child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => {
+      if (signal !== 'SIGKILL') this.forcedStops++;
+      child.kill('SIGKILL');
+    }, 15_000);
     await this.exited;
     clearTimeout(timer);
   }

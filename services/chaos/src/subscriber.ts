@@ -75,6 +75,8 @@ export class Subscriber {
   /** Tokens that ran out unrenewed: the gateway closed the socket, or refused a handshake with it. */
   expired = 0;
   subscribeErrors: string[] = [];
+  /** Told the txids of every batch, as an app hands them to its write queue. */
+  onTxids: ((txids: string[]) => void) | null = null;
   private cookie: string | null = null;
   /** The client's subscription, while there is one. */
   private unsubscribe: (() => void) | null = null;
@@ -258,6 +260,7 @@ export class Subscriber {
           const field = this.projectColumn === null ? null : camel(this.projectColumn);
           for (const c of events) epoch.received.push({ seq: c.seq, projects: projectsOf(field, [c.row, c.old]) });
           this.list = reduce(this.list, events);
+          this.onTxids?.(events.flatMap((c) => (c.txid ? [c.txid] : [])));
         },
         onLive: (seq) => {
           this.note(`live at seq ${seq}`);

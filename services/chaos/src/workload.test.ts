@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { rng } from './rng';
-import { chooseMemberOp, chooseOp, memberStatement, rekeyable, statement, tables } from './workload';
+import { chooseMemberOp, chooseOp, memberStatement, queueRowPrefix, rekeyable, statement, tables } from './workload';
 
 describe('chooseOp', () => {
   test.each([
@@ -16,6 +16,17 @@ describe('chooseOp', () => {
 });
 
 describe('statement', () => {
+  test('the queue clients\' rows are deleted, moved and rekeyed only now and then', () => {
+    const r = rng(3);
+    for (const op of ['delete', 'move', 'rekey'] as const) {
+      const spared = Array.from({ length: 400 }, () => statement('data_layers', op, r, ['p1']).sql.includes(`NOT LIKE '${queueRowPrefix}%'`)).filter(Boolean).length;
+      expect(spared, op).toBeGreaterThan(330);
+      expect(spared, op).toBeLessThan(390);
+    }
+    expect(statement('supplier_matches', 'delete', r, ['p1']).sql).not.toContain(queueRowPrefix);
+    expect(statement('data_layers', 'update', r, ['p1']).sql).not.toContain(queueRowPrefix);
+  });
+
   test('every table and operation has a statement; pinned projects are never deleted', () => {
     const r = rng(1);
     for (const t of tables) {
