@@ -8,7 +8,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { Logger } from './log';
 import { redactUrl } from './url';
-import { connectWaiting } from './wait';
+import { connectWaiting, isTransientConnectError } from './wait';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -20,28 +20,50 @@ export interface MigrationResult {
   total: number;
 }
 
-/** `waitMs`: how long a Postgres that refuses or is starting up is waited for (DB_WAIT_SECONDS). */
+/**
+ * `waitMs`: how long a Postgres that refuses, is starting up, or goes away during the
+ * migration (a crash: the migration's transaction rolls back with it) is waited for
+ * (DB_WAIT_SECONDS). A lost connection is an error a query reports, never an event
+ * that could end the process.
+ */
 export async function runMigrations(url: string, log: Logger, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<MigrationResult> {
-  let client: pg.Client;
-  try {
-    client = await connectWaiting({ connectionString: url, application_name: 'realtime-migrate' }, log, waitMs);
-  } catch (cause) {
-    throw new Error(`Cannot connect to ${redactUrl(url)} (${(cause as Error).message}). Check DATABASE_URL and that Postgres is running there.`, { cause });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let client: pg.Client;
+    try {
+      client = await connectWaiting({ connectionString: url, application_name: 'realtime-migrate' }, log, Math.max(0, deadline - Date.now()));
+    } catch (cause) {
+      throw new Error(`Cannot connect to ${redactUrl(url)} (${(cause as Error).message}). Check DATABASE_URL and that Postgres is running there.`, { cause });
+    }
+    client.on('error', () => undefined);
+    try {
+      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const before = await countApplied(client);
+      await migrate(drizzle({ client }), { migrationsFolder, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
+      const after = await countApplied(client);
+      const result = { applied: after - before, total: after };
+      log.info(result, result.applied ? 'database migrated' : 'database already up to date');
+      return result;
+    } catch (cause) {
+      if (connectionLost(cause) && Date.now() < deadline) {
+        log.warn({ database: redactUrl(url), err: (cause as Error).message }, 'the connection to Postgres was lost while migrating (nothing was half-applied); trying again');
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      throw new Error(`Migrating the database failed: ${(cause as Error).message}. Nothing was half-applied (migrations run in one transaction); fix the cause and run \`npm run db:migrate\` again.`, { cause });
+    } finally {
+      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+      await client.end().catch(() => undefined);
+    }
   }
-  try {
-    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    const before = await countApplied(client);
-    await migrate(drizzle({ client }), { migrationsFolder, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
-    const after = await countApplied(client);
-    const result = { applied: after - before, total: after };
-    log.info(result, result.applied ? 'database migrated' : 'database already up to date');
-    return result;
-  } catch (cause) {
-    throw new Error(`Migrating the database failed: ${(cause as Error).message}. Nothing was half-applied (migrations run in one transaction); fix the cause and run \`npm run db:migrate\` again.`, { cause });
-  } finally {
-    await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    await client.end();
+}
+
+/** A failure of the connection (drizzle wraps the driver's error as its cause), not of a migration's SQL. */
+function connectionLost(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isTransientConnectError(e) || /not queryable|Client was closed/i.test((e as Error).message ?? '')) return true;
   }
+  return false;
 }
 
 async function countApplied(client: pg.Client): Promise<number> {

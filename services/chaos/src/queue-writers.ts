@@ -78,11 +78,10 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | null | undefined): Pr
  * as the seeded roll says; while offline, everything fails. Three draws a request,
  * always, so that the sequence of rolls depends on the number of requests only.
  *
- * Each request has a connection of its own (`Connection: close`). A keep-alive connection
- * that is busy when a gateway gets SIGTERM keeps that gateway from stopping: its close
- * waits for Node's server.close(), which waits for that connection, which this process
- * (every client's requests share its connections) never lets go idle; the stop then ends
- * in SIGKILL 15 s later.
+ * Each request has a connection of its own (`Connection: close`), so that a request's
+ * fate is its own roll's, not that of a connection another client's request broke. (A
+ * keep-alive connection kept busy used to hold a gateway's stop until SIGKILL; the
+ * gateway now closes it after STOP_GRACE_MS.)
  *
  * `pause` holds every request back and waits for those on the wire: the restore fault
  * takes a backup and puts it back meanwhile, and a write the backup does not hold, the

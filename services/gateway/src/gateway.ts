@@ -57,6 +57,9 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 const HEAD_WAIT_MS = 3000;
 
 /** What one client may cost; each is an environment variable (see env.ts). */
+/** A request still running when the gateway stops gets this long to answer. */
+export const STOP_GRACE_MS = 5_000;
+
 export interface GatewayLimits {
   /** Bytes that may wait for one socket; past it, its subscriptions resync (slow-client). */
   queueBytes: number;
@@ -101,6 +104,8 @@ export const DEFAULT_HEARTBEAT: Heartbeat = { pingInterval: 4000, pingTimeout: 5
 
 export interface GatewayOptions {
   httpServer: HttpServer;
+  /** How long stop() lets requests in flight finish before it closes their connections (default STOP_GRACE_MS). */
+  stopGraceMs?: number;
   pool: pg.Pool;
   /**
    * Every read of the gateway's (replay pages, bounds, memberships): a pool of its own, so
@@ -305,9 +310,23 @@ export class Gateway {
     this.detachFeed?.();
     await this.opts.channels.stop();
     for (const socket of this.io.of('/').sockets.values()) this.cleanup(socket);
-    await new Promise<void>((resolve) => {
-      this.io.close(() => resolve());
-    });
+    // io.close() closes the HTTP server, which waits for every connection to end. A
+    // keep-alive connection that is busy at that moment is not closed when its answer is
+    // done (Node 20 goes on serving it), so a client that keeps one busy (a load
+    // balancer's upstream pool, a retrying client) would hold the stop forever. Idle
+    // connections are closed as they become idle, and whatever is left after the grace.
+    const server = this.opts.httpServer;
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const grace = setTimeout(() => server.closeAllConnections(), this.opts.stopGraceMs ?? STOP_GRACE_MS);
+    try {
+      await new Promise<void>((resolve) => {
+        this.io.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    } finally {
+      clearInterval(idle);
+      clearTimeout(grace);
+    }
   }
 
   /** A socket whose token expires unrefreshed is told why, then closed: it stops receiving. */

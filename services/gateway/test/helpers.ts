@@ -27,6 +27,8 @@ export interface GatewayHandle {
   port: number;
   gateway: Gateway;
   feed: Feed;
+  /** The HTTP server the gateway is attached to (the API's routes share it in `npm start`). */
+  server: http.Server;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startGateway(
     port,
     gateway,
     feed,
+    server,
     async stop() {
       await gateway.stop();
       await feed.stop();
