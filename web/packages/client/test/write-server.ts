@@ -164,7 +164,7 @@ export class WriteServer {
     if (method === 'POST' && id === undefined) {
       const row = body as Record<string, unknown>;
       if (typeof row?.id !== 'string') return { status: 400, body: { error: { code: 'BAD_REQUEST', message: 'id: required' } }, headers: {} };
-      if (table.has(row.id)) return { status: 409, body: { error: { code: 'CONFLICT', message: `${m[1]} ${row.id} exists already` } }, headers: {} };
+      if (table.has(row.id)) return { status: 409, body: { error: { code: 'CONFLICT', message: `${m[1]} ${row.id} exists already`, fields: { id: 'taken' } } }, headers: {} };
       const created = { ...row, version: 1 };
       table.set(row.id, created);
       return written(201, created);

@@ -248,6 +248,26 @@ describe('retries', () => {
     expect((retrying[0] as { error: { status?: number } }).error.status).toBeUndefined();
   });
 
+  test('a lost answer retried after the server forgot the key: the id it made up is taken, so the create was its own, applied once', async () => {
+    const { q, events } = makeQueue();
+    server.fail({ kind: 'lose' });
+    // The key expires (IDEMPOTENCY_TTL_HOURS) before the retry.
+    q.on((e) => e.type === 'retrying' && server.idempotency.clear());
+    const a = q.create('projects', { name: 'A' });
+    await until(q, a, 'confirmed');
+    expect(server.requests.map((r) => r.outcome)).toEqual(['applied, lost', expect.stringMatching(/409/)]);
+    expect(server.table('projects').size).toBe(1);
+    expect(events.some((e) => e.type === 'failed')).toBe(false);
+  });
+
+  test('a create with an id the caller chose, answered "id taken": refused (the row may be anyone\'s)', async () => {
+    const { q } = makeQueue();
+    server.seed('projects', { id: 'chosen', name: 'theirs' });
+    const a = q.create('projects', { id: 'chosen', name: 'mine' });
+    await until(q, a, 'failed');
+    expect(find(q, a)?.error).toMatchObject({ status: 409, code: 'CONFLICT' });
+  });
+
   test('an answer that never comes: given up after requestTimeoutMs and sent again with the same key', async () => {
     const { q, events } = makeQueue({ requestTimeoutMs: 150 });
     server.seed('projects', { id: 'r1', name: 'old' });

@@ -73,6 +73,8 @@ export interface WriteEntry {
   respondedAt?: number;
   /** The row version after the write (the answer's ETag). */
   version?: number;
+  /** A create whose row id the queue generated: a 409 "id taken" then means an earlier attempt of this very write applied it. */
+  ownId?: boolean;
   /** The row the server answered with (create, update), for a cache that wants it at once. */
   result?: ApiRow;
   createdAt: number;
@@ -329,8 +331,9 @@ class Queue implements WriteQueue {
   // ---- making writes
 
   create(resource: string, row: Record<string, unknown>): WriteEntry {
-    const rowId = row.id === undefined || row.id === null ? this.uuid() : String(row.id);
-    return this.add({ kind: 'create', resource, rowId, body: { ...row, id: rowId } });
+    const made = row.id === undefined || row.id === null;
+    const rowId = made ? this.uuid() : String(row.id);
+    return this.add({ kind: 'create', resource, rowId, body: { ...row, id: rowId }, ...(made ? { ownId: true } : {}) });
   }
 
   update(resource: string, id: string, patch: Record<string, unknown>, baseVersion?: number): WriteEntry {
@@ -343,7 +346,7 @@ class Queue implements WriteQueue {
     return this.add({ kind: 'delete', resource, rowId: id, baseVersion });
   }
 
-  private add(w: Pick<WriteEntry, 'kind' | 'resource' | 'rowId' | 'body' | 'baseVersion'>): WriteEntry {
+  private add(w: Pick<WriteEntry, 'kind' | 'resource' | 'rowId' | 'body' | 'baseVersion' | 'ownId'>): WriteEntry {
     if (this.closed) throw new Error('the write queue is closed');
     if (!/^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*$/.test(w.resource)) throw new TypeError(`not a resource path: ${JSON.stringify(w.resource)}`);
     const entry = clean({ id: this.uuid(), ...w, state: 'queued', attempts: 0, createdAt: this.now() });
@@ -694,6 +697,11 @@ class Queue implements WriteQueue {
       return;
     }
     const current = isRecord(body) && isRecord(body.error) && isRecord(body.error.current) ? body.error.current : undefined;
+    // A create whose id this queue made up, answered "id taken": no one else can have
+    // chosen that uuid, so the row is this write's own, applied by an earlier attempt
+    // whose answer was lost and whose idempotency key the server no longer keeps (a retry
+    // later than IDEMPOTENCY_TTL_HOURS). Applied, not refused; with no txid to wait for.
+    if (verdict === 'conflict' && !current && entry.kind === 'create' && entry.ownId && idTaken(body)) return this.applied(entry, new Headers(), undefined, seen);
     if (verdict === 'conflict' && current) {
       const next = clean({ ...entry, state: 'conflict', error, current, respondedAt: this.now() });
       this.replace(next);
@@ -755,4 +763,9 @@ class Queue implements WriteQueue {
     for (const r of rebased) this.emit({ type: 'rebased', ...r });
     this.emit(by ? { type: 'confirmed', entry: done, by } : { type: 'sent', entry: done });
   }
+}
+
+/** A 409 that names the row's id as taken (the API's `fields.id`). */
+function idTaken(body: unknown): boolean {
+  return isRecord(body) && isRecord(body.error) && isRecord(body.error.fields) && body.error.fields.id === 'taken';
 }
