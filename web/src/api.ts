@@ -1,5 +1,6 @@
 // The HTTP API, typed: the session (sign-in, me, sign-out), lists with their stream
-// cursor, writes, project members. The server takes the actor from the session cookie.
+// cursor, project members. Row writes go through the write queue (writes.tsx). The
+// server takes the actor from the session cookie.
 import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
 import type { Row } from '@realtime/client';
 import { rememberMe, rememberedMe } from './offline-me';
@@ -79,9 +80,6 @@ export const api = {
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
-  create: <T extends Row>(resource: Resource, body: Record<string, unknown>) => request<T>('POST', resource, body),
-  update: <T extends Row>(resource: Resource, id: string, body: Record<string, unknown>) => request<T>('PATCH', `${resource}/${id}`, body),
-  remove: (resource: Resource, id: string) => request<void>('DELETE', `${resource}/${id}`),
   members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
   /** Adds the account with this email, or changes the role of a member. */
   addMember: (projectId: string, email: string, role: MemberRole) => request<Member>('POST', `projects/${projectId}/members`, { email, role }),

@@ -16,9 +16,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { freePort } from '@realtime/db';
 import { appendAutoConf, baseBackup, giveToPostgres, migratedDatabase, scratchFolder, startServer, startTestCluster, type Server } from '@realtime/db/testing';
 import { readCursor } from '@realtime/auth';
-import type { SubscribeRequest } from '@realtime/protocol';
-import type { Replicator } from '@realtime/replicator';
-import { Received, connect, expectedSeqs, fpAt, headSeq, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
+import { FP, at, expectHistoryChanged, expectReplayFrom, follower, resume, serve as serveOn, settled, write } from './history-helpers';
+import { fpAt, headSeq, waitFor } from './helpers';
 
 const run = promisify(execFile);
 
@@ -45,82 +44,7 @@ const poolOf = (url: string) => {
   return pool;
 };
 
-/** A replicator and a gateway on `url`: what a deployment runs on it. */
-interface Running {
-  replicator: Replicator;
-  gw: GatewayHandle;
-  stop(): Promise<void>;
-}
-
-async function serve(url: string): Promise<Running> {
-  const replicator = startReplicator(url);
-  await replicator.start();
-  const gw = await startGateway(url, { replicator });
-  let stopped = false;
-  const running = {
-    replicator,
-    gw,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await gw.stop();
-      await replicator.stop();
-    },
-  };
-  cleanups.push(() => running.stop());
-  return running;
-}
-
-/** `n` projects, one transaction each. */
-async function write(pool: pg.Pool, n: number, name: string): Promise<void> {
-  for (let i = 0; i < n; i++) await pool.query(`INSERT INTO projects (name) VALUES ($1)`, [`${name}${i}`]);
-}
-
-/** Every change stamped and handed on by the gateway's feed: the head. */
-const settled = (pool: pg.Pool, gw: GatewayHandle) =>
-  waitFor('every change stamped and fed', async () => {
-    const h = await headSeq(pool);
-    return h > 0 && gw.feed.position === h ? h : null;
-  });
-
-/** A client following `projects` from the start, until it holds `head`. */
-async function follower(gw: GatewayHandle, head: number): Promise<Received> {
-  const r = new Received(await connect(gw.port, token()));
-  expect(await r.subscribe({ channel: 'projects', since: 0 })).toMatchObject({ ok: true });
-  await waitFor(`the follower to reach ${head}`, () => r.lastSeq === head);
-  return r;
-}
-
-const FP = /^[A-Za-z0-9_-]{12}$/;
-
-const at = (r: Received, i: number) => {
-  const c = r.changes[i]!;
-  expect(c.fp).toMatch(FP);
-  return { since: c.seq, fp: c.fp! };
-};
-
-/** Subscribes with `req` and waits for the outcome (live or resync), then a little more. */
-async function resume(gw: GatewayHandle, req: Omit<SubscribeRequest, 'channel'>): Promise<Received> {
-  const r = new Received(await connect(gw.port, token()));
-  expect(await r.subscribe({ channel: 'projects', ...req })).toMatchObject({ ok: true });
-  await waitFor('live or resync', () => r.lives.length > 0 || r.resyncs.length > 0);
-  await new Promise((res) => setTimeout(res, 300));
-  r.socket.disconnect();
-  return r;
-}
-
-function expectHistoryChanged(r: Received): void {
-  expect(r.resyncs.map((e) => e.reason)).toEqual(['history-changed']);
-  // Never a replay: nothing of the new history on top of the old cache.
-  expect(r.changes).toEqual([]);
-  expect(r.lives).toEqual([]);
-}
-
-async function expectReplayFrom(r: Received, pool: pg.Pool, since: number): Promise<void> {
-  expect(r.resyncs).toEqual([]);
-  expect(r.lives).toHaveLength(1);
-  expect(r.seqs).toEqual((await expectedSeqs(pool, 'projects')).filter((s) => s > since));
-}
+const serve = (url: string) => serveOn(url, cleanups);
 
 const names = async (pool: pg.Pool) => (await pool.query<{ name: string }>(`SELECT name FROM projects ORDER BY name`)).rows.map((r) => r.name);
 
