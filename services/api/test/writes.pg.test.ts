@@ -383,6 +383,24 @@ describe('Idempotency-Key', () => {
     expect(stored.map((s) => s.user_id).sort()).toEqual([alice.id, bob.id].sort());
   });
 
+  test('another user\'s key gets nobody\'s stored answer: a signed-out caller is refused, an outsider\'s request is judged as theirs', async () => {
+    const job = await newJob('guarded.pg');
+    const k = key();
+    const first = await call('PATCH', `/api/extraction-jobs/${job.id}`, { progress: 7 }, alice, { 'idempotency-key': k, 'if-match': `"${job.version}"` });
+    expect(first.status).toBe(200);
+    const anonymous = await fx.call('PATCH', `/api/extraction-jobs/${job.id}`, { progress: 7 }, null, { 'idempotency-key': k, 'if-match': `"${job.version}"` });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['idempotent-replayed']).toBeUndefined();
+    const outsider = await fx.user('outsider-key@example.com');
+    const theirs = await call('PATCH', `/api/extraction-jobs/${job.id}`, { progress: 7 }, outsider, { 'idempotency-key': k, 'if-match': `"${job.version}"` });
+    expect(theirs.status).toBe(404);
+    expect(theirs.headers['idempotent-replayed']).toBeUndefined();
+    expect(JSON.stringify(theirs.body)).not.toContain('guarded.pg');
+    // The outbox names the session's user as the actor of the one change made.
+    const actors = await fx.sql<{ actor: string }>(`SELECT actor FROM change_outbox WHERE row_id = $1 AND op = 'UPDATE'`, [job.id]);
+    expect(actors.map((a) => a.actor)).toEqual([alice.email]);
+  });
+
   test('the API role reads and writes only the user\'s own keys, and is not served as a resource', async () => {
     await call('POST', '/api/extraction-jobs', { projectId, documentName: 'rls.pdf' }, alice, { 'idempotency-key': key() });
     await call('POST', '/api/extraction-jobs', { projectId, documentName: 'rls.pdf' }, bob, { 'idempotency-key': key() });
