@@ -76,7 +76,7 @@ export const api = {
       rememberMe(me);
       return me;
     }),
-  signOut: () => request<void>('POST', 'auth/sign-out'),
+  signOut: () => request<void>('POST', 'auth/sign-out', {}),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseEnv } from '@realtime/db';
 import { parseRetention } from './outbox/parse';
+import { parseTrustProxy } from './limits/proxy';
 import { checkHeartbeat, gatewayEnvSchema } from '@realtime/gateway';
 import { HTTP_LIMIT_DEFAULTS } from '@realtime/replicator';
 
@@ -45,8 +46,21 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
   AUTH_JWKS_URL: z.string().url('AUTH_JWKS_URL must be the URL of the provider\'s JWKS (its jwks_uri)').optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
   AUTH_AUDIENCE: z.string().min(1).optional(),
-  /** 1 behind a proxy that sets X-Forwarded-Proto (nginx): session cookies get Secure on https. */
-  TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  /**
+   * The proxies in front (addresses or networks, comma-separated): only a peer among them
+   * is believed about the client's address and scheme (X-Forwarded-For, -Proto). 0: none.
+   */
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseTrustProxy(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** A request's headers and body must arrive within this (slow senders are cut off with 408). */
   HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(HTTP_LIMIT_DEFAULTS.requestTimeoutMs),
   /** Larger request bodies are refused with 413 before they are read. */

@@ -22,6 +22,7 @@ import { registerAuth } from './auth/routes';
 import { Sessions } from './auth/sessions';
 import { Oidc } from './auth/oidc';
 import { seedDemoUsers } from './users/demo';
+import { showDemoUsers } from './users/banner';
 import { serveWebApp } from './static';
 import { registerLimits } from './limits/http';
 
@@ -46,8 +47,8 @@ async function main(): Promise<() => Promise<void>> {
     log,
     pool,
     state: () => ({ migrated: state.migrated, replicator: state.replicator, gateway: state.gateway?.stats() ?? null, standalone: env.REPLICATOR === '0' }),
-    // One hop (nginx): the client's own X-Forwarded-For entries are not believed.
-    trustProxy: env.TRUST_PROXY === '1' ? (_address: string, hop: number) => hop === 0 : false,
+    // Only the named proxies are asked who the client was (limits/proxy.ts says why).
+    trustProxy: env.TRUST_PROXY,
     limits: { requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS, bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES },
     prepare: (app) => {
       // Headers and the write budget first: a 401 from the auth hook carries the headers too.
@@ -97,26 +98,28 @@ async function main(): Promise<() => Promise<void>> {
   await replicator?.start();
   state.replicator = replicator;
   state.gateway = gateway;
-  await http.listen({ port: env.PORT, host: '0.0.0.0' });
+  await http.listen({ port: env.PORT, host: env.HOST });
   simulator?.start();
   const retention = env.RETENTION === null ? null : startRetention(pool, { keepMs: env.RETENTION, everyMs: env.RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) });
   // Hourly is plenty for keys kept a day or more.
   const keyPruning = startIdempotencyPruning(pool, { ttlHours: env.IDEMPOTENCY_TTL_HOURS, everyMs: 3_600_000, log: log.child({ component: 'idempotency' }) });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: gateway.channels }, 'ready');
+  const local = env.HOST === '127.0.0.1' || env.HOST === 'localhost' || env.HOST === '::1';
   const lines = [
     '',
     `Open http://localhost:${port} (the app; realtime stream running)`,
     `  API: /api/projects, /api/extraction-jobs, ...   Socket.IO: /ws (auth: { token })   Health: /healthz   Status: /status`,
     `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
+    local ? `  Listening on ${env.HOST} only (HOST=0.0.0.0 serves other machines; put TLS in front first)` : `  Listening on ${env.HOST}:${port} over plain HTTP: put a proxy with TLS in front (README, "Running in production")`,
   ];
   if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
   if (demoUsers) {
-    lines.push('', '  Sign in as one of the demo users (passwords shown this once; `npm run users -- reset-password <email>` makes a new one):');
-    const what: Record<string, string> = { owner: 'owner of two projects', viewer: 'viewer of a third', operator: 'operator: the outbox, no project data' };
-    for (const u of demoUsers) lines.push(`    ${u.email.padEnd(24)} ${u.password}   ${what[u.role] ?? u.role}`);
+    const shown = await showDemoUsers(demoUsers, { tty: process.stdout.isTTY === true, file: path.join(repoRoot, '.data', 'demo-users.txt') });
+    lines.push(...shown.lines);
+    if (shown.file) log.info({ file: shown.file }, 'demo users created; their passwords are in this file (mode 0600)');
   } else if (env.DEMO === '1') {
-    lines.push('', '  Demo users: owner@demo.example, viewer@demo.example, operator@demo.example (passwords were shown at first start;', '  `npm run users -- reset-password <email>` prints a new one; `npm run users -- list` shows every user)');
+    lines.push('', '  Demo users: owner@demo.example, viewer@demo.example, operator@demo.example (passwords were given at first start;', '  `npm run users -- reset-password <email>` prints a new one; `npm run users -- list` shows every user)');
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {

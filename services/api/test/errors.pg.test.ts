@@ -50,8 +50,8 @@ test('identity answers and tokens are not cached', async () => {
   for (const url of ['/api/auth/me', '/api/realtime/token']) {
     const res = await fx.call('GET', url, undefined, user);
     expect(res.status).toBe(200);
-    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['cache-control']).toBe('private, no-store');
   }
   const signIn = await fx.call('POST', '/api/auth/sign-in', { email: user.email, password: user.password });
-  expect(signIn.headers['cache-control']).toBe('no-store');
+  expect(signIn.headers['cache-control']).toBe('private, no-store');
 });

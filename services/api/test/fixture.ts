@@ -60,9 +60,11 @@ export async function startApi(
     migration?: string;
     /** Drizzle tables served beside the app schema's, as if db/src/schema/app.ts exported them. */
     tables?: PgTable[];
+    /** The proxies believed about the client's address (TRUST_PROXY, parsed). */
+    trustProxy?: string[];
   } = {},
 ): Promise<ApiFixture> {
-  const { oidcConfig, http, limits, webDist, migration, tables, ...options } = extra;
+  const { oidcConfig, http, limits, webDist, migration, tables, trustProxy, ...options } = extra;
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   if (migration) await pool.query(migration);
@@ -71,6 +73,7 @@ export async function startApi(
     log,
     pool,
     state: () => ({ migrated: true, replicator: null, gateway: {}, standalone: true }),
+    trustProxy: trustProxy ?? false,
     limits: { ...HTTP_LIMIT_DEFAULTS, ...http },
     prepare: (a) => {
       registerLimits(a, { writesPerMinute: 600, ...limits });
@@ -94,7 +97,9 @@ export async function startApi(
   await app.ready();
 
   const call: ApiFixture['call'] = async (method, url, body, as, headers = {}) => {
-    const res = await app.inject({ method, url, payload: body as never, headers: { ...(as ? { cookie: as.cookie } : {}), ...headers } });
+    // The web app's way: every POST, PUT and PATCH says it is JSON, with or without a body.
+    const type = method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' };
+    const res = await app.inject({ method, url, payload: body as never, headers: { ...type, ...(as ? { cookie: as.cookie } : {}), ...headers } });
     const json = String(res.headers['content-type'] ?? '').includes('json');
     return { status: res.statusCode, body: res.body ? (json ? JSON.parse(res.body) : res.body) : null, headers: res.headers };
   };

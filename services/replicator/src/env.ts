@@ -27,6 +27,16 @@ export const replicatorEnvSchema = dbEnvSchema.extend({
   SAFETY_POLL_MS: int(50, 60_000, 1000),
   WAL_RETRY_MS: int(500, 600_000, 10_000),
   PORT: int(0, 65_535, 3000),
+  /**
+   * The address the HTTP server listens on: this machine only by default, so that a demo
+   * (plain HTTP, printed passwords) is not served to the network by accident. 0.0.0.0 (or ::)
+   * in a container or behind a proxy on another host.
+   */
+  HOST: z
+    .string()
+    .trim()
+    .regex(/^(?:[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+)$/, 'HOST is an address to listen on, such as 127.0.0.1, 0.0.0.0, :: or a host name')
+    .default('127.0.0.1'),
   DEMO: z.enum(['0', '1']).default('1'),
   /**
    * `npm start` with REPLICATOR=1: 1 runs the replicator in a worker thread, off the event

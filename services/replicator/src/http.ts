@@ -105,7 +105,7 @@ export function buildHttp(opts: {
   log: Logger;
   pool: pg.Pool;
   state: () => HttpState;
-  trustProxy?: boolean | ((address: string, hop: number) => boolean);
+  trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean);
   prepare?: (app: FastifyInstance) => void;
   limits?: HttpLimits;
 }): FastifyInstance {

@@ -18,7 +18,7 @@ async function main(): Promise<() => Promise<void>> {
   // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
   watchPool(pool, log);
   const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
-  await http.listen({ port: env.PORT, host: '0.0.0.0' });
+  await http.listen({ port: env.PORT, host: env.HOST });
   await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
   state.migrated = true;
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);

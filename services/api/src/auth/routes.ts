@@ -2,6 +2,7 @@
 // the session cookie or an OpenID Connect bearer token before any route runs, and
 // refused here when the route needs more. Also the identity endpoints: sign-in,
 // sign-out, me, and the short-lived realtime token the gateway checks.
+import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
@@ -15,6 +16,7 @@ import { verifyPassword } from './password';
 import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
 import type { Oidc } from './oidc';
 import { SignInLimit } from '../limits/sign-in';
+import type { SlowDown } from '../limits/keys';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +34,21 @@ export interface AuthOptions {
   metricsToken?: string;
   /** Failed sign-ins a minute per email and, separately, per address (10). */
   signInFailuresPerMinute?: number;
+  /** How an account past its budget is slowed (SLOW_DOWN_DEFAULTS). */
+  signInSlowDown?: SlowDown;
+}
+
+/**
+ * A browser that signed in to an account before: a cookie naming the account, signed
+ * with a key of the server's, so that only a successful sign-in makes one. Its holder is
+ * not slowed when someone else's guesses slow the account (a device cookie).
+ */
+export const DEVICE_COOKIE = 'realtime_device';
+const DEVICE_DAYS = 180;
+
+/** The device cookie's signing key: derived from the server's secret, for this use only. */
+export function deviceCookieKey(secret: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), 'realtime-outbox device cookie', 32));
 }
 
 /** What a path needs: nothing, a signed-in user, or an operator. */
@@ -107,7 +124,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   // The hook above is the root's, so it guards every route; the identity routes live in a
   // scope of their own, where the cookie and rate-limit plugins load before them.
   void app.register(async (scope) => {
-    await scope.register(cookie);
+    await scope.register(cookie, { secret: deviceCookieKey(opts.jwtSecret) });
     // Its limiters are made per use (limits/sign-in.ts), not per route.
     await scope.register(rateLimit, { global: false });
     identityRoutes(scope, opts);
@@ -117,16 +134,18 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
 function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
   // Who is signed in and their tokens are nobody's to cache: not a browser's back button, not a proxy.
   app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
+    reply.header('cache-control', 'private, no-store');
   });
-  // Guessing a password: ten failures a minute per account, and separately per address,
-  // then 429 until the window ends, for the right password too. The account's budget
-  // stops guesses spread over many addresses (at the price that they lock its owner out
-  // for that minute); the address's stops one address trying many accounts.
-  const limit = new SignInLimit(app, opts.signInFailuresPerMinute ?? 10);
+  // Guessing a password: ten failures a minute per address, then 429 until the window
+  // ends; ten per account, then the account is slowed (limits/sign-in.ts), so guesses
+  // spread over many addresses stay few without letting them lock its owner out.
+  const limit = new SignInLimit(app, opts.signInFailuresPerMinute ?? 10, 60_000, opts.signInSlowDown);
   app.post('/api/auth/sign-in', async (request, reply) => {
     const body = parseInput(signInBody, request.body ?? {}, 'body');
-    const attempt = await limit.begin(request, body.email);
+    const email = body.email.trim().toLowerCase();
+    const device = request.cookies[DEVICE_COOKIE];
+    const unsigned = device ? request.unsignCookie(device) : null;
+    const attempt = await limit.begin(request, body.email, unsigned?.valid === true && unsigned.value === email);
     let found: (AuthUser & { password_hash: string | null }) | undefined;
     try {
       const { rows } = await opts.pool.query<AuthUser & { password_hash: string | null }>(
@@ -150,6 +169,14 @@ function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
       secure: request.protocol === 'https',
       path: '/',
       maxAge: Math.floor(opts.sessions.ttlMs / 1000),
+    });
+    reply.setCookie(DEVICE_COOKIE, email, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: request.protocol === 'https',
+      path: '/api/auth',
+      maxAge: DEVICE_DAYS * 24 * 3600,
     });
     const user: AuthUser = { id: found.id, email: found.email, name: found.name, operator: found.operator };
     return { user, memberships: await memberships(opts.pool, found.id) } satisfies Me;

@@ -7,6 +7,7 @@ import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit';
 import { noteLimited } from '@realtime/replicator';
 import { HttpError } from '../errors';
 import { registerSecurityHeaders } from './headers';
+import { registerJsonOnly } from './json';
 import { isWrite } from './keys';
 
 export interface LimitsOptions {
@@ -16,6 +17,13 @@ export interface LimitsOptions {
 
 export function registerLimits(app: FastifyInstance, opts: LimitsOptions): void {
   registerSecurityHeaders(app);
+  registerJsonOnly(app);
+  // Lists, members, the outbox, who is signed in: one user's data, which no shared cache
+  // (a proxy, a CDN) may keep and no browser may store on disk or show from history.
+  app.addHook('onSend', async (request, reply) => {
+    const path = request.routeOptions?.url ?? request.url.split('?')[0]!;
+    if (path === '/status' || path === '/api' || path.startsWith('/api/')) reply.header('cache-control', 'private, no-store');
+  });
   void app.register(rateLimit, { global: false });
   let writes: ReturnType<FastifyInstance['createRateLimit']> | null = null;
   // preParsing: after every onRequest hook (the user is resolved there), before the body is read.

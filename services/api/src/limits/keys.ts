@@ -29,14 +29,36 @@ export interface Budget {
 }
 
 /**
- * Whether a sign-in may proceed: refused when a budget's failures, counting the attempts
- * still in flight as failures, already reach `max`. Counting in-flight attempts keeps a
- * burst of parallel guesses from all passing before the first is counted. The email
- * budget is named first: it is the one an account's owner will ask about.
+ * What a sign-in does next. The address's budget is a hard limit: one address guessing
+ * is refused once its failures (counting the attempts still in flight, so that a
+ * parallel burst gets no more guesses than a sequential one) reach `max`. The account's is
+ * not: refusing the right password would let anyone lock anyone out, the operator
+ * included, so an account past its budget is slowed instead (accountTurn), and a browser
+ * that signed in to it before (a trusted device) is not even slowed.
  */
-export function signInVerdict(budgets: { email: Budget; ip: Budget }, max: number): { limit: 'sign_in_email' | 'sign_in_ip'; retryAfterSeconds: number } | null {
-  for (const [kind, b] of [['email', budgets.email], ['ip', budgets.ip]] as const) {
-    if (b.used + b.inFlight >= max) return { limit: kind === 'email' ? 'sign_in_email' : 'sign_in_ip', retryAfterSeconds: Math.max(1, Math.ceil(b.ttlMs / 1000)) };
-  }
-  return null;
+export type SignInVerdict = { action: 'go' } | { action: 'refuse'; limit: 'sign_in_ip'; retryAfterSeconds: number } | { action: 'slow'; limit: 'sign_in_email' };
+
+export function signInVerdict(budgets: { email: Budget; ip: Budget }, max: number, trustedDevice = false): SignInVerdict {
+  const ip = budgets.ip;
+  if (ip.used + ip.inFlight >= max) return { action: 'refuse', limit: 'sign_in_ip', retryAfterSeconds: Math.max(1, Math.ceil(ip.ttlMs / 1000)) };
+  const email = budgets.email;
+  if (email.used + email.inFlight >= max && !trustedDevice) return { action: 'slow', limit: 'sign_in_email' };
+  return { action: 'go' };
+}
+
+export interface SlowDown {
+  /** An account past its budget takes one attempt this often (from untrusted devices). */
+  everyMs: number;
+  /** An attempt whose turn is further off than this is refused (429), not queued. */
+  maxWaitMs: number;
+}
+
+/**
+ * The turn of one attempt on a slowed account: wait `waitMs` and go, the account's next
+ * turn then `nextFreeAt`; or, when the queue is longer than `maxWaitMs`, refused.
+ */
+export function accountTurn(nextFreeAt: number | undefined, now: number, slow: SlowDown): { waitMs: number; nextFreeAt: number } | { retryAfterSeconds: number } {
+  const at = Math.max(now, nextFreeAt ?? now);
+  if (at - now > slow.maxWaitMs) return { retryAfterSeconds: Math.max(1, Math.ceil((at - now) / 1000)) };
+  return { waitMs: at - now, nextFreeAt: at + slow.everyMs };
 }

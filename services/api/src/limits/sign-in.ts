@@ -1,12 +1,14 @@
-// The sign-in budgets: at most `max` failed sign-ins a window per email and, separately,
-// per address (keys.ts says why both). Only failures are counted, so a user who signs in
-// often never runs out; attempts still in flight count as failures until they are known,
-// so a parallel burst gets no more guesses than a sequential one.
+// The sign-in budgets: at most `max` failed sign-ins a window per address, then 429; per
+// email, `max` failures a window, then the account is slowed (one attempt every
+// `slow.everyMs` from browsers that never signed in to it), never locked (keys.ts says
+// why). Only failures are counted, so a user who signs in often never runs out; attempts
+// still in flight count as failures until they are known, so a parallel burst gets no more
+// guesses than a sequential one.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CreateRateLimitOptions } from '@fastify/rate-limit';
 import { noteLimited } from '@realtime/replicator';
 import { HttpError } from '../errors';
-import { signInKeys, signInVerdict, type Budget } from './keys';
+import { accountTurn, signInKeys, signInVerdict, type Budget, type SlowDown } from './keys';
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
@@ -16,32 +18,63 @@ export interface Attempt {
   end(): void;
 }
 
+/** Slowed accounts' next turns are forgotten past this many (the oldest first): memory stays bounded under a spray of emails. */
+const MAX_SLOWED_ACCOUNTS = 100_000;
+
+export const SLOW_DOWN_DEFAULTS: SlowDown = { everyMs: 5000, maxWaitMs: 15_000 };
+
 export class SignInLimit {
   private readonly inFlight = new Map<string, number>();
   private readonly keys = new WeakMap<FastifyRequest, { email: string; ip: string }>();
   private limiters: { email: Limiter; ip: Limiter } | null = null;
+  /** Each slowed account's next free turn (ms since the epoch). */
+  private readonly turns = new Map<string, number>();
 
   constructor(
     private readonly app: FastifyInstance,
     readonly max = 10,
     readonly windowMs = 60_000,
+    readonly slow: SlowDown = SLOW_DOWN_DEFAULTS,
+    private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
   ) {}
 
-  /** Refuses (429, Retry-After) when either budget is spent; the caller must `end()` what it gets. */
-  async begin(request: FastifyRequest, email: string): Promise<Attempt> {
+  /**
+   * Refuses (429, Retry-After) when the address's budget is spent, or when a slowed
+   * account's queue is too long; waits for the account's turn when it is slowed and the
+   * request does not come from a trusted device. The caller must `end()` what it gets.
+   */
+  async begin(request: FastifyRequest, email: string, trustedDevice = false): Promise<Attempt> {
     const keys = signInKeys(request.ip, email);
     this.keys.set(request, keys);
     const limiters = this.limitersOf();
     const [byEmail, byIp] = await Promise.all([limiters.email(request, { increment: false }), limiters.ip(request, { increment: false })]);
-    const verdict = signInVerdict({ email: this.budget(byEmail, keys.email), ip: this.budget(byIp, keys.ip) }, this.max);
-    if (verdict) {
+    const verdict = signInVerdict({ email: this.budget(byEmail, keys.email), ip: this.budget(byIp, keys.ip) }, this.max, trustedDevice);
+    if (verdict.action === 'refuse') {
+      noteLimited(request.log, verdict.limit, { ip: keys.ip.slice('ip:'.length) });
+      throw new HttpError(429, 'TOO_MANY_REQUESTS', `too many failed sign-ins from this address: try again in ${verdict.retryAfterSeconds} s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+    }
+    let waitMs = 0;
+    if (verdict.action === 'slow') {
+      const now = this.clock.now();
+      const turn = accountTurn(this.turns.get(keys.email), now, this.slow);
       // The email is named in the log so an operator can tell its owner; the password never is.
-      noteLimited(request.log, verdict.limit, verdict.limit === 'sign_in_email' ? { email: keys.email.slice('email:'.length) } : { ip: keys.ip.slice('ip:'.length) });
-      const whose = verdict.limit === 'sign_in_email' ? 'for this email' : 'from this address';
-      throw new HttpError(429, 'TOO_MANY_REQUESTS', `too many failed sign-ins ${whose}: try again in ${verdict.retryAfterSeconds} s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+      noteLimited(request.log, verdict.limit, { email: keys.email.slice('email:'.length) });
+      if (!('waitMs' in turn)) {
+        throw new HttpError(
+          429,
+          'TOO_MANY_REQUESTS',
+          `too many failed sign-ins for this email: it takes one attempt every ${Math.ceil(this.slow.everyMs / 1000)} s for now (a browser that signed in to it before is not slowed); try again in ${turn.retryAfterSeconds} s`,
+          { 'retry-after': String(turn.retryAfterSeconds) },
+        );
+      }
+      this.turns.delete(keys.email);
+      this.turns.set(keys.email, turn.nextFreeAt);
+      if (this.turns.size > MAX_SLOWED_ACCOUNTS) this.turns.delete(this.turns.keys().next().value!);
+      waitMs = turn.waitMs;
     }
     this.add(keys.email, 1);
     this.add(keys.ip, 1);
+    if (waitMs > 0) await this.clock.sleep(waitMs);
     let ended = false;
     let failed = false;
     const release = () => {

@@ -38,6 +38,14 @@ describe('textLimits', () => {
     if (!ok) expect(r.error?.issues[0]?.path).toEqual(['metadata']);
   });
 
+  test('metadata nested deeper than the JSON depth limit is refused, without overflowing the stack', () => {
+    let metadata: unknown = 1;
+    for (let i = 0; i < 10_000; i++) metadata = { k: metadata };
+    const r = insert(dataLayers).safeParse({ projectId, name: 'l', kind: 'vector', source: 's', metadata });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(['metadata']);
+  });
+
   test('the sizes above are what they claim', () => {
     expect(jsonSize({ k: 'x'.repeat(JSON_LIMIT - 8) })).toBe(JSON_LIMIT);
   });

@@ -4,13 +4,17 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
+import { JSON_DEPTH_LIMIT, measureJson } from './json';
 
 export const TEXT_LIMIT = 10_000;
 export const JSON_LIMIT = 10_000;
 
-/** The size a JSON value takes on the wire and in the outbox (characters of its text). */
-export function jsonSize(value: unknown): number {
-  return JSON.stringify(value)?.length ?? 0;
+/**
+ * The size a JSON value takes on the wire and in the outbox (characters of its text),
+ * measured without recursion; past `stopAt` the count stops (the value is too big anyway).
+ */
+export function jsonSize(value: unknown, stopAt = Number.POSITIVE_INFINITY): number {
+  return measureJson(value, { size: stopAt, depth: Number.POSITIVE_INFINITY }).size;
 }
 
 type Refine = (schema: z.ZodType) => z.ZodType;
@@ -27,7 +31,12 @@ export function textLimits(table: PgTable, limits = { text: TEXT_LIMIT, json: JS
     if (column.columnType === 'PgText' && !enumValues?.length) {
       out[key] = (s) => (s as z.ZodString).max(limits.text, `at most ${limits.text} characters`);
     } else if (column.dataType === 'json') {
-      out[key] = (s) => s.refine((v) => jsonSize(v) <= limits.json, `at most ${limits.json} characters as JSON`);
+      out[key] = (s) =>
+        s.superRefine((v, ctx) => {
+          const m = measureJson(v, { size: limits.json, depth: JSON_DEPTH_LIMIT });
+          if (m.over === 'size') ctx.addIssue({ code: 'custom', message: `at most ${limits.json} characters as JSON` });
+          else if (m.over === 'depth') ctx.addIssue({ code: 'custom', message: `nested at most ${JSON_DEPTH_LIMIT} levels deep` });
+        });
     }
   }
   return out;
