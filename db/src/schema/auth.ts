@@ -15,7 +15,7 @@ export const users = pgTable(
     // Stored lower-cased (the API and the CLI normalise), unique as such.
     email: text().notNull(),
     name: text().notNull().default(''),
-    // Reads the outbox and operational endpoints; grants no project data by itself.
+    // Reads the outbox (every change of every project, row images included, each read logged) and the operational endpoints; no project membership by itself.
     operator: boolean().notNull().default(false),
     // An argon2id PHC string; null for a user who signs in only through OpenID Connect.
     passwordHash: text(),

@@ -77,7 +77,7 @@ async function main(): Promise<() => Promise<void>> {
   // The app schema's streamed tables, read after the migrations that declare them.
   registerRoutes(http, { db: orm, resources: await loadResources(pool) });
   registerMemberRoutes(http, { db: orm });
-  registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES });
+  registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES, log: log.child({ component: 'audit' }, { level: 'info' }) });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
   const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({
@@ -115,7 +115,7 @@ async function main(): Promise<() => Promise<void>> {
   ];
   if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
   if (demoUsers) {
-    const shown = await showDemoUsers(demoUsers, { tty: process.stdout.isTTY === true, file: path.join(repoRoot, '.data', 'demo-users.txt') });
+    const shown = await showDemoUsers(demoUsers, { tty: process.stdout.isTTY === true, file: path.resolve(repoRoot, env.DEMO_USERS_FILE) });
     lines.push(...shown.lines);
     if (shown.file) log.info({ file: shown.file }, 'demo users created; their passwords are in this file (mode 0600)');
   } else if (env.DEMO === '1') {

@@ -13,7 +13,7 @@ import { registerRoutes } from '../src/routes';
 import { loadResources } from '../src/resources';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { registerMemberRoutes } from '../src/members';
-import { registerOutboxRoutes } from '../src/outbox/routes';
+import { registerOutboxRoutes, type RowImagesRead } from '../src/outbox/routes';
 import { registerAuth, type AuthOptions } from '../src/auth/routes';
 import { Sessions } from '../src/auth/sessions';
 import { hashPassword } from '../src/auth/password';
@@ -46,6 +46,8 @@ export interface ApiFixture {
   call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown, as?: TestUser | null, headers?: Record<string, string>): Promise<Response>;
   /** Writes as the database owner (no policy), e.g. to grant a membership or seed a row. */
   sql<R extends pg.QueryResultRow>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Operator reads of row images, as the outbox routes log them. */
+  audits: RowImagesRead[];
   close(): Promise<void>;
 }
 
@@ -90,9 +92,10 @@ export async function startApi(
   });
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
+  const audits: RowImagesRead[] = [];
   registerRoutes(app, { db: orm, resources: await loadResources(pool, tables) });
   registerMemberRoutes(app, { db: orm });
-  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES });
+  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES, log: { info: (obj: object) => void audits.push(obj as RowImagesRead) } });
   if (webDist) serveWebApp(app, webDist);
   await app.ready();
 
@@ -108,6 +111,7 @@ export async function startApi(
     pool,
     app,
     call,
+    audits,
     async user(email, opts = {}) {
       const password = `pw-${email}-long-enough`;
       const { rows } = await pool.query<{ id: string }>(`INSERT INTO users (email, name, operator, password_hash) VALUES ($1, $2, $3, $4) RETURNING id`, [

@@ -2,6 +2,9 @@
 // the process's stdout with their context, /metrics carries its metrics once (one HELP and
 // TYPE per name), /status shows it, and SIGTERM steps it down and frees the leader lock.
 // REPLICATOR_THREAD=0 keeps it on the main thread with the same face.
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { expect, test } from 'vitest';
 import { useTestDatabase } from '@realtime/db/testing';
 import { waitFor } from '@realtime/gateway/test-helpers';
@@ -11,6 +14,7 @@ const fx = useTestDatabase();
 const bearer = { authorization: `Bearer ${PROCESS_METRICS_TOKEN}` };
 const LEADER_LOCK = 0x72747370;
 let operatorPassword: string | undefined;
+const demoFile = path.join(mkdtempSync(path.join(tmpdir(), 'demo-users-')), 'demo-users.txt');
 
 /** Every `# HELP` and `# TYPE` name, with how often it occurs. */
 function headerCounts(text: string): Map<string, number> {
@@ -23,11 +27,18 @@ test.each([
   ['in a worker thread', '1'],
   ['on the main thread (REPLICATOR_THREAD=0)', '0'],
 ])('npm start with its replicator %s: leads, logs, /metrics once per name, /status, a clean SIGTERM', async (_how, thread) => {
-  const app = await startApp(fx.db.url, { LOG_LEVEL: 'info', REPLICATOR_THREAD: thread, DEMO: '1', SIMULATOR_INTERVAL_MS: '60000' });
+  const app = await startApp(fx.db.url, { LOG_LEVEL: 'info', REPLICATOR_THREAD: thread, DEMO: '1', SIMULATOR_INTERVAL_MS: '60000', DEMO_USERS_FILE: demoFile });
   let stopped = false;
   try {
-    // /status is for operators: the demo operator, whose password the first banner shows.
-    operatorPassword ??= /operator@demo\.example\s+(\S+)/.exec(app.output())?.[1];
+    // /status is for operators: the demo operator, whose password the first start wrote to
+    // the file its banner names (the output is a pipe, so it is not printed).
+    if (!operatorPassword) {
+      expect(app.output()).not.toMatch(/operator@demo\.example\s+\S{12,}/);
+      const file = /Their passwords are in (\S+) \(readable by its owner only/.exec(app.output())?.[1];
+      expect(file).toBe(demoFile);
+      expect(statSync(file!).mode & 0o777).toBe(0o600);
+      operatorPassword = /operator@demo\.example\s+(\S+)/.exec(readFileSync(file!, 'utf8'))?.[1];
+    }
     const operator = await signIn(app.base, 'operator@demo.example', operatorPassword!);
     const status = await waitFor('the replicator to lead', async () => {
       const s = (await (await fetch(`${app.base}/status`, { headers: operator })).json()) as { process: { role: string; mode: string; identity: string } | null };

@@ -1,8 +1,8 @@
 // The outbox for operators over HTTP: the same queries as `npm run outbox`.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { loadStreamedTables } from '@realtime/db';
+import { loadStreamedTables, type Logger } from '@realtime/db';
 import { parseInput } from '../errors';
 import { historyRows, listRows, stats } from './commands';
 import { parseDuration } from './parse';
@@ -55,11 +55,29 @@ const historyParams = z
   })
   .strict();
 
-export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number; pageBytes: number }): void {
+/** What an operator read of the outbox's row images leaves in the log (the audit of the audit). */
+export interface RowImagesRead {
+  operator: { id: string; email: string };
+  route: string;
+  query: Record<string, unknown>;
+  changes: number;
+}
+
+export function registerOutboxRoutes(
+  app: FastifyInstance,
+  opts: { pool: pg.Pool; gatewayUrls: string[]; lagWarnBytes: number; backlogWarnSeconds: number; pageBytes: number; log: Pick<Logger, 'info'> },
+): void {
+  // Operators see every project's rows here (the images are what an audit reads): who read
+  // which, and when, is logged at info whatever the HTTP log's level.
+  const audited = (request: FastifyRequest, query: Record<string, unknown>, changes: number) => {
+    const read: RowImagesRead = { operator: { id: request.user!.id, email: request.user!.email }, route: request.routeOptions.url ?? request.url, query, changes };
+    opts.log.info({ audit: 'outbox-read', requestId: request.id, ...read }, 'an operator read row images from the outbox');
+  };
   app.get('/api/outbox', async (request) => {
     const q = parseInput(listQuery, request.query, 'query');
     // Fewer than `limit` with a nextOffset: the page reached its byte budget.
     const { items, nextOffset } = await listRows(opts.pool, q, opts.pageBytes);
+    audited(request, q, items.length);
     return { items, page: { limit: q.limit, offset: q.offset, nextOffset } };
   });
   app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
@@ -70,6 +88,7 @@ export function registerOutboxRoutes(app: FastifyInstance, opts: { pool: pg.Pool
     // One answer, so a bounded one: a row changed a million times gives its latest changes.
     const changes = await historyRows(opts.pool, table, id, HISTORY_LATEST + 1);
     const truncated = changes.length > HISTORY_LATEST;
+    audited(request, { table, id }, truncated ? HISTORY_LATEST : changes.length);
     return { table, id, changes: truncated ? changes.slice(1) : changes, truncated };
   });
 }
