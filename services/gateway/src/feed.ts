@@ -162,6 +162,9 @@ export class Feed {
     this.emit(
       changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt, rowBytes: c.rowBytes, fp: c.fp })),
     );
+    // A change the replicator could not hand over (its worker thread could not clone it)
+    // leaves a gap inside the batch: what follows it is read from the outbox.
+    if (changes[changes.length - 1]!.seq > this.head) this.wake();
   }
 
   private emit(batch: FeedChange[]): void {

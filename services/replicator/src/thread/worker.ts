@@ -1,7 +1,7 @@
 // The replicator's worker thread: a Replicator with its own event loop, logger and metrics
 // registry; its stamped batches, status and metrics go to the thread that started it.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { adoptStopFlag, createLogger } from '@realtime/db';
+import { adoptStopFlag, createLogger, jsonDepthOver, STREAM_DEPTH_LIMIT } from '@realtime/db';
 import { Replicator } from '../replicator';
 import { metricsRegistry } from '../metrics';
 import type { FromWorker, ToWorker, WorkerInit } from './messages';
@@ -29,7 +29,14 @@ export async function runWorker(port: MessagePort, init: WorkerInit): Promise<vo
   replicator.onStamped((changes, head) => {
     const status = replicator.status();
     last = JSON.stringify(status);
-    post({ type: 'stamped', changes, head, status });
+    // A row nested thousands deep (captured before the trigger refused such rows, or written
+    // into the outbox by hand) clones here but overflows the stack where the clone is read,
+    // losing the whole message. Such changes stay behind; the feed reads the gap they leave
+    // from the outbox. Nesting takes bytes, so only large rows are walked.
+    const tooDeep = changes.filter((c) => (c.rowBytes === 0 || c.rowBytes > 2 * STREAM_DEPTH_LIMIT) && (jsonDepthOver(c.newRow, STREAM_DEPTH_LIMIT) || jsonDepthOver(c.oldRow, STREAM_DEPTH_LIMIT)));
+    const carried = tooDeep.length ? changes.filter((c) => !tooDeep.includes(c)) : changes;
+    if (tooDeep.length) log.error({ component: 'replicator', seqs: tooDeep.map((c) => c.seq) }, `stamped changes nested more than ${STREAM_DEPTH_LIMIT} levels deep were not handed to the main thread; the feed reads them from the outbox`);
+    post({ type: 'stamped', changes: carried, head, status });
   });
   const timer = setInterval(pushStatus, STATUS_CHECK_MS);
   port.on('message', (m: ToWorker) => {
