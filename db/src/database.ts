@@ -7,10 +7,11 @@ import type { DbEnv } from './env';
 import type { Logger } from './log';
 export { redactUrl } from './url';
 import pg from 'pg';
-import { EmbeddedPostgresError, ensureDatabase, startCluster, type Cluster } from './embedded/cluster';
+import { EmbeddedPostgresError, ensureDatabase, startCluster, unsafeDataDir, type Cluster } from './embedded/cluster';
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
-import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword, sharedDataDir } from './embedded/password';
-import { blockedFor, postgresIdentity } from './embedded/postgres-user';
+import { embeddedUrl, fallbackDataDir, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
+import { blockedFor, postgresIdentity, userRoot } from './embedded/postgres-user';
+import { trustedOwners, unsafeOnPath } from './embedded/own-folder';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DATABASE = 'realtime';
@@ -26,7 +27,8 @@ export interface Database {
 
 /**
  * The embedded cluster's data folder. A clone under a folder the postgres user cannot
- * enter (a 0700 home) keeps its data in a shared folder named after the clone instead.
+ * enter (a 0700 home) keeps its data in the running user's own folder instead, named
+ * after the clone; refused when another user could have made or changed that folder.
  * Keep in step with embeddedDataDirCandidates, which drizzle.config.ts reads synchronously.
  */
 export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> {
@@ -34,10 +36,13 @@ export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> 
   const preferred = path.join(repoRoot, '.data', 'postgres');
   const blocked = await blockedFor(await postgresIdentity(), path.dirname(preferred), 'x');
   if (!blocked) return preferred;
-  const fallback = sharedDataDir(repoRoot);
+  const fallback = fallbackDataDir(repoRoot);
+  // Before a server found running there, or a password file, is believed.
+  const unsafe = await unsafeOnPath(userRoot(), trustedOwners());
+  if (unsafe) throw unsafeDataDir(fallback, unsafe);
   log.warn(
     { preferred, fallback, blockedAt: blocked.path },
-    'the postgres user cannot enter the project folder, so the embedded data lives in a shared folder; set EMBEDDED_PG_DIR to choose another',
+    `the postgres user cannot enter the project folder, so the embedded data lives in ${userRoot()}; set EMBEDDED_PG_DIR to choose another`,
   );
   return fallback;
 }

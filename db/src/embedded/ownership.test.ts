@@ -46,7 +46,17 @@ describe('firstUnsafe', () => {
     ['a data folder the postgres user owns, when allowed for the target', [...top, at('/var/tmp/r', DIR | 0o755), at('/var/tmp/r/data', DIR | 0o700, 101)], [0, 101], null],
     ['a parent the postgres user owns is never allowed', [...top, at('/var/tmp/r', DIR | 0o755, 101), at('/var/tmp/r/data', DIR | 0o700, 101)], [0, 101], '/var/tmp/r'],
     ['the first of two problems', [at('/', DIR | 0o755), at('/a', DIR | 0o777), at('/a/b', DIR | 0o755, 65534)], undefined, '/a'],
-  ])('%s', (_name, chain, targetTrusted, want) => {
-    expect(firstUnsafe(chain, root, targetTrusted)?.path ?? null).toBe(want);
+  ])('%s', (_name, chain, targetOwners, want) => {
+    expect(firstUnsafe(chain, root, { targetOwners })?.path ?? null).toBe(want);
+  });
+
+  const varTmp = [...top.slice(0, 2), at('/var/tmp', DIR | 0o1777)];
+  test.each<[string, OwnedStat[], Parameters<typeof firstUnsafe>[2], string | null]>([
+    ['a folder to make a data folder in may be sticky and root-owned (EMBEDDED_PG_DIR=/var/tmp/pg)', varTmp, { parentOnly: true }, null],
+    ['a folder trusted alone may not', varTmp, {}, '/var/tmp'],
+    ['a missing target: all that exists is above it', varTmp, { complete: false }, null],
+    ['above a missing target, a folder of another user still counts', [...varTmp, at('/var/tmp/x', DIR | 0o755, 65534)], { complete: false }, '/var/tmp/x'],
+  ])('%s', (_name, chain, opts, want) => {
+    expect(firstUnsafe(chain, root, opts)?.path ?? null).toBe(want);
   });
 });

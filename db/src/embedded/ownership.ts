@@ -46,15 +46,20 @@ export interface Unsafe {
   reason: string;
 }
 
-/**
- * The first unsafe component of a chain (from / down to the target, as lstat saw each),
- * or null. The last entry is the target; `targetTrusted` may add owners for it alone
- * (the postgres user owns its data folder, never the folders above it).
- */
-export function firstUnsafe(chain: readonly OwnedStat[], trusted: readonly number[], targetTrusted: readonly number[] = trusted): Unsafe | null {
+export interface PathCheck {
+  /** Owners allowed for the target alone (the postgres user owns its data folder, never the folders above it). */
+  targetOwners?: readonly number[];
+  /** The target is a folder to make things in, not one to trust alone: a root-owned sticky one (/var/tmp) will do. */
+  parentOnly?: boolean;
+  /** false: the chain stops above a target that does not exist yet, so all of it is above the target. */
+  complete?: boolean;
+}
+
+/** The first unsafe component of a chain (from / down to the target, as lstat saw each), or null. */
+export function firstUnsafe(chain: readonly OwnedStat[], trusted: readonly number[], opts: PathCheck = {}): Unsafe | null {
   for (const [i, s] of chain.entries()) {
-    const last = i === chain.length - 1;
-    const reason = unsafeReason(s, last ? targetTrusted : trusted, last ? 'target' : 'ancestor');
+    const isTarget = opts.complete !== false && i === chain.length - 1;
+    const reason = unsafeReason(s, isTarget ? (opts.targetOwners ?? trusted) : trusted, isTarget && !opts.parentOnly ? 'target' : 'ancestor');
     if (reason) return { path: s.path, reason };
   }
   return null;

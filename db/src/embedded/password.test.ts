@@ -9,10 +9,10 @@ import {
   generatePassword,
   PASSWORD_FILE,
   readEmbeddedPassword,
-  sharedDataDir,
+  fallbackDataDir,
   writeEmbeddedPassword,
 } from './password';
-import { SHARED_ROOT } from './postgres-user';
+import { userRoot } from './postgres-user';
 
 describe('generatePassword', () => {
   test('is long, URL-safe and different every time', () => {
@@ -37,12 +37,17 @@ describe('embeddedDataDirCandidates', () => {
     expect(embeddedDataDirCandidates('/src/app', 'rel/data')).toEqual(['/src/app/rel/data']);
     expect(embeddedDataDirCandidates('/src/app', '/var/tmp/data')).toEqual(['/var/tmp/data']);
   });
-  test('else the clone folder, then its shared stand-in', () => {
-    const [own, shared] = embeddedDataDirCandidates('/src/app');
+  test("else the clone folder, then its stand-in in the running user's own folder", () => {
+    const [own, fallback] = embeddedDataDirCandidates('/src/app');
     expect(own).toBe('/src/app/.data/postgres');
-    expect(shared).toBe(sharedDataDir('/src/app'));
-    expect(shared).toMatch(new RegExp(`^${SHARED_ROOT}/data-[0-9a-f]{12}$`));
-    expect(sharedDataDir('/src/other')).not.toBe(shared);
+    expect(fallback).toBe(fallbackDataDir('/src/app'));
+    expect(fallback).toMatch(new RegExp(`^${userRoot()}/data-[0-9a-f]{12}$`));
+    expect(fallbackDataDir('/src/other')).not.toBe(fallback);
+  });
+  test('the stand-in lives in a folder named after the user, not in one every user shares', () => {
+    expect(userRoot(0)).toBe('/var/tmp/realtime-outbox-0');
+    expect(userRoot(1000)).toBe('/var/tmp/realtime-outbox-1000');
+    expect(fallbackDataDir('/src/app').startsWith(`${userRoot(process.getuid!())}/`)).toBe(true);
   });
 });
 

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { SHARED_ROOT } from './postgres-user';
+import { userRoot } from './postgres-user';
 
 export const EMBEDDED_USER = 'postgres';
 /** What data folders initialised before passwords were generated still accept. */
@@ -64,16 +64,16 @@ export const writeEmbeddedPassword = (dataDir: string, password: string): Promis
 
 /**
  * The data folders `npm start` may use, in the order `embeddedDataDir` considers them:
- * EMBEDDED_PG_DIR alone when set, else the clone's own folder, else the shared one that
- * stands in for it when the postgres user cannot enter the clone.
+ * EMBEDDED_PG_DIR alone when set, else the clone's own folder, else the one in the running
+ * user's own folder that stands in for it when the postgres user cannot enter the clone.
  */
 export function embeddedDataDirCandidates(repoRoot: string, pgDir?: string): string[] {
   if (pgDir) return [path.resolve(repoRoot, pgDir)];
-  return [path.join(repoRoot, '.data', 'postgres'), sharedDataDir(repoRoot)];
+  return [path.join(repoRoot, '.data', 'postgres'), fallbackDataDir(repoRoot)];
 }
 
-export const sharedDataDir = (repoRoot: string): string =>
-  path.join(SHARED_ROOT, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
+export const fallbackDataDir = (repoRoot: string): string =>
+  path.join(userRoot(), `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
 
 /** The first candidate that holds a password file, without knowing which one `npm start` picks. */
 export function findEmbeddedPassword(dataDirs: string[]): { dataDir: string; password: string } | null {
