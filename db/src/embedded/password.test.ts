@@ -79,6 +79,24 @@ describe('the password file', () => {
     expect(() => readEmbeddedPassword(dir)).toThrow(/is empty\. Write the superuser's password into it/);
   });
 
+  test('a link in its place is refused, not followed', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    await fs.writeFile(elsewhere, 'not-a-password\n');
+    await fs.symlink(elsewhere, path.join(dir, PASSWORD_FILE));
+    expect(() => readEmbeddedPassword(dir)).toThrow(/is a symbolic link, which this process does not follow\. Remove the link/);
+  });
+
+  test('a link put under the name it is first written to is replaced, and what it names is left alone', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    await fs.writeFile(elsewhere, 'untouched\n', { mode: 0o644 });
+    await fs.symlink(elsewhere, path.join(dir, `${PASSWORD_FILE}.tmp-${process.pid}`));
+    await writeEmbeddedPassword(dir, 'secret-3');
+    expect(readEmbeddedPassword(dir)).toBe('secret-3');
+    expect(await fs.readFile(elsewhere, 'utf8')).toBe('untouched\n');
+    expect((await fs.stat(elsewhere)).mode & 0o777).toBe(0o644);
+    expect((await fs.lstat(path.join(dir, PASSWORD_FILE))).isFile()).toBe(true);
+  });
+
   test('findEmbeddedPassword takes the first folder that has one', async () => {
     const second = path.join(dir, 'second');
     await fs.mkdir(second);
