@@ -1,6 +1,7 @@
 // Which Postgres the process uses: DATABASE_URL when set, otherwise the clone's embedded
 // one: reused when it runs (embedded/locate.ts decides which), else started on
 // EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
@@ -12,6 +13,9 @@ import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type Embedde
 import { embeddedUrl, fallbackDataDir, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
 import { blockedFor, postgresIdentity, userRoot } from './embedded/postgres-user';
 import { trustedOwners, unsafeOnPath } from './embedded/own-folder';
+
+/** Where earlier versions kept fallback data folders, shared by every user. */
+const LEGACY_ROOT = '/var/tmp/realtime-outbox';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DATABASE = 'realtime';
@@ -44,6 +48,14 @@ export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> 
     { preferred, fallback, blockedAt: blocked.path },
     `the postgres user cannot enter the project folder, so the embedded data lives in ${userRoot()}; set EMBEDDED_PG_DIR to choose another`,
   );
+  const legacy = path.join(LEGACY_ROOT, path.basename(fallback));
+  if (!existsSync(fallback) && existsSync(legacy)) {
+    log.warn(
+      { legacy, fallback },
+      `data of an earlier version is in ${legacy}, a folder any local user could have made first, and is no longer used. ` +
+        `To keep it, set EMBEDDED_PG_DIR=${legacy}: it is used if ${LEGACY_ROOT} and everything above it are root's and writable by nobody else`,
+    );
+  }
   return fallback;
 }
 
