@@ -35,18 +35,20 @@ export interface Database {
  * after the clone; refused when another user could have made or changed that folder.
  * Keep in step with embeddedDataDirCandidates, which drizzle.config.ts reads synchronously.
  */
-export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> {
-  if (env.EMBEDDED_PG_DIR) return anchoredDataDir(repoRoot, env.EMBEDDED_PG_DIR);
-  const preferred = path.join(repoRoot, '.data', 'postgres');
+export async function embeddedDataDir(env: DbEnv, log: Logger, at: { clone?: string; root?: string } = {}): Promise<string> {
+  const clone = at.clone ?? repoRoot;
+  const root = at.root ?? userRoot();
+  if (env.EMBEDDED_PG_DIR) return anchoredDataDir(clone, env.EMBEDDED_PG_DIR);
+  const preferred = path.join(clone, '.data', 'postgres');
   const blocked = await blockedFor(await postgresIdentity(), path.dirname(preferred), 'x');
   if (!blocked) return preferred;
-  const fallback = fallbackDataDir(repoRoot);
+  const fallback = fallbackDataDir(clone, root);
   // Before a server found running there, or a password file, is believed.
-  const unsafe = await unsafeOnPath(userRoot(), trustedOwners());
+  const unsafe = await unsafeOnPath(root, trustedOwners());
   if (unsafe) throw unsafeDataDir(fallback, unsafe);
   log.warn(
     { preferred, fallback, blockedAt: blocked.path },
-    `the postgres user cannot enter the project folder, so the embedded data lives in ${userRoot()}; set EMBEDDED_PG_DIR to choose another`,
+    `the postgres user cannot enter the project folder, so the embedded data lives in ${root}; set EMBEDDED_PG_DIR to choose another`,
   );
   const legacy = path.join(LEGACY_ROOT, path.basename(fallback));
   if (!existsSync(fallback) && existsSync(legacy)) {

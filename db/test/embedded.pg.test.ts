@@ -16,6 +16,8 @@ import { createLogger } from '../src/log';
 import { freePort, startCluster, EmbeddedPostgresError } from '../src/embedded/cluster';
 import { isRoot, loadEmbeddedPostgres, stagedCopy } from '../src/embedded/postgres-user';
 import { unsafeInTree, UnsafeFolderError } from '../src/embedded/own-folder';
+import { embeddedDataDir } from '../src/database';
+import { loadDbEnv } from '../src/env';
 
 const run = promisify(execFile);
 
@@ -256,5 +258,26 @@ describe.skipIf(!isRoot())('a data folder another user could swap', () => {
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe.skipIf(!isRoot())("npm start's fallback data folder, for a clone the postgres user cannot enter", () => {
+  const env = loadDbEnv({ LOG_LEVEL: 'silent' });
+
+  test('in a folder another user made first: refused naming EMBEDDED_PG_DIR, before anything in it is believed', async () => {
+    const dir = await caseFolder('fallback-by-nobody');
+    const theirs = path.join(dir, 'realtime-outbox-0');
+    await asNobody(`mkdir -m 0755 ${quote(theirs)}`);
+    await expect(embeddedDataDir(env, log, { clone: locked, root: theirs })).rejects.toThrow(
+      new RegExp(`${theirs} is owned by uid 65534.*Set EMBEDDED_PG_DIR`, 's'),
+    );
+  });
+
+  test("in root's own folder: the data folder named after the clone, there; EMBEDDED_PG_DIR wins over it", async () => {
+    const ours = path.join(await caseFolder('fallback-ok'), 'realtime-outbox-0');
+    await fs.mkdir(ours, { mode: 0o755 });
+    await fs.chmod(ours, 0o755);
+    expect(await embeddedDataDir(env, log, { clone: locked, root: ours })).toMatch(new RegExp(`^${ours}/data-[0-9a-f]{12}$`));
+    expect(await embeddedDataDir(loadDbEnv({ LOG_LEVEL: 'silent', EMBEDDED_PG_DIR: '/srv/pg' }), log, { clone: locked, root: ours })).toBe('/srv/pg');
   });
 });

@@ -96,8 +96,8 @@ export function embeddedDataDirCandidates(repoRoot: string, pgDir?: string): str
   return [path.join(repoRoot, '.data', 'postgres'), fallbackDataDir(repoRoot)];
 }
 
-export const fallbackDataDir = (repoRoot: string): string =>
-  path.join(userRoot(), `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
+export const fallbackDataDir = (repoRoot: string, root: string = userRoot()): string =>
+  path.join(root, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
 
 /** The first candidate that holds a password file, without knowing which one `npm start` picks. */
 export function findEmbeddedPassword(dataDirs: string[]): { dataDir: string; password: string } | null {
