@@ -1,16 +1,21 @@
 // Which Postgres the process uses: DATABASE_URL when set, otherwise the clone's embedded
 // one: reused when it runs (embedded/locate.ts decides which), else started on
 // EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
 import type { Logger } from './log';
 export { redactUrl } from './url';
 import pg from 'pg';
-import { EmbeddedPostgresError, ensureDatabase, startCluster, type Cluster } from './embedded/cluster';
+import { EmbeddedPostgresError, ensureDatabase, startCluster, unsafeDataDir, type Cluster } from './embedded/cluster';
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
-import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword, sharedDataDir } from './embedded/password';
-import { blockedFor, postgresIdentity } from './embedded/postgres-user';
+import { embeddedUrl, fallbackDataDir, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
+import { blockedFor, postgresIdentity, userRoot } from './embedded/postgres-user';
+import { trustedOwners, unsafeOnPath } from './embedded/own-folder';
+
+/** Where earlier versions kept fallback data folders, shared by every user. */
+const LEGACY_ROOT = '/var/tmp/realtime-outbox';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DATABASE = 'realtime';
@@ -26,19 +31,33 @@ export interface Database {
 
 /**
  * The embedded cluster's data folder. A clone under a folder the postgres user cannot
- * enter (a 0700 home) keeps its data in a shared folder named after the clone instead.
+ * enter (a 0700 home) keeps its data in the running user's own folder instead, named
+ * after the clone; refused when another user could have made or changed that folder.
  * Keep in step with embeddedDataDirCandidates, which drizzle.config.ts reads synchronously.
  */
-export async function embeddedDataDir(env: DbEnv, log: Logger): Promise<string> {
-  if (env.EMBEDDED_PG_DIR) return anchoredDataDir(repoRoot, env.EMBEDDED_PG_DIR);
-  const preferred = path.join(repoRoot, '.data', 'postgres');
+export async function embeddedDataDir(env: DbEnv, log: Logger, at: { clone?: string; root?: string } = {}): Promise<string> {
+  const clone = at.clone ?? repoRoot;
+  const root = at.root ?? userRoot();
+  if (env.EMBEDDED_PG_DIR) return anchoredDataDir(clone, env.EMBEDDED_PG_DIR);
+  const preferred = path.join(clone, '.data', 'postgres');
   const blocked = await blockedFor(await postgresIdentity(), path.dirname(preferred), 'x');
   if (!blocked) return preferred;
-  const fallback = sharedDataDir(repoRoot);
+  const fallback = fallbackDataDir(clone, root);
+  // Before a server found running there, or a password file, is believed.
+  const unsafe = await unsafeOnPath(root, trustedOwners());
+  if (unsafe) throw unsafeDataDir(fallback, unsafe);
   log.warn(
     { preferred, fallback, blockedAt: blocked.path },
-    'the postgres user cannot enter the project folder, so the embedded data lives in a shared folder; set EMBEDDED_PG_DIR to choose another',
+    `the postgres user cannot enter the project folder, so the embedded data lives in ${root}; set EMBEDDED_PG_DIR to choose another`,
   );
+  const legacy = path.join(LEGACY_ROOT, path.basename(fallback));
+  if (!existsSync(fallback) && existsSync(legacy)) {
+    log.warn(
+      { legacy, fallback },
+      `data of an earlier version is in ${legacy}, a folder any local user could have made first, and is no longer used. ` +
+        `To keep it, set EMBEDDED_PG_DIR=${legacy}: it is used if ${LEGACY_ROOT} and everything above it are root's and writable by nobody else`,
+    );
+  }
   return fallback;
 }
 

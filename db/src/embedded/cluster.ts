@@ -9,6 +9,8 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log';
 import { blockedFor, isRoot, loadEmbeddedPostgres, postgresIdentity, type LoadOptions } from './postgres-user';
+import { currentUid, ensureOwnFolder, trustedOwners, unsafeOnPath } from './own-folder';
+import type { Unsafe } from './ownership';
 import {
   EMBEDDED_USER,
   embeddedUrl,
@@ -57,6 +59,16 @@ export class EmbeddedPostgresError extends Error {
   }
 }
 
+/** The error for a data folder another user could swap or change, with the ways out. */
+export function unsafeDataDir(dataDir: string, found: Unsafe): EmbeddedPostgresError {
+  return new EmbeddedPostgresError(
+    `Refusing the data folder ${dataDir}: ${found.path} ${found.reason}, so another user could swap the folder that ` +
+      'this process (as root) hands to the postgres user and reads the password from. Set EMBEDDED_PG_DIR to a folder whose every ' +
+      'parent is owned by root (or you) and writable by nobody else, which the postgres user can enter (for example /srv/realtime-pg); ' +
+      `if ${found.path} was not made by you, check what it holds and remove it; or set DATABASE_URL to a Postgres you run yourself.`,
+  );
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -84,6 +96,16 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const log = opts.log.child({ component: 'embedded-postgres', port: opts.port });
   const dataDir = path.resolve(opts.dataDir);
   const who = await postgresIdentity();
+  // Postgres as another user (root runs it as postgres): every folder above the data
+  // must be root's, or a local user could swap the data folder for a link and have root
+  // hand a folder of its choice to the postgres user.
+  const guarded = who.uid !== currentUid();
+  const trusted = trustedOwners();
+  const dataOwners = [...trusted, who.uid];
+  if (guarded) {
+    const found = await unsafeOnPath(dataDir, trusted, { targetOwners: dataOwners });
+    if (found) throw unsafeDataDir(dataDir, found);
+  }
   const blocked = await blockedFor(who, path.dirname(dataDir), 'x');
   if (blocked) {
     throw new EmbeddedPostgresError(
@@ -91,6 +113,18 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         `on the way to its data folder ${dataDir}. Set EMBEDDED_PG_DIR to a folder that user can reach (for example under /var/tmp), ` +
         'or set DATABASE_URL to a Postgres you run yourself.',
     );
+  }
+  if (guarded) {
+    const above = await ensureOwnFolder(path.dirname(dataDir), trusted, { parentOnly: true });
+    if (above) throw unsafeDataDir(dataDir, above);
+    // Made here, before embedded-postgres chowns it to postgres: in a sticky parent
+    // (/var/tmp) someone could otherwise put a link under the name after the check and
+    // have that chown land elsewhere. Checked again: one that existed may be theirs.
+    await fs.mkdir(dataDir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    const found = await unsafeOnPath(dataDir, trusted, { targetOwners: dataOwners });
+    if (found) throw unsafeDataDir(dataDir, found);
   }
   if (await portInUse(opts.port)) {
     throw new EmbeddedPostgresError(

@@ -9,10 +9,10 @@ import {
   generatePassword,
   PASSWORD_FILE,
   readEmbeddedPassword,
-  sharedDataDir,
+  fallbackDataDir,
   writeEmbeddedPassword,
 } from './password';
-import { SHARED_ROOT } from './postgres-user';
+import { userRoot } from './postgres-user';
 
 describe('generatePassword', () => {
   test('is long, URL-safe and different every time', () => {
@@ -37,12 +37,17 @@ describe('embeddedDataDirCandidates', () => {
     expect(embeddedDataDirCandidates('/src/app', 'rel/data')).toEqual(['/src/app/rel/data']);
     expect(embeddedDataDirCandidates('/src/app', '/var/tmp/data')).toEqual(['/var/tmp/data']);
   });
-  test('else the clone folder, then its shared stand-in', () => {
-    const [own, shared] = embeddedDataDirCandidates('/src/app');
+  test("else the clone folder, then its stand-in in the running user's own folder", () => {
+    const [own, fallback] = embeddedDataDirCandidates('/src/app');
     expect(own).toBe('/src/app/.data/postgres');
-    expect(shared).toBe(sharedDataDir('/src/app'));
-    expect(shared).toMatch(new RegExp(`^${SHARED_ROOT}/data-[0-9a-f]{12}$`));
-    expect(sharedDataDir('/src/other')).not.toBe(shared);
+    expect(fallback).toBe(fallbackDataDir('/src/app'));
+    expect(fallback).toMatch(new RegExp(`^${userRoot()}/data-[0-9a-f]{12}$`));
+    expect(fallbackDataDir('/src/other')).not.toBe(fallback);
+  });
+  test('the stand-in lives in a folder named after the user, not in one every user shares', () => {
+    expect(userRoot(0)).toBe('/var/tmp/realtime-outbox-0');
+    expect(userRoot(1000)).toBe('/var/tmp/realtime-outbox-1000');
+    expect(fallbackDataDir('/src/app').startsWith(`${userRoot(process.getuid!())}/`)).toBe(true);
   });
 });
 
@@ -72,6 +77,24 @@ describe('the password file', () => {
   test('empty is an error that names the fix', async () => {
     await fs.writeFile(path.join(dir, PASSWORD_FILE), '\n');
     expect(() => readEmbeddedPassword(dir)).toThrow(/is empty\. Write the superuser's password into it/);
+  });
+
+  test('a link in its place is refused, not followed', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    await fs.writeFile(elsewhere, 'not-a-password\n');
+    await fs.symlink(elsewhere, path.join(dir, PASSWORD_FILE));
+    expect(() => readEmbeddedPassword(dir)).toThrow(/is a symbolic link, which this process does not follow\. Remove the link/);
+  });
+
+  test('a link put under the name it is first written to is replaced, and what it names is left alone', async () => {
+    const elsewhere = path.join(dir, 'elsewhere');
+    await fs.writeFile(elsewhere, 'untouched\n', { mode: 0o644 });
+    await fs.symlink(elsewhere, path.join(dir, `${PASSWORD_FILE}.tmp-${process.pid}`));
+    await writeEmbeddedPassword(dir, 'secret-3');
+    expect(readEmbeddedPassword(dir)).toBe('secret-3');
+    expect(await fs.readFile(elsewhere, 'utf8')).toBe('untouched\n');
+    expect((await fs.stat(elsewhere)).mode & 0o777).toBe(0o644);
+    expect((await fs.lstat(path.join(dir, PASSWORD_FILE))).isFile()).toBe(true);
   });
 
   test('findEmbeddedPassword takes the first folder that has one', async () => {

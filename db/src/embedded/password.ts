@@ -2,10 +2,10 @@
 // in that folder, so only who can read the folder's file can connect. Synchronous reads
 // and no heavy imports, because drizzle.config.ts uses this too.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { SHARED_ROOT } from './postgres-user';
+import { userRoot } from './postgres-user';
 
 export const EMBEDDED_USER = 'postgres';
 /** What data folders initialised before passwords were generated still accept. */
@@ -24,10 +24,24 @@ export const embeddedUrl = (port: number, password: string, database = 'postgres
 export function readPasswordFile(file: string): string | null {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // The data folder is the postgres user's: a link put in the file's place would make
+    // root read a file of that user's choosing and send it to that user's server.
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ELOOP') {
+      throw new Error(
+        `The embedded Postgres password file ${file} is a symbolic link, which this process does not follow. ` +
+          "Remove the link and write the superuser's password into a plain file there (mode 0600), or move the data folder away to start a new cluster.",
+        { cause: err },
+      );
+    }
     throw new Error(
       `Cannot read the embedded Postgres password in ${file} (${code ?? 'unknown error'}). ` +
         'Run as the user who first started that data folder (often root), or set DATABASE_URL to a Postgres you run yourself.',
@@ -46,12 +60,22 @@ export function readPasswordFile(file: string): string | null {
 
 export const readEmbeddedPassword = (dataDir: string): string | null => readPasswordFile(path.join(dataDir, PASSWORD_FILE));
 
-/** Written aside and renamed, so that a reader never sees half a password. */
+/**
+ * Written aside and renamed, so that a reader never sees half a password. The aside file
+ * is made new (O_EXCL, which follows no link) and changed through its handle only: the
+ * postgres user owns the folder and could put a link under that name meanwhile.
+ */
 export async function writePasswordFile(file: string, password: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
-    await fs.writeFile(tmp, `${password}\n`, { mode: 0o600 });
-    await fs.chmod(tmp, 0o600); // the umask may have taken bits away, never added: make sure
+    await fs.rm(tmp, { force: true });
+    const handle = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await handle.chmod(0o600); // the umask may have taken bits away, never added: make sure
+      await handle.writeFile(`${password}\n`);
+    } finally {
+      await handle.close();
+    }
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });
@@ -64,16 +88,16 @@ export const writeEmbeddedPassword = (dataDir: string, password: string): Promis
 
 /**
  * The data folders `npm start` may use, in the order `embeddedDataDir` considers them:
- * EMBEDDED_PG_DIR alone when set, else the clone's own folder, else the shared one that
- * stands in for it when the postgres user cannot enter the clone.
+ * EMBEDDED_PG_DIR alone when set, else the clone's own folder, else the one in the running
+ * user's own folder that stands in for it when the postgres user cannot enter the clone.
  */
 export function embeddedDataDirCandidates(repoRoot: string, pgDir?: string): string[] {
   if (pgDir) return [path.resolve(repoRoot, pgDir)];
-  return [path.join(repoRoot, '.data', 'postgres'), sharedDataDir(repoRoot)];
+  return [path.join(repoRoot, '.data', 'postgres'), fallbackDataDir(repoRoot)];
 }
 
-export const sharedDataDir = (repoRoot: string): string =>
-  path.join(SHARED_ROOT, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
+export const fallbackDataDir = (repoRoot: string, root: string = userRoot()): string =>
+  path.join(root, `data-${createHash('sha256').update(repoRoot).digest('hex').slice(0, 12)}`);
 
 /** The first candidate that holds a password file, without knowing which one `npm start` picks. */
 export function findEmbeddedPassword(dataDirs: string[]): { dataDir: string; password: string } | null {

