@@ -12,4 +12,4 @@ export { watchPool } from './pool';
 export { HEAD_SQL, FLOOR_SQL, PENDING_AT_RESUME_SQL, fingerprint, fingerprintInput, fingerprintInputSql, pendingDigestSql } from './head';
 export { loadStreamedTables, parseTriggerArgs, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
 export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';
-export { jsonDepthOver, STREAM_DEPTH_LIMIT } from './json-depth';
+export { jsonDepthOver, measureJson, JSON_DEPTH_LIMIT, STREAM_DEPTH_LIMIT } from './json-depth';

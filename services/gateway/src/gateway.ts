@@ -8,7 +8,7 @@ import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import { shapeRow, type Logger, type StreamedTable } from '@realtime/db';
+import { JSON_DEPTH_LIMIT, measureJson, shapeRow, type Logger, type StreamedTable } from '@realtime/db';
 import {
   WS_PATH,
   describeIssues,
@@ -472,7 +472,10 @@ export class Gateway {
       return this.bad(socket, reply, `at most ${this.limits.subscribesPerSecond} subscribes a second per connection (SUBSCRIBES_PER_SECOND); wait a moment and try again`, 'RATE_LIMITED');
     }
     try {
-      if (JSON.stringify(req ?? null).length > MAX_MESSAGE_BYTES) return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
+      // Measured without recursion: a message nested thousands deep would overflow JSON.stringify.
+      const measured = measureJson(req ?? null, { size: MAX_MESSAGE_BYTES, depth: JSON_DEPTH_LIMIT });
+      if (measured.over === 'size') return this.bad(socket, reply, `message larger than ${MAX_MESSAGE_BYTES} bytes`);
+      if (measured.over === 'depth') return this.bad(socket, reply, `message nested deeper than ${JSON_DEPTH_LIMIT} levels of arrays and objects`);
       const parsed = subscribeSchema.safeParse(req);
       if (!parsed.success) return this.bad(socket, reply, describeIssues(parsed.error));
       const { channel, since, fp, cursor: token } = parsed.data;

@@ -6,10 +6,10 @@
 // (serializing, structured clones between threads, Postgres's jsonb): it is refused
 // before it is parsed, by a scan that does not recurse.
 import type { FastifyInstance } from 'fastify';
+import { JSON_DEPTH_LIMIT } from '@realtime/db';
 import { HttpError } from '../errors';
 
-/** Arrays and objects inside one another, at most: far beyond any row of the app, far below any stack. */
-export const JSON_DEPTH_LIMIT = 64;
+export { JSON_DEPTH_LIMIT, measureJson } from '@realtime/db';
 
 /**
  * The deepest nesting of arrays and objects in a JSON text, without parsing it and without
@@ -36,44 +36,6 @@ export function jsonTextDepth(text: string, stopAt = Number.POSITIVE_INFINITY): 
     } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
   }
   return deepest;
-}
-
-/**
- * The size of a value as JSON text (characters) and its nesting, measured without recursion
- * (an explicit stack), stopping as soon as either passes its bound: a value built in
- * code, not parsed from a request, gets the same bounds as a body.
- */
-export function measureJson(value: unknown, bounds: { size: number; depth: number }): { size: number; depth: number; over: 'size' | 'depth' | null } {
-  let size = 0;
-  let deepest = 0;
-  if (value === undefined) return { size: 0, depth: 0, over: null };
-  const stack: { v: unknown; d: number }[] = [{ v: value, d: 0 }];
-  while (stack.length) {
-    const { v, d } = stack.pop()!;
-    // null, and undefined in an array (JSON.stringify writes null there).
-    if (v === null || v === undefined || typeof v === 'function' || typeof v === 'symbol') size += 4;
-    else if (typeof v === 'string') size += JSON.stringify(v).length;
-    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') size += String(v).length;
-    else if (typeof v === 'object') {
-      const depth = d + 1;
-      if (depth > deepest) deepest = depth;
-      if (deepest > bounds.depth) return { size, depth: deepest, over: 'depth' };
-      if (Array.isArray(v)) {
-        size += 2 + Math.max(0, v.length - 1);
-        for (const item of v) stack.push({ v: item, d: depth });
-      } else {
-        // JSON.stringify leaves out keys whose value has no JSON form.
-        const entries = Object.entries(v as Record<string, unknown>).filter(([, item]) => item !== undefined && typeof item !== 'function' && typeof item !== 'symbol');
-        size += 2 + Math.max(0, entries.length - 1);
-        for (const [k, item] of entries) {
-          size += JSON.stringify(k).length + 1;
-          stack.push({ v: item, d: depth });
-        }
-      }
-    }
-    if (size > bounds.size) return { size, depth: deepest, over: 'size' };
-  }
-  return { size, depth: deepest, over: null };
 }
 
 const isJson = (contentType: string | undefined): boolean => /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType ?? '');

@@ -4,7 +4,7 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
-import { JSON_DEPTH_LIMIT, measureJson } from './json';
+import { JSON_DEPTH_LIMIT, measureJson } from '@realtime/db';
 
 export const TEXT_LIMIT = 10_000;
 export const JSON_LIMIT = 10_000;
