@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import Ajv2019 from 'ajv/dist/2019';
+import { parseTrustProxy } from '../src/limits/proxy';
 import { parse } from 'yaml';
 import {
   copiedClosureProblems,
@@ -74,6 +75,20 @@ describe('docker/compose.yml', () => {
     for (const [name] of gateways) expect(nginx).toContain(`server ${name}:3000;`);
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/);
     expect(replicators[0]![1].build!.dockerfile).toBe('docker/Dockerfile');
+  });
+
+  test('every process listens on the compose network; the gateways believe forwarded headers from the proxy alone, at its fixed address', () => {
+    const s = compose.services as Record<string, { environment?: Record<string, string>; networks?: Record<string, { ipv4_address?: string }>; command?: string[] }>;
+    const apps = Object.entries(s).filter(([name]) => name.startsWith('gateway-') || name.startsWith('replicator-'));
+    for (const [name, svc] of apps) expect(svc.environment?.HOST, `${name} listens beyond its loopback`).toBe('0.0.0.0');
+    const proxyAddress = s.proxy!.networks?.default?.ipv4_address;
+    expect(proxyAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const subnet = (compose as unknown as { networks: { default: { ipam: { config: { subnet: string }[] } } } }).networks.default.ipam.config[0]!.subnet;
+    expect(proxyAddress!.startsWith(subnet.split('.').slice(0, 3).join('.'))).toBe(true);
+    for (const [name, svc] of apps.filter(([n]) => n.startsWith('gateway-'))) {
+      expect(svc.environment?.TRUST_PROXY, `${name} trusts exactly the proxy`).toBe(proxyAddress);
+      expect(() => parseTrustProxy(svc.environment?.TRUST_PROXY)).not.toThrow();
+    }
   });
 });
 
