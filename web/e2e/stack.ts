@@ -143,7 +143,8 @@ export class Session {
   async request<T>(method: string, path: string, body?: unknown, expect = [200, 201, 204]): Promise<T> {
     const res = await fetch(`${this.base}/api/${path}`, {
       method,
-      headers: { cookie: this.cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      // As the app does: a POST, PUT or PATCH always says it is JSON, with or without a body.
+      headers: { cookie: this.cookie, ...(body === undefined && (method === 'GET' || method === 'DELETE') ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!expect.includes(res.status)) throw new Error(`${method} /api/${path}: ${res.status} ${await res.text()}`);
