@@ -48,7 +48,8 @@ export function onSignedOut(fn: () => void): () => void {
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`/api/${path}`, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    // The API takes POST, PUT and PATCH only as JSON, with or without a body (a form from another site cannot say it).
+    headers: body === undefined && (method === 'GET' || method === 'DELETE') ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
@@ -76,7 +77,7 @@ export const api = {
       rememberMe(me);
       return me;
     }),
-  signOut: () => request<void>('POST', 'auth/sign-out', {}),
+  signOut: () => request<void>('POST', 'auth/sign-out'),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
