@@ -228,16 +228,15 @@ describe('operators and identity', () => {
     expect(stored!.n).toBe(0); // the table keeps only a hash of the token
   });
 
-  test('guessing a password is cut off after ten failures a minute, for that account only', async () => {
+  test('guessing a password slows that account after ten failures a minute, never locks its owner out', async () => {
     const victim = await fx.user('victim@example.com'); // its own sign-in spends nothing
-    // From ten addresses, so that it is the account's budget that runs out (hardening.pg.test.ts has the address's).
+    // From ten addresses, so that it is the account's budget that runs out (hardening.pg.test.ts has the address's, and the pace).
     const guess = (email: string, password: string, ip: string) => fx.app.inject({ method: 'POST', url: '/api/auth/sign-in', payload: { email, password }, remoteAddress: ip });
     const tries: number[] = [];
     for (let i = 0; i < 10; i++) tries.push((await guess(victim.email, `guess-number-${i}`, `10.9.0.${i + 1}`)).statusCode);
     expect(tries).toEqual(Array(10).fill(401));
-    const cut = await guess(victim.email, victim.password, '10.9.0.99');
-    expect(cut.statusCode).toBe(429);
-    expect(cut.json().error.code).toBe('TOO_MANY_REQUESTS');
+    // The account now takes one attempt at a time: the first goes at once, and the right password signs in.
+    expect((await guess(victim.email, victim.password, '10.9.0.99')).statusCode).toBe(200);
     expect((await guess(who.editorA!.email, who.editorA!.password, '10.9.0.1')).statusCode).toBe(200);
   });
 });
