@@ -39,6 +39,7 @@ describe('connectionLost', () => {
     { name: 'the socket closed', err: pgError('Connection terminated unexpectedly'), want: true },
     { name: 'nothing listens', err: pgError('connect ECONNREFUSED 127.0.0.1:54329', 'ECONNREFUSED'), want: true },
     { name: 'wrapped by drizzle (the cause is the loss)', err: new Error('Failed query: rollback', { cause: pgError('Connection terminated unexpectedly') }), want: true },
+    { name: 'a query on a client whose connection already failed (the loss seen second-hand)', err: new Error('Failed query: rollback', { cause: pgError('Client has encountered a connection error and is not queryable') }), want: true },
     { name: 'a statement error', err: pgError('duplicate key value violates unique constraint', '23505'), want: false },
     { name: 'a statement timeout', err: pgError('canceling statement due to statement timeout', '57014'), want: false },
     { name: 'not an error', err: 'Connection terminated', want: false },

@@ -99,7 +99,7 @@ function reportLoss(loud: () => void, quiet: () => void): void {
 // SQLSTATEs of a server going away (admin_shutdown, crash_shutdown, cannot_connect_now,
 // connection_failure, connection_does_not_exist) and the socket errors of the same.
 const LOST_CODES = new Set(['57P01', '57P02', '57P03', '08006', '08003', '08001', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
-const LOST_MESSAGES = /Connection terminated|terminating connection due to administrator command|the database system is shutting down|Client was closed and is not queryable|Cannot use a pool after calling end on the pool/;
+const LOST_MESSAGES = /Connection terminated|terminating connection due to administrator command|the database system is shutting down|Client was closed and is not queryable|Client has encountered a connection error and is not queryable|Cannot use a pool after calling end on the pool/;
 
 /** Whether an error (or one it was caused by) is a lost or refused database connection. */
 export function connectionLost(err: unknown): boolean {

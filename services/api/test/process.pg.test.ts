@@ -2,6 +2,8 @@
 // demo users printed with their passwords, a signed-in API write streamed end to end to
 // the same user's socket, operators' /metrics and /status, a clean SIGTERM.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -12,6 +14,7 @@ import { waitFor } from '@realtime/gateway/test-helpers';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fx = useTestDatabase();
+const demoFile = path.join(mkdtempSync(path.join(tmpdir(), 'demo-users-')), 'demo-users.txt');
 
 /** Prometheus text exposition: every sample line parsed, anything else refused. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -35,7 +38,7 @@ async function signIn(base: string, email: string, password: string): Promise<st
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: fx.db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '' },
+    env: { ...process.env, DATABASE_URL: fx.db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '', DEMO_USERS_FILE: demoFile, HOST: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -44,7 +47,19 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
   const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
   try {
     const port = await waitFor('the banner', () => /Open http:\/\/localhost:(\d+)/.exec(out)?.[1]);
-    const demo = (email: string) => waitFor(`${email}'s password`, () => new RegExp(`${email.replace('.', '\\.')}\\s+(\\S+)`).exec(out)?.[1]);
+    // Its output is a pipe, not a terminal: the passwords go to a file only its owner reads, which the banner names.
+    await waitFor('the demo users\' file named', () => out.includes(`Their passwords are in ${demoFile} (readable by its owner only`));
+    expect(statSync(demoFile).mode & 0o777).toBe(0o600);
+    const passwords = readFileSync(demoFile, 'utf8');
+    const demo = async (email: string) => {
+      const password = new RegExp(`${email.replace('.', '\\.')}\\s+(\\S+)`).exec(passwords)![1]!;
+      expect(out).not.toContain(password);
+      return password;
+    };
+    // npm start serves this machine only unless HOST says otherwise.
+    expect(out).toContain('Listening on 127.0.0.1 only');
+    const outside = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (outside) await expect(fetch(`http://${outside}:${port}/healthz`)).rejects.toThrow();
     const base = `http://127.0.0.1:${port}`;
     const owner = { cookie: await signIn(base, 'owner@demo.example', await demo('owner@demo.example')) };
     const operator = { cookie: await signIn(base, 'operator@demo.example', await demo('operator@demo.example')) };
