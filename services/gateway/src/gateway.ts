@@ -351,11 +351,17 @@ export class Gateway {
     if (!entry) {
       const log = new MembershipLog();
       // Events after this position arrive through dispatch (which adds them to the
-      // same log); those up to it are read. Together: the whole history, each once.
+      // same log, registered below in this same turn of the event loop); those up to it
+      // are read. Together: the whole history, each once. The feed can hand out a change
+      // before the outbox shows its seq (early numbering), so the read waits until the
+      // outbox reaches the position: read any sooner, a revocation the feed delivered a
+      // moment ago would be in neither half, and the user would keep the project.
       const upTo = this.opts.feed.position;
-      const ready = readMemberships(this.replayPool, userId, upTo).then((events) => {
-        for (const e of events) log.add(e);
-      });
+      const ready = (async () => {
+        const bounds = await readBoundsReaching(this.replayPool, upTo, HEAD_WAIT_MS, () => false);
+        if (bounds.head < upTo) throw new Error(`the outbox shows changes up to seq ${bounds.head} but the stream has sent up to ${upTo} (the replicator is behind or restarting)`);
+        for (const e of await readMemberships(this.replayPool, userId, upTo)) log.add(e);
+      })();
       entry = { log, sockets: new Set(), ready };
       this.users.set(userId, entry);
       ready.catch(() => {
