@@ -87,7 +87,7 @@ export async function startApi(
   });
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
-  registerRoutes(app, { db: orm, resources: await loadResources(pool, tables) });
+  registerRoutes(app, { db: orm, resources: await loadResources(pool, tables), cursorSecret: secret });
   registerMemberRoutes(app, { db: orm });
   registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES });
   if (webDist) serveWebApp(app, webDist);

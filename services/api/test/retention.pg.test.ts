@@ -8,7 +8,7 @@ import { decodeCursor } from '@realtime/auth';
 import { Received, connect, startGateway, token, waitFor } from '@realtime/gateway/test-helpers';
 import { planPrune, prune } from '../src/outbox/commands';
 import { startRetention } from '../src/outbox/retention';
-import { startApi } from './fixture';
+import { secret, startApi } from './fixture';
 
 const fx = useTestDatabase();
 
@@ -55,7 +55,7 @@ test('after a quiet week (prune --older-than 0s), a list cursor carries the head
     const list = await api.call('GET', '/api/projects', undefined, user);
     expect(list.status).toBe(200);
     expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([p!.id]);
-    expect(decodeCursor(list.body.cursor).headSeq).toBe(state!.pruned);
+    expect(decodeCursor(secret, list.body.cursor).headSeq).toBe(state!.pruned);
 
     const gw = await startGateway(api.db.url);
     try {

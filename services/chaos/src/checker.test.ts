@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { encodeCursor } from '@realtime/auth';
 import { canonical, checkDelivery, checkOutbox, checkQueueWrites, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type IntendedWrite, type MemberChange, type OutboxChange, type QueueOutboxRow } from './checker';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
@@ -87,6 +88,8 @@ describe('readCursor', () => {
   test('the head and snapshot of an API cursor; anything else is named', () => {
     const cursor = Buffer.from(JSON.stringify({ v: 1, h: 42, s: '10:12:10' })).toString('base64url');
     expect(readCursor(cursor)).toEqual({ head: 42, snapshot: '10:12:10' });
+    const signed = encodeCursor(new TextEncoder().encode('chaos-test-secret-chaos-test-secret!'), 42, '10:12:10', null);
+    expect(readCursor(signed)).toEqual({ head: 42, snapshot: '10:12:10' });
     expect(() => readCursor(Buffer.from('{"v":1}').toString('base64url'))).toThrow(/not a list cursor/);
   });
 });

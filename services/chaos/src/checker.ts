@@ -123,9 +123,12 @@ export function lastMembershipChange(h: Memberships, userId: string, projectId: 
   return h.get(userId)?.get(projectId)?.at(-1)?.seq ?? 0;
 }
 
-/** A list's stream cursor (base64url JSON from the API): the head seq it was read at and its snapshot. */
+/**
+ * A list's stream cursor (base64url JSON from the API, then `.` and its signature, which
+ * the gateway checks and the checker need not): the head seq it was read at and its snapshot.
+ */
 export function readCursor(cursor: string): { head: number; snapshot: string } {
-  const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { h?: unknown; s?: unknown };
+  const c = JSON.parse(Buffer.from(cursor.split('.')[0]!, 'base64url').toString('utf8')) as { h?: unknown; s?: unknown };
   if (typeof c.h !== 'number' || typeof c.s !== 'string') throw new Error(`not a list cursor of the API: ${cursor.slice(0, 40)}`);
   return { head: c.h, snapshot: c.s };
 }

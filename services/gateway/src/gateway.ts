@@ -504,7 +504,7 @@ export class Gateway {
       let cursor: Cursor | null = null;
       if (token !== undefined) {
         try {
-          cursor = decodeCursor(token);
+          cursor = decodeCursor(this.opts.jwtSecret, token);
         } catch (err) {
           if (err instanceof CursorError) return this.bad(socket, reply, err.message);
           throw err;
