@@ -41,6 +41,8 @@ export async function startGateway(
     /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
     onQuery?: (sql: string) => void;
     channels?: string[];
+    /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
+    jwtSecret?: Uint8Array;
   } = {},
 ): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -66,7 +68,7 @@ export async function startGateway(
     // Every streamed table, from the catalog, as npm start serves them.
     channels: await ChannelCatalog.load({ pool, log, listenUrl: url, only: opts.channels }),
     frontendUrls: ['http://localhost:3000'],
-    jwtSecret: secret,
+    jwtSecret: opts.jwtSecret ?? secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
   });
   gateway.start();
