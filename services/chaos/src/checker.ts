@@ -82,6 +82,23 @@ export function checkDelivery(received: readonly Delivery[], expected: readonly 
   return f;
 }
 
+/**
+ * A fresh socket's plain live subscription (subscriber.ts, FreshSocket) owes no particular
+ * seqs: it is held to authorization only. Everything it received must be the user's at
+ * its seq.
+ */
+export function checkFresh(received: readonly Delivery[], member: MemberAt, label = 'fresh socket'): Findings {
+  const f = noFindings();
+  if (!member) return f;
+  for (const { seq, projects } of received) {
+    const foreign = projects.find((p) => !member(p, seq));
+    if (foreign === undefined) continue;
+    f.unauthorized++;
+    f.first ??= `${label}: seq ${seq} received, a row of project ${foreign}, which the user was not a member of at that seq`;
+  }
+  return f;
+}
+
 /** A project_members change from the outbox, reduced to what membership needs. */
 export interface MemberChange {
   seq: number;
