@@ -569,6 +569,8 @@ export class Gateway {
       // the stream never reached costs no read and no polling, whatever the client sends.
       let admission = admitResume(replayFrom, joinedAt, cursor?.pending ?? null);
       if (admission === 'wait-for-feed') admission = (await this.opts.feed.reached(replayFrom, HEAD_WAIT_MS, () => sub.closed)) ? 'read' : 'history-changed';
+      // Closed while it waited (its socket gone, or a resync the client was sent).
+      if (sub.closed) return answer(this.opts.feed.position);
       if (admission !== 'read') {
         answer(this.opts.feed.position);
         if (admission === 'history-changed') this.historyChanged({ ...this.who(socket), sub: id, since: replayFrom, feed: this.opts.feed.position });
