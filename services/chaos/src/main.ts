@@ -196,7 +196,7 @@ try {
     const cookie = userId === lone.id ? loneCookie : subscribers.find((x) => x.userId === userId && x.session)?.session;
     if (!cookie) return;
     const gateway = fresh.length % s.gateways.length;
-    const probe = new FreshSocket(userId, { projectId }, gatewayUrl(gateway), cookie, 'extraction_jobs', catalog.get('extraction_jobs')?.projectColumn ?? null, (line) => notes.write(`${new Date().toISOString()} ${line}\n`));
+    const probe = new FreshSocket(userId, { projectId }, gatewayUrl(gateway), cookie, 'extraction_jobs', catalog.get('extraction_jobs')?.projectColumn ?? null, (line) => notes.write(`${new Date().toISOString()} ${line}\n`), () => (restored ? 1 : 0));
     const entry = { probe, running: true, done: Promise.resolve() };
     entry.done = probe.run(FRESH_FOR_MS).catch((err: Error) => {
       probe.cut = `failed: ${err.message}`;
@@ -320,12 +320,16 @@ try {
       delivered += e.received.length;
     }
   }
-  // Fresh sockets opened right after a revocation: authorization only. A delivery the
-  // restore took away is judged by the history it belonged to.
+  // Fresh sockets opened right after a revocation: authorization only, each delivery
+  // against the history it came from (before the restore's gateways went down: the one
+  // the restore ended; no gateway serves anyone between the two).
   let freshDelivered = 0;
   for (const { probe } of fresh) {
-    const member: MemberAt = (project, seq) => (rs !== null && lost(seq) ? isMember(rs.truth.history, probe.userId, project, seq) : isMember(truth.history, probe.userId, project, seq));
-    delivery = addFindings(delivery, checkFresh(probe.received, member, probe.label));
+    for (const era of [0, 1]) {
+      const t = era === 0 && rs !== null ? rs.truth : truth;
+      const member: MemberAt = (project, seq) => isMember(t.history, probe.userId, project, seq);
+      delivery = addFindings(delivery, checkFresh(probe.received.filter((d) => d.era === era), member, `${probe.label}${era === 0 && rs ? ' (before the restore)' : ''}`));
+    }
     freshDelivered += probe.received.length;
   }
   const stuck = subscribers

@@ -347,7 +347,8 @@ export class Subscriber {
  * plain live subscription owes no particular seqs), and only of its first connection.
  */
 export class FreshSocket {
-  readonly received: Delivery[] = [];
+  /** Each with the history it came from (`era()` when it arrived: a restore begins another). */
+  readonly received: (Delivery & { era: number })[] = [];
   /** Why it stopped listening before its time (a lost connection, a refusal), if it did. */
   cut: string | null = null;
 
@@ -360,6 +361,7 @@ export class FreshSocket {
     readonly channel: string,
     private readonly projectColumn: string | null,
     private readonly note: (line: string) => void = () => undefined,
+    private readonly era: () => number = () => 0,
   ) {}
 
   get label(): string {
@@ -385,7 +387,8 @@ export class FreshSocket {
       {
         onChanges: (events) => {
           if (!listening) return;
-          for (const c of events) this.received.push({ seq: c.seq, projects: projectsOf(field, [c.row, c.old]) });
+          const era = this.era();
+          for (const c of events) this.received.push({ seq: c.seq, projects: projectsOf(field, [c.row, c.old]), era });
         },
         onResync: (reason) => {
           this.note(`${this.label}: resync ${reason}`);
