@@ -75,7 +75,7 @@ async function main(): Promise<() => Promise<void>> {
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   // The app schema's streamed tables, read after the migrations that declare them.
-  registerRoutes(http, { db: orm, resources: await loadResources(pool) });
+  registerRoutes(http, { db: orm, resources: await loadResources(pool), cursorSecret: secret });
   registerMemberRoutes(http, { db: orm });
   registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES, log: log.child({ component: 'audit' }, { level: 'info' }) });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));

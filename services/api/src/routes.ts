@@ -30,6 +30,8 @@ export interface RoutesOptions {
   db: NodePgDatabase;
   /** What to serve: loadResources() at start-up, after migrations. */
   resources: Resource[];
+  /** Signs the lists' stream cursors: the gateway's secret (REALTIME_JWT_SECRET), which checks them. */
+  cursorSecret: Uint8Array;
 }
 
 /** The signed-in user; the auth hook has refused the request before a route runs without one. */
@@ -152,7 +154,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
         const more = items.length > q.limit;
         return {
           items: (more ? items.slice(0, q.limit) : items).map((i) => shape(i.row)),
-          cursor: cursorFromRow(head),
+          cursor: cursorFromRow(opts.cursorSecret, head),
           page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
         };
       },

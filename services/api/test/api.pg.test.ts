@@ -121,7 +121,7 @@ describe('errors name the field', () => {
 describe('stream handoff and actor', () => {
   test('every list carries a cursor read in the same snapshot as its rows', async () => {
     const list = await call('GET', '/api/projects');
-    const cursor = decodeCursor(list.body.cursor);
+    const cursor = decodeCursor(secret, list.body.cursor);
     expect(cursor.snapshotText).toMatch(/^\d+:\d+:/);
     // No replicator runs here: nothing is stamped, so the list's head is 0.
     expect(cursor.headSeq).toBe(0);

@@ -93,7 +93,7 @@ export async function startApi(
   app.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   const audits: RowImagesRead[] = [];
-  registerRoutes(app, { db: orm, resources: await loadResources(pool, tables) });
+  registerRoutes(app, { db: orm, resources: await loadResources(pool, tables), cursorSecret: secret });
   registerMemberRoutes(app, { db: orm });
   registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES, log: { info: (obj: object) => void audits.push(obj as RowImagesRead) } });
   if (webDist) serveWebApp(app, webDist);

@@ -4,11 +4,11 @@
 import { expect, test } from 'vitest';
 import { HEAD_SQL, createLogger } from '@realtime/db';
 import { useTestDatabase } from '@realtime/db/testing';
-import { decodeCursor } from '@realtime/auth';
-import { Received, connect, startGateway, token, waitFor } from '@realtime/gateway/test-helpers';
+import { decodeCursor, signToken } from '@realtime/auth';
+import { Received, connect, startGateway, waitFor } from '@realtime/gateway/test-helpers';
 import { planPrune, prune } from '../src/outbox/commands';
 import { startRetention } from '../src/outbox/retention';
-import { startApi } from './fixture';
+import { secret, startApi } from './fixture';
 
 const fx = useTestDatabase();
 
@@ -55,11 +55,12 @@ test('after a quiet week (prune --older-than 0s), a list cursor carries the head
     const list = await api.call('GET', '/api/projects', undefined, user);
     expect(list.status).toBe(200);
     expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([p!.id]);
-    expect(decodeCursor(list.body.cursor).headSeq).toBe(state!.pruned);
+    expect(decodeCursor(secret, list.body.cursor).headSeq).toBe(state!.pruned);
 
-    const gw = await startGateway(api.db.url);
+    // The API's secret, as in one deployment: the gateway takes the cursors its lists carry.
+    const gw = await startGateway(api.db.url, { jwtSecret: secret });
     try {
-      const r = new Received(await connect(gw.port, token()));
+      const r = new Received(await connect(gw.port, signToken(secret, { channels: ['*'], projects: ['*'] })));
       expect(await r.subscribe({ channel: 'projects', cursor: list.body.cursor })).toMatchObject({ ok: true, headSeq: 7 });
       await waitFor('live or resync', () => r.lives.length > 0 || r.resyncs.length > 0);
       expect(r.resyncs).toEqual([]);

@@ -1,6 +1,9 @@
 // The stream cursor an HTTP list carries: the head seq, the fingerprint of the change at
 // the head (the history the list was read from) and the snapshot the list was read in.
-// Opaque to clients (base64url JSON), checked when it comes back.
+// Opaque to clients (base64url JSON and its HMAC-SHA256 under the server's secret), and
+// signed because the gateway spends reads on what it says: a cursor made by hand could
+// name any pending range, and make every resume sort the whole outbox.
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { HEAD_SQL, fingerprint, fingerprintInputSql, pendingDigestSql } from '@realtime/db';
 import { parseSnapshot, type Snapshot } from './snapshot';
@@ -46,18 +49,47 @@ export interface Pending {
   digest: string;
 }
 
-export function encodeCursor(headSeq: number, snapshotText: string, headFp: string | null, pending: Pending | null = null): string {
+/**
+ * The secret also signs stream tokens (HS256, an HMAC of `header.payload`): the label keeps
+ * a cursor's signature from ever being the signature of anything else made with it.
+ */
+const SIGNING_LABEL = 'realtime list cursor\n';
+
+function signature(secret: Uint8Array, payload: string): Buffer {
+  return createHmac('sha256', secret).update(SIGNING_LABEL).update(payload).digest();
+}
+
+/** `<base64url JSON>.<base64url HMAC-SHA256 of it>`, signed with the secret the gateway checks it with. */
+export function encodeCursor(secret: Uint8Array, headSeq: number, snapshotText: string, headFp: string | null, pending: Pending | null = null): string {
   parseSnapshot(snapshotText);
   const u = pending ? { u: [pending.lo, pending.hi, pending.digest] } : {};
-  return Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText, ...u })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText, ...u })).toString('base64url');
+  return `${payload}.${signature(secret, payload).toString('base64url')}`;
 }
 
 export class CursorError extends Error {}
 
-export function decodeCursor(token: string): Cursor {
+/** The signed payload of a cursor, or a CursorError; nothing of an unsigned or altered one is parsed. */
+function verified(secret: Uint8Array, token: string): string {
+  const dot = token.indexOf('.');
+  if (dot < 0) {
+    throw new CursorError('cursor is not signed (made by hand, or issued before cursors were signed); read the list again and subscribe with the cursor it carries');
+  }
+  const payload = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = signature(secret, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new CursorError('cursor signature does not match (altered, or issued by a server with another REALTIME_JWT_SECRET); read the list again and subscribe with the cursor it carries');
+  }
+  return payload;
+}
+
+/** The cursor a list carried, once its signature is checked against `secret`. */
+export function decodeCursor(secret: Uint8Array, token: string): Cursor {
+  const payload = verified(secret, token);
   let raw: unknown;
   try {
-    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    raw = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
   } catch {
     throw new CursorError('cursor is not one this server issued (not base64url JSON); use the cursor of an HTTP list as it came');
   }
@@ -94,17 +126,17 @@ export type CursorRow = {
   pending_digest?: string | null;
 };
 
-/** The cursor from a row of CURSOR_SQL. */
-export function cursorFromRow(row: CursorRow): string {
+/** The cursor from a row of CURSOR_SQL, signed with `secret`. */
+export function cursorFromRow(secret: Uint8Array, row: CursorRow): string {
   const pending = row.pending_lo && row.pending_hi && row.pending_digest ? { lo: Number(row.pending_lo), hi: Number(row.pending_hi), digest: row.pending_digest } : null;
-  return encodeCursor(Number(row.head ?? 0), row.snapshot, row.fp_input ? fingerprint(row.fp_input) : null, pending);
+  return encodeCursor(secret, Number(row.head ?? 0), row.snapshot, row.fp_input ? fingerprint(row.fp_input) : null, pending);
 }
 
 /**
  * The cursor for a list read in the same transaction (REPEATABLE READ, so that the list
  * and this snapshot are one): read it in that transaction, before or after the rows.
  */
-export async function readCursor(client: { query: (sql: string) => Promise<{ rows: CursorRow[] }> }): Promise<string> {
+export async function readCursor(secret: Uint8Array, client: { query: (sql: string) => Promise<{ rows: CursorRow[] }> }): Promise<string> {
   const { rows } = await client.query(CURSOR_SQL);
-  return cursorFromRow(rows[0]!);
+  return cursorFromRow(secret, rows[0]!);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { canonical, checkDelivery, checkOutbox, checkQueueWrites, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type IntendedWrite, type MemberChange, type OutboxChange, type QueueOutboxRow } from './checker';
+import { encodeCursor } from '@realtime/auth';
+import { canonical, checkDelivery, checkFresh, checkOutbox, checkQueueWrites, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type IntendedWrite, type MemberChange, type OutboxChange, type QueueOutboxRow } from './checker';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 
@@ -83,10 +84,35 @@ describe('membership history', () => {
   });
 });
 
+describe('checkFresh', () => {
+  // Granted A at 10 and B at 11, A revoked at 20: a fresh socket opened then.
+  const history = membershipHistory([
+    { seq: 10, op: 'INSERT', userId: 'u', projectId: 'A' },
+    { seq: 11, op: 'INSERT', userId: 'u', projectId: 'B' },
+    { seq: 20, op: 'DELETE', userId: 'u', projectId: 'A' },
+  ]);
+  const member = (p: string, seq: number) => isMember(history, 'u', p, seq);
+  test.each([
+    { name: 'nothing received', received: [], unauthorized: 0 },
+    { name: 'B only, before and after the revocation', received: [{ seq: 15, projects: ['B'] }, { seq: 25, projects: ['B'] }], unauthorized: 0 },
+    { name: 'A before its revocation', received: [{ seq: 19, projects: ['A'] }], unauthorized: 0 },
+    { name: 'A after its revocation', received: [{ seq: 21, projects: ['B'] }, { seq: 22, projects: ['A'] }, { seq: 23, projects: ['A'] }], unauthorized: 2 },
+    { name: 'a move from B into A after it', received: [{ seq: 30, projects: ['B', 'A'] }], unauthorized: 1 },
+    { name: 'again after a reconnect, and out of order: not its business', received: [{ seq: 25, projects: ['B'] }, { seq: 24, projects: ['B'] }, { seq: 25, projects: ['B'] }], unauthorized: 0 },
+  ])('$name', ({ received, unauthorized }) => {
+    const f = checkFresh(received, member, 'fresh');
+    expect(f).toMatchObject({ unauthorized, lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0 });
+    if (unauthorized) expect(f.first).toMatch(/^fresh: seq 2?\d+ received, a row of project A/);
+    else expect(f.first).toBeNull();
+  });
+});
+
 describe('readCursor', () => {
   test('the head and snapshot of an API cursor; anything else is named', () => {
     const cursor = Buffer.from(JSON.stringify({ v: 1, h: 42, s: '10:12:10' })).toString('base64url');
     expect(readCursor(cursor)).toEqual({ head: 42, snapshot: '10:12:10' });
+    const signed = encodeCursor(new TextEncoder().encode('chaos-test-secret-chaos-test-secret!'), 42, '10:12:10', null);
+    expect(readCursor(signed)).toEqual({ head: 42, snapshot: '10:12:10' });
     expect(() => readCursor(Buffer.from('{"v":1}').toString('base64url'))).toThrow(/not a list cursor/);
   });
 });

@@ -82,6 +82,23 @@ export function checkDelivery(received: readonly Delivery[], expected: readonly 
   return f;
 }
 
+/**
+ * A fresh socket's plain live subscription (subscriber.ts, FreshSocket) owes no particular
+ * seqs: it is held to authorization only. Everything it received must be the user's at
+ * its seq.
+ */
+export function checkFresh(received: readonly Delivery[], member: MemberAt, label = 'fresh socket'): Findings {
+  const f = noFindings();
+  if (!member) return f;
+  for (const { seq, projects } of received) {
+    const foreign = projects.find((p) => !member(p, seq));
+    if (foreign === undefined) continue;
+    f.unauthorized++;
+    f.first ??= `${label}: seq ${seq} received, a row of project ${foreign}, which the user was not a member of at that seq`;
+  }
+  return f;
+}
+
 /** A project_members change from the outbox, reduced to what membership needs. */
 export interface MemberChange {
   seq: number;
@@ -123,9 +140,12 @@ export function lastMembershipChange(h: Memberships, userId: string, projectId: 
   return h.get(userId)?.get(projectId)?.at(-1)?.seq ?? 0;
 }
 
-/** A list's stream cursor (base64url JSON from the API): the head seq it was read at and its snapshot. */
+/**
+ * A list's stream cursor (base64url JSON from the API, then `.` and its signature, which
+ * the gateway checks and the checker need not): the head seq it was read at and its snapshot.
+ */
 export function readCursor(cursor: string): { head: number; snapshot: string } {
-  const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { h?: unknown; s?: unknown };
+  const c = JSON.parse(Buffer.from(cursor.split('.')[0]!, 'base64url').toString('utf8')) as { h?: unknown; s?: unknown };
   if (typeof c.h !== 'number' || typeof c.s !== 'string') throw new Error(`not a list cursor of the API: ${cursor.slice(0, 40)}`);
   return { head: c.h, snapshot: c.s };
 }

@@ -1,5 +1,6 @@
 // `npm run test:chaos -- [--seed N] [--seconds S] [--subscribers N] [--writers N] [--users N]`
-// Writers, grants and revocations, signed-in subscribers, clients writing through the
+// Writers, grants and revocations (each followed at once by a fresh socket of the revoked
+// user, its first on a gateway for a user kept for that), signed-in subscribers, clients writing through the
 // write queue (CHAOS_QUEUE_WRITERS) and faults against real processes on a throwaway
 // Postgres, then the checker. Prints one line of counts and exits 1 on any lost,
 // duplicated, out-of-order or unauthorized change, any cache that differs from the
@@ -19,6 +20,7 @@ import { loadChaosEnv } from './env';
 import {
   addFindings,
   checkDelivery,
+  checkFresh,
   checkRestore,
   historyOf,
   lostSeqs,
@@ -45,7 +47,7 @@ import {
 import { clientFaults, countByKind, planFaults, planSubscribers, planUsers, serverFaults, type FaultKind, type PlannedFault, type ServerFault } from './plan';
 import { rng, type Rng } from './rng';
 import { REPLICATOR_ROLE, SECRET, Stack, sleep, waitFor, type Proc } from './stack';
-import { Subscriber, fetchList, type Access, type Epoch } from './subscriber';
+import { FreshSocket, Subscriber, fetchList, type Access, type Epoch } from './subscriber';
 import { backedUp, restoreBackup, takeBackup } from './restore';
 import { QueueWriters } from './queue-writers';
 import { signIn } from './users';
@@ -123,6 +125,10 @@ let queueLog: WriteStream | null = null;
 let queue: QueueWriters | null = null;
 let failed = true;
 const subscribers: Subscriber[] = [];
+/** Fresh sockets opened after revocations, each listening FRESH_FOR_MS; at most FRESH_AT_ONCE at a time. */
+const fresh: { probe: FreshSocket; running: boolean; done: Promise<void> }[] = [];
+const FRESH_FOR_MS = 3000;
+const FRESH_AT_ONCE = 4;
 let catalog = new Map<string, StreamedTable>();
 /** What the restore fault found and left: the checker's truth for the history it ended. */
 interface Restored {
@@ -180,7 +186,26 @@ try {
   await qw.start();
 
   const writers = new Writers(s.url, r.fork(3), opts.writers, pinned, log, people.ids);
-  const members = new MembershipWriter(s.url, r.fork(6), people.ids, pinned, log);
+  // A user with no subscribers of their own, granted and revoked like the others: a fresh
+  // socket of theirs after a revocation is their first on its gateway, whose membership
+  // the gateway reads while the revocation may still be on its way to the outbox.
+  const lone = await createLoneUser(s, people, pinned);
+  const loneCookie = await signIn(gatewayUrl(0), lone.email, people.password);
+  const openFresh = (userId: string, projectId: string) => {
+    if (fresh.filter((f) => f.running).length >= FRESH_AT_ONCE) return;
+    const cookie = userId === lone.id ? loneCookie : subscribers.find((x) => x.userId === userId && x.session)?.session;
+    if (!cookie) return;
+    const gateway = fresh.length % s.gateways.length;
+    const probe = new FreshSocket(userId, { projectId }, gatewayUrl(gateway), cookie, 'extraction_jobs', catalog.get('extraction_jobs')?.projectColumn ?? null, (line) => notes.write(`${new Date().toISOString()} ${line}\n`), () => (restored ? 1 : 0));
+    const entry = { probe, running: true, done: Promise.resolve() };
+    entry.done = probe.run(FRESH_FOR_MS).catch((err: Error) => {
+      probe.cut = `failed: ${err.message}`;
+    }).finally(() => {
+      entry.running = false;
+    });
+    fresh.push(entry);
+  };
+  const members = new MembershipWriter(s.url, r.fork(6), [...people.ids, lone.id], pinned, log, openFresh);
   const faults: FaultRecord[] = [];
   const started = Date.now();
   const elapsed = () => Date.now() - started;
@@ -212,6 +237,7 @@ try {
   await sleep(Math.max(0, durationMs - elapsed()));
   await writers.stop();
   await members.stop();
+  await Promise.all(fresh.map((f) => f.done));
   await qw.stop();
   await serverLane;
   await clientLane;
@@ -294,6 +320,18 @@ try {
       delivered += e.received.length;
     }
   }
+  // Fresh sockets opened right after a revocation: authorization only, each delivery
+  // against the history it came from (before the restore's gateways went down: the one
+  // the restore ended; no gateway serves anyone between the two).
+  let freshDelivered = 0;
+  for (const { probe } of fresh) {
+    for (const era of [0, 1]) {
+      const t = era === 0 && rs !== null ? rs.truth : truth;
+      const member: MemberAt = (project, seq) => isMember(t.history, probe.userId, project, seq);
+      delivery = addFindings(delivery, checkFresh(probe.received.filter((d) => d.era === era), member, `${probe.label}${era === 0 && rs ? ' (before the restore)' : ''}`));
+    }
+    freshDelivered += probe.received.length;
+  }
   const stuck = subscribers
     .filter((x) => x.refused && !settledRefused(x))
     .map((x) =>
@@ -358,7 +396,7 @@ try {
   out(
     `chaos seed ${opts.seed}: ${fmt(facts!.rows)} changes, ${fmt(delivered)} deliveries to ${subscribers.length} subscribers (${users.length} as ${opts.users} users, ${subscribers.length - users.length} with a service token; ` +
       `${epochs} subscriptions, ${resyncs} resyncs of which ${sum((x) => x.membershipResyncs)} for membership, ${refusals} subscribes refused and retried, ${sum((x) => x.forbidden)} forbidden and retried later; ` +
-      `${refreshes} tokens renewed, ${sum((x) => x.expired)} ran out); memberships: ${grants} grants, ${revocations} revocations, ${roleChanges} role changes (${written} written as such, the rest by projects made and deleted); ` +
+      `${refreshes} tokens renewed, ${sum((x) => x.expired)} ran out); ${fresh.length} fresh sockets opened right after a revocation (${fresh.filter((f) => f.probe.userId === lone.id).length} of a user with no other socket), ${fmt(freshDelivered)} deliveries to them; memberships: ${grants} grants, ${revocations} revocations, ${roleChanges} role changes (${written} written as such, the rest by projects made and deleted); ` +
       `faults: ${faultText}; lost ${delivery.lost}, duplicated ${delivery.duplicated}, out of order ${delivery.outOfOrder}, unexpected ${delivery.unexpected}, unauthorized ${delivery.unauthorized}, ` +
       `caches differing ${cacheBad}, outbox ${outboxProblems.length ? outboxProblems.join('; ') : `stamped once 1..${fmt(facts!.max ?? 0)}`}, outbox vs tables ${replayMismatch} mismatched, processes crashed ${crashes.length}, stops that needed SIGKILL ${forced}`,
   );
@@ -462,6 +500,14 @@ async function createUsers(s: Stack, count: number): Promise<People> {
   const rows = await s.query<{ id: string; email: string }>(`SELECT id, email FROM users`);
   const id = (email: string) => rows.find((row) => row.email === email)!.id;
   return { ids: emails.map(id), emails, password, auditor: { id: id(auditorEmail), email: auditorEmail } };
+}
+
+/** A user with the others' password and a viewer's membership of every pinned project, and no subscribers. */
+async function createLoneUser(s: Stack, people: People, pinned: string[]): Promise<{ id: string; email: string }> {
+  const email = 'chaos-lone@chaos.test';
+  const [row] = await s.query<{ id: string }>(`INSERT INTO users (email, password_hash) SELECT $1, password_hash FROM users WHERE email = $2 RETURNING id::text AS id`, [email, people.emails[0]]);
+  await s.query(`INSERT INTO project_members (project_id, user_id, role) SELECT p, $2, 'viewer' FROM unnest($1::uuid[]) p`, [pinned, row!.id]);
+  return { id: row!.id, email };
 }
 
 /** The pinned projects, each made by its creator (who owns it through the product's trigger), then the planned grants. */

@@ -337,3 +337,69 @@ export class Subscriber {
     }
   }
 }
+
+/**
+ * A tab opened right after one of its user's revocations: a fresh connection (the user's
+ * first on that gateway when the user has no other there), one live subscription to every
+ * row the user may see, for a few seconds. The gateway builds a first socket's membership
+ * at connect, while the revocation may still be on its way to the outbox: whatever this
+ * socket receives must be the user's at its seq. Only authorization is asked of it (a
+ * plain live subscription owes no particular seqs), and only of its first connection.
+ */
+export class FreshSocket {
+  /** Each with the history it came from (`era()` when it arrived: a restore begins another). */
+  readonly received: (Delivery & { era: number })[] = [];
+  /** Why it stopped listening before its time (a lost connection, a refusal), if it did. */
+  cut: string | null = null;
+
+  constructor(
+    readonly userId: string,
+    /** The revocation it follows. */
+    readonly after: { projectId: string },
+    private readonly base: string,
+    private readonly cookie: string,
+    readonly channel: string,
+    private readonly projectColumn: string | null,
+    private readonly note: (line: string) => void = () => undefined,
+    private readonly era: () => number = () => 0,
+  ) {}
+
+  get label(): string {
+    return `fresh socket of ${this.userId.slice(0, 8)} after its revocation from ${this.after.projectId.slice(0, 8)} (${this.channel})`;
+  }
+
+  async run(ms: number): Promise<void> {
+    const client = createRealtime({
+      url: this.base,
+      getToken: async () => fetchToken(this.base, this.cookie),
+      backoff: { baseMs: 200, maxMs: 2000 },
+    });
+    let listening = true;
+    const stop = (why: string) => {
+      if (listening && why) this.cut = why;
+      listening = false;
+    };
+    client.socket.on('disconnect', (reason) => stop(`disconnected: ${reason}`));
+    client.start();
+    const field = this.projectColumn === null ? null : camel(this.projectColumn);
+    const unsubscribe = client.subscribe(
+      { channel: this.channel, resume: () => ({}) },
+      {
+        onChanges: (events) => {
+          if (!listening) return;
+          const era = this.era();
+          for (const c of events) this.received.push({ seq: c.seq, projects: projectsOf(field, [c.row, c.old]), era });
+        },
+        onResync: (reason) => {
+          this.note(`${this.label}: resync ${reason}`);
+          stop(`resync ${reason}`);
+        },
+        onError: (message) => stop(`refused: ${message}`),
+      },
+    );
+    await sleep(ms);
+    stop('');
+    unsubscribe();
+    client.stop();
+  }
+}

@@ -51,7 +51,7 @@ describe('memberStatement', () => {
   const pinned = ['p1', 'p2'];
   test.each([
     { op: 'grant' as const, sql: /^INSERT INTO project_members .* ON CONFLICT \(project_id, user_id\) DO NOTHING$/ },
-    { op: 'revoke' as const, sql: /^DELETE FROM project_members WHERE id = \(SELECT id FROM project_members WHERE user_id = ANY\(\$1::uuid\[\]\)/ },
+    { op: 'revoke' as const, sql: /^DELETE FROM project_members WHERE id = \(SELECT id FROM project_members WHERE user_id = ANY\(\$1::uuid\[\]\).* RETURNING user_id::text AS user_id, project_id::text AS project_id$/ },
     { op: 'role' as const, sql: /^UPDATE project_members SET role = \$2, .* AND role <> \$2$/ },
   ])('$op', ({ op, sql }) => {
     const r = rng(4);

@@ -233,7 +233,7 @@ export function memberStatement(op: MemberOp, r: Rng, users: readonly string[], 
       return { sql: insert('(SELECT id FROM projects ORDER BY random() LIMIT 1)'), params: [r.pick(users), role] };
     }
     case 'revoke':
-      return { sql: `DELETE FROM project_members WHERE id = ${theirs}`, params: [users] };
+      return { sql: `DELETE FROM project_members WHERE id = ${theirs} RETURNING user_id::text AS user_id, project_id::text AS project_id`, params: [users] };
     case 'role':
       return { sql: `UPDATE project_members SET role = $2, updated_at = now() WHERE id = ${theirs} AND role <> $2`, params: [users, role] };
   }
@@ -262,6 +262,8 @@ export class MembershipWriter {
     private readonly users: readonly string[],
     private readonly pinned: readonly string[],
     private readonly log: Logger,
+    /** Told of each revocation once it is committed (so that a fresh socket can open at once). */
+    private readonly onRevoked: (userId: string, projectId: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -314,9 +316,10 @@ export class MembershipWriter {
         }
         await client.query('BEGIN');
         await client.query(`SELECT set_config('app.actor', 'chaos-members', true)`);
-        const { rowCount } = await client.query(sql, params);
+        const { rowCount, rows } = await client.query<{ user_id?: string; project_id?: string }>(sql, params);
         await client.query('COMMIT');
         if (rowCount) this.stats[op === 'grant' ? 'grants' : op === 'revoke' ? 'revocations' : 'roleChanges']++;
+        if (op === 'revoke') for (const row of rows) if (row.user_id && row.project_id) this.onRevoked(row.user_id, row.project_id);
       } catch (err) {
         await client?.query('ROLLBACK').catch(() => undefined);
         if (isConflict(err)) return client;

@@ -16,6 +16,7 @@ describe('loadGatewayEnv', () => {
       REPLAY_PAGE_SIZE: 1000,
       REPLAY_PAGE_BYTES: 1024 * 1024,
       MAX_CONCURRENT_REPLAYS: 16,
+      MAX_REPLAYS_PER_USER: 4,
       REPLAY_POOL_SIZE: 4,
       STATEMENT_TIMEOUT_MS: 15_000,
       REPLICATOR: '1',
@@ -29,8 +30,8 @@ describe('loadGatewayEnv', () => {
   });
 
   test('the limits come from their variables', () => {
-    const limits = gatewayLimits(loadGatewayEnv({ SOCKET_QUEUE_BYTES: '65536', MAX_SOCKETS_PER_USER: '3', SUBSCRIBES_PER_SECOND: '5', MAX_CONCURRENT_REPLAYS: '2', REPLAY_PAGE_BYTES: '32768' }));
-    expect(limits).toMatchObject({ queueBytes: 65536, maxSocketsPerUser: 3, subscribesPerSecond: 5, maxConcurrentReplays: 2, pageBytes: 32768, maxSubscriptions: 100 });
+    const limits = gatewayLimits(loadGatewayEnv({ SOCKET_QUEUE_BYTES: '65536', MAX_SOCKETS_PER_USER: '3', SUBSCRIBES_PER_SECOND: '5', MAX_CONCURRENT_REPLAYS: '2', MAX_REPLAYS_PER_USER: '1', REPLAY_PAGE_BYTES: '32768' }));
+    expect(limits).toMatchObject({ queueBytes: 65536, maxSocketsPerUser: 3, subscribesPerSecond: 5, maxConcurrentReplays: 2, maxReplaysPerUser: 1, pageBytes: 32768, maxSubscriptions: 100 });
   });
 
   test('the heartbeat: a dead link noticed within 10 s by default, and configurable within that', () => {
@@ -58,6 +59,8 @@ describe('loadGatewayEnv', () => {
     ['MAX_SOCKETS_PER_USER', '0', /MAX_SOCKETS_PER_USER/],
     ['SUBSCRIBES_PER_SECOND', '-1', /SUBSCRIBES_PER_SECOND/],
     ['MAX_CONCURRENT_REPLAYS', '0', /MAX_CONCURRENT_REPLAYS/],
+    ['MAX_REPLAYS_PER_USER', '0', /MAX_REPLAYS_PER_USER/],
+    ['MAX_REPLAYS_PER_USER', 'many', /MAX_REPLAYS_PER_USER/],
     ['REPLAY_POOL_SIZE', '1000', /REPLAY_POOL_SIZE/],
     ['STATEMENT_TIMEOUT_MS', '5', /STATEMENT_TIMEOUT_MS/],
     ['REPLICATOR', 'yes', /REPLICATOR/],

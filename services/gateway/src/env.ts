@@ -41,6 +41,8 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
   REPLAY_PAGE_SIZE: int(10, 100_000, DEFAULT_LIMITS.pageSize),
   REPLAY_PAGE_BYTES: int(16 * 1024, 256 * 1024 ** 2, DEFAULT_LIMITS.pageBytes),
   MAX_CONCURRENT_REPLAYS: int(1, 1000, DEFAULT_LIMITS.maxConcurrentReplays),
+  /** Replays of one user reading the outbox at once (per gateway process); the rest wait, behind that user's own. */
+  MAX_REPLAYS_PER_USER: int(1, 1000, DEFAULT_LIMITS.maxReplaysPerUser),
   /** Connections of the replay pool, apart from the API's. */
   REPLAY_POOL_SIZE: int(1, 100, 4),
   /** Longest a statement of the API or of a replay may run (both pools), in ms. */
@@ -92,6 +94,7 @@ export function gatewayLimits(env: GatewayEnv): GatewayLimits {
     pageSize: env.REPLAY_PAGE_SIZE,
     pageBytes: env.REPLAY_PAGE_BYTES,
     maxConcurrentReplays: env.MAX_CONCURRENT_REPLAYS,
+    maxReplaysPerUser: env.MAX_REPLAYS_PER_USER,
   };
 }
 

@@ -88,6 +88,27 @@ export class Feed {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * True once the feed has handed out `seq`; false after `ms`, or at a batch after `gone()`
+   * answers true. Waits on the feed itself: a resume from a position a moment ahead of
+   * this gateway costs the database nothing while it waits.
+   */
+  reached(seq: number, ms: number, gone: () => boolean = () => false): Promise<boolean> {
+    if (this.head >= seq) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        off();
+        resolve(v);
+      };
+      const off = this.onChanges(() => {
+        if (this.head >= seq) done(true);
+        else if (gone()) done(false);
+      });
+      const timer = setTimeout(() => done(this.head >= seq), ms);
+    });
+  }
+
   async start(): Promise<void> {
     const { rows } = await this.opts.pool.query<{ head: string | null }>(`SELECT ${HEAD_SQL} AS head`);
     this.head = Number(rows[0]?.head ?? 0);

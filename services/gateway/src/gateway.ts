@@ -37,6 +37,7 @@ import { CursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Pr
 import { readBoundsReaching, readPage, readResumeCheck, replayScope, type Page } from './replay/reader';
 import { gapVerdict, pendingVerdict, resumeVerdict, worst, type Position } from './replay/history';
 import { Seam } from './replay/seam';
+import { admitResume } from './replay/admit';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { columnFilter } from './subscriptions/filter';
 import { InterestIndex } from './subscriptions/interest';
@@ -70,6 +71,8 @@ export interface GatewayLimits {
   pageSize: number;
   pageBytes: number;
   maxConcurrentReplays: number;
+  /** Replays of one user (of one connection, for a service token) reading at once; the rest wait. */
+  maxReplaysPerUser: number;
   /** How long a replay waits for its socket to make room before giving up on it. */
   slowClientMs: number;
 }
@@ -82,6 +85,9 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   pageSize: 1000,
   pageBytes: 1024 * 1024,
   maxConcurrentReplays: 16,
+  // A page that opens many lists resumes them a few at a time; one user sending
+  // subscribes in bulk takes no more than this of the replays' turns and pool.
+  maxReplaysPerUser: 4,
   // Under the heartbeat's 9 s: a client that stops reading also stops answering pings, and
   // the bound, not the heartbeat, must be what ends it (a resync, not a dropped socket).
   slowClientMs: 5_000,
@@ -134,6 +140,8 @@ interface SocketData {
   subscribes: TokenBucket;
   /** One replay page at a time per socket: its subscriptions' replays share its bound. */
   pages: Turns;
+  /** The user's replays (shared by their sockets; a service token's own): taken before any read. */
+  replays: Turns;
   /** Set once the socket went over its bound: whether it drained in time is checked then. */
   slowCheck: NodeJS.Timeout | null;
 }
@@ -175,6 +183,8 @@ interface UserEntry {
   sockets: Set<GatewaySocket>;
   /** Resolves once the history up to the feed position at creation is loaded. */
   ready: Promise<void>;
+  /** Turns of this user's replays, across their sockets (maxReplaysPerUser). */
+  replays: Turns;
 }
 
 interface ApiRows {
@@ -289,8 +299,9 @@ export class Gateway {
           socket.data.queue = new SocketBytes(socket.conn as never);
           socket.data.subscribes = new TokenBucket(this.limits.subscribesPerSecond);
           socket.data.pages = new Turns(1);
+          socket.data.replays = new Turns(this.limits.maxReplaysPerUser);
           socket.data.slowCheck = null;
-          if (v.principal.kind === 'user') await this.attachUser(v.principal.userId, socket);
+          if (v.principal.kind === 'user') socket.data.replays = await this.attachUser(v.principal.userId, socket);
           this.armExpiry(socket, v.expiresAt);
           next();
         })
@@ -345,18 +356,24 @@ export class Gateway {
     );
   }
 
-  /** Registers the socket under its user; the first socket of a user loads their history. */
-  private async attachUser(userId: string, socket: GatewaySocket): Promise<void> {
+  /** Registers the socket under its user (the first socket of a user loads their history); the user's replay turns. */
+  private async attachUser(userId: string, socket: GatewaySocket): Promise<Turns> {
     let entry = this.users.get(userId);
     if (!entry) {
       const log = new MembershipLog();
       // Events after this position arrive through dispatch (which adds them to the
-      // same log); those up to it are read. Together: the whole history, each once.
+      // same log, registered below in this same turn of the event loop); those up to it
+      // are read. Together: the whole history, each once. The feed can hand out a change
+      // before the outbox shows its seq (early numbering), so the read waits until the
+      // outbox reaches the position: read any sooner, a revocation the feed delivered a
+      // moment ago would be in neither half, and the user would keep the project.
       const upTo = this.opts.feed.position;
-      const ready = readMemberships(this.replayPool, userId, upTo).then((events) => {
-        for (const e of events) log.add(e);
-      });
-      entry = { log, sockets: new Set(), ready };
+      const ready = (async () => {
+        const bounds = await readBoundsReaching(this.replayPool, upTo, HEAD_WAIT_MS, () => false);
+        if (bounds.head < upTo) throw new Error(`the outbox shows changes up to seq ${bounds.head} but the stream has sent up to ${upTo} (the replicator is behind or restarting)`);
+        for (const e of await readMemberships(this.replayPool, userId, upTo)) log.add(e);
+      })();
+      entry = { log, sockets: new Set(), ready, replays: new Turns(this.limits.maxReplaysPerUser) };
       this.users.set(userId, entry);
       ready.catch(() => {
         if (this.users.get(userId) === entry && entry!.sockets.size === 0) this.users.delete(userId);
@@ -376,6 +393,7 @@ export class Gateway {
       if (this.users.get(userId) === entry) this.users.delete(userId);
       throw new Error(`the gateway could not read your memberships (${(err as Error).message}); try again`);
     }
+    return entry.replays;
   }
 
   private detachUser(userId: string, socket: GatewaySocket): void {
@@ -448,6 +466,7 @@ export class Gateway {
     // A replay still waiting for its turn leaves the line now.
     if (this.turns.stats.waiting > 0) this.turns.sweep();
     if (sub.socket.data.pages?.stats.waiting > 0) sub.socket.data.pages.sweep();
+    if (sub.socket.data.replays?.stats.waiting > 0) sub.socket.data.replays.sweep();
   }
 
   /** An error acknowledgement (when the client asked for one), logged once per socket. */
@@ -501,7 +520,7 @@ export class Gateway {
       let cursor: Cursor | null = null;
       if (token !== undefined) {
         try {
-          cursor = decodeCursor(token);
+          cursor = decodeCursor(this.opts.jwtSecret, token);
         } catch (err) {
           if (err instanceof CursorError) return this.bad(socket, reply, err.message);
           throw err;
@@ -545,16 +564,47 @@ export class Gateway {
         socket.emit('live', { sub: id, seq: sub.seam.position });
         return;
       }
-      // Up to what the feed already sent, and up to the client's own position: both can
-      // be a stamp ahead of the outbox for a moment (readBoundsReaching).
-      const bounds = await readBoundsReaching(this.replayPool, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
-      opened = null;
-      reply({ ok: true, id, headSeq: bounds.head });
-      await this.replay(sub, replayFrom, positions, bounds, joinedAt).catch((err: unknown) => {
-        // Acknowledged already: the client learns through resync, and starts over.
-        this.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
-        if (!sub.closed) this.resync(sub, 'unavailable', this.opts.feed.position);
-      });
+      const answer = (headSeq: number) => {
+        opened = null;
+        reply({ ok: true, id, headSeq });
+      };
+      // Decided from the position and the feed alone, before anything is read: a position
+      // the stream never reached costs no read and no polling, whatever the client sends.
+      let admission = admitResume(replayFrom, joinedAt, cursor?.pending ?? null);
+      if (admission === 'wait-for-feed') admission = (await this.opts.feed.reached(replayFrom, HEAD_WAIT_MS, () => sub.closed)) ? 'read' : 'history-changed';
+      // Closed while it waited (its socket gone, or a resync the client was sent).
+      if (sub.closed) return answer(this.opts.feed.position);
+      if (admission !== 'read') {
+        answer(this.opts.feed.position);
+        if (admission === 'history-changed') this.historyChanged({ ...this.who(socket), sub: id, since: replayFrom, feed: this.opts.feed.position });
+        return this.resync(sub, admission, this.opts.feed.position);
+      }
+      // Turns before any read of the outbox (bounds, history checks, memberships, pages):
+      // first the user's own, so that one user's subscribes in bulk wait behind each
+      // other, then the gateway's, shared by everyone in the order they came.
+      const mine = socket.data.replays;
+      if (mine.stats.running >= this.limits.maxReplaysPerUser) this.hit('replays_per_user', this.who(socket));
+      const releaseMine = await mine.take(() => sub.closed);
+      if (!releaseMine) return answer(this.opts.feed.position);
+      try {
+        const release = await this.turns.take(() => sub.closed);
+        if (!release) return answer(this.opts.feed.position);
+        try {
+          // Up to what the feed already sent, and up to the client's own position: both
+          // can be a stamp ahead of the outbox for a moment (readBoundsReaching).
+          const bounds = await readBoundsReaching(this.replayPool, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
+          answer(bounds.head);
+          await this.replay(sub, replayFrom, positions, bounds, joinedAt).catch((err: unknown) => {
+            // Acknowledged already: the client learns through resync, and starts over.
+            this.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
+            if (!sub.closed) this.resync(sub, 'unavailable', this.opts.feed.position);
+          });
+        } finally {
+          release();
+        }
+      } finally {
+        releaseMine();
+      }
     } catch (err) {
       this.log.error({ err, socket: socket.id }, 'subscribe failed');
       // Refused, so not left behind: it would take live changes under an id the client
@@ -602,6 +652,7 @@ export class Gateway {
     this.log.warn(detail, 'a client resumed from a position that is not in the history the outbox holds (the database restored, rolled back or replaced, or outbox rows removed): resync, no replay (further ones this minute are counted, not logged)');
   }
 
+  /** Runs within the turns the subscribe took: every read here is the replay's. */
   private async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
     this.counters.replays++;
     metrics.replaysTotal.inc();
@@ -626,15 +677,7 @@ export class Gateway {
     // crashed Postgres, and no leader has stamped them again yet): a replay ending here
     // would leave a gap before what the seam holds.
     if (bounds.head < joinedAt) return this.resync(sub, 'unavailable', bounds.head);
-    // Replays take turns: however many clients resume at once, the database serves a
-    // fixed number, and the rest wait in the order they came.
-    const release = await this.turns.take(() => sub.closed);
-    if (!release) return;
-    try {
-      await this.replayPages(sub, since, bounds);
-    } finally {
-      release();
-    }
+    await this.replayPages(sub, since, bounds);
   }
 
   private async replayPages(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {

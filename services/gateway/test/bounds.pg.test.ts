@@ -6,6 +6,7 @@ import { HEAD_SQL } from '@realtime/db';
 import { useTestDatabase } from '@realtime/db/testing';
 import { decodeCursor, readCursor } from '@realtime/auth';
 import { readBounds, readBoundsReaching } from '../src/replay/reader';
+import { secret } from './helpers';
 
 const fx = useTestDatabase();
 
@@ -21,9 +22,9 @@ async function cursorHead(): Promise<number> {
   const c = await fx.pool.connect();
   try {
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    const cursor = await readCursor(c);
+    const cursor = await readCursor(secret, c);
     await c.query('COMMIT');
-    return decodeCursor(cursor).headSeq;
+    return decodeCursor(secret, cursor).headSeq;
   } finally {
     c.release();
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
 import { decodeCursor, readCursor } from '@realtime/auth';
-import { Received, connect, newProject, positionAt, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
+import { Received, connect, newProject, positionAt, secret, startGateway, startReplicator, token, waitFor, type GatewayHandle } from './helpers';
 
 let cluster: TestCluster;
 let url: string;
@@ -48,7 +48,7 @@ test('resuming with since and the cursor skips what the list had, even when it w
     await early.query(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'early.pdf')`, [p]);
     const reader = await open();
     await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-    const cursor = await readCursor(reader);
+    const cursor = await readCursor(secret, reader);
     const { rows: listed } = await reader.query(`SELECT document_name FROM extraction_jobs WHERE project_id = $1`, [p]);
     await reader.query('COMMIT');
     expect(listed.map((r) => r.document_name)).toEqual(['early.pdf']);
@@ -61,7 +61,7 @@ test('resuming with since and the cursor skips what the list had, even when it w
     const seqOf = Object.fromEntries(rows.map((r) => [r.doc, Number(r.seq)]));
     // The case in question: the change the list has was stamped after the one it has not.
     expect(seqOf['late.pdf']).toBeLessThan(seqOf['early.pdf']!);
-    expect(decodeCursor(cursor).headSeq).toBeLessThan(seqOf['late.pdf']!);
+    expect(decodeCursor(secret, cursor).headSeq).toBeLessThan(seqOf['late.pdf']!);
 
     gw = await startGateway(url);
     const head = seqOf['early.pdf']!;

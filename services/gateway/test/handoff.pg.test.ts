@@ -22,7 +22,7 @@ describe('handoff', () => {
     let cursor: string;
     try {
       await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      cursor = await readCursor(reader);
+      cursor = await readCursor(secret, reader);
       await new Promise((r) => setTimeout(r, 200)); // writers commit while the list is read
       const { rows } = await reader.query(`SELECT id, progress FROM extraction_jobs WHERE project_id = $1`, [p]);
       list = new Map(rows.map((r) => [r.id as string, r.progress as number]));
@@ -52,7 +52,7 @@ describe('handoff', () => {
     expect(list).toEqual(new Map(table.map((r) => [r.id as string, r.progress as number])));
     expect(new Set(sub.seqs).size).toBe(sub.seqs.length);
     // Nothing the list already had was sent: no delivered change is visible in its snapshot.
-    const { snapshotText, headSeq: listHead } = decodeCursor(cursor);
+    const { snapshotText, headSeq: listHead } = decodeCursor(secret, cursor);
     const { rows: stale } = await stack.pool.query(
       `SELECT count(*)::int AS n FROM change_outbox WHERE seq = ANY($1) AND (seq <= $2 OR pg_visible_in_snapshot(txid, $3::pg_snapshot))`,
       [sub.seqs, listHead, snapshotText],

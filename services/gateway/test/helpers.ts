@@ -34,16 +34,28 @@ export interface GatewayHandle {
 
 export async function startGateway(
   url: string,
-  opts: { replicator?: Replicator; limits?: Partial<GatewayLimits>; failQuery?: (sql: string) => boolean; channels?: string[] } = {},
+  opts: {
+    replicator?: Replicator;
+    limits?: Partial<GatewayLimits>;
+    failQuery?: (sql: string) => boolean;
+    /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
+    onQuery?: (sql: string) => void;
+    channels?: string[];
+    /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
+    jwtSecret?: Uint8Array;
+  } = {},
 ): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
-  const failQuery = opts.failQuery;
-  if (failQuery) {
+  const { failQuery, onQuery } = opts;
+  if (failQuery || onQuery) {
     // A database that fails the chosen statements, as one that is restarting does.
     const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
-    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) =>
-      typeof args[0] === 'string' && failQuery(args[0]) ? Promise.reject(new Error('the database system is shutting down')) : query(...args);
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      const text = typeof args[0] === 'string' ? args[0] : null;
+      if (text !== null) onQuery?.(text);
+      return text !== null && failQuery?.(text) ? Promise.reject(new Error('the database system is shutting down')) : query(...args);
+    };
   }
   const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, pollMs: 200 });
   await feed.start();
@@ -56,7 +68,7 @@ export async function startGateway(
     // Every streamed table, from the catalog, as npm start serves them.
     channels: await ChannelCatalog.load({ pool, log, listenUrl: url, only: opts.channels }),
     frontendUrls: ['http://localhost:3000'],
-    jwtSecret: secret,
+    jwtSecret: opts.jwtSecret ?? secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
   });
   gateway.start();

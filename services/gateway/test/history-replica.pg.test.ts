@@ -17,7 +17,7 @@ import { freePort } from '@realtime/db';
 import { appendAutoConf, baseBackup, giveToPostgres, migratedDatabase, scratchFolder, startServer, startTestCluster, type Server } from '@realtime/db/testing';
 import { readCursor } from '@realtime/auth';
 import { FP, at, expectHistoryChanged, expectReplayFrom, follower, resume, serve as serveOn, settled, write } from './history-helpers';
-import { fpAt, headSeq, waitFor } from './helpers';
+import { fpAt, headSeq, secret, waitFor } from './helpers';
 
 const run = promisify(execFile);
 
@@ -135,7 +135,7 @@ describe('a promoted replica that had stopped receiving before the last transact
       const late = a.position;
       expect(late.fp).toMatch(FP);
       expect(late.since).toBeGreaterThan(shared);
-      const lostCursor = await readCursor(pool);
+      const lostCursor = await readCursor(secret, pool);
       a.socket.disconnect();
       await running.stop();
       await pool.end();
@@ -211,7 +211,7 @@ describe('a point-in-time recovery', () => {
       const late = a.position;
       expect(late.fp).toMatch(FP);
       expect(late.since).toBeGreaterThan(kept);
-      const lostCursor = await readCursor(pool);
+      const lostCursor = await readCursor(secret, pool);
       a.socket.disconnect();
       await running.stop();
       // The segment holding the restore point closed and archived: recovery can reach it.

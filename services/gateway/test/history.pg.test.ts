@@ -16,7 +16,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createTestDatabase, migratedDatabase, startTestCluster, type TestDatabase } from '@realtime/db/testing';
 import { decodeCursor, readCursor } from '@realtime/auth';
 import { FP, at, expectHistoryChanged, expectReplayFrom, follower, resume, serve as serveOn, settled, write } from './history-helpers';
-import { connect, fpAt, headSeq, waitFor } from './helpers';
+import { connect, fpAt, headSeq, secret, waitFor } from './helpers';
 
 const run = promisify(execFile);
 
@@ -123,7 +123,7 @@ describe('a restore from a dump', () => {
     await waitFor('the client to see the lost changes', () => a.lastSeq === lostHead);
     const late = a.position;
     expect(late.fp).toMatch(FP);
-    const lostCursor = await readCursor(pool);
+    const lostCursor = await readCursor(secret, pool);
     a.socket.disconnect();
     await running.stop();
 
@@ -157,8 +157,8 @@ describe('a list read while the last transactions before it were still unstamped
     await running.stop();
     await dump(pool, 'dump_p');
     await write(pool, 2, 'unstamped');
-    const cursor = await readCursor(pool);
-    expect(decodeCursor(cursor)).toMatchObject({ headSeq: dumped, pending: { lo: expect.any(Number), hi: expect.any(Number) } });
+    const cursor = await readCursor(secret, pool);
+    expect(decodeCursor(secret, cursor)).toMatchObject({ headSeq: dumped, pending: { lo: expect.any(Number), hi: expect.any(Number) } });
 
     await restore(pool, 'dump_p');
     expect(await headSeq(pool)).toBe(dumped);
@@ -175,8 +175,8 @@ describe('a list read while the last transactions before it were still unstamped
     const head = await settled(pool, running.gw);
     await running.stop();
     await write(pool, 2, 'unstamped');
-    const cursor = await readCursor(pool);
-    expect(decodeCursor(cursor).pending).not.toBeNull();
+    const cursor = await readCursor(secret, pool);
+    expect(decodeCursor(secret, cursor).pending).not.toBeNull();
     running = await serve(db.url);
     await write(pool, 2, 'after');
     const now = await settled(pool, running.gw);
@@ -213,7 +213,7 @@ describe('another database behind the same URL', () => {
     const a = await follower(running.gw, head);
     const pos = a.position;
     expect(pos.fp).toMatch(FP);
-    const cursor = await readCursor(first.pool);
+    const cursor = await readCursor(secret, first.pool);
     a.socket.disconnect();
     await running.stop();
 
@@ -240,7 +240,7 @@ describe('an unchanged history', () => {
     await waitFor('the live changes', () => a.lastSeq === liveHead);
     for (const c of a.changes) expect(c.fp).toBe(await fpAt(pool, c.seq));
     const pos = a.position;
-    const cursor = await readCursor(pool);
+    const cursor = await readCursor(secret, pool);
     a.socket.disconnect();
     await running.stop();
 
@@ -292,7 +292,7 @@ describe('a file-level restore (a stopped cluster\'s data folder put back)', () 
     await waitFor('the client to see the lost changes', () => b.lastSeq === lostHead);
     const late = b.position;
     expect(late.fp).toMatch(FP);
-    const lostCursor = await readCursor(pool);
+    const lostCursor = await readCursor(secret, pool);
     b.socket.disconnect();
     await running.stop();
     await halt();

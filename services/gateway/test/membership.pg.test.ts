@@ -90,7 +90,7 @@ describe('a member of A never receives a row of B', () => {
     const client = await stack.pool.connect();
     let cursor: string;
     try {
-      cursor = await readCursor(client);
+      cursor = await readCursor(secret, client);
     } finally {
       client.release();
     }

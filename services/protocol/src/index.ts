@@ -52,6 +52,7 @@ export const subscribeSchema = z
       .regex(/^[A-Za-z0-9_-]+$/, 'a fingerprint as a change carried it (base64url)')
       .max(64)
       .optional(),
+    /** A list's cursor as the API gave it: opaque and signed by the server; one altered or made up is refused (BAD_REQUEST). */
     cursor: z.string().min(1).max(4096).optional(),
   })
   .strict();
