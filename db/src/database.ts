@@ -1,6 +1,7 @@
 // Which Postgres the process uses: DATABASE_URL when set, otherwise the clone's embedded
 // one: reused when it runs (embedded/locate.ts decides which), else started on
-// EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+// EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored). And as whom: the owner
+// migrates; each process's own traffic goes through its login role (roles.ts).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
@@ -11,15 +12,25 @@ import { EmbeddedPostgresError, ensureDatabase, startCluster, type Cluster } fro
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
 import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword, sharedDataDir } from './embedded/password';
 import { blockedFor, postgresIdentity } from './embedded/postgres-user';
+import { embeddedRolePasswords } from './embedded/role-passwords';
+import { EMBEDDED_LOGIN, LOGIN_URL_VARIABLE, SERVICES, type LoginRole, type Service } from './roles';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DATABASE = 'realtime';
 
-export interface Database {
+export interface Login {
   /** Pooled or direct URL for queries. */
   url: string;
   /** Direct URL (never through PgBouncer) for replication and LISTEN. */
   directUrl: string;
+}
+
+/** `url` and `directUrl` are the owner's: migrations, demo data, operators' CLIs. */
+export interface Database extends Login {
+  /** What each process connects as for its own traffic. */
+  logins: Record<Service, Login>;
+  /** The login roles the owner creates or updates when it migrates (runMigrations' `roles`). */
+  loginRoles: LoginRole[];
   embedded: Cluster | null;
   stop(): Promise<void>;
 }
@@ -49,7 +60,8 @@ export async function locateDatabase(env: DbEnv, log: Logger): Promise<EmbeddedP
 
 export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (env.DATABASE_URL) {
-    return { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL, embedded: null, stop: async () => {} };
+    const owner = { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL };
+    return { ...owner, ...externalLogins(env, owner), embedded: null, stop: async () => {} };
   }
   const plan = await locateDatabase(env, log);
   if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
@@ -64,7 +76,7 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
     );
     await ensureDatabase(embeddedUrl(port, password), APP_DATABASE);
     const url = embeddedUrl(port, password, APP_DATABASE);
-    return { url, directUrl: url, embedded: null, stop: async () => {} };
+    return { url, directUrl: url, ...(await embeddedLogins(port, dataDir)), embedded: null, stop: async () => {} };
   }
   log.info(
     { port, dataDir, ...(plan.beside ? { running: plan.beside } : {}) },
@@ -85,12 +97,55 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   return {
     url,
     directUrl: url,
+    ...(await embeddedLogins(port, cluster.dataDir)),
     embedded: cluster,
     stop: async () => {
       await cluster.stop();
       clearRecord(repoRoot, place);
     },
   };
+}
+
+/**
+ * DATABASE_URL_API, _GATEWAY and _REPLICATOR name the login roles; behind PgBouncer, each
+ * role's direct URL is DATABASE_URL_DIRECT with that role's user and password. A process
+ * whose variable is unset runs as the owner (and warns: roles.ts, warnIfPrivileged).
+ */
+export function externalLogins(env: DbEnv, owner: Login): Pick<Database, 'logins' | 'loginRoles'> {
+  const logins = {} as Record<Service, Login>;
+  const loginRoles: LoginRole[] = [];
+  for (const service of SERVICES) {
+    const variable = LOGIN_URL_VARIABLE[service];
+    const given = env[variable as keyof DbEnv] as string | undefined;
+    if (!given) {
+      logins[service] = owner;
+      continue;
+    }
+    const parsed = new URL(given);
+    if (!parsed.username) throw new Error(`${variable} names no user: write the ${service}'s login role into it, e.g. postgres://${EMBEDDED_LOGIN[service]}:PASSWORD@host:5432/realtime`);
+    const direct = env.DATABASE_URL_DIRECT ? new URL(env.DATABASE_URL_DIRECT) : null;
+    if (direct) {
+      direct.username = parsed.username;
+      direct.password = parsed.password;
+    }
+    logins[service] = { url: given, directUrl: direct ? direct.toString() : given };
+    loginRoles.push({ service, user: decodeURIComponent(parsed.username), password: parsed.password ? decodeURIComponent(parsed.password) : null });
+  }
+  return { logins, loginRoles };
+}
+
+/** The embedded cluster's login roles, with the passwords kept in its data folder. */
+async function embeddedLogins(port: number, dataDir: string): Promise<Pick<Database, 'logins' | 'loginRoles'>> {
+  const passwords = await embeddedRolePasswords(dataDir);
+  const logins = {} as Record<Service, Login>;
+  const loginRoles: LoginRole[] = [];
+  for (const service of SERVICES) {
+    const user = EMBEDDED_LOGIN[service];
+    const url = `postgres://${user}:${encodeURIComponent(passwords[service])}@127.0.0.1:${port}/${APP_DATABASE}`;
+    logins[service] = { url, directUrl: url };
+    loginRoles.push({ service, user, password: passwords[service] });
+  }
+  return { logins, loginRoles };
 }
 
 /**
