@@ -6,7 +6,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
 import type { Logger } from './log';
-export { redactUrl } from './url';
+import { redactUrl } from './url';
+export { redactUrl };
 import pg from 'pg';
 import { EmbeddedPostgresError, ensureDatabase, startCluster, type Cluster } from './embedded/cluster';
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
@@ -25,8 +26,14 @@ export interface Login {
   directUrl: string;
 }
 
-/** `url` and `directUrl` are the owner's: migrations, demo data, operators' CLIs. */
+/**
+ * `url` and `directUrl` are the owner's: migrations, demo data, operators' CLIs. Without
+ * DATABASE_URL but with DATABASE_URL_* (a deployment whose owner migrates apart), they
+ * are the first login's, for display only, and `migrates` is false.
+ */
 export interface Database extends Login {
+  /** Whether this process holds the owner's URL, so runs the migrations and sets up the roles. */
+  migrates: boolean;
   /** What each process connects as for its own traffic. */
   logins: Record<Service, Login>;
   /** The login roles the owner creates or updates when it migrates (runMigrations' `roles`). */
@@ -61,7 +68,13 @@ export async function locateDatabase(env: DbEnv, log: Logger): Promise<EmbeddedP
 export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (env.DATABASE_URL) {
     const owner = { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL };
-    return { ...owner, ...externalLogins(env, owner), embedded: null, stop: async () => {} };
+    return { ...owner, migrates: true, ...externalLogins(env, owner), embedded: null, stop: async () => {} };
+  }
+  const given = SERVICES.find((s) => env[LOGIN_URL_VARIABLE[s] as keyof DbEnv]);
+  if (given) {
+    const { logins, loginRoles } = externalLogins(env, null);
+    log.info({ database: redactUrl(logins[given].url) }, 'no DATABASE_URL: the schema and the login roles are left to the owner (npm run db:migrate)');
+    return { ...logins[given], migrates: false, logins, loginRoles, embedded: null, stop: async () => {} };
   }
   const plan = await locateDatabase(env, log);
   if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
@@ -76,7 +89,7 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
     );
     await ensureDatabase(embeddedUrl(port, password), APP_DATABASE);
     const url = embeddedUrl(port, password, APP_DATABASE);
-    return { url, directUrl: url, ...(await embeddedLogins(port, dataDir)), embedded: null, stop: async () => {} };
+    return { url, directUrl: url, migrates: true, ...(await embeddedLogins(port, dataDir)), embedded: null, stop: async () => {} };
   }
   log.info(
     { port, dataDir, ...(plan.beside ? { running: plan.beside } : {}) },
@@ -97,6 +110,7 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   return {
     url,
     directUrl: url,
+    migrates: true,
     ...(await embeddedLogins(port, cluster.dataDir)),
     embedded: cluster,
     stop: async () => {
@@ -109,16 +123,17 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
 /**
  * DATABASE_URL_API, _GATEWAY and _REPLICATOR name the login roles; behind PgBouncer, each
  * role's direct URL is DATABASE_URL_DIRECT with that role's user and password. A process
- * whose variable is unset runs as the owner (and warns: roles.ts, warnIfPrivileged).
+ * whose variable is unset runs as the owner (and warns: roles.ts, warnIfPrivileged); with
+ * no owner either, using that part is an error that names the variable.
  */
-export function externalLogins(env: DbEnv, owner: Login): Pick<Database, 'logins' | 'loginRoles'> {
+export function externalLogins(env: DbEnv, owner: Login | null): Pick<Database, 'logins' | 'loginRoles'> {
   const logins = {} as Record<Service, Login>;
   const loginRoles: LoginRole[] = [];
   for (const service of SERVICES) {
     const variable = LOGIN_URL_VARIABLE[service];
     const given = env[variable as keyof DbEnv] as string | undefined;
     if (!given) {
-      logins[service] = owner;
+      logins[service] = owner ?? unsetLogin(variable, service);
       continue;
     }
     const parsed = new URL(given);
@@ -132,6 +147,20 @@ export function externalLogins(env: DbEnv, owner: Login): Pick<Database, 'logins
     loginRoles.push({ service, user: decodeURIComponent(parsed.username), password: parsed.password ? decodeURIComponent(parsed.password) : null });
   }
   return { logins, loginRoles };
+}
+
+function unsetLogin(variable: string, service: Service): Login {
+  const missing = (): never => {
+    throw new Error(`${variable} is not set, and without DATABASE_URL the ${service} has no other way in: set ${variable} to its login role's URL.`);
+  };
+  return {
+    get url() {
+      return missing();
+    },
+    get directUrl() {
+      return missing();
+    },
+  };
 }
 
 /** The embedded cluster's login roles, with the passwords kept in its data folder. */

@@ -34,6 +34,14 @@ describe('externalLogins', () => {
     expect(logins({ DATABASE_URL_GATEWAY: 'postgres://rt_gw@db:5432/realtime' }).loginRoles).toEqual([{ service: 'gateway', user: 'rt_gw', password: null }]);
   });
 
+  test('without the owner, a part with no URL of its own is an error naming its variable when used', () => {
+    const env = loadDbEnv({ DATABASE_URL_REPLICATOR: 'postgres://rt_rep:r@db:5432/realtime' });
+    const { logins: l } = externalLogins(env, null);
+    expect(l.replicator.url).toBe('postgres://rt_rep:r@db:5432/realtime');
+    expect(() => l.api.url).toThrow(/DATABASE_URL_API is not set/);
+    expect(() => l.gateway.directUrl).toThrow(/DATABASE_URL_GATEWAY is not set/);
+  });
+
   test('a URL naming no user is refused with the variable and an example', () => {
     expect(() => logins({ DATABASE_URL_GATEWAY: 'postgres://db:5432/realtime' })).toThrow(/DATABASE_URL_GATEWAY names no user.*realtime_gateway_login/);
   });

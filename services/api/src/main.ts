@@ -63,7 +63,8 @@ async function main(): Promise<() => Promise<void>> {
       });
     },
   });
-  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+  // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
+  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
   state.migrated = true;
   await warnIfPrivileged(pool, 'api', db.logins.api.url, log);
   await warnIfPrivileged(feedPool, 'gateway', db.logins.gateway.url, log);

@@ -19,7 +19,8 @@ async function main(): Promise<() => Promise<void>> {
   watchPool(pool, log);
   const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
   await http.listen({ port: env.PORT, host: '0.0.0.0' });
-  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+  // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
+  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
   state.migrated = true;
   await warnIfPrivileged(pool, 'replicator', db.logins.replicator.url, log);
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);
