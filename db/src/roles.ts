@@ -1,6 +1,7 @@
 // The login roles the processes connect as (API, gateway, replicator) and what each holds:
 // one NOLOGIN group of migration 0013, plus, for the API, SET ROLE realtime_api without its
 // rights. The owner creates or updates them when it migrates; app traffic never runs as it.
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from './log';
 import { redactUrl } from './url';
@@ -54,6 +55,21 @@ export class RoleSetupError extends Error {
   }
 }
 
+/**
+ * The SCRAM-SHA-256 verifier Postgres would store for `password` (RFC 5802/7677), so that
+ * the statement that sets it carries no password a server log or pg_stat_statements could
+ * keep. Printable ASCII only: other text goes through SASLprep on the server, which this
+ * does not repeat, so it is sent as it is and hashed there.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string | null {
+  if (!/^[\x20-\x7e]*$/.test(password)) return null;
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const hmac = (key: Buffer, text: string) => createHmac('sha256', key).update(text).digest();
+  const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();
+  const serverKey = hmac(salted, 'Server Key');
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
 const attributes = (rights: ServiceRights) =>
   `LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE ${rights.replication ? 'REPLICATION' : 'NOREPLICATION'}`;
 
@@ -80,7 +96,7 @@ export async function ensureLoginRoles(client: pg.ClientBase, roles: readonly Lo
     }
     const rights = SERVICE_RIGHTS[role.service];
     const name = client.escapeIdentifier(role.user);
-    const password = role.password === null ? '' : ` PASSWORD ${client.escapeLiteral(role.password)}`;
+    const password = role.password === null ? '' : ` PASSWORD ${client.escapeLiteral(scramVerifier(role.password) ?? role.password)}`;
     try {
       const exists = (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role.user])).rowCount;
       await client.query(`${exists ? 'ALTER' : 'CREATE'} ROLE ${name} WITH ${attributes(rights)}${password}`);
