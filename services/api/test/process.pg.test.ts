@@ -95,6 +95,10 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     const stampedBefore = m.get('realtime_changes_stamped_total')!;
     await fx.pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
     await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: operator })).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
+    // The operators' outbox reads run as the API's login role too.
+    for (const route of ['/api/outbox?limit=5', '/api/outbox/stats', '/api/outbox/tables', `/api/outbox/history/projects/${String(project.id)}`]) {
+      expect((await fetch(`${base}${route}`, { headers: operator })).status, route).toBe(200);
+    }
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`, { headers: operator })).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.
