@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createLogger } from '../src/log';
-import { ensureLoginRoles, RoleSetupError, SERVICES, type LoginRole, type Service } from '../src/roles';
+import type { Logger } from '../src/log';
+import { ensureLoginRoles, RoleSetupError, SERVICES, warnIfPrivileged, type LoginRole, type Service } from '../src/roles';
 import { useTestDatabase } from './harness';
 
 const fx = useTestDatabase();
@@ -258,5 +259,26 @@ describe('setting the roles up', () => {
     } finally {
       owner.release();
     }
+  });
+});
+
+describe('a process that finds itself privileged', () => {
+  const recorder = () => {
+    const warnings: string[] = [];
+    return { warnings, log: { warn: (_obj: unknown, msg: string) => warnings.push(msg) } as unknown as Logger };
+  };
+
+  test('says so loudly, naming the variable that fixes it, when its pool is the owner\'s', async () => {
+    const { warnings, log: recording } = recorder();
+    const report = await warnIfPrivileged(fx.pool, 'gateway', fx.db.url, recording);
+    expect(report).toMatchObject({ superuser: true });
+    expect(warnings).toEqual([expect.stringMatching(/the gateway connects to Postgres as \S+, a superuser: .*Set DATABASE_URL_GATEWAY/)]);
+  });
+
+  test.each(SERVICES)('stays quiet on the %s login role', async (service) => {
+    const { warnings, log: recording } = recorder();
+    const report = await warnIfPrivileged(pools[service], service, fx.db.url, recording);
+    expect(report).toEqual({ user: expect.stringMatching(/^rt_/), superuser: false, bypassRls: false, owner: false });
+    expect(warnings).toEqual([]);
   });
 });
