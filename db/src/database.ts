@@ -1,18 +1,22 @@
 // Which Postgres the process uses: DATABASE_URL when set, otherwise the clone's embedded
 // one: reused when it runs (embedded/locate.ts decides which), else started on
-// EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored).
+// EMBEDDED_PG_PORT with its data in .data/postgres (git-ignored). And as whom: the owner
+// migrates; each process's own traffic goes through its login role (roles.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
 import type { Logger } from './log';
-export { redactUrl } from './url';
+import { redactUrl } from './url';
+export { redactUrl };
 import pg from 'pg';
 import { EmbeddedPostgresError, ensureDatabase, startCluster, unsafeDataDir, type Cluster } from './embedded/cluster';
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
 import { embeddedUrl, fallbackDataDir, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
 import { blockedFor, postgresIdentity, userRoot } from './embedded/postgres-user';
 import { trustedOwners, unsafeOnPath } from './embedded/own-folder';
+import { embeddedRolePasswords } from './embedded/role-passwords';
+import { EMBEDDED_LOGIN, LOGIN_URL_VARIABLE, SERVICES, type LoginRole, type Service } from './roles';
 
 /** Where earlier versions kept fallback data folders, shared by every user. */
 const LEGACY_ROOT = '/var/tmp/realtime-outbox';
@@ -20,11 +24,25 @@ const LEGACY_ROOT = '/var/tmp/realtime-outbox';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP_DATABASE = 'realtime';
 
-export interface Database {
+export interface Login {
   /** Pooled or direct URL for queries. */
   url: string;
   /** Direct URL (never through PgBouncer) for replication and LISTEN. */
   directUrl: string;
+}
+
+/**
+ * `url` and `directUrl` are the owner's: migrations, demo data, operators' CLIs. Without
+ * DATABASE_URL but with DATABASE_URL_* (a deployment whose owner migrates apart), they
+ * are the first login's, for display only, and `migrates` is false.
+ */
+export interface Database extends Login {
+  /** Whether this process holds the owner's URL, so runs the migrations and sets up the roles. */
+  migrates: boolean;
+  /** What each process connects as for its own traffic. */
+  logins: Record<Service, Login>;
+  /** The login roles the owner creates or updates when it migrates (runMigrations' `roles`). */
+  loginRoles: LoginRole[];
   embedded: Cluster | null;
   stop(): Promise<void>;
 }
@@ -68,7 +86,14 @@ export async function locateDatabase(env: DbEnv, log: Logger): Promise<EmbeddedP
 
 export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (env.DATABASE_URL) {
-    return { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL, embedded: null, stop: async () => {} };
+    const owner = { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL };
+    return { ...owner, migrates: true, ...externalLogins(env, owner), embedded: null, stop: async () => {} };
+  }
+  const given = SERVICES.find((s) => env[LOGIN_URL_VARIABLE[s] as keyof DbEnv]);
+  if (given) {
+    const { logins, loginRoles } = externalLogins(env, null);
+    log.info({ database: redactUrl(logins[given].url) }, 'no DATABASE_URL: the schema and the login roles are left to the owner (npm run db:migrate)');
+    return { ...logins[given], migrates: false, logins, loginRoles, embedded: null, stop: async () => {} };
   }
   const plan = await locateDatabase(env, log);
   if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
@@ -83,7 +108,7 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
     );
     await ensureDatabase(embeddedUrl(port, password), APP_DATABASE);
     const url = embeddedUrl(port, password, APP_DATABASE);
-    return { url, directUrl: url, embedded: null, stop: async () => {} };
+    return { url, directUrl: url, migrates: true, ...(await embeddedLogins(port, dataDir)), embedded: null, stop: async () => {} };
   }
   log.info(
     { port, dataDir, ...(plan.beside ? { running: plan.beside } : {}) },
@@ -104,12 +129,71 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   return {
     url,
     directUrl: url,
+    migrates: true,
+    ...(await embeddedLogins(port, cluster.dataDir)),
     embedded: cluster,
     stop: async () => {
       await cluster.stop();
       clearRecord(repoRoot, place);
     },
   };
+}
+
+/**
+ * DATABASE_URL_API, _GATEWAY and _REPLICATOR name the login roles; behind PgBouncer, each
+ * role's direct URL is DATABASE_URL_DIRECT with that role's user and password. A process
+ * whose variable is unset runs as the owner (and warns: roles.ts, warnIfPrivileged); with
+ * no owner either, using that part is an error that names the variable.
+ */
+export function externalLogins(env: DbEnv, owner: Login | null): Pick<Database, 'logins' | 'loginRoles'> {
+  const logins = {} as Record<Service, Login>;
+  const loginRoles: LoginRole[] = [];
+  for (const service of SERVICES) {
+    const variable = LOGIN_URL_VARIABLE[service];
+    const given = env[variable as keyof DbEnv] as string | undefined;
+    if (!given) {
+      logins[service] = owner ?? unsetLogin(variable, service);
+      continue;
+    }
+    const parsed = new URL(given);
+    if (!parsed.username) throw new Error(`${variable} names no user: write the ${service}'s login role into it, e.g. postgres://${EMBEDDED_LOGIN[service]}:PASSWORD@host:5432/realtime`);
+    const direct = env.DATABASE_URL_DIRECT ? new URL(env.DATABASE_URL_DIRECT) : null;
+    if (direct) {
+      direct.username = parsed.username;
+      direct.password = parsed.password;
+    }
+    logins[service] = { url: given, directUrl: direct ? direct.toString() : given };
+    loginRoles.push({ service, user: decodeURIComponent(parsed.username), password: parsed.password ? decodeURIComponent(parsed.password) : null });
+  }
+  return { logins, loginRoles };
+}
+
+function unsetLogin(variable: string, service: Service): Login {
+  const missing = (): never => {
+    throw new Error(`${variable} is not set, and without DATABASE_URL the ${service} has no other way in: set ${variable} to its login role's URL.`);
+  };
+  return {
+    get url() {
+      return missing();
+    },
+    get directUrl() {
+      return missing();
+    },
+  };
+}
+
+/** The embedded cluster's login roles, with the passwords kept in its data folder. */
+async function embeddedLogins(port: number, dataDir: string): Promise<Pick<Database, 'logins' | 'loginRoles'>> {
+  const passwords = await embeddedRolePasswords(dataDir);
+  const logins = {} as Record<Service, Login>;
+  const loginRoles: LoginRole[] = [];
+  for (const service of SERVICES) {
+    const user = EMBEDDED_LOGIN[service];
+    const url = `postgres://${user}:${encodeURIComponent(passwords[service])}@127.0.0.1:${port}/${APP_DATABASE}`;
+    logins[service] = { url, directUrl: url };
+    loginRoles.push({ service, user, password: passwords[service] });
+  }
+  return { logins, loginRoles };
 }
 
 /**

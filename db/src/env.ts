@@ -17,6 +17,12 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const dbEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL_DIRECT: postgresUrl.optional(),
+  // Each process's own login role (db/src/roles.ts): created or updated with these
+  // credentials by the owner (DATABASE_URL) when it migrates. Unset: that process uses
+  // DATABASE_URL itself, and says loudly that it runs with the owner's powers.
+  DATABASE_URL_API: postgresUrl.optional(),
+  DATABASE_URL_GATEWAY: postgresUrl.optional(),
+  DATABASE_URL_REPLICATOR: postgresUrl.optional(),
   TEST_DATABASE_URL: postgresUrl.optional(),
   // No default here: whether it was set decides whether a second cluster is deliberate (embedded/locate.ts).
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).optional(),

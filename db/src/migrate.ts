@@ -9,6 +9,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type { Logger } from './log';
 import { redactUrl } from './url';
 import { connectWaiting, isTransientConnectError } from './wait';
+import { ensureLoginRoles, RoleSetupError, type LoginRole } from './roles';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -26,7 +27,7 @@ export interface MigrationResult {
  * (DB_WAIT_SECONDS). A lost connection is an error a query reports, never an event
  * that could end the process.
  */
-export async function runMigrations(url: string, log: Logger, { waitMs = 30_000 }: { waitMs?: number } = {}): Promise<MigrationResult> {
+export async function runMigrations(url: string, log: Logger, { waitMs = 30_000, roles = [] }: { waitMs?: number; roles?: readonly LoginRole[] } = {}): Promise<MigrationResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     let client: pg.Client;
@@ -41,6 +42,9 @@ export async function runMigrations(url: string, log: Logger, { waitMs = 30_000 
       const before = await countApplied(client);
       await migrate(drizzle({ client }), { migrationsFolder, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
       const after = await countApplied(client);
+      // After the migrations that made their groups, under the same lock: a role is
+      // changed by one process at a time.
+      await ensureLoginRoles(client, roles, log);
       const result = { applied: after - before, total: after };
       log.info(result, result.applied ? 'database migrated' : 'database already up to date');
       return result;
@@ -50,6 +54,7 @@ export async function runMigrations(url: string, log: Logger, { waitMs = 30_000 
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
+      if (cause instanceof RoleSetupError) throw cause;
       throw new Error(`Migrating the database failed: ${(cause as Error).message}. Nothing was half-applied (migrations run in one transaction); fix the cause and run \`npm run db:migrate\` again.`, { cause });
     } finally {
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);

@@ -1,6 +1,7 @@
 // The embedded superuser's password: generated at initialisation and kept in the data
 // folder (0600); a folder made with the old well-known password is upgraded on start;
-// `openDatabase` and `npm run db:url` find the password where `npm start` keeps it.
+// `openDatabase` and `npm run db:url` find the password where `npm start` keeps it, and
+// the login roles of the parts get generated passwords kept beside it.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +14,9 @@ import { loadDbEnv } from '../src/env';
 import { APP_DATABASE, openDatabase, repoRoot } from '../src/database';
 import { freePort, startCluster, type Cluster } from '../src/embedded/cluster';
 import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, PENDING_PASSWORD_FILE, readEmbeddedPassword } from '../src/embedded/password';
+import { ROLE_PASSWORDS_FILE } from '../src/embedded/role-passwords';
+import { runMigrations } from '../src/migrate';
+import { EMBEDDED_LOGIN, SERVICES } from '../src/roles';
 
 const run = promisify(execFile);
 const log = createLogger('silent');
@@ -96,6 +100,36 @@ describe('a running cluster', () => {
       expect(db.embedded).toBeNull();
       expect(db.url).toBe(cluster.url(APP_DATABASE));
       expect(await tryConnect(db.url)).toBe('ok');
+    } finally {
+      await db.stop();
+    }
+  });
+
+  test('each part gets a login role whose generated password is kept 0600 in the data folder; once migrated, each connects as itself', async () => {
+    const db = await openDatabase(env(), log);
+    try {
+      await runMigrations(db.url, log, { roles: db.loginRoles });
+      const file = path.join(dataDir, ROLE_PASSWORDS_FILE);
+      expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+      const kept = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, string>;
+      for (const service of SERVICES) {
+        const url = new URL(db.logins[service].url);
+        expect(url.username).toBe(EMBEDDED_LOGIN[service]);
+        expect(decodeURIComponent(url.password)).toBe(kept[service]);
+        expect(kept[service]).not.toBe(readEmbeddedPassword(dataDir));
+        const client = new pg.Client({ connectionString: db.logins[service].url });
+        await client.connect();
+        try {
+          const { rows } = await client.query(`SELECT current_user AS me, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user`);
+          expect(rows).toEqual([{ me: EMBEDDED_LOGIN[service], rolsuper: false, rolbypassrls: false }]);
+        } finally {
+          await client.end();
+        }
+      }
+      // Another process on the same folder uses the same passwords, not new ones.
+      const again = await openDatabase(env(), log);
+      expect(again.logins).toEqual(db.logins);
+      await again.stop();
     } finally {
       await db.stop();
     }

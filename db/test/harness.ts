@@ -10,9 +10,9 @@ import './provided';
 import { createLogger } from '../src/log';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
-import { dropDatabase, withDatabase } from './harness-sql';
+import { dropDatabase, testLoginEnv, withDatabase } from './harness-sql';
 
-export { withDatabase, dropDatabase };
+export { withDatabase, dropDatabase, testLoginEnv };
 export { appendAutoConf, baseBackup, giveToPostgres, scratchFolder, startServer, type BaseBackup, type Server } from './replication';
 
 export interface TestDatabase {

@@ -1,5 +1,6 @@
 // `npm run db:migrate`: apply pending migrations to DATABASE_URL, or to the embedded
-// database (started for the occasion when it is not already running).
+// database (started for the occasion when it is not already running), and create or
+// update the processes' login roles (DATABASE_URL_API, _GATEWAY, _REPLICATOR).
 import { loadDbEnv } from '../env';
 import { createLogger } from '../log';
 import { openDatabase, redactUrl } from '../database';
@@ -11,7 +12,7 @@ await runCli(async () => {
   const log = createLogger(env.LOG_LEVEL, { service: 'migrate' }, { format: env.LOG_FORMAT });
   const db = await openDatabase(env, log);
   try {
-    const { applied, total } = await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
+    const { applied, total } = await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
     process.stdout.write(`${redactUrl(db.url)}: ${applied ? `applied ${applied} migration(s)` : 'already up to date'} (${total} in all)\n`);
   } finally {
     await db.stop();

@@ -5,7 +5,7 @@
 // reverse order.
 import path from 'node:path';
 import pg from 'pg';
-import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
+import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
 import { Replicator, ReplicatorThread, buildHttp, replicatorConfig, type ReplicatorLike } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { ChannelCatalog, Feed, Gateway, gatewayHeartbeat, gatewayLimits, jwtSecret } from '@realtime/gateway';
@@ -33,11 +33,12 @@ const state: { migrated: boolean; replicator: ReplicatorLike | null; gateway: Ga
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
   // The API's pool and the replays' pool apart: however many clients resume at once, the
-  // API keeps its connections. A statement that runs too long is cancelled on both.
-  const pool = new pg.Pool({ connectionString: db.url, max: 8, application_name: 'realtime-api', statement_timeout: env.STATEMENT_TIMEOUT_MS });
-  const replayPool = new pg.Pool({ connectionString: db.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  // API keeps its connections. A statement that runs too long is cancelled on both. Each
+  // part connects as its own login role: the gateway's, which serves sockets, only reads.
+  const pool = new pg.Pool({ connectionString: db.logins.api.url, max: 8, application_name: 'realtime-api', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  const replayPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay', statement_timeout: env.STATEMENT_TIMEOUT_MS });
   // The live feed's reads wait behind neither: a replay storm must not delay live changes.
-  const feedPool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-feed', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  const feedPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: 2, application_name: 'realtime-feed', statement_timeout: env.STATEMENT_TIMEOUT_MS });
   // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
   watchPool(pool, log);
   watchPool(replayPool, log);
@@ -63,15 +64,20 @@ async function main(): Promise<() => Promise<void>> {
       });
     },
   });
-  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
+  // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
+  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
   state.migrated = true;
-  const demoUsers = env.DEMO === '1' ? (await seedIfEmpty(db.url, log), await seedDemoUsers(pool, log)) : null;
+  await warnIfPrivileged(pool, 'api', db.logins.api.url, log);
+  await warnIfPrivileged(feedPool, 'gateway', db.logins.gateway.url, log);
+  // Demo data and the simulator write past row-level security, as a backend would: as the owner.
+  const demoPool = env.DEMO === '1' ? watchPool(new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-demo' }), log) : null;
+  const demoUsers = demoPool ? (await seedIfEmpty(db.url, log), await seedDemoUsers(demoPool, log)) : null;
 
   // In a worker thread (REPLICATOR_THREAD=0: on this one): WAL decoding and stamping do not
   // take turns with the sockets and the API. Its stamped rows still reach the feed in-process.
-  const replicatorCfg = replicatorConfig(env, db.directUrl, log);
+  const replicatorCfg = replicatorConfig(env, db.logins.replicator.directUrl, log);
   const replicator: ReplicatorLike | null = env.REPLICATOR !== '1' ? null : env.REPLICATOR_THREAD === '1' ? new ReplicatorThread(replicatorCfg) : new Replicator(replicatorCfg);
-  const feed = new Feed({ pool: feedPool, directUrl: db.directUrl, log, replicator: replicator ?? undefined });
+  const feed = new Feed({ pool: feedPool, directUrl: db.logins.gateway.directUrl, log, replicator: replicator ?? undefined });
   http.setErrorHandler(errorHandler(log));
   const orm = drizzle({ client: pool, casing: 'snake_case' });
   // The app schema's streamed tables, read after the migrations that declare them.
@@ -79,14 +85,14 @@ async function main(): Promise<() => Promise<void>> {
   registerMemberRoutes(http, { db: orm });
   registerOutboxRoutes(http, { pool, gatewayUrls: env.GATEWAY_URLS, lagWarnBytes: env.SLOT_LAG_WARN_BYTES, backlogWarnSeconds: env.BACKLOG_WARN_SECONDS, pageBytes: env.OUTBOX_PAGE_BYTES, log: log.child({ component: 'audit' }, { level: 'info' }) });
   serveWebApp(http, path.join(repoRoot, 'web', 'dist'));
-  const simulator = env.DEMO === '1' ? new Simulator({ db: orm, log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
+  const simulator = demoPool ? new Simulator({ db: drizzle({ client: demoPool, casing: 'snake_case' }), log: log.child({ component: 'simulator' }), intervalMs: env.SIMULATOR_INTERVAL_MS }) : null;
   const gateway = new Gateway({
     httpServer: http.server,
     pool,
     feed,
     log,
     // Every streamed table (PG_CHANNELS narrows), and those declared while it runs.
-    channels: await ChannelCatalog.load({ pool, log, only: env.PG_CHANNELS, listenUrl: db.directUrl }),
+    channels: await ChannelCatalog.load({ pool, log, only: env.PG_CHANNELS, listenUrl: db.logins.gateway.directUrl }),
     frontendUrls: env.FRONTEND_URL,
     jwtSecret: secret,
     replayPool,
@@ -133,6 +139,7 @@ async function main(): Promise<() => Promise<void>> {
     await replayPool.end();
     await feedPool.end();
     await pool.end();
+    await demoPool?.end();
     await db.stop();
   };
 }

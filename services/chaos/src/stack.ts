@@ -153,6 +153,11 @@ export class Stack {
     replUrl.username = REPLICATOR_ROLE;
     replUrl.password = 'chaos';
     const common = { LOG_LEVEL: 'info', DEMO: '0' };
+    // The gateways' parts as their own login roles, as deployed (the owner creates them when
+    // it migrates). The replicators keep a role of the stack's, whose REPLICATION the
+    // faults take away and give back: a login role is reset to its rights at every start.
+    const login = (user: string) => Object.assign(new URL(url), { username: user, password: 'chaos' }).toString();
+    const logins = { DATABASE_URL_API: login('chaos_api'), DATABASE_URL_GATEWAY: login('chaos_gateway') };
     const replicators = await Promise.all(
       [1, 2].map(
         async (i) =>
@@ -165,7 +170,7 @@ export class Stack {
           new Proc(
             `gateway-${i}`,
             'services/api/src/main.ts',
-            { ...common, DATABASE_URL: url, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_BYTES: '65536', REPLAY_PAGE_SIZE: '500', RETENTION: 'forever' },
+            { ...common, DATABASE_URL: url, ...logins, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_BYTES: '65536', REPLAY_PAGE_SIZE: '500', RETENTION: 'forever' },
             await freePort(),
             logDir,
           ),

@@ -2,7 +2,7 @@
 // DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
 // server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
-import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty, watchPool } from '@realtime/db';
+import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
 import { buildHttp, requireMetricsToken } from './http';
 import { Replicator } from './replicator';
@@ -14,15 +14,17 @@ const state: { migrated: boolean; replicator: Replicator | null } = { migrated: 
 
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
-  const pool = new pg.Pool({ connectionString: db.url, max: 4, application_name: 'realtime-replicator-status' });
+  const pool = new pg.Pool({ connectionString: db.logins.replicator.url, max: 4, application_name: 'realtime-replicator-status' });
   // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
   watchPool(pool, log);
   const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
   await http.listen({ port: env.PORT, host: env.HOST });
-  await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000 });
+  // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
+  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
   state.migrated = true;
+  await warnIfPrivileged(pool, 'replicator', db.logins.replicator.url, log);
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);
-  const replicator = new Replicator(replicatorConfig(env, db.directUrl, log));
+  const replicator = new Replicator(replicatorConfig(env, db.logins.replicator.directUrl, log));
   state.replicator = replicator;
   await replicator.start();
   const port = (http.server.address() as { port: number }).port;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { createTestDatabase, testLoginEnv, type TestDatabase } from '@realtime/db/testing';
 import { createLogger } from '@realtime/db';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
 
@@ -41,6 +41,8 @@ export function spawnReplicator(url: string, env: Record<string, string> = {}): 
     env: {
       ...process.env,
       DATABASE_URL: url,
+      // Its own login role, as deployed; DATABASE_URL is the owner that migrates.
+      ...testLoginEnv(url, ['replicator']),
       PORT: '0',
       DEMO: '0',
       LOG_LEVEL: 'info',
