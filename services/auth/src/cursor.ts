@@ -69,17 +69,37 @@ export function encodeCursor(secret: Uint8Array, headSeq: number, snapshotText: 
 
 export class CursorError extends Error {}
 
-/** The signed payload of a cursor, or a CursorError; nothing of an unsigned or altered one is parsed. */
+/**
+ * A cursor shaped like one of ours that cannot be vouched for: unsigned (a list kept in a
+ * browser from before cursors were signed) or signed with another key (the secret was
+ * rotated). Its position's history is unknown, so the subscription resyncs
+ * (`history-changed`) and the client refetches: refusing it would leave such lists
+ * without updates, and nothing in it is read.
+ */
+export class StaleCursorError extends CursorError {}
+
+/** Whether an unverified payload has the shape of a cursor this project issues (parsed only for that answer). */
+function cursorShaped(payload: string): boolean {
+  try {
+    return cursorSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))).success;
+  } catch {
+    return false;
+  }
+}
+
+/** The signed payload of a cursor, or a CursorError; nothing of an unsigned or altered one is used. */
 function verified(secret: Uint8Array, token: string): string {
   const dot = token.indexOf('.');
   if (dot < 0) {
-    throw new CursorError('cursor is not signed (made by hand, or issued before cursors were signed); read the list again and subscribe with the cursor it carries');
+    const message = 'cursor is not signed (made by hand, or issued before cursors were signed); read the list again and subscribe with the cursor it carries';
+    throw cursorShaped(token) ? new StaleCursorError(message) : new CursorError(message);
   }
   const payload = token.slice(0, dot);
   const given = Buffer.from(token.slice(dot + 1), 'base64url');
   const expected = signature(secret, payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new CursorError('cursor signature does not match (altered, or issued by a server with another REALTIME_JWT_SECRET); read the list again and subscribe with the cursor it carries');
+    const message = 'cursor signature does not match (altered, or issued by a server with another REALTIME_JWT_SECRET); read the list again and subscribe with the cursor it carries';
+    throw cursorShaped(payload) ? new StaleCursorError(message) : new CursorError(message);
   }
   return payload;
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { fingerprint, fingerprintInput } from '@realtime/db';
-import { CursorError, cursorFromRow, decodeCursor, encodeCursor } from '../src/cursor';
+import { CursorError, StaleCursorError, cursorFromRow, decodeCursor, encodeCursor } from '../src/cursor';
 
 const secret = new TextEncoder().encode('cursor-test-secret-cursor-test-secret!');
 const other = new TextEncoder().encode('another-secret-another-secret-another!');
@@ -58,18 +58,29 @@ describe('cursor', () => {
   const [payload, sig] = genuine.split('.') as [string, string];
   const forgedPayload = Buffer.from(JSON.stringify({ v: 2, h: 42, f: 'AbCdEfGhIjKl', s: '100:105:101,103', u: [1, 500_000, '0123456789abcdef'] })).toString('base64url');
   const flip = (s: string, at: number) => s.slice(0, at) + (s[at] === 'A' ? 'B' : 'A') + s.slice(at + 1);
+  // `stale`: shaped like a cursor of ours (a list kept from before signing, or before the
+  // secret changed), which the gateway resyncs; otherwise a plain refusal.
   test.each([
-    ['unsigned (as cursors were before)', payload, /not signed/],
-    ['a forged pending range under the genuine signature', `${forgedPayload}.${sig}`, /signature does not match/],
-    ['one character of the payload changed', `${flip(payload, 5)}.${sig}`, /signature does not match/],
-    ['one character of the signature changed', `${payload}.${flip(sig, 3)}`, /signature does not match/],
-    ['the signature cut short', `${payload}.${sig.slice(0, 20)}`, /signature does not match/],
-    ['an empty signature', `${payload}.`, /signature does not match/],
-    ['signed with another secret', signed(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), other), /another REALTIME_JWT_SECRET/],
-  ])('%s is refused before its content is read, with the way out', (_name, token, message) => {
+    ['unsigned (as cursors were before)', payload, /not signed/, true],
+    ['a forged pending range under the genuine signature', `${forgedPayload}.${sig}`, /signature does not match/, true],
+    ['one character of the payload changed', `${flip(payload, 5)}.${sig}`, /signature does not match/, false],
+    ['one character of the signature changed', `${payload}.${flip(sig, 3)}`, /signature does not match/, true],
+    ['the signature cut short', `${payload}.${sig.slice(0, 20)}`, /signature does not match/, true],
+    ['an empty signature', `${payload}.`, /signature does not match/, true],
+    ['signed with another secret', signed(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), other), /another REALTIME_JWT_SECRET/, true],
+    ['not a cursor at all, unsigned', Buffer.from('not a cursor').toString('base64url'), /not signed/, false],
+    ['not a cursor at all, with a dot', 'abc.def', /signature does not match/, false],
+  ])('%s is refused before it is used, with the way out', (_name, token, message, stale) => {
     expect(() => decodeCursor(secret, token)).toThrow(CursorError);
     expect(() => decodeCursor(secret, token)).toThrow(message);
     expect(() => decodeCursor(secret, token)).toThrow(/read the list again/);
+    let thrown: unknown;
+    try {
+      decodeCursor(secret, token);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown instanceof StaleCursorError).toBe(stale);
   });
   test('the genuine one is read', () => {
     expect(decodeCursor(secret, genuine).pending).toEqual({ lo: 7, hi: 9, digest: '0123456789abcdef' });

@@ -33,11 +33,11 @@ import { rowAllowed, subscriptionAllowed } from './auth/grant';
 import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/membership';
 import { grantedWithNewProject, readMemberships } from './auth/members-reader';
 import type { ChannelCatalog } from './channels';
-import { CursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
+import { CursorError, StaleCursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
 import { readBoundsReaching, readPage, readResumeCheck, replayScope, type Page } from './replay/reader';
 import { gapVerdict, pendingVerdict, resumeVerdict, worst, type Position } from './replay/history';
 import { Seam } from './replay/seam';
-import { admitResume } from './replay/admit';
+import { admitResume, type Admission } from './replay/admit';
 import { matchesFilter, route, type DbRow } from './subscriptions/route';
 import { columnFilter } from './subscriptions/filter';
 import { InterestIndex } from './subscriptions/interest';
@@ -518,19 +518,23 @@ export class Gateway {
         return this.bad(socket, reply, `at most ${this.limits.maxSubscriptions} subscriptions per connection (MAX_SUBSCRIPTIONS_PER_SOCKET)`, 'TOO_MANY_SUBSCRIPTIONS');
       }
       let cursor: Cursor | null = null;
+      let staleCursor = false;
       if (token !== undefined) {
         try {
           cursor = decodeCursor(this.opts.jwtSecret, token);
         } catch (err) {
-          if (err instanceof CursorError) return this.bad(socket, reply, err.message);
-          throw err;
+          // A list kept from before cursors were signed, or from before the secret changed:
+          // opened, then resynced below without a read, so that its client refetches.
+          if (err instanceof StaleCursorError) staleCursor = true;
+          else if (err instanceof CursorError) return this.bad(socket, reply, err.message);
+          else throw err;
         }
       }
 
       // With both, the cursor's snapshot still decides what its list already had: in
       // NOTIFY mode a change the list holds can be stamped after one it does not, so the
       // last seq alone would send it again after a reconnect.
-      const replayFrom = cursor ? Math.max(cursor.headSeq, since ?? 0) : since;
+      const replayFrom = cursor ? Math.max(cursor.headSeq, since ?? 0) : staleCursor ? (since ?? 0) : since;
       // Every position given is checked against the history the outbox holds now before
       // anything is replayed (history.ts): the cursor's head and `since`, each with its
       // fingerprint.
@@ -570,7 +574,7 @@ export class Gateway {
       };
       // Decided from the position and the feed alone, before anything is read: a position
       // the stream never reached costs no read and no polling, whatever the client sends.
-      let admission = admitResume(replayFrom, joinedAt, cursor?.pending ?? null);
+      let admission: Admission = staleCursor ? 'history-changed' : admitResume(replayFrom, joinedAt, cursor?.pending ?? null);
       if (admission === 'wait-for-feed') admission = (await this.opts.feed.reached(replayFrom, HEAD_WAIT_MS, () => sub.closed)) ? 'read' : 'history-changed';
       // Closed while it waited (its socket gone, or a resync the client was sent).
       if (sub.closed) return answer(this.opts.feed.position);

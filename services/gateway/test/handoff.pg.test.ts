@@ -61,6 +61,15 @@ describe('handoff', () => {
     expect(sub.changes.length).toBeGreaterThan(10);
   });
 
+  test('a list cursor from before cursors were signed (a list kept in a browser) resyncs history-changed: the client refetches, nothing is replayed', async () => {
+    const sub = new Received(await client());
+    const legacy = Buffer.from(JSON.stringify({ v: 2, h: 1, f: null, s: '1:1:' })).toString('base64url');
+    expect(await sub.subscribe({ channel: 'projects', cursor: legacy })).toMatchObject({ ok: true });
+    await waitFor('the resync', () => sub.resyncs.length > 0);
+    expect(sub.resyncs[0]).toMatchObject({ reason: 'history-changed' });
+    expect(sub.changes).toEqual([]);
+  });
+
   test('a cursor that is not one of ours is refused with BAD_REQUEST', async () => {
     const sub = new Received(await client());
     const ack = await sub.subscribe({ channel: 'projects', cursor: 'bm90IGEgY3Vyc29y' });

@@ -118,12 +118,9 @@ async function burst(socket: Client): Promise<Awaited<ReturnType<typeof outcome>
 
 function expectRefusedWithoutReads(results: Awaited<ReturnType<typeof outcome>>[]): void {
   expect(results).toHaveLength(20);
-  const farOrNear = results.slice(0, 14);
-  for (const r of farOrNear) expect(r).toMatchObject({ ack: { ok: true }, end: 'history-changed' });
-  for (const r of results.slice(14)) {
-    expect(r.ack).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
-    expect(r.ack.ok ? '' : r.ack.error.message).toMatch(/(not signed|signature does not match).*read the list again/);
-  }
+  // Far or near, or a cursor nobody can vouch for (shaped like ours, unsigned or signed
+  // with another key): opened, then resynced history-changed, without a read.
+  for (const r of results) expect(r).toMatchObject({ ack: { ok: true }, end: 'history-changed' });
 }
 
 async function hitsOf(limit: string): Promise<number> {
