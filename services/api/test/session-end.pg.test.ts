@@ -199,6 +199,31 @@ describe('a session that ends closes its sockets', () => {
   });
 });
 
+describe('a replay never runs past the session\'s end', () => {
+  test('a gateway whose feed has not brought the end yet closes the socket before it replays what followed', async () => {
+    const u = await member('replay@example.com');
+    const held = await startGateway(api.db.url);
+    try {
+      const socket = await connect(held.port, realtimeToken(u));
+      sockets.push(socket);
+      const told: UnauthorizedEvent[] = [];
+      socket.on('unauthorized', (e) => told.push(e));
+      const received = new Received(socket);
+      // From here on this gateway hears nothing: the end reaches it only through the replay's own reads.
+      await held.feed.stop();
+      expect((await api.call('POST', '/api/auth/sign-out', undefined, u)).status).toBe(204);
+      const after = await job('written-after-the-sign-out');
+      await waitFor('the change stamped', async () => (await api.sql(`SELECT 1 FROM change_outbox WHERE row_id = $1 AND seq IS NOT NULL`, [after])).length > 0);
+      expect(await received.subscribe({ channel: 'extraction_jobs', filter: { projectId }, since: 0 })).toMatchObject({ ok: true });
+      await waitFor('unauthorized', () => told.length > 0 && !socket.connected, 10_000);
+      expect(told).toEqual([{ reason: 'signed-out', message: expect.any(String) }]);
+      expect(received.changes.map((c) => c.row?.id)).not.toContain(after);
+    } finally {
+      await held.stop();
+    }
+  });
+});
+
 describe('a token of an ended session is refused', () => {
   test('at the handshake, with the reason, while a token of a live session of the same user connects', async () => {
     const u = await member('handshake@example.com');

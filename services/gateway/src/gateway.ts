@@ -658,7 +658,8 @@ export class Gateway {
       // The history up to the replay's head, which the feed may not have reached yet.
       if (!log) return;
       for (const e of await readMemberships(this.replayPool, p.userId, bounds.head)) log.add(e);
-      if (sub.closed) return;
+      // The head may be past the session's end, which the feed has yet to bring.
+      if (sub.closed || !(await this.sessions.confirm(sub.socket)) || sub.closed) return;
       // A project gained or lost while away: the client's cache holds rows it may no
       // longer see, or lacks rows it now may. Only a refetch gets both right.
       for (const e of log.flipsBetween(since, bounds.head)) {

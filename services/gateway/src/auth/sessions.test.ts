@@ -167,6 +167,29 @@ describe('SessionWatch', () => {
     });
   });
 
+  test('before a replay: an end already recorded closes the session at once; a live or merely expired session replays', async () => {
+    let state: SessionState = { live: true, ended: null };
+    const h = harness(() => state);
+    const [a, b] = [new FakeSocket('a'), new FakeSocket('b')];
+    for (const s of [a, b]) {
+      await h.watch.attach(s, user(SID));
+      s.connected = true;
+    }
+    expect(await h.watch.confirm(a)).toBe(true);
+    state = { live: false, ended: null };
+    expect(await h.watch.confirm(a)).toBe(true);
+    state = { live: false, ended: 'password-reset' };
+    expect(await h.watch.confirm(a)).toBe(false);
+    expect(h.ended).toEqual([
+      ['a', 'password-reset'],
+      ['b', 'password-reset'],
+    ]);
+    // The feed's end comes after: nothing twice.
+    h.watch.apply(endOf(SID, 'password-reset'));
+    expect(h.ended).toHaveLength(2);
+    expect(await h.watch.confirm(new FakeSocket('service'))).toBe(true);
+  });
+
   test('a socket that leaves takes its session with it when it was the last', async () => {
     const h = harness();
     const [a, b] = [new FakeSocket('a'), new FakeSocket('b')];

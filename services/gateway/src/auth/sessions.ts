@@ -122,6 +122,23 @@ export class SessionWatch<S extends { connected: boolean }> {
     this.ofSocket.set(socket, entry);
   }
 
+  /**
+   * Before a replay: the replay reads up to a head the feed may not have reached, and an
+   * end already in the outbox must not let it send what followed. One read; an end found
+   * closes every socket of the session, as the feed's will. False when this socket's
+   * session has ended (the socket is then closed, or closing).
+   */
+  async confirm(socket: S): Promise<boolean> {
+    const entry = this.ofSocket.get(socket);
+    if (!entry) return true;
+    if (entry.ended) return false;
+    const state = await this.opts.read(entry.sid, entry.userId);
+    // An expired session recorded no end: its sockets live out their tokens, as on the live stream.
+    if (!state.ended) return true;
+    if (!entry.ended) this.endEntry(entry, state.ended);
+    return false;
+  }
+
   detach(socket: S): void {
     const entry = this.ofSocket.get(socket);
     if (!entry) return;
@@ -134,9 +151,13 @@ export class SessionWatch<S extends { connected: boolean }> {
     const end = sessionEnd(change);
     const entry = end && this.bySid.get(end.sid);
     if (!end || !entry) return;
-    entry.ended = end.reason;
-    this.bySid.delete(end.sid);
-    for (const socket of [...entry.sockets]) if (socket.connected) this.opts.end(socket, end.reason);
+    this.endEntry(entry, end.reason);
+  }
+
+  private endEntry(entry: Entry<S>, reason: SessionEndReason): void {
+    entry.ended = reason;
+    if (this.bySid.get(entry.sid) === entry) this.bySid.delete(entry.sid);
+    for (const socket of [...entry.sockets]) if (socket.connected) this.opts.end(socket, reason);
   }
 
   /** Registers the socket first, then awaits the session's read: no end can fall between them. */
