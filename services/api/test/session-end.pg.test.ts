@@ -44,6 +44,12 @@ afterAll(async () => {
 async function member(email: string): Promise<TestUser> {
   const u = await api.user(email);
   await api.sql(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, 'viewer')`, [projectId, u.id]);
+  // The grant reaches the gateway before any socket of the user does, so that a subscribe
+  // to the project is judged with it.
+  await waitFor('the grant fed to the gateway', async () => {
+    const [head] = await api.sql<{ h: number; unstamped: number }>(`SELECT coalesce(max(seq), 0)::int AS h, count(*) FILTER (WHERE seq IS NULL)::int AS unstamped FROM change_outbox`);
+    return head!.unstamped === 0 && gw.feed.position >= head!.h;
+  });
   return u;
 }
 

@@ -159,6 +159,22 @@ describe('SessionWatch', () => {
       expect(h.ended).toEqual([['a', 'password-reset']]);
     });
 
+    test('an end of the new session fed while its check runs refuses the refresh and leaves the socket open', async () => {
+      const h = harness();
+      const a = new FakeSocket('a');
+      await h.watch.attach(a, user(SID));
+      a.connected = true;
+      h.holdReads();
+      const refreshed = h.watch.refresh(a, user(OTHER_SID));
+      h.watch.apply(endOf(OTHER_SID));
+      h.releaseReads();
+      await expect(refreshed).rejects.toMatchObject({ reason: 'signed-out' });
+      expect(h.ended).toEqual([]);
+      expect(a.connected).toBe(true);
+      h.watch.apply(endOf(SID, 'password-reset'));
+      expect(h.ended).toEqual([['a', 'password-reset']]);
+    });
+
     test('a socket of a session cannot shed it with a token that names none', async () => {
       const h = harness();
       const a = new FakeSocket('a');

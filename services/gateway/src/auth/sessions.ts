@@ -61,7 +61,13 @@ export async function readSession(pool: pg.Pool, sid: string, userId: string): P
 interface Entry<S> {
   sid: string;
   userId: string;
+  /** Sockets that hold a token of this session: its end closes them. */
   sockets: Set<S>;
+  /**
+   * Sockets whose check of this session is running (a handshake, or an `auth` with a token
+   * of it): its end refuses them, and a socket refreshing keeps the session it has.
+   */
+  joining: Set<S>;
   /** The one read of this session on this gateway, shared by every socket that joins it. */
   state: Promise<SessionState>;
   /** Set by the feed's end: sockets still in their handshake are refused with it. */
@@ -166,11 +172,11 @@ export class SessionWatch<S extends { connected: boolean }> {
     // A session is one user's: a token that pairs it with another user names no live session.
     if (entry && entry.userId !== userId) throw new SessionEndedError('session-ended');
     if (!entry) {
-      entry = { sid, userId, sockets: new Set(), state: this.opts.read(sid, userId), ended: null };
+      entry = { sid, userId, sockets: new Set(), joining: new Set(), state: this.opts.read(sid, userId), ended: null };
       entry.state.catch(() => undefined);
       this.bySid.set(sid, entry);
     }
-    entry.sockets.add(socket);
+    entry.joining.add(socket);
     let state: SessionState;
     try {
       state = await entry.state;
@@ -185,12 +191,15 @@ export class SessionWatch<S extends { connected: boolean }> {
       this.leave(socket, entry);
       throw new SessionEndedError(ended);
     }
+    entry.joining.delete(socket);
+    entry.sockets.add(socket);
     return entry;
   }
 
   private leave(socket: S, entry: Entry<S>): void {
     entry.sockets.delete(socket);
+    entry.joining.delete(socket);
     // A session nobody uses here is forgotten; the next socket of it reads it again.
-    if (entry.sockets.size === 0 && this.bySid.get(entry.sid) === entry) this.bySid.delete(entry.sid);
+    if (entry.sockets.size === 0 && entry.joining.size === 0 && this.bySid.get(entry.sid) === entry) this.bySid.delete(entry.sid);
   }
 }
