@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from './harness';
+import { loadStreamedTables } from '../src/catalog';
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -352,5 +353,61 @@ describe('the project and size of each change (replay narrows and pages by them)
     for (const set of [`project_id = 'x'`, `moved_from = 'x'`, `row_bytes = 1`]) {
       await expect(pool.query(`update change_outbox set ${set} where id = $1`, [id])).rejects.toThrow(/insert-only/);
     }
+  });
+});
+
+describe('session ends', () => {
+  async function session(userId: string, expired = false): Promise<{ id: string; sid: string }> {
+    const id = `hash-${Math.random()}`;
+    const { rows } = await pool.query<{ sid: string }>(
+      `INSERT INTO sessions (id, user_id, expires_at) VALUES ($1, $2, now() + CASE WHEN $3 THEN interval '-1 hour' ELSE interval '1 hour' END) RETURNING sid`,
+      [id, userId, expired],
+    );
+    return { id, sid: rows[0]!.sid };
+  }
+  async function endAs(reason: string | null, statement: string, params: unknown[]): Promise<void> {
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      if (reason) await c.query(`SELECT set_config('app.session_end', $1, true)`, [reason]);
+      await c.query(statement, params);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+  }
+
+  test('a session deleted before its expiry is captured once with why it ended, and neither its hash nor anything but its public id', async () => {
+    const user = (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ('ends@example.com') RETURNING id`)).rows[0]!.id;
+    const [a, b, old] = [await session(user), await session(user), await session(user, true)];
+    const start = await lastOutboxId();
+    await endAs('signed-out', `DELETE FROM sessions WHERE id = $1`, [a.id]);
+    // Without a reason (a deletion by hand), a plain end; an expired session ends nothing.
+    await endAs(null, `DELETE FROM sessions WHERE id = ANY($1)`, [[b.id, old.id]]);
+    const rows = await outboxSince(start);
+    expect(rows.map((r) => [r.table_name, r.op, r.row_id, r.new_row?.reason, r.new_row?.user_id])).toEqual([
+      ['session_ends', 'INSERT', a.sid, 'signed-out', user],
+      ['session_ends', 'INSERT', b.sid, 'session-ended', user],
+    ]);
+    expect(Object.keys(rows[0]!.new_row!).sort()).toEqual(['ended_at', 'id', 'reason', 'user_id']);
+    expect(JSON.stringify(rows)).not.toContain(a.id);
+  });
+
+  test('removing a user ends each of their sessions with the reason of the removing transaction', async () => {
+    const user = (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ('removed@example.com') RETURNING id`)).rows[0]!.id;
+    const sids = [(await session(user)).sid, (await session(user)).sid];
+    const start = await lastOutboxId();
+    await endAs('user-removed', `DELETE FROM users WHERE id = $1`, [user]);
+    const rows = await outboxSince(start, `table_name = 'session_ends'`);
+    expect(rows.map((r) => r.row_id).sort()).toEqual(sids.sort());
+    expect(rows.map((r) => r.new_row?.reason)).toEqual(['user-removed', 'user-removed']);
+  });
+
+  test('session_ends is no streamed table: the catalog does not list it', async () => {
+    const { rows } = await pool.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'session_ends'::regclass AND NOT tgisinternal`);
+    expect(rows.map((r) => r.tgname)).toEqual(['session_end_capture']);
+    const streamed = await loadStreamedTables(pool);
+    expect(streamed.has('project_members')).toBe(true);
+    expect(streamed.has('session_ends')).toBe(false);
   });
 });

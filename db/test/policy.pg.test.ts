@@ -72,6 +72,8 @@ describe('realtime_api', () => {
     ['switch triggers off', `SET session_replication_role = replica`, /permission denied/],
     ['switch the NOTIFY flag or the retention floor', `UPDATE realtime_state SET pruned_through = 0`, /permission denied/],
     ['read sessions', `SELECT * FROM sessions`, /permission denied/],
+    ['read session ends', `SELECT * FROM session_ends`, /permission denied/],
+    ['forge a session end', `INSERT INTO session_ends (id, user_id, reason) VALUES (gen_random_uuid(), gen_random_uuid(), 'signed-out')`, /permission denied/],
     ['read password hashes', `SELECT password_hash FROM users`, /permission denied/],
     ['turn row-level security off', `ALTER TABLE projects DISABLE ROW LEVEL SECURITY`, /must be owner/],
     ['truncate a table', `TRUNCATE extraction_jobs`, /permission denied/],

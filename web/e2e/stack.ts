@@ -96,7 +96,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
 }
 
 /** `npm run users -- <args>` on the test database; the password, if any, on stdin. */
-function usersCli(stack: Stack, args: string[], stdin?: string): Promise<string> {
+export function usersCli(stack: Stack, args: string[], stdin?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/users/cli.ts'), ...args], {
       cwd: repoRoot,

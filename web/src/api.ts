@@ -1,4 +1,4 @@
-// The HTTP API, typed: the session (sign-in, me, sign-out), lists with their stream
+// The HTTP API, typed: the session (sign-in, me, sign-out, sign-out everywhere), lists with their stream
 // cursor, project members. Row writes go through the write queue (writes.tsx). The
 // server takes the actor from the session cookie.
 import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
@@ -78,6 +78,8 @@ export const api = {
       return me;
     }),
   signOut: () => request<void>('POST', 'auth/sign-out'),
+  /** Ends every session of the user, this one included: every device signs in again. */
+  signOutEverywhere: () => request<{ ended: number }>('POST', 'auth/sign-out-everywhere', {}),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),

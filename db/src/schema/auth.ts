@@ -36,6 +36,9 @@ export const sessions = pgTable(
   {
     // sha256 of the cookie's random token: a leaked table opens no session.
     id: text().primaryKey(),
+    // The session's public name: realtime tokens carry it (`sid`) and its end is recorded
+    // under it, so that neither the cookie nor its hash leaves this table.
+    sid: uuid().notNull().defaultRandom(),
     userId: uuid()
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
@@ -43,7 +46,26 @@ export const sessions = pgTable(
     lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp({ withTimezone: true }).notNull(),
   },
-  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt), uniqueIndex('sessions_sid_key').on(t.sid)],
+);
+
+/**
+ * A session that ended before its expiry (signed out, its user's password reset, its user
+ * removed): a trigger on `sessions` writes one row per ended session, and its capture into
+ * the outbox gives the end a seq, at which the gateway closes that session's sockets.
+ * Not a streamed table: no channel serves it and the API has no privilege on it.
+ */
+export const sessionEnds = pgTable(
+  'session_ends',
+  {
+    // The session's sid (no foreign key: the session row is gone by then, maybe its user too).
+    id: uuid().primaryKey(),
+    userId: uuid().notNull(),
+    // signed-out, signed-out-everywhere, password-reset, user-removed, session-ended (@realtime/protocol's sessionEndReasons).
+    reason: text().notNull(),
+    endedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('session_ends_ended_at_idx').on(t.endedAt)],
 );
 
 export const projectMembers = pgTable(

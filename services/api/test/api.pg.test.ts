@@ -140,11 +140,13 @@ describe('stream handoff and actor', () => {
     ]);
   });
 
-  test('GET /api/realtime/token issues a 15-minute token naming the user, which the gateway accepts', async () => {
+  test('GET /api/realtime/token issues a 15-minute token naming the user and the session, which the gateway accepts', async () => {
     const res = await call('GET', '/api/realtime/token');
     expect(res.status).toBe(200);
     const v = await verifyToken(secret, res.body.token);
-    expect(v.principal).toEqual({ kind: 'user', userId: tester.id });
+    expect(v.principal).toEqual({ kind: 'user', userId: tester.id, sessionId: expect.any(String) });
+    const sessions = await fx.sql<{ sid: string }>(`SELECT sid FROM sessions WHERE user_id = $1`, [tester.id]);
+    expect(sessions.map((s) => s.sid)).toContain(v.principal.kind === 'user' ? v.principal.sessionId : null);
     expect(v.expiresAt! - Date.now() / 1000).toBeLessThanOrEqual(900);
     expect(v.expiresAt! - Date.now() / 1000).toBeGreaterThan(800);
     expect((await fx.call('GET', '/api/realtime/token', undefined, null)).status).toBe(401);

@@ -1,5 +1,6 @@
 // Realtime tokens: HS256 JWTs. A user token (`uid`, from GET /api/realtime/token, 15
-// minutes) names a user whose memberships decide what reaches them; a service token
+// minutes) names a user whose memberships decide what reaches them, and the session it
+// was issued for (`sid`), whose end closes its sockets; a service token
 // carries a static grant and is minted only by a backend holding the secret. Verified
 // at the handshake and on refresh; `exp` is honored then and, for a live socket, when it passes.
 import { SignJWT, jwtVerify, errors } from 'jose';
@@ -7,7 +8,8 @@ import { TOKEN_AUDIENCE, TOKEN_ISSUER, grantSchema, userClaimsSchema, type Grant
 
 export { TOKEN_AUDIENCE, TOKEN_ISSUER };
 
-export type Principal = { kind: 'user'; userId: string } | { kind: 'service'; grant: Grant };
+/** `sessionId`: the public id of the session the user token was issued for, or null (an OpenID Connect caller has none). */
+export type Principal = { kind: 'user'; userId: string; sessionId: string | null } | { kind: 'service'; grant: Grant };
 
 export interface Verified {
   principal: Principal;
@@ -32,8 +34,9 @@ export async function signToken(secret: Uint8Array, grant: Grant, opts: { subjec
   return jwt.sign(secret);
 }
 
-export async function signUserToken(secret: Uint8Array, userId: string, ttlSeconds = MAX_USER_TOKEN_SECONDS): Promise<string> {
-  return new SignJWT({ uid: userId })
+/** `sessionId`: the public id of the session that asked for it (sessions.sid); its end makes the token worthless. */
+export async function signUserToken(secret: Uint8Array, userId: string, ttlSeconds = MAX_USER_TOKEN_SECONDS, sessionId?: string | null): Promise<string> {
+  return new SignJWT(sessionId ? { uid: userId, sid: sessionId } : { uid: userId })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
@@ -52,7 +55,7 @@ export async function verifyToken(secret: Uint8Array, token: unknown): Promise<V
     // A token that lives longer than its kind may would outlive the revocations it should obey.
     const longest = (user.success ? MAX_USER_TOKEN_SECONDS : MAX_SERVICE_TOKEN_SECONDS) + CLOCK_SKEW_SECONDS;
     if (expiresAt - Date.now() / 1000 > longest) throw new TokenError(`the token lives longer than ${longest - CLOCK_SKEW_SECONDS} s: fetch a new one`);
-    if (user.success) return { principal: { kind: 'user', userId: user.data.uid }, subject: payload.sub ?? null, expiresAt };
+    if (user.success) return { principal: { kind: 'user', userId: user.data.uid, sessionId: user.data.sid ?? null }, subject: payload.sub ?? null, expiresAt };
     const grant = grantSchema.safeParse(payload);
     if (!grant.success) throw new TokenError('the token carries no user ("uid") and no grant (claims "channels" and "projects")');
     return { principal: { kind: 'service', grant: grant.data }, subject: payload.sub ?? null, expiresAt };

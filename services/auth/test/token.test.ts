@@ -39,7 +39,16 @@ describe('tokens', () => {
 
   test('a user token verifies to its user, with at most 15 minutes to live', async () => {
     const v = await verifyToken(secret, await signUserToken(secret, '00000000-0000-4000-8000-000000000000', 3600));
-    expect(v.principal).toEqual({ kind: 'user', userId: '00000000-0000-4000-8000-000000000000' });
+    expect(v.principal).toEqual({ kind: 'user', userId: '00000000-0000-4000-8000-000000000000', sessionId: null });
     expect(v.expiresAt! - Date.now() / 1000).toBeLessThanOrEqual(900);
+  });
+
+  test('a user token issued for a session names it, and a malformed session id is refused', async () => {
+    const uid = '00000000-0000-4000-8000-000000000000';
+    const sid = '11111111-1111-4111-8111-111111111111';
+    const v = await verifyToken(secret, await signUserToken(secret, uid, 900, sid));
+    expect(v.principal).toEqual({ kind: 'user', userId: uid, sessionId: sid });
+    const forged = await minted({ uid, sid: 'not-a-session' }).setExpirationTime('10m').sign(secret);
+    await expect(verifyToken(secret, forged)).rejects.toThrow(TokenError);
   });
 });

@@ -23,6 +23,7 @@ import {
   authSchema,
   type AuthAck,
   type ResyncReason,
+  type UnauthorizedReason,
   type ServerToClientEvents,
   type SubscribeAck,
   type UnsubscribeAck,
@@ -32,6 +33,7 @@ import type { Feed, FeedChange } from './feed';
 import { rowAllowed, subscriptionAllowed } from './auth/grant';
 import { MembershipLog, grantWithNewProject, membershipEvent } from './auth/membership';
 import { grantedWithNewProject, readMemberships } from './auth/members-reader';
+import { SESSION_ENDS_TABLE, SessionEndedError, SessionWatch, readSession, sessionEndMessage } from './auth/sessions';
 import type { ChannelCatalog } from './channels';
 import { CursorError, StaleCursorError, decodeCursor, verifyToken, visibleIn, type Cursor, type Principal } from '@realtime/auth';
 import { readBoundsReaching, readPage, readResumeCheck, replayScope, type Page } from './replay/reader';
@@ -233,12 +235,18 @@ export class Gateway {
   private readonly limits: GatewayLimits;
   private readonly turns: Turns;
   private readonly replayPool: pg.Pool;
+  /** The sessions of user sockets: a session's end from the feed closes them (auth/sessions.ts). */
+  private readonly sessions: SessionWatch<GatewaySocket>;
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.log.child({ component: 'gateway' });
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.turns = new Turns(this.limits.maxConcurrentReplays);
     this.replayPool = opts.replayPool ?? opts.pool;
+    this.sessions = new SessionWatch<GatewaySocket>({
+      read: (sid, userId) => readSession(this.replayPool, sid, userId),
+      end: (socket, reason) => this.endSocket(socket, reason, sessionEndMessage(reason)),
+    });
     this.io = new Server(opts.httpServer, {
       path: WS_PATH,
       cors: { origin: opts.frontendUrls, credentials: true },
@@ -301,14 +309,17 @@ export class Gateway {
           socket.data.pages = new Turns(1);
           socket.data.replays = new Turns(this.limits.maxReplaysPerUser);
           socket.data.slowCheck = null;
+          await this.sessions.attach(socket, v.principal);
           if (v.principal.kind === 'user') socket.data.replays = await this.attachUser(v.principal.userId, socket);
           this.armExpiry(socket, v.expiresAt);
           next();
         })
         .catch((err: Error) => {
           if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
+          this.sessions.detach(socket);
           const code: ErrorCode = err instanceof LimitError ? err.code : 'UNAUTHORIZED';
-          next(Object.assign(new Error(`${code}: ${err.message}`), { data: { code } }));
+          // A session's end says which: the client signs in again rather than asking for a token.
+          next(Object.assign(new Error(`${code}: ${err.message}`), { data: err instanceof SessionEndedError ? { code, reason: err.reason } : { code } }));
         });
     });
     this.io.on('connection', (socket) => this.onConnection(socket));
@@ -347,13 +358,16 @@ export class Gateway {
     if (!expiresAt) return;
     const ms = expiresAt * 1000 - Date.now();
     socket.data.expiry = setTimeout(
-      () => {
-        this.cleanup(socket);
-        socket.emit('unauthorized', { reason: 'expired', message: 'the token expired: fetch a new one (GET /api/realtime/token), reconnect and resume' });
-        socket.disconnect(true);
-      },
+      () => this.endSocket(socket, 'expired', 'the token expired: fetch a new one (GET /api/realtime/token), reconnect and resume'),
       Math.max(0, Math.min(ms, 2 ** 31 - 1)),
     );
+  }
+
+  /** Told why, then closed: it stops receiving at once. */
+  private endSocket(socket: GatewaySocket, reason: UnauthorizedReason, message: string): void {
+    this.cleanup(socket);
+    socket.emit('unauthorized', { reason, message });
+    socket.disconnect(true);
   }
 
   /** Registers the socket under its user (the first socket of a user loads their history); the user's replay turns. */
@@ -430,6 +444,7 @@ export class Gateway {
       this.bad(socket, args[args.length - 1], `unknown event "${String(event).slice(0, 40)}": the gateway takes subscribe, unsubscribe and auth`);
     });
     socket.on('disconnect', () => this.cleanup(socket));
+    this.sessions.connected(socket);
   }
 
   private cleanup(socket: GatewaySocket): void {
@@ -440,6 +455,7 @@ export class Gateway {
     for (const sub of socket.data.subs?.values() ?? []) this.close(sub);
     socket.data.subs?.clear();
     if (socket.data.principal?.kind === 'user') this.detachUser(socket.data.principal.userId, socket);
+    this.sessions.detach(socket);
   }
 
   /** A fresh token for the same identity: the socket and its subscriptions go on. */
@@ -451,6 +467,7 @@ export class Gateway {
       const was = socket.data.principal;
       const same = was.kind === 'user' ? v.principal.kind === 'user' && v.principal.userId === was.userId : v.principal.kind === 'service' && JSON.stringify(v.principal.grant) === JSON.stringify(was.grant);
       if (!same) return this.bad(socket, ack, 'the new token names another identity: connect again with it instead', 'FORBIDDEN');
+      await this.sessions.refresh(socket, v.principal);
       if (!socket.connected) return;
       this.armExpiry(socket, v.expiresAt);
       if (typeof ack === 'function') (ack as (r: AuthAck) => void)({ ok: true, expiresAt: v.expiresAt ?? 0 });
@@ -691,7 +708,8 @@ export class Gateway {
       // The history up to the replay's head, which the feed may not have reached yet.
       if (!log) return;
       for (const e of await readMemberships(this.replayPool, p.userId, bounds.head)) log.add(e);
-      if (sub.closed) return;
+      // The head may be past the session's end, which the feed has yet to bring.
+      if (sub.closed || !(await this.sessions.confirm(sub.socket)) || sub.closed) return;
       // A project gained or lost while away: the client's cache holds rows it may no
       // longer see, or lacks rows it now may. Only a refetch gets both right.
       for (const e of log.flipsBetween(since, bounds.head)) {
@@ -861,6 +879,7 @@ export class Gateway {
     for (let at = 0; at < batch.length; at++) {
       const change = batch[at]!;
       if (change.table === 'project_members') this.applyMembership(batch, at);
+      else if (change.table === SESSION_ENDS_TABLE) this.sessions.apply(change);
       const index = this.byChannel.get(change.table);
       if (!index || index.size === 0) continue;
       // Only the subscriptions that can match: a thousand pages open on other projects

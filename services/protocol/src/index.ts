@@ -163,9 +163,25 @@ export interface ResyncEvent {
   headSeq: number;
 }
 
-/** Sent just before the server closes a socket whose token expired unrefreshed. */
+/**
+ * Why a user's session ended, as the outbox records it: signed out (this session, or
+ * every session of the user at once), a password reset (every session), the user
+ * removed, or the session deleted some other way. Its sockets are closed at that change.
+ */
+export const sessionEndReasons = ['signed-out', 'signed-out-everywhere', 'password-reset', 'user-removed', 'session-ended'] as const;
+export type SessionEndReason = (typeof sessionEndReasons)[number];
+/** expired: the token ran out unrefreshed (fetch a new one); any other: the session is over (sign in again). */
+export type UnauthorizedReason = 'expired' | SessionEndReason;
+
+export const isSessionEnd = (reason: unknown): reason is SessionEndReason => (sessionEndReasons as readonly unknown[]).includes(reason);
+
+/**
+ * Sent just before the server closes a socket: its token expired unrefreshed, or the
+ * session it was issued for ended. A handshake refused for an ended session carries the
+ * same reason in the error's `data.reason`.
+ */
 export interface UnauthorizedEvent {
-  reason: 'expired';
+  reason: UnauthorizedReason;
   message: string;
 }
 
@@ -201,8 +217,13 @@ export const grantSchema = z.object({
 });
 export type Grant = z.infer<typeof grantSchema>;
 
-/** The claims of a user token (`GET /api/realtime/token`): the user; the grant is their membership. */
-export const userClaimsSchema = z.object({ uid: z.string().uuid() });
+/**
+ * The claims of a user token (`GET /api/realtime/token`): the user (the grant is their
+ * membership) and the session it was issued for (`sid`, its public id, never the cookie
+ * or its hash): the token is worth nothing once that session ends. A user signed in by
+ * an OpenID Connect bearer token has no session here, and their token no `sid`.
+ */
+export const userClaimsSchema = z.object({ uid: z.string().uuid(), sid: z.string().uuid().optional() });
 export type UserClaims = z.infer<typeof userClaimsSchema>;
 
 // The HTTP API's identity endpoints, shared by the API and the web app.

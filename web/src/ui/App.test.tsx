@@ -42,13 +42,13 @@ const member = (userId: string, email: string, role: Member['role']): Member => 
 type Reply = { status: number; body?: unknown };
 let session: Me | null;
 let projects: ReturnType<typeof project>[];
-let routes: Record<string, (body: unknown) => Reply>;
+let routes: Record<string, (body: unknown) => Reply | Promise<Reply>>;
 const calls: string[] = [];
 
 const unauthorized: Reply = { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'sign in first' } } };
 const signedIn = (fn: (body: unknown) => Reply) => (body: unknown) => (session ? fn(body) : unauthorized);
 
-function defaultRoutes(): Record<string, (body: unknown) => Reply> {
+function defaultRoutes(): Record<string, (body: unknown) => Reply | Promise<Reply>> {
   return {
     'GET /api/auth/me': () => (session ? { status: 200, body: session } : unauthorized),
     'POST /api/auth/sign-in': (body) => {
@@ -90,7 +90,8 @@ beforeEach(async () => {
     const key = `${init.method ?? 'GET'} ${url.split('?')[0]}`;
     calls.push(key);
     const route = routes[key];
-    const reply = route ? route(init.body ? JSON.parse(String(init.body)) : undefined) : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
+    // A route may answer later (a promise): what happens meanwhile can be tested.
+    const reply = route ? await route(init.body ? JSON.parse(String(init.body)) : undefined) : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
     return new Response(reply.status === 204 ? null : JSON.stringify(reply.body ?? {}), { status: reply.status, headers: { 'content-type': 'application/json' } });
   });
   qc = new QueryClient({ defaultOptions: { queries: { staleTime: 30_000, retry: retryable } } });
@@ -220,6 +221,63 @@ test('sign out: the session ends, the socket stops, the cache is emptied', async
   expect($('[data-testid=sign-in]')).not.toBeNull();
   expect(socket.connected).toBe(false);
   expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
+});
+
+test('sign out everywhere: the route is asked with JSON, then the same way out as sign-out, and no notice for what was asked', async () => {
+  session = ann;
+  await act(async () => void qc.invalidateQueries());
+  await settle();
+  const socket = sockets[0] as FakeSocket;
+  await act(async () => socket.up());
+  const before = calls.length;
+  let answer: (r: Reply) => void = () => undefined;
+  const answered = new Promise<Reply>((resolve) => (answer = resolve));
+  routes['POST /api/auth/sign-out-everywhere'] = (body) => (JSON.stringify(body) === '{}' ? ((session = null), answered) : { status: 400, body: {} });
+  await act(async () => [...container.querySelectorAll('button')].find((b) => b.textContent === 'Sign out everywhere')!.click());
+  // The server ends this session too, and says so on the socket before its answer comes.
+  await act(async () => socket.fire('unauthorized', { reason: 'signed-out-everywhere', message: 'every session of this user was signed out: sign in again' }));
+  await act(async () => answer({ status: 200, body: { ended: 3 } }));
+  await settle();
+  expect(calls.slice(before)).toEqual(['POST /api/auth/sign-out-everywhere']);
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect($('[data-testid=session-ended]')).toBeNull();
+  expect(socket.connected).toBe(false);
+  expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
+});
+
+test('a session the server ended (a password reset elsewhere) drops to the sign-in page, which says why until the next sign-in', async () => {
+  await signIn();
+  const socket = sockets[0] as FakeSocket;
+  await act(async () => socket.up());
+  // The cookie is gone with the session: any request now would be refused too.
+  session = null;
+  const before = calls.length;
+  await act(async () => socket.fire('unauthorized', { reason: 'password-reset', message: 'the password was reset, which ends every session: sign in again with the new password' }));
+  await settle();
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect($('header')).toBeNull();
+  expect($('[data-testid=session-ended]')?.textContent).toBe('Your password was reset, which signs you out everywhere. Sign in with the new password.');
+  // The client stopped: no token asked for, no reconnect.
+  expect(calls.slice(before).filter((c) => c === 'GET /api/realtime/token')).toEqual([]);
+  expect(socket.connected).toBe(false);
+  expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
+
+  await signIn();
+  expect($('[data-testid=user]')?.textContent).toBe('Ann');
+  await act(async () => void qc.setQueryData(['auth', 'me'], null));
+  await settle();
+  expect($('[data-testid=sign-in]')).not.toBeNull();
+  expect($('[data-testid=session-ended]')).toBeNull();
+});
+
+test('an expired token is not a session end: the app stays and the client reconnects', async () => {
+  await signIn();
+  const socket = sockets[0] as FakeSocket;
+  await act(async () => socket.up());
+  await act(async () => socket.fire('unauthorized', { reason: 'expired', message: 'the token expired' }));
+  await settle();
+  expect($('[data-testid=user]')?.textContent).toBe('Ann');
+  expect($('[data-testid=session-ended]')).toBeNull();
 });
 
 test('a 401 from any request while signed in returns to the sign-in page', async () => {

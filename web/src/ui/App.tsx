@@ -1,16 +1,17 @@
 // The app shell: the sign-in page while signed out; once signed in, a header with the
 // user, the connection state and the flaky-network control, and the pages chosen by the
 // URL hash (#/, #/projects/:id, #/outbox), no router needed.
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { PersistQueryClientProvider } from '@tanstack/react-query-persist-client';
 import type { Me } from '@realtime/protocol';
 import { api, isApiError } from '../api';
 import { meQuery } from '../qk';
 import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/react';
+import { isSessionEnd } from '@realtime/client';
 import { fetchToken, wsUrl } from '../live';
 import { canPersist, forgetOtherUsers, forgetPersisted, persistOptionsFor } from '../persist';
-import { forgetSession, signedOut } from '../session';
+import { ENDED_NOTICES, forgetSession, setEndedNotice, signedOut } from '../session';
 import { forgetMe } from '../offline-me';
 import { WritesProvider, forgetWrites, isWaiting, needsAttention, useWriteQueue } from '../writes';
 import { WriteAlerts, WritesBadge, WritesPage } from './Writes';
@@ -81,25 +82,45 @@ function Shell({ me }: { me: Me }) {
   const qc = useQueryClient();
   const client = useRealtimeClient();
   const writes = useWriteQueue();
+  // Nothing of this user stays on this browser: the persisted lists and writes go too.
+  const forgetUser = () => {
+    void forgetPersisted(me.user.id);
+    void writes.clear().then(() => forgetWrites(me.user.id));
+    forgetMe();
+    signedOut(qc);
+    client.stop();
+  };
+  // Set while this page signs out: the stream's word that the session ended is then no news.
+  const leaving = useRef(false);
   const signOut = useMutation({
     // Already signed out (the session expired meanwhile) is what was asked for.
-    mutationFn: () => api.signOut().catch((e: unknown) => (isApiError(e, 401) ? undefined : Promise.reject(e))),
-    onSuccess: () => {
-      // Nothing of this user stays on this browser: the persisted lists and writes go too.
-      void forgetPersisted(me.user.id);
-      void writes.clear().then(() => forgetWrites(me.user.id));
-      forgetMe();
-      signedOut(qc);
-      client.stop();
+    mutationFn: (everywhere: boolean) =>
+      (everywhere ? api.signOutEverywhere().then(() => undefined) : api.signOut()).catch((e: unknown) => (isApiError(e, 401) ? undefined : Promise.reject(e))),
+    onSuccess: forgetUser,
+    onError: () => {
+      leaving.current = false;
     },
   });
+  // The server ended this session (signed out in another tab, everywhere, a password
+  // reset, the account removed): the same as signing out here, and the sign-in page says why.
+  useEffect(
+    () =>
+      client.on('unauthorized', (e) => {
+        if (!isSessionEnd(e.reason) || leaving.current) return;
+        setEndedNotice(ENDED_NOTICES[e.reason]);
+        forgetUser();
+      }),
+    // What forgetUser reads: a new function each render, the same work.
+    [client, me.user.id, writes, qc],
+  );
   const outbox = hash.startsWith('#/outbox');
   const writesPage = hash.startsWith('#/writes');
-  const askSignOut = () => {
+  const askSignOut = (everywhere: boolean) => {
     const unsaved = writes.entries().filter((e) => isWaiting(e) && e.state !== 'sent').length + writes.entries().filter(needsAttention).length;
     // Signing out forgets this user's data on this browser, queued writes included.
     if (unsaved > 0 && !confirm(`${unsaved} change${unsaved === 1 ? ' is' : 's are'} not saved yet and will be lost if you sign out. Sign out anyway?`)) return;
-    signOut.mutate();
+    leaving.current = true;
+    signOut.mutate(everywhere);
   };
   const m = /^#\/projects\/([0-9a-f-]{36})/.exec(hash);
   return (
@@ -118,8 +139,11 @@ function Shell({ me }: { me: Me }) {
           <ConnectionBadge />
           <span className="session">
             <span className="user" data-testid="user" title={me.user.email}>{me.user.name || me.user.email}</span>
-            <button className="ghost" onClick={askSignOut} disabled={signOut.isPending}>
+            <button className="ghost" onClick={() => askSignOut(false)} disabled={signOut.isPending}>
               Sign out
+            </button>
+            <button className="ghost" onClick={() => askSignOut(true)} disabled={signOut.isPending} title="Ends every session of yours, on every device and browser">
+              Sign out everywhere
             </button>
           </span>
         </div>

@@ -1,7 +1,8 @@
 // Who is asking: every /api request (and /status, /metrics) is resolved to a user from
 // the session cookie or an OpenID Connect bearer token before any route runs, and
 // refused here when the route needs more. Also the identity endpoints: sign-in,
-// sign-out, me, and the short-lived realtime token the gateway checks.
+// sign-out (of this session, or of every session of the user), me, and the short-lived
+// realtime token the gateway checks.
 import { hkdfSync } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
@@ -21,6 +22,8 @@ import type { SlowDown } from '../limits/keys';
 declare module 'fastify' {
   interface FastifyRequest {
     user: AuthUser | null;
+    /** The public id of the cookie's session (null for a bearer token): realtime tokens name it. */
+    sessionId: string | null;
   }
 }
 
@@ -80,6 +83,7 @@ const sessionToken = (request: FastifyRequest): string | undefined => {
 
 const signInBody = z.object({ email: z.string().trim().min(1).max(320), password: z.string().min(1).max(1024) }).strict();
 const WRONG = 'wrong email or password';
+const signOutEverywhereBody = z.object({}).strict();
 
 export async function memberships(pool: pg.Pool, userId: string): Promise<Me['memberships']> {
   const { rows } = await pool.query<{ projectId: string; role: Me['memberships'][number]['role'] }>(
@@ -91,8 +95,9 @@ export async function memberships(pool: pg.Pool, userId: string): Promise<Me['me
 
 export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   app.decorateRequest('user', null);
+  app.decorateRequest('sessionId', null);
 
-  const resolve = async (request: FastifyRequest): Promise<{ user: AuthUser | null; metrics: boolean }> => {
+  const resolve = async (request: FastifyRequest): Promise<{ user: AuthUser | null; sessionId?: string; metrics: boolean }> => {
     const header = request.headers.authorization;
     if (header) {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
@@ -102,7 +107,8 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
       if (!opts.oidc) throw new HttpError(401, 'UNAUTHORIZED', 'bearer tokens are accepted only with AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE set; sign in instead');
       return { user: await opts.oidc.user(token), metrics: false };
     }
-    return { user: await opts.sessions.user(sessionToken(request)), metrics: false };
+    const session = await opts.sessions.user(sessionToken(request));
+    return { user: session?.user ?? null, sessionId: session?.sid, metrics: false };
   };
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -112,6 +118,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
     if (access === 'public') return;
     const who = await resolve(request);
     request.user = who.user;
+    request.sessionId = who.sessionId ?? null;
     if (access === 'metrics' && who.metrics) return;
     if (!who.user) {
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'sign in first (POST /api/auth/sign-in)' } });
@@ -188,15 +195,28 @@ function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
     return reply.code(204).send();
   });
 
+  // Every session of the user ends (a lost laptop, a shared computer): each device's
+  // sockets are closed at that change, and each device must sign in again. JSON only, like
+  // every write: a page of another site cannot send it without CORS, which is not enabled.
+  app.post('/api/auth/sign-out-everywhere', async (request, reply) => {
+    if (!/^application\/json\b/i.test(String(request.headers['content-type'] ?? ''))) {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json with the body {}');
+    }
+    parseInput(signOutEverywhereBody, request.body ?? {}, 'body');
+    const ended = await opts.sessions.endAll(request.user!);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ended };
+  });
+
   app.get('/api/auth/me', async (request) => {
     const user = request.user!;
     return { user, memberships: await memberships(opts.pool, user.id) } satisfies Me;
   });
 
-  // Short-lived and naming only the user: the gateway decides, change by change, what
-  // that user's memberships let through.
+  // Short-lived, naming the user and the session: the gateway decides, change by change,
+  // what that user's memberships let through, and closes the socket when the session ends.
   app.get('/api/realtime/token', async (request) => {
-    const token = await signUserToken(opts.jwtSecret, request.user!.id, opts.tokenTtlSeconds);
+    const token = await signUserToken(opts.jwtSecret, request.user!.id, opts.tokenTtlSeconds, request.sessionId);
     return { token, expiresAt: new Date(Date.now() + opts.tokenTtlSeconds * 1000).toISOString() };
   });
 }

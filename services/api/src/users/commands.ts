@@ -5,6 +5,7 @@ import os from 'node:os';
 import type pg from 'pg';
 import type { MemberRole } from '@realtime/db/schema';
 import { generatePassword, hashPassword } from '../auth/password';
+import { endSessions } from '../auth/sessions';
 import { normaliseEmail, parseProjectId, parseRole, type UserListing } from './parse';
 
 /** A request the database cannot satisfy (unknown email, duplicate user): exit 1. */
@@ -157,7 +158,7 @@ export async function revoke(pool: pg.Pool, email: string, projectId: string, op
   });
 }
 
-/** Deletes the user; their sessions and memberships go with them (ON DELETE CASCADE). */
+/** Deletes the user; their sessions (their sockets closed, `user-removed`) and memberships go with them (ON DELETE CASCADE). */
 export async function removeUser(pool: pg.Pool, email: string, opts: WriteOptions = {}): Promise<{ email: string; memberships: number; sessions: number }> {
   const e = normaliseEmail(email);
   return withActor(pool, opts.actor ?? cliActor(), async (client) => {
@@ -168,12 +169,12 @@ export async function removeUser(pool: pg.Pool, email: string, opts: WriteOption
               (SELECT count(*) FROM sessions WHERE user_id = $1)::int AS sessions`,
       [uid],
     );
-    await client.query(`DELETE FROM users WHERE id = $1`, [uid]);
+    await endSessions(client, 'user-removed', `DELETE FROM users WHERE id = $1`, [uid]);
     return { email: e, memberships: rows[0]!.memberships, sessions: rows[0]!.sessions };
   });
 }
 
-/** Sets a new password and ends every session of the user, so an old one opens nothing. */
+/** Sets a new password and ends every session of the user (their sockets closed, `password-reset`), so an old one opens nothing. */
 export async function resetPassword(pool: pg.Pool, email: string, password?: string, opts: WriteOptions = {}): Promise<{ email: string; password: string; generated: boolean; sessionsEnded: number }> {
   const e = normaliseEmail(email);
   const generated = password === undefined;
@@ -183,8 +184,8 @@ export async function resetPassword(pool: pg.Pool, email: string, password?: str
     const updated = await client.query(`UPDATE users SET password_hash = $2, updated_at = now() WHERE email = $1 RETURNING id`, [e, hash]);
     const uid = (updated.rows[0] as { id: string } | undefined)?.id;
     if (!uid) throw noUser(e);
-    const ended = await client.query(`DELETE FROM sessions WHERE user_id = $1`, [uid]);
-    return { email: e, password: plain, generated, sessionsEnded: ended.rowCount ?? 0 };
+    const ended = await endSessions(client, 'password-reset', `DELETE FROM sessions WHERE user_id = $1`, [uid]);
+    return { email: e, password: plain, generated, sessionsEnded: ended };
   });
 }
 

@@ -504,6 +504,40 @@ describe('RealtimeClient with user tokens', () => {
     expect(tokens).toHaveBeenCalledTimes(2);
   });
 
+  test.each([
+    ['told on the open socket', 'connection', (socket: FakeSocket) => socket.fire('unauthorized', { reason: 'signed-out', message: 'this session was signed out: sign in again' })],
+    [
+      'refused at the handshake',
+      'handshake',
+      (socket: FakeSocket) => {
+        socket.down();
+        socket.fire('connect_error', Object.assign(new Error('UNAUTHORIZED: this session was signed out: sign in again'), { data: { code: 'UNAUTHORIZED', reason: 'signed-out' } }));
+      },
+    ],
+  ] as const)('a session that ended (%s) stops the client with the reason: no token asked for, no reconnect, no timer left', async (_name, during, end) => {
+    await connected();
+    const told: unknown[] = [];
+    client.on('unauthorized', (e) => told.push(e));
+    end(socket);
+    expect(told).toEqual([{ during, message: expect.stringMatching(/signed out/), reason: 'signed-out' }]);
+    expect(socket.connected).toBe(false);
+    expect(client.connection.status).toBe('offline');
+    expect(vi.getTimerCount()).toBe(0);
+    await vi.advanceTimersByTimeAsync(60 * min);
+    expect(tokens).toHaveBeenCalledTimes(1);
+    expect(socket.connects).toBe(1);
+  });
+
+  test('an expired token is still only a reconnect: `unauthorized` carries its reason', async () => {
+    await connected();
+    const told: unknown[] = [];
+    client.on('unauthorized', (e) => told.push(e));
+    socket.fire('unauthorized', { reason: 'expired', message: 'the token expired' });
+    expect(told).toEqual([{ during: 'connection', message: 'the token expired', reason: 'expired' }]);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(tokens).toHaveBeenCalledTimes(2);
+  });
+
   test('a token request that fails (network) counts as a failed attempt, with its backoff', async () => {
     answers = [new Error('network down'), new Error('network down')];
     client.start();

@@ -4,7 +4,7 @@
 // each subscription from where it stopped, renews its token on the open socket before it
 // expires, and reports the connection's state. It tries again at once when the browser
 // says the network is back or the tab is shown again, and backs off only after failures.
-import { PROTOCOL_VERSION, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type ErrorCode, type Filter, type LiveEvent, type ResyncEvent, type SubscribeAck } from '@realtime/protocol';
+import { PROTOCOL_VERSION, isSessionEnd, unbatch, type AuthAck, type ChangeEvent, type ChangesEvent, type ErrorCode, type Filter, type LiveEvent, type ResyncEvent, type SubscribeAck, type UnauthorizedReason } from '@realtime/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { isDev } from './dev.js';
 
@@ -127,8 +127,14 @@ export interface ClientEvents {
   batch: (e: ChangesEvent, spec: SubscriptionSpec) => void;
   /** A token renewed on the open socket; `expiresAt` in ms since the epoch. */
   renewed: (expiresAt: number) => void;
-  /** The server closed the socket for an expired token ('connection'), or refused a handshake for its token ('handshake'). */
-  unauthorized: (e: { during: 'connection' | 'handshake'; message: string }) => void;
+  /**
+   * The server closed the socket ('connection') or refused a handshake ('handshake') for
+   * its token. `reason`: 'expired' (the client reconnects with a fresh token), or why the
+   * token's session ended ('signed-out', 'password-reset', ...; see `isSessionEnd`): the
+   * client stops, since only a new sign-in brings a token again. Absent when the server
+   * did not say (a malformed or forged token).
+   */
+  unauthorized: (e: { during: 'connection' | 'handshake'; message: string; reason?: UnauthorizedReason }) => void;
   /** An event for a subscription id this client never held: a server fault. */
   stray: (kind: string, sub: string) => void;
 }
@@ -244,17 +250,23 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
       this.wired = true;
       this.socket.on('connect', () => this.onConnect());
       this.socket.on('disconnect', () => this.onDisconnect());
-      this.socket.on('connect_error', (err: { message?: string; data?: { code?: string } }) => {
-        // Refused for its token: the next attempt asks for a fresh one.
+      this.socket.on('connect_error', (err: { message?: string; data?: { code?: string; reason?: unknown } }) => {
+        // Refused for its token: the next attempt asks for a fresh one, unless its session is over.
         if (err?.data?.code === 'UNAUTHORIZED') {
           this.token = null;
-          this.emitEvent('unauthorized', { during: 'handshake', message: err.message ?? 'UNAUTHORIZED' });
+          const reason = isSessionEnd(err.data.reason) ? err.data.reason : undefined;
+          if (reason) this.stop();
+          this.emitEvent('unauthorized', { during: 'handshake', message: err.message ?? 'UNAUTHORIZED', ...(reason ? { reason } : {}) });
+          if (reason) return;
         }
         this.onDisconnect();
       });
-      this.socket.on('unauthorized', (e: { message?: string } | undefined) => {
-        this.emitEvent('unauthorized', { during: 'connection', message: e?.message ?? 'token expired' });
-        this.onUnauthorized();
+      this.socket.on('unauthorized', (e: { message?: string; reason?: UnauthorizedReason } | undefined) => {
+        const reason = e?.reason;
+        // The session ended (signed out here or elsewhere, a password reset): no token will come until a new sign-in.
+        if (isSessionEnd(reason)) this.stop();
+        this.emitEvent('unauthorized', { during: 'connection', message: e?.message ?? 'token expired', ...(reason ? { reason } : {}) });
+        if (!isSessionEnd(reason)) this.onUnauthorized();
       });
       // Socket.IO's manager reports each heartbeat: proof that nothing was pending before it.
       (this.socket as { io?: { on?: (event: string, fn: () => void) => unknown } }).io?.on?.('ping', () => this.heard());
