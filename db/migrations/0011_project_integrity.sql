@@ -104,12 +104,13 @@ GRANT EXECUTE ON FUNCTION app_user_email(), app_my_invitations(), app_accept_inv
 --> statement-breakpoint
 -- A change made as a user (app.user_id set: the API) that demotes or removes an owner
 -- must leave the project one. Checked in the database because two requests that each
--- see another owner can otherwise both commit: the project row's lock puts one owner
--- removal of a project after the other, and the check then reads what the first
--- committed (read committed takes a new snapshot per statement; under repeatable read
--- locking an owner row another removal changed fails the transaction instead). Writes
--- without a user (operators' SQL, the CLIs) stay free to repair, and a project being
--- deleted takes its memberships with it.
+-- see another owner can otherwise both commit. The project row's lock puts one owner
+-- removal of a project after the other, and the count, a statement of its own, then
+-- reads what the first committed (read committed takes a snapshot per statement).
+-- Repeatable read keeps its first snapshot, so there the owner rows are locked too: one
+-- that another removal changed fails the transaction (serializable finds the write skew
+-- by itself). Writes without a user (operators' SQL, the CLIs) stay free to repair, and
+-- a project being deleted takes its memberships with it.
 CREATE OR REPLACE FUNCTION project_members_keep_owner() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
@@ -120,8 +121,10 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  PERFORM 1 FROM project_members WHERE project_id = OLD.project_id AND role = 'owner' LIMIT 1 FOR KEY SHARE;
-  IF NOT FOUND THEN
+  IF current_setting('transaction_isolation') = 'repeatable read' THEN
+    PERFORM 1 FROM project_members WHERE project_id = OLD.project_id AND role = 'owner' FOR KEY SHARE;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM project_members WHERE project_id = OLD.project_id AND role = 'owner') THEN
     RAISE EXCEPTION 'project % would be left without an owner', OLD.project_id
       USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'project_members_last_owner',
             HINT = 'Make someone else an owner first, or delete the project.';
