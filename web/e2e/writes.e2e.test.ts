@@ -112,7 +112,8 @@ test('the server down while the browser is online: the create is retried, and ap
 
 test('two users edit one project, one of them offline: the offline edit comes back as a conflict, and nothing is overwritten silently', async () => {
   const shared = await annApi.post('projects', { name: 'Shared plan' });
-  await annApi.request('POST', `projects/${shared.id}/members`, { email: bob.email, role: 'owner' });
+  await annApi.invite(shared.id, bob.email, 'owner');
+  await (await Session.signIn(stack.base, bob)).accept(shared.id);
   // bypassCSP: the accessibility audit below comes in as an inline script.
   const page = await signedInPage(stack, bob, { bypassCSP: true });
   await live(page);
