@@ -1,8 +1,17 @@
 // A row never references a row of another project, whoever writes: plain SQL as the
 // database's owner (the seed, the simulator, an operator) is held to it as the API is,
-// and a parent that moves takes its children along, each move captured in the outbox.
-import { beforeEach, describe, expect, test } from 'vitest';
-import { useTestDatabase } from './harness';
+// and a parent that moves takes its children along, each move captured in the outbox. Rows
+// written before the rule are mended by its migration.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { beforeEach, describe, expect, inject, test } from 'vitest';
+import pg from 'pg';
+import { ensureDatabase } from '../src/embedded/cluster';
+import { dropDatabase, useTestDatabase, withDatabase } from './harness';
+
+const migrations = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 const fx = useTestDatabase();
 const ids = { A: '', B: '', jobA: '', jobB: '', resultA: '', resultB: '' };
@@ -66,5 +75,48 @@ describe('a parent that moves or goes takes its children along', () => {
   test('a deleted job takes its results', async () => {
     await fx.pool.query(`DELETE FROM extraction_jobs WHERE id = $1`, [ids.jobA]);
     expect(await one(`SELECT count(*)::int AS n FROM extraction_results WHERE id = $1`, [ids.resultA])).toEqual({ n: 0 });
+  });
+});
+
+describe('rows written before the rule are mended by its migration', () => {
+  test('a result under a job of another project joins the job’s project; a match drops a result of another project', async () => {
+    const adminUrl = inject('pgAdminUrl');
+    const name = `rt_mend_${randomBytes(5).toString('hex')}`;
+    await ensureDatabase(adminUrl, name);
+    const client = new pg.Client({ connectionString: withDatabase(adminUrl, name) });
+    await client.connect();
+    try {
+      const journal = JSON.parse(readFileSync(path.join(migrations, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
+      const tags = journal.entries.map((e) => e.tag);
+      const at = tags.indexOf('0011_project_integrity');
+      const apply = async (tag: string) => {
+        for (const statement of readFileSync(path.join(migrations, `${tag}.sql`), 'utf8').split('--> statement-breakpoint')) if (statement.trim()) await client.query(statement);
+      };
+      for (const tag of tags.slice(0, at)) await apply(tag);
+      const id = async (text: string, params: unknown[] = []) => (await client.query(text, params)).rows[0].id as string;
+      const a = await id(`INSERT INTO projects (name) VALUES ('A') RETURNING id`);
+      const b = await id(`INSERT INTO projects (name) VALUES ('B') RETURNING id`);
+      const jobB = await id(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'b.pdf') RETURNING id`, [b]);
+      const jobA = await id(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, 'a.pdf') RETURNING id`, [a]);
+      const stray = await id(`INSERT INTO extraction_results (project_id, job_id, field_name, value, confidence) VALUES ($1, $2, 'f', 'v', 0.5) RETURNING id`, [a, jobB]);
+      const resultB = await id(`INSERT INTO extraction_results (project_id, job_id, field_name, value, confidence) VALUES ($1, $2, 'f', 'v', 0.5) RETURNING id`, [b, jobB]);
+      const resultA = await id(`INSERT INTO extraction_results (project_id, job_id, field_name, value, confidence) VALUES ($1, $2, 'f', 'v', 0.5) RETURNING id`, [a, jobA]);
+      const match = await id(`INSERT INTO supplier_matches (project_id, result_id, supplier_name, score) VALUES ($1, $2, 's', 0.5) RETURNING id`, [a, resultB]);
+      const kept = await id(`INSERT INTO supplier_matches (project_id, result_id, supplier_name, score) VALUES ($1, $2, 's', 0.5) RETURNING id`, [a, resultA]);
+      await apply(tags[at]!);
+      const row = async (text: string, params: unknown[]) => (await client.query(text, params)).rows[0];
+      expect(await row(`SELECT project_id FROM extraction_results WHERE id = $1`, [stray])).toEqual({ project_id: b });
+      expect(await row(`SELECT project_id, result_id FROM supplier_matches WHERE id = $1`, [match])).toEqual({ project_id: a, result_id: null });
+      expect(await row(`SELECT project_id, result_id FROM supplier_matches WHERE id = $1`, [kept])).toEqual({ project_id: a, result_id: resultA });
+      // Each mend is a change like any other, so the stream carries it.
+      const mends = await client.query(`SELECT table_name, row_id FROM change_outbox WHERE op = 'UPDATE' ORDER BY id`);
+      expect(mends.rows).toEqual([
+        { table_name: 'extraction_results', row_id: stray },
+        { table_name: 'supplier_matches', row_id: match },
+      ]);
+    } finally {
+      await client.end();
+      await dropDatabase(adminUrl, name);
+    }
   });
 });
