@@ -1,6 +1,7 @@
 // Access in a real browser: signed out, only the sign-in page; two users in two browser
-// contexts each see only their own projects and the one they share; when the owner revokes the other's membership, the
-// other's open pages lose that project without a reload. And a page stays live past its
+// contexts each see only their own projects and the one they share (the owner invites from
+// the members panel, the invitee accepts on the projects page); when the owner revokes the
+// other's membership, the other's open pages lose that project without a reload. And a page stays live past its
 // realtime token's lifetime, the token renewed on the open socket.
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -42,16 +43,29 @@ test('signed out, the app is its sign-in page and nothing else; a wrong password
   await page.context().close();
 });
 
-test('each user sees only their projects; a revoked member loses the shared one without a reload', async () => {
+test('each user sees only their projects; an invitee joins on accepting; a revoked member loses the shared one without a reload', async () => {
   const annOwn = await annApi.post('projects', { name: "Ann's own" });
   const bobOwn = await bobApi.post('projects', { name: "Bob's own" });
   const shared = await annApi.post('projects', { name: 'Shared' });
-  await annApi.request('POST', `projects/${shared.id}/members`, { email: bob.email, role: 'editor' });
 
+  // Ann invites Bob from the members panel; the answer names nobody.
   const a = await signedInPage(stack, ann);
+  await a.goto(`${stack.base}/#/projects/${shared.id}`);
+  await a.fill('[data-testid=members] input[type=email]', bob.email);
+  await a.selectOption('[data-testid=members] select[aria-label=Role]', 'editor');
+  await a.getByRole('button', { name: 'Invite' }).click();
+  await a.waitForSelector(`[data-testid=invitation][data-email="${bob.email}"]`);
+  expect(await a.textContent('[data-testid=members] [role=status]')).toBe(`Invited ${bob.email}: they join once they accept.`);
+  await a.goto(`${stack.base}/#/`);
+
+  // Bob sees the invitation, not the project, until he accepts it.
   const b = await signedInPage(stack, bob);
+  await b.waitForSelector(`[data-testid=my-invitation][data-project="${shared.id}"]`);
+  expect(await projectIds(b)).toEqual([bobOwn.id]);
+  await b.locator(`[data-testid=my-invitation][data-project="${shared.id}"]`).getByRole('button', { name: 'Accept' }).click();
   await a.waitForFunction((n) => document.querySelectorAll('[data-testid=project]').length === n, 2);
   await b.waitForFunction((n) => document.querySelectorAll('[data-testid=project]').length === n, 2);
+  expect(await b.$('[data-testid=my-invitations]')).toBeNull();
   expect(sorted(await projectIds(a))).toEqual(sorted([annOwn.id, shared.id]));
   expect(sorted(await projectIds(b))).toEqual(sorted([bobOwn.id, shared.id]));
   expect(await a.textContent('[data-testid=user]')).toBe('Ann');

@@ -55,7 +55,8 @@ export async function makeWorld(stack: Stack): Promise<World> {
   await api.post('extraction-results', { jobId: jobs[0], projectId, fieldName: 'supplier_vat_number', value: 'FR40303265045', confidence: 0.71, page: 2 });
   await api.post('data-layers', { projectId, name: 'Parcels', kind: 'vector', source: 'upload://parcels.geojson' });
   await api.post('supplier-matches', { projectId, resultId: result.id, supplierName: 'Acme Industrial Supplies', score: 0.88 });
-  await api.request('POST', `projects/${projectId}/members`, { email: member.email, role: 'editor' });
+  await api.invite(projectId, member.email, 'editor');
+  await (await Session.signIn(stack.base, member)).accept(projectId);
   return { stack, operator, api, projectIds, projectId };
 }
 

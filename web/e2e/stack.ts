@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import type { Member } from '@realtime/protocol';
+import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/protocol';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -153,6 +153,15 @@ export class Session {
 
   post = (resource: string, body: unknown) => this.request<{ id: string }>('POST', resource, body);
   members = async (projectId: string) => (await this.request<{ items: Member[] }>('GET', `projects/${projectId}/members`)).items;
+  /** An owner invites an address into a project; it joins once its user accepts. */
+  invite = (projectId: string, email: string, role: MemberRole) => this.request<Invitation>('POST', `projects/${projectId}/invitations`, { email, role });
+  /** The signed-in user accepts their invitation into the project. */
+  async accept(projectId: string): Promise<void> {
+    const { items } = await this.request<{ items: MyInvitation[] }>('GET', 'invitations');
+    const invitation = items.find((i) => i.projectId === projectId);
+    if (!invitation) throw new Error(`no invitation into project ${projectId} for this user: invite them first`);
+    await this.request('POST', `invitations/${invitation.id}/accept`);
+  }
 }
 
 /** A browser context of its own (its own cookies), signed in through the sign-in page. */

@@ -32,6 +32,34 @@ const waiting = (page: Page) => page.locator('[data-testid=writes]').getAttribut
 const offlineReady = (page: Page) =>
   page.waitForFunction(() => navigator.serviceWorker?.controller !== null && navigator.serviceWorker?.controller !== undefined, undefined, { timeout: 15_000 });
 
+/**
+ * The live lists are on disk: the persister writes at most once a second, so a tab closed
+ * sooner after its list arrived would reopen without it. Read without opening a database
+ * idb-keyval has not made yet (an open would make it without its store).
+ */
+async function persisted(page: Page, ...ids: string[]): Promise<void> {
+  const onDisk = (wanted: string[]) =>
+    page.evaluate(async (wanted) => {
+      if (!(await indexedDB.databases()).some((d) => d.name === 'keyval-store')) return false;
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const open = indexedDB.open('keyval-store');
+        open.onsuccess = () => resolve(open.result);
+        open.onerror = () => reject(open.error);
+      });
+      try {
+        const values = await new Promise<unknown[]>((resolve, reject) => {
+          const all = db.transaction('keyval').objectStore('keyval').getAll();
+          all.onsuccess = () => resolve(all.result);
+          all.onerror = () => reject(all.error);
+        });
+        return values.some((v) => typeof v === 'string' && v.includes('"realtimeLive":true') && wanted.every((id) => v.includes(id)));
+      } finally {
+        db.close();
+      }
+    }, wanted);
+  await expect.poll(() => onDisk(ids), { timeout: 10_000 }).toBe(true);
+}
+
 async function projectsNamed(name: string): Promise<{ id: string; name: string; version: number }[]> {
   return (await stack.pool.query(`SELECT id, name, version FROM projects WHERE name = $1`, [name])).rows;
 }
@@ -43,6 +71,7 @@ test('offline: a create and a rename survive a closed tab, and are applied once 
   await live(page);
   await card(page, target.id).waitFor();
   await offlineReady(page);
+  await persisted(page, target.id);
 
   await context.setOffline(true);
   await page.waitForSelector('[data-testid=connection][data-status=offline]', { timeout: 10_000 });
@@ -112,7 +141,8 @@ test('the server down while the browser is online: the create is retried, and ap
 
 test('two users edit one project, one of them offline: the offline edit comes back as a conflict, and nothing is overwritten silently', async () => {
   const shared = await annApi.post('projects', { name: 'Shared plan' });
-  await annApi.request('POST', `projects/${shared.id}/members`, { email: bob.email, role: 'owner' });
+  await annApi.invite(shared.id, bob.email, 'owner');
+  await (await Session.signIn(stack.base, bob)).accept(shared.id);
   // bypassCSP: the accessibility audit below comes in as an inline script.
   const page = await signedInPage(stack, bob, { bypassCSP: true });
   await live(page);
@@ -159,6 +189,7 @@ test('two tabs write offline and both close: the next tab opened finds both writ
   const second = await context.newPage();
   await second.goto(`${stack.base}/#/`);
   await live(second);
+  await persisted(second);
 
   await context.setOffline(true);
   for (const [page, name] of [[first, 'Written in tab one'], [second, 'Written in tab two']] as const) {

@@ -1,7 +1,7 @@
 // The HTTP API, typed: the session (sign-in, me, sign-out, sign-out everywhere), lists with their stream
-// cursor, project members. Row writes go through the write queue (writes.tsx). The
+// cursor, project members and invitations. Row writes go through the write queue (writes.tsx). The
 // server takes the actor from the session cookie.
-import type { HistoryEntry, Me, Member, MemberRole, OutboxStats } from '@realtime/protocol';
+import type { HistoryEntry, Invitation, Me, Member, MemberRole, MyInvitation, OutboxStats } from '@realtime/protocol';
 import type { Row } from '@realtime/client';
 import { rememberMe, rememberedMe } from './offline-me';
 
@@ -84,8 +84,15 @@ export const api = {
     request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
   members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
-  /** Adds the account with this email, or changes the role of a member. */
-  addMember: (projectId: string, email: string, role: MemberRole) => request<Member>('POST', `projects/${projectId}/members`, { email, role }),
+  setRole: (projectId: string, userId: string, role: MemberRole) => request<Member>('PATCH', `projects/${projectId}/members/${userId}`, { role }),
+  /** The same answer whether or not the address has an account: it joins once its invitee accepts. */
+  invite: (projectId: string, email: string, role: MemberRole) => request<Invitation>('POST', `projects/${projectId}/invitations`, { email, role }),
+  invitations: (projectId: string) => request<{ items: Invitation[] }>('GET', `projects/${projectId}/invitations`),
+  cancelInvitation: (projectId: string, id: string) => request<void>('DELETE', `projects/${projectId}/invitations/${id}`),
+  /** The signed-in user's own pending invitations. */
+  myInvitations: () => request<{ items: MyInvitation[] }>('GET', 'invitations'),
+  acceptInvitation: (id: string) => request<Member>('POST', `invitations/${id}/accept`),
+  declineInvitation: (id: string) => request<void>('DELETE', `invitations/${id}`),
   removeMember: (projectId: string, userId: string) => request<void>('DELETE', `projects/${projectId}/members/${userId}`),
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
   outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),

@@ -12,6 +12,8 @@ export const qk = {
     detail: (id: string) => ['projects', 'detail', id] as const,
   },
   members: (projectId: string) => ['members', projectId] as const,
+  invitations: (projectId: string) => ['invitations', projectId] as const,
+  myInvitations: ['invitations', 'mine'] as const,
   extraction: {
     jobs: (projectId: string) => ['extraction', 'jobs', projectId] as const,
     results: (projectId: string) => ['extraction', 'results', projectId] as const,
@@ -29,3 +31,8 @@ export const meQuery = queryOptions({ queryKey: qk.me, queryFn: api.me });
 export const projectQuery = (id: string) => queryOptions({ queryKey: qk.projects.detail(id), queryFn: () => api.get<Project>('projects', id) });
 
 export const membersQuery = (projectId: string) => queryOptions({ queryKey: qk.members(projectId), queryFn: () => api.members(projectId) });
+
+export const invitationsQuery = (projectId: string) => queryOptions({ queryKey: qk.invitations(projectId), queryFn: () => api.invitations(projectId) });
+
+/** Not streamed (nothing of a project reaches an invitee before they accept): read on mount and on focus. */
+export const myInvitationsQuery = queryOptions({ queryKey: qk.myInvitations, queryFn: api.myInvitations });

@@ -3,7 +3,7 @@
 // Every table exported here that a migration streams (realtime_enable) is served by the
 // API as /api/<table name with - for _>: export a new table here and nothing else lists it.
 import { sql } from 'drizzle-orm';
-import { check, index, integer, jsonb, pgTable, real, text, timestamp, uuid, boolean } from 'drizzle-orm/pg-core';
+import { check, foreignKey, index, integer, jsonb, pgTable, real, text, timestamp, unique, uuid, boolean } from 'drizzle-orm/pg-core';
 
 // The server's columns, never a body's. `version` starts at 1 and a trigger that
 // realtime_enable installs adds 1 on every UPDATE, whoever writes (API, SQL, simulator):
@@ -51,6 +51,8 @@ export const extractionJobs = pgTable(
   },
   (t) => [
     index('extraction_jobs_project_created_idx').on(t.projectId, t.createdAt),
+    // What a result's (job_id, project_id) references: a result lives in its job's project.
+    unique('extraction_jobs_id_project_key').on(t.id, t.projectId),
     check('extraction_jobs_status_check', sql`${t.status} in ('queued', 'processing', 'completed', 'failed')`),
     check('extraction_jobs_progress_check', sql`${t.progress} between 0 and 100`),
   ],
@@ -75,6 +77,12 @@ export const extractionResults = pgTable(
   (t) => [
     index('extraction_results_job_idx').on(t.jobId),
     index('extraction_results_project_idx').on(t.projectId),
+    unique('extraction_results_id_project_key').on(t.id, t.projectId),
+    // No row references a row of another project, whoever writes (API, SQL, simulator):
+    // a job that moves takes its results along.
+    foreignKey({ name: 'extraction_results_job_same_project_fk', columns: [t.jobId, t.projectId], foreignColumns: [extractionJobs.id, extractionJobs.projectId] })
+      .onUpdate('cascade')
+      .onDelete('cascade'),
     check('extraction_results_confidence_check', sql`${t.confidence} between 0 and 1`),
     check('extraction_results_page_check', sql`${t.page} is null or ${t.page} >= 1`),
   ],
@@ -116,6 +124,12 @@ export const supplierMatches = pgTable(
   (t) => [
     index('supplier_matches_project_idx').on(t.projectId),
     index('supplier_matches_result_idx').on(t.resultId),
+    // A match names a result of its own project; a result that moves takes its matches
+    // along. The migration's ON DELETE SET NULL (result_id) clears only the reference
+    // (drizzle has no column list for it): project_id stays.
+    foreignKey({ name: 'supplier_matches_result_same_project_fk', columns: [t.resultId, t.projectId], foreignColumns: [extractionResults.id, extractionResults.projectId] })
+      .onUpdate('cascade')
+      .onDelete('set null'),
     check('supplier_matches_score_check', sql`${t.score} between 0 and 1`),
     check('supplier_matches_status_check', sql`${t.status} in ('pending', 'confirmed', 'rejected')`),
   ],

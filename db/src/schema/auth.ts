@@ -89,3 +89,31 @@ export const projectMembers = pgTable(
     check('project_members_role_check', sql`${t.role} in ('viewer', 'editor', 'owner')`),
   ],
 );
+
+/**
+ * An owner's invitation of an email address into a project, pending until its invitee
+ * accepts (then a project_members row) or declines, or an owner cancels. Stored whether
+ * or not the address has an account, so that the owner learns nothing of accounts, and
+ * never streamed: nothing reaches the invitee's caches before they accept.
+ */
+export const projectInvitations = pgTable(
+  'project_invitations',
+  {
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    // Lower-cased like users.email, which it is compared with.
+    email: text().notNull(),
+    role: text({ enum: memberRoles }).notNull(),
+    invitedBy: uuid().references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('project_invitations_project_email_key').on(t.projectId, t.email),
+    index('project_invitations_email_idx').on(t.email),
+    check('project_invitations_email_check', sql`${t.email} = lower(${t.email}) and ${t.email} like '%_@_%'`),
+    check('project_invitations_role_check', sql`${t.role} in ('viewer', 'editor', 'owner')`),
+  ],
+);

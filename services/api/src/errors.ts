@@ -36,6 +36,7 @@ export interface ErrorBody {
 
 interface PgError {
   code?: string;
+  table?: string;
   detail?: string;
   constraint?: string;
   column?: string;
@@ -46,6 +47,14 @@ interface PgError {
 function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
   switch (e.code) {
     case '23503': {
+      // A parent of the row's own project (migration 0014's `<table>_<parent>_same_project_fk`).
+      // Under row-level security Postgres names no key values: the constraint tells the field,
+      // and the answer says nothing of whether the parent exists in another project.
+      const same = e.table && e.constraint?.startsWith(`${e.table}_`) && e.constraint.endsWith('_same_project_fk') ? e.constraint.slice(e.table.length + 1, -'_same_project_fk'.length) : null;
+      if (same) {
+        const field = `${toCamelCase(same)}Id`;
+        return { status: 400, body: { error: { code: 'BAD_REQUEST', message: `${field}: no ${same.replace(/_/g, ' ')} with that id in the row's project`, fields: { [field]: "not in the row's project" } } } };
+      }
       const m = /Key \((\w+)\)=\(([^)]*)\) is not present in table "(\w+)"/.exec(e.detail ?? '');
       if (m) {
         const field = toCamelCase(m[1]!);
@@ -53,6 +62,11 @@ function fromPostgres(e: PgError): { status: number; body: ErrorBody } | null {
       }
       return { status: 409, body: { error: { code: 'CONFLICT', message: 'the row is still referenced by other rows' } } };
     }
+    case '23000':
+      if (e.constraint === 'project_members_last_owner') {
+        return { status: 409, body: { error: { code: 'CONFLICT', message: "a project keeps at least one owner: make someone else an owner first, or delete the project" } } };
+      }
+      return null;
     case '23514': {
       const m = /^\w+?_(\w+)_check$/.exec(e.constraint ?? '');
       const field = m ? toCamelCase(m[1]!) : 'body';

@@ -67,8 +67,9 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   // A row's project follows from a parent of the same project (matchProject), so it may be left out.
   if (r.projectField && r.projectFrom.length > 0) insertSchema = insertSchema.extend({ [r.projectField]: uuid.optional() });
   // Clients make the ids of the rows they create, so that a queued create and the writes
-  // queued after it name the row before the server has seen it.
-  if (keyIsUuid) insertSchema = insertSchema.extend({ [r.keyField]: uuid.optional() });
+  // queued after it name the row before the server has seen it. An id a row the user
+  // cannot see has taken is refused with this very message (newIdRefused).
+  if (keyIsUuid) insertSchema = insertSchema.extend({ [r.keyField]: z.string().uuid(NEW_ID).optional() });
   const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
   // The row as to_jsonb makes it, shaped as the stream shapes it.
   const rowOf = { row: sql<JsonRow>`to_jsonb(${table})` };
@@ -190,13 +191,20 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
       if (keyIsUuid) {
         id = body[r.keyField] ?? randomUUID();
         // Not ON CONFLICT DO NOTHING: it would hold the new row to the read policy, which a
-        // new project passes only after its trigger. A row the user cannot see takes the id
-        // all the same, and the failed statement ends the transaction, which is refused anyway.
+        // new project passes only after its trigger. A savepoint instead, so that whether
+        // the row holding the id is visible can be asked after the failed insert.
         try {
-          await tx.insert(table).values({ ...body, [r.keyField]: id } as never);
+          await tx.transaction(async (sp) => {
+            await sp.insert(table).values({ ...body, [r.keyField]: id } as never);
+          });
         } catch (err) {
-          if (keyTaken(err)) throw new HttpError(409, 'CONFLICT', `a ${what} with id ${String(id)} exists already: a new row needs a new id`, {}, { fields: { [r.keyField]: 'taken' } });
-          throw err;
+          if (!keyTaken(err)) throw err;
+          // 409 only for a row the user sees (a queued create applied by an earlier attempt
+          // is one); any other taken id is refused like a malformed one, or the answer would
+          // tell that a row of another project exists.
+          const [seen] = await tx.select({ id: r.key }).from(table).where(eq(r.key, id));
+          if (!seen) throw newIdRefused(r.keyField);
+          throw new HttpError(409, 'CONFLICT', `a ${what} with id ${String(id)} exists already: a new row needs a new id`, {}, { fields: { [r.keyField]: 'taken' } });
         }
       } else {
         [{ id }] = (await tx.insert(table).values(body as never).returning({ id: r.key })) as [{ id: unknown }];
@@ -214,6 +222,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     if (Object.keys(body).length === 0) throw new HttpError(400, 'BAD_REQUEST', `invalid body: nothing to change; fields: ${Object.keys(columns).filter((c) => !(c in server)).join(', ')}`);
     const ifMatch = ifMatchOf(request);
     const outcome = await write(request, `${base}/${id}`, ifMatch, async (tx) => {
+      await matchProjectOnUpdate(tx, r, id, body);
       const updatedAt = r.updatedAt ? { [Object.keys(server).find((f) => columns[f] === r.updatedAt)!]: new Date() } : {};
       // The version compared in the UPDATE itself: a concurrent writer's commit is seen
       // (read committed re-checks the row it waited for), so two cannot both match.
@@ -252,15 +261,39 @@ function sendWrite(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
   return outcome.body === null ? reply.send() : reply.send(outcome.body);
 }
 
+/** The message of a new row's id that cannot be used: malformed, or taken by a row the user cannot see. */
+const NEW_ID = 'must be a UUID that no row has yet';
+const newIdRefused = (field: string) => new HttpError(400, 'BAD_REQUEST', `invalid body: ${field}: ${NEW_ID}`);
+
+/**
+ * An update holds its row to the same rule as a create (matchProject): a parent it names,
+ * and when it moves the row, every parent the row keeps, must be a visible row of the
+ * row's project, with the same answers as a create's. A row the user cannot see is left
+ * to the UPDATE, which touches nothing and is answered 404.
+ */
+async function matchProjectOnUpdate(tx: NodePgDatabase, r: Resource, id: string, body: Record<string, unknown>): Promise<void> {
+  const field = r.projectField;
+  if (!field || r.projectFrom.length === 0) return;
+  const moves = field in body;
+  const named = r.projectFrom.filter((p) => p.field in body);
+  if (!moves && named.length === 0) return;
+  const columns = getTableColumns(r.table);
+  const wanted = Object.fromEntries([field, ...r.projectFrom.map((p) => p.field)].map((f) => [f, columns[f]!]));
+  const [current] = (await tx.select(wanted).from(r.table).where(eq(r.key, id))) as Record<string, unknown>[];
+  if (!current) return;
+  const after = { ...current, ...body };
+  await matchProject(tx, r, after, moves ? r.projectFrom : named);
+}
+
 /**
  * A row belongs to its parents' project (a result to its job's): for each parent of the
  * same project column the body names, the project is filled in when missing and
  * refused when it disagrees. Read as the user, so a parent they cannot see is missing.
  */
-async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string, unknown>): Promise<void> {
+async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string, unknown>, parents = r.projectFrom): Promise<void> {
   const field = r.projectField;
   if (!field) return;
-  for (const p of r.projectFrom) {
+  for (const p of parents) {
     const ref = body[p.field];
     if (ref === undefined || ref === null) continue;
     const [parent] = await tx.select({ project: p.parentProject as AnyPgColumn }).from(p.parent).where(eq(p.parentKey, ref));

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { routedPath } from './routed-path';
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -20,10 +21,11 @@ const types: Record<string, string> = {
 export function serveWebApp(app: FastifyInstance, dist: string): void {
   const root = path.resolve(dist);
   app.setNotFoundHandler(async (request, reply) => {
-    const url = new URL(request.url, 'http://x');
-    if (request.method !== 'GET' && request.method !== 'HEAD') return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${url.pathname}` } });
-    if (url.pathname.startsWith('/api/') || url.pathname === '/api') return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${url.pathname}` } });
-    const wanted = path.resolve(root, `.${decodeURIComponent(url.pathname)}`);
+    // Decoded, as the router reads it: /%61pi/nothing is an /api path, answered in JSON.
+    const pathname = routedPath(request);
+    if (request.method !== 'GET' && request.method !== 'HEAD') return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${pathname}` } });
+    if (pathname.startsWith('/api/') || pathname === '/api') return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${pathname}` } });
+    const wanted = path.resolve(root, `.${pathname}`);
     const inside = wanted === root || wanted.startsWith(root + path.sep);
     const file = inside && path.extname(wanted) ? wanted : path.join(root, 'index.html');
     try {

@@ -152,28 +152,131 @@ describe('members', () => {
     if (res.status === 200) expect(res.body.items.every((m: { projectId: string }) => m.projectId === project[where])).toBe(true);
   });
 
-  test.each(personas.flatMap((p) => (['A', 'B'] as const).map((w) => [p, w] as const)))('%s adds a member to %s', async (p, where) => {
+  test.each(personas.flatMap((p) => (['A', 'B'] as const).map((w) => [p, w] as const)))('%s invites someone into %s', async (p, where) => {
     const newcomer = await fx.user(`new-${p.toLowerCase()}-${where.toLowerCase()}@example.com`);
-    const res = await fx.call('POST', `/api/projects/${project[where]}/members`, { email: newcomer.email, role: 'viewer' }, who[p]);
+    const res = await fx.call('POST', `/api/projects/${project[where]}/invitations`, { email: newcomer.email, role: 'viewer' }, who[p]);
     const role = roleIn(p, where);
     expect(res.status).toBe(p === 'anonymous' ? 401 : !role ? 404 : role === 'owner' ? 201 : 403);
+    const [invited] = await fx.sql(`SELECT count(*)::int AS n FROM project_invitations WHERE email = $1`, [newcomer.email]);
+    expect(invited!.n).toBe(res.status === 201 ? 1 : 0);
+    // An invitation is no membership: nothing until the invitee accepts.
     const [n] = await fx.sql(`SELECT count(*)::int AS n FROM project_members WHERE user_id = $1`, [newcomer.id]);
-    expect(n!.n).toBe(res.status === 201 ? 1 : 0);
+    expect(n!.n).toBe(0);
+  });
+
+  test.each(personas.flatMap((p) => (['A', 'B'] as const).map((w) => [p, w] as const)))('%s lists the invitations of %s', async (p, where) => {
+    const res = await fx.call('GET', `/api/projects/${project[where]}/invitations`, undefined, who[p]);
+    const role = roleIn(p, where);
+    expect(res.status).toBe(p === 'anonymous' ? 401 : !role ? 404 : role === 'owner' ? 200 : 403);
   });
 
   test('an owner changes a role, removes a member, and cannot remove or demote the last owner; a member may leave', async () => {
     const a = project.A;
     const extra = await fx.user('extra@example.com');
-    expect((await fx.call('POST', `/api/projects/${a}/members`, { email: 'EXTRA@example.com', role: 'viewer' }, who.ownerA)).status).toBe(201);
-    const promoted = await fx.call('POST', `/api/projects/${a}/members`, { email: extra.email, role: 'editor' }, who.ownerA);
+    const invited = await fx.call('POST', `/api/projects/${a}/invitations`, { email: 'EXTRA@example.com', role: 'viewer' }, who.ownerA);
+    expect(invited.status).toBe(201);
+    expect((await fx.call('POST', `/api/invitations/${invited.body.id}/accept`, undefined, extra)).status).toBe(201);
+    const promoted = await fx.call('PATCH', `/api/projects/${a}/members/${extra.id}`, { role: 'editor' }, who.ownerA);
     expect(promoted.status).toBe(200);
     expect(promoted.body).toMatchObject({ userId: extra.id, role: 'editor', email: extra.email });
-    expect((await fx.call('POST', `/api/projects/${a}/members`, { email: 'nobody@example.com', role: 'viewer' }, who.ownerA)).status).toBe(404);
-    expect((await fx.call('POST', `/api/projects/${a}/members`, { email: who.ownerA!.email, role: 'viewer' }, who.ownerA)).status).toBe(409);
+    expect((await fx.call('PATCH', `/api/projects/${a}/members/${extra.id}`, { role: 'owner' }, who.editorA)).status).toBe(403);
+    expect((await fx.call('PATCH', `/api/projects/${a}/members/${who.memberB!.id}`, { role: 'viewer' }, who.ownerA)).status).toBe(404);
+    expect((await fx.call('POST', `/api/projects/${a}/invitations`, { email: extra.email, role: 'owner' }, who.ownerA)).status).toBe(409);
+    const demoteLast = await fx.call('PATCH', `/api/projects/${a}/members/${who.ownerA!.id}`, { role: 'viewer' }, who.ownerA);
+    expect(demoteLast.status).toBe(409);
+    expect(demoteLast.body.error.code).toBe('CONFLICT');
     expect((await fx.call('DELETE', `/api/projects/${a}/members/${who.ownerA!.id}`, undefined, who.ownerA)).status).toBe(409);
     expect((await fx.call('DELETE', `/api/projects/${a}/members/${extra.id}`, undefined, who.viewerA)).status).toBe(403);
     expect((await fx.call('DELETE', `/api/projects/${a}/members/${extra.id}`, undefined, extra)).status).toBe(204);
     expect((await fx.call('GET', `/api/projects/${a}`, undefined, extra)).status).toBe(404);
+    const [owners] = await fx.sql(`SELECT count(*)::int AS n FROM project_members WHERE project_id = $1 AND role = 'owner'`, [a]);
+    expect(owners!.n).toBe(1);
+  });
+});
+
+describe('parents of another project', () => {
+  // Each reference to a parent that must share the row's project: the resource, its field,
+  // and the parent rows in A and B it may name.
+  const refs = [
+    ['extraction-results', 'jobId', () => job],
+    ['supplier-matches', 'resultId', () => rows['extraction-results']],
+  ] as const;
+
+  test.each(refs)('an editor of A cannot point a %s row at a parent in B with %s: the answer is POST’s, and the row is unchanged', async (r, field, parents) => {
+    const id = await seed(r, 'A');
+    const table = r.replace(/-/g, '_');
+    const column = field === 'jobId' ? 'job_id' : 'result_id';
+    const [before] = await fx.sql(`SELECT ${column} AS parent, version FROM ${table} WHERE id = $1`, [id]);
+    const patched = await fx.call('PATCH', `/api/${r}/${id}`, { [field]: parents().B }, who.editorA);
+    const posted = await fx.call('POST', `/api/${r}`, { ...createBody(r, 'A'), [field]: parents().B }, who.editorA);
+    expect(patched.status).toBe(400);
+    expect(patched.body).toEqual(posted.body);
+    // The same answer for an id no row has: nothing tells that B's row exists.
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const none = await fx.call('PATCH', `/api/${r}/${id}`, { [field]: unknown }, who.editorA);
+    expect(none.status).toBe(400);
+    expect(none.body.error.message).toBe(patched.body.error.message.replace(parents().B, unknown));
+    const [after] = await fx.sql(`SELECT ${column} AS parent, version FROM ${table} WHERE id = $1`, [id]);
+    expect(after).toEqual(before);
+    // A parent of its own project is taken.
+    const ok = await fx.call('PATCH', `/api/${r}/${id}`, { [field]: parents().A }, who.editorA);
+    expect(ok.status).toBe(200);
+  });
+
+  test('moving a result away from its job’s project is refused as POST refuses it', async () => {
+    const own = (await fx.call('POST', '/api/projects', { name: 'Other of editorA' }, who.editorA)).body.id as string;
+    const id = await seed('extraction-results', 'A');
+    const moved = await fx.call('PATCH', `/api/extraction-results/${id}`, { projectId: own }, who.editorA);
+    const posted = await fx.call('POST', '/api/extraction-results', { ...createBody('extraction-results', 'A'), projectId: own }, who.editorA);
+    expect(moved.status).toBe(400);
+    expect(moved.body).toEqual(posted.body);
+    expect((await fx.sql(`SELECT project_id FROM extraction_results WHERE id = $1`, [id]))[0]!.project_id).toBe(project.A);
+  });
+});
+
+describe('ids of new rows', () => {
+  test.each(resources.filter((r) => r !== 'projects'))('a %s id taken in a project one cannot see is refused like a malformed id; one taken in sight is 409', async (r) => {
+    const hidden = await seed(r, 'B');
+    const taken = await fx.call('POST', `/api/${r}`, { ...createBody(r, 'A'), id: hidden }, who.editorA);
+    const malformed = await fx.call('POST', `/api/${r}`, { ...createBody(r, 'A'), id: 'not-a-uuid' }, who.editorA);
+    expect(malformed.status).toBe(400);
+    expect(taken.status).toBe(400);
+    expect(taken.body).toEqual(malformed.body);
+    const [rowsWithId] = await fx.sql(`SELECT count(*)::int AS n FROM ${r.replace(/-/g, '_')} WHERE id = $1 AND project_id = $2`, [hidden, project.B]);
+    expect(rowsWithId!.n).toBe(1);
+    const seen = await seed(r, 'A');
+    const again = await fx.call('POST', `/api/${r}`, { ...createBody(r, 'A'), id: seen }, who.editorA);
+    expect(again.status).toBe(409);
+    expect(again.body.error.fields).toEqual({ id: 'taken' });
+  });
+
+  test('a project id taken by a project one cannot see is refused like a malformed id', async () => {
+    const taken = await fx.call('POST', '/api/projects', { id: project.B, name: 'mine' }, who.editorA);
+    const malformed = await fx.call('POST', '/api/projects', { id: 'not-a-uuid', name: 'mine' }, who.editorA);
+    expect(taken.status).toBe(400);
+    expect(taken.body).toEqual(malformed.body);
+    expect((await fx.call('POST', '/api/projects', { id: project.A, name: 'mine' }, who.viewerA)).status).toBe(409);
+  });
+});
+
+describe('the write budget, by the route that answers', () => {
+  let limited: ApiFixture;
+  beforeAll(async () => {
+    limited = await startApi({ limits: { writesPerMinute: 3 } });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  test('writes to /%61pi/... spend the same budget as /api/...', async () => {
+    const u = await limited.user('budget@example.com');
+    const statuses: number[] = [];
+    for (const url of ['/%61pi/projects', '/api/projects', '/%61pi/%70rojects', '/%61pi/projects', '/api/projects']) {
+      statuses.push((await limited.call('POST', url, { name: 'spent' }, u)).status);
+    }
+    expect(statuses).toEqual([201, 201, 201, 429, 429]);
+    const [made] = await limited.sql(`SELECT count(*)::int AS n FROM projects WHERE name = 'spent'`);
+    expect(made!.n).toBe(3);
   });
 });
 

@@ -81,9 +81,11 @@ export function statement(t: Table, op: Op, r: Rng, pinned: readonly string[]): 
       return { sql: `UPDATE ${t} SET id = gen_random_uuid(), updated_at = now() WHERE id = ${target()}`, params: [] };
     case 'extraction_jobs:move':
     case 'data_layers:move':
-    case 'supplier_matches:move':
-      // A row that leaves one project's filter and enters another's.
+      // A row that leaves one project's filter and enters another's (a job takes its results along).
       return { sql: `UPDATE ${t} SET project_id = ${randomProject}, updated_at = now() WHERE id = ${target()}`, params: [] };
+    case 'supplier_matches:move':
+      // A match may name only a result of its own project: it leaves its result behind.
+      return { sql: `UPDATE ${t} SET project_id = ${randomProject}, result_id = NULL, updated_at = now() WHERE id = ${target()}`, params: [] };
     default:
       return { sql: `DELETE FROM ${t} WHERE id = ${target()}`, params: [] };
   }

@@ -252,6 +252,30 @@ export interface Member {
   updatedAt: string;
 }
 
+/**
+ * A pending invitation as its project's owners see it (`GET /api/projects/:id/invitations`,
+ * and the answer to inviting): the address as given, never whether it has an account.
+ */
+export interface Invitation {
+  id: string;
+  projectId: string;
+  email: string;
+  role: MemberRole;
+  /** The owner who invited, null once their account is gone. */
+  invitedBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+/** One of the signed-in user's own pending invitations (`GET /api/invitations`). */
+export interface MyInvitation {
+  id: string;
+  projectId: string;
+  projectName: string;
+  role: MemberRole;
+  invitedBy: { name: string; email: string } | null;
+  createdAt: string;
+}
+
 /** One line per zod issue, naming the field: what a client reads in an error ack. */
 export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'message'}: ${i.message}`).join('; ');

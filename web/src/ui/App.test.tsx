@@ -1,12 +1,12 @@
 // @vitest-environment happy-dom
 // The shell against a stubbed API and a fake socket: only the sign-in page while signed
-// out, the projects after sign-in, back to sign-in on a 401, controls by role, members,
+// out, the projects after sign-in, back to sign-in on a 401, controls by role, members and invitations,
 // and a revoked project that says so instead of failing.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { Me, Member } from '@realtime/protocol';
+import type { Invitation, Me, Member, MyInvitation } from '@realtime/protocol';
 import { onSignedOut, retryable } from '../api';
 import { signedOut } from '../session';
 import { FakeSocket } from '@realtime/client/testing';
@@ -28,6 +28,8 @@ vi.mock('socket.io-client', async () => {
 
 const P1 = '11111111-1111-4111-8111-111111111111';
 const P2 = '22222222-2222-4222-8222-222222222222';
+const P3 = '33333333-3333-4333-8333-333333333333';
+const P4 = '44444444-4444-4444-8444-444444444444';
 const ann: Me = {
   user: { id: 'u1', email: 'ann@example.com', name: 'Ann', operator: false },
   memberships: [
@@ -43,6 +45,8 @@ type Reply = { status: number; body?: unknown };
 let session: Me | null;
 let projects: ReturnType<typeof project>[];
 let routes: Record<string, (body: unknown) => Reply | Promise<Reply>>;
+let pending: Invitation[];
+let mine: MyInvitation[];
 const calls: string[] = [];
 
 const unauthorized: Reply = { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'sign in first' } } };
@@ -68,7 +72,22 @@ function defaultRoutes(): Record<string, (body: unknown) => Reply | Promise<Repl
     'GET /api/supplier-matches': signedIn(() => ({ status: 200, body: list([]) })),
     [`GET /api/projects/${P1}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'owner'), member('u2', 'bob@example.com', 'viewer')] } })),
     [`GET /api/projects/${P2}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'viewer')] } })),
-    [`POST /api/projects/${P1}/members`]: signedIn(() => ({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no user' } } })),
+    [`GET /api/projects/${P1}/invitations`]: signedIn(() => ({ status: 200, body: { items: pending } })),
+    [`POST /api/projects/${P1}/invitations`]: signedIn((body) => {
+      const { email, role } = body as { email: string; role: Member['role'] };
+      const invitation = { id: `i-${pending.length + 1}`, projectId: P1, email, role, invitedBy: 'u1', createdAt: '', updatedAt: '' };
+      pending = [...pending, invitation];
+      return { status: 201, body: invitation };
+    }),
+    [`DELETE /api/projects/${P1}/invitations/i-1`]: signedIn(() => ((pending = pending.filter((i) => i.id !== 'i-1')), { status: 204 })),
+    'GET /api/invitations': signedIn(() => ({ status: 200, body: { items: mine } })),
+    'POST /api/invitations/inv-1/accept': signedIn(() => {
+      mine = [];
+      projects = [...projects, project(P3, 'Invited into')];
+      session = { ...ann, memberships: [...ann.memberships, { projectId: P3, role: 'editor' }] };
+      return { status: 201, body: { ...member('u1', 'ann@example.com', 'editor'), projectId: P3 } };
+    }),
+    'DELETE /api/invitations/inv-2': signedIn(() => ((mine = mine.filter((i) => i.id !== 'inv-2')), { status: 204 })),
     [`DELETE /api/projects/${P1}/members/u1`]: signedIn(() => ({ status: 409, body: { error: { code: 'CONFLICT', message: 'a project keeps at least one owner' } } })),
   };
 }
@@ -81,6 +100,8 @@ let unlisten: () => void;
 beforeEach(async () => {
   session = null;
   projects = [project(P1, 'Owned'), project(P2, 'Shared')];
+  pending = [];
+  mine = [];
   routes = defaultRoutes();
   calls.length = 0;
   sockets.length = 0;
@@ -308,10 +329,38 @@ test('a viewer sees the project without the forms; an owner manages members, and
   });
   await act(async () => $<HTMLFormElement>('[data-testid=members] form')!.requestSubmit());
   await settle();
-  expect($('[data-testid=members] [role=alert]')?.textContent).toBe('No account with the email nobody@example.com');
+  // The same answer for any address: invited, pending until they accept; never "no account".
+  expect($('[data-testid=members] [role=status]')?.textContent).toBe('Invited nobody@example.com: they join once they accept.');
+  expect([...container.querySelectorAll('[data-testid=invitation]')].map((i) => (i as HTMLElement).dataset.email)).toEqual(['nobody@example.com']);
+  expect([...container.querySelectorAll('[data-testid=member]')]).toHaveLength(2);
+  await act(async () => ($('[data-testid=invitation] button') as HTMLButtonElement).click());
+  await settle();
+  expect(container.querySelectorAll('[data-testid=invitation]')).toHaveLength(0);
+  expect(calls).toContain(`DELETE /api/projects/${P1}/invitations/i-1`);
   await act(async () => ($('[data-email="ann@example.com"] button') as HTMLButtonElement).click());
   await settle();
   expect(text()).toContain('a project keeps at least one owner');
+});
+
+test('an invitee sees their invitations on the projects page, accepts one and declines another', async () => {
+  mine = [
+    { id: 'inv-1', projectId: P3, projectName: 'Invited into', role: 'editor', invitedBy: { name: 'Olivia', email: 'olivia@example.com' }, createdAt: '' },
+    { id: 'inv-2', projectId: P4, projectName: 'Not for me', role: 'viewer', invitedBy: null, createdAt: '' },
+  ];
+  await signIn();
+  const invitations = () => [...container.querySelectorAll<HTMLElement>('[data-testid=my-invitation]')].map((i) => i.dataset.project);
+  expect(invitations()).toEqual([P3, P4]);
+  expect($('[data-testid=my-invitations]')?.textContent).toContain('from Olivia');
+  const button = (project: string, name: string) => [...container.querySelectorAll<HTMLButtonElement>(`[data-project="${project}"] button`)].find((b) => b.textContent === name)!;
+  await act(async () => button(P4, 'Decline').click());
+  await settle();
+  expect(invitations()).toEqual([P3]);
+  await act(async () => button(P3, 'Accept').click());
+  await settle();
+  expect(calls).toContain('POST /api/invitations/inv-1/accept');
+  expect($('[data-testid=my-invitations]')).toBeNull();
+  // The session and the project list are read again: the new project is there, with its role.
+  expect([...container.querySelectorAll<HTMLElement>('[data-testid=project]')].map((p) => p.dataset.id)).toContain(P3);
 });
 
 test('a project revoked while open says so, with a way back, instead of failing', async () => {

@@ -1,10 +1,11 @@
-// A project's members: every member sees who is in it; owners add people by email,
-// change roles and remove members; anyone may leave. Roles are re-read after each change.
+// A project's members: every member sees who is in it; owners invite people by email
+// (the invitee joins on accepting), see and cancel pending invitations, change roles and
+// remove members; anyone may leave. Roles are re-read after each change.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { MemberRole } from '@realtime/protocol';
 import { api, type ApiError } from '../api';
-import { meQuery, membersQuery, qk } from '../qk';
+import { invitationsQuery, meQuery, membersQuery, qk } from '../qk';
 import { can } from '../roles';
 import { Errors } from './Errors';
 import { TableScroll } from './TableScroll';
@@ -21,8 +22,11 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
   const [newRole, setNewRole] = useState<MemberRole>('viewer');
   // Our own role may be the one that changed.
   const changed = () => Promise.all([qc.invalidateQueries({ queryKey: membersQuery(projectId).queryKey }), qc.invalidateQueries({ queryKey: meQuery.queryKey })]);
-  const add = useMutation({ mutationFn: (v: { email: string; role: MemberRole }) => api.addMember(projectId, v.email, v.role), onSuccess: changed });
-  const change = useMutation({ mutationFn: (v: { email: string; role: MemberRole }) => api.addMember(projectId, v.email, v.role), onSuccess: changed });
+  const invitations = useQuery({ ...invitationsQuery(projectId), enabled: manage });
+  const pendingChanged = () => qc.invalidateQueries({ queryKey: invitationsQuery(projectId).queryKey });
+  const invite = useMutation({ mutationFn: (v: { email: string; role: MemberRole }) => api.invite(projectId, v.email, v.role), onSuccess: pendingChanged });
+  const cancel = useMutation({ mutationFn: (id: string) => api.cancelInvitation(projectId, id), onSuccess: pendingChanged });
+  const change = useMutation({ mutationFn: (v: { userId: string; role: MemberRole }) => api.setRole(projectId, v.userId, v.role), onSuccess: changed });
   const remove = useMutation({
     mutationFn: (userId: string) => api.removeMember(projectId, userId),
     // Having left, the project is no longer ours to list.
@@ -30,26 +34,32 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    add.mutate({ email: email.trim(), role: newRole }, { onSuccess: () => setEmail('') });
+    invite.mutate({ email: email.trim(), role: newRole }, { onSuccess: () => setEmail('') });
   };
-  const describe = (e: ApiError) => (e.code === 'NOT_FOUND' && add.error === e ? `No account with the email ${add.variables?.email ?? ''}` : e.message);
+  const describe = (e: ApiError) => (e.code === 'CONFLICT' && change.error === e ? 'A project keeps at least one owner: make someone else an owner first' : e.message);
+  const pending = manage ? (invitations.data?.items ?? []) : [];
   return (
     <section className="panel" data-testid="members">
       <div className="panel-head">
         <h2>Members <span className="count">{data?.items.length ?? 0}</span></h2>
         {manage ? (
           <form className="inline-form" onSubmit={submit}>
-            <input type="email" placeholder="Email" aria-label="Email of the new member" value={email} onChange={(e) => setEmail(e.target.value)} required />
+            <input type="email" placeholder="Email" aria-label="Email to invite" value={email} onChange={(e) => setEmail(e.target.value)} required />
             <select value={newRole} onChange={(e) => setNewRole(e.target.value as MemberRole)} aria-label="Role">
               {roles.map((r) => (
                 <option key={r} value={r}>{r}</option>
               ))}
             </select>
-            <button type="submit" disabled={add.isPending}>Add member</button>
+            <button type="submit" disabled={invite.isPending}>Invite</button>
           </form>
         ) : null}
       </div>
-      <Errors of={[add, change, remove]} describe={describe} />
+      <Errors of={[invite, cancel, change, remove]} describe={describe} />
+      {invite.isSuccess ? (
+        <p className="muted small" role="status">
+          Invited {invite.data.email}: they join once they accept.
+        </p>
+      ) : null}
       {error ? <p className="error">Could not load members: {error.message}</p> : null}
       <TableScroll label="Members">
         <table>
@@ -65,7 +75,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
                   <td className="muted">{m.email}</td>
                   <td>
                     {manage ? (
-                      <select value={m.role} disabled={change.isPending} onChange={(e) => change.mutate({ email: m.email, role: e.target.value as MemberRole })} aria-label={`Role of ${m.email}`}>
+                      <select value={m.role} disabled={change.isPending} onChange={(e) => change.mutate({ userId: m.userId, role: e.target.value as MemberRole })} aria-label={`Role of ${m.email}`}>
                         {roles.map((r) => (
                           <option key={r} value={r}>{r}</option>
                         ))}
@@ -91,6 +101,22 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
           </tbody>
         </table>
       </TableScroll>
+      {invitations.error ? <p className="error">Could not load invitations: {invitations.error.message}</p> : null}
+      {pending.length > 0 ? (
+        <>
+          <h3>Pending invitations <span className="count">{pending.length}</span></h3>
+          <ul className="plain-list" data-testid="invitations">
+            {pending.map((i) => (
+              <li key={i.id} data-testid="invitation" data-email={i.email}>
+                <span>{i.email}</span> <span className="badge">{i.role}</span>{' '}
+                <button className="ghost danger" disabled={cancel.isPending} onClick={() => cancel.mutate(i.id)} aria-label={`Cancel the invitation of ${i.email}`}>
+                  Cancel
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
     </section>
   );
 }

@@ -8,6 +8,7 @@ import { useOverlay, useWrite } from '../writes';
 import { ago } from './format';
 import { useMe, useNow } from './hooks';
 import { PendingMark } from './Writes';
+import { Invitations } from './Invitations';
 
 export function ProjectsPage() {
   const { data, isLoading, error } = useProjectsLive();
@@ -33,6 +34,7 @@ export function ProjectsPage() {
           <button type="submit">Create</button>
         </form>
       </div>
+      <Invitations />
       {error ? <p className="error">Could not load projects: {error.message}</p> : null}
       {isLoading ? <p className="muted">Loading…</p> : null}
       <ul className="cards" data-testid="projects">
@@ -62,7 +64,7 @@ export function ProjectsPage() {
           );
         })}
       </ul>
-      {data && items.length === 0 ? <p className="muted">No projects yet: create one above, or ask an owner to add you to theirs.</p> : null}
+      {data && items.length === 0 ? <p className="muted">No projects yet: create one above, or ask an owner to invite you to theirs.</p> : null}
     </section>
   );
 }

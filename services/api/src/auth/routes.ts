@@ -18,6 +18,9 @@ import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
 import type { Oidc } from './oidc';
 import { SignInLimit } from '../limits/sign-in';
 import type { SlowDown } from '../limits/keys';
+import { routedPath } from '../routed-path';
+
+export { routedPath };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -64,18 +67,6 @@ export function accessFor(method: string, path: string): 'public' | 'user' | 'op
   return 'public';
 }
 
-/** The path of the route that answers the request (its pattern), else the decoded path. */
-export function routedPath(request: FastifyRequest): string {
-  const pattern = request.routeOptions?.url;
-  if (pattern !== undefined && pattern !== '*' && pattern !== '/*') return pattern;
-  const raw = request.url.split('?')[0]!;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
 const sessionToken = (request: FastifyRequest): string | undefined => {
   const header = request.headers.cookie;
   return header ? cookie.parse(header)[SESSION_COOKIE] : undefined;
@@ -103,7 +94,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m) throw new HttpError(401, 'UNAUTHORIZED', 'Authorization: only "Bearer <token>" is understood');
       const token = m[1]!;
-      if (opts.metricsToken && request.url.split('?')[0] === '/metrics' && sameSecret(token, opts.metricsToken)) return { user: null, metrics: true };
+      if (opts.metricsToken && routedPath(request) === '/metrics' && sameSecret(token, opts.metricsToken)) return { user: null, metrics: true };
       if (!opts.oidc) throw new HttpError(401, 'UNAUTHORIZED', 'bearer tokens are accepted only with AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE set; sign in instead');
       return { user: await opts.oidc.user(token), metrics: false };
     }

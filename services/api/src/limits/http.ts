@@ -9,6 +9,7 @@ import { HttpError } from '../errors';
 import { registerSecurityHeaders } from './headers';
 import { registerJsonOnly } from './json';
 import { isWrite } from './keys';
+import { routedPath } from '../routed-path';
 
 export interface LimitsOptions {
   /** Writes (POST, PATCH, PUT, DELETE under /api) per signed-in user and minute. */
@@ -27,8 +28,9 @@ export function registerLimits(app: FastifyInstance, opts: LimitsOptions): void 
   void app.register(rateLimit, { global: false });
   let writes: ReturnType<FastifyInstance['createRateLimit']> | null = null;
   // preParsing: after every onRequest hook (the user is resolved there), before the body is read.
+  // Judged by the route that answers: the raw URL of /%61pi/projects names no /api path.
   app.addHook('preParsing', async (request) => {
-    if (!request.user || !isWrite(request.method, request.url)) return;
+    if (!request.user || !isWrite(request.method, routedPath(request))) return;
     const userId = request.user.id;
     writes ??= app.createRateLimit({ max: opts.writesPerMinute, timeWindow: 60_000, keyGenerator: (req) => `user:${req.user!.id}`, cache: 100_000 } as CreateRateLimitOptions);
     const r = await writes(request);

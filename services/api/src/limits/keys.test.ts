@@ -17,7 +17,7 @@ describe('signInKeys', () => {
 describe('isWrite', () => {
   test.each([
     ['POST', '/api/projects', true],
-    ['PATCH', '/api/projects/1?x=1', true],
+    ['PATCH', '/api/projects/:id', true],
     ['DELETE', '/api/projects/1/members/2', true],
     ['PUT', '/api/anything', true],
     ['GET', '/api/projects', false],

@@ -11,10 +11,12 @@ export function signInKeys(ip: string, email: string): { email: string; ip: stri
   return { email: `email:${email.trim().toLowerCase()}`, ip: `ip:${normalizeIP(ip, 64)}` };
 }
 
-/** A write that spends the user's write budget: a change under /api, sign-in and sign-out aside (they have their own). */
-export function isWrite(method: string, url: string): boolean {
+/**
+ * A write that spends the user's write budget: a change under /api, sign-in and sign-out
+ * aside (they have their own). `path` is the routed path (routedPath), never the raw URL.
+ */
+export function isWrite(method: string, path: string): boolean {
   if (method !== 'POST' && method !== 'PATCH' && method !== 'PUT' && method !== 'DELETE') return false;
-  const path = url.split('?')[0]!;
   if (path === '/api/auth/sign-in' || path === '/api/auth/sign-out') return false;
   return path === '/api' || path.startsWith('/api/');
 }
