@@ -73,6 +73,33 @@ test('npm start comes up healthy with its pooled URLs through PgBouncer, which c
   expect(app.output()).not.toMatch(/unsupported startup parameter|statement_timeout .* from before/);
 });
 
+test('with DATABASE_URL alone through PgBouncer it comes up healthy; a URL adding a startup parameter stops it, naming the variable, the parameter and the fix', async () => {
+  // The owner for every part, as a first deployment might run it (the process warns about that).
+  const alone = { DATABASE_URL_DIRECT: fx.db.url, DATABASE_URL_API: '', DATABASE_URL_GATEWAY: '', DATABASE_URL_REPLICATOR: '', REPLICATOR: '0' };
+  const owner = await startApp(bouncer.pooled(fx.db.url), alone);
+  try {
+    const health = await waitFor('healthy', async () => {
+      const res = await fetch(`${owner.base}/healthz`);
+      return res.status === 200 ? res.json() : null;
+    });
+    expect(health).toEqual({ status: 'ok' });
+  } finally {
+    await owner.stop();
+  }
+  const withOptions = new URL(bouncer.pooled(fx.db.url));
+  withOptions.searchParams.set('options', '-c work_mem=4MB');
+  const refused = await startApp(withOptions.toString(), alone).then(
+    async (started) => {
+      await started.stop();
+      return null;
+    },
+    (err: Error) => err.message,
+  );
+  expect(refused).toMatch(/DATABASE_URL leads to a server that refuses the startup parameter "options"/);
+  expect(refused).toMatch(/Remove options from DATABASE_URL's query string/);
+  expect(refused).toMatch(/ignore_startup_parameters/);
+}, 120_000);
+
 test('sign-in, an idempotent retry, a stale If-Match, a list\'s cursor handoff and live changes', async () => {
   await addUser(fx.pool, 'alice@example.com', 'alice-password-123');
   const alice = await signIn(app.base, 'alice@example.com', 'alice-password-123');
