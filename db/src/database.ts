@@ -29,6 +29,8 @@ export interface Login {
   url: string;
   /** Direct URL (never through PgBouncer) for replication and LISTEN. */
   directUrl: string;
+  /** The variable `url` comes from, for errors that name it; none for the embedded Postgres. */
+  variable?: string;
 }
 
 /**
@@ -86,7 +88,7 @@ export async function locateDatabase(env: DbEnv, log: Logger): Promise<EmbeddedP
 
 export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (env.DATABASE_URL) {
-    const owner = { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL };
+    const owner = { url: env.DATABASE_URL, directUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL, variable: 'DATABASE_URL' };
     return { ...owner, migrates: true, ...externalLogins(env, owner), embedded: null, stop: async () => {} };
   }
   const given = SERVICES.find((s) => env[LOGIN_URL_VARIABLE[s] as keyof DbEnv]);
@@ -162,7 +164,7 @@ export function externalLogins(env: DbEnv, owner: Login | null): Pick<Database, 
       direct.username = parsed.username;
       direct.password = parsed.password;
     }
-    logins[service] = { url: given, directUrl: direct ? direct.toString() : given };
+    logins[service] = { url: given, directUrl: direct ? direct.toString() : given, variable };
     loginRoles.push({ service, user: decodeURIComponent(parsed.username), password: parsed.password ? decodeURIComponent(parsed.password) : null });
   }
   return { logins, loginRoles };

@@ -9,6 +9,7 @@ const postgresUrl = z
   });
 
 export const DEFAULT_EMBEDDED_PG_PORT = 54329;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 
 /** LOG_FORMAT's values; db/src/log.ts chooses when it is unset. */
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -29,6 +30,12 @@ export const dbEnvSchema = z.object({
   EMBEDDED_PG_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  /**
+   * Longest a statement of the API's and the gateway's login roles may run, in ms. The
+   * owner writes it into those roles when it migrates (roles.ts), so the migrating process
+   * and the processes that check it must be given the same value.
+   */
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_STATEMENT_TIMEOUT_MS),
   // How long a process that starts while Postgres restarts waits for it before it gives up.
   DB_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
 });

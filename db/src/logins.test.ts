@@ -19,14 +19,14 @@ describe('externalLogins', () => {
 
   test('a part with a URL of its own uses it, and its role is set up with that password (decoded)', () => {
     const { logins: l, loginRoles } = logins({ DATABASE_URL_API: 'postgres://rt_api:p%40ss@pgbouncer:6432/realtime' });
-    expect(l.api).toEqual({ url: 'postgres://rt_api:p%40ss@pgbouncer:6432/realtime', directUrl: 'postgres://rt_api:p%40ss@pgbouncer:6432/realtime' });
+    expect(l.api).toEqual({ url: 'postgres://rt_api:p%40ss@pgbouncer:6432/realtime', directUrl: 'postgres://rt_api:p%40ss@pgbouncer:6432/realtime', variable: 'DATABASE_URL_API' });
     expect(l.gateway.url).toBe(OWNER);
     expect(loginRoles).toEqual([{ service: 'api', user: 'rt_api', password: 'p@ss' }]);
   });
 
   test('behind PgBouncer, a part\'s direct URL is DATABASE_URL_DIRECT with its own credentials', () => {
     const { logins: l } = logins({ DATABASE_URL_DIRECT: 'postgres://owner:o@db-direct:5432/realtime', DATABASE_URL_REPLICATOR: 'postgres://rt_rep:r@pgbouncer:6432/realtime' });
-    expect(l.replicator).toEqual({ url: 'postgres://rt_rep:r@pgbouncer:6432/realtime', directUrl: 'postgres://rt_rep:r@db-direct:5432/realtime' });
+    expect(l.replicator).toEqual({ url: 'postgres://rt_rep:r@pgbouncer:6432/realtime', directUrl: 'postgres://rt_rep:r@db-direct:5432/realtime', variable: 'DATABASE_URL_REPLICATOR' });
     expect(l.api.directUrl).toBe('postgres://owner:o@db-direct:5432/realtime');
   });
 

@@ -10,6 +10,8 @@ import type { Logger } from './log';
 import { redactUrl } from './url';
 import { connectWaiting, isTransientConnectError } from './wait';
 import { ensureLoginRoles, RoleSetupError, type LoginRole } from './roles';
+import { refusedStartupParameter, StartupParameterError } from './startup-parameter';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from './env';
 
 export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
@@ -25,15 +27,23 @@ export interface MigrationResult {
  * `waitMs`: how long a Postgres that refuses, is starting up, or goes away during the
  * migration (a crash: the migration's transaction rolls back with it) is waited for
  * (DB_WAIT_SECONDS). A lost connection is an error a query reports, never an event
- * that could end the process.
+ * that could end the process. `url` must reach Postgres itself, never a transaction pooler:
+ * the advisory lock is the session's (DATABASE_URL_DIRECT when DATABASE_URL is pooled).
+ * `statementTimeoutMs` is written into the API's and the gateway's login roles (roles.ts).
  */
-export async function runMigrations(url: string, log: Logger, { waitMs = 30_000, roles = [] }: { waitMs?: number; roles?: readonly LoginRole[] } = {}): Promise<MigrationResult> {
+export async function runMigrations(
+  url: string,
+  log: Logger,
+  { waitMs = 30_000, roles = [], statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS }: { waitMs?: number; roles?: readonly LoginRole[]; statementTimeoutMs?: number } = {},
+): Promise<MigrationResult> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     let client: pg.Client;
     try {
       client = await connectWaiting({ connectionString: url, application_name: 'realtime-migrate' }, log, Math.max(0, deadline - Date.now()));
     } catch (cause) {
+      const parameter = refusedStartupParameter(cause);
+      if (parameter) throw new StartupParameterError('DATABASE_URL_DIRECT (DATABASE_URL when it is unset)', parameter, { cause });
       throw new Error(`Cannot connect to ${redactUrl(url)} (${(cause as Error).message}). Check DATABASE_URL and that Postgres is running there.`, { cause });
     }
     client.on('error', () => undefined);
@@ -44,7 +54,7 @@ export async function runMigrations(url: string, log: Logger, { waitMs = 30_000,
       const after = await countApplied(client);
       // After the migrations that made their groups, under the same lock: a role is
       // changed by one process at a time.
-      await ensureLoginRoles(client, roles, log);
+      await ensureLoginRoles(client, roles, log, { statementTimeoutMs });
       const result = { applied: after - before, total: after };
       log.info(result, result.applied ? 'database migrated' : 'database already up to date');
       return result;

@@ -4,6 +4,8 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from './log';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from './env';
+import { configuredTimeout } from './statement-timeout';
 import { redactUrl } from './url';
 
 export const SERVICES = ['api', 'gateway', 'replicator'] as const;
@@ -16,12 +18,18 @@ export interface ServiceRights {
   setRoles: readonly string[];
   /** The slot and the WAL stream need the REPLICATION attribute, which no group passes on. */
   replication: boolean;
+  /**
+   * Whether its statements are cut at STATEMENT_TIMEOUT_MS: the role's default in the
+   * database, so that it holds through a transaction pooler (statement-timeout.ts). The
+   * replicator's stamping of a large transaction is not cut short.
+   */
+  statementTimeout: boolean;
 }
 
 export const SERVICE_RIGHTS: Record<Service, ServiceRights> = {
-  api: { group: 'realtime_api_service', setRoles: ['realtime_api'], replication: false },
-  gateway: { group: 'realtime_gateway_service', setRoles: [], replication: false },
-  replicator: { group: 'realtime_replicator_service', setRoles: [], replication: true },
+  api: { group: 'realtime_api_service', setRoles: ['realtime_api'], replication: false, statementTimeout: true },
+  gateway: { group: 'realtime_gateway_service', setRoles: [], replication: false, statementTimeout: true },
+  replicator: { group: 'realtime_replicator_service', setRoles: [], replication: true, statementTimeout: false },
 };
 
 /** The login roles of the embedded cluster (an external database names its own in DATABASE_URL_*). */
@@ -75,14 +83,20 @@ const attributes = (rights: ServiceRights) =>
 
 /**
  * Creates each login role, or brings an existing one back to exactly its attributes and
- * password, and grants it its group. Run by the owner after the migrations, under their
- * lock. An owner that may not change a role (no CREATEROLE, or REPLICATION it lacks)
- * accepts one that an administrator made fit already, and otherwise says what to run.
+ * password, grants it its group, and gives it its statement timeout in this database.
+ * Run by the owner after the migrations, under their lock. An owner that may not change a
+ * role (no CREATEROLE, or REPLICATION it lacks) accepts one that an administrator made
+ * fit already, and otherwise says what to run.
  */
-export async function ensureLoginRoles(client: pg.ClientBase, roles: readonly LoginRole[], log: Logger): Promise<void> {
+export async function ensureLoginRoles(
+  client: pg.ClientBase,
+  roles: readonly LoginRole[],
+  log: Logger,
+  { statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS }: { statementTimeoutMs?: number } = {},
+): Promise<void> {
   if (roles.length === 0) return;
-  const { rows } = await client.query<{ me: string; v: number }>(`SELECT current_user AS me, current_setting('server_version_num')::int AS v`);
-  const { me, v } = rows[0]!;
+  const { rows } = await client.query<{ me: string; v: number; db: string }>(`SELECT current_user AS me, current_setting('server_version_num')::int AS v, current_database() AS db`);
+  const { me, v, db } = rows[0]!;
   for (const role of roles) {
     const variable = LOGIN_URL_VARIABLE[role.service];
     if (role.user === me) {
@@ -106,14 +120,16 @@ export async function ensureLoginRoles(client: pg.ClientBase, roles: readonly Lo
         // login's too, under realtime_api's policies, which is still no more than SET ROLE gives.
         await client.query(`GRANT ${client.escapeIdentifier(target)} TO ${name}${v >= 160000 ? ' WITH INHERIT FALSE, SET TRUE' : ''}`);
       }
+      if (rights.statementTimeout) await client.query(setTimeoutSql(role.user, db, statementTimeoutMs));
     } catch (err) {
       if ((err as { code?: string }).code !== '42501') throw err;
-      const unfit = await loginProblems(client, role);
+      const unfit = await loginProblems(client, role, rights.statementTimeout ? statementTimeoutMs : null);
       if (unfit.length > 0) {
         throw new RoleSetupError(
           `The owner ${me} may not set up ${role.user}, the ${role.service}'s login role (${(err as Error).message}), and the role is not fit as it is: ${unfit.join('; ')}. ` +
             `Run as a superuser: CREATE ROLE ${role.user} ${attributes(rights)} PASSWORD '...'; GRANT ${rights.group} TO ${role.user};` +
-            `${rights.setRoles.map((r) => ` GRANT ${r} TO ${role.user} WITH INHERIT FALSE;`).join('')} then migrate again.`,
+            `${rights.setRoles.map((r) => ` GRANT ${r} TO ${role.user} WITH INHERIT FALSE;`).join('')}` +
+            `${rights.statementTimeout ? ` ${setTimeoutSql(role.user, db, statementTimeoutMs)};` : ''} then migrate again.`,
           { cause: err },
         );
       }
@@ -122,8 +138,18 @@ export async function ensureLoginRoles(client: pg.ClientBase, roles: readonly Lo
   }
 }
 
+/**
+ * The role's default in this database only: each process connects fresh (or PgBouncer
+ * opens a server connection) with it set, and no startup parameter or session SET is
+ * needed, neither of which survives a transaction pooler.
+ */
+export function setTimeoutSql(user: string, database: string, ms: number): string {
+  const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  return `ALTER ROLE ${ident(user)} IN DATABASE ${ident(database)} SET statement_timeout = '${Math.trunc(ms)}ms'`;
+}
+
 /** What is wrong with a login role as it stands, for the owner that cannot change it. */
-async function loginProblems(client: pg.ClientBase, role: LoginRole): Promise<string[]> {
+async function loginProblems(client: pg.ClientBase, role: LoginRole, statementTimeoutMs: number | null): Promise<string[]> {
   const rights = SERVICE_RIGHTS[role.service];
   const { rows } = await client.query<{ rolcanlogin: boolean; rolsuper: boolean; rolbypassrls: boolean; rolreplication: boolean; grouped: boolean; sets: boolean[] }>(
     `SELECT rolcanlogin, rolsuper, rolbypassrls, rolreplication, pg_has_role(oid, $2, 'USAGE') AS grouped,
@@ -142,6 +168,10 @@ async function loginProblems(client: pg.ClientBase, role: LoginRole): Promise<st
   rights.setRoles.forEach((t, i) => {
     if (!r.sets[i]) problems.push(`it is no member of ${t}`);
   });
+  if (statementTimeoutMs !== null) {
+    const configured = await configuredTimeout(client, role.user);
+    if (configured !== statementTimeoutMs) problems.push(`its statement_timeout here is ${configured === null ? 'not set' : `${configured}ms`}, not STATEMENT_TIMEOUT_MS (${statementTimeoutMs}ms)`);
+  }
   return problems;
 }
 

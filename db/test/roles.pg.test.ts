@@ -8,6 +8,7 @@ import pg from 'pg';
 import { createLogger } from '../src/log';
 import type { Logger } from '../src/log';
 import { ensureLoginRoles, RoleSetupError, SERVICES, warnIfPrivileged, type LoginRole, type Service } from '../src/roles';
+import { checkStatementTimeout, StatementTimeoutError } from '../src/statement-timeout';
 import { useTestDatabase } from './harness';
 
 const fx = useTestDatabase();
@@ -280,5 +281,66 @@ describe('a process that finds itself privileged', () => {
     const report = await warnIfPrivileged(pools[service], service, fx.db.url, recording);
     expect(report).toEqual({ user: expect.stringMatching(/^rt_/), superuser: false, bypassRls: false, owner: false });
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('the statement timeout', () => {
+  const recorder = () => {
+    const warnings: string[] = [];
+    return { warnings, log: { warn: (_obj: unknown, msg: string) => warnings.push(msg) } as unknown as Logger };
+  };
+  const show = async (pool: pg.Pool) => (await pool.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0]!.statement_timeout;
+  const gateway = roles.find((r) => r.service === 'gateway')!;
+  const setUp = async (statementTimeoutMs?: number) => {
+    const owner = await fx.pool.connect();
+    try {
+      await ensureLoginRoles(owner, [gateway], log, statementTimeoutMs === undefined ? {} : { statementTimeoutMs });
+    } finally {
+      owner.release();
+    }
+  };
+
+  test('is the API\'s and the gateway\'s role default in the database, set when the roles are; the replicator has none', async () => {
+    const fresh = (service: Service) => new pg.Pool({ connectionString: loginUrl(roles.find((r) => r.service === service)!), max: 1 });
+    for (const [service, expected] of [['gateway', '15s'], ['replicator', '0']] as const) {
+      const pool = fresh(service);
+      try {
+        expect(await show(pool), service).toBe(expected);
+      } finally {
+        await pool.end();
+      }
+    }
+    const { warnings, log: recording } = recorder();
+    await checkStatementTimeout(pools.gateway, { service: 'gateway', url: fx.db.url, expectedMs: 15_000, ownLogin: true }, recording);
+    expect(warnings).toEqual([]);
+  });
+
+  test('a change reaches new connections; one opened before warns, one whose role lacks the value stops the start with the SQL to run', async () => {
+    const before = new pg.Pool({ connectionString: loginUrl(gateway), max: 1 });
+    const after = new pg.Pool({ connectionString: loginUrl(gateway), max: 1 });
+    try {
+      expect(await show(before)).toBe('15s');
+      await setUp(2000);
+      expect(await show(after)).toBe('2s');
+      const { warnings, log: recording } = recorder();
+      await checkStatementTimeout(before, { service: 'gateway', url: fx.db.url, expectedMs: 2000, ownLogin: true }, recording);
+      expect(warnings).toEqual([expect.stringMatching(/still has statement_timeout 15000ms from before it was set to 2000ms.*RECONNECT/)]);
+      await checkStatementTimeout(after, { service: 'gateway', url: fx.db.url, expectedMs: 2000, ownLogin: true }, recording);
+      expect(warnings).toHaveLength(1);
+      const err = await checkStatementTimeout(after, { service: 'gateway', url: fx.db.url, expectedMs: 15_000, ownLogin: true }, recording).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StatementTimeoutError);
+      expect((err as Error).message).toMatch(/STATEMENT_TIMEOUT_MS is 15000, but the gateway's login role \S+ has statement_timeout 2000ms/);
+      expect((err as Error).message).toContain(`ALTER ROLE "${gateway.user}" IN DATABASE "${fx.db.name}" SET statement_timeout = '15000ms'`);
+    } finally {
+      await before.end();
+      await after.end();
+      await setUp();
+    }
+  });
+
+  test('a process running as the owner is told its statements are unbounded, and how to fix it', async () => {
+    const { warnings, log: recording } = recorder();
+    await checkStatementTimeout(fx.pool, { service: 'api', url: fx.db.url, expectedMs: 15_000, ownLogin: false }, recording);
+    expect(warnings).toEqual([expect.stringMatching(/the owner, so STATEMENT_TIMEOUT_MS does not bound its statements: set DATABASE_URL_API/)]);
   });
 });

@@ -12,7 +12,8 @@ await runCli(async () => {
   const log = createLogger(env.LOG_LEVEL, { service: 'migrate' }, { format: env.LOG_FORMAT });
   const db = await openDatabase(env, log);
   try {
-    const { applied, total } = await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+    // Directly, never through a pooler: the migrations hold a session's advisory lock.
+    const { applied, total } = await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
     process.stdout.write(`${redactUrl(db.url)}: ${applied ? `applied ${applied} migration(s)` : 'already up to date'} (${total} in all)\n`);
   } finally {
     await db.stop();

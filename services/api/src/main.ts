@@ -5,7 +5,7 @@
 // reverse order.
 import path from 'node:path';
 import pg from 'pg';
-import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
+import { checkStatementTimeout, createLogger, loadEnvOrExit, namingStartupRefusal, runProcess, openDatabase, redactUrl, repoRoot, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool, type Service } from '@realtime/db';
 import { Replicator, ReplicatorThread, buildHttp, replicatorConfig, type ReplicatorLike } from '@realtime/replicator';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { ChannelCatalog, Feed, Gateway, gatewayHeartbeat, gatewayLimits, jwtSecret } from '@realtime/gateway';
@@ -33,12 +33,15 @@ const state: { migrated: boolean; replicator: ReplicatorLike | null; gateway: Ga
 async function main(): Promise<() => Promise<void>> {
   const db = await openDatabase(env, log);
   // The API's pool and the replays' pool apart: however many clients resume at once, the
-  // API keeps its connections. A statement that runs too long is cancelled on both. Each
-  // part connects as its own login role: the gateway's, which serves sockets, only reads.
-  const pool = new pg.Pool({ connectionString: db.logins.api.url, max: 8, application_name: 'realtime-api', statement_timeout: env.STATEMENT_TIMEOUT_MS });
-  const replayPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  // API keeps its connections. Each part connects as its own login role: the gateway's,
+  // which serves sockets, only reads. These URLs may lead through a transaction pooler
+  // (PgBouncer): nothing is set per session or sent at startup beyond application_name.
+  // A statement that runs too long is cancelled on all three by the login roles' own
+  // statement_timeout, which the owner writes when it migrates (checked below).
+  const pool = new pg.Pool({ connectionString: db.logins.api.url, max: 8, application_name: 'realtime-api' });
+  const replayPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay' });
   // The live feed's reads wait behind neither: a replay storm must not delay live changes.
-  const feedPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: 2, application_name: 'realtime-feed', statement_timeout: env.STATEMENT_TIMEOUT_MS });
+  const feedPool = new pg.Pool({ connectionString: db.logins.gateway.url, max: 2, application_name: 'realtime-feed' });
   // A pooled connection that dies (a Postgres restart), idle or in use, must not take the process with it.
   watchPool(pool, log);
   watchPool(replayPool, log);
@@ -65,10 +68,16 @@ async function main(): Promise<() => Promise<void>> {
     },
   });
   // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
-  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+  // Directly, never through a pooler: the migrations hold a session's advisory lock.
+  if (db.migrates) await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
   state.migrated = true;
-  await warnIfPrivileged(pool, 'api', db.logins.api.url, log);
-  await warnIfPrivileged(feedPool, 'gateway', db.logins.gateway.url, log);
+  for (const [service, servicePool] of [['api', pool], ['gateway', feedPool]] as [Service, pg.Pool][]) {
+    const login = db.logins[service];
+    await namingStartupRefusal(login.variable ?? 'DATABASE_URL', () =>
+      checkStatementTimeout(servicePool, { service, url: login.url, expectedMs: env.STATEMENT_TIMEOUT_MS, ownLogin: db.loginRoles.some((r) => r.service === service) }, log),
+    );
+    await warnIfPrivileged(servicePool, service, login.url, log);
+  }
   // Demo data and the simulator write past row-level security, as a backend would: as the owner.
   const demoPool = env.DEMO === '1' ? watchPool(new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-demo' }), log) : null;
   const demoUsers = demoPool ? (await seedIfEmpty(db.url, log), await seedDemoUsers(demoPool, log)) : null;

@@ -75,7 +75,8 @@ describe('docker/compose.yml', () => {
     }
     // The one-shot migrate runs once, before every process of the image.
     expect(s.migrate).toMatchObject({ command: ['node', '--import', 'tsx', 'db/src/cli/migrate.ts'], restart: 'no', depends_on: { postgres: { condition: 'service_healthy' } } });
-    for (const [name] of [...replicators, ...gateways]) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+    for (const [name] of replicators) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+    for (const [name] of gateways) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' }, pgbouncer: { condition: 'service_healthy' } });
     const nginx = readFileSync(path.join(repoRoot, 'docker', 'nginx.conf'), 'utf8');
     for (const [name] of gateways) expect(nginx).toContain(`server ${name}:3000;`);
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/);
@@ -111,11 +112,11 @@ describe('the deployment is safe by default', () => {
   });
 
   test('only migrate holds the superuser; each process connects as its own login role, with its password from .env', () => {
-    const login = (role: string, variable: string) => new RegExp(`^postgres://${role}:\\$\\{${variable}:\\?[^}]+\\}@postgres:5432/realtime$`);
+    const login = (role: string, variable: string, at: string) => new RegExp(`^postgres://${role}:\\$\\{${variable}:\\?[^}]+\\}@${at}/realtime$`);
     const roles = {
-      DATABASE_URL_API: login('realtime_api_login', 'POSTGRES_API_PASSWORD'),
-      DATABASE_URL_GATEWAY: login('realtime_gateway_login', 'POSTGRES_GATEWAY_PASSWORD'),
-      DATABASE_URL_REPLICATOR: login('realtime_replicator_login', 'POSTGRES_REPLICATOR_PASSWORD'),
+      DATABASE_URL_API: login('realtime_api_login', 'POSTGRES_API_PASSWORD', 'pgbouncer:6432'),
+      DATABASE_URL_GATEWAY: login('realtime_gateway_login', 'POSTGRES_GATEWAY_PASSWORD', 'pgbouncer:6432'),
+      DATABASE_URL_REPLICATOR: login('realtime_replicator_login', 'POSTGRES_REPLICATOR_PASSWORD', 'postgres:5432'),
     };
     for (const [name, svc] of Object.entries(compose.services)) {
       const env = svc.environment ?? {};
@@ -135,6 +136,49 @@ describe('the deployment is safe by default', () => {
       expect(env.DATABASE_URL_REPLICATOR).toMatch(roles.DATABASE_URL_REPLICATOR);
       expect(env.DATABASE_URL_API).toBeUndefined();
     }
+  });
+
+  test('behind PgBouncer in transaction mode: the gateways\' queries pooled; LISTEN, replication and migrations direct', () => {
+    const s = compose.services as Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }>;
+    const host = (url: string) => new URL(url.replace(/\$\{[^}]+\}/g, 'x')).host;
+    for (const name of ['gateway-1', 'gateway-2']) {
+      const env = s[name]!.environment!;
+      expect(host(env.DATABASE_URL_API!), name).toBe('pgbouncer:6432');
+      expect(host(env.DATABASE_URL_GATEWAY!), name).toBe('pgbouncer:6432');
+      // Each role's direct URL is this one with the role's own user and password (db/src/database.ts).
+      expect(env.DATABASE_URL_DIRECT, name).toBe('postgres://postgres:5432/realtime');
+    }
+    for (const name of ['replicator-1', 'replicator-2']) expect(host(s[name]!.environment!.DATABASE_URL_REPLICATOR!), name).toBe('postgres:5432');
+    expect(host(s.migrate!.environment!.DATABASE_URL!)).toBe('postgres:5432');
+    // The statement timeout lives in the login roles that migrate writes: it must get the same value.
+    expect(s.migrate!.environment!.STATEMENT_TIMEOUT_MS).toBe(s['gateway-1']!.environment!.STATEMENT_TIMEOUT_MS);
+
+    const bouncer = s.pgbouncer!;
+    expect(bouncer.image).toMatch(/^edoburu\/pgbouncer:\d+\.\d+\.\d+$/);
+    expect(bouncer.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(bouncer.volumes).toEqual(['./pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro']);
+    // Its auth file lists exactly the pooled roles, with .env's passwords.
+    expect(bouncer.command!.join(' ')).toMatch(/realtime_api_login "\$\$API_PASSWORD" realtime_gateway_login "\$\$GATEWAY_PASSWORD" > \/tmp\/userlist\.txt/);
+    expect(bouncer.environment).toEqual({
+      API_PASSWORD: expect.stringMatching(/^\$\{POSTGRES_API_PASSWORD:\?/),
+      GATEWAY_PASSWORD: expect.stringMatching(/^\$\{POSTGRES_GATEWAY_PASSWORD:\?/),
+    });
+    const ini = Object.fromEntries(
+      read('docker', 'pgbouncer.ini')
+        .split('\n')
+        .map((l) => /^\s*([a-z_*][\w*]*)\s*=\s*(.*?)\s*$/.exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => [m[1]!, m[2]!]),
+    );
+    // Transaction pooling and the one database, at Postgres; every other setting PgBouncer's default.
+    expect(ini).toEqual({
+      realtime: 'host=postgres port=5432 dbname=realtime',
+      listen_addr: '0.0.0.0',
+      listen_port: '6432',
+      auth_type: 'scram-sha-256',
+      auth_file: '/tmp/userlist.txt',
+      pool_mode: 'transaction',
+    });
   });
 
   test('ports are published on 127.0.0.1 unless BIND_ADDRESS says otherwise; Postgres only on 127.0.0.1', () => {

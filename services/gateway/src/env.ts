@@ -45,8 +45,6 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
   MAX_REPLAYS_PER_USER: int(1, 1000, DEFAULT_LIMITS.maxReplaysPerUser),
   /** Connections of the replay pool, apart from the API's. */
   REPLAY_POOL_SIZE: int(1, 100, 4),
-  /** Longest a statement of the API or of a replay may run (both pools), in ms. */
-  STATEMENT_TIMEOUT_MS: int(100, 600_000, 15_000),
   /**
    * Socket.IO's heartbeat: a link that dies without a close (a network switch, a sleeping
    * laptop) is noticed by both ends within their sum, which checkHeartbeat holds to the

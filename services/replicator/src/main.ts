@@ -2,7 +2,7 @@
 // DATABASE_URL is set), migrations, demo data (DEMO=1), the replicator, and an HTTP
 // server on PORT with /healthz. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
-import { createLogger, loadEnvOrExit, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
+import { createLogger, loadEnvOrExit, namingStartupRefusal, runProcess, openDatabase, redactUrl, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
 import { buildHttp, requireMetricsToken } from './http';
 import { Replicator } from './replicator';
@@ -20,9 +20,10 @@ async function main(): Promise<() => Promise<void>> {
   const http = buildHttp({ log, pool, state: () => state, prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN) });
   await http.listen({ port: env.PORT, host: env.HOST });
   // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
-  if (db.migrates) await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+  // Directly, never through a pooler: the migrations hold a session's advisory lock.
+  if (db.migrates) await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
   state.migrated = true;
-  await warnIfPrivileged(pool, 'replicator', db.logins.replicator.url, log);
+  await namingStartupRefusal(db.logins.replicator.variable ?? 'DATABASE_URL', () => warnIfPrivileged(pool, 'replicator', db.logins.replicator.url, log));
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);
   const replicator = new Replicator(replicatorConfig(env, db.logins.replicator.directUrl, log));
   state.replicator = replicator;

@@ -91,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { service: 'users-cli' }, { format: env.LOG_FORMAT, fd: 2 });
   const db = await openDatabase(env, log);
   try {
-    await runMigrations(db.url, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles });
+    await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
     const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-users-cli' });
     try {
       await run(cmd, pool, password);
