@@ -11,6 +11,7 @@ import type { Logger } from '../log';
 import { blockedFor, isRoot, loadEmbeddedPostgres, postgresIdentity, type LoadOptions } from './postgres-user';
 import { currentUid, ensureOwnFolder, trustedOwners, unsafeOnPath } from './own-folder';
 import type { Unsafe } from './ownership';
+import { withPrivateTmp } from './private-tmp';
 import {
   EMBEDDED_USER,
   embeddedUrl,
@@ -187,7 +188,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     }
     log.info({ dataDir }, 'initialising a new embedded Postgres cluster');
     await fs.mkdir(dataDir, { recursive: true });
-    await instance.initialise().catch((e: unknown) => {
+    // The password file initdb reads is written where no other user can list it.
+    await withPrivateTmp(() => instance.initialise()).catch((e: unknown) => {
       throw failed('initialise', e);
     });
     await writeEmbeddedPassword(dataDir, generated);
