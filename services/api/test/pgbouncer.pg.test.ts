@@ -40,7 +40,8 @@ async function stream(session: { cookie: string }): Promise<Stream> {
 async function call(method: string, path: string, session: { cookie: string }, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${app.base}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...session, ...headers },
+    // As the app does: a POST, PUT or PATCH always says it is JSON, with or without a body.
+    headers: { ...(body === undefined && (method === 'GET' || method === 'DELETE') ? {} : { 'content-type': 'application/json' }), ...session, ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -152,7 +153,10 @@ test('a revocation: the member\'s subscription resyncs, later changes do not rea
   const bob = await signIn(app.base, 'bob@example.com', 'bob-password-1234');
   const made = await call('POST', '/api/projects', owner, { name: 'shared' });
   const id = made.body.id as string;
-  expect((await call('POST', `/api/projects/${id}/members`, owner, { email: 'bob@example.com', role: 'viewer' })).status).toBe(201);
+  // Bob joins as people do: invited, then accepting.
+  const invited = await call('POST', `/api/projects/${id}/invitations`, owner, { email: 'bob@example.com', role: 'viewer' });
+  expect(invited.status).toBe(201);
+  expect((await call('POST', `/api/invitations/${invited.body.id as string}/accept`, bob)).status).toBe(201);
 
   const s = await stream(bob);
   try {
