@@ -43,3 +43,6 @@ CREATE OR REPLACE TRIGGER session_end_capture AFTER INSERT ON session_ends
 GRANT SELECT (sid, user_id, expires_at) ON sessions TO realtime_gateway_service;
 --> statement-breakpoint
 GRANT SELECT ON session_ends TO realtime_gateway_service;
+--> statement-breakpoint
+-- The API (its login role) prunes ended sessions' records a day after their end, now and then at sign-in.
+GRANT SELECT (ended_at), DELETE ON session_ends TO realtime_api_service;

@@ -161,6 +161,8 @@ describe('the API login role', () => {
     expect(await run('api', `SELECT role FROM project_members WHERE user_id = '${ids.bob}'`)).toEqual([{ role: 'owner' }]);
     expect(await outcome('api', 'SELECT max(seq), count(*) FROM change_outbox', 'SELECT * FROM realtime_status', 'UPDATE realtime_state SET pruned_through = pruned_through WHERE id = 1', 'DELETE FROM change_outbox WHERE seq < 0')).toBe('ok');
     expect(await run('api', `DELETE FROM idempotency_keys WHERE (user_id, key) IN (SELECT user_id, key FROM idempotency_keys WHERE created_at < now() + interval '1 hour') RETURNING key`)).toEqual([{ key: 'k1' }]);
+    // Sessions.create's occasional clean-up: expired sessions, and ended sessions' records past a day.
+    expect(await outcome('api', 'DELETE FROM sessions WHERE expires_at < now()', `DELETE FROM session_ends WHERE ended_at < now() - interval '1 day'`)).toBe('ok');
   });
 
   test('cannot take a user\'s password, add users, stamp, or steer the replicator', async () => {
@@ -174,6 +176,16 @@ describe('the API login role', () => {
 describe('the gateway login role', () => {
   test('reads the outbox, the head and the floor', async () => {
     expect(await outcome('gateway', 'SELECT * FROM change_outbox ORDER BY seq LIMIT 10', 'SELECT pruned_through FROM realtime_state', 'SELECT * FROM realtime_status')).toBe('ok');
+  });
+
+  test('reads whether a token\'s session lives and how it ended (services/gateway/src/auth/sessions.ts), not its token\'s hash', async () => {
+    expect(
+      await outcome(
+        'gateway',
+        `SELECT EXISTS (SELECT 1 FROM sessions WHERE sid = gen_random_uuid() AND user_id = '${ids.alice}' AND expires_at > now()) AS live, (SELECT reason FROM session_ends WHERE id = gen_random_uuid()) AS ended`,
+      ),
+    ).toBe('ok');
+    expect(await outcome('gateway', 'SELECT id FROM sessions')).toBe('42501');
   });
 
   test.each([
