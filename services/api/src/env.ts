@@ -10,9 +10,9 @@ import { HTTP_LIMIT_DEFAULTS } from '@realtime/replicator';
 export const apiEnvSchema = gatewayEnvSchema.extend({
   /**
    * Where the demo users' passwords go when the output is not a terminal (mode 0600),
-   * relative to the clone: they are never written to a pipe or a log.
+   * relative to the clone; unset: the embedded cluster's data folder (users/banner.ts).
    */
-  DEMO_USERS_FILE: z.string().min(1).default('.data/demo-users.txt'),
+  DEMO_USERS_FILE: z.string().min(1).optional(),
   SIMULATOR_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1500),
   /** Base URLs of gateways whose clients `outbox stats` counts (comma-separated). */
   GATEWAY_URLS: z

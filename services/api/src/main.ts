@@ -22,7 +22,7 @@ import { registerAuth } from './auth/routes';
 import { Sessions } from './auth/sessions';
 import { Oidc } from './auth/oidc';
 import { seedDemoUsers } from './users/demo';
-import { showDemoUsers } from './users/banner';
+import { demoUsersFile, showDemoUsers } from './users/banner';
 import { serveWebApp } from './static';
 import { registerLimits } from './limits/http';
 
@@ -130,7 +130,7 @@ async function main(): Promise<() => Promise<void>> {
   ];
   if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
   if (demoUsers) {
-    const shown = await showDemoUsers(demoUsers, { tty: process.stdout.isTTY === true, file: path.resolve(repoRoot, env.DEMO_USERS_FILE) });
+    const shown = await showDemoUsers(demoUsers, { tty: process.stdout.isTTY === true, file: demoUsersFile(env.DEMO_USERS_FILE, repoRoot, db.embedded?.dataDir ?? null) });
     lines.push(...shown.lines);
     if (shown.file) log.info({ file: shown.file }, 'demo users created; their passwords are in this file (mode 0600)');
   } else if (env.DEMO === '1') {

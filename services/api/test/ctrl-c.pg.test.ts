@@ -8,7 +8,7 @@
 // is npm's doing, and what `npm start` shows. Each run has its own embedded cluster (not
 // the test harness's): that is the one Ctrl-C reaches.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,4 +143,8 @@ test('Ctrl-C of the app under tsx (npm start without npm): a clean stop, exit co
   const run = await interrupt(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['services/api/src/main.ts']);
   await expectCleanStop(run);
   expect(run.result).toEqual({ code: 0, signal: null });
+  // Its demo users' passwords (the output is a pipe) are in its own cluster's folder: a
+  // second cluster never overwrites the file of the clone's own.
+  expect(run.stdout).toContain(`Their passwords are in ${path.join(run.dataDir, 'demo-users.txt')}`);
+  expect(statSync(path.join(run.dataDir, 'demo-users.txt')).mode & 0o777).toBe(0o600);
 }, 240_000);

@@ -2,7 +2,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { showDemoUsers } from './banner';
+import { demoUsersFile, showDemoUsers } from './banner';
 
 const users = [
   { email: 'owner@demo.example', password: 'owner-secret-123456', role: 'owner' },
@@ -52,5 +52,17 @@ describe('showDemoUsers', () => {
     expect(readFileSync(target, 'utf8')).toBe('untouched');
     expect(lstatSync(file).isSymbolicLink()).toBe(false);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('demoUsersFile', () => {
+  test.each([
+    ['DEMO_USERS_FILE, relative to the clone', 'secrets/demo.txt', '/clone', '/clone/.data/postgres', '/clone/secrets/demo.txt'],
+    ['DEMO_USERS_FILE, absolute', '/etc/demo.txt', '/clone', null, '/etc/demo.txt'],
+    ['the embedded cluster: in its data folder, beside its own password', undefined, '/clone', '/clone/.data/postgres', '/clone/.data/postgres/demo-users.txt'],
+    ['a second cluster (EMBEDDED_PG_DIR): its own folder, not the first one\'s', undefined, '/clone', '/tmp/t/data', '/tmp/t/data/demo-users.txt'],
+    ['DATABASE_URL: the clone\'s .data', undefined, '/clone', null, '/clone/.data/demo-users.txt'],
+  ])('%s', (_why, setting, clone, dataDir, want) => {
+    expect(demoUsersFile(setting, clone, dataDir)).toBe(want);
   });
 });

@@ -13,6 +13,18 @@ export const DEMO_ROLE_TEXT: Record<string, string> = {
   operator: 'operator: audits every change of every project (the outbox, with row images)',
 };
 
+/**
+ * Where the passwords go when the output is no terminal: DEMO_USERS_FILE (relative to the
+ * clone) when set; else beside the embedded cluster's own superuser password, in its data
+ * folder, so that a second cluster (a test's, EMBEDDED_PG_DIR) never overwrites the first's
+ * file; else, with DATABASE_URL, `.data/demo-users.txt` in the clone.
+ */
+export function demoUsersFile(setting: string | undefined, clone: string, embeddedDataDir: string | null): string {
+  if (setting) return path.resolve(clone, setting);
+  if (embeddedDataDir) return path.join(embeddedDataDir, 'demo-users.txt');
+  return path.join(clone, '.data', 'demo-users.txt');
+}
+
 /** One line per account: email, password, what it is for. */
 export function demoUserLines(users: DemoUser[]): string[] {
   return users.map((u) => `    ${u.email.padEnd(24)} ${u.password}   ${DEMO_ROLE_TEXT[u.role] ?? u.role}`);
