@@ -16,3 +16,4 @@ export { HEAD_SQL, FLOOR_SQL, PENDING_AT_RESUME_SQL, fingerprint, fingerprintInp
 export { loadStreamedTables, parseTriggerArgs, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
 export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';
 export { jsonDepthOver, measureJson, JSON_DEPTH_LIMIT, STREAM_DEPTH_LIMIT } from './json-depth';
+export { inTransaction } from './transaction';

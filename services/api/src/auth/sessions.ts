@@ -5,6 +5,7 @@
 // which the outbox captures), and the gateway closes its sockets at that change.
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '@realtime/db';
 import type { SessionEndReason } from '@realtime/protocol';
 
 export const SESSION_COOKIE = 'rt_session';
@@ -57,7 +58,7 @@ export class Sessions {
   /** Ends the cookie's session: its sockets are closed with `signed-out`. */
   async end(token: string | undefined): Promise<void> {
     if (!token || token.length > 200) return;
-    await this.transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       // The outbox names the user as the actor of their sign-out, as it does for their writes.
       await client.query(
         `SELECT set_config('app.actor', u.email, true), set_config('app.user_id', u.id::text, true) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
@@ -69,26 +70,12 @@ export class Sessions {
 
   /** Ends every session of the user (their sockets on every device are closed); answers how many. */
   async endAll(user: AuthUser): Promise<number> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       await client.query(`SELECT set_config('app.actor', $1, true), set_config('app.user_id', $2, true)`, [user.email, user.id]);
       return endSessions(client, 'signed-out-everywhere', `DELETE FROM sessions WHERE user_id = $1`, [user.id]);
     });
   }
 
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
 }
 
 /**

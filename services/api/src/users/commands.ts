@@ -3,6 +3,7 @@
 // names who made it, so the change outbox tells an operator's grant from a user's.
 import os from 'node:os';
 import type pg from 'pg';
+import { inTransaction } from '@realtime/db';
 import type { MemberRole } from '@realtime/db/schema';
 import { generatePassword, hashPassword } from '../auth/password';
 import { endSessions } from '../auth/sessions';
@@ -35,19 +36,10 @@ export function cliActor(): string {
 
 /** Runs fn in one transaction with app.actor set, so the outbox records who wrote. */
 export async function withActor<T>(pool: pg.Pool, actor: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     await client.query(`select set_config('app.actor', $1, true)`, [actor]);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+    return fn(client);
+  });
 }
 
 const isUniqueViolation = (err: unknown, constraint: string) =>
