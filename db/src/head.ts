@@ -46,7 +46,7 @@ export function fingerprintInput(id: number | string | bigint, txid: string | nu
 /**
  * The fingerprint of a position (the change stamped with its seq): sha256 of its input,
  * 12 base64url characters (72 bits). Positions carry it so that a resume is checked
- * against the history it came from (see docs/architecture.md, "History identity").
+ * against the history it came from (see docs/replicator.md, "History identity").
  */
 export function fingerprint(input: string): string {
   return createHash('sha256').update(input).digest('base64url').slice(0, 12);

@@ -204,7 +204,7 @@ export async function warnIfPrivileged(db: pg.Pool, service: Service, url: strin
     log.warn(
       { service, role: report.user, database: redactUrl(url) },
       `the ${service} connects to Postgres as ${report.user}, ${what}: its queries are not held to row-level security or least privilege. ` +
-        `Set ${LOGIN_URL_VARIABLE[service]} to a login role of its own (README.md, "Database roles")`,
+        `Set ${LOGIN_URL_VARIABLE[service]} to a login role of its own (docs/operations.md, "Your own Postgres")`,
     );
   }
   return report;

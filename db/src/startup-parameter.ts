@@ -12,9 +12,9 @@ export class StartupParameterError extends Error {
     super(
       `${variable} leads to a server that refuses the startup parameter "${parameter}" (PgBouncer refuses every parameter it does not track). ` +
         (parameter === 'replication'
-          ? 'Replication and LISTEN need Postgres itself: set DATABASE_URL_DIRECT to Postgres\'s own address, not the pooler\'s (README.md, "Behind PgBouncer").'
+          ? 'Replication and LISTEN need Postgres itself: set DATABASE_URL_DIRECT to Postgres\'s own address, not the pooler\'s (docs/operations.md, "Behind PgBouncer").'
           : `Remove ${parameter} from ${variable}'s query string: the processes need nothing set at connection start (the statement timeout is the login role's default), ` +
-            `or add ${parameter} to PgBouncer's ignore_startup_parameters (README.md, "Behind PgBouncer").`),
+            `or add ${parameter} to PgBouncer's ignore_startup_parameters (docs/operations.md, "Behind PgBouncer").`),
       options,
     );
     this.name = 'StartupParameterError';
