@@ -20,7 +20,7 @@
 // `writes:<userId>`): the entries are that user's, and sending them under another
 // session would write them as someone else. Sign-out: clear(), then close().
 import { backoffDelay, type BackoffOptions } from '../backoff.js';
-import type { Timers } from '../client.js';
+import type { Timers } from '../types.js';
 import type { ApiRow } from '@realtime/protocol';
 import { retryAfterMs, verdictOf, versionFromEtag } from './policy.js';
 import type { QueueStorage } from './storage.js';
