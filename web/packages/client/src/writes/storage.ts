@@ -1,7 +1,7 @@
 // Where the write queue keeps its entries between page loads. The queue saves the whole
 // list after every change (a handful of entries, rarely more), so a store is two calls:
 // a browser app backs it with IndexedDB (one key per user), a test with memory.
-import type { WriteEntry } from './queue.js';
+import type { WriteEntry } from './entry.js';
 
 export interface QueueStorage {
   /** The entries the last save stored, in queue order; [] when there are none. */
