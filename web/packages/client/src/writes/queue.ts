@@ -24,7 +24,7 @@ import { checkResource, checkVersion, clean, randomUuid, revive, type WriteEntry
 import { initialQueue, nextExpiry, nextStep, reduceQueue, type QueueEffect, type QueueEvent, type QueueState } from './machine.js';
 import { restConvention } from './rest.js';
 import { transmit, type Transport } from './transport.js';
-import type { QueueStorage } from './storage.js';
+import { Saves } from './storage.js';
 import type { WriteQueue, WriteQueueOptions } from './types.js';
 
 export type { WriteQueue, WriteQueueOptions } from './types.js';
@@ -55,12 +55,10 @@ class Queue implements WriteQueue {
   private state: QueueState;
   private readonly listeners = new Set<(entries: readonly WriteEntry[]) => void>();
   private readonly eventListeners = new Set<(e: WriteEvent) => void>();
-  /** Bumped by every change of the entries; `saved` is the count the store holds. */
+  /** Bumped by every change of the entries. */
   private changes = 0;
-  private saved = 0;
-  private saving: Promise<void> | null = null;
+  private readonly saves: Saves;
   private loaded = false;
-  private storeUsable = true;
   private running = false;
   private waitTimer: unknown = null;
   private expiryTimer: unknown = null;
@@ -71,7 +69,6 @@ class Queue implements WriteQueue {
   /** Txids the stream delivered while a write was on the wire. */
   private seen: Set<string> | null = null;
 
-  private readonly storage: QueueStorage;
   private readonly transport: Transport;
   private readonly online: () => boolean;
   private readonly timers: Timers;
@@ -80,7 +77,7 @@ class Queue implements WriteQueue {
   private readonly uuid: () => string;
 
   constructor(opts: WriteQueueOptions) {
-    this.storage = opts.storage;
+    this.saves = new Saves(opts.storage, () => ({ changes: this.changes, entries: this.state.entries }), (error) => this.emit({ type: 'storage-error', op: 'save', error }));
     this.online = opts.online ?? (() => typeof navigator === 'undefined' || navigator.onLine !== false);
     this.timers = opts.timers ?? realTimers;
     this.now = opts.now ?? Date.now;
@@ -103,13 +100,13 @@ class Queue implements WriteQueue {
     if (opts.onEvent) this.eventListeners.add(opts.onEvent);
     const generation = this.generation;
     this.ready = Promise.resolve()
-      .then(() => this.storage.load())
+      .then(() => opts.storage.load())
       .then(
         (stored) => this.adopt(generation === this.generation ? revive(stored) : []),
         (error: unknown) => {
           // What the store holds is unknown: it is left as it is for the next load rather
           // than replaced, and this queue works from memory.
-          this.storeUsable = false;
+          this.saves.usable = false;
           this.emit({ type: 'storage-error', op: 'load', error });
           this.adopt([]);
         },
@@ -220,8 +217,10 @@ class Queue implements WriteQueue {
     return this.flush();
   }
 
-  flush(): Promise<void> {
-    return this.saveThrough(this.changes);
+  async flush(): Promise<void> {
+    const target = this.changes;
+    await this.ready;
+    await this.saves.through(target);
   }
 
   async close(): Promise<void> {
@@ -275,29 +274,6 @@ class Queue implements WriteQueue {
 
   private emit(e: WriteEvent): void {
     for (const fn of [...this.eventListeners]) guarded(() => fn(e));
-  }
-
-  /**
-   * Resolves once the store holds change `target` or a later one. Saves run one at a time,
-   * each of the newest state when it starts, so the store ends with the last state
-   * whatever the store's own timing; states in between may never be written.
-   */
-  private async saveThrough(target: number): Promise<void> {
-    await this.ready;
-    while (this.saved < target && this.storeUsable) {
-      if (!this.saving) {
-        const through = this.changes;
-        const snapshot = [...this.state.entries];
-        this.saving = Promise.resolve()
-          .then(() => this.storage.save(snapshot))
-          .catch((error: unknown) => this.emit({ type: 'storage-error', op: 'save', error }))
-          .finally(() => {
-            this.saved = Math.max(this.saved, through);
-            this.saving = null;
-          });
-      }
-      await this.saving;
-    }
   }
 
   /** A `sent` write the stream never confirms (a row no list of the app follows) must not stay pending for ever. */
