@@ -659,7 +659,8 @@ describe('createRealtime', () => {
     expect(opts).toMatchObject({ path: WS_PATH, transports: ['websocket'], reconnection: false, autoConnect: false });
     // Signed out: start() asks for a token, gets null and stops without connecting.
     client.start();
-    await new Promise((r) => setTimeout(r, 10));
+    expect(client.phase).toBe('authenticating');
+    await vi.waitFor(() => expect(client.phase).toBe('stopped'));
     expect(client.socket.connected).toBe(false);
     client.stop();
   });

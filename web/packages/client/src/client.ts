@@ -10,7 +10,7 @@
 import { PROTOCOL_VERSION, unbatch, type AuthAck, type ChangesEvent, type SubscribeAck, type UnauthorizedReason } from '@realtime/protocol';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { browserEnvironment, listenForWake, type ClientEnvironment } from './connection/environment.js';
-import { initialConnection, reduceConnection, type Connection, type ConnectionEffect, type ConnectionEvent, type Timer } from './connection/machine.js';
+import { initialConnection, reduceConnection, type Connection, type ConnectionEffect, type ConnectionEvent, type Phase, type Timer } from './connection/machine.js';
 import { Routes, type ServerEvent } from './connection/routes.js';
 import { newSubscription, reduceSubscription, type Subscription, type SubscriptionEffect, type SubscriptionEvent } from './connection/subscription.js';
 import type { TokenSource } from './connection/tokens.js';
@@ -63,6 +63,11 @@ export class RealtimeClient<S extends SocketLike = SocketLike> {
 
   get connection(): ConnectionState {
     return this.view;
+  }
+
+  /** Where the connection's machine is: finer than `connection.status` (`backing-off` and `dropped` are both offline), for logs and tests. */
+  get phase(): Phase {
+    return this.conn.phase;
   }
 
   on<K extends keyof ClientEvents>(event: K, fn: ClientEvents[K]): () => void {

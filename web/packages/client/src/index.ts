@@ -1,5 +1,6 @@
 export { createRealtime, type CreateRealtimeOptions, type TokenLike } from './create.js';
 export { RealtimeClient } from './client.js';
+export type { Phase } from './connection/machine.js';
 export type { RealtimeToken, TokenSource } from './connection/tokens.js';
 export type { ClientEnvironment, EventTargetLike } from './connection/environment.js';
 export type { ClientEvents, ClientOptions, ConnectionState, Resume, SocketLike, Status, SubscriptionHandlers, SubscriptionSpec, Timers } from './types.js';
@@ -17,6 +18,7 @@ export {
   type WriteQueueOptions,
   type WriteState,
 } from './writes/queue.js';
+export { defaultRest, type RestConvention, type RestRefusal } from './writes/rest.js';
 export { memoryStorage, type MemoryStorage, type QueueStorage } from './writes/storage.js';
 export type { ApiRow, Change, ChangeEvent, ChangesEvent, ErrorCode, Filter, Op, ResyncReason, SessionEndReason, UnauthorizedReason } from '@realtime/protocol';
 export { isSessionEnd } from '@realtime/protocol';

@@ -1,23 +1,32 @@
 // The write queue against a real HTTP server (node:http, test/write-server.ts) that keeps
 // rows with versions and idempotency records the way the API's contract has them, and
 // fails on order: connections dropped before or after the write, answers that never come,
-// 5xx with Retry-After, 401, 409 with the current row, 4xx. Real timers with short delays:
-// the waits asserted are the queue's own (its events say how long it meant to wait) and
-// the server's clock checks it did.
+// 5xx with Retry-After, 401, 409 with the current row, 4xx. Where a test says how long the
+// queue waits, or that nothing happens meanwhile, the queue runs on a clock the test moves
+// (ManualClock); elsewhere retries run on real timers with short delays, and tests wait
+// for states, never for durations.
 import { webcrypto } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import type { ApiRow } from '@realtime/protocol';
 import { startWriteServer, type WriteServer } from '../../test/write-server.js';
+import { ManualClock } from '../testing/clock.js';
 import { createWriteQueue, randomUuid, type WriteEntry, type WriteEvent, type WriteQueue, type WriteQueueOptions, type WriteState } from './queue.js';
+import type { RestConvention } from './rest.js';
 import { memoryStorage, type QueueStorage } from './storage.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const poll = () => new Promise((resolve) => setTimeout(resolve, 5));
+/** Lets every callback already due run (promise chains, a store's saves): whatever the queue would start now, it has. */
+const settle = async (n = 3) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
-async function waitFor(what: string, probe: () => boolean, ms = 3000): Promise<void> {
+/** Waits for a state; the limit only turns a hang into a failure that names what never came. */
+async function waitFor(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!probe()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
+    await poll();
   }
 }
 
@@ -33,20 +42,32 @@ afterEach(async () => {
   await server.stop();
 });
 
-function makeQueue(opts: Partial<WriteQueueOptions> = {}): { q: WriteQueue; events: WriteEvent[]; storage: QueueStorage } {
+function makeQueue(opts: Partial<WriteQueueOptions> = {}): { q: WriteQueue; events: WriteEvent[]; storage: QueueStorage; fetches: () => number } {
   const events: WriteEvent[] = [];
   const storage = opts.storage ?? memoryStorage();
+  let fetches = 0;
+  const inner = opts.fetch ?? fetch;
   const q = createWriteQueue({
     baseUrl: server.url,
     backoff: { baseMs: 20, maxMs: 200, jitter: 0 },
-    requestTimeoutMs: 2000,
+    requestTimeoutMs: 10_000,
     ...opts,
+    // Counted as the queue calls it, before anything reaches the server.
+    fetch: (url, init) => (fetches++, inner(url, init)),
     storage,
     onEvent: (e) => events.push(e),
   });
   open.push(q);
-  return { q, events, storage };
+  return { q, events, storage, fetches: () => fetches };
 }
+
+/** A queue on a clock the test moves. */
+function onClock(opts: Partial<WriteQueueOptions> = {}) {
+  const clock = new ManualClock();
+  return { clock, ...makeQueue({ ...opts, now: clock.now, timers: clock.timers }) };
+}
+
+const retries = (events: WriteEvent[]) => events.flatMap((e) => (e.type === 'retrying' ? [e] : []));
 
 const find = (q: WriteQueue, e: WriteEntry): WriteEntry | undefined => q.entries().find((x) => x.id === e.id);
 const stateOf = (q: WriteQueue, e: WriteEntry): WriteState | undefined => find(q, e)?.state;
@@ -101,13 +122,13 @@ describe('persistence', () => {
     let committed: WriteEntry[] = [];
     let saving = 0;
     let overlapped = false;
-    // A slow store: a request sent before its save finished would find the old contents.
+    // A slow store (its save takes a few turns of the event loop): a request sent before its save finished would find the old contents.
     const storage: QueueStorage = {
       load: async () => [],
       save: async (entries) => {
         if (++saving > 1) overlapped = true;
         const copy = JSON.parse(JSON.stringify(entries)) as WriteEntry[];
-        await sleep(15);
+        await settle();
         committed = copy;
         saving--;
       },
@@ -189,10 +210,10 @@ describe('persistence', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const inner = memoryStorage([{ id: 'k-old', kind: 'create', resource: 'projects', rowId: 'r-old', body: { id: 'r-old' }, state: 'queued', attempts: 0, createdAt: 1 }]);
     const storage: QueueStorage = { load: () => gate.then(() => inner.load()), save: (e) => inner.save(e) };
-    const { q } = makeQueue({ storage });
+    const { q, fetches } = makeQueue({ storage });
     const fresh = q.create('projects', { name: 'new' });
-    await sleep(50);
-    expect(server.requests).toHaveLength(0);
+    await settle();
+    expect(fetches()).toBe(0);
     expect(inner.saves).toBe(0); // a save now would have wiped the stored entry
     release();
     await until(q, fresh, 'sent');
@@ -269,20 +290,23 @@ describe('retries', () => {
   });
 
   test('an answer that never comes: given up after requestTimeoutMs and sent again with the same key', async () => {
-    const { q, events } = makeQueue({ requestTimeoutMs: 150 });
+    const { q, events, clock } = onClock({ requestTimeoutMs: 150 });
     server.seed('projects', { id: 'r1', name: 'old' });
     server.fail({ kind: 'hang' });
-    let gaveUpAt = 0;
-    q.on((e) => {
-      if (e.type === 'retrying') gaveUpAt = Date.now();
-    });
-    const madeAt = Date.now();
     const a = q.update('projects', 'r1', { name: 'x' });
+    await waitFor('the request to hang', () => server.requests[0]?.outcome === 'applied, hung');
+    expect(clock.pending).toEqual([150]);
+    clock.advance(149);
+    await settle();
+    expect(stateOf(q, a)).toBe('sending');
+    clock.advance(1);
+    await waitFor('the retry', () => retries(events).length === 1);
+    expect(retries(events)[0]).toMatchObject({ delayMs: 20, error: { message: expect.stringContaining('no answer within 150 ms') } });
+    await waitFor('the wait', () => clock.pending.includes(20));
+    clock.advance(20);
     await until(q, a, 'sent');
     expect(server.keys()).toEqual([a.id, a.id]);
     expect(server.requests.map((r) => r.outcome)).toEqual(['applied, hung', 'replayed']);
-    expect(gaveUpAt - madeAt).toBeGreaterThanOrEqual(150 - 2);
-    expect(events.find((e) => e.type === 'retrying')).toMatchObject({ error: { message: expect.stringContaining('no answer within 150 ms') } });
     expect(server.table('projects').get('r1')).toMatchObject({ name: 'x', version: 2 });
   });
 
@@ -313,7 +337,7 @@ describe('retries', () => {
     expect(find(q, a)).toMatchObject({ state: 'failed', attempts: 0, error: { status, code: `CODE_${status}`, message: `refused (${status})` } });
     expect(server.keys()).toEqual([a.id, b.id]);
     expect(events.filter((e) => e.type === 'failed').map((e) => (e as { entry: WriteEntry }).entry.id)).toEqual([a.id]);
-    await sleep(60);
+    await settle();
     expect(server.requests).toHaveLength(2);
   });
 
@@ -325,67 +349,76 @@ describe('retries', () => {
     expect(find(q, a)?.error).toEqual({ status: 413, message: `POST ${server.url}/api/projects: HTTP 413` });
   });
 
-  test('backoff doubles with each failure, and the server sees the waits', async () => {
-    const { q, events } = makeQueue({ backoff: { baseMs: 40, maxMs: 1000, jitter: 0 } });
+  test('backoff doubles with each failure, and nothing is sent before each wait is over', async () => {
+    const { q, events, clock, fetches } = onClock({ backoff: { baseMs: 40, maxMs: 1000, jitter: 0 } });
     server.fail({ kind: 'reply', status: 503 }, { kind: 'drop' }, { kind: 'reply', status: 500 });
     const a = q.create('projects', { name: 'A' });
+    for (const [i, delay] of [40, 80, 160].entries()) {
+      await waitFor(`retry ${i + 1}`, () => retries(events).length === i + 1);
+      expect(retries(events)[i]!.delayMs).toBe(delay);
+      await waitFor(`wait ${i + 1}`, () => clock.pending[0] === delay);
+      clock.advance(delay - 1);
+      await settle();
+      expect(fetches()).toBe(i + 1);
+      clock.advance(1);
+    }
     await until(q, a, 'sent');
-    const delays = events.flatMap((e) => (e.type === 'retrying' ? [e.delayMs] : []));
-    expect(delays).toEqual([40, 80, 160]);
-    const at = server.requests.map((r) => r.at);
-    expect(at).toHaveLength(4);
-    for (let i = 0; i < 3; i++) expect(at[i + 1]! - at[i]!).toBeGreaterThanOrEqual(delays[i]! - 2);
+    expect(server.requests).toHaveLength(4);
     expect(find(q, a)?.attempts).toBe(3);
   });
 
   test('Retry-After wins over the backoff, and nothing behind the write goes first', async () => {
-    const { q, events } = makeQueue();
+    const { q, events, clock, fetches } = onClock();
     server.fail({ kind: 'reply', status: 429, headers: { 'retry-after': '1' } });
     const a = q.create('projects', { name: 'A' });
     const b = q.create('projects', { name: 'B' });
-    await waitFor('the retry', () => events.some((e) => e.type === 'retrying'));
-    expect(events.find((e) => e.type === 'retrying')).toMatchObject({ delayMs: 1000, error: { status: 429 } });
-    expect(find(q, a)?.nextAttemptAt).toBeGreaterThan(Date.now() + 500);
-    await sleep(300);
-    expect(server.requests).toHaveLength(1);
+    await waitFor('the retry', () => retries(events).length === 1);
+    expect(retries(events)[0]).toMatchObject({ delayMs: 1000, error: { status: 429 } });
+    expect(find(q, a)?.nextAttemptAt).toBe(clock.now() + 1000);
+    await waitFor('the wait', () => clock.pending[0] === 1000);
+    clock.advance(999);
+    await settle();
+    expect(fetches()).toBe(1);
     expect(stateOf(q, b)).toBe('queued');
+    clock.advance(1);
     await until(q, b, 'sent');
     expect(server.keys()).toEqual([a.id, a.id, b.id]);
-    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(1000 - 2);
   });
 
   test('a Retry-After past maxRetryAfterMs is capped', async () => {
-    const { q, events } = makeQueue({ maxRetryAfterMs: 120 });
+    const { q, events, clock } = onClock({ maxRetryAfterMs: 120 });
     server.fail({ kind: 'reply', status: 503, headers: { 'retry-after': '3600' } });
     const a = q.create('projects', { name: 'A' });
+    await waitFor('the retry', () => retries(events).length === 1);
+    expect(retries(events)[0]).toMatchObject({ delayMs: 120 });
+    await waitFor('the wait', () => clock.pending[0] === 120);
+    clock.advance(120);
     await until(q, a, 'sent');
-    expect(events.find((e) => e.type === 'retrying')).toMatchObject({ delayMs: 120 });
-    expect(server.requests[1]!.at - server.requests[0]!.at).toBeGreaterThanOrEqual(120 - 2);
   });
 
   test('kick() ends a backoff wait at once', async () => {
-    const { q } = makeQueue();
+    const { q, clock, fetches } = onClock();
     server.fail({ kind: 'reply', status: 503, headers: { 'retry-after': '3600' } });
     const a = q.create('projects', { name: 'A' });
     const b = q.create('projects', { name: 'B' });
-    await waitFor('the 503', () => find(q, a)?.attempts === 1);
-    await sleep(50);
-    expect(server.requests).toHaveLength(1);
+    await waitFor('the wait', () => find(q, a)?.attempts === 1 && clock.pending[0] === 300_000);
+    expect(fetches()).toBe(1);
     q.kick();
-    await until(q, b, 'sent', 1000);
+    await until(q, b, 'sent');
     expect(server.keys()).toEqual([a.id, a.id, b.id]);
   });
 
   test('offline (navigator.onLine false): nothing is tried until kick()', async () => {
     let online = false;
-    const { q } = makeQueue({ online: () => online });
+    const { q, fetches } = makeQueue({ online: () => online });
     const a = q.create('projects', { name: 'A' });
-    await sleep(80);
-    expect(server.requests).toHaveLength(0);
+    await q.ready;
+    await settle();
+    expect(fetches()).toBe(0);
     expect(stateOf(q, a)).toBe('queued');
     q.kick(); // still offline
-    await sleep(30);
-    expect(server.requests).toHaveLength(0);
+    await settle();
+    expect(fetches()).toBe(0);
     online = true;
     q.kick();
     await until(q, a, 'sent');
@@ -437,7 +470,7 @@ describe('versions', () => {
 
     expect(q.resolveConflict(gone.id, 'theirs')).toBe(true);
     expect(find(q, gone)).toBeUndefined();
-    await sleep(50);
+    await settle();
     expect(server.requests).toHaveLength(3);
     expect(server.table('projects').get('r2')).toMatchObject({ version: 5 });
     await q.flush();
@@ -504,10 +537,14 @@ describe('confirmation', () => {
   });
 
   test('a sent write nothing confirms counts as confirmed after sentTtlMs', async () => {
-    const { q, events } = makeQueue({ sentTtlMs: 100 });
+    const { q, events, clock } = onClock({ sentTtlMs: 100 });
     const a = q.create('projects', { name: 'A' });
     await until(q, a, 'sent');
-    await until(q, a, 'confirmed', 1000);
+    expect(clock.pending).toEqual([100]);
+    clock.advance(99);
+    expect(stateOf(q, a)).toBe('sent');
+    clock.advance(1);
+    expect(stateOf(q, a)).toBe('confirmed');
     expect(events.at(-1)).toMatchObject({ type: 'confirmed', by: 'expired' });
   });
 
@@ -528,7 +565,7 @@ describe('confirmation', () => {
 describe('control', () => {
   test('401 pauses the whole queue and keeps everything; resume() sends it all in order', async () => {
     const storage = memoryStorage();
-    const { q, events } = makeQueue({ storage });
+    const { q, events, fetches } = makeQueue({ storage });
     server.fail({ kind: 'reply', status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'sign in' } } });
     const a = q.create('projects', { name: 'A' });
     const b = q.create('projects', { name: 'B' });
@@ -536,8 +573,8 @@ describe('control', () => {
     expect(events.find((e) => e.type === 'paused')).toEqual({ type: 'paused', reason: 'unauthorized' });
     q.kick();
     const c = q.create('projects', { name: 'C' });
-    await sleep(80);
-    expect(server.requests).toHaveLength(1);
+    await settle();
+    expect(fetches()).toBe(1);
     expect(find(q, a)).toMatchObject({ state: 'queued', attempts: 0, error: { status: 401, code: 'UNAUTHORIZED' } });
     await q.flush();
     expect(storage.saved.map((e) => [e.id, e.state])).toEqual([
@@ -552,11 +589,12 @@ describe('control', () => {
   });
 
   test('pause() holds what is queued; resume() goes on', async () => {
-    const { q } = makeQueue();
+    const { q, fetches } = makeQueue();
     q.pause();
     const a = q.create('projects', { name: 'A' });
-    await sleep(50);
-    expect(server.requests).toHaveLength(0);
+    await q.ready;
+    await settle();
+    expect(fetches()).toBe(0);
     q.resume();
     await until(q, a, 'sent');
   });
@@ -639,6 +677,48 @@ describe('control', () => {
     await q.close();
     expect(() => q.create('projects', {})).toThrow(/closed/);
     expect(storage.saved.map((e) => [e.id, e.state])).toEqual([[a.id, 'sending']]);
+  });
+});
+
+describe('another REST convention (the rest option)', () => {
+  let items: WriteServer;
+  beforeEach(async () => {
+    items = await startWriteServer('items');
+  });
+  afterEach(async () => {
+    await items.stop();
+  });
+
+  const rest: Partial<RestConvention> = {
+    url: (resource, id) => `/v2/${resource}/items${id === undefined ? '' : `/${encodeURIComponent(id)}`}`,
+    readError: (_status, body) => {
+      const b = (body ?? {}) as { problem?: string; detail?: string; latest?: ApiRow; duplicate?: boolean };
+      return { code: b.problem, message: b.detail, current: b.latest, idTaken: b.duplicate };
+    },
+  };
+
+  test('writes go to its URLs; its refusals and conflicts are read by its readError', async () => {
+    items.seed('projects', { id: 'r1', name: 'theirs', version: 3 });
+    const { q } = makeQueue({ baseUrl: items.url, rest });
+    const made = q.create('projects', { name: 'A' });
+    const stale = q.update('projects', 'r1', { name: 'mine' }, 2);
+    const missing = q.remove('projects', 'nope', 1);
+    await until(q, missing, 'failed');
+    expect(items.requests.map(requestLine)).toEqual(['POST /v2/projects/items', 'PATCH /v2/projects/items/r1', 'DELETE /v2/projects/items/nope']);
+    expect(find(q, made)).toMatchObject({ state: 'sent', version: 1 });
+    expect(find(q, stale)).toMatchObject({ state: 'conflict', error: { status: 409, code: 'CONFLICT' }, current: { id: 'r1', name: 'theirs', version: 3 } });
+    expect(find(q, missing)?.error).toEqual({ status: 404, code: 'NOT_FOUND', message: 'no projects row nope' });
+    expect(q.resolveConflict(stale.id, 'mine')).toBe(true);
+    await until(q, stale, 'sent');
+    expect(items.table('projects').get('r1')).toMatchObject({ name: 'mine', version: 4 });
+  });
+
+  test('only url given: the default readError still reads the project API body, and this server body is not mistaken for it', async () => {
+    const { q } = makeQueue({ baseUrl: items.url, rest: { url: rest.url! } });
+    const missing = q.remove('projects', 'nope');
+    await until(q, missing, 'failed');
+    expect(items.requests.map(requestLine)).toEqual(['DELETE /v2/projects/items/nope']);
+    expect(find(q, missing)?.error).toEqual({ status: 404, message: `DELETE ${items.url}/v2/projects/items/nope: HTTP 404` });
   });
 });
 
