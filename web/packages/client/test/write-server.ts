@@ -33,7 +33,7 @@ export type Fault =
   | { kind: 'reply'; status: number; headers?: Record<string, string>; body?: unknown }
   /** Written and answered, after a delay. */
   | { kind: 'slow'; ms: number }
-  /** Written and answered without a Realtime-Txid (an API before the contract). */
+  /** Written and answered without a Realtime-Txid (a row no stream follows, or an API of another convention). */
   | { kind: 'no-txid' };
 
 interface Stored {
