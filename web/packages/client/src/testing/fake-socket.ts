@@ -52,3 +52,6 @@ export class FakeSocket implements SocketLike {
     return this.sent.filter((s) => s.event === event).length;
   }
 }
+
+// The testing entry's other stand-in: a clock for the client's and the write queue's `now` and `timers`.
+export { ManualClock } from './clock.js';
