@@ -1,20 +1,10 @@
 export { createRealtime, type CreateRealtimeOptions, type TokenLike } from './create.js';
-export {
-  RealtimeClient,
-  refreshDelay,
-  type ClientEvents,
-  type ClientOptions,
-  type ConnectionState,
-  type RealtimeToken,
-  type Resume,
-  type SocketLike,
-  type Status,
-  type SubscriptionHandlers,
-  type SubscriptionSpec,
-  type Timers,
-  type TokenSource,
-} from './client.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { RealtimeClient } from './client.js';
+export type { Phase } from './connection/machine.js';
+export type { RealtimeToken, TokenSource } from './connection/tokens.js';
+export type { ClientEnvironment, EventTargetLike } from './connection/environment.js';
+export type { ClientEvents, ClientOptions, ConnectionState, Resume, SocketLike, Status, SubscriptionHandlers, SubscriptionSpec, Timers } from './types.js';
+export type { BackoffOptions } from './backoff.js';
 export { defaultHandlers, newestFirst, reduce, type Handler, type Handlers, type LiveList, type ReduceOptions, type Row } from './reducer.js';
 export { isDev } from './dev.js';
 export {
@@ -28,7 +18,7 @@ export {
   type WriteQueueOptions,
   type WriteState,
 } from './writes/queue.js';
+export { defaultRest, type RestConvention, type RestRefusal } from './writes/rest.js';
 export { memoryStorage, type MemoryStorage, type QueueStorage } from './writes/storage.js';
-export { versionFromEtag } from './writes/policy.js';
 export type { ApiRow, Change, ChangeEvent, ChangesEvent, ErrorCode, Filter, Op, ResyncReason, SessionEndReason, UnauthorizedReason } from '@realtime/protocol';
 export { isSessionEnd } from '@realtime/protocol';

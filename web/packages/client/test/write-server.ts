@@ -2,7 +2,9 @@
 // If-Match, Idempotency-Key replays, ETag and Realtime-Txid, as the API's write contract
 // has them, and faults the test orders for the next requests (a connection dropped before
 // or after the write, an answer that never comes, any status). It records every request
-// with how many were in progress at once.
+// with how many were in progress at once. It speaks this project's REST convention, or
+// another one (`items`: `/v2/<resource>/items[/<id>]`, errors as `{ problem, detail,
+// latest?, duplicate? }`) for the queue's `rest` option.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -31,7 +33,7 @@ export type Fault =
   | { kind: 'reply'; status: number; headers?: Record<string, string>; body?: unknown }
   /** Written and answered, after a delay. */
   | { kind: 'slow'; ms: number }
-  /** Written and answered without a Realtime-Txid (an API before the contract). */
+  /** Written and answered without a Realtime-Txid (a row no stream follows, or an API of another convention). */
   | { kind: 'no-txid' };
 
 interface Stored {
@@ -40,6 +42,9 @@ interface Stored {
   body: unknown;
   headers: Record<string, string>;
 }
+
+/** `api`: `/api/<resource>[/<id>]`, errors as `{ error: { code, message, current?, fields? } }`. */
+export type Convention = 'api' | 'items';
 
 export class WriteServer {
   readonly requests: Recorded[] = [];
@@ -54,6 +59,8 @@ export class WriteServer {
   private active = 0;
   private server: Server | null = null;
   url = '';
+
+  constructor(readonly convention: Convention = 'api') {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -135,7 +142,14 @@ export class WriteServer {
     const out = { ...answer.headers };
     if (fault?.kind === 'no-txid') delete out['realtime-txid'];
     res.writeHead(answer.status, { 'content-type': 'application/json', ...out });
-    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    res.end(answer.body === undefined ? '' : JSON.stringify(this.shaped(answer.status, answer.body)));
+  }
+
+  /** An error body in the server's convention. */
+  private shaped(status: number, body: unknown): unknown {
+    if (this.convention === 'api' || status < 400) return body;
+    const e = (body as { error: { code: string; message: string; current?: unknown; fields?: { id?: string } } }).error;
+    return { problem: e.code, detail: e.message, ...(e.current ? { latest: e.current } : {}), ...(e.fields?.id === 'taken' ? { duplicate: true } : {}) };
   }
 
   /** The API's write, with the idempotency record kept for successful answers only. */
@@ -153,7 +167,7 @@ export class WriteServer {
   }
 
   private apply(method: string, path: string, ifMatch: string | undefined, body: unknown): Omit<Stored, 'hash'> {
-    const m = /^\/api\/([a-z-]+)(?:\/([^/]+))?$/.exec(path);
+    const m = (this.convention === 'api' ? /^\/api\/([a-z-]+)(?:\/([^/]+))?$/ : /^\/v2\/([a-z-]+)\/items(?:\/([^/]+))?$/).exec(path);
     if (!m) return { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${method} ${path}` } }, headers: {} };
     const table = this.table(m[1]!);
     const id = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
@@ -187,6 +201,6 @@ export class WriteServer {
   }
 }
 
-export async function startWriteServer(): Promise<WriteServer> {
-  return new WriteServer().start();
+export async function startWriteServer(convention: Convention = 'api'): Promise<WriteServer> {
+  return new WriteServer(convention).start();
 }

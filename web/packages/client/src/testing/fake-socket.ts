@@ -1,7 +1,7 @@
 // A Socket.IO client stand-in for the realtime tests: it records what is emitted (the
 // `auth` renewals too) and the handshake payload of each connect, and lets the test fire
 // server events, accept or refuse the handshake, connect and disconnect at will.
-import type { SocketLike } from '../client.js';
+import type { SocketLike } from '../types.js';
 
 export class FakeSocket implements SocketLike {
   connected = false;
@@ -52,3 +52,6 @@ export class FakeSocket implements SocketLike {
     return this.sent.filter((s) => s.event === event).length;
   }
 }
+
+// The testing entry's other stand-in: a clock for the client's and the write queue's `now` and `timers`.
+export { ManualClock } from './clock.js';

@@ -1,7 +1,7 @@
 // Where the write queue keeps its entries between page loads. The queue saves the whole
 // list after every change (a handful of entries, rarely more), so a store is two calls:
 // a browser app backs it with IndexedDB (one key per user), a test with memory.
-import type { WriteEntry } from './queue.js';
+import type { WriteEntry } from './entry.js';
 
 export interface QueueStorage {
   /** The entries the last save stored, in queue order; [] when there are none. */
@@ -41,4 +41,42 @@ export function memoryStorage(initial: WriteEntry[] = []): MemoryStorage {
       return saves;
     },
   };
+}
+
+/**
+ * The queue's saves, one at a time, each of the newest state when it starts, so the store
+ * ends with the last state whatever the store's own timing; states in between may never
+ * be written.
+ */
+export class Saves {
+  /** How many changes the store holds. */
+  private saved = 0;
+  private saving: Promise<void> | null = null;
+  /** False after a failed load: what the store holds is left for the next load. */
+  usable = true;
+
+  constructor(
+    private readonly storage: QueueStorage,
+    /** The change count and entries of the queue now. */
+    private readonly current: () => { changes: number; entries: readonly WriteEntry[] },
+    private readonly failed: (error: unknown) => void,
+  ) {}
+
+  /** Resolves once the store holds change `target` or a later one. */
+  async through(target: number): Promise<void> {
+    while (this.saved < target && this.usable) {
+      if (!this.saving) {
+        const { changes, entries } = this.current();
+        const snapshot = [...entries];
+        this.saving = Promise.resolve()
+          .then(() => this.storage.save(snapshot))
+          .catch((error: unknown) => this.failed(error))
+          .finally(() => {
+            this.saved = Math.max(this.saved, changes);
+            this.saving = null;
+          });
+      }
+      await this.saving;
+    }
+  }
 }
