@@ -12,7 +12,7 @@ export { redactUrl };
 import pg from 'pg';
 import { EmbeddedPostgresError, ensureDatabase, startCluster, unsafeDataDir, type Cluster } from './embedded/cluster';
 import { anchoredDataDir, clearRecord, locateEmbedded, writeRecord, type EmbeddedPlan } from './embedded/locate';
-import { embeddedUrl, fallbackDataDir, LEGACY_PASSWORD, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
+import { embeddedUrl, fallbackDataDir, missingPasswordMessage, PASSWORD_FILE, readEmbeddedPassword } from './embedded/password';
 import { blockedFor, postgresIdentity, userRoot } from './embedded/postgres-user';
 import { trustedOwners, unsafeOnPath } from './embedded/own-folder';
 import { embeddedRolePasswords } from './embedded/role-passwords';
@@ -101,7 +101,7 @@ export async function openDatabase(env: DbEnv, log: Logger): Promise<Database> {
   if (plan.kind === 'conflict') throw new EmbeddedPostgresError(plan.message);
   const { dataDir, port } = plan;
   if (plan.kind === 'reuse') {
-    const password = await runningPassword(port, dataDir, log);
+    const password = await runningPassword(port, dataDir);
     log.info(
       { port, dataDir },
       plan.reason === 'recorded'
@@ -199,30 +199,24 @@ async function embeddedLogins(port: number, dataDir: string): Promise<Pick<Datab
 }
 
 /**
- * The superuser password of the server running on `dataDir`: its file's, or the
- * well-known one of a folder from before passwords were generated. Refused with the
- * reason when the server does not take it.
+ * The superuser password of the server running on `dataDir`: its file's. Refused with the
+ * reason when there is none or the server does not take it.
  */
-async function runningPassword(port: number, dataDir: string, log: Logger): Promise<string> {
-  // No file: a folder from before passwords were generated, perhaps run by an older
-  // process. Its password is replaced when the folder next starts, not under that
-  // process's feet, whose new connections would then fail.
-  const password = readEmbeddedPassword(dataDir) ?? LEGACY_PASSWORD;
+async function runningPassword(port: number, dataDir: string): Promise<string> {
+  const password = readEmbeddedPassword(dataDir);
+  if (password === null) throw new EmbeddedPostgresError(missingPasswordMessage(dataDir));
   const client = new pg.Client({ connectionString: embeddedUrl(port, password), connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
     await client.query('select 1');
   } catch (err) {
     throw new EmbeddedPostgresError(
-      `An embedded Postgres runs on data folder ${dataDir} (port ${port}) but does not let us in with ${password === LEGACY_PASSWORD ? 'the old default password' : `the password in ${path.join(dataDir, PASSWORD_FILE)}`}. ` +
+      `An embedded Postgres runs on data folder ${dataDir} (port ${port}) but does not let us in with the password in ${path.join(dataDir, PASSWORD_FILE)}. ` +
         'Stop it (Ctrl-C in the terminal of its `npm start`) and start again, or set DATABASE_URL to a Postgres you run yourself.',
       { cause: err },
     );
   } finally {
     await client.end().catch(() => undefined);
-  }
-  if (password === LEGACY_PASSWORD) {
-    log.warn({ port, dataDir }, 'the running embedded Postgres still has the well-known password; it is replaced when its data folder next starts');
   }
   return password;
 }

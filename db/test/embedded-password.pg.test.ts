@@ -1,5 +1,5 @@
 // The embedded superuser's password: generated at initialisation and kept in the data
-// folder (0600); a folder made with the old well-known password is upgraded on start;
+// folder (0600); a folder without that file is refused with the fix, not guessed at;
 // `openDatabase` and `npm run db:url` find the password where `npm start` keeps it, and
 // the login roles of the parts get generated passwords kept beside it.
 import { execFile } from 'node:child_process';
@@ -13,7 +13,7 @@ import { createLogger } from '../src/log';
 import { loadDbEnv } from '../src/env';
 import { APP_DATABASE, openDatabase, repoRoot } from '../src/database';
 import { freePort, startCluster, type Cluster } from '../src/embedded/cluster';
-import { embeddedUrl, LEGACY_PASSWORD, PASSWORD_FILE, PENDING_PASSWORD_FILE, readEmbeddedPassword } from '../src/embedded/password';
+import { embeddedUrl, PASSWORD_FILE, readEmbeddedPassword } from '../src/embedded/password';
 import { ROLE_PASSWORDS_FILE } from '../src/embedded/role-passwords';
 import { runMigrations } from '../src/migrate';
 import { EMBEDDED_LOGIN, SERVICES } from '../src/roles';
@@ -43,21 +43,30 @@ async function tryConnect(url: string): Promise<string> {
   }
 }
 
+/** The superuser's password as the server has it now, whatever the file says. */
+let current: string;
+
 async function setPassword(password: string): Promise<void> {
-  const client = new pg.Client({ connectionString: cluster.url() });
+  const client = new pg.Client({ connectionString: embeddedUrl(port, current) });
   await client.connect();
   try {
     await client.query(`ALTER USER postgres PASSWORD ${client.escapeLiteral(password)}`);
+    current = password;
   } finally {
     await client.end();
   }
 }
 
-/** A folder as an older version left it: the well-known password and no file. */
-async function makeLegacy(): Promise<void> {
-  await setPassword(LEGACY_PASSWORD);
+/** The password initdb's default setups (and this project's first versions) gave the superuser. */
+const WELL_KNOWN = 'postgres';
+
+/** A folder as a version before generated passwords left it: the well-known password and no file. */
+async function makeOld(): Promise<void> {
+  await setPassword(WELL_KNOWN);
   await fs.rm(passwordFile());
 }
+
+const missingFile = /holds a cluster but no realtime-password file.*Write that password into .*realtime-password.*"postgres"/s;
 
 const env = () => loadDbEnv({ EMBEDDED_PG_PORT: String(port), EMBEDDED_PG_DIR: dataDir, LOG_LEVEL: 'silent' });
 
@@ -74,6 +83,7 @@ beforeAll(async () => {
   dataDir = path.join(root, 'data');
   port = await freePort();
   cluster = await boot();
+  current = readEmbeddedPassword(dataDir)!;
 });
 
 afterAll(async () => {
@@ -89,7 +99,7 @@ describe('a new cluster', () => {
     expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(cluster.url()).toBe(embeddedUrl(port, password!));
     expect(await tryConnect(cluster.url())).toBe('ok');
-    expect(await tryConnect(embeddedUrl(port, LEGACY_PASSWORD))).toBe('28P01');
+    expect(await tryConnect(embeddedUrl(port, WELL_KNOWN))).toBe('28P01');
   });
 });
 
@@ -153,56 +163,32 @@ describe('a running cluster', () => {
     expect(failed?.stderr).toMatch(/no password yet .*empty\/realtime-password.*Run `npm start` \(or `npm run db:migrate`\) once first/s);
   });
 
-  test('still on the well-known password (an older process runs it): used as is, not replaced under it', async () => {
-    await makeLegacy();
+  test('without its password file (an older version made it): refused with the fix, the password not guessed', async () => {
+    await makeOld();
+    await expect(openDatabase(env(), log)).rejects.toThrow(missingFile);
+    // Doing what the error says lets it in.
+    await fs.writeFile(passwordFile(), `${WELL_KNOWN}\n`, { mode: 0o600 });
     const db = await openDatabase(env(), log);
     try {
-      expect(db.embedded).toBeNull();
-      expect(new URL(db.url).password).toBe(LEGACY_PASSWORD);
       expect(await tryConnect(db.url)).toBe('ok');
-      expect(readEmbeddedPassword(dataDir)).toBeNull();
     } finally {
       await db.stop();
     }
+    const fresh = 'fresh-password-after-the-fix';
+    await setPassword(fresh);
+    await fs.writeFile(passwordFile(), `${fresh}\n`, { mode: 0o600 });
   });
 });
 
-describe('a data folder made with the well-known password', () => {
-  test('gets a generated password on start', async () => {
-    if (readEmbeddedPassword(dataDir) !== null) await makeLegacy();
+describe('a data folder without its password file', () => {
+  test('does not start: the error names the fix, and doing it brings the cluster back', async () => {
+    await makeOld();
     await cluster.stop({ keepData: true });
-    cluster = await boot();
-
-    const password = readEmbeddedPassword(dataDir);
-    expect(password).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect((await fs.stat(passwordFile())).mode & 0o777).toBe(0o600);
-    expect(await fs.readdir(dataDir)).not.toContain(PENDING_PASSWORD_FILE);
-    expect(await tryConnect(cluster.url())).toBe('ok');
-    expect(await tryConnect(embeddedUrl(port, LEGACY_PASSWORD))).toBe('28P01');
-  });
-
-  test('a replacement stopped after ALTER USER is finished from the pending file', async () => {
-    const pending = 'pending-password-already-set';
-    await setPassword(pending);
-    await fs.writeFile(path.join(dataDir, PENDING_PASSWORD_FILE), `${pending}\n`, { mode: 0o600 });
-    await fs.rm(passwordFile());
-    await cluster.stop({ keepData: true });
-    cluster = await boot();
-
-    expect(readEmbeddedPassword(dataDir)).toBe(pending);
-    expect(await fs.readdir(dataDir)).not.toContain(PENDING_PASSWORD_FILE);
-    expect(await tryConnect(cluster.url())).toBe('ok');
-  });
-
-  test('a password nobody knows is an error that names the fix', async () => {
-    await setPassword('lost');
-    await fs.rm(passwordFile());
-    await cluster.stop({ keepData: true });
-    await expect(boot()).rejects.toThrow(/no realtime-password file and refuses the old default password too\. If you know/);
-    // Doing what the error says brings it back.
-    await fs.writeFile(passwordFile(), 'lost\n', { mode: 0o600 });
+    await expect(boot()).rejects.toThrow(missingFile);
+    await fs.writeFile(passwordFile(), `${WELL_KNOWN}\n`, { mode: 0o600 });
     cluster = await boot();
     expect(await tryConnect(cluster.url())).toBe('ok');
+    expect(readEmbeddedPassword(dataDir)).toBe(WELL_KNOWN);
   });
 });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/protocol';
+import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/api/types';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

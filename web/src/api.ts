@@ -1,18 +1,11 @@
 // The HTTP API, typed: the session (sign-in, me, sign-out, sign-out everywhere), lists with their stream
 // cursor, project members and invitations. Row writes go through the write queue (writes.tsx). The
 // server takes the actor from the session cookie.
-import type { HistoryEntry, Invitation, Me, Member, MemberRole, MyInvitation, OutboxStats } from '@realtime/protocol';
-import type { Row } from '@realtime/client';
+import type { HistoryEntry, Invitation, Me, Member, MemberRole, MyInvitation, OutboxStats } from '@realtime/api/types';
+import type { ListPage, Row } from '@realtime/client';
 import { rememberMe, rememberedMe } from './offline-me';
 
 export type { Row };
-
-/** A list page: `cursor` is the stream cursor of the snapshot the items came from (the live hooks subscribe with it). */
-export interface ListData<T extends Row = Row> {
-  items: T[];
-  cursor: string;
-  page: { limit: number; offset: number; nextOffset: number | null };
-}
 
 export type Resource = 'projects' | 'extraction-jobs' | 'extraction-results' | 'data-layers' | 'supplier-matches';
 
@@ -81,7 +74,7 @@ export const api = {
   /** Ends every session of the user, this one included: every device signs in again. */
   signOutEverywhere: () => request<{ ended: number }>('POST', 'auth/sign-out-everywhere', {}),
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
-    request<ListData<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
+    request<ListPage<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
   members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
   setRole: (projectId: string, userId: string, role: MemberRole) => request<Member>('PATCH', `projects/${projectId}/members/${userId}`, { role }),

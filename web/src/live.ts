@@ -3,8 +3,8 @@
 // useLiveQuery, keyed by qk so that pages and hooks name the same caches).
 import { useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { newestFirst, useLiveQuery, useLiveSubscription, type LiveFilter } from '@realtime/react';
-import type { TokenLike } from '@realtime/client';
-import { api, isApiError, type ListData, type Resource, type Row } from './api';
+import type { ListPage, TokenLike } from '@realtime/client';
+import { api, isApiError, type Resource, type Row } from './api';
 import { RESOURCE_META, meQuery, qk } from './qk';
 import { PERSIST_MAX_AGE } from './persist';
 import { useOptionalWriteQueue } from './writes';
@@ -30,7 +30,7 @@ export interface RealtimeSubscriptionOptions {
  */
 export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void {
   const qc = useQueryClient();
-  useLiveSubscription<Row, ListData>({
+  useLiveSubscription<Row, ListPage<Row>>({
     ...opts,
     onResync: (reason) => {
       if (reason === 'membership') void qc.invalidateQueries({ queryKey: meQuery.queryKey });
@@ -42,7 +42,7 @@ export function useRealtimeSubscription(opts: RealtimeSubscriptionOptions): void
 export function useLiveList<T extends Row>(resource: Resource, channel: string, queryKey: QueryKey, params: Record<string, string>, options: { filter?: LiveFilter<T>; compare?: (a: T, b: T) => number; enabled?: boolean } = {}) {
   const qc = useQueryClient();
   const writes = useOptionalWriteQueue();
-  return useLiveQuery<T, ListData<T>>({
+  return useLiveQuery<T, ListPage<T>>({
     channel,
     queryKey,
     queryFn: async () => {

@@ -1,6 +1,5 @@
 // The entry point: one QueryClient for the app, told when the session is gone, and the
 // shell, which decides between the sign-in page and the signed-in pages.
-import './zod-csp';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';

@@ -2,7 +2,7 @@
 // service worker serves the app) can show that user's persisted lists and queued writes
 // instead of "could not reach the server". Only a network failure falls back to it: any
 // answer from the server (a 401 included) is the truth, and sign-out forgets it.
-import type { Me } from '@realtime/protocol';
+import type { Me } from '@realtime/api/types';
 
 const KEY = 'realtime-me';
 

@@ -1,6 +1,6 @@
 // The role table: what viewers, editors, owners and non-members may do in a project.
 import { describe, expect, test } from 'vitest';
-import type { Me } from '@realtime/protocol';
+import type { Me } from '@realtime/api/types';
 import { can, roleIn, type Action } from './roles';
 
 describe('can', () => {

@@ -1,6 +1,6 @@
 // What each project role may do, in one table: the UI offers only what the server would
 // accept, so a viewer meets no button that answers 403.
-import type { Me, MemberRole } from '@realtime/protocol';
+import type { Me, MemberRole } from '@realtime/api/types';
 
 /** write: create, change and delete the project's jobs, results, layers and matches. */
 export type Action = 'read' | 'write' | 'edit-project' | 'delete-project' | 'manage-members';

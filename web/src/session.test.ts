@@ -1,7 +1,7 @@
 // Sign-in and sign-out over the cache: `me` changes in place, everything else is gone.
 import { expect, test } from 'vitest';
 import { QueryClient } from '@tanstack/react-query';
-import type { Me } from '@realtime/protocol';
+import type { Me } from '@realtime/api/types';
 import { meQuery, qk } from './qk';
 import { forgetSession, signedIn, signedOut } from './session';
 

@@ -4,7 +4,8 @@
 // says why.
 import { useSyncExternalStore } from 'react';
 import { hashKey, type QueryClient } from '@tanstack/react-query';
-import type { Me, SessionEndReason } from '@realtime/protocol';
+import type { Me } from '@realtime/api/types';
+import type { SessionEndReason } from '@realtime/client';
 import { meQuery } from './qk';
 
 const meHash = hashKey(meQuery.queryKey);

@@ -16,13 +16,9 @@ import {
   EMBEDDED_USER,
   embeddedUrl,
   generatePassword,
-  LEGACY_PASSWORD,
-  PASSWORD_FILE,
-  PENDING_PASSWORD_FILE,
+  missingPasswordMessage,
   readEmbeddedPassword,
-  readPasswordFile,
   writeEmbeddedPassword,
-  writePasswordFile,
 } from './password';
 
 export interface ClusterOptions {
@@ -134,10 +130,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     );
   }
 
-  // A new folder gets a new password; an old one keeps its file's. No file at all: a
-  // folder initialised with the well-known password, replaced once the server is up.
+  // A new folder gets a new password; an old one keeps its file's.
   const generated = existsSync(path.join(dataDir, 'PG_VERSION')) ? null : generatePassword();
   const stored = generated ?? readEmbeddedPassword(dataDir);
+  if (stored === null) throw new EmbeddedPostgresError(missingPasswordMessage(dataDir));
 
   const { EmbeddedPostgres } = await loadEmbeddedPostgres(log, opts.load);
   const lines: string[] = [];
@@ -161,7 +157,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     port: opts.port,
     user: EMBEDDED_USER,
     // initdb's --pwfile; unused for a folder that is already initialised.
-    password: generated ?? LEGACY_PASSWORD,
+    password: stored,
     authMethod: 'scram-sha-256',
     // Data removal is ours (stop), so that a throwaway cluster can still be restarted.
     persistent: true,
@@ -197,21 +193,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   await instance.start().catch((e: unknown) => {
     throw failed('start', e);
   });
-  let password = stored;
-  if (password === null) {
-    try {
-      password = await replaceLegacyPassword(dataDir, opts.port);
-    } catch (err) {
-      await instance.stop().catch(() => undefined);
-      throw err instanceof EmbeddedPostgresError ? err : failed('replace its well-known password', err);
-    }
-    log.info(
-      { dataDir, file: path.join(dataDir, PASSWORD_FILE) },
-      'replaced the well-known password of the embedded Postgres with a generated one, kept in its data folder',
-    );
-  }
-
-  const superuserPassword = password;
+  const superuserPassword = stored;
   const url = (database = 'postgres') => embeddedUrl(opts.port, superuserPassword, database);
   log.debug({ dataDir }, 'embedded Postgres is ready');
   let stopped = false;
@@ -269,53 +251,6 @@ async function killServer(dataDir: string): Promise<void> {
   for (const until = Date.now() + 30_000; pids.some(alive); ) {
     if (Date.now() > until) throw new EmbeddedPostgresError(`processes of the server in ${dataDir} survived SIGKILL: ${pids.filter(alive).join(', ')}`);
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/**
- * A data folder from before passwords were generated accepts the well-known one. The new
- * password goes to a file aside before ALTER USER and takes the real name after it, so
- * that a stop in between leaves a password on disk that the server still accepts.
- */
-async function replaceLegacyPassword(dataDir: string, port: number): Promise<string> {
-  const pendingFile = path.join(dataDir, PENDING_PASSWORD_FILE);
-  const pending = readPasswordFile(pendingFile);
-  const next = pending ?? generatePassword();
-  if (!pending) await writePasswordFile(pendingFile, next);
-
-  const legacy = await connectWith(port, LEGACY_PASSWORD);
-  if (legacy) {
-    try {
-      await legacy.query(`ALTER USER ${legacy.escapeIdentifier(EMBEDDED_USER)} PASSWORD ${legacy.escapeLiteral(next)}`);
-    } finally {
-      await legacy.end();
-    }
-  } else {
-    // An earlier replacement stopped after ALTER USER: the pending password is the one.
-    const resumed = pending ? await connectWith(port, next) : null;
-    await resumed?.end();
-    if (!resumed) {
-      throw new EmbeddedPostgresError(
-        `The embedded Postgres in ${dataDir} has no ${PASSWORD_FILE} file and refuses the old default password too. ` +
-          `If you know the superuser's password, write it into ${path.join(dataDir, PASSWORD_FILE)} (mode 0600); ` +
-          'otherwise move the data folder away to start a new cluster, or set DATABASE_URL to a Postgres you run yourself.',
-      );
-    }
-  }
-  await fs.rename(pendingFile, path.join(dataDir, PASSWORD_FILE));
-  return next;
-}
-
-/** A connected client, or null when the server refuses the password. */
-async function connectWith(port: number, password: string): Promise<pg.Client | null> {
-  const client = new pg.Client({ connectionString: embeddedUrl(port, password), connectionTimeoutMillis: 10_000 });
-  try {
-    await client.connect();
-    return client;
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    if ((err as { code?: string }).code === '28P01') return null; // invalid_password
-    throw err;
   }
 }
 

@@ -8,11 +8,7 @@ import path from 'node:path';
 import { userRoot } from './postgres-user';
 
 export const EMBEDDED_USER = 'postgres';
-/** What data folders initialised before passwords were generated still accept. */
-export const LEGACY_PASSWORD = 'postgres';
 export const PASSWORD_FILE = 'realtime-password';
-/** A replacement written before ALTER USER, renamed to PASSWORD_FILE after it. */
-export const PENDING_PASSWORD_FILE = `${PASSWORD_FILE}.next`;
 
 /** 32 random bytes: URL-safe, so it goes into a connection string as it is. */
 export const generatePassword = (): string => randomBytes(32).toString('base64url');
@@ -59,6 +55,17 @@ export function readPasswordFile(file: string): string | null {
 }
 
 export const readEmbeddedPassword = (dataDir: string): string | null => readPasswordFile(path.join(dataDir, PASSWORD_FILE));
+
+/**
+ * What an initialised data folder without its password file is told: the server's
+ * password is not known here, and nothing guesses it. Folders made before passwords were
+ * generated have the well-known one.
+ */
+export const missingPasswordMessage = (dataDir: string): string =>
+  `The embedded Postgres data folder ${dataDir} holds a cluster but no ${PASSWORD_FILE} file, so its superuser's password is unknown. ` +
+  `Write that password into ${path.join(dataDir, PASSWORD_FILE)} (mode 0600; a folder made by a version before generated passwords has "postgres": ` +
+  `write that, start, then give the superuser a new password with ALTER USER postgres PASSWORD '...' and put it in the file), ` +
+  'or move the data folder away to start a new cluster, or set DATABASE_URL to a Postgres you run yourself.';
 
 /**
  * Written aside and renamed, so that a reader never sees half a password. The aside file

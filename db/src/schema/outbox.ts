@@ -1,13 +1,13 @@
 // The change outbox is the log clients replay from; realtime_state is the one row the
 // trigger and the replicator share (the NOTIFY flag, the replicator's mode and leader).
 import { sql } from 'drizzle-orm';
+import { changeOps } from '@realtime/protocol';
 import { bigint, boolean, check, customType, index, integer, jsonb, pgTable, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /** xid8 as a decimal string: a 64-bit transaction id that never wraps, comparable with pg_snapshot. */
 const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
 
-export const changeOps = ['INSERT', 'UPDATE', 'DELETE'] as const;
-export type ChangeOp = (typeof changeOps)[number];
+export { changeOps, type ChangeOp } from '@realtime/protocol';
 
 export const changeOutbox = pgTable(
   'change_outbox',

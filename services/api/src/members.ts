@@ -7,7 +7,7 @@ import { and, asc, eq, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { memberRoles, projectInvitations, projectMembers, projects, users } from '@realtime/db/schema';
-import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/protocol';
+import type { Invitation, Member, MemberRole, MyInvitation } from './types';
 import { HttpError, notFound, parseInput } from './errors';
 import { asUser } from './auth/as-user';
 import { userOf } from './routes';

@@ -3,10 +3,11 @@
 // Row-level security decides (the API runs as realtime_api), so these also prove that the
 // policy, not a WHERE clause in a route, keeps projects apart.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { MemberRole } from '@realtime/db/schema';
 import { METRICS_TOKEN, startApi, type ApiFixture, type TestUser } from './fixture';
 
 type Persona = 'anonymous' | 'viewerA' | 'editorA' | 'ownerA' | 'operator' | 'memberB';
-type Role = 'viewer' | 'editor' | 'owner' | null;
+type Role = MemberRole | null;
 const personas: Persona[] = ['anonymous', 'viewerA', 'editorA', 'ownerA', 'operator', 'memberB'];
 const roleIn = (p: Persona, project: 'A' | 'B'): Role =>
   project === 'A' ? ({ viewerA: 'viewer', editorA: 'editor', ownerA: 'owner' } as Record<string, Role>)[p] ?? null : p === 'memberB' ? 'owner' : null;

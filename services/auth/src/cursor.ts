@@ -8,22 +8,26 @@ import { z } from 'zod';
 import { HEAD_SQL, fingerprint, fingerprintInputSql, pendingDigestSql } from '@realtime/db';
 import { parseSnapshot, type Snapshot } from './snapshot';
 
+/** The version of the cursors this server issues; a cursor of any other is stale (read the list again). */
+export const CURSOR_VERSION = 2;
+
 const fpSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).nullable();
-// v1 (before history identity) carried no fingerprint: still read, as a position that
-// cannot be checked (the gateway resyncs it, and the refetch brings a v2 cursor).
-const cursorSchema = z.union([
-  z.object({ v: z.literal(1), h: z.number().int().min(0), s: z.string().max(2000) }).strict(),
-  z
-    .object({
-      v: z.literal(2),
-      h: z.number().int().min(0),
-      f: fpSchema,
-      s: z.string().max(2000),
-      // The rows the snapshot saw unstamped: id range and digest (pendingDigestSql).
-      u: z.tuple([z.number().int().min(1), z.number().int().min(1), z.string().regex(/^[0-9a-f]{16}$/)]).optional(),
-    })
-    .strict(),
-]);
+const cursorSchema = z
+  .object({
+    v: z.literal(CURSOR_VERSION),
+    h: z.number().int().min(0),
+    f: fpSchema,
+    s: z.string().max(2000),
+    // The rows the snapshot saw unstamped: id range and digest (pendingDigestSql).
+    u: z.tuple([z.number().int().min(1), z.number().int().min(1), z.string().regex(/^[0-9a-f]{16}$/)]).optional(),
+  })
+  .strict();
+/**
+ * What every cursor this project ever issued has in common: a version, a head and a
+ * snapshot. Only to tell a stale cursor (unsigned, signed with another key, or of another
+ * version) from one that was never ours; nothing in it is used.
+ */
+const issuedShape = z.looseObject({ v: z.number().int().min(1), h: z.number().int().min(0), s: z.string().max(2000) });
 
 export interface Cursor {
   /** Every change with seq <= headSeq is in the list. */
@@ -63,16 +67,17 @@ function signature(secret: Uint8Array, payload: string): Buffer {
 export function encodeCursor(secret: Uint8Array, headSeq: number, snapshotText: string, headFp: string | null, pending: Pending | null = null): string {
   parseSnapshot(snapshotText);
   const u = pending ? { u: [pending.lo, pending.hi, pending.digest] } : {};
-  const payload = Buffer.from(JSON.stringify({ v: 2, h: headSeq, f: headFp, s: snapshotText, ...u })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ v: CURSOR_VERSION, h: headSeq, f: headFp, s: snapshotText, ...u })).toString('base64url');
   return `${payload}.${signature(secret, payload).toString('base64url')}`;
 }
 
 export class CursorError extends Error {}
 
 /**
- * A cursor shaped like one of ours that cannot be vouched for: unsigned (a list kept in a
- * browser from before cursors were signed) or signed with another key (the secret was
- * rotated). Its position's history is unknown, so the subscription resyncs
+ * A cursor shaped like one of ours that cannot be vouched for or read: unsigned (a list
+ * kept in a browser from before cursors were signed), signed with another key (the secret
+ * was rotated), or of another version (issued before a server upgrade). Its position's
+ * history is unknown, so the subscription resyncs
  * (`history-changed`) and the client refetches: refusing it would leave such lists
  * without updates, and nothing in it is read.
  */
@@ -81,7 +86,7 @@ export class StaleCursorError extends CursorError {}
 /** Whether an unverified payload has the shape of a cursor this project issues (parsed only for that answer). */
 function cursorShaped(payload: string): boolean {
   try {
-    return cursorSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))).success;
+    return issuedShape.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))).success;
   } catch {
     return false;
   }
@@ -113,11 +118,15 @@ export function decodeCursor(secret: Uint8Array, token: string): Cursor {
   } catch {
     throw new CursorError('cursor is not one this server issued (not base64url JSON); use the cursor of an HTTP list as it came');
   }
+  const older = issuedShape.safeParse(raw);
+  if (older.success && older.data.v !== CURSOR_VERSION) {
+    throw new StaleCursorError(`cursor is of version ${older.data.v}, this server reads version ${CURSOR_VERSION} only (issued before an upgrade); read the list again and subscribe with the cursor it carries`);
+  }
   const parsed = cursorSchema.safeParse(raw);
   if (!parsed.success) throw new CursorError('cursor is not one this server issued (unexpected fields); use the cursor of an HTTP list as it came');
   try {
-    const headFp = parsed.data.v === 2 ? parsed.data.f : null;
-    const u = parsed.data.v === 2 ? parsed.data.u : undefined;
+    const headFp = parsed.data.f;
+    const u = parsed.data.u;
     if (u && u[0] > u[1]) throw new Error('its pending range is empty');
     const pending = u ? { lo: u[0], hi: u[1], digest: u[2] } : null;
     return { headSeq: parsed.data.h, headFp, snapshot: parseSnapshot(parsed.data.s), snapshotText: parsed.data.s, pending };

@@ -4,7 +4,8 @@
 // carries a static grant and is minted only by a backend holding the secret. Verified
 // at the handshake and on refresh; `exp` is honored then and, for a live socket, when it passes.
 import { SignJWT, jwtVerify, errors } from 'jose';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER, grantSchema, userClaimsSchema, type Grant } from '@realtime/protocol';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Grant } from '@realtime/protocol';
+import { grantSchema, userClaimsSchema } from '@realtime/protocol/validate';
 
 export { TOKEN_AUDIENCE, TOKEN_ISSUER };
 

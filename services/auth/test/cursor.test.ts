@@ -22,9 +22,13 @@ describe('cursor', () => {
   test('a head without a row (nothing written, or pruned to the floor) carries no fingerprint', () => {
     expect(decodeCursor(secret, encodeCursor(secret, 0, '1:1:', null)).headFp).toBeNull();
   });
-  test('a signed cursor of protocol 2 (v1, no fingerprint) is still read, as a position that cannot be checked', () => {
-    const c = decodeCursor(secret, signed({ v: 1, h: 7, s: '1:2:' }));
-    expect(c).toMatchObject({ headSeq: 7, headFp: null });
+  test.each([
+    ['version 1 (no fingerprint)', { v: 1, h: 7, s: '1:2:' }],
+    ['a later version', { v: 3, h: 7, f: null, s: '1:2:', z: 1 }],
+  ])('a signed cursor of %s is stale: the list is read again', (_name, raw) => {
+    const token = signed(raw);
+    expect(() => decodeCursor(secret, token)).toThrow(StaleCursorError);
+    expect(() => decodeCursor(secret, token)).toThrow(/this server reads version 2 only.*read the list again/);
   });
   test('cursorFromRow: the fingerprint of the head row, from the same input the feed and replay hash', () => {
     const input = fingerprintInput(12, '745', 1795792494123456n);
@@ -46,8 +50,9 @@ describe('cursor', () => {
     ['a pending digest of another form', signed(v2({ u: [4, 5, 'xyz'] }))],
     ['a pending range without its digest', signed(v2({ u: [4, 5] }))],
     ['json of the wrong shape', signed({ h: 1 })],
-    ['negative head', signed({ v: 1, h: -1, s: '1:2:' })],
-    ['bad snapshot', signed({ v: 1, h: 1, s: '9:2:' })],
+    ['negative head', signed({ v: 2, h: -1, f: null, s: '1:2:' })],
+    ['bad snapshot', signed({ v: 2, h: 1, f: null, s: '9:2:' })],
+    ['a version that is not a number', signed({ v: 'two', h: 1, f: null, s: '1:2:' })],
     ['a fingerprint that is not base64url', signed({ v: 2, h: 1, f: 'a b', s: '1:2:' })],
     ['v2 without its fingerprint field', signed({ v: 2, h: 1, s: '1:2:' })],
   ])('%s, even signed, is refused with a CursorError', (_name, token) => {

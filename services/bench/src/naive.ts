@@ -2,14 +2,14 @@
 // sends the whole row through pg_notify on every write, for a listener to broadcast.
 // No outbox, no seq, no replay; a row over NOTIFY's 8000-byte limit fails its write.
 import type pg from 'pg';
-import { loadStreamedTables } from '@realtime/db';
+import { loadStreamedTables, type ChangeOp } from '@realtime/db';
 
 export const NAIVE_CHANNEL = 'naive_change';
 
 /** What the naive trigger sends: the row as JSON, and the time the trigger ran. */
 export interface NaivePayload {
   table: string;
-  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  op: ChangeOp;
   row: Record<string, unknown> | null;
   old: Record<string, unknown> | null;
   committedAt: string;

@@ -4,7 +4,9 @@
 // with 1..N. Each rule counts its failures and names the first one, so that a failing run
 // says where to look.
 
-export type Op = 'INSERT' | 'UPDATE' | 'DELETE';
+import type { ChangeOp as Op } from '@realtime/protocol';
+
+export type { Op };
 
 export interface Findings {
   lost: number;

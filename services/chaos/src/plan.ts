@@ -4,6 +4,7 @@
 // run on a lane of their own, at the same time. Postgres restarts exactly once (a third of
 // the way), crashes exactly once (two thirds of the way), and is restored from a backup
 // exactly once (half way).
+import { memberRoles as roles, type MemberRole as Role } from '@realtime/db/schema';
 import type { Rng } from './rng';
 import { tables } from './workload';
 
@@ -69,8 +70,7 @@ export function countByKind(faults: { kind: FaultKind }[]): Record<FaultKind, nu
   return counts;
 }
 
-export const roles = ['viewer', 'editor', 'owner'] as const;
-export type Role = (typeof roles)[number];
+export { roles, type Role };
 
 export interface UserPlan {
   index: number;

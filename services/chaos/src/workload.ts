@@ -7,6 +7,7 @@
 // is the record of what committed.
 import pg from 'pg';
 import type { Logger } from '@realtime/db';
+import { memberRoles } from '@realtime/db/schema';
 import type { Rng } from './rng';
 import { sleep } from './stack';
 
@@ -226,7 +227,7 @@ export type MemberOp = 'grant' | 'revoke' | 'role';
  * of the users' memberships.
  */
 export function memberStatement(op: MemberOp, r: Rng, users: readonly string[], pinned: readonly string[]): { sql: string; params: unknown[] } {
-  const role = r.pick(['viewer', 'editor', 'owner']);
+  const role = r.pick(memberRoles);
   const theirs = `(SELECT id FROM project_members WHERE user_id = ANY($1::uuid[]) ORDER BY random() LIMIT 1)`;
   switch (op) {
     case 'grant': {

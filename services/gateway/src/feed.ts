@@ -3,14 +3,14 @@
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
-import { HEAD_SQL, fingerprint, fingerprintInputSql, openListener, type Logger } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type Logger } from '@realtime/db';
 import type { ReplicatorLike, StampedChange } from '@realtime/replicator';
 import { STAMPED_CHANNEL } from '@realtime/replicator';
 
 export interface FeedChange {
   seq: number;
   table: string;
-  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  op: ChangeOp;
   newRow: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;
   txid: string;

@@ -9,18 +9,15 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import { JSON_DEPTH_LIMIT, measureJson, shapeRow, type Logger, type StreamedTable } from '@realtime/db';
+import { authSchema, describeIssues, subscribeSchema, unsubscribeSchema } from '@realtime/protocol/validate';
 import {
   WS_PATH,
-  describeIssues,
-  subscribeSchema,
-  unsubscribeSchema,
   type Change,
   PROTOCOL_VERSION,
   type ClientToServerEvents,
   type ErrorAck,
   type ErrorCode,
   type Filter,
-  authSchema,
   type AuthAck,
   type ResyncReason,
   type UnauthorizedReason,

@@ -1,7 +1,7 @@
 // The one wire protocol of the stream (Socket.IO, path /ws), shared by the gateway and
-// the web client: every inbound message is validated by these schemas, and both ends'
-// event maps are typed from them.
-import { z } from 'zod';
+// the web client: plain types and constants only, so that a browser bundle carries no
+// validator. The gateway validates every inbound message with the schemas of
+// `@realtime/protocol/validate`, which are checked against these types.
 
 export const WS_PATH = '/ws';
 
@@ -16,9 +16,6 @@ export const WS_PATH = '/ws';
  */
 export const PROTOCOL_VERSION = 3;
 
-/** A position's fingerprint: 12 base64url characters (see `Change.fp`). */
-export const FINGERPRINT_LENGTH = 12;
-
 /** Limits that keep one client from costing the gateway much. */
 export const LIMITS = {
   filterColumns: 8,
@@ -26,42 +23,33 @@ export const LIMITS = {
   channelLength: 63,
 } as const;
 
-const filterValue = z.union([z.string().max(LIMITS.filterValueLength), z.number().finite(), z.boolean(), z.null()]);
+/** A filter value: equality on a string (at most LIMITS.filterValueLength), a number, a boolean or null. */
+export type FilterValue = string | number | boolean | null;
+/**
+ * Equality on the rows' field names (camelCase, `projectId`; column names, `project_id`,
+ * work too), at most LIMITS.filterColumns of them.
+ */
+export type Filter = Record<string, FilterValue>;
 
-export const subscribeSchema = z
-  .object({
-    channel: z.string().min(1).max(LIMITS.channelLength),
-    filter: z
-      .record(z.string(), filterValue)
-      .superRefine((f, ctx) => {
-        const keys = Object.keys(f);
-        if (keys.length > LIMITS.filterColumns) ctx.addIssue({ code: 'custom', message: `at most ${LIMITS.filterColumns} filter columns` });
-        for (const k of keys) {
-          if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'filter keys are the row\'s field names, like projectId (column names like project_id work too)' });
-        }
-      })
-      .optional(),
-    since: z.number().int().min(0).optional(),
-    /**
-     * The fingerprint of the change at `since` (its `fp`), which the gateway compares with
-     * the row it has at that seq before replaying anything: a `since` above 0 without it,
-     * or with another, gets `resync` (`history-changed`).
-     */
-    fp: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+$/, 'a fingerprint as a change carried it (base64url)')
-      .max(64)
-      .optional(),
-    /** A list's cursor as the API gave it: opaque and signed by the server; one altered or made up is refused (BAD_REQUEST). */
-    cursor: z.string().min(1).max(4096).optional(),
-  })
-  .strict();
+export interface SubscribeRequest {
+  /** The channel: a table the gateway streams (at most LIMITS.channelLength characters). */
+  channel: string;
+  filter?: Filter;
+  /** The seq of the last change the client applied: the replay starts after it. */
+  since?: number;
+  /**
+   * The fingerprint of the change at `since` (its `fp`), which the gateway compares with
+   * the row it has at that seq before replaying anything: a `since` above 0 without it,
+   * or with another, gets `resync` (`history-changed`).
+   */
+  fp?: string;
+  /** A list's cursor as the API gave it: opaque and signed by the server; one altered or made up is refused (BAD_REQUEST). */
+  cursor?: string;
+}
 
-export type SubscribeRequest = z.infer<typeof subscribeSchema>;
-export type Filter = NonNullable<SubscribeRequest['filter']>;
-
-export const unsubscribeSchema = z.object({ id: z.string().min(1).max(64) }).strict();
-export type UnsubscribeRequest = z.infer<typeof unsubscribeSchema>;
+export interface UnsubscribeRequest {
+  id: string;
+}
 
 export const errorCodes = [
   'BAD_REQUEST',
@@ -88,19 +76,22 @@ export type SubscribeAck = { ok: true; id: string; headSeq: number } | ErrorAck;
 export type UnsubscribeAck = { ok: true } | ErrorAck;
 
 /** A fresh token for the same user, sent before the old one expires: subscriptions go on. */
-export const authSchema = z.object({ token: z.string().min(1).max(4096) }).strict();
-export type AuthRequest = z.infer<typeof authSchema>;
+export interface AuthRequest {
+  token: string;
+}
 /** `expiresAt`: seconds since the epoch. */
 export type AuthAck = { ok: true; expiresAt: number } | ErrorAck;
 
-export type Op = 'INSERT' | 'UPDATE' | 'DELETE';
+/** What a change did to its row: the one op type of the stream, the outbox and the client. */
+export const changeOps = ['INSERT', 'UPDATE', 'DELETE'] as const;
+export type ChangeOp = (typeof changeOps)[number];
 /** A row as the HTTP API returns it: camelCase keys, ISO timestamps. */
 export type ApiRow = Record<string, unknown>;
 
 /** One change as a subscription receives it. */
 export interface Change {
   seq: number;
-  op: Op;
+  op: ChangeOp;
   /** The new row; null for DELETE. */
   row: ApiRow | null;
   /** The previous row; null for INSERT. */
@@ -146,17 +137,14 @@ export interface LiveEvent {
   seq: number;
 }
 /** retention: since is older than what is kept; slow-client: the socket fell too far behind;
- * cursor-invalid: no longer sent (a position ahead of the stream is `history-changed` since
- * protocol 3, and malformed input is refused with BAD_REQUEST; kept so that code handling it
- * still compiles); unavailable: the replay failed on
- * the server; membership: the user gained or lost a project this subscription covers (a
+ * unavailable: the replay failed on the server; membership: the user gained or lost a project this subscription covers (a
  * refetch shows exactly what the user may now see); history-changed: the position (since
  * and its fp, or the list cursor) is not in the stream's history: the database was restored
  * from a backup, rolled back, replaced by a replica that lacked the last transactions or by
  * another database, or outbox rows were removed by hand, so the seqs after it name other
  * changes than the ones the cache holds (or the position came without a fingerprint to
  * check it by). Nothing is replayed: refetch, and subscribe with the new list's cursor. */
-export type ResyncReason = 'retention' | 'slow-client' | 'cursor-invalid' | 'unavailable' | 'membership' | 'history-changed';
+export type ResyncReason = 'retention' | 'slow-client' | 'unavailable' | 'membership' | 'history-changed';
 export interface ResyncEvent {
   sub: string;
   reason: ResyncReason;
@@ -197,12 +185,6 @@ export interface ServerToClientEvents {
   unauthorized: (e: UnauthorizedEvent) => void;
 }
 
-/** The handshake: `io(url, { path: WS_PATH, auth: { token, v: PROTOCOL_VERSION } })`. */
-export interface HandshakeAuth {
-  token: string;
-  v: number;
-}
-
 /** Who issues realtime tokens and who takes them: a JWT minted for anything else with the same secret is refused. */
 export const TOKEN_ISSUER = 'realtime-outbox';
 export const TOKEN_AUDIENCE = 'realtime-gateway';
@@ -211,11 +193,12 @@ export const TOKEN_AUDIENCE = 'realtime-gateway';
  * The claims of a service token (HS256, minted only by a backend that holds the secret;
  * the HTTP API never issues one). "*" grants everything of its kind.
  */
-export const grantSchema = z.object({
-  channels: z.array(z.string()).min(1),
-  projects: z.array(z.string()).min(1),
-});
-export type Grant = z.infer<typeof grantSchema>;
+export interface Grant {
+  /** Channels it may subscribe to (at least one). */
+  channels: string[];
+  /** Projects whose rows it may read (at least one). */
+  projects: string[];
+}
 
 /**
  * The claims of a user token (`GET /api/realtime/token`): the user (the grant is their
@@ -223,96 +206,27 @@ export type Grant = z.infer<typeof grantSchema>;
  * or its hash): the token is worth nothing once that session ends. A user signed in by
  * an OpenID Connect bearer token has no session here, and their token no `sid`.
  */
-export const userClaimsSchema = z.object({ uid: z.string().uuid(), sid: z.string().uuid().optional() });
-export type UserClaims = z.infer<typeof userClaimsSchema>;
-
-// The HTTP API's identity endpoints, shared by the API and the web app.
-
-export type MemberRole = 'viewer' | 'editor' | 'owner';
-export interface SessionUser {
-  id: string;
-  email: string;
-  name: string;
-  operator: boolean;
+export interface UserClaims {
+  /** The user's id (a uuid). */
+  uid: string;
+  /** The session's public id (a uuid). */
+  sid?: string;
 }
-/** `GET /api/auth/me` and `POST /api/auth/sign-in`. */
-export interface Me {
-  user: SessionUser;
-  memberships: { projectId: string; role: MemberRole }[];
-}
-/** One row of `GET /api/projects/:id/members`. */
-export interface Member {
-  id: string;
-  projectId: string;
-  userId: string;
-  role: MemberRole;
-  email: string;
-  name: string;
-  createdAt: string;
-  updatedAt: string;
+
+/** Where a list's paging stands: `nextOffset` is null on the last page. */
+export interface PageInfo {
+  limit: number;
+  offset: number;
+  nextOffset: number | null;
 }
 
 /**
- * A pending invitation as its project's owners see it (`GET /api/projects/:id/invitations`,
- * and the answer to inviting): the address as given, never whether it has an account.
+ * The API's answer to a list (`GET /api/<resource>`), the one list shape: the rows, the
+ * stream cursor of the snapshot they were read from (subscribe with it: the gateway sends
+ * exactly what that snapshot lacks), and the page.
  */
-export interface Invitation {
-  id: string;
-  projectId: string;
-  email: string;
-  role: MemberRole;
-  /** The owner who invited, null once their account is gone. */
-  invitedBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-/** One of the signed-in user's own pending invitations (`GET /api/invitations`). */
-export interface MyInvitation {
-  id: string;
-  projectId: string;
-  projectName: string;
-  role: MemberRole;
-  invitedBy: { name: string; email: string } | null;
-  createdAt: string;
-}
-
-/** One line per zod issue, naming the field: what a client reads in an error ack. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'message'}: ${i.message}`).join('; ');
-}
-
-// The outbox over HTTP (/api/outbox/...), shared by the API and the Outbox page.
-
-export interface ColumnChange {
-  column: string;
-  from: unknown;
-  to: unknown;
-}
-
-/** One change of a row, with the columns it changed. */
-export interface HistoryEntry {
-  seq: number | null;
-  op: string;
-  actor: string | null;
-  committedAt: string | null;
-  createdAt: string;
-  txid: string;
-  changes: ColumnChange[];
-}
-
-export interface OutboxStats {
-  mode: string;
-  reason: string | null;
-  leader: string | null;
-  headSeq: number;
-  backlog: number;
-  oldestUnstampedAgeSeconds: number | null;
-  slotName: string | null;
-  slotStatus: string | null;
-  slotLagBytes: number | null;
-  retentionFloor: number;
-  oldestChange: string | null;
-  newestChange: string | null;
-  gateways: { url: string; sockets: number | null; subscriptions: number | null; error?: string }[];
-  warnings: string[];
+export interface ListPage<Row> {
+  items: Row[];
+  cursor: string;
+  page: PageInfo;
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import type { Invitation, Me, Member, MyInvitation } from '@realtime/protocol';
+import type { Invitation, Me, Member, MyInvitation } from '@realtime/api/types';
 import { onSignedOut, retryable } from '../api';
 import { signedOut } from '../session';
 import { FakeSocket } from '@realtime/client/testing';

@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { PersistQueryClientProvider } from '@tanstack/react-query-persist-client';
-import type { Me } from '@realtime/protocol';
+import type { Me } from '@realtime/api/types';
 import { api, isApiError } from '../api';
 import { meQuery } from '../qk';
 import { RealtimeProvider, useConnection, useRealtimeClient } from '@realtime/react';

@@ -3,7 +3,7 @@
 // remove members; anyone may leave. Roles are re-read after each change.
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { MemberRole } from '@realtime/protocol';
+import type { MemberRole } from '@realtime/api/types';
 import { api, type ApiError } from '../api';
 import { invitationsQuery, meQuery, membersQuery, qk } from '../qk';
 import { can } from '../roles';

@@ -3,7 +3,7 @@
 // delete are offered to the roles that may use them. A revoked project says so.
 import { useCallback, useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import type { MemberRole } from '@realtime/protocol';
+import type { MemberRole } from '@realtime/api/types';
 import { isApiError } from '../api';
 import { projectQuery } from '../qk';
 import { useExtractionJobsLive, useProjectsLive } from '../live';

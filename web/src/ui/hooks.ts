@@ -2,7 +2,7 @@
 // project's children. Writes go through the queue (../writes.tsx).
 import { useEffect, useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import type { Me, MemberRole } from '@realtime/protocol';
+import type { Me, MemberRole } from '@realtime/api/types';
 import { meQuery, qk } from '../qk';
 import { useLiveList } from '../live';
 import type { DataLayer, ExtractionResult, SupplierMatch } from '../rows';

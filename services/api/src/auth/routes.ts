@@ -9,7 +9,7 @@ import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import type pg from 'pg';
 import { z } from 'zod';
-import type { Me } from '@realtime/protocol';
+import type { Me } from '../types';
 import { signUserToken } from '@realtime/auth';
 import { sameSecret } from '@realtime/replicator';
 import { HttpError, parseInput } from '../errors';

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
-import type { HistoryEntry, OutboxStats } from '@realtime/protocol';
+import type { HistoryEntry, OutboxStats } from '../types';
 import { diffRows, listQuery, renderTable, type ListFilters } from './parse';
 
 export interface Out {

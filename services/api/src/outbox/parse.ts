@@ -1,6 +1,7 @@
 // Pure helpers of the outbox tools: durations ("30d"), column diffs of a row's history,
 // and the SQL of a filtered list, with every value a parameter.
-import type { ColumnChange } from '@realtime/protocol';
+import type { ChangeOp } from '@realtime/protocol';
+import type { ColumnChange } from '../types';
 
 const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -41,7 +42,7 @@ export function diffRows(before: Record<string, unknown> | null, after: Record<s
 
 export interface ListFilters {
   table?: string;
-  op?: 'INSERT' | 'UPDATE' | 'DELETE';
+  op?: ChangeOp;
   rowId?: string;
   actor?: string;
   fromSeq?: number;

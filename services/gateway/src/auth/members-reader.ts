@@ -2,10 +2,11 @@
 // project_members change, so the history is whole however old the stream is; an index on
 // (user, seq) of those rows makes this one short range read.
 import type pg from 'pg';
+import type { ChangeOp } from '@realtime/protocol';
 import { membershipEvent, type MembershipEvent } from './membership';
 
 export async function readMemberships(pool: pg.Pool, userId: string, upTo: number): Promise<MembershipEvent[]> {
-  const { rows } = await pool.query<{ seq: string; op: 'INSERT' | 'UPDATE' | 'DELETE'; new_row: Record<string, unknown> | null; old_row: Record<string, unknown> | null; txid: string }>(
+  const { rows } = await pool.query<{ seq: string; op: ChangeOp; new_row: Record<string, unknown> | null; old_row: Record<string, unknown> | null; txid: string }>(
     `SELECT seq, op, new_row, old_row, txid::text AS txid FROM change_outbox
      WHERE table_name = 'project_members' AND coalesce(new_row ->> 'user_id', old_row ->> 'user_id') = $1
        AND seq IS NOT NULL AND seq <= $2

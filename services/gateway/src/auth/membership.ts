@@ -1,7 +1,8 @@
 // A user's project memberships as of any seq. Grants and revocations are project_members
 // changes in the outbox, so each has a seq; the gateway asks "was this user a member of
 // the row's project at this change's seq?" for every change it sends, live or replayed.
-import type { MemberRole } from '@realtime/protocol';
+import type { MemberRole } from '@realtime/db/schema';
+import type { ChangeOp } from '@realtime/protocol';
 
 export interface MembershipEvent {
   seq: number;
@@ -15,7 +16,7 @@ export interface MembershipEvent {
 interface RawChange {
   seq: number;
   txid?: string;
-  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  op: ChangeOp;
   newRow: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;
 }

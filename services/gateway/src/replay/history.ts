@@ -5,7 +5,7 @@
 /** A position as a client gives it back: a seq and the fingerprint of the change stamped with it. */
 export interface Position {
   seq: number;
-  /** Null: the position came without one (a cursor minted where no row had its seq, a v1 cursor, a `since` without `fp`). */
+  /** Null: the position came without one (a cursor minted where no row had its seq, a `since` without `fp`). */
   fp: string | null;
 }
 
@@ -22,7 +22,7 @@ export type Verdict = 'ok' | 'retention' | 'history-changed';
  *   pruned), so there is nothing to compare and nothing is missing after it: it resumes
  *   unchecked (a list read after a quiet week carries the floor as its head, and must not
  *   send every subscription into a resync). The one position not checked.
- * - a position without a fingerprint (a v1 cursor, a `since` without `fp`) where a row
+ * - a position without a fingerprint (a `since` without `fp`) where a row
  *   exists: it cannot be checked, so `history-changed` (a refetch, never a blind replay).
  * - no row at seq within (floor, head]: removed by hand, `history-changed`.
  * - a row whose fingerprint is not the position's (or a position without one): `history-changed`.

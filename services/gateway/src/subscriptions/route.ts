@@ -1,7 +1,7 @@
 // What one subscription sees of one change: the change itself, a move out (DELETE), a
 // move in (INSERT), or nothing. `visible` is the subscription's filter and grant
 // together, so a row that leaves the grant leaves like a row that leaves the filter.
-import type { Filter, Op } from '@realtime/protocol';
+import type { ChangeOp as Op, Filter } from '@realtime/protocol';
 
 export type DbRow = Record<string, unknown>;
 

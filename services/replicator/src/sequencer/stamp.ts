@@ -6,7 +6,7 @@
 // processes: NOTIFY goes out at commit, so a wake-up never names a head nobody can read,
 // and it costs no round trip of its own.
 import type pg from 'pg';
-import { HEAD_SQL, fingerprint, fingerprintInputSql } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql, type ChangeOp } from '@realtime/db';
 import { microsToIso } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
 
@@ -14,7 +14,7 @@ export interface StampedChange {
   id: number;
   seq: number;
   table: string;
-  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  op: ChangeOp;
   rowId: string;
   newRow: Record<string, unknown> | null;
   oldRow: Record<string, unknown> | null;

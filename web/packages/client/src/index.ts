@@ -20,5 +20,5 @@ export {
 } from './writes/queue.js';
 export { defaultRest, type RestConvention, type RestRefusal } from './writes/rest.js';
 export { memoryStorage, type MemoryStorage, type QueueStorage } from './writes/storage.js';
-export type { ApiRow, Change, ChangeEvent, ChangesEvent, ErrorCode, Filter, Op, ResyncReason, SessionEndReason, UnauthorizedReason } from '@realtime/protocol';
-export { isSessionEnd } from '@realtime/protocol';
+export type { ApiRow, Change, ChangeEvent, ChangeOp, ChangesEvent, ErrorCode, Filter, ListPage, PageInfo, ResyncReason, SessionEndReason, UnauthorizedReason } from '@realtime/protocol';
+export { changeOps, errorCodes, isSessionEnd } from '@realtime/protocol';

@@ -6,7 +6,7 @@
 // old key out and puts the new row in its place; an INSERT of a key already present
 // replaces it (a move into the filter of a row the list kept); a DELETE of a key that is
 // not there changes nothing.
-import type { ApiRow, Change, Op } from '@realtime/protocol';
+import type { ApiRow, Change, ChangeOp as Op } from '@realtime/protocol';
 
 /** A streamed row: the API's shape (camelCase keys, ISO timestamps), keyed by `id` unless told otherwise. */
 export type Row = ApiRow & { id: string };

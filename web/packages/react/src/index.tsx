@@ -13,6 +13,7 @@ import {
   type CreateRealtimeOptions,
   type Filter,
   type Handlers,
+  type ListPage,
   type RealtimeClient,
   type ResyncReason,
   type Resume,
@@ -93,24 +94,21 @@ export interface StreamPosition {
   fp?: string;
 }
 
-/** The API's list shape: `cursor` is the stream cursor of the snapshot `items` came from. */
-export interface ListPage<Row> {
-  items: Row[];
-  cursor?: string;
-  /**
-   * Written by the hooks, not by the API: the position the rows are at once changes have
-   * been applied on top of the snapshot at `cursor`. A list restored with it (a persisted
-   * cache, after a reload) resumes from there instead of being read again.
-   */
-  position?: StreamPosition;
-}
+/**
+ * A list as the hooks keep it: the API's answer (`ListPage`: `{ items, cursor, page }`;
+ * only `items` is required here) and, written by the hooks, not by the API, the
+ * position the rows are at once changes have been applied on top of the snapshot at
+ * `cursor`. A list restored with it (a persisted cache, after a reload) resumes from
+ * there instead of being read again.
+ */
+export type LivePage<Row> = Pick<ListPage<Row>, 'items'> & Partial<Omit<ListPage<Row>, 'items'>> & { position?: StreamPosition };
 
 export const arrayAdapter: ListAdapter<unknown, readonly unknown[]> = {
   toRows: (data) => data,
   fromRows: (_data, rows) => rows,
 };
 
-export const pageAdapter: ListAdapter<unknown, ListPage<unknown>> = {
+export const pageAdapter: ListAdapter<unknown, LivePage<unknown>> = {
   toRows: (data) => data.items,
   fromRows: (data, rows) => ({ ...data, items: rows }),
   cursorOf: (data) => data.cursor,
@@ -359,7 +357,7 @@ export interface LiveQueryOptions<Row, TData> extends LiveSubscriptionOptions<Ro
  * strings, int8 and numeric as strings (see the README for Date-typed schemas).
  */
 export function useLiveQuery<Row, TData extends readonly Row[] = Row[]>(opts: LiveQueryOptions<Row, TData> & { adapter?: undefined }): UseQueryResult<TData, Error>;
-export function useLiveQuery<Row, TData extends ListPage<Row> = ListPage<Row>>(opts: LiveQueryOptions<Row, TData> & { adapter?: undefined }): UseQueryResult<TData, Error>;
+export function useLiveQuery<Row, TData extends LivePage<Row> = ListPage<Row>>(opts: LiveQueryOptions<Row, TData> & { adapter?: undefined }): UseQueryResult<TData, Error>;
 export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData> & { adapter: ListAdapter<Row, TData> }): UseQueryResult<TData, Error>;
 export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData>): UseQueryResult<TData, Error> {
   const connection = useConnection();
@@ -430,4 +428,4 @@ export function livePersistOptions<P>(opts: LivePersistOptions<P>) {
 }
 
 export { newestFirst } from '@realtime/client';
-export type { ConnectionState, RealtimeClient, Status } from '@realtime/client';
+export type { ConnectionState, ListPage, PageInfo, RealtimeClient, Status } from '@realtime/client';

@@ -11,7 +11,7 @@ import { persistQueryClientRestore, persistQueryClientSave, type PersistedClient
 import type { ChangesEvent } from '@realtime/protocol';
 import { RealtimeClient } from '@realtime/client';
 import { FakeSocket } from '@realtime/client/testing';
-import { DEFAULT_PERSIST_MAX_AGE, livePersistOptions, RealtimeProvider, useLiveQuery, type ListPage } from './index.js';
+import { DEFAULT_PERSIST_MAX_AGE, livePersistOptions, RealtimeProvider, useLiveQuery, type LivePage } from './index.js';
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
@@ -41,10 +41,10 @@ const batch = (seq: number, id: string, fp: string): ChangesEvent => ({
 let container: HTMLElement;
 let root: Root;
 let socket: FakeSocket;
-let queryFn: ReturnType<typeof vi.fn<() => Promise<ListPage<Row>>>>;
+let queryFn: ReturnType<typeof vi.fn<() => Promise<LivePage<Row>>>>;
 
 function Live() {
-  useLiveQuery<Row, ListPage<Row>>({ channel: 'projects', queryKey: key, queryFn });
+  useLiveQuery<Row, LivePage<Row>>({ channel: 'projects', queryKey: key, queryFn });
   return null;
 }
 
@@ -86,7 +86,7 @@ test('a batch records the position (seq and fp) in the cached list; only live li
     socket.fire('changes', batch(5, 'p5', 'fp-five'));
     socket.fire('changes', batch(7, 'p7', 'fp-seven'));
   });
-  const data = qc.getQueryData<ListPage<Row>>(key)!;
+  const data = qc.getQueryData<LivePage<Row>>(key)!;
   expect(data.items.map((r) => r.id).sort()).toEqual(['p0', 'p5', 'p7']);
   expect(data.cursor).toBe('CUR');
   expect(data.position).toEqual({ seq: 7, fp: 'fp-seven' });
@@ -95,7 +95,7 @@ test('a batch records the position (seq and fp) in the cached list; only live li
   await save(qc, persister);
   const queries = persister.stored()!.clientState.queries;
   expect(queries.map((q) => q.queryKey)).toEqual([key]);
-  expect((queries[0]!.state.data as ListPage<Row>).position).toEqual({ seq: 7, fp: 'fp-seven' });
+  expect((queries[0]!.state.data as LivePage<Row>).position).toEqual({ seq: 7, fp: 'fp-seven' });
 });
 
 test('a restored list shows at once, subscribes from its stored position and does not call queryFn; a resync reads it again', async () => {
@@ -116,7 +116,7 @@ test('a restored list shows at once, subscribes from its stored position and doe
   queryFn.mockClear();
   const qc = new QueryClient();
   await restore(qc, persister);
-  expect(qc.getQueryData<ListPage<Row>>(key)!.items.map((r) => r.id).sort()).toEqual(['p0', 'p9']);
+  expect(qc.getQueryData<LivePage<Row>>(key)!.items.map((r) => r.id).sort()).toEqual(['p0', 'p9']);
   await mount(qc);
   expect(subscribes()).toHaveLength(1);
   expect(subscribes()[0]!.payload).toEqual({ channel: 'projects', cursor: 'CUR', since: 9, fp: 'fp-nine' });
@@ -127,22 +127,22 @@ test('a restored list shows at once, subscribes from its stored position and doe
     subscribes()[0]!.ack!({ ok: true, id: 'srv1', headSeq: 10 });
     socket.fire('changes', batch(10, 'p10', 'fp-ten'));
   });
-  expect(qc.getQueryData<ListPage<Row>>(key)!.position).toEqual({ seq: 10, fp: 'fp-ten' });
+  expect(qc.getQueryData<LivePage<Row>>(key)!.position).toEqual({ seq: 10, fp: 'fp-ten' });
   expect(queryFn).not.toHaveBeenCalled();
 
   // Another history (a restored database): the list is read again, and followed from its new cursor.
   queryFn.mockResolvedValueOnce({ items: [{ id: 'q1', name: 'q1', createdAt: '2026-01-01T00:00:01.000Z' }], cursor: 'NEW' });
   await act(async () => socket.fire('resync', { sub: 'srv1', reason: 'history-changed', headSeq: 3 }));
-  await vi.waitFor(() => expect(qc.getQueryData<ListPage<Row>>(key)!.cursor).toBe('NEW'));
+  await vi.waitFor(() => expect(qc.getQueryData<LivePage<Row>>(key)!.cursor).toBe('NEW'));
   expect(queryFn).toHaveBeenCalledTimes(1);
-  expect(qc.getQueryData<ListPage<Row>>(key)!.position).toBeUndefined();
+  expect(qc.getQueryData<LivePage<Row>>(key)!.position).toBeUndefined();
   await vi.waitFor(() => expect(subscribes().at(-1)!.payload).toEqual({ channel: 'projects', cursor: 'NEW' }));
 });
 
 test('a persisted state older than maxAge (default 7 days) is dropped: the list is read again', async () => {
   const persister = memoryPersister();
   const before = new QueryClient();
-  before.setQueryData<ListPage<Row>>(key, { items: [{ id: 'old', name: 'old', createdAt: '2026-01-01T00:00:00.000Z' }], cursor: 'OLD', position: { seq: 4, fp: 'fp-four' } });
+  before.setQueryData<LivePage<Row>>(key, { items: [{ id: 'old', name: 'old', createdAt: '2026-01-01T00:00:00.000Z' }], cursor: 'OLD', position: { seq: 4, fp: 'fp-four' } });
   before.getQueryCache().find({ queryKey: key })!.options.meta = { realtimeLive: true };
   // Saved 7 days and a minute ago.
   const now = Date.now();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { describeIssues, subscribeSchema, unsubscribeSchema } from './index';
+import { describeIssues, subscribeSchema, unsubscribeSchema } from './validate';
 
 describe('subscribeSchema', () => {
   test.each([
