@@ -21,6 +21,7 @@ import type { Resource } from './resources';
 import { asUser } from './auth/as-user';
 import { textLimits } from './limits/text';
 import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
+import { exactColumnOf, parseExact, type ExactColumn } from './writes/numbers';
 import { idempotentWrite, type WriteOutcome, type WriteResponse } from './writes/idempotency';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
@@ -70,9 +71,14 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   // queued after it name the row before the server has seen it. An id a row the user
   // cannot see has taken is refused with this very message (newIdRefused).
   if (keyIsUuid) insertSchema = insertSchema.extend({ [r.keyField]: z.string().uuid(NEW_ID).optional() });
-  const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
-  // The row as to_jsonb makes it, shaped as the stream shapes it.
-  const rowOf = { row: sql<JsonRow>`to_jsonb(${table})` };
+  let updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
+  // numeric and int8 take a JSON number or a string (writes/numbers.ts), whatever mode the schema reads them in.
+  const exact = exactFields(columns, server);
+  insertSchema = insertSchema.extend(exactShape(exact, 'insert'));
+  updateSchema = updateSchema.extend(exactShape(exact, 'update'));
+  // The row as the capture trigger records it (to_jsonb with numeric and int8 as their
+  // own text, migration 0015), shaped as the stream shapes it.
+  const rowOf = { row: sql<JsonRow>`realtime_row_json(${table})` };
   const shape = (row: JsonRow) => shapeRow(r.streamed, row);
   const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
   const listQuery = z
@@ -251,6 +257,38 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     });
     return sendWrite(reply, outcome);
   });
+}
+
+interface ExactField {
+  field: string;
+  column: ExactColumn;
+  notNull: boolean;
+  hasDefault: boolean;
+}
+
+function exactFields(columns: Record<string, AnyPgColumn>, server: Record<string, true>): ExactField[] {
+  const out: ExactField[] = [];
+  for (const [field, c] of Object.entries(columns)) {
+    const column = field in server ? null : exactColumnOf(c as unknown as { columnType: string; precision?: number; scale?: number });
+    if (column) out.push({ field, column, notNull: c.notNull, hasDefault: c.hasDefault });
+  }
+  return out;
+}
+
+/** The body's schema for those columns: required on insert unless nullable or defaulted, optional on update. */
+function exactShape(fields: ExactField[], mode: 'insert' | 'update'): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    fields.map(({ field, column, notNull, hasDefault }) => {
+      const value = z.unknown().transform((v, ctx) => {
+        const parsed = v === undefined ? { ok: false as const, message: 'required' } : parseExact(v, column);
+        if (parsed.ok) return parsed.value;
+        ctx.addIssue({ code: 'custom', message: parsed.message });
+        return z.NEVER;
+      });
+      const optional = mode === 'update' || hasDefault || !notNull;
+      return [field, notNull ? (optional ? value.optional() : value) : value.nullable().optional()];
+    }),
+  );
 }
 
 /** A write's answer, first or replayed: its status, body, ETag and the txid that wrote it. */
