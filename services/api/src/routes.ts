@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
 import { shapeRow, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
-import type { Resource } from './resources';
+import type { Resource, Unserved } from './resources';
 import { asUser } from './auth/as-user';
 import { textLimits } from './limits/text';
 import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
@@ -29,8 +29,8 @@ const uuid = z.string().uuid('must be a UUID');
 
 export interface RoutesOptions {
   db: NodePgDatabase;
-  /** What to serve: loadResources() at start-up, after migrations. */
-  resources: Resource[];
+  /** What to serve: loadResources() at start-up, after migrations (its `unserved` are named in a warning and answer 404 with their fix). */
+  resources: Resource[] & { unserved?: readonly Unserved[] };
   /** Signs the lists' stream cursors: the gateway's secret (REALTIME_JWT_SECRET), which checks them. */
   cursorSecret: Uint8Array;
 }
@@ -343,4 +343,20 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
   for (const r of opts.resources) routesFor(app, opts, r);
+  const unserved = opts.resources.unserved ?? [];
+  if (unserved.length === 0) return;
+  app.log.warn(
+    { tables: unserved.map((u) => ({ table: u.table, reason: u.reason, fix: u.fix })) },
+    `db/src/schema/app.ts exports ${unserved.length === 1 ? 'a table' : 'tables'} the API does not serve: ${unserved.map((u) => `${u.table} (${u.fix})`).join('; ')}`,
+  );
+  // A request to where such a table would be served learns why it is not, instead of a bare "no route".
+  for (const u of unserved) {
+    const base = `/api/${u.path}`;
+    if (app.hasRoute({ method: 'GET', url: base })) continue;
+    const answer = async (): Promise<never> => {
+      throw new HttpError(404, 'NOT_FOUND', `${base} is not served: table ${u.table}: ${u.fix}`);
+    };
+    app.all(base, answer);
+    app.all(`${base}/*`, answer);
+  }
 }
