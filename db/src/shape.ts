@@ -1,5 +1,6 @@
 // The one row shape clients see, whichever way a row reaches them: the HTTP API reads
-// `to_jsonb(row)` and the stream carries the capture trigger's `to_jsonb(NEW)`, and both
+// `realtime_row_json(row)` and the stream carries the capture trigger's
+// `realtime_row_json(NEW)` (to_jsonb with numeric and int8 as text, migration 0015), and both
 // go through shapeRow, so a row fetched and the same row streamed are equal by
 // construction rather than by two conversions kept in step.
 import { toCamelCase } from 'drizzle-orm/casing';

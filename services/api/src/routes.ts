@@ -2,8 +2,9 @@
 // security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
 // not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
 // stream cursor (contract item 4); the outbox records the user as the actor. Every row
-// returned is `to_jsonb` of the table's row, shaped by shapeRow: the function that shapes
-// the stream's rows, so a fetched row and the same row streamed are equal by construction.
+// returned is `realtime_row_json` of the table's row (what the capture trigger records),
+// shaped by shapeRow: the function that shapes the stream's rows, so a fetched row and the
+// same row streamed are equal by construction.
 // Writes answer with the row's version as ETag and their transaction's txid
 // (Realtime-Txid), honour If-Match (409 with the current row when stale) and
 // Idempotency-Key (writes/idempotency.ts).
