@@ -7,7 +7,7 @@ import { buildResources, schemaTables, unservedFix } from './resources';
 
 /** The catalog as the migrations leave it, made from the schema itself: keys id, projects their own project. */
 const tables = schemaTables();
-const streamed = (name: string, projectColumn: string | null): StreamedTable => ({ name, keyColumn: 'id', projectColumn, columns: [] });
+const streamed = (name: string, projectColumn: string | null): StreamedTable => ({ name, keyColumn: 'id', projectColumn, exactColumns: [], columns: [] });
 const catalog = new Map(tables.map((t) => getTableName(t)).map((n) => [n, streamed(n, n === 'projects' ? 'id' : 'project_id')]));
 
 describe('buildResources', () => {

@@ -2,7 +2,7 @@
 // security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
 // not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
 // stream cursor (contract item 4); the outbox records the user as the actor. Every row
-// returned is `realtime_row_json` of the table's row (what the capture trigger records),
+// returned is the table's row as the capture trigger records it (realtime_row_json),
 // shaped by shapeRow: the function that shapes the stream's rows, so a fetched row and the
 // same row streamed are equal by construction.
 // Writes answer with the row's version as ETag and their transaction's txid
@@ -16,7 +16,7 @@ import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
-import { shapeRow, type JsonRow } from '@realtime/db';
+import { shapeRow, unlistedExactColumns, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
 import type { Resource, Unserved } from './resources';
 import { asUser } from './auth/as-user';
@@ -79,7 +79,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   updateSchema = updateSchema.extend(exactShape(exact, 'update'));
   // The row as the capture trigger records it (to_jsonb with numeric and int8 as their
   // own text, migration 0015), shaped as the stream shapes it.
-  const rowOf = { row: sql<JsonRow>`realtime_row_json(${table})` };
+  const rowOf = { row: rowJson(r) };
   const shape = (row: JsonRow) => shapeRow(r.streamed, row);
   const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
   const listQuery = z
@@ -260,6 +260,17 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   });
 }
 
+/**
+ * `to_jsonb(row)` with the numeric and int8 columns the capture trigger lists as their own
+ * text, as the trigger records rows (migration 0015): the same columns, so that a row read
+ * here and the same row streamed stay equal even when a column is not listed yet.
+ */
+function rowJson(r: Resource): SQL<JsonRow> {
+  const name = sql.identifier(r.channel);
+  const parts = r.streamed.exactColumns.map((c) => sql` || jsonb_build_object(${c}::text, ${name}.${sql.identifier(c)}::text)`);
+  return sql<JsonRow>`(to_jsonb(${name})${sql.join(parts)})`;
+}
+
 interface ExactField {
   field: string;
   column: ExactColumn;
@@ -344,6 +355,15 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
   for (const r of opts.resources) routesFor(app, opts, r);
+  const unlisted = opts.resources.map((r) => ({ table: r.channel, columns: unlistedExactColumns(r.streamed), r })).filter((u) => u.columns.length > 0);
+  if (unlisted.length > 0) {
+    app.log.warn(
+      { tables: unlisted.map(({ table, columns }) => ({ table, columns })) },
+      `numeric and int8 columns are captured as JSON numbers, losing their zeros and digits beyond 2^53, until their table is declared again: ${unlisted
+        .map(({ table, columns, r }) => `${table} (${columns.join(', ')}): add SELECT realtime_enable('${table}', '${r.streamed.keyColumn}', '${r.streamed.projectColumn}'); to a migration`)
+        .join('; ')}`,
+    );
+  }
   const unserved = opts.resources.unserved ?? [];
   if (unserved.length === 0) return;
   app.log.warn(
