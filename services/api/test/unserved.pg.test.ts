@@ -5,7 +5,7 @@
 // a user may not subscribe to a table of no project.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { integer, numeric, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { projects } from '@realtime/db/schema';
 import { signUserToken } from '@realtime/auth';
 import type { Replicator } from '@realtime/replicator';
@@ -28,6 +28,15 @@ const settings = pgTable('test_global_settings', {
   version: integer().notNull().default(1),
 });
 
+/** Served, but a numeric column came after its declaration. */
+const late = pgTable('test_late_amounts', {
+  id: uuid().primaryKey().defaultRandom(),
+  projectId: uuid()
+    .notNull()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  total: numeric({ precision: 12, scale: 2 }),
+});
+
 const MIGRATION = `
 CREATE TABLE "test_unstreamed_notes" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
@@ -42,6 +51,15 @@ CREATE TABLE "test_global_settings" (
 );
 --> statement-breakpoint
 SELECT realtime_enable('test_global_settings', 'key');
+--> statement-breakpoint
+CREATE TABLE "test_late_amounts" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"project_id" uuid NOT NULL REFERENCES "public"."projects"("id") ON DELETE cascade
+);
+--> statement-breakpoint
+SELECT realtime_enable('test_late_amounts', 'id', 'project_id');
+--> statement-breakpoint
+ALTER TABLE "test_late_amounts" ADD COLUMN "total" numeric(12, 2);
 `;
 
 interface LogLine {
@@ -59,7 +77,7 @@ const sockets: Client[] = [];
 
 beforeAll(async () => {
   const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  api = await startApi({ migration: MIGRATION, tables: [notes, settings], log });
+  api = await startApi({ migration: MIGRATION, tables: [notes, settings, late], log });
   user = await api.user('dev@unserved.example');
 });
 
@@ -72,7 +90,7 @@ afterAll(async () => {
 
 describe('tables the API does not serve', () => {
   test('are named at start, in one warning, each with its fix', () => {
-    const warnings = lines.filter((l) => l.level === 40 && l.tables);
+    const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('the API does not serve'));
     expect(warnings).toHaveLength(1);
     const [warning] = warnings;
     expect(warning!.tables!.map((t) => [t.table, t.reason])).toEqual([
@@ -83,6 +101,21 @@ describe('tables the API does not serve', () => {
     expect(warning!.msg).toMatch(/test_global_settings \(its rows belong to no project.*project_id uuid column REFERENCES projects\(id\).*SELECT realtime_enable\('test_global_settings', 'key', 'project_id'\);/);
     // The app's own tables are all served.
     expect(warning!.msg).not.toMatch(/extraction_jobs|projects \(/);
+  });
+
+  test('a numeric column added after its table was declared is named with the fix', async () => {
+    const warnings = lines.filter((l) => l.level === 40 && l.msg.includes('captured as JSON numbers'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toContain(`test_late_amounts (total): add SELECT realtime_enable('test_late_amounts', 'id', 'project_id'); to a migration`);
+    // Until then the outbox records a JSON number; shaped by its column's scale, the API's
+    // answer and the stream's row still agree (digits beyond a double's would not survive).
+    const owner = await api.user('owner@late.example');
+    const project = await api.call('POST', '/api/projects', { name: 'Late' }, owner);
+    const made = await api.call('POST', '/api/test-late-amounts', { projectId: project.body.id, total: '10.00' }, owner);
+    expect(made.status).toBe(201);
+    expect(made.body.total).toBe('10.00');
+    const [image] = await api.sql<{ new_row: { total: unknown } }>(`SELECT new_row FROM change_outbox WHERE table_name = 'test_late_amounts'`);
+    expect(image!.new_row.total).toBe(10);
   });
 
   test.each([
