@@ -1,6 +1,6 @@
 // The one row shape clients see, whichever way a row reaches them: the HTTP API reads
-// `realtime_row_json(row)` and the stream carries the capture trigger's
-// `realtime_row_json(NEW)` (to_jsonb with numeric and int8 as text, migration 0015), and both
+// and the capture trigger records `to_jsonb(row)` with the numeric and int8 columns the
+// trigger's arguments list as text (migration 0015, realtime_row_json in SQL), and both
 // go through shapeRow, so a row fetched and the same row streamed are equal by
 // construction rather than by two conversions kept in step.
 import { toCamelCase } from 'drizzle-orm/casing';
