@@ -1,6 +1,6 @@
 // Which tables are streamed, read from Postgres's own catalog: a table is streamed when
 // realtime_enable gave it the `realtime_change` trigger, and that trigger's arguments are
-// its key and project column. Nothing in the code lists the tables: a migration that
+// its key, project column and numeric and int8 columns. Nothing in the code lists the tables: a migration that
 // calls realtime_enable is the whole declaration, and the API, the gateway and the
 // row shape read it from here.
 import type pg from 'pg';
@@ -21,17 +21,34 @@ export interface StreamedTable {
   keyColumn: string;
   /** The column that names a row's project (recorded in the outbox as project_id), or null. */
   projectColumn: string | null;
+  /** The numeric and int8 columns the trigger records as text (as realtime_enable found them). */
+  exactColumns: string[];
   columns: CatalogColumn[];
 }
 
 /**
  * pg_trigger.tgargs: the trigger's arguments, each ended by a zero byte. The capture
- * trigger's are (key column) or (key column, project column); none means the key `id`.
+ * trigger's are (key column), (key column, project column), or (key column, project
+ * column or '' for none, numeric and int8 columns...); none means the key `id`.
  */
-export function parseTriggerArgs(args: Buffer | string): { keyColumn: string; projectColumn: string | null } {
+export function parseTriggerArgs(args: Buffer | string): { keyColumn: string; projectColumn: string | null; exactColumns: string[] } {
   const text = typeof args === 'string' ? args : args.toString('utf8');
   const parts = text.split('\0').slice(0, -1);
-  return { keyColumn: parts[0] || 'id', projectColumn: parts[1] || null };
+  return { keyColumn: parts[0] || 'id', projectColumn: parts[1] || null, exactColumns: parts.slice(2) };
+}
+
+/** A column of int8 or numeric by format_type's spelling: what the capture trigger records as text. */
+export function isExactType(type: string): boolean {
+  return /^(bigint|numeric)(\(\d+(,\d+)?\))?$/.test(type);
+}
+
+/**
+ * numeric and int8 columns the trigger does not list: added or retyped after the table was
+ * declared, they are captured as JSON numbers (10.00 arrives as "10") until realtime_enable
+ * is called again.
+ */
+export function unlistedExactColumns(table: StreamedTable): string[] {
+  return table.columns.filter((c) => isExactType(c.type) && !table.exactColumns.includes(c.name)).map((c) => c.name);
 }
 
 /** A pool, a client, or anything that runs one statement and gives its rows. */

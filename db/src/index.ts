@@ -13,7 +13,7 @@ export { watchPool } from './pool';
 export { checkStatementTimeout, configuredTimeout, timeoutMs, StatementTimeoutError, type TimeoutCheck } from './statement-timeout';
 export { namingStartupRefusal, refusedStartupParameter, StartupParameterError } from './startup-parameter';
 export { HEAD_SQL, FLOOR_SQL, PENDING_AT_RESUME_SQL, fingerprint, fingerprintInput, fingerprintInputSql, pendingDigestSql } from './head';
-export { loadStreamedTables, parseTriggerArgs, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
+export { loadStreamedTables, parseTriggerArgs, isExactType, unlistedExactColumns, CATALOG_CHANNEL, type StreamedTable, type CatalogColumn, type Queryable } from './catalog';
 export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';
 export { jsonDepthOver, measureJson, JSON_DEPTH_LIMIT, STREAM_DEPTH_LIMIT } from './json-depth';
 export { inTransaction } from './transaction';

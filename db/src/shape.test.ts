@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { conversionOf, isoTimestamp, shapeRow, type ShapeTable } from './shape';
+import { conversionOf, isoTimestamp, numericText, scaleOf, shapeRow, type ShapeTable } from './shape';
 
 const invoices: ShapeTable = {
   columns: [
@@ -26,7 +26,9 @@ describe('shapeRow', () => {
     ['infinity passes', { created_at: 'infinity' }, { createdAt: 'infinity' }],
     ['timestamp without time zone is UTC', { sent_at: '2026-11-27T01:02:03.4' }, { sentAt: '2026-11-27T01:02:03.400Z' }],
     ['int8 as a string', { number: 9007199254740991 }, { number: '9007199254740991' }],
-    ['numeric as a string', { amount: 12.5 }, { amount: '12.5' }],
+    ['int8 in its own text form (migration 0015) keeps every digit', { number: '9007199254740993' }, { number: '9007199254740993' }],
+    ['numeric in its own text form keeps its zeros', { amount: '10.00' }, { amount: '10.00' }],
+    ['numeric captured as a number (before 0015): padded to its scale', { amount: 12.5 }, { amount: '12.50' }],
     ['int4 and real as numbers', { count: 3, ratio: 0.93 }, { count: 3, ratio: 0.93 }],
     ['jsonb stays an object', { meta: { crs: 'EPSG:4326' } }, { meta: { crs: 'EPSG:4326' } }],
     ['date stays as is', { due_on: '2026-12-01' }, { dueOn: '2026-12-01' }],
@@ -39,6 +41,31 @@ describe('shapeRow', () => {
 
   test('no row, no row', () => {
     expect(shapeRow(invoices, null)).toBeNull();
+  });
+});
+
+describe('scaleOf', () => {
+  test.each([
+    ['numeric(12,2)', 2],
+    ['numeric(5)', 0],
+    ['numeric', null],
+    ['bigint', null],
+    ['numeric(12,2)[]', null],
+  ])('%s: %s', (type, scale) => {
+    expect(scaleOf(type)).toBe(scale);
+  });
+});
+
+describe('numericText', () => {
+  test.each([
+    [10, 2, '10.00'],
+    [10.5, 2, '10.50'],
+    [-0.125, 2, '-0.125'],
+    [10, 0, '10'],
+    [10, null, '10'],
+    [1e21, 2, '1e+21'],
+  ])('%s at scale %s: %s', (value, scale, text) => {
+    expect(numericText(value, scale)).toBe(text);
   });
 });
 

@@ -1,5 +1,6 @@
 // The one row shape clients see, whichever way a row reaches them: the HTTP API reads
-// `to_jsonb(row)` and the stream carries the capture trigger's `to_jsonb(NEW)`, and both
+// and the capture trigger records `to_jsonb(row)` with the numeric and int8 columns the
+// trigger's arguments list as text (migration 0015, realtime_row_json in SQL), and both
 // go through shapeRow, so a row fetched and the same row streamed are equal by
 // construction rather than by two conversions kept in step.
 import { toCamelCase } from 'drizzle-orm/casing';
@@ -16,6 +17,8 @@ type Conversion = 'timestamptz' | 'timestamp' | 'string' | null;
 interface Plan {
   key: string;
   convert: Conversion;
+  /** numeric(p,s)'s s: what a JSON number of it is padded to. */
+  scale: number | null;
 }
 
 /** By format_type's spelling; a type not listed passes as to_jsonb made it. */
@@ -25,9 +28,28 @@ export function conversionOf(type: string): Conversion {
   if (base === 'timestamp with time zone') return 'timestamptz';
   if (base === 'timestamp without time zone') return 'timestamp';
   // Beyond 2^53 an int8 as a JSON number is no longer exact, and numeric never was a
-  // float: strings, as drizzle's numeric columns and node-postgres's int8 give them.
+  // float: strings in the column's own text form, as the capture trigger and the API's
+  // reads give them since migration 0015 (realtime_row_json).
   if (base === 'bigint' || base === 'numeric') return 'string';
   return null;
+}
+
+/** numeric(p,s)'s scale; null for any other type. */
+export function scaleOf(type: string): number | null {
+  const m = /^numeric\((\d+)(?:,(\d+))?\)$/.exec(type);
+  return m ? Number(m[2] ?? 0) : null;
+}
+
+/**
+ * A numeric the outbox recorded as a JSON number (a change captured before migration
+ * 0015) in its column's text form as far as a double still knows it: 10 of a
+ * numeric(12,2) is "10.00", as the column prints it.
+ */
+export function numericText(value: number, scale: number | null): string {
+  const text = String(value);
+  if (scale === null || scale === 0 || !/^-?\d+(\.\d+)?$/.test(text)) return text;
+  const [whole, fraction = ''] = text.split('.');
+  return fraction.length >= scale ? text : `${whole}.${fraction.padEnd(scale, '0')}`;
 }
 
 // Plans are per table object: a catalog re-read makes new objects, and the old ones go.
@@ -36,7 +58,7 @@ const plans = new WeakMap<ShapeTable, Map<string, Plan>>();
 function planOf(table: ShapeTable): Map<string, Plan> {
   let plan = plans.get(table);
   if (!plan) {
-    plan = new Map(table.columns.map((c) => [c.name, { key: toCamelCase(c.name), convert: conversionOf(c.type) }]));
+    plan = new Map(table.columns.map((c) => [c.name, { key: toCamelCase(c.name), convert: conversionOf(c.type), scale: scaleOf(c.type) }]));
     plans.set(table, plan);
   }
   return plan;
@@ -71,16 +93,17 @@ export function isoTimestamp(value: string): string {
   return Number.isNaN(date.getTime()) ? value : date.toISOString();
 }
 
-function convert(value: unknown, how: Conversion): unknown {
+function convert(value: unknown, how: Conversion, scale: number | null): unknown {
   if (how === null || value === null || value === undefined) return value;
-  if (how === 'string') return typeof value === 'number' ? String(value) : value;
+  if (how === 'string') return typeof value === 'number' ? numericText(value, scale) : value;
   return typeof value === 'string' ? isoTimestamp(value) : value;
 }
 
 /**
  * A row as `to_jsonb` makes it (column names, Postgres's text formats) in the shape the
  * HTTP API returns: camelCase keys (drizzle's toCamelCase, the inverse of the schema's
- * `casing: 'snake_case'`), timestamps as ISO strings in UTC, int8 and numeric as strings,
+ * `casing: 'snake_case'`), timestamps as ISO strings in UTC, int8 and numeric as strings
+ * (as the row brings them: realtime_row_json makes them the column's own text),
  * everything else as it is. A column the table does not list (added since the catalog
  * was read) keeps its value under its camelCase key.
  */
@@ -92,7 +115,7 @@ export function shapeRow(table: ShapeTable, row: JsonRow | null): JsonRow | null
   const out: JsonRow = {};
   for (const name in row) {
     const p = plan.get(name);
-    out[p ? p.key : toCamelCase(name)] = p ? convert(row[name], p.convert) : row[name];
+    out[p ? p.key : toCamelCase(name)] = p ? convert(row[name], p.convert, p.scale) : row[name];
   }
   return out;
 }

@@ -411,3 +411,25 @@ describe('session ends', () => {
     expect(streamed.has('session_ends')).toBe(false);
   });
 });
+
+describe('exact numbers', () => {
+  test('numeric and int8 columns are captured as strings in their own text form; other numbers stay numbers', async () => {
+    await pool.query(`create table capture_amounts (
+      id uuid primary key default gen_random_uuid(),
+      price numeric(12, 2) not null, ratio numeric, big bigint, small integer, real_value double precision, prices numeric[])`);
+    await pool.query(`select realtime_enable('capture_amounts')`);
+    const before = await lastOutboxId();
+    await pool.query(`insert into capture_amounts (price, ratio, big, small, real_value, prices) values (10, 'NaN', 9007199254740993, 7, 0.1, '{1.50}')`);
+    await pool.query(`update capture_amounts set price = 10.5, ratio = 1.000000000000000000001, big = -9223372036854775808`);
+    await pool.query(`delete from capture_amounts`);
+    const [insert, update, del] = await outboxSince(before);
+    expect(insert!.new_row).toMatchObject({ price: '10.00', ratio: 'NaN', big: '9007199254740993', small: 7, real_value: 0.1, prices: [1.5] });
+    expect(update!.old_row).toMatchObject({ price: '10.00', big: '9007199254740993' });
+    expect(update!.new_row).toMatchObject({ price: '10.50', ratio: '1.000000000000000000001', big: '-9223372036854775808' });
+    expect(del!.old_row).toMatchObject({ price: '10.50', big: '-9223372036854775808' });
+    // A null stays null, and the function is what the API reads rows with too.
+    await pool.query(`insert into capture_amounts (price, big) values (2.5, 1)`);
+    const { rows } = await pool.query<{ row: Record<string, unknown> }>(`select realtime_row_json(c) as row from capture_amounts c`);
+    expect(rows[0]!.row).toMatchObject({ price: '2.50', ratio: null, big: '1', small: null });
+  });
+});

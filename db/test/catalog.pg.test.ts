@@ -61,6 +61,7 @@ describe('realtime_enable', () => {
       expect((await loadStreamedTables(fx.pool)).get('test_invoices')).toMatchObject({
         keyColumn: 'id',
         projectColumn: 'project_id',
+        exactColumns: ['amount', 'number'],
         columns: [
           { name: 'id', type: 'uuid' },
           { name: 'project_id', type: 'uuid' },

@@ -1,11 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { getTableName } from 'drizzle-orm';
+import { integer, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { projects } from '@realtime/db/schema';
 import type { StreamedTable } from '@realtime/db';
-import { buildResources, schemaTables } from './resources';
+import { buildResources, schemaTables, unservedFix } from './resources';
 
 /** The catalog as the migrations leave it, made from the schema itself: keys id, projects their own project. */
 const tables = schemaTables();
-const streamed = (name: string, projectColumn: string | null): StreamedTable => ({ name, keyColumn: 'id', projectColumn, columns: [] });
+const streamed = (name: string, projectColumn: string | null): StreamedTable => ({ name, keyColumn: 'id', projectColumn, exactColumns: [], columns: [] });
 const catalog = new Map(tables.map((t) => getTableName(t)).map((n) => [n, streamed(n, n === 'projects' ? 'id' : 'project_id')]));
 
 describe('buildResources', () => {
@@ -21,6 +23,19 @@ describe('buildResources', () => {
     const [first, ...rest] = [...catalog.keys()];
     const fewer = buildResources(tables, new Map(rest.map((n) => [n, catalog.get(n)!])));
     expect(fewer.map((r) => r.channel)).not.toContain(first);
+    expect(fewer.unserved.map((u) => [u.table, u.reason])).toEqual([[first, 'not-streamed']]);
+  });
+
+  test('a table streamed without a project column is not served: no member role could grant its rows', () => {
+    const none = new Map(catalog);
+    none.set('data_layers', streamed('data_layers', null));
+    const built = buildResources(tables, none);
+    expect(built.map((r) => r.channel)).not.toContain('data_layers');
+    expect(built.unserved).toEqual([{ table: 'data_layers', path: 'data-layers', reason: 'no-project', fix: expect.stringMatching(/realtime_enable named no project column/) }]);
+  });
+
+  test('the schema as migrated leaves nothing out', () => {
+    expect(resources.unserved).toEqual([]);
   });
 
   test('lists narrow by the foreign keys, and nothing else', () => {
@@ -60,5 +75,26 @@ describe('buildResources', () => {
     const wrong = new Map(catalog);
     wrong.set('data_layers', { ...streamed('data_layers', 'project_id'), keyColumn: 'layer_id' });
     expect(() => buildResources(tables, wrong)).toThrow(/data_layers: the capture trigger's key column "layer_id"/);
+  });
+});
+
+describe('unservedFix', () => {
+  const noted = pgTable('noted', {
+    noteId: uuid().primaryKey(),
+    projectId: uuid().references(() => projects.id),
+  });
+  const owned = pgTable('owned', {
+    id: integer().primaryKey(),
+    workspace: uuid().references(() => projects.id),
+  });
+  const loose = pgTable('loose', { key: text().primaryKey() });
+  test.each([
+    ['with project_id, never enabled', noted, 'not-streamed', /^its changes are not captured: add SELECT realtime_enable\('noted', 'note_id', 'project_id'\); to a migration \(npm run db:generate -- --custom --name noted_stream\)/],
+    ['with another column that references projects', owned, 'not-streamed', /SELECT realtime_enable\('owned', 'id', 'workspace'\);/],
+    ['of no project, never enabled', loose, 'not-streamed', /not captured and its rows belong to no project: give it a project_id uuid column REFERENCES projects\(id\).*SELECT realtime_enable\('loose', 'key', 'project_id'\);.*other than db\/src\/schema\/app.ts/],
+    ['enabled without its project column', noted, 'no-project', /realtime_enable named no project column; add SELECT realtime_enable\('noted', 'note_id', 'project_id'\);/],
+    ['enabled, of no project', loose, 'no-project', /give it a project_id uuid column.*service tokens that grant every project/],
+  ] as const)('%s', (_what, table, reason, fix) => {
+    expect(unservedFix(table, reason)).toMatch(fix);
   });
 });

@@ -1,8 +1,10 @@
 // The resources of the HTTP API, derived rather than listed: every table the app schema
 // (db/src/schema/app.ts) exports that the catalog shows streamed (a migration called
-// realtime_enable for it) is served under /api/<its name, - for _>. Its lists narrow by
-// its foreign-key columns, and its rows' project follows from a parent that belongs to
-// the same project column. Adding a table is its schema and its migration, nothing here.
+// realtime_enable for it) with a project column is served under /api/<its name, - for _>.
+// Its lists narrow by its foreign-key columns, and its rows' project follows from a parent
+// that belongs to the same project column. Adding a table is its schema and its migration,
+// nothing here. A table exported but not servable (never enabled, or its rows belong to no
+// project, so no member's role could grant them) is left out and named with its fix.
 import { getTableColumns, getTableName, is } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
 import { PgTable, getTableConfig, type AnyPgColumn } from 'drizzle-orm/pg-core';
@@ -44,6 +46,21 @@ export interface Resource {
   projectFrom: ProjectFrom[];
 }
 
+/** A table the app schema exports that the API does not serve, and what would make it served. */
+export interface Unserved {
+  /** The table's SQL name. */
+  table: string;
+  /** Where it would be served: /api/<path>. */
+  path: string;
+  /** never enabled (no capture trigger), or enabled without a project column. */
+  reason: 'not-streamed' | 'no-project';
+  /** The fix, as the start-up warning and its routes' 404 say it. */
+  fix: string;
+}
+
+/** The served resources, and the schema's tables left out with why. */
+export type Resources = Resource[] & { unserved: Unserved[] };
+
 /** The drizzle tables a schema module exports (its other exports, like enums' values, aside). */
 export function schemaTables(schema: Record<string, unknown> = appSchema): PgTable[] {
   return Object.values(schema).filter((v): v is PgTable => is(v, PgTable));
@@ -70,12 +87,50 @@ function versionColumn(byName: Map<string, { column: AnyPgColumn }>, streamed: S
   return streamed.columns.some((c) => c.name === 'version' && c.type === 'integer') ? column : null;
 }
 
-/** Pure: the schema's tables joined with the catalog; tables the catalog does not stream are not served. */
-export function buildResources(tables: PgTable[], catalog: Map<string, StreamedTable>): Resource[] {
+/** The column that would name a row's project: project_id, or one that references projects' id. */
+function projectColumnOf(table: PgTable): string | null {
+  const byName = columnsByName(table);
+  if (byName.get('project_id')?.column.columnType === 'PgUUID') return 'project_id';
+  for (const fk of getTableConfig(table).foreignKeys) {
+    const ref = fk.reference();
+    if (ref.columns.length === 1 && getTableName(ref.foreignTable) === 'projects' && ref.foreignColumns[0]?.name === 'id') return ref.columns[0]!.name;
+  }
+  return null;
+}
+
+function keyColumnOf(table: PgTable): string {
+  for (const [name, c] of columnsByName(table)) if (c.column.primary) return name;
+  return 'id';
+}
+
+/** The start-up warning's and the 404's words for a table left out. */
+export function unservedFix(table: PgTable, reason: Unserved['reason']): string {
+  const name = getTableName(table);
+  const key = keyColumnOf(table);
+  const project = projectColumnOf(table);
+  const enable = `SELECT realtime_enable('${name}', '${key}', '${project ?? 'project_id'}');`;
+  const addProject = `give it a project_id uuid column REFERENCES projects(id) (a child's, with a foreign key to its parent's (id, project_id), as extraction_results has)`;
+  const elsewhere = `or, if the API should not serve it, export it from a schema module other than db/src/schema/app.ts`;
+  if (reason === 'not-streamed') {
+    if (project) return `its changes are not captured: add ${enable} to a migration (npm run db:generate -- --custom --name ${name}_stream), then npm run db:migrate`;
+    return `its changes are not captured and its rows belong to no project: ${addProject}, then add ${enable} to a migration (npm run db:generate -- --custom --name ${name}_stream); ${elsewhere}`;
+  }
+  if (project) return `its rows belong to no project, so no member's role grants them: realtime_enable named no project column; add ${enable} to a migration (it replaces the trigger and installs the project policies)`;
+  return `its rows belong to no project, so no member's role grants them: ${addProject}, then add ${enable} to a migration; ${elsewhere} (its changes still stream to service tokens that grant every project)`;
+}
+
+/** Pure: the schema's tables joined with the catalog; tables the catalog does not stream, or streams without a project column, are not served. */
+export function buildResources(tables: PgTable[], catalog: Map<string, StreamedTable>): Resources {
   const out: Resource[] = [];
+  const unserved: Unserved[] = [];
   for (const table of tables) {
     const name = getTableName(table);
     const streamed = catalog.get(name);
+    const left = !streamed ? 'not-streamed' : streamed.projectColumn === null ? 'no-project' : null;
+    if (left) {
+      unserved.push({ table: name, path: name.replace(/_/g, '-'), reason: left, fix: unservedFix(table, left) });
+      continue;
+    }
     if (!streamed) continue;
     const byName = columnsByName(table);
     const key = byName.get(streamed.keyColumn);
@@ -120,10 +175,10 @@ export function buildResources(tables: PgTable[], catalog: Map<string, StreamedT
       projectFrom,
     });
   }
-  return out;
+  return Object.assign(out, { unserved });
 }
 
 /** The resources at start-up: the app schema's tables (and any given beside them) the catalog shows streamed. */
-export async function loadResources(db: Queryable, extra: PgTable[] = []): Promise<Resource[]> {
+export async function loadResources(db: Queryable, extra: PgTable[] = []): Promise<Resources> {
   return buildResources([...schemaTables(), ...extra], await loadStreamedTables(db));
 }

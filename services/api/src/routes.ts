@@ -2,8 +2,9 @@
 // security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
 // not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
 // stream cursor (contract item 4); the outbox records the user as the actor. Every row
-// returned is `to_jsonb` of the table's row, shaped by shapeRow: the function that shapes
-// the stream's rows, so a fetched row and the same row streamed are equal by construction.
+// returned is the table's row as the capture trigger records it (numeric and int8 as text),
+// shaped by shapeRow: the function that shapes the stream's rows, so a fetched row and the
+// same row streamed are equal by construction.
 // Writes answer with the row's version as ETag and their transaction's txid
 // (Realtime-Txid), honour If-Match (409 with the current row when stale) and
 // Idempotency-Key (writes/idempotency.ts).
@@ -15,12 +16,13 @@ import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
-import { shapeRow, type JsonRow } from '@realtime/db';
+import { shapeRow, unlistedExactColumns, type JsonRow } from '@realtime/db';
 import { HttpError, notFound, parseInput } from './errors';
-import type { Resource } from './resources';
+import type { Resource, Unserved } from './resources';
 import { asUser } from './auth/as-user';
 import { textLimits } from './limits/text';
 import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
+import { exactColumnOf, parseExact, type ExactColumn } from './writes/numbers';
 import { idempotentWrite, type WriteOutcome, type WriteResponse } from './writes/idempotency';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
@@ -28,8 +30,8 @@ const uuid = z.string().uuid('must be a UUID');
 
 export interface RoutesOptions {
   db: NodePgDatabase;
-  /** What to serve: loadResources() at start-up, after migrations. */
-  resources: Resource[];
+  /** What to serve: loadResources() at start-up, after migrations (its `unserved` are named in a warning and answer 404 with their fix). */
+  resources: Resource[] & { unserved?: readonly Unserved[] };
   /** Signs the lists' stream cursors: the gateway's secret (REALTIME_JWT_SECRET), which checks them. */
   cursorSecret: Uint8Array;
 }
@@ -70,9 +72,14 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   // queued after it name the row before the server has seen it. An id a row the user
   // cannot see has taken is refused with this very message (newIdRefused).
   if (keyIsUuid) insertSchema = insertSchema.extend({ [r.keyField]: z.string().uuid(NEW_ID).optional() });
-  const updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
-  // The row as to_jsonb makes it, shaped as the stream shapes it.
-  const rowOf = { row: sql<JsonRow>`to_jsonb(${table})` };
+  let updateSchema = (createUpdateSchema(table, bounds) as unknown as z.ZodObject).omit(server).strict();
+  // numeric and int8 take a JSON number or a string (writes/numbers.ts), whatever mode the schema reads them in.
+  const exact = exactFields(columns, server);
+  insertSchema = insertSchema.extend(exactShape(exact, 'insert'));
+  updateSchema = updateSchema.extend(exactShape(exact, 'update'));
+  // The row as the capture trigger records it (to_jsonb with numeric and int8 as their
+  // own text, migration 0015), shaped as the stream shapes it.
+  const rowOf = { row: rowJson(r) };
   const shape = (row: JsonRow) => shapeRow(r.streamed, row);
   const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
   const listQuery = z
@@ -253,6 +260,49 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   });
 }
 
+/**
+ * `to_jsonb(row)` with the numeric and int8 columns the capture trigger lists as their own
+ * text, as the trigger records rows (migration 0015): the same columns, so that a row read
+ * here and the same row streamed stay equal even when a column is not listed yet.
+ */
+function rowJson(r: Resource): SQL<JsonRow> {
+  const name = sql.identifier(r.channel);
+  const parts = r.streamed.exactColumns.map((c) => sql` || jsonb_build_object(${c}::text, ${name}.${sql.identifier(c)}::text)`);
+  return sql<JsonRow>`(to_jsonb(${name})${sql.join(parts)})`;
+}
+
+interface ExactField {
+  field: string;
+  column: ExactColumn;
+  notNull: boolean;
+  hasDefault: boolean;
+}
+
+function exactFields(columns: Record<string, AnyPgColumn>, server: Record<string, true>): ExactField[] {
+  const out: ExactField[] = [];
+  for (const [field, c] of Object.entries(columns)) {
+    const column = field in server ? null : exactColumnOf(c as unknown as { columnType: string; precision?: number; scale?: number });
+    if (column) out.push({ field, column, notNull: c.notNull, hasDefault: c.hasDefault });
+  }
+  return out;
+}
+
+/** The body's schema for those columns: required on insert unless nullable or defaulted, optional on update. */
+function exactShape(fields: ExactField[], mode: 'insert' | 'update'): Record<string, z.ZodType> {
+  return Object.fromEntries(
+    fields.map(({ field, column, notNull, hasDefault }) => {
+      const value = z.unknown().transform((v, ctx) => {
+        const parsed = v === undefined ? { ok: false as const, message: 'required' } : parseExact(v, column);
+        if (parsed.ok) return parsed.value;
+        ctx.addIssue({ code: 'custom', message: parsed.message });
+        return z.NEVER;
+      });
+      const optional = mode === 'update' || hasDefault || !notNull;
+      return [field, notNull ? (optional ? value.optional() : value) : value.nullable().optional()];
+    }),
+  );
+}
+
 /** A write's answer, first or replayed: its status, body, ETag and the txid that wrote it. */
 function sendWrite(reply: FastifyReply, outcome: WriteOutcome): FastifyReply {
   void reply.code(outcome.status).header('realtime-txid', outcome.txid);
@@ -305,4 +355,29 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
   for (const r of opts.resources) routesFor(app, opts, r);
+  const unlisted = opts.resources.map((r) => ({ table: r.channel, columns: unlistedExactColumns(r.streamed), r })).filter((u) => u.columns.length > 0);
+  if (unlisted.length > 0) {
+    app.log.warn(
+      { tables: unlisted.map(({ table, columns }) => ({ table, columns })) },
+      `numeric and int8 columns are captured as JSON numbers, losing their zeros and digits beyond 2^53, until their table is declared again: ${unlisted
+        .map(({ table, columns, r }) => `${table} (${columns.join(', ')}): add SELECT realtime_enable('${table}', '${r.streamed.keyColumn}', '${r.streamed.projectColumn}'); to a migration`)
+        .join('; ')}`,
+    );
+  }
+  const unserved = opts.resources.unserved ?? [];
+  if (unserved.length === 0) return;
+  app.log.warn(
+    { tables: unserved.map((u) => ({ table: u.table, reason: u.reason, fix: u.fix })) },
+    `db/src/schema/app.ts exports ${unserved.length === 1 ? 'a table' : 'tables'} the API does not serve: ${unserved.map((u) => `${u.table} (${u.fix})`).join('; ')}`,
+  );
+  // A request to where such a table would be served learns why it is not, instead of a bare "no route".
+  for (const u of unserved) {
+    const base = `/api/${u.path}`;
+    if (app.hasRoute({ method: 'GET', url: base })) continue;
+    const answer = async (): Promise<never> => {
+      throw new HttpError(404, 'NOT_FOUND', `${base} is not served: table ${u.table}: ${u.fix}`);
+    };
+    app.all(base, answer);
+    app.all(`${base}/*`, answer);
+  }
 }

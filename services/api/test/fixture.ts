@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { createLogger } from '@realtime/db';
+import { createLogger, type Logger } from '@realtime/db';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { buildHttp, HTTP_LIMIT_DEFAULTS, type HttpLimits } from '@realtime/replicator';
 import { errorHandler } from '../src/errors';
@@ -64,13 +64,15 @@ export async function startApi(
     tables?: PgTable[];
     /** The proxies believed about the client's address (TRUST_PROXY, parsed). */
     trustProxy?: string[];
+    /** Where the API logs (silent by default). */
+    log?: Logger;
   } = {},
 ): Promise<ApiFixture> {
-  const { oidcConfig, http, limits, webDist, migration, tables, trustProxy, ...options } = extra;
+  const { oidcConfig, http, limits, webDist, migration, tables, trustProxy, log: logTo, ...options } = extra;
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   if (migration) await pool.query(migration);
-  const log = createLogger('silent');
+  const log = logTo ?? createLogger('silent');
   const app = buildHttp({
     log,
     pool,
