@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { io, type Socket } from 'socket.io-client';
-import { createLogger, fingerprint, fingerprintInputSql } from '@realtime/db';
+import { createLogger, fingerprint, fingerprintInputSql, type Logger } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
@@ -43,6 +43,8 @@ export async function startGateway(
     channels?: string[];
     /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
     jwtSecret?: Uint8Array;
+    /** The gateway's logger (default `log`): a test that reads what the gateway logs passes its own. */
+    log?: Logger;
   } = {},
 ): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -64,7 +66,7 @@ export async function startGateway(
     httpServer: server,
     pool,
     feed,
-    log,
+    log: opts.log ?? log,
     // Every streamed table, from the catalog, as npm start serves them.
     channels: await ChannelCatalog.load({ pool, log, listenUrl: url, only: opts.channels }),
     frontendUrls: ['http://localhost:3000'],
