@@ -32,21 +32,20 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-export async function startGateway(
-  url: string,
-  opts: {
-    replicator?: Replicator;
-    limits?: Partial<GatewayLimits>;
-    failQuery?: (sql: string) => boolean;
-    /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
-    onQuery?: (sql: string) => void;
-    channels?: string[];
-    /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
-    jwtSecret?: Uint8Array;
-    /** The gateway's logger (default `log`): a test that reads what the gateway logs passes its own. */
-    log?: Logger;
-  } = {},
-): Promise<GatewayHandle> {
+export interface GatewayStartOptions {
+  replicator?: Replicator;
+  limits?: Partial<GatewayLimits>;
+  failQuery?: (sql: string) => boolean;
+  /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
+  onQuery?: (sql: string) => void;
+  channels?: string[];
+  /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
+  jwtSecret?: Uint8Array;
+  /** The gateway's logger (default `log`): a test that reads what the gateway logs passes its own. */
+  log?: Logger;
+}
+
+export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
   const { failQuery, onQuery } = opts;
@@ -262,8 +261,16 @@ export interface Stack {
   settled(...others: GatewayHandle[]): Promise<number>;
 }
 
-/** A test file's database, replicator and gateway (in-process rows), torn down after it. */
-export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
+/** A user row, as the API's sign-up makes it. */
+export async function addUser(pool: pg.Pool, email: string): Promise<string> {
+  return (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [email])).rows[0]!.id;
+}
+
+/**
+ * A test file's database, replicator and gateway (in-process rows), torn down after it;
+ * `gateway` adds options of the gateway (limits, a watch on its statements).
+ */
+export function useStack(opts: { maxSubscriptions?: number; gateway?: Omit<GatewayStartOptions, 'replicator'> } = {}): Stack {
   const clients: Client[] = [];
   const stack = {
     async client(tok: string | Promise<string> = token(), port?: number) {
@@ -284,7 +291,8 @@ export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
     stack.pool.on('error', () => undefined);
     stack.replicator = startReplicator(stack.db.url);
     await stack.replicator.start();
-    stack.gw = await startGateway(stack.db.url, { replicator: stack.replicator, limits: opts.maxSubscriptions ? { maxSubscriptions: opts.maxSubscriptions } : {} });
+    const limits = { ...opts.gateway?.limits, ...(opts.maxSubscriptions ? { maxSubscriptions: opts.maxSubscriptions } : {}) };
+    stack.gw = await startGateway(stack.db.url, { ...opts.gateway, replicator: stack.replicator, limits });
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();

@@ -129,7 +129,9 @@ describe('many gateways, slow clients, cleanup', () => {
   });
 
   test('a client that stops reading gets resync once its queue passes the bound; others are unaffected', async () => {
-    const small = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 2 * 1024 * 1024 } });
+    // A grace longer than the test: on a loaded machine the writes below can outlast the
+    // default, and a socket closed for not reading would never read its resync.
+    const small = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 2 * 1024 * 1024, slowClientMs: 120_000 } });
     try {
       const p = await newProject(stack.pool, 'SL');
       const slow = new Received(await client(token(), small.port));
