@@ -10,7 +10,7 @@ import { createLogger, fingerprint, fingerprintInputSql, type Logger } from '@re
 import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
-import type { GatewayLimits } from '../src/gateway';
+import type { GatewayLimits, Heartbeat } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
 import { signToken } from '@realtime/auth';
@@ -43,6 +43,8 @@ export interface GatewayStartOptions {
   jwtSecret?: Uint8Array;
   /** The gateway's logger (default `log`): a test that reads what the gateway logs passes its own. */
   log?: Logger;
+  /** The gateway's heartbeat (default DEFAULT_HEARTBEAT): longer for a test whose client stops reading on purpose. */
+  heartbeat?: Heartbeat;
 }
 
 export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
@@ -71,6 +73,7 @@ export async function startGateway(url: string, opts: GatewayStartOptions = {}):
     frontendUrls: ['http://localhost:3000'],
     jwtSecret: opts.jwtSecret ?? secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
+    ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
   });
   gateway.start();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
