@@ -13,7 +13,7 @@ export const changesSent = new client.Counter({ name: 'realtime_changes_sent_tot
 export const batchesSent = new client.Counter({ name: 'realtime_batches_sent_total', help: 'Live `changes` messages sent: one per subscription per feed batch.' });
 export const limitHits = new client.Counter({
   name: 'realtime_limit_hits_total',
-  help: 'Clients that reached a bound, by bound: socket_queue_bytes, slow_socket_closed, sockets_per_user, subscriptions_per_socket, subscribes_per_second, origin.',
+  help: 'Clients that reached a bound, by bound: socket_queue_bytes, slow_socket_closed, sockets_per_user, subscriptions_per_socket, subscribes_per_second, replays_per_user, origin (limits/notes.ts names the variable of each).',
   labelNames: ['limit'],
 });
 

@@ -6,11 +6,11 @@ import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { io, type Socket } from 'socket.io-client';
-import { createLogger, fingerprint, fingerprintInputSql } from '@realtime/db';
+import { createLogger, fingerprint, fingerprintInputSql, type Logger } from '@realtime/db';
 import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed } from '../src/feed';
-import type { GatewayLimits } from '../src/gateway';
+import type { GatewayLimits, Heartbeat } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
 import { signToken } from '@realtime/auth';
@@ -32,19 +32,22 @@ export interface GatewayHandle {
   stop(): Promise<void>;
 }
 
-export async function startGateway(
-  url: string,
-  opts: {
-    replicator?: Replicator;
-    limits?: Partial<GatewayLimits>;
-    failQuery?: (sql: string) => boolean;
-    /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
-    onQuery?: (sql: string) => void;
-    channels?: string[];
-    /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
-    jwtSecret?: Uint8Array;
-  } = {},
-): Promise<GatewayHandle> {
+export interface GatewayStartOptions {
+  replicator?: Replicator;
+  limits?: Partial<GatewayLimits>;
+  failQuery?: (sql: string) => boolean;
+  /** Sees every statement of the stack's pool (the feed's, the catalog's and the gateway's) as it is sent. */
+  onQuery?: (sql: string) => void;
+  channels?: string[];
+  /** The secret of tokens and list cursors (default `secret`): an API's, to take the cursors of its lists. */
+  jwtSecret?: Uint8Array;
+  /** The gateway's logger (default `log`): a test that reads what the gateway logs passes its own. */
+  log?: Logger;
+  /** The gateway's heartbeat (default DEFAULT_HEARTBEAT): longer for a test whose client stops reading on purpose. */
+  heartbeat?: Heartbeat;
+}
+
+export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => undefined);
   const { failQuery, onQuery } = opts;
@@ -64,12 +67,13 @@ export async function startGateway(
     httpServer: server,
     pool,
     feed,
-    log,
+    log: opts.log ?? log,
     // Every streamed table, from the catalog, as npm start serves them.
     channels: await ChannelCatalog.load({ pool, log, listenUrl: url, only: opts.channels }),
     frontendUrls: ['http://localhost:3000'],
     jwtSecret: opts.jwtSecret ?? secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
+    ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
   });
   gateway.start();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -260,8 +264,16 @@ export interface Stack {
   settled(...others: GatewayHandle[]): Promise<number>;
 }
 
-/** A test file's database, replicator and gateway (in-process rows), torn down after it. */
-export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
+/** A user row, as the API's sign-up makes it. */
+export async function addUser(pool: pg.Pool, email: string): Promise<string> {
+  return (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [email])).rows[0]!.id;
+}
+
+/**
+ * A test file's database, replicator and gateway (in-process rows), torn down after it;
+ * `gateway` adds options of the gateway (limits, a watch on its statements).
+ */
+export function useStack(opts: { maxSubscriptions?: number; gateway?: Omit<GatewayStartOptions, 'replicator'> } = {}): Stack {
   const clients: Client[] = [];
   const stack = {
     async client(tok: string | Promise<string> = token(), port?: number) {
@@ -282,7 +294,8 @@ export function useStack(opts: { maxSubscriptions?: number } = {}): Stack {
     stack.pool.on('error', () => undefined);
     stack.replicator = startReplicator(stack.db.url);
     await stack.replicator.start();
-    stack.gw = await startGateway(stack.db.url, { replicator: stack.replicator, limits: opts.maxSubscriptions ? { maxSubscriptions: opts.maxSubscriptions } : {} });
+    const limits = { ...opts.gateway?.limits, ...(opts.maxSubscriptions ? { maxSubscriptions: opts.maxSubscriptions } : {}) };
+    stack.gw = await startGateway(stack.db.url, { ...opts.gateway, replicator: stack.replicator, limits });
   });
   afterAll(async () => {
     for (const c of clients) c.disconnect();

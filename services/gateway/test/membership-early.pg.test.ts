@@ -5,53 +5,36 @@
 // a test trigger so that the window is as long as the test needs.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
-import { createTestDatabase, holdStamps, type TestDatabase } from '@realtime/db/testing';
+import { holdStamps } from '@realtime/db/testing';
 import { signUserToken } from '@realtime/auth';
-import type { Replicator } from '@realtime/replicator';
 import type { FeedChange } from '../src/feed';
-import { connect, headSeq, positionAt, projectOf, Received, secret, startGateway, startReplicator, waitFor, type Client, type GatewayHandle } from './helpers';
+import { addUser, connect, positionAt, projectOf, Received, secret, useStack, waitFor, type Client, type GatewayHandle } from './helpers';
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let replicator: Replicator;
-let gw: GatewayHandle;
-const clients: Client[] = [];
 /** Reads of the outbox's bounds by the gateway (readBounds), counted as they are sent. */
 let boundsReads = 0;
 /** Every change the feed handed out, as the gateway got it. */
 const fed: FeedChange[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  pool.on('error', () => undefined);
-  replicator = startReplicator(db.url);
-  await replicator.start();
-  gw = await startGateway(db.url, {
-    replicator,
+const stack = useStack({
+  gateway: {
     onQuery: (sql) => {
       if (sql.includes('AS floor')) boundsReads++;
     },
-  });
+  },
+});
+let pool: pg.Pool;
+let gw: GatewayHandle;
+const clients: Client[] = [];
+
+beforeAll(() => {
+  ({ pool, gw } = stack);
   gw.feed.onChanges((batch) => fed.push(...batch));
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const c of clients) c.disconnect();
-  await gw?.stop();
-  await replicator?.stop();
-  await pool?.end();
-  await db?.drop();
 });
 
-async function settled(): Promise<number> {
-  return waitFor('every change stamped and fed', async () => {
-    const h = await headSeq(pool);
-    return h >= 0 && gw.feed.position === h ? h : null;
-  });
-}
-
-const addUser = async (email: string) => (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [email])).rows[0]!.id;
+const settled = () => stack.settled();
 const job = async (projectId: string, name: string) =>
   (await pool.query<{ id: string }>(`INSERT INTO extraction_jobs (project_id, document_name) VALUES ($1, $2) RETURNING id`, [projectId, name])).rows[0]!.id;
 const projectOfRow = (c: { channel: string; row: Record<string, unknown> | null; old: Record<string, unknown> | null }) => {
@@ -60,8 +43,8 @@ const projectOfRow = (c: { channel: string; row: Record<string, unknown> | null;
 };
 
 test('a first socket connected between a revocation going out and its stamp gets nothing of the project after the revocation, across a token refresh', async () => {
-  const owner = await addUser('owner@example.com');
-  const dave = await addUser('dave@example.com');
+  const owner = await addUser(pool, 'owner@example.com');
+  const dave = await addUser(pool, 'dave@example.com');
   const A = await projectOf(pool, owner, 'A');
   const B = await projectOf(pool, owner, 'B');
   await pool.query(`INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $3, 'viewer'), ($2, $3, 'viewer')`, [A, B, dave]);

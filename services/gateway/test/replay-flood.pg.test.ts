@@ -7,22 +7,15 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createHmac } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { readCursor, signUserToken } from '@realtime/auth';
-import type { Replicator } from '@realtime/replicator';
 import type { SubscribeAck, SubscribeRequest } from '@realtime/protocol';
 import { SINCE_AHEAD_MARGIN } from '../src/replay/admit';
 import { limitHits } from '../src/metrics';
-import { connect, headSeq, positionAt, projectOf, Received, secret, startGateway, startReplicator, waitFor, type Client, type GatewayHandle } from './helpers';
+import { addUser, connect, positionAt, projectOf, Received, secret, useStack, waitFor, type Client, type GatewayHandle } from './helpers';
 
 /** What a replay reads, by the statements that read it (bounds, history checks, pending rows, memberships, pages). */
 const REPLAY_READS = ['AS floor', 'in_range', 'pg_visible_in_snapshot', "table_name = 'project_members'", 'WITH picked'];
 
-let db: TestDatabase;
-let pool: pg.Pool;
-let replicator: Replicator;
-let gw: GatewayHandle;
-const sockets: Client[] = [];
 let replayReads = 0;
 /** The most replays running at once seen at any replay read, while `watchRunning` is on. */
 let maxRunning = 0;
@@ -30,44 +23,34 @@ let watchRunning = false;
 const user = { victim: '', attacker: '' };
 const project = { victim: '', attacker: '' };
 const PER_USER = 2;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  pool.on('error', () => undefined);
-  replicator = startReplicator(db.url);
-  await replicator.start();
-  gw = await startGateway(db.url, {
-    replicator,
+const stack = useStack({
+  gateway: {
     limits: { maxSubscriptions: 100, maxReplaysPerUser: PER_USER, pageSize: 200 },
     onQuery: (sql) => {
       if (!REPLAY_READS.some((s) => sql.includes(s))) return;
       replayReads++;
       if (watchRunning) maxRunning = Math.max(maxRunning, gw.gateway.stats().replaysRunning);
     },
-  });
-  const addUser = async (email: string) => (await pool.query<{ id: string }>(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [email])).rows[0]!.id;
-  user.victim = await addUser('victim@example.com');
-  user.attacker = await addUser('attacker@example.com');
+  },
+});
+let pool: pg.Pool;
+let gw: GatewayHandle;
+const sockets: Client[] = [];
+
+beforeAll(async () => {
+  ({ pool, gw } = stack);
+  user.victim = await addUser(pool, 'victim@example.com');
+  user.attacker = await addUser(pool, 'attacker@example.com');
   project.victim = await projectOf(pool, user.victim, 'victim');
   project.attacker = await projectOf(pool, user.attacker, 'attacker');
   await settled();
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const s of sockets) s.disconnect();
-  await gw?.stop();
-  await replicator?.stop();
-  await pool?.end();
-  await db?.drop();
 });
 
-async function settled(): Promise<number> {
-  return waitFor('every change stamped and fed', async () => {
-    const h = await headSeq(pool);
-    return h >= 0 && gw.feed.position === h ? h : null;
-  });
-}
+const settled = () => stack.settled();
 
 const jobs = (projectId: string, n: number) =>
   pool.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'doc-' || g || '.pdf' FROM generate_series(1, $2::int) g`, [projectId, n]);

@@ -129,9 +129,18 @@ describe('many gateways, slow clients, cleanup', () => {
   });
 
   test('a client that stops reading gets resync once its queue passes the bound; others are unaffected', async () => {
-    const small = await startGateway(stack.db.url, { replicator: stack.replicator, limits: { queueBytes: 2 * 1024 * 1024 } });
+    // A grace and a heartbeat longer than the test: on a loaded machine the writes below can
+    // outlast both defaults, and a socket closed for not reading (by the stalled-socket grace,
+    // or a pong it could not send) would never read its resync.
+    const small = await startGateway(stack.db.url, {
+      replicator: stack.replicator,
+      limits: { queueBytes: 2 * 1024 * 1024, slowClientMs: 120_000 },
+      heartbeat: { pingInterval: 60_000, pingTimeout: 60_000 },
+    });
     try {
       const p = await newProject(stack.pool, 'SL');
+      // The project's own INSERT reaches the gateway before the clients subscribe live.
+      await settled(small);
       const slow = new Received(await client(token(), small.port));
       const fast = new Received(await client(token(), small.port));
       await slow.subscribe({ channel: 'projects', filter: { id: p } });

@@ -1,20 +1,17 @@
 // The replicator: one leader stamps every outbox row with a dense seq, in commit order
 // from the WAL, or in id order from NOTIFY + scans when logical replication is not
-// available; standbys wait on the advisory lock. This file is the IO shell; decisions
-// live in mode.ts, transactions.ts, batch.ts and lsn.ts.
+// available; standbys wait on the advisory lock. This file is the leader's lifecycle
+// (lock, modes, fallback); one run of the WAL stream is a WalStream (wal/stream.ts), and
+// the decisions live in mode.ts, wal/pacing.ts, transactions.ts, batch.ts and lsn.ts.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { LogicalReplicationService, PgoutputPlugin } from 'pg-logical-replication';
 import { openListener, type Logger } from '@realtime/db';
 import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
-import { BatchBuffer, type Batch } from './sequencer/batch';
-import { earlyEligible, numberEarly } from './sequencer/early';
-import { DurableAcks } from './sequencer/durable';
-import { readHead, stampPieces, stampVisible, walPositions, type StampedChange, type StampResult } from './sequencer/stamp';
-import { forLibraryAck, formatLsn, maxLsn, parseLsn } from './wal/lsn';
+import { readHead, stampVisible, walPositions, type StampedChange, type StampResult } from './sequencer/stamp';
+import { parseLsn } from './wal/lsn';
 import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './wal/slot';
-import { TransactionAssembler, type OutboxMessage } from './wal/transactions';
+import { WalStream } from './wal/stream';
 import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './state';
 import * as metrics from './metrics';
 import type { MetricsJson } from './metrics';
@@ -34,8 +31,6 @@ export const STARTING: Omit<ReplicatorStatus, 'identity'> = {
   stampedSinceStart: 0,
   lastError: null,
 };
-/** How long a streamed transaction may stay invisible to our snapshot before we give up on the stream. */
-const VISIBILITY_WAIT_MS = 30_000;
 /** Channel the trigger notifies on in NOTIFY mode. */
 export const OUTBOX_CHANNEL = 'realtime_outbox';
 
@@ -362,203 +357,36 @@ export class Replicator implements ReplicatorLike {
   }
 
   private async stream(client: pg.Client, lost: Deferred<never>, confirmed: bigint, earlyFrom: bigint): Promise<void> {
-    const { batchSize, lingerMs } = this.cfg;
-    const asyncStamps = (this.cfg.stampCommit ?? 'async') === 'async';
-    const durableCheckMs = this.cfg.durableCheckMs ?? 50;
-    // Commit order from the WAL is what a successor would number the same way, so these
-    // stamps need not wait for the disk before their changes go out (see DurableAcks).
-    if (asyncStamps) await client.query('SET synchronous_commit = off');
-    // Acknowledge only what we say, when we say it: no timer (issue #22 of the library
-    // acknowledges the last received LSN on one) and flow control, so that handlers are
-    // awaited before the next message (issue #11).
-    const service = new EndSafeReplicationService(
-      { connectionString: this.cfg.directUrl, application_name: 'realtime-replicator-wal' },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    const stream = new WalStream(
+      {
+        client,
+        directUrl: this.cfg.directUrl,
+        slot: this.cfg.slot,
+        publication: this.cfg.publication,
+        batchSize: this.cfg.batchSize,
+        lingerMs: this.cfg.lingerMs,
+        asyncStamps: (this.cfg.stampCommit ?? 'async') === 'async',
+        durableCheckMs: this.cfg.durableCheckMs ?? 50,
+        earlyDelivery: this.cfg.earlyDelivery ?? true,
+        earlyFrom,
+        confirmed,
+        stampedChannel: STAMPED_CHANNEL,
+        log: this.log,
+      },
+      {
+        head: () => this.head,
+        wantsRows: () => this.listeners.size > 0,
+        publish: (result) => this.publish(result),
+        acknowledged: (lsn) => (this.state.ackedLsn = lsn),
+        streaming: () => {
+          metrics.setMode('wal');
+          this.state.mode = 'wal';
+          this.state.reason = null;
+        },
+        stopping: () => this.stopping,
+      },
     );
-    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.cfg.publication] });
-    const assembler = new TransactionAssembler(batchSize);
-    const buffer = new BatchBuffer();
-    const failed = deferred<never>();
-    let acked = confirmed;
-    let stamps = 0;
-    let stampFailed = false;
-    let dbStamping = false;
-    const earlyOn = this.cfg.earlyDelivery ?? true;
-    let linger: NodeJS.Timeout | NodeJS.Immediate | null = null;
-    const durable = new DurableAcks();
-    let durableTimer: NodeJS.Timeout | null = null;
-    let draining = false;
-    let broken = false;
-    const fail = (err: unknown) => {
-      broken = true;
-      failed.reject(err);
-    };
-    // One query at a time on the leader's session: stamps and mode writes take turns.
-    let onClient: Promise<unknown> = Promise.resolve();
-    const serially = <T>(fn: () => Promise<T>): Promise<T> => {
-      const next = onClient.then(fn);
-      onClient = next.catch(() => undefined);
-      return next;
-    };
-
-    const ack = (to: bigint, why: string) => {
-      this.log.trace({ to: formatLsn(to), acked: formatLsn(acked), why }, 'ack');
-      acked = maxLsn(acked, to);
-      this.state.ackedLsn = formatLsn(acked);
-      void service.acknowledge(forLibraryAck(acked));
-    };
-    // Acknowledges what is on disk; asks again while stamps still wait for it.
-    const checkDurable = async (): Promise<void> => {
-      if (durableTimer) clearTimeout(durableTimer);
-      durableTimer = null;
-      if (durable.pending === 0 || broken) return;
-      const to = await serially(async () => {
-        const asked = durable.asking();
-        const at = await walPositions(client);
-        return durable.settle(asked, parseLsn(at.insert), parseLsn(at.flush));
-      });
-      if (to !== null) ack(to, 'stamp flushed');
-      scheduleDurable();
-    };
-    const scheduleDurable = () => {
-      if (durable.pending === 0 || durableTimer || broken || draining) return;
-      durableTimer = setTimeout(() => void checkDurable().catch(fail), durableCheckMs);
-    };
-    // One stamp statement for a batch, retried while any of its rows is not visible yet.
-    // `early`: its changes went out already, numbered from the WAL; the statement must
-    // give every row exactly those seqs (it numbers the same way), or the stream stops.
-    const stampBatch = async (batch: Batch, head: number, early: boolean): Promise<void> => {
-      // Stamps land in the order they were queued or not at all: after a failed stamp none
-      // of the later ones may run, or the stamped seqs would not be a prefix of commit order.
-      // A stream that broke is no reason to drop them: a batch numbered early went out,
-      // and stamping it as numbered spares a successor from having to number it again
-      // (which only streaming the slot again would do the same way).
-      if (stampFailed) throw new Error('an earlier stamp failed; this batch will be streamed again');
-      try {
-        await stampOne(batch, head, early);
-      } catch (err) {
-        stampFailed = true;
-        broken = true;
-        throw err;
-      }
-    };
-    const stampOne = async (batch: Batch, head: number, early: boolean): Promise<void> => {
-      const started = Date.now();
-      const withRows = !early && this.listeners.size > 0;
-      let result = await stampPieces(client, batch.pieces, head, withRows, STAMPED_CHANNEL);
-      for (let wait = 1; !result.complete; wait = Math.min(wait * 2, 100)) {
-        if (Date.now() - started > VISIBILITY_WAIT_MS) {
-          throw new Error(`outbox rows of a committed transaction stayed invisible for ${VISIBILITY_WAIT_MS} ms; restarting the stream`);
-        }
-        await new Promise((r) => setTimeout(r, wait));
-        result = await stampPieces(client, batch.pieces, head, withRows, STAMPED_CHANNEL);
-      }
-      if (early && result.stamped !== batch.rows) {
-        this.log.error({ head, rows: batch.rows, stamped: result.stamped }, 'rows numbered early were stamped already: their changes went out under other seqs');
-        throw new Error(`${batch.rows - result.stamped} of ${batch.rows} rows numbered early (seqs ${head + 1}..${head + batch.rows}) were stamped already`);
-      }
-      if (!early) this.publish(result);
-      const now = Date.now();
-      for (const p of batch.pieces) if (p.ids.length) metrics.stampLatency.observe(Math.max(0, now - Number(p.commitTime / 1000n)) / 1000);
-      if (batch.ackTo) durable.stamped(parseLsn(batch.ackTo));
-    };
-    const track = async (stamp: Promise<void>): Promise<void> => {
-      stamps++;
-      try {
-        await stamp;
-      } finally {
-        stamps--;
-      }
-      scheduleDurable();
-    };
-    const flush = async (): Promise<void> => {
-      if (buffer.isEmpty) return;
-      if (earlyOn && !dbStamping && earlyEligible(buffer.peek(), earlyFrom)) {
-        // Out now, in seq order after everything published before; stamped behind the
-        // stamps already queued. A batch numbered by the database holds later ones back
-        // (dbStamping), so that publication stays in seq order.
-        const batch = buffer.take();
-        const head = this.head;
-        const changes = numberEarly(batch.pieces, head);
-        this.publish({ head: head + changes.length, stamped: changes.length, changes });
-        metrics.earlyTotal.inc(changes.length);
-        return track(serially(() => stampBatch(batch, head, true)));
-      }
-      while (dbStamping) await onClient;
-      if (buffer.isEmpty) return;
-      const batch = buffer.take();
-      dbStamping = true;
-      // The head is read when the statement runs: after every stamp queued before it.
-      return track(serially(() => stampBatch(batch, this.head, false)).finally(() => (dbStamping = false)));
-    };
-    const libraryIdle = () => {
-      // Internal fields: messages received but not yet handed to us must not be skipped by
-      // acknowledging a keepalive position past them.
-      const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
-      return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
-    };
-
-    service.on('start', () => {
-      metrics.setMode('wal');
-      this.state.mode = 'wal';
-      this.state.reason = null;
-      this.log.info({ from: formatLsn(confirmed) }, 'WAL mode: streaming');
-      serially(() => setMode(client, 'wal', null, false)).catch(fail);
-    });
-    service.on('data', async (_lsn: string, msg: OutboxMessage) => {
-      if (draining || broken) return;
-      try {
-        for (const piece of assembler.push(msg)) buffer.push(piece);
-        if (buffer.rows >= batchSize) await flush();
-        else if (!buffer.isEmpty && !linger) {
-          const fire = () => {
-            linger = null;
-            flush().catch(fail);
-          };
-          // setTimeout(0) is a millisecond in Node; setImmediate stamps after this turn's messages.
-          linger = lingerMs === 0 ? setImmediate(fire) : setTimeout(fire, lingerMs);
-        }
-      } catch (err) {
-        fail(err);
-      }
-    });
-    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
-      if (draining || broken) return;
-      const idle = !assembler.inTransaction && buffer.isEmpty && stamps === 0 && durable.pending === 0 && libraryIdle();
-      if (idle) ack(parseLsn(lsn), 'idle keepalive');
-      else if (shouldRespond) ack(acked, 'keepalive');
-    });
-    service.on('error', fail);
-
-    const subscribed = service.subscribe(plugin, this.cfg.slot).then(() => {
-      if (!this.stopping) throw new Error('the replication stream ended');
-    });
-    subscribed.catch(() => undefined);
-    try {
-      await Promise.race([subscribed, failed.promise, lost.promise, this.stopped.promise]);
-    } finally {
-      draining = true;
-      if (linger) {
-        clearTimeout(linger as NodeJS.Timeout);
-        clearImmediate(linger as NodeJS.Immediate);
-      }
-      if (!broken && this.stopping) {
-        // SIGTERM: the batch in hand is stamped and acknowledged before the stream closes.
-        await flush().catch((err: unknown) => this.log.error({ err }, 'could not stamp the last batch; it will be streamed again'));
-        await onClient;
-        // A stamp not yet on disk stays unacknowledged: its transactions are sent again
-        // and skipped as already stamped. Waiting a moment spares the next leader that.
-        for (let i = 0; i < 40 && durable.pending > 0 && !broken; i++) {
-          await new Promise((r) => setTimeout(r, 25));
-          await checkDurable().catch(() => undefined);
-        }
-      }
-      if (durableTimer) clearTimeout(durableTimer);
-      // Whatever way the stream ended, the stamps queued on the leader's session finish
-      // first (or fail with it): the next mode starts from the head they leave.
-      await onClient;
-      await service.destroy().catch(() => undefined);
-    }
+    await stream.run(lost.promise, this.stopped.promise);
   }
 
   private async notifyMode(client: pg.Client, term: Term, reason: string): Promise<void> {
@@ -633,23 +461,6 @@ export class Replicator implements ReplicatorLike {
       const l = listener as pg.Client | null;
       listener = null;
       await l?.end().catch(() => undefined);
-    }
-  }
-}
-
-/**
- * pg-logical-replication's stop() ends its client and then removes the client's
- * listeners: an error the server sends after that (the walsender terminated while the
- * stream was being torn down) would be an uncaught 'error' event and end the process.
- * The ended client keeps a listener that drops it.
- */
-class EndSafeReplicationService extends LogicalReplicationService {
-  override async stop(): Promise<this> {
-    const client = (this as unknown as { _client: pg.Client | null })._client;
-    try {
-      return await super.stop();
-    } finally {
-      client?.on('error', () => undefined);
     }
   }
 }

@@ -15,10 +15,6 @@ export async function setMode(client: pg.ClientBase, mode: Mode, reason: string 
   );
 }
 
-export async function setNotifyFlag(client: pg.ClientBase, on: boolean): Promise<void> {
-  await client.query(`UPDATE realtime_state SET notify_enabled = $1, updated_at = now() WHERE id = 1`, [on]);
-}
-
 export async function setSlotReady(client: pg.ClientBase, ready: boolean): Promise<void> {
   await client.query(`UPDATE realtime_state SET slot_ready = $1, updated_at = now() WHERE id = 1`, [ready]);
 }

@@ -56,8 +56,3 @@ export async function dropSlot(client: pg.ClientBase, slot: string): Promise<voi
     [slot],
   );
 }
-
-export async function publicationExists(client: pg.ClientBase, publication: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication]);
-  return (rowCount ?? 0) > 0;
-}

@@ -1,0 +1,98 @@
+// Who gets a change, and as what: a subscription receives a change when it is past its
+// list's position, its filter and grant let the row (old or new) through, and routing
+// makes it the change itself, a move out (DELETE) or a move in (INSERT). The rows' API
+// form is made once per change and shared by every subscription that receives it.
+import { shapeRow, type StreamedTable } from '@realtime/db';
+import type { ApiRow, Change, Filter } from '@realtime/protocol';
+import { visibleIn, type Cursor, type Principal } from '@realtime/auth';
+import type { FeedChange } from '../feed';
+import { rowAllowed } from '../auth/grant';
+import { matchesFilter, route, type DbRow } from '../subscriptions/route';
+import type { Registry } from '../subscriptions/registry';
+import type { Subscription } from '../subscriptions/subscription';
+
+export interface ApiRows {
+  row(): ApiRow | null;
+  old(): ApiRow | null;
+  /** The shared event for this op, or null when routing handed back other rows. */
+  as(op: Change['op'], row: DbRow | null, old: DbRow | null): Change | null;
+}
+
+/**
+ * The change's rows in API form, and what a subscription receives of it by op (as is,
+ * moved out as a DELETE, moved in as an INSERT), each made on first use and then shared
+ * by every subscription that receives it: one object, serialized once (wire.ts).
+ */
+export function apiRows(table: StreamedTable, change: FeedChange): ApiRows {
+  let row: ApiRow | null | undefined;
+  let old: ApiRow | null | undefined;
+  const byOp = new Map<Change['op'], Change>();
+  const api: ApiRows = {
+    row: () => (row === undefined ? (row = shapeRow(table, change.newRow)) : row),
+    old: () => (old === undefined ? (old = shapeRow(table, change.oldRow)) : old),
+    as(op, routedRow, routedOld) {
+      // Routing only ever hands back the change's own rows, so one op means one event.
+      if (routedRow !== null && routedRow !== change.newRow && routedRow !== change.oldRow) return null;
+      if (routedOld !== null && routedOld !== change.oldRow) return null;
+      let e = byOp.get(op);
+      if (!e) {
+        e = { seq: change.seq, op, row: routedRow === null ? null : routedRow === change.newRow ? api.row() : api.old(), old: routedOld === null ? null : api.old(), committedAt: change.committedAt, fp: change.fp, txid: change.txid };
+        byOp.set(op, e);
+      }
+      return e;
+    },
+  };
+  return api;
+}
+
+/** A user's membership history, as the gateway has it: their role in a project at a seq (null: none). */
+export interface Roles {
+  roleAt(projectId: string, seq: number): unknown;
+}
+
+/**
+ * Whether a subscription may see this version of a row: its filter, then its grant (a
+ * service token's projects, or a user's membership at `seq`; null `roles`: the user's
+ * history is not loaded, so nothing).
+ */
+export function rowVisible(sub: { filter: Filter | undefined; table: Pick<StreamedTable, 'projectColumn'> }, principal: Principal, roles: Roles | null, seq: number, row: DbRow | null): boolean {
+  if (!matchesFilter(row, sub.filter)) return false;
+  const column = sub.table.projectColumn;
+  if (principal.kind === 'service') return rowAllowed(principal.grant, column, row);
+  return !!row && roles !== null && column !== null && typeof row[column] === 'string' && (roles.roleAt(row[column] as string, seq) ?? null) !== null;
+}
+
+/** Whether the subscription's list (its cursor) already holds this change: then it is not sent again. */
+export function inList(cursor: Pick<Cursor, 'headSeq' | 'snapshot'> | null, seq: number, txid: string): boolean {
+  if (!cursor) return false;
+  // With a cursor, its snapshot decides what the list had: in NOTIFY mode a change the
+  // list holds can be stamped after one it does not.
+  return seq <= cursor.headSeq || visibleIn(cursor.snapshot, BigInt(txid));
+}
+
+/** What a subscription gets of a change, or null (filtered, not granted, or already in its list). */
+export function eventFor(sub: { table: StreamedTable; cursor: Cursor | null }, change: FeedChange, visible: (row: DbRow | null) => boolean, api: ApiRows = apiRows(sub.table, change)): Change | null {
+  if (inList(sub.cursor, change.seq, change.txid)) return null;
+  const routed = route(change, visible);
+  if (!routed) return null;
+  const shared = api.as(routed.op, routed.row, routed.old);
+  if (shared) return shared;
+  return {
+    seq: change.seq,
+    op: routed.op,
+    // Routing only ever hands back the change's own rows, so their API form is shared.
+    row: routed.row === change.newRow ? api.row() : routed.row === change.oldRow ? api.old() : shapeRow(sub.table, routed.row),
+    old: routed.old === change.oldRow ? api.old() : shapeRow(sub.table, routed.old),
+    committedAt: change.committedAt,
+    fp: change.fp,
+    txid: change.txid,
+  };
+}
+
+/** What a subscription gets of a change, by its principal and (for a user) membership history. */
+export function subscriberEvent(registry: Pick<Registry, 'membershipOf'>, sub: Subscription, change: FeedChange, api = apiRows(sub.table, change)): Change | null {
+  const principal = sub.socket.data.principal;
+  const log = principal.kind === 'user' ? registry.membershipOf(sub.socket) : null;
+  // An unnamed arrow: a named one costs a keepNames call per change under tsx.
+  return eventFor(sub, change, (row) => rowVisible(sub, principal, log, change.seq, row), api);
+}

@@ -1,0 +1,16 @@
+// Writing a subscription's changes to its socket: one batch, one message.
+import type { Change } from '@realtime/protocol';
+import { changesPacket } from '../subscriptions/wire';
+import type { Subscription } from '../subscriptions/subscription';
+
+/**
+ * One batch as one message; nothing when empty. Live changes are shared by their
+ * subscribers: the message is joined from changes serialized once (what
+ * emit('changes', …) would write). A replay page is this subscription's alone: one
+ * serialization of the whole page is cheapest.
+ */
+export function send(sub: Subscription, changes: Change[], shared = true): void {
+  if (changes.length === 0 || sub.closed || !sub.socket.connected) return;
+  if (shared) sub.socket.conn.write(changesPacket(sub.id, sub.channel, changes));
+  else sub.socket.emit('changes', { sub: sub.id, channel: sub.channel, changes });
+}

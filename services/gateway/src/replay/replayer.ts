@@ -1,0 +1,144 @@
+// Replay of one subscription, within the turns its subscribe took: checks that the
+// client's positions are in the history the outbox holds (decide.ts), brings the user's
+// membership history up to the replay's head, then reads pages (at most two in memory,
+// and only while the socket has room) and hands the subscription to the live feed.
+import type pg from 'pg';
+import type { Logger } from '@realtime/db';
+import type { Change } from '@realtime/protocol';
+import { grantedWithNewProject, readMemberships } from '../auth/members-reader';
+import type { Connections } from '../connections/connections';
+import { who, type Counters } from '../connections/socket';
+import { send } from '../dispatch/send';
+import { subscriberEvent } from '../dispatch/event';
+import { hasRoom, type GatewayLimits } from '../limits/limits';
+import type { LimitNotes } from '../limits/notes';
+import * as metrics from '../metrics';
+import type { Registry } from '../subscriptions/registry';
+import { covers, type Subscription } from '../subscriptions/subscription';
+import { replayDecision } from './decide';
+import type { Position } from './history';
+import { readPage, readResumeCheck, replayScope, type Page } from './reader';
+
+/** Logged at most once a minute (every one is counted in realtime_resyncs_total{reason="history-changed"}). */
+export function noteHistoryChanged(notes: LimitNotes, detail: Record<string, unknown>): void {
+  notes.once(
+    'history-changed',
+    detail,
+    'a client resumed from a position that is not in the history the outbox holds (the database restored, rolled back or replaced, or outbox rows removed): resync, no replay (further ones this minute are counted, not logged)',
+  );
+}
+
+export interface ReplayerOptions {
+  replayPool: pg.Pool;
+  registry: Registry;
+  connections: Connections;
+  limits: GatewayLimits;
+  notes: LimitNotes;
+  counters: Counters;
+  log: Logger;
+}
+
+export class Replayer {
+  constructor(private readonly opts: ReplayerOptions) {}
+
+  /** Runs within the turns the subscribe took: every read here is the replay's. */
+  async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
+    this.opts.counters.replays++;
+    metrics.replaysTotal.inc();
+    // History identity: each position is the change stamped with its seq here (same
+    // fingerprint), and every seq of the replay's range still has its row. Otherwise the
+    // seqs after it name changes of another history: a refetch, never a replay.
+    const check = await readResumeCheck(this.opts.replayPool, positions.map((p) => p.seq).filter((s) => s > 0), since, bounds.head, sub.cursor);
+    if (sub.closed) return;
+    const cursor = sub.cursor ? { headSeq: sub.cursor.headSeq, digest: sub.cursor.pending?.digest ?? null } : null;
+    const decision = replayDecision({ since, positions, bounds, check, cursor, joinedAt });
+    if (decision.kind === 'resync') {
+      if (decision.logged) {
+        const floor = Math.max(bounds.floor, check.floor);
+        noteHistoryChanged(this.opts.notes, { ...who(sub.socket), sub: sub.id, positions, floor, head: bounds.head, found: Object.fromEntries(check.fps), rowsInRange: check.inRange, pending: sub.cursor?.pending ?? null, pendingFound: check.pendingDigest });
+      }
+      return this.opts.registry.resync(sub, decision.reason, bounds.head);
+    }
+    await this.pages(sub, since, bounds);
+  }
+
+  private async pages(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
+    const { registry, replayPool, limits } = this.opts;
+    const p = sub.socket.data.principal;
+    const log = p.kind === 'user' ? registry.membershipOf(sub.socket) : null;
+    if (p.kind === 'user') {
+      // The history up to the replay's head, which the feed may not have reached yet.
+      if (!log) return;
+      for (const e of await readMemberships(replayPool, p.userId, bounds.head)) log.add(e);
+      // The head may be past the session's end, which the feed has yet to bring.
+      if (sub.closed || !(await this.opts.connections.sessions.confirm(sub.socket)) || sub.closed) return;
+      // A project gained or lost while away: the client's cache holds rows it may no
+      // longer see, or lacks rows it now may. Only a refetch gets both right.
+      for (const e of log.flipsBetween(since, bounds.head)) {
+        if (!covers(sub, e.projectId) || (await grantedWithNewProject(replayPool, e))) continue;
+        return registry.resync(sub, 'membership', bounds.head);
+      }
+      if (sub.closed) return;
+    }
+    // Only the projects this subscription may receive are read, through the index: the
+    // grant is judged by the project column the trigger records.
+    const indexed = sub.table.projectColumn;
+    const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
+    const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
+    const read = (after: number) =>
+      readPage(replayPool, { channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
+    // One replay at a time per socket (its subscriptions' replays share its bound), and
+    // within it at most two pages in memory: the one being sent and the next, read while
+    // this one is encoded and written, but only while the socket has room for it.
+    const release = await sub.socket.data.pages.take(() => sub.closed);
+    if (!release) return;
+    let next: Promise<Page> | null = null;
+    try {
+      let after = since;
+      for (;;) {
+        if (!next) {
+          if (!(await this.room(sub))) return;
+          next = read(after);
+        }
+        const page = await next;
+        next = null;
+        if (sub.closed) return;
+        const more = page.more && page.changes.length > 0;
+        if (more) {
+          after = page.changes[page.changes.length - 1]!.seq;
+          if (hasRoom(sub.socket.data.queue.bytes, limits)) next = read(after);
+        }
+        const events = page.changes.map((c) => subscriberEvent(registry, sub, c)).filter((e): e is Change => e !== null);
+        // A page is one message: the client applies it in one cache update.
+        send(sub, sub.seam.replayed(events), false);
+        if (!more) break;
+      }
+    } finally {
+      // A read still running is awaited, so that its connection goes back to the pool clean.
+      await next?.catch(() => undefined);
+      release();
+    }
+    send(sub, sub.seam.goLive(bounds.head));
+    sub.heldBytes = 0;
+    sub.socket.emit('live', { sub: sub.id, seq: sub.seam.position });
+  }
+
+  /**
+   * Waits until what waits for the socket is under half the bound. False (and the socket's
+   * subscriptions resynced) when it does not drain within the stalled-socket grace
+   * (slowClientMs): a client that stopped reading must not hold a replay's turn.
+   */
+  private async room(sub: Subscription): Promise<boolean> {
+    const socket = sub.socket;
+    const deadline = Date.now() + this.opts.limits.slowClientMs;
+    while (!hasRoom(socket.data.queue.bytes, this.opts.limits)) {
+      if (sub.closed || !socket.connected) return false;
+      if (Date.now() > deadline) {
+        this.opts.connections.slow(socket);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return !sub.closed;
+  }
+}
