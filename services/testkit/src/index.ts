@@ -1,1 +1,3 @@
 export { repoRoot } from './root';
+export { sleep, waitFailure, waitFor, waitForLine, type Probe, type WaitOptions } from './wait';
+export { FakeApi, startFakeApi, type FakeApiOptions, type FakeChange, type Fault, type Recorded } from './fake-api';
