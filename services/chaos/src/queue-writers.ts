@@ -5,7 +5,8 @@
 // same store, what a reload does with IndexedDB). Each client creates, updates and
 // deletes data_layers rows in the pinned projects, every write with a marker of its own
 // (checker.ts, checkQueueWrites), so that the outbox says how many times each write the
-// queue was given was applied, whatever the queue believes.
+// queue was given was applied, whatever the queue believes. This file runs them together;
+// one client is queue-writer.ts, its network faulty-network.ts.
 import type { Logger } from '@realtime/db';
 import type { IntendedWrite } from './checker';
 import type { NetStats } from './faulty-network';
