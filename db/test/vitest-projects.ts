@@ -51,6 +51,10 @@ export function unitProject(root?: string, name = 'unit', isolate = false): Test
       // Modules load once per worker rather than once per file: most of a unit run's time
       // was imports. A file that mocks a module or stubs globals sets `isolate` back on.
       isolate,
+      // A bound on a hung test, not on speed: on a loaded machine a pure test can wait
+      // seconds for a core (the 5 s default failed tests that pass in 1 s when idle).
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
     },
   };
 }
