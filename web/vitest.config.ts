@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
-import { vitestProjects, vitestReporters, vitestRunOptions } from '../db/test/vitest-projects.ts';
+import { unitProject, vitestReporters, vitestRunOptions } from '../db/test/vitest-projects.ts';
 
-// The web app's tests are pure (no database): only the unit project.
-export default defineConfig({ test: { projects: vitestProjects().slice(0, 1), reporters: vitestReporters(), ...vitestRunOptions } });
+// The web app's tests are pure (no database): only the unit project, isolated per file
+// (App.test.tsx mocks socket.io-client).
+export default defineConfig({ test: { projects: [unitProject(undefined, 'unit', true)], reporters: vitestReporters(), ...vitestRunOptions } });

@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { describe, expect, test } from 'vitest';
-import { chooseLogFormat, connectionLost, createLogger, logStyleOf } from './log';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { LOSS_GRACE_MS, chooseLogFormat, connectionLost, createLogger, logStyleOf } from './log';
+import { adoptStopFlag, stopFlagBuffer } from './process';
 
 describe('chooseLogFormat', () => {
   test.each([
@@ -50,28 +51,54 @@ describe('connectionLost', () => {
 });
 
 describe('a lost connection in the log', () => {
-  // In a process of its own: the logger writes to stdout, and the stop flag is process-wide.
-  const run = (stopAfterMs: number | null) => {
-    const script = `
-      import { createLogger } from './src/log.ts';
-      import { adoptStopFlag } from './src/process.ts';
-      const flag = new Int32Array(new SharedArrayBuffer(4));
-      adoptStopFlag(flag.buffer);
-      const log = createLogger('info', {}, { format: 'json' });
-      log.warn({ err: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }, 'lost');
-      log.warn('not a loss');
-      ${stopAfterMs === null ? '' : `setTimeout(() => Atomics.store(flag, 0, 1), ${stopAfterMs});`}
-      setTimeout(() => {}, 1500);
-    `;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
-    return out.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+  // The logger writes to fd 1 synchronously (fs.writeSync); the stop flag is process-wide,
+  // so each test gives the process a fresh one and puts the old one back. Fake timers
+  // stand for the grace: no test waits for it.
+  const lines: { level: number; msg: string }[] = [];
+  let restoreFlag: SharedArrayBuffer;
+  let flag: Int32Array;
+  beforeEach(() => {
+    lines.length = 0;
+    restoreFlag = stopFlagBuffer();
+    flag = new Int32Array(new SharedArrayBuffer(4));
+    adoptStopFlag(flag.buffer as SharedArrayBuffer);
+    vi.useFakeTimers();
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | Uint8Array) => {
+      const text = typeof data === 'string' ? data : Buffer.from(data).toString();
+      for (const line of text.split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { level: number; msg: string });
+      return text.length;
+    }) as typeof fs.writeSync);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+    adoptStopFlag(restoreFlag);
+  });
+  const logLoss = () => {
+    const log = createLogger('info', {}, { format: 'json' });
+    log.warn({ err: Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }) }, 'lost');
+    log.warn('not a loss');
   };
 
   test('is reported at its level when the process does not stop within the grace', () => {
-    expect(run(null).map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss'], [40, 'lost']]);
+    logLoss();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
+    vi.advanceTimersByTime(LOSS_GRACE_MS);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss'], [40, 'lost']]);
   });
 
   test('is quiet when the process begins to stop within the grace (Ctrl-C reached Postgres first)', () => {
-    expect(run(200).map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
+    logLoss();
+    vi.advanceTimersByTime(LOSS_GRACE_MS - 1);
+    Atomics.store(flag, 0, 1);
+    vi.advanceTimersByTime(1);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
+  });
+
+  test('is quiet when the process is stopping already', () => {
+    Atomics.store(flag, 0, 1);
+    logLoss();
+    vi.runAllTimers();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
   });
 });

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import Ajv2019 from 'ajv/dist/2019';
 import { parseTrustProxy } from '../src/limits/proxy';
@@ -23,8 +22,8 @@ import {
   SECRET_NAME,
   type ComposeFile,
 } from './deploy-checks';
+import { repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const require = createRequire(import.meta.url);
 // The published schema names its meta-schema by an old URL and labels its parts with
 // draft-4 "id"s, which ajv's 2019-09 build refuses; both are dropped, nothing else.

@@ -3,14 +3,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createLogger } from '@realtime/db';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { Replicator } from '@realtime/replicator';
+import { repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let db: TestDatabase;
 let pool: pg.Pool;
 let replicator: Replicator | null = null;

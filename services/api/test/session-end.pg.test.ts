@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { io } from 'socket.io-client';
 import { PROTOCOL_VERSION, type UnauthorizedEvent } from '@realtime/protocol';
@@ -15,8 +14,8 @@ import type { Replicator } from '@realtime/replicator';
 import { Received, connect, secret, startGateway, startReplicator, token as serviceToken, waitFor, type Client, type GatewayHandle } from '@realtime/gateway/test-helpers';
 import { removeUser } from '../src/users/commands';
 import { startApi, type ApiFixture, type TestUser } from './fixture';
+import { repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 let api: ApiFixture;
 let replicator: Replicator;

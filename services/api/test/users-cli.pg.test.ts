@@ -2,14 +2,13 @@
 // operators run it (a child process, its output and exit code).
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { PasswordError, verifyPassword } from '../src/auth/password';
 import { addUser, cliActor, grant, listUsers, removeUser, resetPassword, revoke, UserCommandError } from '../src/users/commands';
+import { repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let db: TestDatabase;
 let pool: pg.Pool;
 let acme = '';

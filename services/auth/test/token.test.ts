@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { SignJWT } from 'jose';
 import { signToken, signUserToken, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenError, verifyToken } from '../src/token';
 
@@ -9,12 +9,22 @@ const secret = new TextEncoder().encode('a'.repeat(32));
 const other = new TextEncoder().encode('b'.repeat(32));
 const grant = { channels: ['extraction_jobs'], projects: ['A'] };
 
+// jose reads the time from Date: a fixed clock makes every expiry exact.
+const NOW_S = 1_780_000_000;
+
 describe('tokens', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: NOW_S * 1000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   test('a signed token verifies to its grant', async () => {
     const v = await verifyToken(secret, await signToken(secret, grant, { subject: 'alice' }));
     expect(v.principal).toEqual({ kind: 'service', grant });
     expect(v.subject).toBe('alice');
-    expect(v.expiresAt).toBeGreaterThan(Date.now() / 1000);
+    expect(v.expiresAt).toBe(NOW_S + 3600);
   });
 
   test.each([
@@ -22,7 +32,7 @@ describe('tokens', () => {
     ['not a string', async () => 42, /no token/],
     ['garbage', async () => 'abc.def.ghi', /not valid/],
     ['another secret', async () => signToken(other, grant), /not valid/],
-    ['expired', async () => minted({ ...grant }).setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(secret), /expired/],
+    ['expired', async () => minted({ ...grant }).setExpirationTime(NOW_S - 10).sign(secret), /expired/],
     ['no grant', async () => minted({ foo: 1 }).setExpirationTime('1h').sign(secret), /no grant/],
     ['no expiry', async () => minted({ ...grant }).sign(secret), /no expiry/],
     ['a user token without expiry', async () => minted({ uid: '00000000-0000-4000-8000-000000000000' }).sign(secret), /no expiry/],
@@ -40,7 +50,7 @@ describe('tokens', () => {
   test('a user token verifies to its user, with at most 15 minutes to live', async () => {
     const v = await verifyToken(secret, await signUserToken(secret, '00000000-0000-4000-8000-000000000000', 3600));
     expect(v.principal).toEqual({ kind: 'user', userId: '00000000-0000-4000-8000-000000000000', sessionId: null });
-    expect(v.expiresAt! - Date.now() / 1000).toBeLessThanOrEqual(900);
+    expect(v.expiresAt).toBe(NOW_S + 900);
   });
 
   test('a user token issued for a session names it, and a malformed session id is refused', async () => {

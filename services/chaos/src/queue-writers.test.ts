@@ -1,11 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createLogger } from '@realtime/db';
+import { FakeApi, waitFor } from '@realtime/testkit';
 import { checkQueueWrites, type QueueOutboxRow } from './checker';
-import { FaultyNetwork, QueueWriter, defaultNetFaults, noNetFaults, outcomeOf, uuidFrom, type NetFaults } from './queue-writers';
+import { FaultyNetwork, defaultNetFaults, noNetFaults, type NetFaults } from './faulty-network';
+import { outcomeOf, uuidFrom } from './queue-model';
+import { QueueWriter, RESOURCE } from './queue-writer';
 import { rng } from './rng';
-import { sleep } from './stack';
 
 describe('uuidFrom', () => {
   test('v4 layout, the same for the same seed, distinct within a run', () => {
@@ -61,13 +61,20 @@ describe('FaultyNetwork', () => {
   });
 
   test('delay: sent, later', async () => {
-    const sent: Sent[] = [];
-    const n = net({ ...noNetFaults, delay: 1, delayMs: [40, 40] }, sent);
-    const t0 = Date.now();
-    await n.fetch('http://x/api/a');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
-    expect(sent).toHaveLength(1);
-    expect(n.stats.delayed).toBe(1);
+    vi.useFakeTimers();
+    try {
+      const sent: Sent[] = [];
+      const n = net({ ...noNetFaults, delay: 1, delayMs: [40, 40] }, sent);
+      const done = n.fetch('http://x/api/a');
+      await vi.advanceTimersByTimeAsync(39);
+      expect(sent).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      await done;
+      expect(sent).toHaveLength(1);
+      expect(n.stats.delayed).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('offline: everything fails unsent until it ends', async () => {
@@ -96,36 +103,49 @@ describe('FaultyNetwork', () => {
   });
 
   test('pause holds new requests back and waits for those on the wire, even ones the client gave up on', async () => {
-    const sent: Sent[] = [];
-    let finish = () => undefined as void;
-    const answer = () => new Promise<Response>((resolve) => (finish = () => resolve(new Response('{}', { status: 200 }))));
-    const n = net(noNetFaults, sent, answer);
-    const ac = new AbortController();
-    const first = n.fetch('http://x/api/a', { signal: ac.signal });
-    await sleep(5);
-    ac.abort(new Error('given up'));
-    await expect(first).rejects.toThrow('given up');
-    let paused = false;
-    const pausing = n.pause().then(() => (paused = true));
-    await sleep(20);
-    // The abandoned request may still be applied: the pause is not done until it ends.
-    expect(paused).toBe(false);
-    finish();
-    await pausing;
-    const second = n.fetch('http://x/api/b');
-    await sleep(20);
-    expect(sent).toHaveLength(1);
-    n.resume();
-    await sleep(20);
-    finish();
-    await second;
-    expect(sent.map((s) => s.url)).toEqual([expect.stringMatching(/\/api\/a$/), expect.stringMatching(/\/api\/b$/)]);
+    vi.useFakeTimers();
+    try {
+      const sent: Sent[] = [];
+      let finish = () => undefined as void;
+      const answer = () => new Promise<Response>((resolve) => (finish = () => resolve(new Response('{}', { status: 200 }))));
+      const n = net(noNetFaults, sent, answer);
+      const ac = new AbortController();
+      const first = n.fetch('http://x/api/a', { signal: ac.signal });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sent).toHaveLength(1);
+      ac.abort(new Error('given up'));
+      await expect(first).rejects.toThrow('given up');
+      let paused = false;
+      const pausing = n.pause().then(() => (paused = true));
+      await vi.advanceTimersByTimeAsync(1000);
+      // The abandoned request may still be applied: the pause is not done until it ends.
+      expect(paused).toBe(false);
+      finish();
+      await vi.advanceTimersByTimeAsync(10);
+      await pausing;
+      const second = n.fetch('http://x/api/b');
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(sent).toHaveLength(1);
+      n.resume();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sent).toHaveLength(2);
+      finish();
+      await second;
+      expect(sent.map((s) => s.url)).toEqual([expect.stringMatching(/\/api\/a$/), expect.stringMatching(/\/api\/b$/)]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('a request held back by a pause gives up when its signal aborts', async () => {
-    const n = net(noNetFaults, []);
+    const sent: Sent[] = [];
+    const n = net(noNetFaults, sent);
     await n.pause();
-    await expect(n.fetch('http://x/api/a', { signal: AbortSignal.timeout(20) })).rejects.toThrow();
+    const ac = new AbortController();
+    const held = n.fetch('http://x/api/a', { signal: ac.signal });
+    ac.abort(new Error('given up'));
+    await expect(held).rejects.toThrow('given up');
+    expect(sent).toHaveLength(0);
     n.resume();
   });
 
@@ -144,101 +164,22 @@ describe('FaultyNetwork', () => {
 });
 
 /**
- * The API's write contract in miniature, over HTTP: rows with versions, If-Match,
- * Idempotency-Key replays, ETag and Realtime-Txid, and an outbox of what was applied.
- * A meddler stands for the SQL writers: it changes and deletes the rows.
+ * A SQL writer behind the API's back: now and then, just before a request for a row is
+ * applied, it changes the row (the request then meets a newer version: a conflict) or
+ * deletes it (a 404). Driven by the requests, not by a clock, so that every run meets both.
  */
-class FakeApi {
-  constructor(private readonly idempotent = true) {}
-
-  readonly rows = new Map<string, Record<string, unknown> & { id: string; version: number }>();
-  readonly outbox: QueueOutboxRow[] = [];
-  private readonly keys = new Map<string, { hash: string; status: number; body: unknown; etag: string | null; txid: string }>();
-  private txid = 1000;
-  private server: Server | null = null;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (d: Buffer) => (raw += d.toString()));
-      req.on('end', () => this.handle(req, raw, res));
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  meddle(r: ReturnType<typeof rng>): void {
-    const ids = [...this.rows.keys()];
-    if (!ids.length) return;
-    const id = r.pick(ids);
-    const row = this.rows.get(id)!;
-    const txid = String(this.txid++);
-    if (r.chance(0.3)) {
-      this.rows.delete(id);
-      this.outbox.push({ op: 'DELETE', rowId: id, name: null, actor: 'chaos-writer-1', txid });
-    } else {
-      row.version++;
-      row.visible = !row.visible;
-      this.outbox.push({ op: 'UPDATE', rowId: id, name: String(row.name), actor: 'chaos-writer-1', txid });
-    }
-  }
-
-  private handle(req: IncomingMessage, raw: string, res: ServerResponse): void {
-    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(body === null ? undefined : JSON.stringify(body));
-    };
-    const url = new URL(req.url!, 'http://x');
-    if (url.pathname === '/api/auth/sign-in') return send(200, { ok: true }, { 'set-cookie': 'rt_session=tok; Path=/; HttpOnly' });
-    if (req.headers.cookie !== 'rt_session=tok') return send(401, { error: { code: 'UNAUTHORIZED', message: 'sign in' } });
-    if (req.method === 'GET') return send(200, { items: [...this.rows.values()] });
-    const key = req.headers['idempotency-key'] as string | undefined;
-    const ifMatch = req.headers['if-match'] ? Number(String(req.headers['if-match']).replace(/"/g, '')) : null;
-    const hash = JSON.stringify([req.method, url.pathname, raw, ifMatch]);
-    const stored = key && this.idempotent ? this.keys.get(key) : undefined;
-    if (stored) {
-      if (stored.hash !== hash) return send(422, { error: { code: 'IDEMPOTENCY_KEY_REUSED', message: 'reused' } });
-      return send(stored.status, stored.body, { 'realtime-txid': stored.txid, ...(stored.etag ? { etag: stored.etag } : {}), 'idempotent-replayed': 'true' });
-    }
-    const id = url.pathname.split('/')[3];
-    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
-    const txid = String(this.txid++);
-    let status: number;
-    let out: unknown = null;
-    if (req.method === 'POST') {
-      const rowId = String(body.id);
-      if (this.rows.has(rowId)) return send(409, { error: { code: 'CONFLICT', message: 'taken' } });
-      const row = { ...body, id: rowId, version: 1 };
-      this.rows.set(rowId, row);
-      this.outbox.push({ op: 'INSERT', rowId, name: String(body.name), actor: 'a@chaos.test', txid });
-      status = 201;
-      out = row;
-    } else {
-      const row = this.rows.get(id!);
-      if (!row) return send(404, { error: { code: 'NOT_FOUND', message: 'no such row' } });
-      if (ifMatch !== null && row.version !== ifMatch) return send(409, { error: { code: 'CONFLICT', message: 'stale', current: { ...row } } }, { etag: `"${row.version}"` });
-      if (req.method === 'PATCH') {
-        Object.assign(row, body, { version: row.version + 1 });
-        this.outbox.push({ op: 'UPDATE', rowId: row.id, name: String(row.name), actor: 'a@chaos.test', txid });
-        status = 200;
-        out = { ...row };
-      } else {
-        this.rows.delete(row.id);
-        this.outbox.push({ op: 'DELETE', rowId: row.id, name: null, actor: 'a@chaos.test', txid });
-        status = 204;
-      }
-    }
-    const etag = out ? `"${(out as { version: number }).version}"` : null;
-    if (key) this.keys.set(key, { hash, status, body: out, etag, txid });
-    send(status, out, { 'realtime-txid': txid, ...(etag ? { etag } : {}) });
-  }
+function meddleOnRequests(api: FakeApi, r: ReturnType<typeof rng>): void {
+  api.onRequest = (req) => {
+    const id = /^\/api\/[a-z-]+\/([^/?]+)$/.exec(req.path)?.[1];
+    const row = id === undefined ? undefined : api.table(RESOURCE).get(decodeURIComponent(id));
+    if (!row || !r.chance(0.25)) return;
+    api.touch(RESOURCE, String(row.id), r.chance(0.3) ? null : { visible: !row.visible }, 'chaos-writer-1');
+  };
 }
+
+/** The fake API's outbox as the checker reads the real one. */
+const outboxOf = (api: FakeApi): QueueOutboxRow[] =>
+  api.outbox.map((c) => ({ op: c.op, rowId: c.rowId, name: typeof c.row?.name === 'string' ? c.row.name : null, actor: c.actor, txid: c.txid }));
 
 describe('QueueWriter against a small API', () => {
   let api: FakeApi | null = null;
@@ -248,8 +189,12 @@ describe('QueueWriter against a small API', () => {
     await api?.stop();
   });
 
-  /** A client writing for `ms` through every fault, fast, while a meddler changes and deletes its rows; then drained and checked. */
-  async function run(a: FakeApi, ms: number, lose = 0.15) {
+  /**
+   * A client writing through every fault, fast, while a meddler changes and deletes its
+   * rows, until `enough` says its stats have seen what the test needs; then drained and
+   * checked. The end is a state, not a duration: a loaded machine only takes longer.
+   */
+  async function run(a: FakeApi, enough: (w: QueueWriter) => boolean, lose = 0.15) {
     await a.start();
     const w = new QueueWriter({ index: 1, email: 'a@chaos.test', password: 'pw', gateways: [a.url], pinned: ['p1', 'p2'] }, rng(11), createLogger('silent'), () => undefined, {
       tickMs: [2, 10],
@@ -261,19 +206,26 @@ describe('QueueWriter against a small API', () => {
     writer = w;
     w.net.faults = { ...defaultNetFaults, fail: 0.1, lose, delayMs: [5, 30] };
     await w.start();
-    const meddler = rng(12);
-    const meddling = setInterval(() => a.meddle(meddler), 40);
-    await sleep(ms);
-    await w.stop();
-    clearInterval(meddling);
+    meddleOnRequests(a, rng(12));
+    try {
+      await waitFor(() => enough(w), { what: 'the queue writer to meet every fault', timeoutMs: 30_000 });
+    } finally {
+      await w.stop();
+    }
     const drained = await w.drain(Date.now() + 20_000);
     const intended = w.intended();
-    return { drained, intended, f: checkQueueWrites(intended, a.outbox, [w.actor]), w };
+    return { drained, intended, f: checkQueueWrites(intended, outboxOf(a), [w.actor]), w };
   }
 
   test('through lost answers, failures, disconnects, reloads and conflicts, every write is applied as often as its queue says', async () => {
-    api = new FakeApi();
-    const { drained, intended, f, w } = await run(api, 2500);
+    api = new FakeApi({ session: 'rt_session=tok', actor: 'a@chaos.test' });
+    const met = (w: QueueWriter) => {
+      const refused404 = w.intended().filter((x) => x.outcome === 'refused' && x.status === 404).length;
+      const applied = w.intended().filter((x) => x.outcome === 'succeeded').length;
+      const { lostResponses, failedBeforeSending } = w.net.stats;
+      return applied > 30 && refused404 > 0 && lostResponses > 0 && failedBeforeSending > 0 && w.stats.restarts > 0 && w.stats.disconnects > 0 && w.stats.conflicts > 0;
+    };
+    const { drained, intended, f, w } = await run(api, met);
     expect(drained).toBe(true);
     expect(f.problems).toEqual([]);
     expect(f.appliedOnce).toBeGreaterThan(30);
@@ -289,9 +241,9 @@ describe('QueueWriter against a small API', () => {
   }, 40_000);
 
   test('an API that ignores the Idempotency-Key is caught applying writes twice', async () => {
-    api = new FakeApi(false);
+    api = new FakeApi({ session: 'rt_session=tok', actor: 'a@chaos.test', idempotent: false });
     // Half the answers lost: every run has retries of writes the server already applied.
-    const { f, w } = await run(api, 2500, 0.5);
+    const { f, w } = await run(api, (x) => x.net.stats.lostResponses > 5 && x.stats.retries > 5 && x.stats.restarts > 0, 0.5);
     expect(w.net.stats.lostResponses).toBeGreaterThan(5);
     expect(f.twice + f.refusedApplied).toBeGreaterThan(0);
     expect(f.problems.length).toBeGreaterThan(0);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { createLogger } from '@realtime/db';
 import { ReplicatorThread } from '@realtime/replicator';
+import { waitFor } from '@realtime/testkit';
 import { Feed } from '../src/feed';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { service: 'test' });
@@ -20,11 +21,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function until(what: string, probe: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  for (const end = Date.now() + timeoutMs; !(await probe()); await new Promise((r) => setTimeout(r, 50))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 test('5,000 changes from 8 writers reach the feed once each, in seq order, from the replicator thread', async () => {
   const replicator = new ReplicatorThread({ directUrl: db.url, slot: 'realtime_outbox', publication: 'realtime_outbox', batchSize: 2000, lingerMs: 2, safetyPollMs: 200, walRetryMs: 1000, log });
@@ -39,7 +35,7 @@ test('5,000 changes from 8 writers reach the feed once each, in seq order, from 
   await feed.start();
   await replicator.start();
   try {
-    await until('the thread to lead in WAL mode', () => replicator.status().role === 'leader' && replicator.status().mode === 'wal');
+    await waitFor('the thread to lead in WAL mode', () => replicator.status().role === 'leader' && replicator.status().mode === 'wal', 60_000);
     const { rows } = await pool.query<{ id: string }>(`INSERT INTO projects (name) VALUES ('feed over a thread') RETURNING id`);
     const project = rows[0]!.id;
     let left = 4999;
@@ -59,7 +55,7 @@ test('5,000 changes from 8 writers reach the feed once each, in seq order, from 
         }
       }),
     );
-    await until('every change to reach the feed', () => seqs.length >= 5000);
+    await waitFor('every change to reach the feed', () => seqs.length >= 5000, 60_000);
     await new Promise((r) => setTimeout(r, 300));
     expect(seqs).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
     expect(crossed).toEqual(seqs);

@@ -14,6 +14,9 @@ import type { GatewayLimits, Heartbeat } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
 import { signToken } from '@realtime/auth';
+import { waitFor } from '@realtime/testkit';
+
+export { waitFor };
 
 export const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { service: 'test' });
 export const secret = new TextEncoder().encode('test-secret-test-secret-test-secret!');
@@ -175,15 +178,6 @@ export class Received {
   }
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The fingerprint of the change stamped `seq`, read from the outbox (undefined for 0 or no row): a position's `fp`. */
 export async function fpAt(pool: pg.Pool, seq: number): Promise<string | undefined> {

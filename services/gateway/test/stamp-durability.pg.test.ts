@@ -8,13 +8,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, expect, test } from 'vitest';
 import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
 import { Received, startGateway, token, connect, waitFor, type GatewayHandle, type Client } from './helpers';
+import { repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 // Nothing but a committing writer may flush the WAL while a test holds a stamp unflushed.
 const SETTINGS = { autovacuum: 'off', bgwriter_lru_maxpages: 0, checkpoint_timeout: '1d', max_wal_size: '10GB' };
 
