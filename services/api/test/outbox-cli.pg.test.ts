@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { Replicator } from '@realtime/replicator';
 

@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { signToken } from '@realtime/auth';
-import { HEAD_SQL, createLogger, loadEnvOrExit, loadStreamedTables, type StreamedTable } from '@realtime/db';
+import { HEAD_SQL, loadStreamedTables, type StreamedTable } from '@realtime/db';
+import { createLogger, loadEnvOrExit } from '@realtime/runtime';
 import { loadChaosEnv } from './env';
 import {
   addFindings,

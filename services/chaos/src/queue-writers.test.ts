@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { checkQueueWrites, type QueueOutboxRow } from './checker';
 import { FaultyNetwork, QueueWriter, defaultNetFaults, noNetFaults, outcomeOf, uuidFrom, type NetFaults } from './queue-writers';
 import { rng } from './rng';

@@ -7,7 +7,7 @@
 // (checker.ts, checkQueueWrites), so that the outbox says how many times each write the
 // queue was given was applied, whatever the queue believes.
 import { createWriteQueue, memoryStorage, type MemoryStorage, type WriteEntry, type WriteEvent, type WriteQueue } from '@realtime/client';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { IntendedWrite, QueueOutcome, WriteKind } from './checker';
 import type { Rng } from './rng';
 import { sleep } from './stack';

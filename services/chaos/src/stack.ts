@@ -7,7 +7,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster, type Logger } from '@realtime/db';
+import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { inheritedEnv } from './env';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';

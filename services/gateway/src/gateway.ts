@@ -8,7 +8,8 @@ import type { Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import { JSON_DEPTH_LIMIT, measureJson, shapeRow, type Logger, type StreamedTable } from '@realtime/db';
+import { JSON_DEPTH_LIMIT, measureJson, shapeRow, type StreamedTable } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import {
   WS_PATH,
   describeIssues,

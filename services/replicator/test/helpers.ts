@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createTestDatabase, testLoginEnv, type TestDatabase } from '@realtime/db/testing';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
