@@ -12,12 +12,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, test } from 'vitest';
 import { freePort } from '@realtime/db';
 import { waitFor } from '@realtime/gateway/test-helpers';
+import { MAINS, repoRoot } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** pids of the processes whose command line names the data folder (the postmaster and its children). */
 function postgresOf(dataDir: string): number[] {
@@ -140,7 +139,7 @@ test('Ctrl-C of npm start: a clean stop, and npm ends by the SIGINT as a shell e
 }, 240_000);
 
 test('Ctrl-C of the app under tsx (npm start without npm): a clean stop, exit code 0', async () => {
-  const run = await interrupt(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['services/api/src/main.ts']);
+  const run = await interrupt(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), [MAINS.server]);
   await expectCleanStop(run);
   expect(run.result).toEqual({ code: 0, signal: null });
   // Its demo users' passwords (the output is a pipe) are in its own cluster's folder: a
