@@ -123,7 +123,7 @@ async function expectCleanStop(run: Run): Promise<void> {
   const brief = (l: Run['lines'][number]) => ({ level: l.level, component: l.component, msg: l.msg, err: l.err?.message });
   expect.soft(run.lines.filter((l) => l.level >= 50).map(brief), 'error or fatal lines').toEqual([]);
   expect.soft(run.lines.slice(stopping).filter((l) => l.level >= 40).map(brief), 'warn lines while stopping').toEqual([]);
-  expect.soft(run.lines.at(-1)?.msg, 'the last line').toBe('stopped');
+  expect.soft(run.lines.at(-1)?.msg, `the last line, after: ${JSON.stringify(run.lines.slice(-12))}`).toBe('stopped');
   expect.soft(run.stderr, 'stderr').not.toMatch(/Error|\n\s+at /);
   expect.soft(run.stdout, 'a stack trace').not.toMatch(/\\n\s+at |\n\s+at /);
   await waitFor('no Postgres of the data folder', () => postgresOf(run.dataDir).length === 0 || undefined, 10_000);
