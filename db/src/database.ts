@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DbEnv } from './env';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 import { redactUrl } from './url';
 export { redactUrl };
 import pg from 'pg';

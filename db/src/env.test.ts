@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { EnvError, loadDbEnv } from './env';
+import { EnvError } from '@realtime/runtime';
+import { loadDbEnv } from './env';
 
 describe('loadDbEnv', () => {
   test('defaults', () => {

@@ -1,6 +1,7 @@
 // The database layer's configuration, read once and validated: a bad value fails fast
 // with the variable's name and what it expects. Nothing else in db/ reads process.env.
 import { z } from 'zod';
+import { logEnv, parseEnv } from '@realtime/runtime';
 
 const postgresUrl = z
   .string()
@@ -11,11 +12,8 @@ const postgresUrl = z
 export const DEFAULT_EMBEDDED_PG_PORT = 54329;
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 15_000;
 
-/** LOG_FORMAT's values; db/src/log.ts chooses when it is unset. */
-export const LOG_FORMATS = ['json', 'pretty'] as const;
-export type LogFormat = (typeof LOG_FORMATS)[number];
-
-export const dbEnvSchema = z.object({
+/** The database's variables, for a process's schema to spread beside runtime's pieces. */
+export const dbEnv = {
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_URL_DIRECT: postgresUrl.optional(),
   // Each process's own login role (db/src/roles.ts): created or updated with these
@@ -28,8 +26,6 @@ export const dbEnvSchema = z.object({
   // No default here: whether it was set decides whether a second cluster is deliberate (embedded/locate.ts).
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   EMBEDDED_PG_DIR: z.string().min(1).optional(),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
   /**
    * Longest a statement of the API's and the gateway's login roles may run, in ms. The
    * owner writes it into those roles when it migrates (roles.ts), so the migrating process
@@ -38,26 +34,20 @@ export const dbEnvSchema = z.object({
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_STATEMENT_TIMEOUT_MS),
   // How long a process that starts while Postgres restarts waits for it before it gives up.
   DB_WAIT_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-});
+};
+
+/**
+ * DEMO=1: demo data (and, where the API runs, demo users and the simulator) in an empty
+ * database. Compose sets 0.
+ */
+export const demoEnv = {
+  DEMO: z.enum(['0', '1']).default('1'),
+};
+
+/** What the database tools (migrate, url) read: the database and the log. */
+export const dbEnvSchema = z.object({ ...logEnv, ...dbEnv });
 
 export type DbEnv = z.infer<typeof dbEnvSchema>;
-
-export class EnvError extends Error {
-  constructor(readonly issues: string[]) {
-    super(`Invalid environment:\n${issues.map((i) => `  - ${i}`).join('\n')}\nFix these variables (see README.md, "Configuration") and start again.`);
-    this.name = 'EnvError';
-  }
-}
-
-/** Empty strings count as unset, as compose files and shells often leave them. */
-export function parseEnv<T extends z.ZodType>(shape: T, source: Record<string, string | undefined>): z.infer<T> {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const result = shape.safeParse(cleaned);
-  if (!result.success) {
-    throw new EnvError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  return result.data;
-}
 
 export function loadDbEnv(source: Record<string, string | undefined> = process.env): DbEnv {
   return parseEnv(dbEnvSchema, source);

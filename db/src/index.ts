@@ -1,13 +1,10 @@
 export * from './schema';
-export { loadDbEnv, parseEnv, dbEnvSchema, EnvError, LOG_FORMATS, DEFAULT_EMBEDDED_PG_PORT, DEFAULT_STATEMENT_TIMEOUT_MS, type DbEnv } from './env';
-export { createLogger, chooseLogFormat, logStyleOf, type Logger, type LogFormat, type LogOptions, type LogStyle } from './log';
+export { loadDbEnv, dbEnvSchema, dbEnv, demoEnv, DEFAULT_EMBEDDED_PG_PORT, DEFAULT_STATEMENT_TIMEOUT_MS, type DbEnv } from './env';
 export { runMigrations, migrationsFolder } from './migrate';
 export { openDatabase, externalLogins, redactUrl, repoRoot, APP_DATABASE, type Database, type Login } from './database';
 export { ensureLoginRoles, setTimeoutSql, warnIfPrivileged, connectedPrivileges, RoleSetupError, SERVICES, SERVICE_RIGHTS, EMBEDDED_LOGIN, LOGIN_URL_VARIABLE, type Service, type LoginRole, type PrivilegeReport } from './roles';
 export { startCluster, ensureDatabase, freePort, EmbeddedPostgresError, type Cluster, type ClusterOptions } from './embedded/cluster';
 export { seedIfEmpty } from './seed';
-export { describeError } from './cli/run';
-export { loadEnvOrExit, runProcess, isStopping, stopFlagBuffer, adoptStopFlag, type Stop } from './process';
 export { openListener } from './listen';
 export { watchPool } from './pool';
 export { checkStatementTimeout, configuredTimeout, timeoutMs, StatementTimeoutError, type TimeoutCheck } from './statement-timeout';
@@ -17,3 +14,5 @@ export { loadStreamedTables, parseTriggerArgs, isExactType, unlistedExactColumns
 export { shapeRow, isoTimestamp, type JsonRow, type ShapeTable } from './shape';
 export { jsonDepthOver, measureJson, JSON_DEPTH_LIMIT, STREAM_DEPTH_LIMIT } from './json-depth';
 export { inTransaction } from './transaction';
+export { readStatus, registerDatabaseGauges, type DbStatus, type ReplicationMode } from './status';
+export { STAMPED_CHANNEL, type StampedChange } from './stamped';

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 import { redactUrl } from './url';
 import { connectWaiting, isTransientConnectError } from './wait';
 import { ensureLoginRoles, RoleSetupError, type LoginRole } from './roles';

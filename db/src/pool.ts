@@ -3,7 +3,7 @@
 // emits an 'error' nobody hears, and Node ends the process. Listening on every client
 // keeps it to the failed statement; the pool drops the dead client when it is released.
 import type pg from 'pg';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 
 export function watchPool(pool: pg.Pool, log: Logger): pg.Pool {
   pool.on('error', (err) => log.warn({ err }, 'a pooled database connection closed; it will be replaced'));

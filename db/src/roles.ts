@@ -3,7 +3,7 @@
 // rights. The owner creates or updates them when it migrates; app traffic never runs as it.
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 import { DEFAULT_STATEMENT_TIMEOUT_MS } from './env';
 import { configuredTimeout } from './statement-timeout';
 import { redactUrl } from './url';

@@ -4,7 +4,7 @@ import { count, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import * as schema from './schema';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 
 const demoProjects = [
   { name: 'Acme supplier onboarding', description: 'Invoices and certificates from new suppliers.' },

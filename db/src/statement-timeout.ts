@@ -4,7 +4,7 @@
 // session SET between transactions, while a role default holds on every server connection.
 // At start each process checks it holds, rather than run unbounded without a word.
 import type pg from 'pg';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 import { redactUrl } from './url';
 import { LOGIN_URL_VARIABLE, setTimeoutSql, type Service } from './roles';
 

@@ -2,7 +2,7 @@
 // compose file starting everything at once) waits for it rather than exiting: only
 // failures that time can cure are waited out; a wrong password or database name is not.
 import pg from 'pg';
-import type { Logger } from './log';
+import type { Logger } from '@realtime/runtime';
 import { redactUrl } from './url';
 
 const TRANSIENT_CODES = new Set([

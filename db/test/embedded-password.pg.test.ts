@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { loadDbEnv } from '../src/env';
 import { APP_DATABASE, openDatabase, repoRoot } from '../src/database';
 import { freePort, startCluster, type Cluster } from '../src/embedded/cluster';

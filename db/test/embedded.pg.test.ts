@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { freePort, startCluster, EmbeddedPostgresError } from '../src/embedded/cluster';
 import { isRoot, loadEmbeddedPostgres, stagedCopy } from '../src/embedded/postgres-user';
 import { unsafeInTree, UnsafeFolderError } from '../src/embedded/own-folder';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { loadDbEnv } from '../src/env';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
 import { dropDatabase, withDatabase } from './harness-sql';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
 import pg from 'pg';
 import './provided';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { ensureDatabase, freePort, startCluster, type Cluster } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
 import { dropDatabase, testLoginEnv, withDatabase } from './harness-sql';

@@ -6,7 +6,7 @@ import { getTableName, is } from 'drizzle-orm';
 import { PgTable } from 'drizzle-orm/pg-core';
 import * as appSchema from '../src/schema/app';
 import { runMigrations } from '../src/migrate';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { ensureDatabase } from '../src/embedded/cluster';
 import { createTestDatabase, startTestCluster, type TestCluster, type TestDatabase } from './harness';
 

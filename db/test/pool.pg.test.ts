@@ -3,7 +3,7 @@
 // end the process through an 'error' event nobody listens to.
 import { expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { watchPool } from '../src/pool';
 import { useTestDatabase } from './harness';
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { embeddedUrl, readEmbeddedPassword } from '../src/embedded/password';
 import { isRoot, loadEmbeddedPostgres, postgresIdentity } from '../src/embedded/postgres-user';
 

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '../src/log';
-import type { Logger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
+import type { Logger } from '@realtime/runtime';
 import { ensureLoginRoles, RoleSetupError, SERVICES, warnIfPrivileged, type LoginRole, type Service } from '../src/roles';
 import { checkStatementTimeout, StatementTimeoutError } from '../src/statement-timeout';
 import { useTestDatabase } from './harness';

@@ -2,7 +2,7 @@
 // and migrates, instead of exiting; a failure time cannot cure is not waited out.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createLogger } from '../src/log';
+import { createLogger } from '@realtime/runtime';
 import { ensureDatabase } from '../src/embedded/cluster';
 import { runMigrations } from '../src/migrate';
 import { startTestCluster, type TestCluster } from './harness';

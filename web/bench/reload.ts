@@ -21,7 +21,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { createLogger, ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
+import { ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import type { TestDatabase } from '@realtime/db/testing';
 import { addUser, Session, signedInPage, startStack, type Stack, type User } from '../e2e/stack';
 

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/api/types';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
+import { spawnMain } from '@realtime/testkit';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -36,16 +37,11 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
   const db = opts.database ?? (await createTestDatabase());
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   let server: ChildProcess;
-  let out = '';
+  let output = () => '';
   const launch = (port: string) => {
-    out = '';
-    server = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-      cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: db.url, PORT: port, DEMO: '0', LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const child = spawnMain('server', { env: { DATABASE_URL: db.url, PORT: port, DEMO: '0', LOG_LEVEL: 'warn', ...env } });
+    server = child.proc;
+    output = child.output;
   };
   const stopServer = async () => {
     if (server.exitCode !== null || server.signalCode !== null) return;
@@ -53,11 +49,11 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
     await new Promise((r) => server.once('exit', r));
   };
   const started = async () => {
-    for (let i = 0; !/Open (http:\/\/localhost:\d+)/.test(out); i++) {
-      if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start:\n${out}`);
+    for (let i = 0; !/Open (http:\/\/localhost:\d+)/.test(output()); i++) {
+      if (i > 300 || server.exitCode !== null) throw new Error(`the server did not start:\n${output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    return /Open (http:\/\/localhost:(\d+))/.exec(out)!;
+    return /Open (http:\/\/localhost:(\d+))/.exec(output())!;
   };
   launch('0');
   let opened: RegExpExecArray;

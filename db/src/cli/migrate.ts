@@ -2,7 +2,7 @@
 // database (started for the occasion when it is not already running), and create or
 // update the processes' login roles (DATABASE_URL_API, _GATEWAY, _REPLICATOR).
 import { loadDbEnv } from '../env';
-import { createLogger } from '../log';
+import { createLogger } from '@realtime/runtime';
 import { openDatabase, redactUrl } from '../database';
 import { runMigrations } from '../migrate';
 import { runCli } from './run';

@@ -1,11 +1,6 @@
 // Shared CLI shell: a failure prints its message (which names the fix) and the chain of
 // causes, then exits 1; a stack trace helps nobody who runs `npm start`.
-/** An error for a person: its message (which names the fix) and its causes, no stack. */
-export function describeError(err: unknown): string {
-  let line = `\nerror: ${(err as Error).message ?? String(err)}\n`;
-  for (let c = (err as Error).cause; c instanceof Error; c = c.cause) line += `  caused by: ${c.message}\n`;
-  return line;
-}
+import { describeError } from '@realtime/runtime';
 
 export async function runCli(main: () => Promise<void>): Promise<void> {
   try {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { loadDbEnv } from '../env';
-import { createLogger } from '../log';
+import { createLogger } from '@realtime/runtime';
 import { APP_DATABASE, locateDatabase, redactUrl } from '../database';
 import { EmbeddedPostgresError } from '../embedded/cluster';
 import { embeddedUrl, PASSWORD_FILE, readEmbeddedPassword } from '../embedded/password';

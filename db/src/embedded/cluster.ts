@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from '../log';
+import type { Logger } from '@realtime/runtime';
 import { blockedFor, isRoot, loadEmbeddedPostgres, postgresIdentity, type LoadOptions } from './postgres-user';
 import { currentUid, ensureOwnFolder, trustedOwners, unsafeOnPath } from './own-folder';
 import type { Unsafe } from './ownership';

@@ -11,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 function endWith(code: number): Promise<number | null> {
   const script = `
     const { loadEmbeddedPostgres } = await import(${JSON.stringify(path.join(here, 'postgres-user.ts'))});
-    const { createLogger } = await import(${JSON.stringify(path.join(here, '..', 'log.ts'))});
+    const { createLogger } = await import(${JSON.stringify(path.join(here, '..', '..', '..', 'services', 'runtime', 'src', 'log.ts'))});
     await loadEmbeddedPostgres(createLogger('silent'));
     process.exitCode = ${code};
   `;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import type { Logger } from '../log';
+import type { Logger } from '@realtime/runtime';
 import { currentUid, ensureOwnFolder, trustedOwners, unsafeInTree, unsafeOnPath, UnsafeFolderError } from './own-folder';
 import type { Unsafe } from './ownership';
 import { firstBlocked, type Identity, type PathStat } from './reach';

@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { EnvError } from '@realtime/db';
-import { loadApiEnv } from './env';
+import { EnvError } from '@realtime/runtime';
+import { loadApiEnv as load, loadApiToolEnv } from './env';
+
+// The API of its own must share the gateways' token secret.
+const SECRET = '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5';
+const loadApiEnv = (source: Record<string, string | undefined>) => load({ REALTIME_JWT_SECRET: SECRET, ...source });
 
 describe('loadApiEnv', () => {
   test('defaults', () => {
@@ -41,14 +45,17 @@ describe('loadApiEnv', () => {
     ['IDEMPOTENCY_TTL_HOURS', '23', /IDEMPOTENCY_TTL_HOURS: at least 24/],
     ['IDEMPOTENCY_TTL_HOURS', '24.5', /IDEMPOTENCY_TTL_HOURS/],
     ['IDEMPOTENCY_TTL_HOURS', 'a day', /IDEMPOTENCY_TTL_HOURS/],
-    ['REPLICATOR', '0', /REALTIME_JWT_SECRET: must be set when REPLICATOR=0/],
-    ['PING_TIMEOUT_MS', '9000', /PING_TIMEOUT_MS: PING_INTERVAL_MS \+ PING_TIMEOUT_MS is 13000 ms; at most 10000 ms/],
+    ['AUTH_ISSUER', 'https://id.example', /AUTH_JWKS_URL: OpenID Connect needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE together/],
+    ['HTTP_BODY_LIMIT_BYTES', '10', /HTTP_BODY_LIMIT_BYTES/],
   ])('%s=%s is refused', (name, value, message) => {
     expect(() => loadApiEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadApiEnv({ [name]: value })).toThrow(message);
   });
-  test('REPLICATOR=0 with a shared secret is fine', () => {
-    expect(loadApiEnv({ REPLICATOR: '0', REALTIME_JWT_SECRET: '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5' }).REPLICATOR).toBe('0');
+  test('the API of its own refuses to start without the shared secret, naming it', () => {
+    expect(() => load({})).toThrow(/REALTIME_JWT_SECRET: must be set for the API of its own/);
+  });
+  test('the operators\' CLIs need no secret', () => {
+    expect(loadApiToolEnv({}).OUTBOX_PAGE_BYTES).toBe(1024 * 1024);
   });
   test('GATEWAY_URLS is a comma list', () => {
     expect(loadApiEnv({ GATEWAY_URLS: 'http://a:3000, http://b:3000' }).GATEWAY_URLS).toEqual(['http://a:3000', 'http://b:3000']);

@@ -1,13 +1,13 @@
-// The configuration of `npm start`'s process: everything the gateway and replicator read,
-// plus the demo simulator's pace.
+// The API's configuration: its own variables (a piece any process that runs the API
+// spreads into its schema), the schema of `npm run api`, composed from the database's and
+// the runtime's pieces, and the narrower one of the operators' CLIs. A bad value names its variable.
 import { z } from 'zod';
-import { parseEnv } from '@realtime/db';
+import { dbEnv, demoEnv } from '@realtime/db';
+import { httpLimitsEnv, listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
 import { parseRetention } from './outbox/parse';
 import { parseTrustProxy } from './limits/proxy';
-import { checkHeartbeat, gatewayEnvSchema } from '@realtime/gateway';
-import { HTTP_LIMIT_DEFAULTS } from '@realtime/replicator';
 
-export const apiEnvSchema = gatewayEnvSchema.extend({
+export const apiEnv = {
   /**
    * Where the demo users' passwords go when the output is not a terminal (mode 0600),
    * relative to the clone; unset: the embedded cluster's data folder (users/banner.ts).
@@ -66,10 +66,6 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
         return z.NEVER;
       }
     }),
-  /** A request's headers and body must arrive within this (slow senders are cut off with 408). */
-  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(HTTP_LIMIT_DEFAULTS.requestTimeoutMs),
-  /** Larger request bodies are refused with 413 before they are read. */
-  HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 ** 2).default(HTTP_LIMIT_DEFAULTS.bodyLimitBytes),
   /** Writes (POST, PATCH, DELETE under /api) per signed-in user and minute; more get 429. */
   WRITES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   /**
@@ -77,23 +73,42 @@ export const apiEnvSchema = gatewayEnvSchema.extend({
    * not applied again. At least a day, so that a client offline overnight retries safely.
    */
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().int().min(24, 'at least 24: clients retry queued writes after a night offline').max(24 * 365).default(24),
-}).superRefine((env, ctx) => {
-  checkHeartbeat(env, ctx);
+};
+
+const apiPiece = z.object(apiEnv);
+/** The API's own variables, as any schema that spreads apiEnv parses them. */
+export type ApiSettings = z.infer<typeof apiPiece>;
+
+/** OpenID Connect takes its three variables together: every schema that spreads apiEnv calls it in its superRefine. */
+export function checkOidc(env: Pick<ApiSettings, 'AUTH_JWKS_URL' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE'>, ctx: z.RefinementCtx): void {
   const oidc = [env.AUTH_JWKS_URL, env.AUTH_ISSUER, env.AUTH_AUDIENCE].filter(Boolean).length;
   if (oidc !== 0 && oidc !== 3) {
     for (const name of ['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
       if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'OpenID Connect needs AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE together' });
     }
   }
-  // A generated secret is one process's own: gateways beside a separate replicator run
-  // several at once, and a token one of them issued must be good at all of them.
-  if (env.REPLICATOR === '0' && !env.REALTIME_JWT_SECRET) {
-    ctx.addIssue({ code: 'custom', path: ['REALTIME_JWT_SECRET'], message: 'must be set when REPLICATOR=0: gateways that run side by side must share it' });
-  }
-});
+}
+
+/**
+ * `npm run api`: the database, the log, its HTTP face and limits, demo data, the token
+ * secret (which the gateways that check its tokens must share) and the API's own.
+ */
+export const apiEnvSchema = z
+  .object({ ...logEnv, ...dbEnv, ...demoEnv, ...listenEnv, ...metricsEnv, ...httpLimitsEnv, ...realtimeSecretEnv, ...apiEnv })
+  .superRefine((env, ctx) => {
+    checkOidc(env, ctx);
+    requireSharedSecret(env, ctx, 'for the API of its own: the gateways check its tokens with the same secret');
+  });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export function loadApiEnv(source: Record<string, string | undefined> = process.env): ApiEnv {
   return parseEnv(apiEnvSchema, source);
+}
+
+/** The operators' CLIs (`npm run outbox`): the database, the log and the API's own variables. */
+export const apiToolEnvSchema = z.object({ ...logEnv, ...dbEnv, ...apiEnv }).superRefine(checkOidc);
+
+export function loadApiToolEnv(source: Record<string, string | undefined> = process.env): z.infer<typeof apiToolEnvSchema> {
+  return parseEnv(apiToolEnvSchema, source);
 }

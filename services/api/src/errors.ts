@@ -3,8 +3,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { toCamelCase } from 'drizzle-orm/casing';
 import { z } from 'zod';
-import type { Logger } from '@realtime/db';
-import { noteLimited } from '@realtime/replicator';
+import type { Logger } from '@realtime/runtime';
+import { noteLimited } from '@realtime/runtime';
 import { TEXT_LIMIT } from './limits/text';
 
 export class HttpError extends Error {

@@ -5,3 +5,6 @@ export { Sessions, SESSION_COOKIE, type AuthUser } from './auth/sessions';
 export { Oidc, type OidcConfig } from './auth/oidc';
 export { errorHandler, HttpError } from './errors';
 export { loadResources, buildResources, schemaTables, type Resource } from './resources';
+export { ApiService, seedDemo, type ApiServiceOptions } from './service';
+export { loadApiEnv, apiEnvSchema, apiEnv, checkOidc, type ApiEnv, type ApiSettings } from './env';
+export { demoUsersFile } from './users/banner';

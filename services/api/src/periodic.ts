@@ -2,7 +2,7 @@
 // interval, if shorter: a process restarted more often than the interval still runs it),
 // then every interval; never two runs at once; a failed run is logged and the next one
 // retries; stop() waits for a run in progress.
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 
 const FIRST_RUN_MS = 60_000;
 

@@ -3,7 +3,7 @@
 // so that the stream (and the page) is alive the moment it opens.
 import { desc, eq, inArray, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { extractionJobs, extractionResults, projects, supplierMatches } from '@realtime/db/schema';
 import { plan, type SimAction, type SimJob } from './simulator-plan';
 

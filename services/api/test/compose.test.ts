@@ -58,42 +58,46 @@ describe('docker/compose.yml', () => {
     expect(validate({ services: { x: { ports: 'not-a-list', restart: 42 } } })).toBe(false);
   });
 
-  test('Postgres with logical WAL and a cap on slot WAL; one replicator and a standby; two gateways behind the proxy; health checks', () => {
+  test('Postgres with logical WAL and a cap on slot WAL; each part from its own main: a replicator and a standby, two gateways and the API behind the proxy; health checks', () => {
     const s = compose.services;
     expect(s.postgres!.command).toEqual(expect.arrayContaining(['wal_level=logical', 'max_slot_wal_keep_size=2GB']));
-    const replicators = Object.entries(s).filter(([, v]) => v.command?.includes('services/replicator/src/main.ts'));
+    const running = (main: string) => Object.entries(s).filter(([, v]) => v.command?.includes(main));
+    const replicators = running('services/replicator/src/main.ts');
     expect(replicators).toHaveLength(2);
     const gateways = Object.entries(s).filter(([k]) => k.startsWith('gateway-'));
     expect(gateways).toHaveLength(2);
-    for (const [, g] of gateways) {
-      expect(g.environment).toMatchObject({ REPLICATOR: '0' });
-      expect(g.environment!.REALTIME_JWT_SECRET).toMatch(/REALTIME_JWT_SECRET/);
-    }
+    expect(running('services/gateway/src/main.ts').map(([k]) => k)).toEqual(gateways.map(([k]) => k));
+    expect(running('services/api/src/main.ts').map(([k]) => k)).toEqual(['api']);
+    // Nothing runs the all-in-one main: every part is a service of its own.
+    expect(running('services/server/src/main.ts')).toEqual([]);
+    for (const [, part] of [...gateways, ['api', s.api!] as const]) expect(part.environment!.REALTIME_JWT_SECRET).toMatch(/REALTIME_JWT_SECRET/);
     for (const [name, svc] of Object.entries(s)) {
       if (name !== 'migrate') expect(svc.healthcheck, `${name} has a health check`).toBeTruthy();
     }
     // The one-shot migrate runs once, before every process of the image.
     expect(s.migrate).toMatchObject({ command: ['node', '--import', 'tsx', 'db/src/cli/migrate.ts'], restart: 'no', depends_on: { postgres: { condition: 'service_healthy' } } });
     for (const [name] of replicators) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
-    for (const [name] of gateways) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' }, pgbouncer: { condition: 'service_healthy' } });
+    for (const name of [...gateways.map(([n]) => n), 'api']) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' }, pgbouncer: { condition: 'service_healthy' } });
     const nginx = readFileSync(path.join(repoRoot, 'docker', 'nginx.conf'), 'utf8');
     for (const [name] of gateways) expect(nginx).toContain(`server ${name}:3000;`);
+    expect(nginx).toContain('server api:3000;');
+    // The socket goes to the gateways, everything else to the API.
+    expect(nginx).toMatch(/location \/ws \{\s*proxy_pass http:\/\/gateways;/);
+    expect(nginx).toMatch(/location \/ \{\s*proxy_pass http:\/\/api;/);
     expect(nginx).toMatch(/proxy_set_header Upgrade \$http_upgrade/);
     expect(replicators[0]![1].build!.dockerfile).toBe('docker/Dockerfile');
   });
 
-  test('every process listens on the compose network; the gateways believe forwarded headers from the proxy alone, at its fixed address', () => {
+  test('every process listens on the compose network; the API believes forwarded headers from the proxy alone, at its fixed address', () => {
     const s = compose.services as Record<string, { environment?: Record<string, string>; networks?: Record<string, { ipv4_address?: string }>; command?: string[] }>;
-    const apps = Object.entries(s).filter(([name]) => name.startsWith('gateway-') || name.startsWith('replicator-'));
+    const apps = Object.entries(s).filter(([name]) => name.startsWith('gateway-') || name.startsWith('replicator-') || name === 'api');
     for (const [name, svc] of apps) expect(svc.environment?.HOST, `${name} listens beyond its loopback`).toBe('0.0.0.0');
     const proxyAddress = s.proxy!.networks?.default?.ipv4_address;
     expect(proxyAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const subnet = (compose as unknown as { networks: { default: { ipam: { config: { subnet: string }[] } } } }).networks.default.ipam.config[0]!.subnet;
     expect(proxyAddress!.startsWith(subnet.split('.').slice(0, 3).join('.'))).toBe(true);
-    for (const [name, svc] of apps.filter(([n]) => n.startsWith('gateway-'))) {
-      expect(svc.environment?.TRUST_PROXY, `${name} trusts exactly the proxy`).toBe(proxyAddress);
-      expect(() => parseTrustProxy(svc.environment?.TRUST_PROXY)).not.toThrow();
-    }
+    expect(s.api!.environment?.TRUST_PROXY, 'the API trusts exactly the proxy').toBe(proxyAddress);
+    expect(() => parseTrustProxy(s.api!.environment?.TRUST_PROXY)).not.toThrow();
   });
 });
 
@@ -105,8 +109,10 @@ describe('the deployment is safe by default', () => {
   test('no password, secret or token is written in compose.yml: each is ${VAR:?...} from .env', () => {
     expect(secretProblems(compose as ComposeFile)).toEqual([]);
     expect(composeText).not.toMatch(/postgres:postgres@|POSTGRES_PASSWORD:\s*postgres\b/);
-    const env = compose.services['gateway-1']!.environment!;
-    for (const key of ['REALTIME_JWT_SECRET', 'METRICS_TOKEN']) expect(env[key]).toMatch(new RegExp(`^\\$\\{${key}:\\?`));
+    for (const name of ['gateway-1', 'api']) {
+      const env = compose.services[name]!.environment!;
+      for (const key of ['REALTIME_JWT_SECRET', 'METRICS_TOKEN']) expect(env[key], `${name} ${key}`).toMatch(new RegExp(`^\\$\\{${key}:\\?`));
+    }
     expect(compose.services.migrate!.environment!.DATABASE_URL).toMatch(/^postgres:\/\/postgres:\$\{POSTGRES_PASSWORD:\?[^}]+\}@postgres:5432\/realtime$/);
   });
 
@@ -126,10 +132,14 @@ describe('the deployment is safe by default', () => {
     for (const [key, pattern] of Object.entries(roles)) expect(migrate[key], `migrate sets up ${key}'s role`).toMatch(pattern);
     for (const name of ['gateway-1', 'gateway-2']) {
       const env = compose.services[name]!.environment!;
-      expect(env.DATABASE_URL_API).toMatch(roles.DATABASE_URL_API);
       expect(env.DATABASE_URL_GATEWAY).toMatch(roles.DATABASE_URL_GATEWAY);
+      expect(env.DATABASE_URL_API).toBeUndefined();
       expect(env.DATABASE_URL_REPLICATOR).toBeUndefined();
     }
+    const api = compose.services.api!.environment!;
+    expect(api.DATABASE_URL_API).toMatch(roles.DATABASE_URL_API);
+    expect(api.DATABASE_URL_GATEWAY).toBeUndefined();
+    expect(api.DATABASE_URL_REPLICATOR).toBeUndefined();
     for (const name of ['replicator-1', 'replicator-2']) {
       const env = compose.services[name]!.environment!;
       expect(env.DATABASE_URL_REPLICATOR).toMatch(roles.DATABASE_URL_REPLICATOR);
@@ -137,12 +147,12 @@ describe('the deployment is safe by default', () => {
     }
   });
 
-  test('behind PgBouncer in transaction mode: the gateways\' queries pooled; LISTEN, replication and migrations direct', () => {
+  test('behind PgBouncer in transaction mode: the gateways\' and the API\'s queries pooled; LISTEN, replication and migrations direct', () => {
     const s = compose.services as Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }>;
     const host = (url: string) => new URL(url.replace(/\$\{[^}]+\}/g, 'x')).host;
+    expect(host(s.api!.environment!.DATABASE_URL_API!)).toBe('pgbouncer:6432');
     for (const name of ['gateway-1', 'gateway-2']) {
       const env = s[name]!.environment!;
-      expect(host(env.DATABASE_URL_API!), name).toBe('pgbouncer:6432');
       expect(host(env.DATABASE_URL_GATEWAY!), name).toBe('pgbouncer:6432');
       // Each role's direct URL is this one with the role's own user and password (db/src/database.ts).
       expect(env.DATABASE_URL_DIRECT, name).toBe('postgres://postgres:5432/realtime');
@@ -150,7 +160,7 @@ describe('the deployment is safe by default', () => {
     for (const name of ['replicator-1', 'replicator-2']) expect(host(s[name]!.environment!.DATABASE_URL_REPLICATOR!), name).toBe('postgres:5432');
     expect(host(s.migrate!.environment!.DATABASE_URL!)).toBe('postgres:5432');
     // The statement timeout lives in the login roles that migrate writes: it must get the same value.
-    expect(s.migrate!.environment!.STATEMENT_TIMEOUT_MS).toBe(s['gateway-1']!.environment!.STATEMENT_TIMEOUT_MS);
+    for (const name of ['gateway-1', 'api']) expect(s.migrate!.environment!.STATEMENT_TIMEOUT_MS, name).toBe(s[name]!.environment!.STATEMENT_TIMEOUT_MS);
 
     const bouncer = s.pgbouncer!;
     expect(bouncer.image).toMatch(/^edoburu\/pgbouncer:\d+\.\d+\.\d+$/);

@@ -2,7 +2,8 @@
 // memberships by project age and passwords that sign in.
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import pg from 'pg';
-import { createLogger, seedIfEmpty } from '@realtime/db';
+import { seedIfEmpty } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { verifyPassword } from '../src/auth/password';
 import { seedDemoUsers } from '../src/users/demo';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import Fastify from 'fastify';
-import { requireMetricsToken } from '@realtime/replicator';
+import { requireMetricsToken } from '@realtime/runtime';
 import { METRICS_TOKEN, startApi, type ApiFixture, type TestUser } from './fixture';
 
 let fx: ApiFixture;

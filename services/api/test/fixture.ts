@@ -4,11 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { createLogger, type Logger } from '@realtime/db';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import { buildHttp, HTTP_LIMIT_DEFAULTS, type HttpLimits } from '@realtime/replicator';
+import { readStatus } from '@realtime/db';
+import { buildHttp, createLogger, HEALTHY, HTTP_LIMIT_DEFAULTS, type HttpLimits, type Logger } from '@realtime/runtime';
 import { errorHandler } from '../src/errors';
-import { loadApiEnv } from '../src/env';
+import { loadApiToolEnv } from '../src/env';
 import { registerRoutes } from '../src/routes';
 import { loadResources } from '../src/resources';
 import type { PgTable } from 'drizzle-orm/pg-core';
@@ -75,8 +75,8 @@ export async function startApi(
   const log = logTo ?? createLogger('silent');
   const app = buildHttp({
     log,
-    pool,
-    state: () => ({ migrated: true, replicator: null, gateway: {}, standalone: true }),
+    health: () => HEALTHY,
+    status: async () => ({ process: null, gateway: {}, database: await readStatus(pool) }),
     trustProxy: trustProxy ?? false,
     limits: { ...HTTP_LIMIT_DEFAULTS, ...http },
     prepare: (a) => {
@@ -97,7 +97,7 @@ export async function startApi(
   const audits: RowImagesRead[] = [];
   registerRoutes(app, { db: orm, resources: await loadResources(pool, tables), cursorSecret: secret });
   registerMemberRoutes(app, { db: orm });
-  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiEnv({}).OUTBOX_PAGE_BYTES, log: { info: (obj: object) => void audits.push(obj as RowImagesRead) } });
+  registerOutboxRoutes(app, { pool, gatewayUrls: [], lagWarnBytes: 1024 ** 3, backlogWarnSeconds: 60, pageBytes: loadApiToolEnv({}).OUTBOX_PAGE_BYTES, log: { info: (obj: object) => void audits.push(obj as RowImagesRead) } });
   if (webDist) serveWebApp(app, webDist);
   await app.ready();
 

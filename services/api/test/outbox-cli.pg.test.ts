@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import pg from 'pg';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { Replicator } from '@realtime/replicator';
 import { repoRoot } from '@realtime/testkit';

@@ -2,11 +2,11 @@
 // well as in rows: large changes make shorter pages, a change larger than the budget is
 // a page of its own, and paging by nextOffset returns every change exactly once.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadApiEnv } from '../src/env';
+import { loadApiToolEnv } from '../src/env';
 import { startApi, type ApiFixture, type TestUser } from './fixture';
 import { HISTORY_LATEST } from '../src/outbox/routes';
 
-const CAP = loadApiEnv({}).OUTBOX_PAGE_BYTES;
+const CAP = loadApiToolEnv({}).OUTBOX_PAGE_BYTES;
 let fx: ApiFixture;
 let operator: TestUser;
 

@@ -2,18 +2,16 @@
 // demo users printed with their passwords, a signed-in API write streamed end to end to
 // the same user's socket, operators' /metrics and /status, each part connected as its
 // own login role, a clean SIGTERM.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { io } from 'socket.io-client';
 import { testLoginEnv, useTestDatabase } from '@realtime/db/testing';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent } from '@realtime/protocol';
 import { waitFor } from '@realtime/gateway/test-helpers';
+import { spawnMain, untilListening } from '@realtime/testkit';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fx = useTestDatabase();
 const demoFile = path.join(mkdtempSync(path.join(tmpdir(), 'demo-users-')), 'demo-users.txt');
 
@@ -37,35 +35,27 @@ async function signIn(base: string, email: string, password: string): Promise<st
 }
 
 test('one process serves /api, /healthz, /status and /ws on one port, streams an API write, and stops on SIGTERM', async () => {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: fx.db.url, ...testLoginEnv(fx.db.url), PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '', DEMO_USERS_FILE: demoFile, HOST: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  const app = spawnMain('server', { env: { DATABASE_URL: fx.db.url, ...testLoginEnv(fx.db.url), PORT: '0', DEMO: '1', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: '', DEMO_USERS_FILE: demoFile, HOST: '' } });
   try {
-    const port = await waitFor('the banner', () => /Open http:\/\/localhost:(\d+)/.exec(out)?.[1]);
+    const port = await untilListening(app);
     // Its output is a pipe, not a terminal: the passwords go to a file only its owner reads, which the banner names.
-    await waitFor('the demo users\' file named', () => out.includes(`Their passwords are in ${demoFile} (readable by its owner only`));
+    await waitFor('the demo users\' file named', () => app.output().includes(`Their passwords are in ${demoFile} (readable by its owner only`));
     expect(statSync(demoFile).mode & 0o777).toBe(0o600);
     const passwords = readFileSync(demoFile, 'utf8');
     const demo = async (email: string) => {
       const password = new RegExp(`${email.replace('.', '\\.')}\\s+(\\S+)`).exec(passwords)![1]!;
-      expect(out).not.toContain(password);
+      expect(app.output()).not.toContain(password);
       return password;
     };
     // npm start serves this machine only unless HOST says otherwise.
-    expect(out).toContain('Listening on 127.0.0.1 only');
+    expect(app.output()).toContain('Listening on 127.0.0.1 only');
     const outside = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     if (outside) await expect(fetch(`http://${outside}:${port}/healthz`)).rejects.toThrow();
     const base = `http://127.0.0.1:${port}`;
     const owner = { cookie: await signIn(base, 'owner@demo.example', await demo('owner@demo.example')) };
     const operator = { cookie: await signIn(base, 'operator@demo.example', await demo('operator@demo.example')) };
     // No all-access token is printed any more: nothing that looks like a JWT.
-    expect(out).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
+    expect(app.output()).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ/);
     expect((await fetch(`${base}/api/projects`)).status).toBe(401);
     const tokenRes = await fetch(`${base}/api/realtime/token`, { headers: owner });
     const { token } = (await tokenRes.json()) as { token: string };
@@ -146,10 +136,10 @@ test('one process serves /api, /healthz, /status and /ws on one port, streams an
     expect(activity).toEqual(activity.map((a) => ({ application_name: a.application_name, usename: roleOf[a.application_name] ?? 'a connection of no known part' })));
     const { rows: attrs } = await fx.pool.query(`SELECT bool_or(rolsuper OR rolbypassrls) AS privileged, count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)`, [['api', 'gateway', 'replicator'].map(login)]);
     expect(attrs).toEqual([{ privileged: false, n: 3 }]);
-    expect(out).not.toMatch(/connects to Postgres as/);
+    expect(app.output()).not.toMatch(/connects to Postgres as/);
     socket.disconnect();
   } finally {
-    proc.kill('SIGTERM');
+    app.proc.kill('SIGTERM');
   }
-  expect(await exited).toBe(0);
+  expect(await app.exited).toEqual({ code: 0, signal: null });
 }, 60_000);

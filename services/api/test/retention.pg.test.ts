@@ -2,7 +2,8 @@
 // ones and unstamped ones stay; the floor moves. And after a prune that left nothing
 // stamped but memberships, a list's cursor still starts at the head, not behind the floor.
 import { expect, test } from 'vitest';
-import { HEAD_SQL, createLogger } from '@realtime/db';
+import { HEAD_SQL } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { useTestDatabase } from '@realtime/db/testing';
 import { decodeCursor, signToken } from '@realtime/auth';
 import { Received, connect, startGateway, waitFor } from '@realtime/gateway/test-helpers';

@@ -2,7 +2,8 @@
 // completed with results and supplier matches, as actor "simulator", and stay bounded.
 import { beforeAll, expect, test } from 'vitest';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { createLogger, seedIfEmpty } from '@realtime/db';
+import { seedIfEmpty } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { useTestDatabase } from '@realtime/db/testing';
 import { Simulator } from '../src/simulator';
 

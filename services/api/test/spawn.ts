@@ -1,15 +1,9 @@
 // `npm start`'s process on a test database, for tests that measure it from outside: its
 // port, its pid (to read its memory), its output, and a stop that waits for the exit.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { waitFor } from '@realtime/gateway/test-helpers';
+import { startApp as startMain } from '@realtime/testkit';
 import { testLoginEnv } from '@realtime/db/testing-sql';
 import { hashPassword } from '../src/auth/password';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export const PROCESS_METRICS_TOKEN = 'process-metrics-token-0123456789abcdef';
 
@@ -25,10 +19,8 @@ export interface RunningApp {
 }
 
 export async function startApp(databaseUrl: string, env: Record<string, string> = {}): Promise<RunningApp> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
+  const app = await startMain({
     env: {
-      ...process.env,
       DATABASE_URL: databaseUrl,
       // Each part as its own login role, as deployed; DATABASE_URL is the owner that migrates.
       ...testLoginEnv(databaseUrl),
@@ -39,47 +31,16 @@ export async function startApp(databaseUrl: string, env: Record<string, string> 
       METRICS_TOKEN: PROCESS_METRICS_TOKEN,
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 60_000,
   });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
-  let port: string;
-  try {
-    port = await waitFor('the banner', () => {
-      if (proc.exitCode !== null) throw new Error(`the process exited: ${out}`);
-      return /Open http:\/\/localhost:(\d+)/.exec(out)?.[1];
-    }, 60_000);
-  } catch (err) {
-    proc.kill('SIGKILL');
-    throw err;
-  }
-  const base = `http://127.0.0.1:${port}`;
   return {
-    base,
-    pid: proc.pid!,
-    output: () => out,
-    rss() {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-      return Number(m![1]) * 1024;
-    },
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${PROCESS_METRICS_TOKEN}` } })).text();
-      let total = 0;
-      for (const line of text.split('\n')) {
-        const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-        if (!m || m[1] !== name) continue;
-        const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-        if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
-      }
-      return total;
-    },
+    base: app.base,
+    pid: app.pid,
+    output: app.output,
+    rss: app.rss,
+    metric: (name, labels) => app.metric(name, labels, PROCESS_METRICS_TOKEN),
     async stop() {
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
+      await app.stop();
     },
   };
 }

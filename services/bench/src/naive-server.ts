@@ -7,7 +7,7 @@
 import type { Server as HttpServer } from 'node:http';
 import pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { WS_PATH, type Change, type ClientToServerEvents, type Filter, type ServerToClientEvents } from '@realtime/protocol';
 import { NAIVE_CHANNEL, type NaivePayload } from './naive';
 

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import type { StampedChange } from '@realtime/replicator';
+import type { StampedChange } from '@realtime/db';
 
 const ROWS = 1000;
 const ROUNDS = 200;

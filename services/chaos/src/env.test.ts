@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { EnvError } from '@realtime/db';
+import { EnvError } from '@realtime/runtime';
 import { inheritedEnv, loadChaosEnv } from './env';
 
 test('CHAOS_LOG_LEVEL defaults to warn and names a bad value', () => {

@@ -2,7 +2,7 @@
 // it starts inherit (without the variables it sets for them). The only reader of
 // process.env here.
 import { z } from 'zod';
-import { parseEnv } from '@realtime/db';
+import { parseEnv } from '@realtime/runtime';
 
 export const chaosEnvSchema = z.object({
   CHAOS_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('warn'),

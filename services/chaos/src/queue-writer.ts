@@ -4,7 +4,7 @@
 // reloads (the queue closed and made again over the same store), and conflicts resolved
 // either way.
 import { createWriteQueue, memoryStorage, type MemoryStorage, type WriteEntry, type WriteEvent, type WriteQueue } from '@realtime/client';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { IntendedWrite } from './checker';
 import { FaultyNetwork, noNetFaults } from './faulty-network';
 import { defaultPace, outcomeOf, uuidFrom, type QueueStats, type QueueWriterPace, type QueueWriterSpec, type Tracked } from './queue-model';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { FakeApi, waitFor } from '@realtime/testkit';
 import { checkQueueWrites, type QueueOutboxRow } from './checker';
 import { FaultyNetwork, defaultNetFaults, noNetFaults, type NetFaults } from './faulty-network';

@@ -7,7 +7,7 @@
 // (checker.ts, checkQueueWrites), so that the outbox says how many times each write the
 // queue was given was applied, whatever the queue believes. This file runs them together;
 // one client is queue-writer.ts, its network faulty-network.ts.
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { IntendedWrite } from './checker';
 import type { NetStats } from './faulty-network';
 import type { QueueStats, QueueWriterSpec } from './queue-model';

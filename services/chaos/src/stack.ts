@@ -7,7 +7,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
-import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster, type Logger } from '@realtime/db';
+import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { inheritedEnv } from './env';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';
@@ -169,7 +170,7 @@ export class Stack {
         async (i) =>
           new Proc(
             `gateway-${i}`,
-            'services/api/src/main.ts',
+            'services/server/src/main.ts',
             { ...common, DATABASE_URL: url, ...logins, REPLICATOR: '0', REALTIME_JWT_SECRET: SECRET, REALTIME_TOKEN_TTL_SECONDS: String(TOKEN_TTL_SECONDS), SOCKET_QUEUE_BYTES: '65536', REPLAY_PAGE_SIZE: '500', RETENTION: 'forever' },
             await freePort(),
             logDir,

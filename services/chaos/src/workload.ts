@@ -6,7 +6,7 @@
 // API. A lost connection (Postgres restarting) is retried: the database, not the writer,
 // is the record of what committed.
 import pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { memberRoles } from '@realtime/db/schema';
 import type { Rng } from './rng';
 import { sleep } from './stack';

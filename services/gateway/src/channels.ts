@@ -6,7 +6,8 @@
 // unknown channel reads the catalog again (at most once a second), and a slow periodic
 // read covers a lost LISTEN connection and changes that send nothing (ALTER TABLE).
 import type pg from 'pg';
-import { CATALOG_CHANNEL, loadStreamedTables, openListener, type Logger, type StreamedTable } from '@realtime/db';
+import { CATALOG_CHANNEL, loadStreamedTables, openListener, type StreamedTable } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 
 export interface ChannelCatalogOptions {
   pool: pg.Pool;

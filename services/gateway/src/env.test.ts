@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { EnvError } from '@realtime/db';
-import { gatewayHeartbeat, gatewayLimits, jwtSecret, loadGatewayEnv } from './env';
+import { EnvError } from '@realtime/runtime';
+import { gatewayHeartbeat, gatewayLimits, loadGatewayEnv as load, originProblem } from './env';
+
+// A gateway of its own must share the API's token secret.
+const SECRET = '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5';
+const loadGatewayEnv = (source: Record<string, string>) => load({ REALTIME_JWT_SECRET: SECRET, ...source });
 
 describe('loadGatewayEnv', () => {
   test('defaults', () => {
@@ -19,10 +23,8 @@ describe('loadGatewayEnv', () => {
       MAX_REPLAYS_PER_USER: 4,
       REPLAY_POOL_SIZE: 4,
       STATEMENT_TIMEOUT_MS: 15_000,
-      REPLICATOR: '1',
       PORT: 3000,
     });
-    expect(env.REALTIME_JWT_SECRET).toBeUndefined();
   });
 
   test('FRONTEND_URL is a comma list of origins', () => {
@@ -46,14 +48,16 @@ describe('loadGatewayEnv', () => {
   test.each([
     ['PG_CHANNELS', 'projects;drop table x', /PG_CHANNELS lists table names/],
     ['PG_CHANNELS', 'projects,Extraction-Jobs', /PG_CHANNELS/],
-    ['FRONTEND_URL', 'localhost', /FRONTEND_URL lists origins/],
+    ['FRONTEND_URL', 'localhost', /FRONTEND_URL lists origins.*e\.g\. https:\/\/app\.example\.com/],
+    ['FRONTEND_URL', 'localhost:5173', /FRONTEND_URL.*"localhost:5173" has no http:\/\/ or https:\/\/ scheme/],
+    ['FRONTEND_URL', 'https://a.example/app', /FRONTEND_URL.*has a path.*e\.g\. https:\/\/a\.example/],
+    ['FRONTEND_URL', 'ftp://a.example', /FRONTEND_URL.*no http:\/\/ or https:\/\/ scheme/],
     ['FRONTEND_URL', 'https://a.example,nope', /FRONTEND_URL lists origins/],
     ['REALTIME_JWT_SECRET', 'short', /at least 32 characters/],
     ['REALTIME_JWT_SECRET', 's'.repeat(40), /looks guessable/],
     ['REALTIME_JWT_SECRET', 'secret12'.repeat(5), /looks guessable/],
     ['REALTIME_JWT_SECRET', '0101010101010101010101010101010123', /looks guessable/],
     ['MAX_SUBSCRIPTIONS_PER_SOCKET', '0', /MAX_SUBSCRIPTIONS_PER_SOCKET/],
-    ['SOCKET_QUEUE_LIMIT', '5000', /replaced by SOCKET_QUEUE_BYTES/],
     ['SOCKET_QUEUE_BYTES', '100', /SOCKET_QUEUE_BYTES/],
     ['SOCKET_QUEUE_BYTES', 'lots', /SOCKET_QUEUE_BYTES/],
     ['MAX_SOCKETS_PER_USER', '0', /MAX_SOCKETS_PER_USER/],
@@ -63,7 +67,6 @@ describe('loadGatewayEnv', () => {
     ['MAX_REPLAYS_PER_USER', 'many', /MAX_REPLAYS_PER_USER/],
     ['REPLAY_POOL_SIZE', '1000', /REPLAY_POOL_SIZE/],
     ['STATEMENT_TIMEOUT_MS', '5', /STATEMENT_TIMEOUT_MS/],
-    ['REPLICATOR', 'yes', /REPLICATOR/],
     ['PING_INTERVAL_MS', '500', /PING_INTERVAL_MS/],
     ['PING_INTERVAL_MS', '8000', /at most 10000 ms/],
     ['PING_TIMEOUT_MS', '7000', /at most 10000 ms/],
@@ -73,13 +76,27 @@ describe('loadGatewayEnv', () => {
   });
 });
 
-test('jwtSecret uses the configured secret, or generates one and says so', () => {
-  const configured = jwtSecret(loadGatewayEnv({ REALTIME_JWT_SECRET: '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5' }));
-  expect(configured.generated).toBe(false);
-  expect(Buffer.from(configured.secret).toString()).toBe('3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5');
-  const a = jwtSecret(loadGatewayEnv({}));
-  const b = jwtSecret(loadGatewayEnv({}));
-  expect(a.generated).toBe(true);
-  expect(a.secret).toHaveLength(32);
-  expect(Buffer.from(a.secret).equals(Buffer.from(b.secret))).toBe(false);
+test('a gateway of its own refuses to start without the shared secret, naming it', () => {
+  expect(() => load({})).toThrow(/REALTIME_JWT_SECRET: must be set for a gateway of its own/);
+});
+
+describe('originProblem', () => {
+  test.each([
+    ['https://app.example.com', null],
+    ['http://localhost:5173', null],
+    ['http://127.0.0.1:3000/', null],
+    ['localhost:5173', /no http:\/\/ or https:\/\/ scheme/],
+    ['app.example.com', /is not an origin/],
+    ['https://app.example.com/path', /has a path/],
+    ['https://app.example.com?x=1', /has a path/],
+    ['https://user:pw@app.example.com', /carries credentials/],
+  ])('%s', (entry, want) => {
+    const problem = originProblem(entry);
+    if (want === null) expect(problem).toBeNull();
+    else expect(problem).toMatch(want);
+  });
+
+  test('origins are kept as browsers send them', () => {
+    expect(loadGatewayEnv({ FRONTEND_URL: 'https://A.example/, http://localhost:5173' }).FRONTEND_URL).toEqual(['https://a.example', 'http://localhost:5173']);
+  });
 });

@@ -1,20 +1,35 @@
-// The gateway's configuration, validated once; a bad value names its variable.
-import { randomBytes } from 'node:crypto';
+// The gateway's configuration: its own variables (a piece any process that runs a gateway
+// spreads into its schema), and the schema of `npm run gateway`, composed from the
+// database's and the runtime's pieces. A bad value names its variable.
 import { z } from 'zod';
-import { parseEnv } from '@realtime/db';
-import { replicatorEnvSchema } from '@realtime/replicator';
+import { dbEnv } from '@realtime/db';
+import { listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
 import { DEFAULT_HEARTBEAT, DEAD_LINK_NOTICE_MS, DEFAULT_LIMITS, type GatewayLimits, type Heartbeat } from './gateway';
-
-/** A secret made of one short piece repeated, or of a handful of characters, is no secret. */
-export function weakSecret(v: string): boolean {
-  if (new Set(v).size < 10) return true;
-  return /^(.{1,16})\1+$/s.test(v);
-}
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-export const gatewayEnvSchema = replicatorEnvSchema.extend({
-  REPLICATOR: z.enum(['0', '1']).default('1'),
+const ORIGIN_EXAMPLE = 'https://app.example.com,http://localhost:5173';
+
+/**
+ * Why an entry of FRONTEND_URL is not an origin (scheme http or https, a host, nothing
+ * after it), or null when it is. A browser's Origin header never carries a path, and a
+ * value without a scheme (localhost:5173) matches no page at all: the page stays offline.
+ */
+export function originProblem(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return `"${entry}" is not an origin: write the scheme and the host, e.g. ${ORIGIN_EXAMPLE}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${entry}" has no http:// or https:// scheme: write it as the browser's address bar shows it, e.g. ${ORIGIN_EXAMPLE}`;
+  if (!url.hostname) return `"${entry}" has no host, e.g. ${ORIGIN_EXAMPLE}`;
+  if (url.username || url.password) return `"${entry}" carries credentials: an origin is only scheme://host[:port]`;
+  if (url.pathname !== '/' || url.search || url.hash) return `"${entry}" has a path: an origin is only scheme://host[:port], e.g. ${url.origin}`;
+  return null;
+}
+
+export const gatewayEnv = {
   /** Narrows the channels to these tables; empty (the default): every streamed table, found in the catalog. */
   PG_CHANNELS: z
     .string()
@@ -25,13 +40,15 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
   FRONTEND_URL: z
     .string()
     .default('http://localhost:3000')
-    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
-    .pipe(z.array(z.string().url('FRONTEND_URL lists origins like https://app.example.com, separated by commas'))),
-  REALTIME_JWT_SECRET: z
-    .string()
-    .min(32, 'REALTIME_JWT_SECRET must be at least 32 characters (256 bits): openssl rand -hex 32 makes one')
-    .refine((v) => !weakSecret(v), 'REALTIME_JWT_SECRET looks guessable (one piece repeated, or too few different characters): openssl rand -hex 32 makes one')
-    .optional(),
+    .transform((s, ctx) => {
+      const entries = s.split(',').map((u) => u.trim()).filter(Boolean);
+      for (const entry of entries) {
+        const problem = originProblem(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: `FRONTEND_URL lists origins separated by commas; ${problem}` });
+      }
+      // As browsers send them: no trailing slash, the host in lowercase.
+      return entries.map((e) => (URL.canParse(e) ? new URL(e).origin : e));
+    }),
   // What one client may cost (README, "Running in production"; each bound reached is
   // counted in realtime_limit_hits_total by name).
   MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000, DEFAULT_LIMITS.maxSubscriptions),
@@ -52,18 +69,13 @@ export const gatewayEnvSchema = replicatorEnvSchema.extend({
    */
   PING_INTERVAL_MS: int(1000, 60_000, DEFAULT_HEARTBEAT.pingInterval),
   PING_TIMEOUT_MS: int(1000, 60_000, DEFAULT_HEARTBEAT.pingTimeout),
-  /** Replaced by SOCKET_QUEUE_BYTES: a count of packets bounded nothing when rows are large. */
-  SOCKET_QUEUE_LIMIT: z
-    .undefined({ error: 'SOCKET_QUEUE_LIMIT was replaced by SOCKET_QUEUE_BYTES (bytes, default 8388608): rename it' })
-    .optional(),
-});
+};
 
-export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+const gatewayPiece = z.object(gatewayEnv);
+/** The gateway's own variables, as any schema that spreads gatewayEnv parses them. */
+export type GatewaySettings = z.infer<typeof gatewayPiece>;
 
-/**
- * A refinement rather than part of the schema, which the API's schema extends (zod does
- * not extend a refined object): every schema built on this one calls it.
- */
+/** A refinement across two variables: every schema that spreads gatewayEnv calls it in its superRefine. */
 export function checkHeartbeat(env: { PING_INTERVAL_MS: number; PING_TIMEOUT_MS: number }, ctx: z.RefinementCtx): void {
   if (env.PING_INTERVAL_MS + env.PING_TIMEOUT_MS > DEAD_LINK_NOTICE_MS) {
     ctx.addIssue({
@@ -74,15 +86,28 @@ export function checkHeartbeat(env: { PING_INTERVAL_MS: number; PING_TIMEOUT_MS:
   }
 }
 
+/**
+ * `npm run gateway`: the database, the log, its HTTP face, the token secret (which it must
+ * share with the API that issues the tokens) and the gateway's own.
+ */
+export const gatewayEnvSchema = z
+  .object({ ...logEnv, ...dbEnv, ...listenEnv, ...metricsEnv, ...realtimeSecretEnv, ...gatewayEnv })
+  .superRefine((env, ctx) => {
+    checkHeartbeat(env, ctx);
+    requireSharedSecret(env, ctx, 'for a gateway of its own: the API that issues the tokens must sign them with the same secret');
+  });
+
+export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
+
 export function loadGatewayEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
-  return parseEnv(gatewayEnvSchema.superRefine(checkHeartbeat), source);
+  return parseEnv(gatewayEnvSchema, source);
 }
 
-export function gatewayHeartbeat(env: GatewayEnv): Heartbeat {
+export function gatewayHeartbeat(env: GatewaySettings): Heartbeat {
   return { pingInterval: env.PING_INTERVAL_MS, pingTimeout: env.PING_TIMEOUT_MS };
 }
 
-export function gatewayLimits(env: GatewayEnv): GatewayLimits {
+export function gatewayLimits(env: GatewaySettings): GatewayLimits {
   return {
     ...DEFAULT_LIMITS,
     queueBytes: env.SOCKET_QUEUE_BYTES,
@@ -94,10 +119,4 @@ export function gatewayLimits(env: GatewayEnv): GatewayLimits {
     maxConcurrentReplays: env.MAX_CONCURRENT_REPLAYS,
     maxReplaysPerUser: env.MAX_REPLAYS_PER_USER,
   };
-}
-
-/** The secret as bytes; a random one (and a warning to say so) when none is configured. */
-export function jwtSecret(env: GatewayEnv): { secret: Uint8Array; generated: boolean } {
-  if (env.REALTIME_JWT_SECRET) return { secret: new TextEncoder().encode(env.REALTIME_JWT_SECRET), generated: false };
-  return { secret: randomBytes(32), generated: true };
 }

@@ -3,9 +3,8 @@
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
 import pg from 'pg';
-import { HEAD_SQL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type Logger } from '@realtime/db';
-import type { ReplicatorLike, StampedChange } from '@realtime/replicator';
-import { STAMPED_CHANNEL } from '@realtime/replicator';
+import { HEAD_SQL, STAMPED_CHANNEL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type StampedChange } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 
 export interface FeedChange {
   seq: number;
@@ -25,13 +24,22 @@ export interface FeedChange {
 
 export type FeedListener = (batch: FeedChange[]) => void;
 
+/**
+ * A source of stamped changes in the same process (a replicator on this thread or in a
+ * worker): every stamped batch in seq order, with the head it reaches. The replicator
+ * satisfies it as it is; the gateway knows nothing else of it.
+ */
+export interface StampSource {
+  onStamped(fn: (changes: StampedChange[], head: number) => void): () => void;
+}
+
 export interface FeedOptions {
   pool: pg.Pool;
   /** Direct connection for LISTEN (not through PgBouncer). */
   directUrl: string;
   log: Logger;
   /** In the same process as the replicator (on this thread or a worker): take its rows without a database round trip. */
-  replicator?: Pick<ReplicatorLike, 'onStamped'>;
+  replicator?: StampSource;
   pollMs?: number;
   pageSize?: number;
 }

@@ -6,7 +6,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type pg from 'pg';
 import { Server } from 'socket.io';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { WS_PATH } from '@realtime/protocol';
 import type { Feed } from './feed';
 import type { ChannelCatalog } from './channels';

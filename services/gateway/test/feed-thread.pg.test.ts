@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { ReplicatorThread } from '@realtime/replicator';
 import { waitFor } from '@realtime/testkit';
 import { Feed } from '../src/feed';

@@ -5,14 +5,13 @@
 // give every change the seq the clients already hold: no seq for two different changes,
 // no change lost, none twice. See docs/architecture.md, "Stamps commit without waiting
 // for the disk".
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import pg from 'pg';
 import { afterEach, expect, test } from 'vitest';
 import { migratedDatabase, startTestCluster, type TestCluster } from '@realtime/db/testing';
 import { Received, startGateway, token, connect, waitFor, type GatewayHandle, type Client } from './helpers';
-import { repoRoot } from '@realtime/testkit';
+import { spawnMain } from '@realtime/testkit';
 
 // Nothing but a committing writer may flush the WAL while a test holds a stamp unflushed.
 const SETTINGS = { autovacuum: 'off', bgwriter_lru_maxpages: 0, checkpoint_timeout: '1d', max_wal_size: '10GB' };
@@ -58,20 +57,14 @@ interface Leader {
 
 /** The replicator's own entry point as a child process, so that SIGKILL is a real crash. */
 function spawnLeader(url: string): Leader {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/replicator/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: url, PORT: '0', DEMO: '0', LOG_LEVEL: 'info', SAFETY_POLL_MS: '200', WAL_RETRY_MS: '1000', STAMP_COMMIT: 'async' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const child = spawnMain('replicator', { env: { DATABASE_URL: url, PORT: '0', DEMO: '0', LOG_LEVEL: 'info', SAFETY_POLL_MS: '200', WAL_RETRY_MS: '1000', STAMP_COMMIT: 'async' } });
+  const proc = child.proc;
+  const exited = child.exited.then((r) => r.code);
   cleanups.push(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     await exited;
   });
-  return { proc, exited, output: () => out };
+  return { proc, exited, output: child.output };
 }
 
 async function one<T>(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<T> {

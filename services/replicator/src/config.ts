@@ -1,9 +1,9 @@
 // From validated environment to the replicator's settings.
-import type { Logger } from '@realtime/db';
-import type { ReplicatorEnv } from './env';
+import type { Logger } from '@realtime/runtime';
+import type { ReplicatorSettings } from './env';
 import type { ReplicatorConfig } from './replicator';
 
-export function replicatorConfig(env: ReplicatorEnv, directUrl: string, log: Logger): ReplicatorConfig {
+export function replicatorConfig(env: ReplicatorSettings, directUrl: string, log: Logger): ReplicatorConfig {
   return {
     directUrl,
     slot: env.REPLICATION_SLOT,

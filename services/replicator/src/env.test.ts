@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { EnvError } from '@realtime/db';
+import { EnvError } from '@realtime/runtime';
 import { loadReplicatorEnv } from './env';
 
 describe('loadReplicatorEnv', () => {
@@ -15,7 +15,6 @@ describe('loadReplicatorEnv', () => {
       WAL_RETRY_MS: 10_000,
       PORT: 3000,
       DEMO: '1',
-      REPLICATOR_THREAD: '1',
     });
   });
 
@@ -31,7 +30,6 @@ describe('loadReplicatorEnv', () => {
     ['WAL_RETRY_MS', '1.5', /WAL_RETRY_MS/],
     ['PORT', '70000', /PORT/],
     ['DEMO', 'yes', /DEMO/],
-    ['REPLICATOR_THREAD', 'yes', /REPLICATOR_THREAD/],
     ['DATABASE_URL_DIRECT', 'http://x', /DATABASE_URL_DIRECT/],
   ])('%s=%s is refused, naming the variable', (name, value, message) => {
     expect(() => loadReplicatorEnv({ [name]: value })).toThrow(EnvError);

@@ -1,7 +1,9 @@
-// The replicator's configuration: the database variables plus its own, validated once.
-// A bad value stops the process with the variable's name and what it expects.
+// The replicator's configuration: its own variables (a piece any process that runs a
+// replicator spreads into its schema), and the schema of `npm run replicator`, composed
+// from the database's and the runtime's pieces. A bad value names its variable.
 import { z } from 'zod';
-import { dbEnvSchema, parseEnv } from '@realtime/db';
+import { dbEnv, demoEnv } from '@realtime/db';
+import { listenEnv, logEnv, metricsEnv, parseEnv } from '@realtime/runtime';
 
 const identifier = (what: string) =>
   z
@@ -10,7 +12,7 @@ const identifier = (what: string) =>
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
-export const replicatorEnvSchema = dbEnvSchema.extend({
+export const replicatorEnv = {
   REPLICATION_SLOT: identifier('replication slot').default('realtime_outbox'),
   PUBLICATION: identifier('publication').default('realtime_outbox'),
   STAMP_BATCH_SIZE: int(1, 100_000, 5000),
@@ -26,29 +28,15 @@ export const replicatorEnvSchema = dbEnvSchema.extend({
   STAMP_EARLY: z.enum(['0', '1']).default('1'),
   SAFETY_POLL_MS: int(50, 60_000, 1000),
   WAL_RETRY_MS: int(500, 600_000, 10_000),
-  PORT: int(0, 65_535, 3000),
-  /**
-   * The address the HTTP server listens on: this machine only by default, so that a demo
-   * (plain HTTP, printed passwords) is not served to the network by accident. 0.0.0.0 (or ::)
-   * in a container or behind a proxy on another host.
-   */
-  HOST: z
-    .string()
-    .trim()
-    .regex(/^(?:[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+)$/, 'HOST is an address to listen on, such as 127.0.0.1, 0.0.0.0, :: or a host name')
-    .default('127.0.0.1'),
-  DEMO: z.enum(['0', '1']).default('1'),
-  /**
-   * `npm start` with REPLICATOR=1: 1 runs the replicator in a worker thread, off the event
-   * loop of the sockets and the API; 0 on the main thread (for debugging). A replicator
-   * process of its own ignores it.
-   */
-  REPLICATOR_THREAD: z.enum(['0', '1']).default('1'),
-  /** `Authorization: Bearer <METRICS_TOKEN>` reads /metrics (and, in a process without users, /status). */
-  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
-});
+};
 
+/** `npm run replicator`: the database, the log, its HTTP face, demo data, and the replicator's own. */
+export const replicatorEnvSchema = z.object({ ...logEnv, ...dbEnv, ...demoEnv, ...listenEnv, ...metricsEnv, ...replicatorEnv });
 export type ReplicatorEnv = z.infer<typeof replicatorEnvSchema>;
+
+const replicatorPiece = z.object(replicatorEnv);
+/** The replicator's own variables, as any schema that spreads replicatorEnv parses them. */
+export type ReplicatorSettings = z.infer<typeof replicatorPiece>;
 
 export function loadReplicatorEnv(source: Record<string, string | undefined> = process.env): ReplicatorEnv {
   return parseEnv(replicatorEnvSchema, source);

@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openListener, type Logger } from '@realtime/db';
+import { openListener, STAMPED_CHANNEL } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { afterWalFailure, classifyWalError, type Mode, type WalFailure } from './mode';
 import { readHead, stampVisible, walPositions, type StampedChange, type StampResult } from './sequencer/stamp';
 import { parseLsn } from './wal/lsn';
@@ -14,12 +15,10 @@ import { createSlot, dropSlot, releaseSlot, slotInfo, walAvailability } from './
 import { WalStream } from './wal/stream';
 import { claimLeadership, setMode, setSlotReady, slotReady, stepDown } from './state';
 import * as metrics from './metrics';
-import type { MetricsJson } from './metrics';
+import type { MetricsJson } from '@realtime/runtime';
 
 /** Session-level advisory lock held by the leader ("rtsp"); one stamper per database. */
 export const LEADER_LOCK = 0x72747370;
-/** Channel of the one wake-up per stamped batch, for gateways in other processes. */
-export const STAMPED_CHANNEL = 'realtime_stamped';
 
 /** A replicator's status before it has done anything (in this thread or another). */
 export const STARTING: Omit<ReplicatorStatus, 'identity'> = {

@@ -1,7 +1,6 @@
 // realtime_state, the row the trigger and operators read: the NOTIFY flag, the mode and
 // why, the leader, and the slot with its readiness.
 import type pg from 'pg';
-import { HEAD_SQL } from '@realtime/db';
 import type { Mode } from './mode';
 
 export async function claimLeadership(client: pg.ClientBase, leader: string, slot: string): Promise<void> {
@@ -30,32 +29,4 @@ export async function stepDown(client: pg.ClientBase, leader: string): Promise<v
      WHERE id = 1 AND leader = $1`,
     [leader],
   );
-}
-
-export interface DbStatus {
-  mode: Mode;
-  reason: string | null;
-  leader: string | null;
-  headSeq: number;
-  backlog: number;
-  ackedLsn: string | null;
-  slotLagBytes: number | null;
-  notifyEnabled: boolean;
-}
-
-export async function readStatus(client: pg.ClientBase | pg.Pool): Promise<DbStatus> {
-  const { rows } = await client.query(
-    `SELECT mode, reason, leader, ${HEAD_SQL} AS head_seq, backlog, acked_lsn::text, slot_lag_bytes, notify_enabled FROM realtime_status`,
-  );
-  const r = rows[0];
-  return {
-    mode: r.mode,
-    reason: r.reason,
-    leader: r.leader,
-    headSeq: Number(r.head_seq ?? 0),
-    backlog: Number(r.backlog ?? 0),
-    ackedLsn: r.acked_lsn,
-    slotLagBytes: r.slot_lag_bytes === null ? null : Number(r.slot_lag_bytes),
-    notifyEnabled: r.notify_enabled,
-  };
 }

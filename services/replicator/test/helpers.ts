@@ -1,16 +1,12 @@
 // Test helpers for the replicator: real replicators, in this process or as child
 // processes that can really be killed, and the checks every test makes on the outbox.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createTestDatabase, testLoginEnv, type TestDatabase } from '@realtime/db/testing';
-import { createLogger } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
+import { spawnMain } from '@realtime/testkit';
 import { Replicator, type ReplicatorConfig } from '../src/replicator';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..', '..');
 
 export const quietLog = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', { service: 'test' });
 
@@ -36,10 +32,8 @@ export interface Child {
 
 /** The replicator's own entry point as a child process (node, not a wrapper, so a kill hits it). */
 export function spawnReplicator(url: string, env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/replicator/src/main.ts')], {
-    cwd: repoRoot,
+  const child = spawnMain('replicator', {
     env: {
-      ...process.env,
       DATABASE_URL: url,
       // Its own login role, as deployed; DATABASE_URL is the owner that migrates.
       ...testLoginEnv(url, ['replicator']),
@@ -51,13 +45,8 @@ export function spawnReplicator(url: string, env: Record<string, string> = {}): 
       STAMP_BATCH_SIZE: '2000',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, output: () => out, exited };
+  return { proc: child.proc, output: child.output, exited: child.exited.then((r) => r.code) };
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {

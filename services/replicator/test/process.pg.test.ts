@@ -2,7 +2,8 @@
 // clear error for bad configuration, and a clean exit on SIGTERM; as its own login role,
 // also with no owner URL at all once the owner has migrated.
 import { expect, test } from 'vitest';
-import { createLogger, runMigrations } from '@realtime/db';
+import { runMigrations } from '@realtime/db';
+import { createLogger } from '@realtime/runtime';
 import { testLoginEnv } from '@realtime/db/testing';
 import { stateOf, useDatabase, waitFor, spawnReplicator } from './helpers';
 

@@ -4,7 +4,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { expect, test } from 'vitest';
-import { metricsText, replicatorErrors, type MetricsJson } from '../src/metrics';
+import { metricsText, type MetricsJson } from '@realtime/runtime';
+import { replicatorErrors } from '../src/metrics';
 import { ReplicatorThread, type ThreadOptions } from '../src/thread/thread';
 import type { ReplicatorConfig } from '../src/replicator';
 import type { StampedChange } from '../src/sequencer/stamp';

@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import type { Me } from '../types';
 import { signUserToken } from '@realtime/auth';
-import { sameSecret } from '@realtime/replicator';
+import { sameSecret } from '@realtime/runtime';
 import { HttpError, parseInput } from '../errors';
 import { verifyPassword } from './password';
 import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';

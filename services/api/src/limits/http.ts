@@ -4,7 +4,7 @@
 // the headers; the write budget is checked after it, once the user is known.
 import type { FastifyInstance } from 'fastify';
 import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit';
-import { noteLimited } from '@realtime/replicator';
+import { noteLimited } from '@realtime/runtime';
 import { HttpError } from '../errors';
 import { registerSecurityHeaders } from './headers';
 import { registerJsonOnly } from './json';

@@ -6,7 +6,7 @@
 // guesses than a sequential one.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CreateRateLimitOptions } from '@fastify/rate-limit';
-import { noteLimited } from '@realtime/replicator';
+import { noteLimited } from '@realtime/runtime';
 import { HttpError } from '../errors';
 import { accountTurn, signInKeys, signInVerdict, type Budget, type SlowDown } from './keys';
 

@@ -3,8 +3,9 @@
 // 2 bad usage, 3 `stats` found something to warn about.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import pg from 'pg';
-import { createLogger, describeError, openDatabase } from '@realtime/db';
-import { loadApiEnv } from '../env';
+import { openDatabase } from '@realtime/db';
+import { createLogger, describeError } from '@realtime/runtime';
+import { loadApiToolEnv } from '../env';
 import { exportAll, history, list, outTo, planPrune, printStats, prune, stats, tail } from './commands';
 import { parseDuration } from './parse';
 
@@ -83,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
     }
   })();
 
-  const env = loadApiEnv();
+  const env = loadApiToolEnv();
   const log = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, { service: 'outbox-cli' }, { format: env.LOG_FORMAT });
   const db = await openDatabase(env, log);
   const pool = new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-outbox-cli' });

@@ -2,7 +2,7 @@
 // then every interval, prune the stamped changes committed before the cutoff. Clients
 // behind the new floor get resync; a list read after it still carries the head.
 import type pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { planPrune, prune } from './commands';
 import { startPeriodic, type Periodic } from '../periodic';
 

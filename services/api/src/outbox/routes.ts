@@ -2,7 +2,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { loadStreamedTables, type Logger } from '@realtime/db';
+import { loadStreamedTables } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { parseInput } from '../errors';
 import { historyRows, listRows, stats } from './commands';
 import { parseDuration } from './parse';

@@ -1,7 +1,8 @@
 // `npm run users -- <command>`: accounts and project memberships for operators, on a
 // fresh clone too (pending migrations run first). Exit codes: 0 done, 1 failed, 2 bad usage.
 import pg from 'pg';
-import { createLogger, describeError, loadDbEnv, openDatabase, runMigrations } from '@realtime/db';
+import { loadDbEnv, openDatabase, runMigrations } from '@realtime/db';
+import { createLogger, describeError } from '@realtime/runtime';
 import { checkPassword, PasswordError } from '../auth/password';
 import { addUser, grant, listUsers, removeUser, resetPassword, revoke } from './commands';
 import { ArgumentError, COMMAND_USAGE, type CommandName, parseCommand, passwordLine, renderUserTable, USAGE, type UsersCommand } from './parse';

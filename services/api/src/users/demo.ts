@@ -1,7 +1,7 @@
 // Demo accounts for a fresh database, one per kind of access (owner, viewer, operator),
 // so that the demo can be signed into at once. Seeds only when no user exists yet.
 import type pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { MemberRole } from '@realtime/db/schema';
 import { generatePassword, hashPassword } from '../auth/password';
 import { withActor } from './commands';

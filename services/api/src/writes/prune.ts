@@ -4,7 +4,7 @@
 // never deletes keys). A key in a write's open transaction is invisible here, so pruning
 // waits on no request.
 import type pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { startPeriodic, type Periodic } from '../periodic';
 
 const BATCH = 5_000;

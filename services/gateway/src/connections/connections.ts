@@ -3,7 +3,7 @@
 // what happens when it stops reading (its subscriptions resync; still stalled after the
 // grace, it is closed).
 import type pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { AuthAck, ErrorAck, ErrorCode, UnauthorizedReason } from '@realtime/protocol';
 import { authSchema, describeIssues } from '@realtime/protocol/validate';
 import { verifyToken } from '@realtime/auth';

@@ -1,7 +1,7 @@
 // A client reached a bound: counted by bound in realtime_limit_hits_total, and logged
 // (naming the bound and the variable that raises it) at most once a minute per bound,
 // so that a flood of refusals costs a counter, not a log line each.
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import * as metrics from '../metrics';
 
 /** Each bound a client can reach, and the environment variable that sets it (null: not configurable). */

@@ -3,7 +3,7 @@
 // membership history up to the replay's head, then reads pages (at most two in memory,
 // and only while the socket has room) and hands the subscription to the live feed.
 import type pg from 'pg';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { Change } from '@realtime/protocol';
 import { grantedWithNewProject, readMemberships } from '../auth/members-reader';
 import type { Connections } from '../connections/connections';

@@ -4,7 +4,8 @@
 // turns. An unsubscribe closes it.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { JSON_DEPTH_LIMIT, measureJson, type Logger } from '@realtime/db';
+import { JSON_DEPTH_LIMIT, measureJson } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import type { Change, SubscribeAck, UnsubscribeAck } from '@realtime/protocol';
 import { describeIssues, subscribeSchema, unsubscribeSchema } from '@realtime/protocol/validate';
 import { CursorError, StaleCursorError, decodeCursor, type Cursor } from '@realtime/auth';

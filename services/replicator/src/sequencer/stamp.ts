@@ -6,26 +6,11 @@
 // processes: NOTIFY goes out at commit, so a wake-up never names a head nobody can read,
 // and it costs no round trip of its own.
 import type pg from 'pg';
-import { HEAD_SQL, fingerprint, fingerprintInputSql, type ChangeOp } from '@realtime/db';
+import { HEAD_SQL, fingerprint, fingerprintInputSql, type StampedChange } from '@realtime/db';
 import { microsToIso } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
 
-export interface StampedChange {
-  id: number;
-  seq: number;
-  table: string;
-  op: ChangeOp;
-  rowId: string;
-  newRow: Record<string, unknown> | null;
-  oldRow: Record<string, unknown> | null;
-  txid: string;
-  actor: string | null;
-  committedAt: string;
-  /** The captured size of its row images, in bytes. */
-  rowBytes: number;
-  /** The fingerprint of its position (`fingerprint` in @realtime/db): id, txid, commit time. */
-  fp: string;
-}
+export type { StampedChange };
 
 export interface StampResult {
   head: number;

@@ -1,9 +1,9 @@
 // What crosses between the replicator's worker thread and the thread that started it:
 // the worker's settings, and the messages each way (structured clones, in order per port).
-import type { LogStyle } from '@realtime/db';
+import type { LogStyle } from '@realtime/runtime';
 import type { ReplicatorConfig, ReplicatorStatus } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
-import type { MetricsJson } from '../metrics';
+import type { MetricsJson } from '@realtime/runtime';
 
 /** `workerData`: the replicator's settings without the logger, which the worker makes again. */
 export interface WorkerInit {

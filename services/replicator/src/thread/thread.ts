@@ -2,10 +2,11 @@
 // WAL decoding stay off the event loop that serves the sockets and the API. A crashed
 // worker is logged and started again with backoff (restart.ts); the process lives on.
 import { Worker } from 'node:worker_threads';
-import { logStyleOf, stopFlagBuffer, type Logger } from '@realtime/db';
+import { logStyleOf, stopFlagBuffer, type Logger } from '@realtime/runtime';
 import { STARTING, type ReplicatorConfig, type ReplicatorLike, type ReplicatorStatus, type StampListener } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
-import { replicatorErrors, type MetricsJson } from '../metrics';
+import type { MetricsJson } from '@realtime/runtime';
+import { replicatorErrors } from '../metrics';
 import { afterCrash, RESTART_POLICY, type RestartPolicy } from './restart';
 import type { FromWorker, ToWorker, WorkerInit } from './messages';
 

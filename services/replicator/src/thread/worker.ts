@@ -1,9 +1,9 @@
 // The replicator's worker thread: a Replicator with its own event loop, logger and metrics
 // registry; its stamped batches, status and metrics go to the thread that started it.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { adoptStopFlag, createLogger, jsonDepthOver, STREAM_DEPTH_LIMIT } from '@realtime/db';
+import { jsonDepthOver, STREAM_DEPTH_LIMIT } from '@realtime/db';
+import { adoptStopFlag, createLogger, metricsRegistry } from '@realtime/runtime';
 import { Replicator } from '../replicator';
-import { metricsRegistry } from '../metrics';
 import type { FromWorker, ToWorker, WorkerInit } from './messages';
 
 /** How often the worker looks for a status change to push. */

@@ -5,7 +5,7 @@
 // state one run needs.
 import type pg from 'pg';
 import { PgoutputPlugin } from 'pg-logical-replication';
-import type { Logger } from '@realtime/db';
+import type { Logger } from '@realtime/runtime';
 import { BatchBuffer, type Batch } from '../sequencer/batch';
 import { DurableAcks } from '../sequencer/durable';
 import { earlyEligible, numberEarly } from '../sequencer/early';

@@ -1,14 +1,10 @@
 // `npm start`'s process (API, gateway, replicator) on a throwaway database, for the tests
 // that run the packages against the real thing, and a service token it accepts.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { SignJWT } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '@realtime/protocol';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+import { spawnMain } from '@realtime/testkit';
 
 export interface RealServer {
   db: TestDatabase;
@@ -26,29 +22,24 @@ export interface RealServer {
 export async function startServer(opts: { secret: string; env?: Record<string, string> }): Promise<RealServer> {
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  let output = '';
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'services/api/src/main.ts')], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: opts.secret, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  server.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const child = spawnMain('server', { env: { DATABASE_URL: db.url, PORT: '0', DEMO: '0', LOG_LEVEL: 'warn', REALTIME_JWT_SECRET: opts.secret, ...opts.env } });
+  const server = child.proc;
+  const output = child.output;
   const until: RealServer['until'] = async (what, probe, ms = 30_000, every = 50) => {
     const end = Date.now() + ms;
     for (;;) {
       const v = await probe();
       if (v) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${output.slice(-2000)}`);
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${output().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, every));
     }
   };
-  const m = await until('the server to listen', () => server.exitCode === null && /Open (http:\/\/localhost:\d+)/.exec(output), 60_000);
+  const m = await until('the server to listen', () => server.exitCode === null && /Open (http:\/\/localhost:\d+)/.exec(output()), 60_000);
   return {
     db,
     pool,
     base: m[1]!.replace('localhost', '127.0.0.1'),
-    output: () => output,
+    output,
     until,
     serviceToken: () =>
       new SignJWT({ channels: ['*'], projects: ['*'] })

@@ -1,42 +1,17 @@
-// The process's HTTP face: GET /healthz (public: 200 once migrated and the replicator
-// runs, 503 otherwise, the reason in the log), and for operators GET /status (the
+// The process's HTTP face: GET /healthz (public: 200 once the process and its parts are
+// ready, 503 otherwise, the reason in the log), and for operators GET /status (the
 // process's and the database's view) and /metrics.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type pg from 'pg';
-import type { Logger } from '@realtime/db';
-import type { ReplicatorLike } from './replicator';
-import { readStatus } from './state';
-import { metricsRegistry, metricsText, registerDatabaseGauges } from './metrics';
+import type { Logger } from './log';
+import type { Health } from './service';
+import { HTTP_LIMIT_DEFAULTS, type HttpLimits } from './env';
+import { metricsRegistry, metricsText, type MetricsJson } from './metrics';
 import { noteLimited, type Limit } from './limited';
 
-export interface Health {
-  ok: boolean;
-  reason: string | null;
-}
-
-export function health(migrated: boolean, replicator: ReplicatorLike | null, standalone = false, gatewayStarted = true): Health {
-  if (!migrated) return { ok: false, reason: 'the database is not migrated yet' };
-  if (!gatewayStarted) return { ok: false, reason: 'the gateway has not started' };
-  // A gateway beside a separate replicator process serves as soon as it is migrated.
-  if (standalone) return { ok: true, reason: null };
-  if (!replicator) return { ok: false, reason: 'the replicator has not started' };
-  const s = replicator.status();
-  if (s.role === 'standby') return { ok: true, reason: null };
-  if (s.role === 'leader' && (s.mode === 'wal' || s.mode === 'notify')) return { ok: true, reason: null };
-  return { ok: false, reason: `replicator is ${s.role}${s.reason ? `: ${s.reason}` : ''}` };
-}
-
-export interface HttpState {
-  migrated: boolean;
-  replicator: ReplicatorLike | null;
-  /** Gateway counters, when a gateway shares the server. */
-  gateway?: Record<string, number> | null;
-  /** No replicator in this process (a gateway beside a separate one). */
-  standalone?: boolean;
-}
+export { HTTP_LIMIT_DEFAULTS, type HttpLimits };
 
 /** A bearer secret compared in constant time, so that timing tells nothing of it. */
 export function sameSecret(given: string, wanted: string): boolean {
@@ -60,14 +35,6 @@ export function requireMetricsToken(app: FastifyInstance, token: string | undefi
     }
   });
 }
-
-/** What one request may cost: the time to send it (headers and body) and the body's size. */
-export interface HttpLimits {
-  requestTimeoutMs: number;
-  bodyLimitBytes: number;
-}
-
-export const HTTP_LIMIT_DEFAULTS: HttpLimits = { requestTimeoutMs: 30_000, bodyLimitBytes: 256 * 1024 };
 
 /**
  * Node's server options for a request deadline. Node looks for late requests only every
@@ -101,14 +68,20 @@ export function clientErrorAnswer(code: string | undefined, limits: HttpLimits):
   return { status: 400, limit: null, body: { error: { code: 'BAD_REQUEST', message: 'malformed HTTP request' } } };
 }
 
-export function buildHttp(opts: {
+export interface HttpOptions {
   log: Logger;
-  pool: pg.Pool;
-  state: () => HttpState;
+  /** The process's readiness: migrated, and every part it runs healthy (processHealth). */
+  health: () => Health;
+  /** What /status answers (for operators: the parts' state and the database's). */
+  status: () => Promise<Record<string, unknown>>;
+  /** Registries of other threads (a replicator's worker), merged into /metrics. */
+  foreignMetrics?: () => Promise<MetricsJson[]>;
   trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean);
   prepare?: (app: FastifyInstance) => void;
   limits?: HttpLimits;
-}): FastifyInstance {
+}
+
+export function buildHttp(opts: HttpOptions): FastifyInstance {
   // Per-request lines would drown the log (pages poll while offline): warnings and errors
   // only, unless LOG_LEVEL asks for debug or trace.
   const level = opts.log.level === 'debug' || opts.log.level === 'trace' ? opts.log.level : 'warn';
@@ -139,8 +112,7 @@ export function buildHttp(opts: {
   opts.prepare?.(app);
   // Probes hit these every few seconds: log them only when something is wrong.
   app.get('/healthz', { logLevel: 'warn' }, async (_req, reply) => {
-    const { migrated, replicator, standalone, gateway } = opts.state();
-    const h = health(migrated, replicator, standalone, gateway !== null);
+    const h = opts.health();
     // Public, so it says only ok or not: the reason is for operators (/status, the log).
     if (!h.ok) {
       app.log.warn({ reason: h.reason }, 'health check failed');
@@ -148,16 +120,10 @@ export function buildHttp(opts: {
     }
     return reply.code(200).send({ status: 'ok' });
   });
-  registerDatabaseGauges(opts.pool);
   app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) => {
-    // A replicator in a worker thread keeps its metrics in that thread's registry.
-    const foreign = await opts.state().replicator?.foreignMetrics?.();
-    return reply.header('content-type', metricsRegistry.contentType).send(await metricsText(foreign ? [foreign] : []));
+    const foreign = (await opts.foreignMetrics?.()) ?? [];
+    return reply.header('content-type', metricsRegistry.contentType).send(await metricsText(foreign));
   });
-  app.get('/status', { logLevel: 'warn' }, async (_req, reply) => {
-    const { replicator, gateway } = opts.state();
-    const database = await readStatus(opts.pool).catch((err: unknown) => ({ error: (err as Error).message }));
-    return reply.send({ process: replicator?.status() ?? null, gateway: gateway ?? null, database });
-  });
+  app.get('/status', { logLevel: 'warn' }, async (_req, reply) => reply.send(await opts.status()));
   return app;
 }

@@ -1,7 +1,7 @@
 // Requests refused at a bound (a rate limit, the body size, the request deadline): counted
 // by limit for /metrics, and logged at most once a window per client so that an attack
 // cannot flood the log with the news of itself.
-import type { Logger } from '@realtime/db';
+import type { Logger } from './log';
 import { httpLimited } from './metrics';
 
 export type Limit = 'sign_in_email' | 'sign_in_ip' | 'writes' | 'body_size' | 'timeout' | 'header_size';

@@ -1,0 +1,77 @@
+// The gateway as a service of a process: its live feed, its channel catalog and the
+// Socket.IO server on the process's HTTP server, built at start and stopped together.
+// Several run against one database; each reads the stamped outbox itself.
+import type { Server as HttpServer } from 'node:http';
+import type pg from 'pg';
+import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runtime';
+import { ChannelCatalog } from './channels';
+import { Feed, type StampSource } from './feed';
+import { Gateway } from './gateway';
+import { gatewayHeartbeat, gatewayLimits, type GatewaySettings } from './env';
+
+export interface GatewayServiceOptions {
+  httpServer: HttpServer;
+  /** Sessions and memberships. */
+  pool: pg.Pool;
+  /** Replay pages and bounds: apart, so that a replay storm takes no connection from the rest. */
+  replayPool: pg.Pool;
+  /** The live feed's reads, apart again: live changes wait behind no replay. */
+  feedPool: pg.Pool;
+  /** A direct connection (never through a pooler) for LISTEN: the feed's wake-ups and the catalog's. */
+  directUrl: string;
+  log: Logger;
+  settings: GatewaySettings;
+  /** REALTIME_JWT_SECRET as bytes: the API signs the tokens with it. */
+  secret: Uint8Array;
+  /** A replicator in this process: its batches reach the feed without a database round trip. */
+  source?: StampSource;
+}
+
+export class GatewayService implements Service {
+  readonly name = 'gateway';
+  private feed: Feed | null = null;
+  private gateway: Gateway | null = null;
+
+  constructor(private readonly opts: GatewayServiceOptions) {}
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const feed = new Feed({ pool: opts.feedPool, directUrl: opts.directUrl, log: opts.log, replicator: opts.source });
+    this.feed = feed;
+    const gateway = new Gateway({
+      httpServer: opts.httpServer,
+      pool: opts.pool,
+      feed,
+      log: opts.log,
+      // Every streamed table (PG_CHANNELS narrows), and those declared while it runs.
+      channels: await ChannelCatalog.load({ pool: opts.pool, log: opts.log, only: opts.settings.PG_CHANNELS, listenUrl: opts.directUrl }),
+      frontendUrls: opts.settings.FRONTEND_URL,
+      jwtSecret: opts.secret,
+      replayPool: opts.replayPool,
+      limits: gatewayLimits(opts.settings),
+      heartbeat: gatewayHeartbeat(opts.settings),
+    });
+    await feed.start();
+    gateway.start();
+    this.gateway = gateway;
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway?.stop();
+    await this.feed?.stop();
+  }
+
+  health(): Health {
+    return this.gateway ? HEALTHY : { ok: false, reason: 'the gateway has not started' };
+  }
+
+  /** Its counters, for /status; null before it starts. */
+  stats(): ReturnType<Gateway['stats']> | null {
+    return this.gateway?.stats() ?? null;
+  }
+
+  /** The tables it streams. */
+  get channels(): string[] {
+    return this.gateway?.channels ?? [];
+  }
+}
