@@ -1,5 +1,6 @@
-// The two vitest projects every workspace uses: `unit` (pure, *.test.ts, seconds) and
-// `pg` (*.pg.test.ts, on a real Postgres that the global setup provides). The root
+// The vitest projects every workspace uses: `unit` (pure, *.test.ts, no wall clock, no
+// child process), `int` (*.int.test.ts: real processes, sockets or timers, no database)
+// and `pg` (*.pg.test.ts, on a real Postgres that the global setup provides). The root
 // vitest.config.ts runs every workspace's `unit` project in one process.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -47,7 +48,7 @@ export function unitProject(root?: string, name = 'unit', isolate = false): Test
       ...(root ? { root, dir: root } : {}),
       include: ['**/*.test.ts', '**/*.test.tsx'],
       // packages/: web/packages/* are workspaces of their own, not the web app's tests.
-      exclude: ['**/*.pg.test.ts', '**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**', 'packages/**'],
+      exclude: ['**/*.pg.test.ts', '**/*.int.test.ts', '**/*.e2e.test.ts', '**/node_modules/**', '**/dist/**', 'packages/**'],
       // Modules load once per worker rather than once per file: most of a unit run's time
       // was imports. A file that mocks a module or stubs globals sets `isolate` back on.
       isolate,
@@ -62,6 +63,16 @@ export function unitProject(root?: string, name = 'unit', isolate = false): Test
 export function vitestProjects(extra: { pg?: Record<string, unknown> } = {}): TestProjectInlineConfiguration[] {
   return [
     unitProject(),
+    {
+      resolve: { alias: sourceAliases() },
+      test: {
+        name: 'int',
+        include: ['**/*.int.test.ts'],
+        exclude: ['**/node_modules/**', '**/dist/**'],
+        testTimeout: 120_000,
+        hookTimeout: 120_000,
+      },
+    },
     {
       test: {
         name: 'pg',
