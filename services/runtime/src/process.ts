@@ -39,7 +39,7 @@ function finish(log: Logger, code: number): void {
 }
 
 export async function runProcess(log: Logger, start: () => Promise<Stop>): Promise<void> {
-  let stop: Stop | null = null;
+  let starting: Promise<Stop | null> | null = null;
   let stopping = false;
   const onSignal = async (signal: string) => {
     if (stopping) return;
@@ -47,6 +47,9 @@ export async function runProcess(log: Logger, start: () => Promise<Stop>): Promi
     Atomics.store(stopFlag, 0, 1);
     log.info({ signal }, 'stopping');
     try {
+      // A signal during start-up waits for what is starting, then stops it: `stopped` is
+      // never written while a part (a worker thread, a pool) is still coming up.
+      const stop = await starting;
       await stop?.();
     } catch (err) {
       log.error({ err }, 'error while stopping');
@@ -55,10 +58,11 @@ export async function runProcess(log: Logger, start: () => Promise<Stop>): Promi
   };
   process.on('SIGTERM', () => void onSignal('SIGTERM'));
   process.on('SIGINT', () => void onSignal('SIGINT'));
-  try {
-    stop = await start();
-  } catch (err) {
+  starting = start().catch((err: unknown) => {
+    // Stopped by a signal while starting: the failure is the stop's doing, not news.
+    if (stopping) return null;
     process.stderr.write(describeError(err));
     process.exit(1);
-  }
+  });
+  await starting;
 }
