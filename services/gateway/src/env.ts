@@ -49,7 +49,7 @@ export const gatewayEnv = {
       // As browsers send them: no trailing slash, the host in lowercase.
       return entries.map((e) => (URL.canParse(e) ? new URL(e).origin : e));
     }),
-  // What one client may cost (README, "Running in production"; each bound reached is
+  // What one client may cost (docs/gateway.md, "Limits"; each bound reached is
   // counted in realtime_limit_hits_total by name).
   MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000, DEFAULT_LIMITS.maxSubscriptions),
   MAX_SOCKETS_PER_USER: int(1, 10_000, DEFAULT_LIMITS.maxSocketsPerUser),

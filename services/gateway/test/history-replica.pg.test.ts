@@ -1,4 +1,4 @@
-// History identity (docs/architecture.md, "History identity") on the servers that lose a
+// History identity (docs/replicator.md, "History identity") on the servers that lose a
 // history for real, not on a data folder put back: a streaming standby that had stopped
 // receiving, promoted once its primary is gone, and a point-in-time recovery from a base
 // backup and archived WAL up to a restore point. Each time the replicator and the gateway

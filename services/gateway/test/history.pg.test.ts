@@ -1,4 +1,4 @@
-// History identity (docs/architecture.md, "History identity"): a position is a seq and the
+// History identity (docs/replicator.md, "History identity"): a position is a seq and the
 // fingerprint of the change stamped with it, and every resume is checked against the
 // history the outbox holds now. A database restored from a dump or a file-level backup
 // (a stopped cluster's data folder put back; point-in-time recovery and a promoted replica

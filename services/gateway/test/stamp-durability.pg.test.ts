@@ -3,8 +3,8 @@
 // (Postgres's WAL writer stopped, so nothing flushes it), kill the leader there, and in
 // the second also crash Postgres so that the stamp is lost. Either way the successor must
 // give every change the seq the clients already hold: no seq for two different changes,
-// no change lost, none twice. See docs/architecture.md, "Stamps commit without waiting
-// for the disk".
+// no change lost, none twice. See docs/replicator.md, "Off the live path"
+// (stamps commit without waiting for the disk).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import pg from 'pg';

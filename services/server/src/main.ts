@@ -85,7 +85,7 @@ async function main(): Promise<() => Promise<void>> {
     `Open http://localhost:${port} (the app; realtime stream running)`,
     `  API: /api/projects, /api/extraction-jobs, ...   Socket.IO: /ws (auth: { token })   Health: /healthz   Status: /status`,
     `  Database:   ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
-    local ? `  Listening on ${env.HOST} only (HOST=0.0.0.0 serves other machines; put TLS in front first)` : `  Listening on ${env.HOST}:${port} over plain HTTP: put a proxy with TLS in front (README, "Running in production")`,
+    local ? `  Listening on ${env.HOST} only (HOST=0.0.0.0 serves other machines; put TLS in front first)` : `  Listening on ${env.HOST}:${port} over plain HTTP: put a proxy with TLS in front (docs/operations.md, "The proxy, TLS and origins")`,
   ];
   if (generated) log.warn('REALTIME_JWT_SECRET is not set: a random secret was generated, fine for a demo, not for several processes');
   if (demoLines) lines.push(...(await demoLines()));

@@ -1,5 +1,5 @@
 // History identity: whether a position a client resumes from belongs to the history the
-// outbox holds now (see docs/architecture.md, "History identity"). Pure, table-tested;
+// outbox holds now (see docs/replicator.md, "History identity"). Pure, table-tested;
 // the reads are in reader.ts (`readResumeCheck`).
 
 /** A position as a client gives it back: a seq and the fingerprint of the change stamped with it. */

@@ -2,8 +2,8 @@
 // flush. A stamp's changes are delivered as soon as it commits; the slot is told to
 // forget their transactions only once the stamp is on disk. Until then, a crash of
 // Postgres that loses the stamp leaves the slot able to send those transactions again,
-// and the next leader numbers them exactly as this one did (docs/architecture.md,
-// "Stamps commit without waiting for the disk").
+// and the next leader numbers them exactly as this one did (docs/replicator.md,
+// "Off the live path").
 //
 // Pure bookkeeping: the caller asks Postgres where its WAL is inserted and flushed up
 // to, on the session that stamps, and hands the answer here.

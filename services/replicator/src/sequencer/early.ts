@@ -5,8 +5,8 @@
 // made so far had committed. Every stamped row belongs to a transaction committed before
 // that read, so no row of a later one has a seq, and the leader numbers those in commit
 // order, head + 1 onwards, exactly as its stamp statement then does (and as a successor
-// does if the stamp is lost). The argument in full: docs/architecture.md, "Changes go out
-// before their stamp".
+// does if the stamp is lost). The argument in full: docs/replicator.md, "Off the live path"
+// (changes go out before their stamp).
 import { fingerprint, fingerprintInput } from '@realtime/db';
 import { parseLsn } from '../wal/lsn';
 import type { Piece } from '../wal/transactions';
