@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The all-in-one server `npm start` runs, relative to the repo. */
-const SERVER_MAIN = 'services/api/src/main.ts';
+const SERVER_MAIN = 'services/server/src/main.ts';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** How long the page may take to show what the server holds: a bound for a stuck run, not a timing under test. */
 const PAGE_WAIT_MS = 60_000;
