@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { encodeCursor } from '@realtime/auth';
-import { canonical, checkDelivery, checkFresh, checkOutbox, checkQueueWrites, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type IntendedWrite, type MemberChange, type OutboxChange, type QueueOutboxRow } from './checker';
+import { canonical, checkDelivery, checkFresh, checkOutbox, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, membershipHistory, owed, positionOf, projectsOf, readCursor, type AtRestore, type Delivery, type MemberChange, type OutboxChange } from './checker';
+import { checkQueueWrites, type IntendedWrite, type QueueOutboxRow } from './queue-check';
 
 const seqs = (xs: number[], projects: string[] = []): Delivery[] => xs.map((seq) => ({ seq, projects }));
 

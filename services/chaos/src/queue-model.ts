@@ -1,7 +1,7 @@
 // What a queue client is given and what it records: its spec and pace, its counters,
 // the write it tracks, and what a queue's state means for the checker. Pure.
 import type { WriteEntry } from '@realtime/client';
-import type { QueueOutcome, WriteKind } from './checker';
+import type { QueueOutcome, WriteKind } from './queue-check';
 import type { Rng } from './rng';
 
 /** A uuid (v4 layout) from the seeded generator: the same seed gives the same keys and row ids. */

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '@realtime/runtime';
 import { FakeApi, waitFor } from '@realtime/testkit';
-import { checkQueueWrites, type QueueOutboxRow } from './checker';
+import { checkQueueWrites, type QueueOutboxRow } from './queue-check';
 import { defaultNetFaults } from './faulty-network';
 import { QueueWriter, RESOURCE } from './queue-writer';
 import { rng } from './rng';

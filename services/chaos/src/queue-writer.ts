@@ -5,7 +5,7 @@
 // either way.
 import { createWriteQueue, memoryStorage, type MemoryStorage, type WriteEntry, type WriteEvent, type WriteQueue } from '@realtime/client';
 import type { Logger } from '@realtime/runtime';
-import type { IntendedWrite } from './checker';
+import type { IntendedWrite } from './queue-check';
 import { FaultyNetwork, noNetFaults } from './faulty-network';
 import { defaultPace, outcomeOf, uuidFrom, type QueueStats, type QueueWriterPace, type QueueWriterSpec, type Tracked } from './queue-model';
 import type { Rng } from './rng';

@@ -8,7 +8,7 @@
 // queue was given was applied, whatever the queue believes. This file runs them together;
 // one client is queue-writer.ts, its network faulty-network.ts.
 import type { Logger } from '@realtime/runtime';
-import type { IntendedWrite } from './checker';
+import type { IntendedWrite } from './queue-check';
 import type { NetStats } from './faulty-network';
 import type { QueueStats, QueueWriterSpec } from './queue-model';
 import { QueueWriter } from './queue-writer';

@@ -1,6 +1,6 @@
 // The run's printed lines that are pure formatting: numbers, the queue clients' progress
 // and their line of the summary.
-import type { QueueFindings } from './checker';
+import type { QueueFindings } from './queue-check';
 import type { QueueWriters } from './queue-writers';
 
 export const fmt = (n: number) => n.toLocaleString('en-US');

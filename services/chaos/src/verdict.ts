@@ -2,26 +2,8 @@
 // every subscription, fresh socket, cache, the outbox and the queue clients to it, and
 // print the summary. Returns whether the run failed.
 import type { StreamedTable } from '@realtime/db';
-import {
-  addFindings,
-  checkDelivery,
-  checkFresh,
-  checkOutbox,
-  checkQueueWrites,
-  checkRestore,
-  compareCache,
-  historyOf,
-  isMember,
-  lastMembershipChange,
-  lostSeqs,
-  noFindings,
-  owed,
-  readCursor,
-  type EpochFrom,
-  type Findings,
-  type MemberAt,
-  type QueueOutboxRow,
-} from './checker';
+import { addFindings, checkDelivery, checkFresh, checkOutbox, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, noFindings, owed, readCursor, type EpochFrom, type Findings, type MemberAt } from './checker';
+import { checkQueueWrites, type QueueOutboxRow } from './queue-check';
 import type { FaultRecord, Restored } from './faults';
 import type { ChaosOptions } from './options';
 import { auditorSession, type People } from './people';
