@@ -305,9 +305,11 @@ test("drizzle's $inferSelect as the row: Wire<> for the wire's strings, or parse
     await new Promise((r) => setTimeout(r, 0));
     subs.forEach((_s, i) => socket.fire('changes', { sub: `srv${i}`, channel: 'projects', changes: [{ seq: 1, op: 'INSERT', row, old: null, committedAt: '' }] }));
   });
-  await act(async () => new Promise((r) => setTimeout(r, 10)));
-  expect(seen.wire).toBe('2026-01-01T00:00:00.000Z');
-  expect(seen.parsed).toBeInstanceOf(Date);
+  // Until React has rendered the change, however long a loaded machine takes.
+  await vi.waitFor(() => {
+    expect(seen.wire).toBe('2026-01-01T00:00:00.000Z');
+    expect(seen.parsed).toBeInstanceOf(Date);
+  });
 });
 
 test('a socket merely down polls nothing; after 2 minutes of failed attempts the list is read once a minute, and no more once it is back', async () => {
