@@ -9,6 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
+import { sleep, waitFor as waitForState } from '@realtime/testkit';
 import { inheritedEnv } from './env';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';
@@ -102,22 +103,10 @@ export class Proc {
   }
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown = null;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
+/** Chaos waits longer than a test does by default: its stack is several processes under faults. */
+export const waitFor = <T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> => waitForState(what, fn, timeoutMs, everyMs);
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 interface ReplicatorStatus {
   process: { role: string; mode: string } | null;

@@ -49,20 +49,9 @@ export function spawnReplicator(url: string, env: Record<string, string> = {}): 
   return { proc: child.proc, output: child.output, exited: child.exited.then((r) => r.code) };
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { waitFor } from '@realtime/testkit';
+
+export { waitFor };
 
 export async function stateOf(pool: pg.Pool): Promise<{ mode: string; leader: string | null; notify_enabled: boolean; backlog: number; head: number }> {
   const { rows } = await pool.query(`SELECT mode, leader, notify_enabled, backlog::int, coalesce(head_seq, 0)::int AS head FROM realtime_status`);
