@@ -4,14 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { Invitation, Member, MemberRole, MyInvitation } from '@realtime/api/types';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
-import { spawnMain } from '@realtime/testkit';
+import { repoRoot, spawnMain } from '@realtime/testkit';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { repoRoot };
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export interface Stack {
