@@ -1,4 +1,4 @@
-export { createLogger, chooseLogFormat, logStyleOf, connectionLost, type Logger, type LogOptions, type LogStyle } from './log';
+export { createLogger, chooseLogFormat, logStyleOf, writeForeignLine, connectionLost, type Logger, type LogOptions, type LogStyle } from './log';
 export { runProcess, isStopping, stopFlagBuffer, adoptStopFlag, describeError, type Stop } from './process';
 export {
   LOG_FORMATS,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { LOSS_GRACE_MS, chooseLogFormat, connectionLost, createLogger, logStyleOf } from './log';
+import { pino } from 'pino';
+import { LOSS_GRACE_MS, chooseLogFormat, connectionLost, createLogger, logStyleOf, writeForeignLine } from './log';
 import { adoptStopFlag, stopFlagBuffer } from './process';
 
 describe('chooseLogFormat', () => {
@@ -100,5 +101,26 @@ describe('a lost connection in the log', () => {
     logLoss();
     vi.runAllTimers();
     expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, 'not a loss']]);
+  });
+});
+
+describe('a worker thread\'s lines', () => {
+  test('a logger with a sink hands it each JSON line and writes nothing itself', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { service: 'replicator' }, { format: 'pretty', sink: (l) => lines.push(l) });
+    log.child({ component: 'replicator' }).info('replicator stopped');
+    log.debug('below the level');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ service: 'replicator', component: 'replicator', msg: 'replicator stopped' });
+  });
+
+  test('the parent writes them through its own stream, in order with its own lines', () => {
+    const out: string[] = [];
+    const parent = pino({ base: null, timestamp: false }, { write: (s: string) => void out.push(s) });
+    const child = parent.child({ component: 'replicator thread' });
+    parent.info('stopping');
+    writeForeignLine(child, '{"msg":"replicator stopped"}\n');
+    parent.info('stopped');
+    expect(out.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['stopping', 'replicator stopped', 'stopped']);
   });
 });

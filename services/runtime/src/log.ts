@@ -19,6 +19,11 @@ export interface LogOptions {
   fd?: 1 | 2;
   /** Colours in pretty lines; unset: when the destination is a terminal. */
   color?: boolean;
+  /**
+   * Each JSON line handed to this instead of written (a worker thread's lines, which its
+   * parent writes with `writeForeignLine`, in order with its own).
+   */
+  sink?: (line: string) => void;
 }
 
 /** How a logger writes, for a worker thread that writes to the same destination. */
@@ -47,8 +52,10 @@ export function createLogger(level: string = 'info', base: Record<string, unknow
   };
   // Synchronous destinations: a process that exits right after a line (Ctrl-C, a failed
   // start) still prints it.
-  const log =
-    style.format === 'pretty'
+  const sink = opts.sink;
+  const log = sink
+    ? pino(options, { write: (line: string) => sink(line) })
+    : style.format === 'pretty'
       ? pino(options, pretty({
           destination: fd,
           sync: true,
@@ -62,6 +69,15 @@ export function createLogger(level: string = 'info', base: Record<string, unknow
       : pino(options, pino.destination({ dest: fd, sync: true }));
   Object.defineProperty(log, STYLE, { value: style });
   return log;
+}
+
+/**
+ * Writes a JSON line that another thread logged (see `sink`) where this logger writes, as
+ * this logger would (pretty or JSON): through the same stream, so that it keeps its place
+ * among this thread's own lines, and the last line, `stopped`, stays last.
+ */
+export function writeForeignLine(log: Logger, line: string): void {
+  (log as unknown as Record<symbol, { write(s: string): unknown }>)[pino.symbols.streamSym]!.write(line);
 }
 
 /** How a logger made by createLogger (or a child of one) writes; plain JSON for any other. */

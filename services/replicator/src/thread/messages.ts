@@ -28,4 +28,6 @@ export type FromWorker =
   /** One stamped batch, in seq order, with the status right after it. */
   | { type: 'stamped'; changes: StampedChange[]; head: number; status: ReplicatorStatus }
   | { type: 'metrics'; id: number; metrics: MetricsJson | null }
-  | { type: 'stopped'; status: ReplicatorStatus };
+  | { type: 'stopped'; status: ReplicatorStatus }
+  /** A log line (JSON), written by the parent in order with the messages around it. */
+  | { type: 'log'; line: string };

@@ -2,7 +2,7 @@
 // WAL decoding stay off the event loop that serves the sockets and the API. A crashed
 // worker is logged and started again with backoff (restart.ts); the process lives on.
 import { Worker } from 'node:worker_threads';
-import { logStyleOf, stopFlagBuffer, type Logger } from '@realtime/runtime';
+import { logStyleOf, stopFlagBuffer, writeForeignLine, type Logger } from '@realtime/runtime';
 import { STARTING, type ReplicatorConfig, type ReplicatorLike, type ReplicatorStatus, type StampListener } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
 import type { MetricsJson } from '@realtime/runtime';
@@ -150,6 +150,9 @@ export class ReplicatorThread implements ReplicatorLike {
             break;
           case 'metrics':
             this.waiting.get(m.id)?.(m.metrics);
+            break;
+          case 'log':
+            writeForeignLine(this.cfg.log, m.line);
             break;
         }
       });

@@ -11,9 +11,11 @@ const STATUS_CHECK_MS = 100;
 
 export async function runWorker(port: MessagePort, init: WorkerInit): Promise<void> {
   adoptStopFlag(init.stopFlag);
-  const log = createLogger(init.log.level, init.log.bindings, { format: init.log.style.format, color: init.log.style.color });
-  const replicator = new Replicator({ ...init.config, log });
   const post = (m: FromWorker) => port.postMessage(m);
+  // Lines go to the parent over the same port as `stopped`: it writes them where and how
+  // it writes its own, and each before it hears that the replicator stopped.
+  const log = createLogger(init.log.level, init.log.bindings, { format: 'json', sink: (line) => post({ type: 'log', line }) });
+  const replicator = new Replicator({ ...init.config, log });
   let last = '';
   let lastAt = 0;
   // On a change, and at least every statusEveryMs.
