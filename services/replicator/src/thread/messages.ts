@@ -1,6 +1,5 @@
 // What crosses between the replicator's worker thread and the thread that started it:
 // the worker's settings, and the messages each way (structured clones, in order per port).
-import type { LogStyle } from '@realtime/runtime';
 import type { ReplicatorConfig, ReplicatorStatus } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
 import type { MetricsJson } from '@realtime/runtime';
@@ -8,9 +7,9 @@ import type { MetricsJson } from '@realtime/runtime';
 /** `workerData`: the replicator's settings without the logger, which the worker makes again. */
 export interface WorkerInit {
   config: Omit<ReplicatorConfig, 'log'>;
-  /** The parent logger's level, bindings and style, so the worker's lines carry the same context and look the same. */
-  log: { level: string; bindings: Record<string, unknown>; style: LogStyle };
-  /** The process's stop flag (db/src/process.ts): signals reach only the main thread. */
+  /** The parent logger's level and bindings, so the worker's lines carry the same context (the parent writes them in its own format). */
+  log: { level: string; bindings: Record<string, unknown> };
+  /** The process's stop flag (services/runtime/src/process.ts): signals reach only the main thread. */
   stopFlag: SharedArrayBuffer;
   /** The module the worker runs after tsx is registered (a file URL). */
   entry: string;

@@ -2,7 +2,7 @@
 // WAL decoding stay off the event loop that serves the sockets and the API. A crashed
 // worker is logged and started again with backoff (restart.ts); the process lives on.
 import { Worker } from 'node:worker_threads';
-import { logStyleOf, stopFlagBuffer, writeForeignLine, type Logger } from '@realtime/runtime';
+import { stopFlagBuffer, writeForeignLine, type Logger } from '@realtime/runtime';
 import { STARTING, type ReplicatorConfig, type ReplicatorLike, type ReplicatorStatus, type StampListener } from '../replicator';
 import type { StampedChange } from '../sequencer/stamp';
 import type { MetricsJson } from '@realtime/runtime';
@@ -120,7 +120,7 @@ export class ReplicatorThread implements ReplicatorLike {
     const { log: _log, ...config } = this.cfg;
     const init: WorkerInit = {
       config,
-      log: { level: this.cfg.log.level, bindings: this.cfg.log.bindings(), style: logStyleOf(this.cfg.log) },
+      log: { level: this.cfg.log.level, bindings: this.cfg.log.bindings() },
       stopFlag: stopFlagBuffer(),
       entry: (this.opts.entry ?? WORKER).href,
       attempt: this.attempt++,
