@@ -17,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 
 /** The all-in-one server `npm start` runs, relative to the repo. */
 const SERVER_MAIN = 'services/server/src/main.ts';
@@ -115,7 +116,9 @@ function start(cmd, args, opts) {
         fn();
       };
       const check = () => {
-        const m = pattern.exec(proc.out);
+        // Tools colour their output when CI is set (picocolors does), and a colour code can
+        // split the very line waited for: "127.0.0.1:\x1b[1m33921".
+        const m = pattern.exec(stripVTControlCharacters(proc.out));
         if (m) settle(() => resolve(m));
         else if (child.exitCode !== null || child.signalCode !== null) settle(() => reject(new CheckFailed(`${what} exited before it was ready`, proc.out.slice(-4000))));
       };
