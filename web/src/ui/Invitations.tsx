@@ -3,6 +3,7 @@
 // read on mount and on focus; accepting re-reads the session, whose memberships list the
 // project, and the live project list then shows it.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { MyInvitation } from '@realtime/api/types';
 import { api } from '../api';
 import { meQuery, myInvitationsQuery, qk } from '../qk';
 import { Errors } from './Errors';
@@ -10,12 +11,17 @@ import { Errors } from './Errors';
 export function Invitations() {
   const qc = useQueryClient();
   const { data, error } = useQuery({ ...myInvitationsQuery, refetchOnWindowFocus: true });
-  const settled = () => qc.invalidateQueries({ queryKey: myInvitationsQuery.queryKey });
+  // The answered invitation leaves the list at once, before the re-read: the project it
+  // opens may already have arrived over the stream, and both must not show together.
+  const settled = (id: string) => {
+    qc.setQueryData<{ items: MyInvitation[] }>(myInvitationsQuery.queryKey, (old) => (old ? { ...old, items: old.items.filter((i) => i.id !== id) } : old));
+    return qc.invalidateQueries({ queryKey: myInvitationsQuery.queryKey });
+  };
   const accept = useMutation({
     mutationFn: api.acceptInvitation,
-    onSuccess: () => Promise.all([settled(), qc.invalidateQueries({ queryKey: meQuery.queryKey }), qc.invalidateQueries({ queryKey: qk.projects.all })]),
+    onSuccess: (_member, id) => Promise.all([settled(id), qc.invalidateQueries({ queryKey: meQuery.queryKey }), qc.invalidateQueries({ queryKey: qk.projects.all })]),
   });
-  const decline = useMutation({ mutationFn: api.declineInvitation, onSuccess: settled });
+  const decline = useMutation({ mutationFn: api.declineInvitation, onSuccess: (_none, id) => settled(id) });
   const items = data?.items ?? [];
   if (items.length === 0 && !error) return <Errors of={[accept, decline]} />;
   return (
