@@ -213,18 +213,54 @@ export interface UserClaims {
   sid?: string;
 }
 
-/** Where a list's paging stands: `nextOffset` is null on the last page. */
-export interface PageInfo {
-  limit: number;
-  offset: number;
-  nextOffset: number | null;
+/**
+ * The snapshot a page was read in, as a client needs it to tell which stream changes the
+ * page already holds: those stamped at or below `head`, and those whose transaction
+ * (`Change.txid`) the snapshot sees (`xmin`/`xmax`/`xip` as pg_current_snapshot() gives
+ * them, 64-bit transaction ids as decimal strings). See `snapshotHolds`.
+ */
+export interface PageSnapshot {
+  head: number;
+  xmin: string;
+  xmax: string;
+  xip: string[];
 }
 
 /**
- * The API's answer to a list (`GET /api/<resource>`), the one list shape: the rows, the
- * stream cursor of the snapshot they were read from (subscribe with it: the gateway sends
- * exactly what that snapshot lacks), and the page.
+ * A list's order: by `by` (a field of the rows, as they arrive), then by the key `key`,
+ * both ascending, or both descending with `desc`. Sort values are compared as they
+ * arrive: numbers as numbers, strings (ISO timestamps in UTC to the millisecond, uuids)
+ * by their characters, exactly as the server orders them.
  */
+export interface ListOrder {
+  by: string;
+  desc: boolean;
+  key: string;
+}
+
+/**
+ * Where a list's paging stands. `next` is the opaque keyset cursor of the rows after
+ * this page (pass it back as `after`), null on the last page; `total` is the exact size
+ * of the filtered set, read in the same snapshot as the rows and the stream cursor.
+ */
+export interface PageInfo {
+  next: string | null;
+  total: number;
+  limit: number;
+  order: ListOrder;
+  snapshot: PageSnapshot;
+}
+
+/** Whether a page read in `snapshot` already holds this change (`seq` and `txid` of a stream change). */
+export function snapshotHolds(snapshot: PageSnapshot, change: { seq: number; txid?: string }): boolean {
+  if (change.seq <= snapshot.head) return true;
+  if (change.txid === undefined) return false;
+  const txid = BigInt(change.txid);
+  if (txid < BigInt(snapshot.xmin)) return true;
+  if (txid >= BigInt(snapshot.xmax)) return false;
+  return !snapshot.xip.includes(change.txid);
+}
+
 export interface ListPage<Row> {
   items: Row[];
   cursor: string;
