@@ -87,3 +87,35 @@ describe('reduce', () => {
     expect(ids(after)).toEqual(['b', 'c', 'a']);
   });
 });
+
+describe('reduce a list cut at its page size (cut: its page.next is set)', () => {
+  const at = (id: string, day: number, extra: Record<string, unknown> = {}): Row => ({ id, createdAt: `2026-01-${String(day).padStart(2, '0')}T00:00:00.000Z`, ...extra });
+  // Newest first: c (day 3), b (day 2); rows of day 1 and before lie beyond the cut.
+  const cutList = () => list([at('c', 3), at('b', 2)]);
+  test.each([
+    ['an UPDATE of a row beyond the cut is ignored, not put at the front', [ev(1, 'UPDATE', at('z', 1, { name: 'renamed' }))], ['c', 'b']],
+    ['an UPDATE of a row it holds still applies', [ev(1, 'UPDATE', at('b', 2, { name: 'x' }))], ['c', 'b']],
+    ['a primary key change of a row beyond the cut is ignored', [ev(1, 'UPDATE', at('y', 1), at('z', 1))], ['c', 'b']],
+    ['a new row newer than the last is placed', [ev(1, 'INSERT', at('n', 4))], ['n', 'c', 'b']],
+    ['a row moving in (INSERT) older than the last row is beyond the cut', [ev(1, 'INSERT', at('o', 1))], ['c', 'b']],
+    ['a DELETE of a row it holds removes it', [ev(1, 'DELETE', null, at('b', 2))], ['c']],
+  ] as const)('%s', (_n, events, expected) => {
+    const after = reduce(cutList(), [...events], { cut: true, compare: newestFirst });
+    expect(ids(after)).toEqual(expected);
+    expect(after.seq).toBe(1);
+  });
+
+  test('without a compare, an UPDATE of an unknown row is still ignored and a new row still goes first', () => {
+    const after = reduce(cutList(), [ev(1, 'UPDATE', at('z', 1)), ev(2, 'INSERT', at('n', 4))], { cut: true });
+    expect(ids(after)).toEqual(['n', 'c', 'b']);
+  });
+
+  test('through the per-change handlers too', () => {
+    const after = reduce(cutList(), [ev(1, 'UPDATE', at('z', 1)), ev(2, 'INSERT', at('n', 4))], { cut: true, handlers: { INSERT: (items, e) => [e.row as Row, ...items] } });
+    expect(ids(after)).toEqual(['n', 'c', 'b']);
+  });
+
+  test('a complete list (not cut) still adds the UPDATE of a row it lacks', () => {
+    expect(ids(reduce(cutList(), [ev(1, 'UPDATE', at('z', 1))]))).toEqual(['z', 'c', 'b']);
+  });
+});

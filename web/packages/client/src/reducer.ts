@@ -6,6 +6,12 @@
 // old key out and puts the new row in its place; an INSERT of a key already present
 // replaces it (a move into the filter of a row the list kept); a DELETE of a key that is
 // not there changes nothing.
+//
+// A list cut at its page size (its `page.next` is set: more rows exist than it holds)
+// is not the whole table: an UPDATE of a row it does not hold is a row beyond its end,
+// so it is ignored (`cut`), and with `compare` a new row that sorts after its last row
+// is left out too. A list that needs every row reachable is a live window
+// (`window/`), not a cut list.
 import type { ApiRow, Change, ChangeOp as Op } from '@realtime/protocol';
 
 /** A streamed row: the API's shape (camelCase keys, ISO timestamps), keyed by `id` unless told otherwise. */
@@ -29,12 +35,18 @@ export interface ReduceOptions<R = Row> {
   key?: (row: R) => string;
   /** Wire row to list row (e.g. ISO strings to Dates); default: as is. */
   parse?: (row: ApiRow) => R;
+  /**
+   * The list holds only the first rows of a longer set (its `page.next` is not null): an
+   * UPDATE of a row it does not hold is ignored instead of added, and with `compare` a
+   * new row sorting after the list's last row is left out.
+   */
+  cut?: boolean;
 }
 
 const defaultKey = (row: unknown): string => String((row as { id?: unknown }).id);
 
 /** The per-change handlers, for callers that replace only some ops; they follow the same rules as reduce(). */
-export function defaultHandlers<R>(key: (row: R) => string = defaultKey, parse: (row: ApiRow) => R = (r) => r as R): Required<Handlers<R>> {
+export function defaultHandlers<R>(key: (row: R) => string = defaultKey, parse: (row: ApiRow) => R = (r) => r as R, cut = false): Required<Handlers<R>> {
   return {
     INSERT: (items, e) => {
       const row = parse(e.row!);
@@ -57,7 +69,7 @@ export function defaultHandlers<R>(key: (row: R) => string = defaultKey, parse: 
           placed = true;
         } else next.push(r);
       }
-      return placed ? next : [row, ...next];
+      return placed || cut ? next : [row, ...next];
     },
     DELETE: (items, e) => {
       const k = key(parse(e.old!));
@@ -79,10 +91,14 @@ export function reduce<R = Row>(list: LiveList<R>, events: readonly Change[], op
   const parse = opts.parse ?? ((r: ApiRow) => r as R);
   let items: R[];
   if (opts.handlers && Object.keys(opts.handlers).length > 0) {
-    const builtIn = defaultHandlers<R>(key, parse);
+    const builtIn = defaultHandlers<R>(key, parse, opts.cut);
     items = list.items;
     for (const e of fresh) items = (opts.handlers[e.op] ?? builtIn[e.op])(items, e);
-  } else items = applyAll(list.items, fresh, key, parse);
+  } else {
+    const last = list.items.at(-1);
+    const beyond = opts.cut && opts.compare && last !== undefined ? (row: R) => opts.compare!(row, last) > 0 : opts.cut ? () => false : null;
+    items = applyAll(list.items, fresh, key, parse, beyond);
+  }
   if (opts.compare) items = [...items].sort(opts.compare);
   return { items, seq };
 }
@@ -90,9 +106,10 @@ export function reduce<R = Row>(list: LiveList<R>, events: readonly Change[], op
 /**
  * The whole batch against an index of the list: slots keep each row's place (a renamed
  * row stays where it was), new rows go to the front newest first, and the list is
- * rebuilt once at the end.
+ * rebuilt once at the end. `beyond` (a cut list): which new rows lie past its end; an
+ * UPDATE of a row it does not hold is then ignored.
  */
-function applyAll<R>(items: readonly R[], events: readonly Change[], key: (row: R) => string, parse: (row: ApiRow) => R): R[] {
+function applyAll<R>(items: readonly R[], events: readonly Change[], key: (row: R) => string, parse: (row: ApiRow) => R, beyond: ((row: R) => boolean) | null): R[] {
   const slots: (R | undefined)[] = [...items];
   const added: (R | undefined)[] = [];
   // key -> [which array, index]; a list that holds a key twice keeps its first.
@@ -113,7 +130,7 @@ function applyAll<R>(items: readonly R[], events: readonly Change[], key: (row: 
     if (at) {
       at[0][at[1]] = row;
       where.set(k, at);
-    } else {
+    } else if (!beyond?.(row)) {
       added.push(row);
       where.set(k, [added, added.length - 1]);
     }
@@ -132,12 +149,15 @@ function applyAll<R>(items: readonly R[], events: readonly Change[], key: (row: 
     const oldKey = e.old ? key(parse(e.old)) : k;
     if (oldKey === k) {
       const at = where.get(k);
+      // A cut list does not hold this row: it lies beyond the list's end.
+      if (!at && beyond) continue;
       // Merged, so that a row shaped with fewer fields (a custom parse) keeps the rest.
       put(k, at ? ({ ...at[0][at[1]], ...row } as R) : row, at);
     } else {
       // The primary key changed: the old key goes, the new row takes its place.
       const at = remove(oldKey);
       const clash = remove(k);
+      if (!at && !clash && beyond) continue;
       put(k, row, at ?? clash);
     }
   }
