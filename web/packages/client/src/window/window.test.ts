@@ -182,3 +182,11 @@ describe('extendWindow: the seam between the window and its next page', () => {
     expect(extendWindow(first(), second(), [ins(10, r('x', 35)), ins(10, r('x', 35))]).total).toBe(7);
   });
 });
+
+test('a row on both sides of the seam is there once as soon as the page is merged, before its change arrives', () => {
+  const snap9: PageSnapshot = { head: 9, xmin: '1', xmax: '1', xip: [] };
+  const w = windowFromPage<R>({ items: [r('a', 10), r('b', 20)], cursor: 'C', page: { next: 'after-b', total: 3, limit: 2, order: asc, snapshot: { ...snap9, head: 5 } } });
+  // b moved to 35 in a change the page holds (seq 7) but the stream has not brought yet.
+  const merged = extendWindow(w, { items: [r('c', 30), r('b', 35)], cursor: 'C2', page: { next: null, total: 3, limit: 2, order: asc, snapshot: snap9 } }, []);
+  expect(ids(merged)).toEqual(['a:10', 'c:30', 'b:35']);
+});
