@@ -1,6 +1,7 @@
 // React on top of @realtime/client: one connection per signed-in app (the provider), the
 // connection state, and TanStack Query caches that follow the stream (useLiveQuery, and
-// useLiveSubscription for a cache filled elsewhere).
+// useLiveSubscription for a cache filled elsewhere; useLiveInfiniteQuery, in infinite.tsx,
+// for a list of any size).
 import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { hashKey, notifyManager, useQuery, useQueryClient, type QueryClient, type QueryFunction, type QueryKey, type UseQueryOptions, type UseQueryResult } from '@tanstack/react-query';
 import {
@@ -159,6 +160,19 @@ const positionsOf = (qc: QueryClient) => {
   return m;
 };
 
+/** A list the API cut at its page size: more rows exist than it holds (`page.next`). */
+const isCut = (data: unknown): boolean => typeof (data as { page?: { next?: unknown } } | null | undefined)?.page?.next === 'string';
+
+const warnedCut = new Set<string>();
+function warnCut(hash: string, key: QueryKey, channel: string): void {
+  if (warnedCut.has(hash)) return;
+  warnedCut.add(hash);
+  console.warn(
+    `@realtime/react: the list cached under ${JSON.stringify(key)} (${channel}) was cut at its page size (page.next is set): its rows are the first page only, and changes to rows beyond it are ignored. ` +
+      'Use useLiveInfiniteQuery for a list every row of which must be reachable, or ask for a larger limit.',
+  );
+}
+
 /** What the cache holds: no data yet, a shape no adapter reads, a list without a cursor, or a list with one. */
 type CacheMode = { kind: 'none' } | { kind: 'unusable' } | { kind: 'plain' } | { kind: 'cursor'; cursor: string };
 const parseMode = (t: string): CacheMode => (t.startsWith('cursor:') ? { kind: 'cursor', cursor: t.slice(7) } : { kind: t as 'none' | 'unusable' | 'plain' });
@@ -213,6 +227,7 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
       }
       return;
     }
+    if (isDev() && isCut(qc.getQueryData(key))) warnCut(hash, key, channel);
     const store = positionsOf(qc);
     const read = (data: unknown) => adapterFor(data, latest.current.adapter as ListAdapter<never, never> | undefined);
     const saved = store.get(hash);
@@ -233,7 +248,8 @@ export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscription
         const adapter = read(old);
         if (!adapter) return old;
         const o = latest.current;
-        const next = reduce<Row>({ items: adapter.toRows(old) as Row[], seq: from }, events, { compare: o.compare, handlers: o.handlers, key: o.key, parse: o.parse });
+        const cut = isCut(old);
+        const next = reduce<Row>({ items: adapter.toRows(old) as Row[], seq: from }, events, { compare: o.compare, handlers: o.handlers, key: o.key, parse: o.parse, cut });
         if (next.seq === from) return (stored = old);
         const rows = adapter.fromRows(old, next.items);
         const last = events.findLast((e) => e.seq === next.seq);
@@ -427,5 +443,6 @@ export function livePersistOptions<P>(opts: LivePersistOptions<P>) {
   };
 }
 
+export { useLiveInfiniteQuery, windowOfPages, splitIntoPages, type LiveInfiniteData, type LiveInfinitePage, type LiveInfiniteQueryOptions, type LiveInfiniteQueryResult } from './infinite.js';
 export { newestFirst } from '@realtime/client';
-export type { ConnectionState, ListPage, PageInfo, RealtimeClient, Status } from '@realtime/client';
+export type { ConnectionState, ListOrder, ListPage, LiveWindow, PageInfo, PageSnapshot, RealtimeClient, SortTuple, Status } from '@realtime/client';

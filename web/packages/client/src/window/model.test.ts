@@ -162,12 +162,15 @@ function run(seed: number): string | null {
         trace.push('request next page');
       }
     } else if (r < 0.9) {
-      if (load?.phase === 'sent') {
-        load = { ...load, phase: 'read', page: read(load.after) };
-        trace.push(`page read at head ${load.page!.page.snapshot.head} xip ${load.page!.page.snapshot.xip}`);
+      const l = load as Load | null;
+      if (l?.phase === 'sent') {
+        l.phase = 'read';
+        l.page = read(l.after);
+        trace.push(`page read at head ${l.page.page.snapshot.head} xip ${l.page.page.snapshot.xip}`);
       }
-    } else if (load?.phase === 'read') {
-      w = extendWindow(w, load.page!, load.buffered);
+    } else if ((load as Load | null)?.phase === 'read') {
+      const l = load as Load;
+      w = extendWindow(w, l.page!, l.buffered);
       load = null;
       trace.push(`page merged, end ${JSON.stringify(w.end)}`);
     }
@@ -178,10 +181,14 @@ function run(seed: number): string | null {
   }
   // Settle: every transaction commits, the page in flight lands, everything is delivered.
   while (open.length) commit(open.shift()!);
-  if (load) {
-    if (load.phase === 'sent') load = { ...load, phase: 'read', page: read(load.after) };
+  const l = load as Load | null;
+  if (l) {
+    if (l.phase === 'sent') {
+      l.phase = 'read';
+      l.page = read(l.after);
+    }
     if (rand() < 0.5) deliver(1 + int(4));
-    w = extendWindow(w, load.page!, load.buffered);
+    w = extendWindow(w, l.page!, l.buffered);
     load = null;
   }
   deliver(Number.MAX_SAFE_INTEGER);
