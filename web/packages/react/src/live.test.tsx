@@ -378,3 +378,44 @@ test('a socket merely down polls nothing; after 2 minutes of failed attempts the
     vi.useRealTimers();
   }
 });
+
+test('a list cut at its page size (page.next set): said once in development, and an update of a row beyond it is ignored', async () => {
+  const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  const cutKey = ['cut', 'jobs'];
+  qc.setQueryData(cutKey, { items: [{ id: 'j2', createdAt: '2026-01-02T00:00:00.000Z' }], cursor: 'CUT', page: { next: 'after-j2', total: 2 } });
+  function Cut() {
+    useLiveSubscription<{ id: string; createdAt: string }>({ channel: 'extraction_jobs', queryKey: cutKey });
+    return null;
+  }
+  const client = new RealtimeClient(socket);
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>
+          <Cut />
+        </RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+  await act(async () => {
+    socket.sent.find((s) => s.event === 'subscribe')!.ack!({ ok: true, id: 'srv1', headSeq: 0 });
+    socket.fire('changes', { sub: 'srv1', channel: 'extraction_jobs', changes: [{ seq: 1, op: 'UPDATE', row: { id: 'j1', createdAt: '2026-01-01T00:00:00.000Z', name: 'renamed' }, old: { id: 'j1' }, committedAt: '' }] });
+  });
+  expect(qc.getQueryData<{ items: { id: string }[] }>(cutKey)!.items.map((r) => r.id)).toEqual(['j2']);
+  // Remounted (and the same list read again): still said only once.
+  act(() => root.unmount());
+  root = createRoot(container);
+  await act(async () => {
+    root.render(
+      <QueryClientProvider client={qc}>
+        <RealtimeProvider client={client}>
+          <Cut />
+        </RealtimeProvider>
+      </QueryClientProvider>,
+    );
+  });
+  const said = warn.mock.calls.filter(([m]) => String(m).includes('cut at its page size'));
+  expect(said).toHaveLength(1);
+  expect(String(said[0]![0])).toMatch(/\["cut","jobs"\].*useLiveInfiniteQuery/);
+  warn.mockRestore();
+});
