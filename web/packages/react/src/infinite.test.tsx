@@ -214,3 +214,13 @@ test('a persisted window resumes from its position without reading a page', asyn
   expect(fetchPage.mock.calls.map(([p]) => p.after)).toEqual(['after-f']);
   expect(fetchPage).toHaveBeenCalledTimes(1);
 });
+
+test('a resync whose first page comes back with the same cursor still subscribes anew, from that cursor', async () => {
+  await open();
+  await fire(ins(6, job('x', 15)));
+  await act(async () => socket.fire('resync', { sub: 'srv1', reason: 'retention', headSeq: 6 }));
+  await vi.waitFor(() => expect(subscribes()).toHaveLength(2));
+  expect(subscribes()[1]!.payload).toEqual({ channel: 'extraction_jobs', filter: { projectId: 'p1' }, cursor: 'C1' });
+  await rendered();
+  expect(rows()).toEqual(['a:10', 'b:20', 'c:30']);
+});

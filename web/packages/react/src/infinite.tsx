@@ -232,9 +232,23 @@ function useLiveWindow<Row>(opts: LiveInfiniteQueryOptions<Row>): void {
       qc.setQueryData<LiveInfiniteData<Row>>(key, splitIntoPages(data, extended, [...ends, extended.end]));
     };
 
+    // After a resync, the subscription is over: the first page read again starts a new
+    // one (here when its cursor is the same string; a new cursor re-runs this effect).
+    let resynced = false;
     const unwatch = qc.getQueryCache().subscribe((e) => {
       if (e.query.queryHash !== hash || e.type !== 'updated') return;
       const a = e.action;
+      if (resynced && a.type === 'success' && !a.manual) {
+        resynced = false;
+        const data = e.query.state.data;
+        if (hasPages(data) && (data.pages[0] as ListPage<unknown>).cursor === cursor) {
+          unsub();
+          position = 0;
+          fp = undefined;
+          follow();
+        }
+        return;
+      }
       if (a.type === 'fetch') {
         const meta = a.meta as { fetchMore?: { direction?: string } } | undefined;
         if (meta?.fetchMore?.direction === 'forward') {
@@ -249,30 +263,35 @@ function useLiveWindow<Row>(opts: LiveInfiniteQueryOptions<Row>): void {
     });
 
     const resume = (): Resume => (position ? { cursor, since: position, ...(fp ? { fp } : {}) } : { cursor });
-    const unsub = client.subscribe(
-      { channel: latest.current.channel, filter: wireFilter(latest.current.filter as LiveFilter<unknown>), resume },
-      {
-        onChanges: (events) => {
-          const last = events.at(-1);
-          if (last && last.seq > position) {
-            position = last.seq;
-            fp = last.fp;
-          }
-          if (pending) pending.push(...events);
-          else write(events);
+    let unsub = () => {};
+    const follow = () => {
+      unsub = client.subscribe(
+        { channel: latest.current.channel, filter: wireFilter(latest.current.filter as LiveFilter<unknown>), resume },
+        {
+          onChanges: (events) => {
+            const last = events.at(-1);
+            if (last && last.seq > position) {
+              position = last.seq;
+              fp = last.fp;
+            }
+            if (pending) pending.push(...events);
+            else write(events);
+          },
+          onResync: (reason) => {
+            // Back to the first page: its snapshot and cursor start the window over.
+            pending = null;
+            resynced = true;
+            qc.setQueryData<LiveInfiniteData<Row>>(key, (old) => (hasPages(old) ? { pages: old.pages.slice(0, 1), pageParams: old.pageParams.slice(0, 1) } : old));
+            void qc.invalidateQueries({ queryKey: key, exact: true });
+            latest.current.onResync?.(reason);
+          },
+          onError: (message) => {
+            if (isDev()) console.warn(`@realtime/react: the subscription to ${latest.current.channel} was refused: ${message}`);
+          },
         },
-        onResync: (reason) => {
-          // Back to the first page: its snapshot and cursor start the window over.
-          pending = null;
-          qc.setQueryData<LiveInfiniteData<Row>>(key, (old) => (hasPages(old) ? { pages: old.pages.slice(0, 1), pageParams: old.pageParams.slice(0, 1) } : old));
-          void qc.invalidateQueries({ queryKey: key, exact: true });
-          latest.current.onResync?.(reason);
-        },
-        onError: (message) => {
-          if (isDev()) console.warn(`@realtime/react: the subscription to ${latest.current.channel} was refused: ${message}`);
-        },
-      },
-    );
+      );
+    };
+    follow();
     return () => {
       unwatch();
       unsub();
