@@ -43,7 +43,8 @@ export type LiveInfinitePage<Row> = ListPage<Row> & { end?: SortTuple | null; po
 
 type Extras<Row> = Omit<
   UseInfiniteQueryOptions<ListPage<Row>, Error, LiveInfiniteData<Row>, QueryKey, string | null>,
-  'queryKey' | 'queryFn' | 'enabled' | 'initialPageParam' | 'getNextPageParam' | 'getPreviousPageParam'
+  // The window needs every page from the first (no maxPages) and the pages as cached (no select).
+  'queryKey' | 'queryFn' | 'enabled' | 'initialPageParam' | 'getNextPageParam' | 'getPreviousPageParam' | 'maxPages' | 'select'
 >;
 
 export interface LiveInfiniteQueryOptions<Row> {
