@@ -2,7 +2,8 @@
 // in any interleaving (so a page's snapshot sees some txids above others it does not), a
 // stream that delivers the filtered changes late and in batches, and a window that asks
 // for its next page at random moments, the page read some time after the request and
-// arriving later still. Whenever everything committed has been delivered and no page is
+// arriving later still; the changes that come meanwhile are applied at once, or held
+// until the page lands. Whenever everything committed has been delivered and no page is
 // in flight, the window must equal the query for its end, and its total the size of the
 // filtered set. Pure and seeded: WINDOW_SEED=<n> replays one run (its seed is printed on
 // failure).
@@ -37,6 +38,7 @@ function run(seed: number): string | null {
   const order: ListOrder = { by: rand() < 0.5 ? 'v' : 'id', desc: rand() < 0.5, key: 'id' };
   const cmp = compareRows<Row>(order);
   const limit = 1 + int(6);
+  const hold = rand() < 0.5;
   const table = new Map<string, Row>();
   let ids = 0;
   const newId = () => `k${String(ids++).padStart(4, '0')}`;
@@ -130,8 +132,9 @@ function run(seed: number): string | null {
     }
     if (batch.length === 0) return;
     trace.push(`deliver ${batch.map((c) => `${c.seq}${c.op[0]}`).join(',')}`);
-    w = applyToWindow(w, batch);
     load?.buffered.push(...batch);
+    // Held back while a page is in flight (as the React hook does), or applied at once.
+    if (!(load && hold)) w = applyToWindow(w, batch);
   };
 
   const check = (when: string): string | null => {
@@ -139,7 +142,7 @@ function run(seed: number): string | null {
     const got = JSON.stringify(w.items);
     const want = JSON.stringify(expected);
     if (got !== want || w.total !== filtered().length) {
-      return `seed ${seed} (${when}, order ${JSON.stringify(order)}, limit ${limit}): window ${got} total ${w.total}; query ${want} total ${filtered().length}\n  ${trace.slice(-12).join('\n  ')}`;
+      return `seed ${seed} (${when}, order ${JSON.stringify(order)}, limit ${limit}, ${hold ? 'held' : 'applied'} while a page is read): window ${got} total ${w.total}; query ${want} total ${filtered().length}\n  ${trace.slice(-12).join('\n  ')}`;
     }
     return null;
   };
