@@ -224,3 +224,19 @@ test('a resync whose first page comes back with the same cursor still subscribes
   await rendered();
   expect(rows()).toEqual(['a:10', 'b:20', 'c:30']);
 });
+
+test('a refetch reads the first page only and follows its cursor', async () => {
+  await open();
+  await next();
+  await next();
+  fetchPage.mockClear();
+  fetchPage.mockImplementationOnce(async () => page([job('a', 10), job('b', 20), job('c', 30)], 'after-c', 8, 30, 'C30'));
+  await act(async () => {
+    await result.refetch();
+  });
+  await rendered();
+  expect(fetchPage.mock.calls.map(([p]) => p.after)).toEqual([null]);
+  expect(cached().pages).toHaveLength(1);
+  expect(result.hasNextPage).toBe(true);
+  await vi.waitFor(() => expect(subscribes().at(-1)!.payload).toEqual({ channel: 'extraction_jobs', filter: { projectId: 'p1' }, cursor: 'C30' }));
+});

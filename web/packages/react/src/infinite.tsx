@@ -163,6 +163,10 @@ export function useLiveInfiniteQuery<Row>(opts: LiveInfiniteQueryOptions<Row>): 
     initialPageParam: null,
     getNextPageParam: (last) => last.page.next,
     enabled: opts.enabled,
+    // Any refetch reads the first page only and the window starts over from its cursor
+    // (the option the query's infinite behavior reads; without it a refetch would read
+    // every cached page again, each in its own snapshot).
+    ...({ pages: 1 } as object),
   });
   useLiveWindow(opts);
   const data = query.data;
