@@ -147,7 +147,7 @@ export function useLiveInfiniteQuery<Row>(opts: LiveInfiniteQueryOptions<Row>): 
     latest.current = opts;
   });
   const query = useInfiniteQuery<ListPage<Row>, Error, LiveInfiniteData<Row>, QueryKey, string | null>({
-    // The stream keeps the window current: pages are read again only on a resync.
+    // The stream keeps the window current: the first page is read again only on a resync or a refetch.
     staleTime: Infinity,
     refetchOnWindowFocus: false,
     refetchOnReconnect: false,
