@@ -429,3 +429,4 @@ export function livePersistOptions<P>(opts: LivePersistOptions<P>) {
 
 export { newestFirst } from '@realtime/client';
 export type { ConnectionState, ListPage, PageInfo, RealtimeClient, Status } from '@realtime/client';
+export { useLiveInfiniteQuery } from './infinite';
