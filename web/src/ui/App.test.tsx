@@ -583,3 +583,30 @@ test('a row entering above the view does not move the rows in view; at the top, 
   expect(firstInView().dataset.id).toBe(reading);
   expect(jobsTotal().textContent).toBe('302');
 });
+
+test('the outbox: the newest page followed; older changes loaded by offset on demand, which stops following', async () => {
+  const change = (i: number) => ({ id: String(i), seq: String(i), table_name: 'projects', op: 'UPDATE', row_id: P1, actor: null, committed_at: null, created_at: '' });
+  const all = Array.from({ length: 150 }, (_, i) => change(150 - i));
+  routes['GET /api/outbox'] = signedIn((_, q) => {
+    const offset = Number(q.get('offset'));
+    const limit = Number(q.get('limit'));
+    const items = all.filter((_, i) => i >= offset && i < offset + limit);
+    return { status: 200, body: { items, page: { limit, offset, nextOffset: offset + limit < all.length ? offset + limit : null } } };
+  });
+  routes['GET /api/outbox/stats'] = signedIn(() => ({ status: 200, body: { mode: 'wal', reason: null, headSeq: 150, backlog: 0, slotLagBytes: 0, retentionFloor: 0, leader: null, warnings: [] } }));
+  routes['GET /api/outbox/tables'] = signedIn(() => ({ status: 200, body: { tables: ['projects'] } }));
+  session = { ...ann, user: { ...ann.user, operator: true } };
+  await act(async () => void qc.invalidateQueries());
+  await settle();
+  await go('#/outbox');
+  const rows = () => container.querySelectorAll('[data-testid=outbox] tbody tr').length;
+  const follow = () => [...container.querySelectorAll<HTMLInputElement>('input[type=checkbox]')].find((i) => i.parentElement?.textContent?.includes('Follow'))!;
+  expect(rows()).toBe(100);
+  expect(follow().checked).toBe(true);
+  await act(async () => button(container, 'Load older changes')!.click());
+  await settle();
+  expect(rows()).toBe(150);
+  expect(urls.filter((u) => u.startsWith('/api/outbox?')).map((u) => new URLSearchParams(u.split('?')[1]).get('offset'))).toContain('100');
+  expect(follow().checked).toBe(false);
+  expect(button(container, 'Load older changes')).toBeUndefined();
+});

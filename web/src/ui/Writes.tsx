@@ -14,7 +14,7 @@ export function describeWrite(e: WriteEntry): string {
   const body = e.body ?? {};
   const name = (['name', 'documentName', 'supplierName', 'fieldName'] as const).map((k) => body[k]).find((v) => typeof v === 'string');
   const fields = e.kind === 'update' ? Object.keys(body).join(', ') : '';
-  return `${verbs[e.kind]} ${what}${name ? ` "${name as string}"` : ` ${e.rowId.slice(0, 8)}`}${fields ? ` (${fields})` : ''}`;
+  return `${verbs[e.kind]} ${what}${name ? ` "${name as string}"` : ` ${e.rowId.substring(0, 8)}`}${fields ? ` (${fields})` : ''}`;
 }
 
 const stateLabels: Record<WriteEntry['state'], string> = {
