@@ -92,7 +92,7 @@ const jobStatusLabel = (s: JobsFilter['status']) => s ?? 'all statuses';
 const JobRow = memo(function JobRow({ job: j, mark, canWrite, index, measure }: { job: ExtractionJob; mark: Mark | undefined; canWrite: boolean; index: number; measure: (el: HTMLTableRowElement | null) => void }) {
   const { remove, update } = useWrite('extraction-jobs');
   return (
-    <tr ref={measure} data-index={index} data-key={j.id} data-testid="job" data-id={j.id} data-status={j.status} data-pending={mark?.state}>
+    <tr ref={measure} data-index={index} data-key={j.id} aria-rowindex={index + 2} data-testid="job" data-id={j.id} data-status={j.status} data-pending={mark?.state}>
       <td>{j.documentName}<PendingMark mark={mark} />{j.error ? <div className="error small">{j.error}</div> : null}</td>
       <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
       <td><Progress value={j.progress} status={j.status} label={`Progress of ${j.documentName}`} /></td>
@@ -153,7 +153,7 @@ function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean })
       <TableScroll label="Extraction jobs" scrollRef={scrollRef}>
         <table data-testid="jobs" aria-rowcount={total === undefined ? undefined : total + 1}>
           <thead>
-            <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
+            <tr aria-rowindex={1}><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
           </thead>
           <tbody {...bodyProps}>
             <WindowRows rows={items} virtualizer={virtualizer} columns={5} row={(j, index, measure) => <JobRow key={j.id} job={j} mark={marks.get(j.id)} canWrite={canWrite} index={index} measure={measure} />} />
@@ -177,15 +177,15 @@ function Results({ projectId }: { projectId: string }) {
       <h2>Results <Total total={results.total} label="results" /></h2>
       {results.isError && !results.data ? <p className="error">Could not load results: {results.error.message}</p> : null}
       <TableScroll label="Results" scrollRef={scrollRef}>
-        <table data-testid="results">
-          <thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
+        <table data-testid="results" aria-rowcount={results.total === undefined ? undefined : results.total + 1}>
+          <thead><tr aria-rowindex={1}><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
           <tbody {...bodyProps}>
             <WindowRows
               rows={results.rows}
               virtualizer={virtualizer}
               columns={4}
               row={(r, index, measure) => (
-                <tr key={r.id} ref={measure} data-index={index} data-key={r.id} data-testid="result">
+                <tr key={r.id} ref={measure} data-index={index} data-key={r.id} aria-rowindex={index + 2} data-testid="result">
                   <td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td>
                 </tr>
               )}

@@ -60,6 +60,9 @@ function subscribeClock(ms: number, fn: () => void): () => void {
   };
 }
 
+/** How many components read the clock of period `ms` now: what one tick re-renders. */
+export const clockReaders = (ms = 1000): number => clocks.get(ms)?.listeners.size ?? 0;
+
 /** The shared clock of period `ms`: re-renders the caller (and only it) at each tick. */
 export function useTick(ms = 1000): number {
   // The same subscribe function across renders: a new one would make React subscribe again
