@@ -11,6 +11,7 @@ import type { Invitation, Me, Member, MyInvitation } from '@realtime/api/types';
 import { onSignedOut, retryable } from '../api';
 import { signedOut } from '../session';
 import { FakeSocket } from '@realtime/client/testing';
+import type { ExtractionJob } from '../rows';
 import { App } from './App';
 import { clockReaders } from './hooks';
 
@@ -54,7 +55,7 @@ function pageOf<T extends object>(rows: readonly T[], q: URLSearchParams) {
   const next = from + limit < matching.length ? String(from + limit) : null;
   return { items, cursor: 'CUR', page: { next, total: matching.length, limit, order, snapshot } };
 }
-const job = (i: number, status = 'queued') => ({
+const job = (i: number, status: ExtractionJob['status'] = 'queued'): ExtractionJob => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
   projectId: P1,
   documentName: `doc-${i}.pdf`,
@@ -80,7 +81,7 @@ let session: Me | null;
 let projects: ReturnType<typeof project>[];
 type Route = (body: unknown, query: URLSearchParams) => Reply | Promise<Reply>;
 let routes: Record<string, Route>;
-let jobs: ReturnType<typeof job>[];
+let jobs: ExtractionJob[];
 let pending: Invitation[];
 let mine: MyInvitation[];
 const calls: string[] = [];
@@ -561,8 +562,8 @@ test('a row entering above the view does not move the rows in view; at the top, 
     box.dispatchEvent(new Event('scroll'));
   }) as typeof box.scrollTo;
   const key = qc.getQueryCache().findAll({ queryKey: ['extraction', 'jobs', P1] })[0]!.queryKey;
-  type Pages = { pages: ReturnType<typeof pageOf<ReturnType<typeof job>>>[]; pageParams: unknown[] };
-  const arrive = (row: ReturnType<typeof job>) =>
+  type Pages = { pages: ReturnType<typeof pageOf<ExtractionJob>>[]; pageParams: unknown[] };
+  const arrive = (row: ExtractionJob) =>
     act(async () => void qc.setQueryData<Pages>(key, (d) => ({ ...d!, pages: d!.pages.map((p, i) => (i === 0 ? { ...p, items: [row, ...p.items], page: { ...p.page, total: p.page.total + 1 } } : p)) })));
 
   // At the top: the new row is the first one in view.
