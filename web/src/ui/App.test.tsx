@@ -652,3 +652,30 @@ test('the row holding the keyboard focus stays rendered while scrolled out of vi
   expect(document.activeElement).toBe(del);
   expect(del.isConnected).toBe(true);
 });
+
+test('supplier matches: the next page is asked for when the end of the list comes into view', async () => {
+  const watched: { target: Element; fire: (isIntersecting: boolean) => void }[] = [];
+  vi.stubGlobal(
+    'IntersectionObserver',
+    class {
+      constructor(private readonly cb: (entries: { isIntersecting: boolean; target: Element }[]) => void) {}
+      observe(target: Element) {
+        watched.push({ target, fire: (isIntersecting) => this.cb([{ isIntersecting, target }]) });
+      }
+      disconnect() {}
+    },
+  );
+  const matches = Array.from({ length: 150 }, (_, i) => ({ id: `m-${i}`, projectId: P1, supplierName: `Supplier ${i}`, score: '0.5', status: 'pending', createdAt: '', updatedAt: '', version: 1 }));
+  routes['GET /api/supplier-matches'] = signedIn((_, q) => ({ status: 200, body: pageOf(matches, q) }));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const panel = $('[data-testid=matches]')!.closest('section')!;
+  expect(panel.querySelector('[data-testid=total]')!.textContent).toBe('150');
+  expect(panel.querySelectorAll('[data-testid=match]')).toHaveLength(100);
+  const end = watched.find((w) => panel.contains(w.target))!;
+  await act(async () => end.fire(true));
+  await settle();
+  expect(urls.filter((u) => u.startsWith('/api/supplier-matches?')).map((u) => new URLSearchParams(u.split('?')[1]).get('after'))).toEqual([null, '100']);
+  expect(panel.querySelectorAll('[data-testid=match]')).toHaveLength(150);
+  expect(panel.querySelector('[data-testid=more-rows]')!.textContent).toBe('All 150 matches');
+});

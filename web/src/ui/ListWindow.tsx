@@ -46,6 +46,8 @@ export function MoreRows({ pages, shown, total, one, many, watch = false }: { pa
   useLayoutEffect(() => {
     latest.current = pages;
   });
+  // The footer shows once the total is known: it is watched from then on.
+  const present = total !== undefined && total > 0;
   useEffect(() => {
     const el = end.current;
     if (!watch || !el || typeof IntersectionObserver === 'undefined') return;
@@ -55,8 +57,8 @@ export function MoreRows({ pages, shown, total, one, many, watch = false }: { pa
     });
     io.observe(el);
     return () => io.disconnect();
-  }, [watch]);
-  if (total === undefined || total === 0) return null;
+  }, [watch, present]);
+  if (!present) return null;
   return (
     <div className="more-rows" ref={end} data-testid="more-rows">
       <span className="muted small" aria-live="polite">
