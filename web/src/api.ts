@@ -38,9 +38,10 @@ export function onSignedOut(fn: () => void): () => void {
   return () => signedOutListeners.delete(fn);
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(`/api/${path}`, {
     method,
+    signal,
     // The API takes POST, PUT and PATCH only as JSON, with or without a body (a form from another site cannot say it).
     headers: body === undefined && (method === 'GET' || method === 'DELETE') ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -73,8 +74,11 @@ export const api = {
   signOut: () => request<void>('POST', 'auth/sign-out'),
   /** Ends every session of the user, this one included: every device signs in again. */
   signOutEverywhere: () => request<{ ended: number }>('POST', 'auth/sign-out-everywhere', {}),
+  /** A short list read whole (projects, a project's data layers): at most 200 rows. */
   list: <T extends Row>(resource: Resource, params: Record<string, string> = {}) =>
     request<ListPage<T>>('GET', `${resource}?${new URLSearchParams({ limit: '200', ...params })}`),
+  /** One keyset page of a list: the rows after `after` (the previous page's `page.next`; null for the first). */
+  page: <T extends Row>(resource: Resource, q: PageQuery) => request<ListPage<T>>('GET', `${resource}?${pageParams(q)}`, undefined, q.signal),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
   members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
   setRole: (projectId: string, userId: string, role: MemberRole) => request<Member>('PATCH', `projects/${projectId}/members/${userId}`, { role }),
@@ -88,11 +92,35 @@ export const api = {
   declineInvitation: (id: string) => request<void>('DELETE', `invitations/${id}`),
   removeMember: (projectId: string, userId: string) => request<void>('DELETE', `projects/${projectId}/members/${userId}`),
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
-  outbox: (params: Record<string, string>) => request<{ items: OutboxRow[] }>('GET', `outbox?${new URLSearchParams(params)}`),
+  /** The outbox's own list pages by offset (`page.nextOffset`), newest first. */
+  outbox: (params: Record<string, string>, signal?: AbortSignal) =>
+    request<{ items: OutboxRow[]; page: { limit: number; offset: number; nextOffset: number | null } }>('GET', `outbox?${new URLSearchParams(params)}`, undefined, signal),
   outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),
   outboxTables: () => request<{ tables: string[] }>('GET', 'outbox/tables'),
   outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[]; truncated?: boolean }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),
 };
+
+/** Rows per keyset page: a screenful or two; the next page comes as the list is scrolled. */
+export const PAGE_ROWS = 100;
+
+export interface PageQuery {
+  /** Equality filters by field (`{ projectId, status: 'failed' }`); an undefined value filters nothing. */
+  filter?: Record<string, string | undefined>;
+  after: string | null;
+  /** `field` ascending, `-field` descending; the API's default (newest first) when left out. */
+  orderBy?: string;
+  limit?: number;
+  signal?: AbortSignal;
+}
+
+/** The query string of a keyset page. */
+export function pageParams(q: PageQuery): URLSearchParams {
+  const params = new URLSearchParams({ limit: String(q.limit ?? PAGE_ROWS) });
+  if (q.orderBy) params.set('orderBy', q.orderBy);
+  for (const [field, value] of Object.entries(q.filter ?? {})) if (value !== undefined) params.set(field, value);
+  if (q.after !== null) params.set('after', q.after);
+  return params;
+}
 
 export interface OutboxRow {
   id: string;

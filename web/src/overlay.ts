@@ -36,7 +36,7 @@ export function overlay<T extends Row>(items: readonly T[], entries: readonly Wr
     if (was && weight[was.state] > weight[e.state]) return;
     marks.set(e.rowId, { kind: e.kind, state: e.state, entryId: e.id, ...(e.error ? { message: e.error.message } : {}) });
   };
-  let out = items.slice();
+  let out = [...items];
   const created: T[] = [];
   for (const e of entries) {
     if (e.resource !== resource || e.state === 'confirmed') continue;
@@ -65,7 +65,7 @@ export function overlay<T extends Row>(items: readonly T[], entries: readonly Wr
     if (refused) continue;
     if (e.kind === 'update' && e.body) {
       if (at >= 0) {
-        out = out.slice();
+        out = [...out];
         out[at] = { ...out[at]!, ...e.body };
       } else created[pendingCreate] = { ...created[pendingCreate]!, ...e.body };
     }

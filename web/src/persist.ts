@@ -12,7 +12,7 @@ export const PERSIST_PREFIX = 'realtime-cache:';
 /** A persisted state older than this is dropped and the lists are read again. */
 export const PERSIST_MAX_AGE = DEFAULT_PERSIST_MAX_AGE;
 /** Bumped when the cached lists' shape changes: a persisted state with another one is dropped. */
-const BUSTER = 'lists-1';
+const BUSTER = 'lists-2';
 
 export const persistKey = (userId: string) => `${PERSIST_PREFIX}${userId}`;
 

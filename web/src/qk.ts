@@ -14,13 +14,21 @@ export const qk = {
   members: (projectId: string) => ['members', projectId] as const,
   invitations: (projectId: string) => ['invitations', projectId] as const,
   myInvitations: ['invitations', 'mine'] as const,
+  // A window's key holds its filter: each filter is a list of its own, with its own pages.
   extraction: {
-    jobs: (projectId: string) => ['extraction', 'jobs', projectId] as const,
+    jobs: (projectId: string, filter: JobsFilter = {}) => ['extraction', 'jobs', projectId, filter] as const,
     results: (projectId: string) => ['extraction', 'results', projectId] as const,
   },
   dataLayers: (projectId: string) => ['data-layers', projectId] as const,
   supplierMatches: (projectId: string) => ['supplier-matches', projectId] as const,
 };
+
+export const jobStatuses = ['queued', 'processing', 'completed', 'failed'] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+/** The jobs list's filter beyond its project: a status, or every job. */
+export interface JobsFilter {
+  status?: JobStatus;
+}
 
 /** The meta key naming the API resource a live list reads: which queued writes its stream confirms (writes.tsx). */
 export const RESOURCE_META = 'resource';

@@ -19,7 +19,7 @@ export const WRITES_PREFIX = 'realtime-writes:';
 export const writesKeyPrefix = (userId: string) => `${WRITES_PREFIX}${userId}:`;
 
 /** This tab, for as long as it is open: the name of the lock it holds and of its queue's key. */
-const tabId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+const tabId = Math.random().toString(36).substring(2) + Date.now().toString(36);
 const tabLock = (tab: string) => `realtime-writes-tab:${tab}`;
 let holding: Promise<void> | null = null;
 /** Held until the tab closes, so that other tabs can tell its queue is alive. */
@@ -56,7 +56,7 @@ export function idbStorage(userId: string): QueueStorage {
       return navigator.locks.request(`realtime-writes-adopt:${userId}`, async () => {
         const held = new Set(((await navigator.locks.query()).held ?? []).map((l) => l.name));
         const mine = (await get<WriteEntry[]>(own)) ?? [];
-        const orphans = (await keys()).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix) && k !== own && !held.has(tabLock(k.slice(prefix.length))));
+        const orphans = (await keys()).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix) && k !== own && !held.has(tabLock(k.substring(prefix.length))));
         for (const k of orphans) mine.push(...((await get<WriteEntry[]>(k)) ?? []));
         if (orphans.length === 0) return mine;
         // Oldest first: the order the user made them in, across the tabs they came from.

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 // The shell against a stubbed API and a fake socket: only the sign-in page while signed
 // out, the projects after sign-in, back to sign-in on a 401, controls by role, members and invitations,
-// and a revoked project that says so instead of failing.
+// a revoked project that says so instead of failing, and a project's lists as windows
+// (true totals, Load more, the status filter, only the rows in view rendered).
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
@@ -10,7 +11,9 @@ import type { Invitation, Me, Member, MyInvitation } from '@realtime/api/types';
 import { onSignedOut, retryable } from '../api';
 import { signedOut } from '../session';
 import { FakeSocket } from '@realtime/client/testing';
+import type { ExtractionJob } from '../rows';
 import { App } from './App';
+import { clockReaders } from './hooks';
 
 const sockets = vi.hoisted(() => [] as unknown[]);
 vi.mock('socket.io-client', async () => {
@@ -38,21 +41,57 @@ const ann: Me = {
   ],
 };
 const project = (id: string, name: string) => ({ id, name, description: '', status: 'active', createdAt: '2026-01-01T00:00:00.000Z' });
-const list = (items: unknown[]) => ({ items, cursor: 'CUR', page: { limit: 200, offset: 0, nextOffset: null } });
+const snapshot = { head: 0, xmin: '1', xmax: '1', xip: [] };
+const order = { by: 'createdAt', desc: true, key: 'id' };
+const list = (items: unknown[]) => ({ items, cursor: 'CUR', page: { next: null, total: items.length, limit: 200, order, snapshot } });
+const PAGED = new Set(['limit', 'after', 'orderBy']);
+/** A keyset page as the API answers one: the rows equal to every filter, `limit` of them after `after`. */
+function pageOf<T extends object>(rows: readonly T[], q: URLSearchParams) {
+  const filters = [...q].filter(([k]) => !PAGED.has(k));
+  const matching = rows.filter((r) => filters.every(([k, v]) => String((r as Record<string, unknown>)[k]) === v));
+  const limit = Number(q.get('limit') ?? 50);
+  const from = Number(q.get('after') ?? 0);
+  const items = matching.filter((_, i) => i >= from && i < from + limit);
+  const next = from + limit < matching.length ? String(from + limit) : null;
+  return { items, cursor: 'CUR', page: { next, total: matching.length, limit, order, snapshot } };
+}
+const job = (i: number, status: ExtractionJob['status'] = 'queued'): ExtractionJob => ({
+  id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  projectId: P1,
+  documentName: `doc-${i}.pdf`,
+  status,
+  progress: 0,
+  error: null,
+  startedAt: null,
+  finishedAt: null,
+  createdAt: new Date(Date.UTC(2026, 0, 1) - i * 1000).toISOString(),
+  updatedAt: '2026-01-01T00:00:00.000Z',
+  version: 1,
+});
 const member = (userId: string, email: string, role: Member['role']): Member => ({ id: `m-${userId}`, projectId: P1, userId, email, name: email.split('@')[0]!, role, createdAt: '', updatedAt: '' });
 
 type Reply = { status: number; body?: unknown };
+/** The rows' estimated height (ProjectPage's jobs table), and the visible height of a windowed table. */
+const ROW = 45;
+const BOX = 10 * ROW;
+function boxHeight(this: HTMLElement): number {
+  return this.classList.contains('table-window') ? BOX : 0;
+}
 let session: Me | null;
 let projects: ReturnType<typeof project>[];
-let routes: Record<string, (body: unknown) => Reply | Promise<Reply>>;
+type Route = (body: unknown, query: URLSearchParams) => Reply | Promise<Reply>;
+let routes: Record<string, Route>;
+let jobs: ExtractionJob[];
 let pending: Invitation[];
 let mine: MyInvitation[];
 const calls: string[] = [];
+/** Every request's path and query, in order. */
+const urls: string[] = [];
 
 const unauthorized: Reply = { status: 401, body: { error: { code: 'UNAUTHORIZED', message: 'sign in first' } } };
-const signedIn = (fn: (body: unknown) => Reply) => (body: unknown) => (session ? fn(body) : unauthorized);
+const signedIn = (fn: (body: unknown, query: URLSearchParams) => Reply) => (body: unknown, query: URLSearchParams) => (session ? fn(body, query) : unauthorized);
 
-function defaultRoutes(): Record<string, (body: unknown) => Reply | Promise<Reply>> {
+function defaultRoutes(): Record<string, Route> {
   return {
     'GET /api/auth/me': () => (session ? { status: 200, body: session } : unauthorized),
     'POST /api/auth/sign-in': (body) => {
@@ -66,10 +105,10 @@ function defaultRoutes(): Record<string, (body: unknown) => Reply | Promise<Repl
     'GET /api/projects': signedIn(() => ({ status: 200, body: list(projects) })),
     [`GET /api/projects/${P1}`]: signedIn(() => ({ status: 200, body: project(P1, 'Owned') })),
     [`GET /api/projects/${P2}`]: signedIn(() => (projects.some((p) => p.id === P2) ? { status: 200, body: project(P2, 'Shared') } : { status: 404, body: { error: { code: 'NOT_FOUND', message: 'no project' } } })),
-    'GET /api/extraction-jobs': signedIn(() => ({ status: 200, body: list([]) })),
-    'GET /api/extraction-results': signedIn(() => ({ status: 200, body: list([]) })),
+    'GET /api/extraction-jobs': signedIn((_, q) => ({ status: 200, body: pageOf(jobs, q) })),
+    'GET /api/extraction-results': signedIn((_, q) => ({ status: 200, body: pageOf([], q) })),
     'GET /api/data-layers': signedIn(() => ({ status: 200, body: list([]) })),
-    'GET /api/supplier-matches': signedIn(() => ({ status: 200, body: list([]) })),
+    'GET /api/supplier-matches': signedIn((_, q) => ({ status: 200, body: pageOf([], q) })),
     [`GET /api/projects/${P1}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'owner'), member('u2', 'bob@example.com', 'viewer')] } })),
     [`GET /api/projects/${P2}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'viewer')] } })),
     [`GET /api/projects/${P1}/invitations`]: signedIn(() => ({ status: 200, body: { items: pending } })),
@@ -102,17 +141,23 @@ beforeEach(async () => {
   projects = [project(P1, 'Owned'), project(P2, 'Shared')];
   pending = [];
   mine = [];
+  jobs = [];
   routes = defaultRoutes();
   calls.length = 0;
+  urls.length = 0;
   sockets.length = 0;
   window.location.hash = '#/';
   vi.stubGlobal('confirm', () => true);
+  // happy-dom lays nothing out: a windowed table's scroll box is given the height of ten rows.
+  Object.defineProperty(HTMLElement.prototype, 'clientHeight', { configurable: true, get: boxHeight });
   vi.stubGlobal('fetch', async (url: string, init: RequestInit = {}) => {
-    const key = `${init.method ?? 'GET'} ${url.split('?')[0]}`;
+    const [path, query = ''] = url.split('?');
+    const key = `${init.method ?? 'GET'} ${path}`;
     calls.push(key);
+    urls.push(url);
     const route = routes[key];
     // A route may answer later (a promise): what happens meanwhile can be tested.
-    const reply = route ? await route(init.body ? JSON.parse(String(init.body)) : undefined) : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
+    const reply = route ? await route(init.body ? JSON.parse(String(init.body)) : undefined, new URLSearchParams(query)) : { status: 404, body: { error: { code: 'NOT_FOUND', message: `no route ${key}` } } };
     return new Response(reply.status === 204 ? null : JSON.stringify(reply.body ?? {}), { status: reply.status, headers: { 'content-type': 'application/json' } });
   });
   qc = new QueryClient({ defaultOptions: { queries: { staleTime: 30_000, retry: retryable } } });
@@ -125,6 +170,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
   await act(async () => root.unmount());
   container.remove();
   unlisten();
@@ -137,6 +183,8 @@ async function settle(): Promise<void> {
 }
 
 const text = () => container.textContent ?? '';
+/** The requests made since the first `n`. */
+const callsSince = (n: number) => calls.filter((_, i) => i >= n);
 const $ = <T extends Element = HTMLElement>(selector: string) => container.querySelector<T & HTMLElement>(selector);
 
 function type(input: HTMLInputElement | HTMLSelectElement | null, value: string): void {
@@ -224,7 +272,7 @@ test('the header: Catching up with how many changes are to come, Offline with th
     vi.useRealTimers();
   }
   // The replay brought it: no list was read again.
-  expect(calls.slice(reads).filter((c) => /^GET \/api\/(?!auth|realtime)/.test(c))).toEqual([]);
+  expect(callsSince(reads).filter((c) => /^GET \/api\/(?!auth|realtime)/.test(c))).toEqual([]);
   expect(text()).toContain('Renamed 21');
 });
 
@@ -238,7 +286,7 @@ test('sign out: the session ends, the socket stops, the cache is emptied', async
   await act(async () => [...container.querySelectorAll('button')].find((b) => b.textContent === 'Sign out')!.click());
   await settle();
   // Nothing asked again on the way out.
-  expect(calls.slice(before)).toEqual(['POST /api/auth/sign-out']);
+  expect(callsSince(before)).toEqual(['POST /api/auth/sign-out']);
   expect($('[data-testid=sign-in]')).not.toBeNull();
   expect(socket.connected).toBe(false);
   expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
@@ -259,7 +307,7 @@ test('sign out everywhere: the route is asked with JSON, then the same way out a
   await act(async () => socket.fire('unauthorized', { reason: 'signed-out-everywhere', message: 'every session of this user was signed out: sign in again' }));
   await act(async () => answer({ status: 200, body: { ended: 3 } }));
   await settle();
-  expect(calls.slice(before)).toEqual(['POST /api/auth/sign-out-everywhere']);
+  expect(callsSince(before)).toEqual(['POST /api/auth/sign-out-everywhere']);
   expect($('[data-testid=sign-in]')).not.toBeNull();
   expect($('[data-testid=session-ended]')).toBeNull();
   expect(socket.connected).toBe(false);
@@ -279,7 +327,7 @@ test('a session the server ended (a password reset elsewhere) drops to the sign-
   expect($('header')).toBeNull();
   expect($('[data-testid=session-ended]')?.textContent).toBe('Your password was reset, which signs you out everywhere. Sign in with the new password.');
   // The client stopped: no token asked for, no reconnect.
-  expect(calls.slice(before).filter((c) => c === 'GET /api/realtime/token')).toEqual([]);
+  expect(callsSince(before).filter((c) => c === 'GET /api/realtime/token')).toEqual([]);
   expect(socket.connected).toBe(false);
   expect(qc.getQueryCache().getAll().map((q) => q.queryKey)).toEqual([['auth', 'me']]);
 
@@ -390,4 +438,244 @@ test('a deep link to a project never shared is the same message, not an error', 
   expect(window.location.hash).toBe('#/');
   await go('#/projects/33333333-3333-4333-8333-333333333333');
   expect($('[data-testid=no-access]')).not.toBeNull();
+});
+
+const jobRows = () => [...container.querySelectorAll<HTMLElement>('[data-testid=job]')];
+const jobsPanel = () => $('[data-testid=jobs]')!.closest('section')!;
+const jobsTotal = () => jobsPanel().querySelector('[data-testid=total]')!;
+const button = (within: Element, name: string) => [...within.querySelectorAll('button')].find((b) => b.textContent === name);
+
+test('the jobs of a project: the true total, formatted; the next page on Load more, appended after the first', async () => {
+  jobs = Array.from({ length: 5008 }, (_, i) => job(i));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  expect(jobsTotal().textContent).toBe('5,008');
+  expect(jobsTotal().getAttribute('aria-label')).toBe('5,008 jobs');
+  expect($('[data-testid=more-rows]')?.textContent).toContain('100 of 5,008 jobs');
+  const first = urls.filter((u) => u.startsWith('/api/extraction-jobs?'));
+  expect(first).toHaveLength(1);
+  expect(Object.fromEntries(new URLSearchParams(first[0]!.split('?')[1]))).toEqual({ limit: '100', projectId: P1 });
+  // Only a screenful and its overscan rendered, from the newest.
+  expect(jobRows()[0]!.dataset.id).toBe(jobs[0]!.id);
+
+  await act(async () => button(jobsPanel(), 'Load more')!.click());
+  await settle();
+  const next = urls.filter((u) => u.startsWith('/api/extraction-jobs?'));
+  expect(next).toHaveLength(2);
+  expect(new URLSearchParams(next[1]!.split('?')[1]).get('after')).toBe('100');
+  expect($('[data-testid=more-rows]')?.textContent).toContain('200 of 5,008 jobs');
+  expect(jobsTotal().textContent).toBe('5,008');
+  // Appended: the first page's rows still lead.
+  expect(jobRows()[0]!.dataset.id).toBe(jobs[0]!.id);
+});
+
+test('the status filter asks for that status and shows its own total; back to all', async () => {
+  jobs = Array.from({ length: 30 }, (_, i) => job(i, i % 3 === 0 ? 'failed' : 'completed'));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  expect(jobsTotal().textContent).toBe('30');
+  await act(async () => type($<HTMLSelectElement>('[data-testid=job-status-filter]'), 'failed'));
+  await settle();
+  const asked = urls.filter((u) => u.startsWith('/api/extraction-jobs?')).at(-1)!;
+  expect(Object.fromEntries(new URLSearchParams(asked.split('?')[1]))).toEqual({ limit: '100', projectId: P1, status: 'failed' });
+  expect(jobsTotal().textContent).toBe('10');
+  expect(new Set(jobRows().map((r) => r.dataset.status))).toEqual(new Set(['failed']));
+  expect(qc.getQueryCache().findAll({ queryKey: ['extraction', 'jobs', P1] }).map((q) => q.queryKey[3])).toEqual([{}, { status: 'failed' }]);
+
+  await act(async () => type($<HTMLSelectElement>('[data-testid=job-status-filter]'), ''));
+  await settle();
+  expect(jobsTotal().textContent).toBe('30');
+});
+
+test('a 5,000-row list renders only the rows in view, and the rows of wherever it is scrolled to', async () => {
+  jobs = Array.from({ length: 5000 }, (_, i) => job(i));
+  // One page holding all of them: the table, not the paging, is under test.
+  routes['GET /api/extraction-jobs'] = signedIn((_, q) => ({ status: 200, body: { ...pageOf(jobs, q), items: jobs, page: { ...pageOf(jobs, q).page, next: null } } }));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  expect(jobsTotal().textContent).toBe('5,000');
+  expect($('[data-testid=more-rows]')?.textContent).toBe('All 5,000 jobs');
+  const shown = jobRows();
+  expect(shown.length).toBeGreaterThanOrEqual(BOX / ROW);
+  expect(shown.length).toBeLessThan(40);
+  // The scroll height is every row's: spacer rows stand for the ones not rendered.
+  const spacers = [...container.querySelectorAll<HTMLElement>('[data-testid=jobs] tr.gap td')].map((td) => parseFloat(td.style.height));
+  expect(spacers.reduce((a, b) => a + b, 0) + shown.length * ROW).toBe(5000 * ROW);
+
+  const box = $('[data-testid=jobs]')!.closest<HTMLElement>('.table-window')!;
+  await act(async () => {
+    box.scrollTop = 2500 * ROW;
+    box.dispatchEvent(new Event('scroll'));
+  });
+  await settle();
+  const indexes = jobRows().map((r) => Number(r.dataset.index));
+  expect(indexes).toContain(2500);
+  expect(indexes).toContain(2509);
+  expect(jobRows().length).toBeLessThan(40);
+  expect(jobRows().find((r) => r.dataset.index === '2500')!.dataset.id).toBe(jobs[2500]!.id);
+});
+
+test('while the lists load, no count reads 0: a placeholder until the total is known', async () => {
+  let answer: () => void = () => undefined;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  jobs = [job(1), job(2), job(3)];
+  routes['GET /api/extraction-jobs'] = async (_, q) => (await answered, { status: 200, body: pageOf(jobs, q) });
+  let members: () => void = () => undefined;
+  const membersAnswered = new Promise<void>((resolve) => (members = resolve));
+  const membersRoute = routes[`GET /api/projects/${P1}/members`]!;
+  routes[`GET /api/projects/${P1}/members`] = async (body, q) => (await membersAnswered, membersRoute(body, q));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const counts = () => [...container.querySelectorAll<HTMLElement>('h2 .count')].map((c) => [c.closest('h2')!.firstChild!.textContent!.trim(), c.textContent]);
+  expect(counts()).toEqual([
+    ['Extraction jobs', '…'],
+    ['Results', '0'],
+    ['Data layers', '0'],
+    ['Supplier matches', '0'],
+    ['Members', '…'],
+  ]);
+  expect(jobsTotal().getAttribute('aria-busy')).toBe('true');
+  expect($('[data-testid=more-rows]')).toBeNull();
+  await act(async () => {
+    answer();
+    members();
+  });
+  await settle();
+  expect(counts()).toEqual([
+    ['Extraction jobs', '3'],
+    ['Results', '0'],
+    ['Data layers', '0'],
+    ['Supplier matches', '0'],
+    ['Members', '2'],
+  ]);
+  expect(text()).toContain('All 3 jobs');
+});
+
+test('a row entering above the view does not move the rows in view; at the top, a new row shows', async () => {
+  jobs = Array.from({ length: 300 }, (_, i) => job(i + 10));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const box = $('[data-testid=jobs]')!.closest<HTMLElement>('.table-window')!;
+  // happy-dom keeps scrollTo's offset to itself: scroll as a browser does.
+  box.scrollTo = ((o: ScrollToOptions) => {
+    box.scrollTop = o.top ?? box.scrollTop;
+    box.dispatchEvent(new Event('scroll'));
+  }) as typeof box.scrollTo;
+  const key = qc.getQueryCache().findAll({ queryKey: ['extraction', 'jobs', P1] })[0]!.queryKey;
+  type Pages = { pages: ReturnType<typeof pageOf<ExtractionJob>>[]; pageParams: unknown[] };
+  const arrive = (row: ExtractionJob) =>
+    act(async () => void qc.setQueryData<Pages>(key, (d) => ({ ...d!, pages: d!.pages.map((p, i) => (i === 0 ? { ...p, items: [row, ...p.items], page: { ...p.page, total: p.page.total + 1 } } : p)) })));
+
+  // At the top: the new row is the first one in view.
+  await arrive(job(1));
+  await settle();
+  expect(box.scrollTop).toBe(0);
+  expect(jobRows()[0]!.dataset.id).toBe(job(1).id);
+
+  await act(async () => {
+    box.scrollTop = 50 * ROW;
+    box.dispatchEvent(new Event('scroll'));
+  });
+  await settle();
+  const firstInView = () => jobRows().find((r) => Number(r.dataset.index) * ROW >= box.scrollTop)!;
+  const reading = firstInView().dataset.id;
+  await arrive(job(2));
+  // The virtualizer writes the corrected offset in its next animation frame.
+  await vi.waitFor(() => expect(box.scrollTop).toBe(51 * ROW));
+  await settle();
+  expect(firstInView().dataset.id).toBe(reading);
+  expect(jobsTotal().textContent).toBe('302');
+});
+
+test('the outbox: the newest page followed; older changes loaded by offset on demand, which stops following', async () => {
+  const change = (i: number) => ({ id: String(i), seq: String(i), table_name: 'projects', op: 'UPDATE', row_id: P1, actor: null, committed_at: null, created_at: '' });
+  const all = Array.from({ length: 150 }, (_, i) => change(150 - i));
+  routes['GET /api/outbox'] = signedIn((_, q) => {
+    const offset = Number(q.get('offset'));
+    const limit = Number(q.get('limit'));
+    const items = all.filter((_, i) => i >= offset && i < offset + limit);
+    return { status: 200, body: { items, page: { limit, offset, nextOffset: offset + limit < all.length ? offset + limit : null } } };
+  });
+  routes['GET /api/outbox/stats'] = signedIn(() => ({ status: 200, body: { mode: 'wal', reason: null, headSeq: 150, backlog: 0, slotLagBytes: 0, retentionFloor: 0, leader: null, warnings: [] } }));
+  routes['GET /api/outbox/tables'] = signedIn(() => ({ status: 200, body: { tables: ['projects'] } }));
+  session = { ...ann, user: { ...ann.user, operator: true } };
+  await act(async () => void qc.invalidateQueries());
+  await settle();
+  await go('#/outbox');
+  const rows = () => container.querySelectorAll('[data-testid=outbox] tbody tr').length;
+  const follow = () => [...container.querySelectorAll<HTMLInputElement>('input[type=checkbox]')].find((i) => i.parentElement?.textContent?.includes('Follow'))!;
+  expect(rows()).toBe(100);
+  expect(follow().checked).toBe(true);
+  await act(async () => button(container, 'Load older changes')!.click());
+  await settle();
+  expect(rows()).toBe(150);
+  expect(urls.filter((u) => u.startsWith('/api/outbox?')).map((u) => new URLSearchParams(u.split('?')[1]).get('offset'))).toContain('100');
+  expect(follow().checked).toBe(false);
+  expect(button(container, 'Load older changes')).toBeUndefined();
+});
+
+test('the duration ticker: only the running jobs in view read the clock, and their cells move with it', async () => {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+  try {
+    const started = new Date(Date.now() - 5000).toISOString();
+    jobs = Array.from({ length: 5000 }, (_, i) => ({ ...job(i, i === 1 ? 'completed' : 'processing'), startedAt: started, finishedAt: i === 1 ? started : null }));
+    routes['GET /api/extraction-jobs'] = signedIn((_, q) => ({ status: 200, body: { ...pageOf(jobs, q), items: jobs, page: { ...pageOf(jobs, q).page, next: null } } }));
+    await signIn();
+    await go(`#/projects/${P1}`);
+    const running = jobRows().filter((r) => r.dataset.status === 'processing');
+    expect(running.length).toBeGreaterThan(0);
+    expect(clockReaders(1000)).toBe(running.length);
+    const cell = () => jobRows()[0]!.querySelectorAll('td')[3]!.textContent;
+    expect(cell()).toBe('5s');
+    expect(jobRows()[1]!.querySelectorAll('td')[3]!.textContent).toBe('0s');
+    await act(async () => void vi.advanceTimersByTime(1000));
+    expect(cell()).toBe('6s');
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+test('the row holding the keyboard focus stays rendered while scrolled out of view', async () => {
+  jobs = Array.from({ length: 500 }, (_, i) => job(i));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const del = jobRows()[0]!.querySelector<HTMLButtonElement>('button.danger')!;
+  await act(async () => del.focus());
+  const box = $('[data-testid=jobs]')!.closest<HTMLElement>('.table-window')!;
+  await act(async () => {
+    box.scrollTop = 80 * ROW;
+    box.dispatchEvent(new Event('scroll'));
+  });
+  await settle();
+  expect(jobRows().map((r) => Number(r.dataset.index))).toContain(80);
+  expect(jobRows()[0]!.dataset.index).toBe('0');
+  expect(document.activeElement).toBe(del);
+  expect(del.isConnected).toBe(true);
+});
+
+test('supplier matches: the next page is asked for when the end of the list comes into view', async () => {
+  const watched: { target: Element; fire: (isIntersecting: boolean) => void }[] = [];
+  vi.stubGlobal(
+    'IntersectionObserver',
+    class {
+      constructor(private readonly cb: (entries: { isIntersecting: boolean; target: Element }[]) => void) {}
+      observe(target: Element) {
+        watched.push({ target, fire: (isIntersecting) => this.cb([{ isIntersecting, target }]) });
+      }
+      disconnect() {}
+    },
+  );
+  const matches = Array.from({ length: 150 }, (_, i) => ({ id: `m-${i}`, projectId: P1, supplierName: `Supplier ${i}`, score: '0.5', status: 'pending', createdAt: '', updatedAt: '', version: 1 }));
+  routes['GET /api/supplier-matches'] = signedIn((_, q) => ({ status: 200, body: pageOf(matches, q) }));
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const panel = $('[data-testid=matches]')!.closest('section')!;
+  expect(panel.querySelector('[data-testid=total]')!.textContent).toBe('150');
+  expect(panel.querySelectorAll('[data-testid=match]')).toHaveLength(100);
+  const end = watched.find((w) => panel.contains(w.target))!;
+  await act(async () => end.fire(true));
+  await settle();
+  expect(urls.filter((u) => u.startsWith('/api/supplier-matches?')).map((u) => new URLSearchParams(u.split('?')[1]).get('after'))).toEqual([null, '100']);
+  expect(panel.querySelectorAll('[data-testid=match]')).toHaveLength(150);
+  expect(panel.querySelector('[data-testid=more-rows]')!.textContent).toBe('All 150 matches');
 });

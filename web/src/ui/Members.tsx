@@ -1,6 +1,7 @@
 // A project's members: every member sees who is in it; owners invite people by email
 // (the invitee joins on accepting), see and cancel pending invitations, change roles and
-// remove members; anyone may leave. Roles are re-read after each change.
+// remove members; anyone may leave. Roles are re-read after each change. A project has a
+// handful of members: the list is read whole (it is not a streamed table).
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { MemberRole } from '@realtime/api/types';
@@ -10,6 +11,7 @@ import { can } from '../roles';
 import { Errors } from './Errors';
 import { TableScroll } from './TableScroll';
 import { useMe } from './hooks';
+import { Total } from './ListWindow';
 
 const roles: MemberRole[] = ['viewer', 'editor', 'owner'];
 
@@ -41,7 +43,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
   return (
     <section className="panel" data-testid="members">
       <div className="panel-head">
-        <h2>Members <span className="count">{data?.items.length ?? 0}</span></h2>
+        <h2>Members <Total total={data?.items.length} label="members" /></h2>
         {manage ? (
           <form className="inline-form" onSubmit={submit}>
             <input type="email" placeholder="Email" aria-label="Email to invite" value={email} onChange={(e) => setEmail(e.target.value)} required />

@@ -1,7 +1,8 @@
 // The change outbox for operators: replication health, a filterable list that follows
-// new changes, and any row's history with what each change did to it.
-import { useState } from 'react';
-import { useQuery } from '@tanstack/react-query';
+// new changes (the newest page, read every second) and loads older ones on demand, and
+// any row's history with what each change did to it.
+import { useMemo, useState } from 'react';
+import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api } from '../api';
 import { TableScroll } from './TableScroll';
 
@@ -70,15 +71,42 @@ function History({ table, id, onClose }: { table: string; id: string; onClose: (
   );
 }
 
+/** Changes per page of the operators' list (the outbox keeps its offsets: it is not a streamed table). */
+const OUTBOX_PAGE = 100;
+
 export function OutboxPage() {
+  const qc = useQueryClient();
   const [filters, setFilters] = useState({ table: '', op: '', actor: '', rowId: '' });
   const [follow, setFollow] = useState(true);
   const [selected, setSelected] = useState<{ table: string; id: string } | null>(null);
-  const params = Object.fromEntries(Object.entries({ ...filters, limit: '100' }).filter(([, v]) => v));
-  const { data, error } = useQuery({ queryKey: ['outbox', 'list', params], queryFn: () => api.outbox(params), refetchInterval: follow ? 1000 : false });
+  const params = Object.fromEntries(Object.entries({ ...filters, limit: String(OUTBOX_PAGE) }).filter(([, v]) => v));
+  const queryKey = ['outbox', 'list', params];
+  const changes = useInfiniteQuery({
+    queryKey,
+    queryFn: ({ pageParam, signal }) => api.outbox({ ...params, offset: String(pageParam) }, signal),
+    initialPageParam: 0,
+    getNextPageParam: (last) => last.page.nextOffset,
+    // Following re-reads the newest page only: older pages are loaded by the reader, who stops following.
+    refetchInterval: follow ? 1000 : false,
+  });
+  // Offsets move as changes arrive: two pages read a second apart may share a change.
+  const rows = useMemo(() => {
+    const seen = new Set<string>();
+    return (changes.data?.pages ?? []).flatMap((p) => p.items).filter((r) => !seen.has(r.id) && !!seen.add(r.id));
+  }, [changes.data]);
   const streamed = useQuery({ queryKey: ['outbox', 'tables'], queryFn: api.outboxTables, staleTime: 60_000 });
   const tables = ['', ...(streamed.data?.tables ?? [])];
   const set = (k: keyof typeof filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
+  const setFollowing = (on: boolean) => {
+    // Back to following: the newest page alone, read every second.
+    if (on) qc.setQueryData<InfiniteData<Awaited<ReturnType<typeof api.outbox>>, number>>(queryKey, (d) => (d && d.pages.length > 1 ? { pages: [d.pages[0]!], pageParams: [d.pageParams[0]!] } : d));
+    setFollow(on);
+  };
+  const loadOlder = () => {
+    // Reading older changes: following would read every loaded page again each second.
+    setFollow(false);
+    void changes.fetchNextPage();
+  };
   return (
     <>
       <div className="page-head">
@@ -104,17 +132,17 @@ export function OutboxPage() {
             <input placeholder="row id" aria-label="Row id" value={filters.rowId} onChange={set('rowId')} />
           </div>
           <label className="small">
-            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow new changes
+            <input type="checkbox" checked={follow} onChange={(e) => setFollowing(e.target.checked)} /> Follow new changes
           </label>
         </div>
-        {error ? <p className="error">{(error as Error).message}</p> : null}
+        {changes.error && !changes.data ? <p className="error">{changes.error.message}</p> : null}
         <TableScroll label="Changes">
           <table data-testid="outbox" className="nowrap">
             <thead>
               <tr><th>Seq</th><th>Table</th><th>Op</th><th>Row</th><th>Actor</th><th>Committed</th></tr>
             </thead>
             <tbody>
-              {data?.items.map((r) => (
+              {rows.map((r) => (
                 <tr key={r.id} className="clickable" onClick={() => setSelected({ table: r.table_name, id: r.row_id })}>
                   <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
                   <td>{r.table_name}</td>
@@ -127,6 +155,15 @@ export function OutboxPage() {
             </tbody>
           </table>
         </TableScroll>
+        {changes.hasNextPage ? (
+          <div className="more-rows">
+            <span className="muted small">{rows.length} newest changes</span>
+            {changes.isFetchNextPageError ? <span className="error small">Could not load more.</span> : null}
+            <button type="button" className="ghost" disabled={changes.isFetchingNextPage} onClick={loadOlder}>
+              {changes.isFetchingNextPage ? 'Loading…' : 'Load older changes'}
+            </button>
+          </div>
+        ) : null}
       </section>
     </>
   );

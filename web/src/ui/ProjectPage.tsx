@@ -1,19 +1,22 @@
 // One project: its extraction jobs (status, live progress, duration), results, data
-// layers, supplier matches and members, each list live; the forms to create, edit and
+// layers, supplier matches and members, each list live. Jobs, results and matches are
+// windows of any size: the true total, the rows loaded a page at a time as the list is
+// scrolled, the two tables rendering only the rows in view. The forms to create, edit and
 // delete are offered to the roles that may use them. A revoked project says so.
-import { useCallback, useState, type FormEvent } from 'react';
+import { memo, useCallback, useRef, useState, type FormEvent } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import type { MemberRole } from '@realtime/api/types';
 import { isApiError } from '../api';
-import { projectQuery } from '../qk';
-import { useExtractionJobsLive, useProjectsLive } from '../live';
+import { jobStatuses, projectQuery, type JobsFilter } from '../qk';
+import { useProjectsLive } from '../live';
 import type { Mark } from '../overlay';
-import type { Project } from '../rows';
+import type { ExtractionJob, ExtractionResult, Project } from '../rows';
 import { can } from '../roles';
 import { useOverlay, useWrite } from '../writes';
 import { TableScroll } from './TableScroll';
 import { duration } from './format';
-import { useLayersLive, useMatchesLive, useNow, useResultsLive, useRole } from './hooks';
+import { useJobsWindow, useLayersLive, useMatchesWindow, useResultsWindow, useRole, useTick } from './hooks';
+import { MoreRows, Total, WindowRows, useWindowRows } from './ListWindow';
 import { Members } from './Members';
 import { PendingMark } from './Writes';
 
@@ -83,12 +86,46 @@ function ProjectHeader({ project, role, mark }: { project: Project; role: Member
   );
 }
 
+const jobStatusLabel = (s: JobsFilter['status']) => s ?? 'all statuses';
+
+/** A job row, rendered again only when its job or its pending mark changes. */
+const JobRow = memo(function JobRow({ job: j, mark, canWrite, index, measure }: { job: ExtractionJob; mark: Mark | undefined; canWrite: boolean; index: number; measure: (el: HTMLTableRowElement | null) => void }) {
+  const { remove, update } = useWrite('extraction-jobs');
+  return (
+    <tr ref={measure} data-index={index} data-key={j.id} aria-rowindex={index + 2} data-testid="job" data-id={j.id} data-status={j.status} data-pending={mark?.state}>
+      <td>{j.documentName}<PendingMark mark={mark} />{j.error ? <div className="error small">{j.error}</div> : null}</td>
+      <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
+      <td><Progress value={j.progress} status={j.status} label={`Progress of ${j.documentName}`} /></td>
+      <td className="muted">
+        {typeof j.startedAt === 'string' && typeof j.finishedAt !== 'string' ? <RunningFor since={j.startedAt} /> : duration(j.startedAt, j.finishedAt, 0)}
+      </td>
+      <td className="actions">
+        {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update(j, { status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
+        {canWrite && mark?.kind !== 'delete' ? <button className="ghost danger" onClick={() => remove(j)}>Delete</button> : null}
+      </td>
+    </tr>
+  );
+});
+
+/** A running job's duration: the one cell that follows the clock, and only while it is rendered (in view). */
+function RunningFor({ since }: { since: string }) {
+  const now = useTick(1000);
+  return <>{duration(since, null, now)}</>;
+}
+
+const jobKey = (j: ExtractionJob) => j.id;
+
 function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
-  const { data } = useExtractionJobsLive(projectId);
-  const { items, marks } = useOverlay('extraction-jobs', data?.items, useOfProject(projectId));
-  const { create, remove, update } = useWrite('extraction-jobs');
+  const [status, setStatus] = useState<JobsFilter['status']>(undefined);
+  const jobs = useJobsWindow(projectId, status ? { status } : {});
+  // A job created here belongs in this list if its project and the status filter take it.
+  const belongs = useCallback((row: Record<string, unknown>) => row.projectId === projectId && (!status || (row.status ?? 'queued') === status), [projectId, status]);
+  const { items, marks } = useOverlay('extraction-jobs', jobs.data ? jobs.rows : undefined, belongs);
+  const { create } = useWrite('extraction-jobs');
   const [doc, setDoc] = useState('');
-  const now = useNow(1000);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const { virtualizer, bodyProps } = useWindowRows({ rows: items, keyOf: jobKey, scrollRef, estimate: 45, pages: jobs });
+  const total = jobs.total === undefined ? undefined : jobs.total + (items.length - jobs.rows.length);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     create({ projectId, documentName: doc });
@@ -97,55 +134,66 @@ function Jobs({ projectId, canWrite }: { projectId: string; canWrite: boolean })
   return (
     <section className="panel">
       <div className="panel-head">
-        <h2>Extraction jobs <span className="count">{items.length}</span></h2>
-        {canWrite ? (
-          <form className="inline-form" onSubmit={submit}>
-            <input placeholder="document.pdf" aria-label="Document name" value={doc} onChange={(e) => setDoc(e.target.value)} required />
-            <button type="submit">Add job</button>
-          </form>
-        ) : null}
-      </div>
-      <TableScroll label="Extraction jobs">
-        <table data-testid="jobs">
-          <thead>
-            <tr><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
-          </thead>
-          <tbody>
-            {items.map((j) => (
-              <tr key={j.id} data-testid="job" data-id={j.id} data-status={j.status} data-pending={marks.get(j.id)?.state}>
-                <td>{j.documentName}<PendingMark mark={marks.get(j.id)} />{j.error ? <div className="error small">{j.error}</div> : null}</td>
-                <td><span className={`badge status-${j.status}`}>{j.status}</span></td>
-                <td><Progress value={j.progress} status={j.status} label={`Progress of ${j.documentName}`} /></td>
-                <td className="muted">{duration(j.startedAt, j.finishedAt, now)}</td>
-                <td className="actions">
-                  {canWrite && j.status === 'queued' ? <button className="ghost" onClick={() => update(j, { status: 'processing', startedAt: new Date().toISOString() })}>Start</button> : null}
-                  {canWrite && marks.get(j.id)?.kind !== 'delete' ? <button className="ghost danger" onClick={() => remove(j)}>Delete</button> : null}
-                </td>
-              </tr>
+        <h2>Extraction jobs <Total total={total} label="jobs" /></h2>
+        <div className="inline-form">
+          <select aria-label="Show jobs by status" value={status ?? ''} onChange={(e) => setStatus((e.target.value || undefined) as JobsFilter['status'])} data-testid="job-status-filter">
+            {[undefined, ...jobStatuses].map((s) => (
+              <option key={s ?? ''} value={s ?? ''}>{jobStatusLabel(s)}</option>
             ))}
+          </select>
+          {canWrite ? (
+            <form className="inline-form" onSubmit={submit}>
+              <input placeholder="document.pdf" aria-label="Document name" value={doc} onChange={(e) => setDoc(e.target.value)} required />
+              <button type="submit">Add job</button>
+            </form>
+          ) : null}
+        </div>
+      </div>
+      {jobs.isError && !jobs.data ? <p className="error">Could not load jobs: {jobs.error.message}</p> : null}
+      <TableScroll label="Extraction jobs" scrollRef={scrollRef}>
+        <table data-testid="jobs" aria-rowcount={total === undefined ? undefined : total + 1}>
+          <thead>
+            <tr aria-rowindex={1}><th>Document</th><th>Status</th><th>Progress</th><th>Duration</th><th><span className="sr-only">Actions</span></th></tr>
+          </thead>
+          <tbody {...bodyProps}>
+            <WindowRows rows={items} virtualizer={virtualizer} columns={5} row={(j, index, measure) => <JobRow key={j.id} job={j} mark={marks.get(j.id)} canWrite={canWrite} index={index} measure={measure} />} />
           </tbody>
         </table>
       </TableScroll>
-      {data && items.length === 0 ? <p className="muted">{canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
+      {jobs.isSuccess && total === 0 ? <p className="muted">{status ? `No ${status} jobs.` : canWrite ? 'No jobs: add a document above.' : 'No jobs yet.'}</p> : null}
+      <MoreRows pages={jobs} shown={items.length} total={total} one="job" />
     </section>
   );
 }
 
+const resultKey = (r: ExtractionResult) => r.id;
+
 function Results({ projectId }: { projectId: string }) {
-  const { data } = useResultsLive(projectId);
+  const results = useResultsWindow(projectId);
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const { virtualizer, bodyProps } = useWindowRows({ rows: results.rows, keyOf: resultKey, scrollRef, estimate: 38, pages: results });
   return (
     <section className="panel">
-      <h2>Results <span className="count">{data?.items.length ?? 0}</span></h2>
-      <TableScroll label="Results">
-        <table>
-          <thead><tr><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
-          <tbody>
-            {data?.items.slice(0, 50).map((r) => (
-              <tr key={r.id}><td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td></tr>
-            ))}
+      <h2>Results <Total total={results.total} label="results" /></h2>
+      {results.isError && !results.data ? <p className="error">Could not load results: {results.error.message}</p> : null}
+      <TableScroll label="Results" scrollRef={scrollRef}>
+        <table data-testid="results" aria-rowcount={results.total === undefined ? undefined : results.total + 1}>
+          <thead><tr aria-rowindex={1}><th>Field</th><th>Value</th><th>Confidence</th><th>Page</th></tr></thead>
+          <tbody {...bodyProps}>
+            <WindowRows
+              rows={results.rows}
+              virtualizer={virtualizer}
+              columns={4}
+              row={(r, index, measure) => (
+                <tr key={r.id} ref={measure} data-index={index} data-key={r.id} aria-rowindex={index + 2} data-testid="result">
+                  <td>{r.fieldName}</td><td>{r.value}</td><td>{Math.round(r.confidence * 100)}%</td><td>{r.page == null ? '—' : String(r.page)}</td>
+                </tr>
+              )}
+            />
           </tbody>
         </table>
       </TableScroll>
+      <MoreRows pages={results} shown={results.rows.length} total={results.total} one="result" />
     </section>
   );
 }
@@ -153,6 +201,7 @@ function Results({ projectId }: { projectId: string }) {
 function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
   const { data } = useLayersLive(projectId);
   const { items, marks } = useOverlay('data-layers', data?.items, useOfProject(projectId));
+  const loaded = data !== undefined || items.length > 0;
   const { create, update, remove } = useWrite('data-layers');
   const [name, setName] = useState('');
   const submit = (e: FormEvent) => {
@@ -163,7 +212,7 @@ function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean 
   return (
     <section className="panel">
       <div className="panel-head">
-        <h2>Data layers <span className="count">{items.length}</span></h2>
+        <h2>Data layers <Total total={loaded ? items.length : undefined} label="data layers" /></h2>
         {canWrite ? (
           <form className="inline-form" onSubmit={submit}>
             <input placeholder="Layer name" aria-label="Layer name" value={name} onChange={(e) => setName(e.target.value)} required />
@@ -185,15 +234,16 @@ function Layers({ projectId, canWrite }: { projectId: string; canWrite: boolean 
 }
 
 function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean }) {
-  const { data } = useMatchesLive(projectId);
-  const { items, marks } = useOverlay('supplier-matches', data?.items, useOfProject(projectId));
+  const matches = useMatchesWindow(projectId);
+  const { items, marks } = useOverlay('supplier-matches', matches.data ? matches.rows : undefined, useOfProject(projectId));
   const { update } = useWrite('supplier-matches');
   return (
     <section className="panel">
-      <h2>Supplier matches <span className="count">{items.length}</span></h2>
-      <ul className="rows">
-        {items.slice(0, 50).map((m) => (
-          <li key={m.id} data-pending={marks.get(m.id)?.state}>
+      <h2>Supplier matches <Total total={matches.total} label="supplier matches" /></h2>
+      {matches.isError && !matches.data ? <p className="error">Could not load supplier matches: {matches.error.message}</p> : null}
+      <ul className="rows" data-testid="matches">
+        {items.map((m) => (
+          <li key={m.id} data-testid="match" data-pending={marks.get(m.id)?.state}>
             <span>{m.supplierName}</span>
             <span className="muted small">score {Math.round(Number(m.score) * 100)}%</span>
             <PendingMark mark={marks.get(m.id)} />
@@ -205,6 +255,7 @@ function Matches({ projectId, canWrite }: { projectId: string; canWrite: boolean
           </li>
         ))}
       </ul>
+      <MoreRows pages={matches} shown={items.length} total={matches.total} one="match" many="matches" watch />
     </section>
   );
 }
@@ -224,7 +275,7 @@ function useProjectAccess(id: string): Access {
   const detail = useQuery({ ...projectQuery(id), enabled: !mark?.created });
   if (listed && mark?.created) return { state: 'visible', project: listed, mark };
   if (isApiError(detail.error, 404)) return { state: 'gone' };
-  if (list.data && !listed && list.data.page.nextOffset === null) return { state: 'gone' };
+  if (list.data && !listed && list.data.page.next === null) return { state: 'gone' };
   const project = listed ?? detail.data;
   if (project) return { state: 'visible', project, mark };
   if (list.error && detail.error) return { state: 'error', message: detail.error.message };

@@ -14,7 +14,7 @@ export function describeWrite(e: WriteEntry): string {
   const body = e.body ?? {};
   const name = (['name', 'documentName', 'supplierName', 'fieldName'] as const).map((k) => body[k]).find((v) => typeof v === 'string');
   const fields = e.kind === 'update' ? Object.keys(body).join(', ') : '';
-  return `${verbs[e.kind]} ${what}${name ? ` "${name as string}"` : ` ${e.rowId.slice(0, 8)}`}${fields ? ` (${fields})` : ''}`;
+  return `${verbs[e.kind]} ${what}${name ? ` "${name as string}"` : ` ${e.rowId.substring(0, 8)}`}${fields ? ` (${fields})` : ''}`;
 }
 
 const stateLabels: Record<WriteEntry['state'], string> = {
@@ -40,19 +40,36 @@ export function WritesBadge() {
   );
 }
 
-/** A line for each refused or conflicting write, on every page: no write fails unsaid. */
+/** Most alert lines, one per write; more writes than that are told as one line with their count. */
+const ALERT_LINES = 3;
+
+/**
+ * A line for each refused or conflicting write, on every page: no write fails unsaid.
+ * Many of them at once are one line with the count: the writes page lists each.
+ */
 export function WriteAlerts() {
   const entries = useWriteEntries().filter(needsAttention);
   if (entries.length === 0) return null;
+  if (entries.length > ALERT_LINES) {
+    const conflicts = entries.filter((e) => e.state === 'conflict').length;
+    const refused = entries.length - conflicts;
+    const parts = [refused ? `${refused} refused` : '', conflicts ? `${conflicts} in conflict with someone else's` : ''].filter(Boolean).join(' and ');
+    return (
+      <div className="write-alerts" role="alert" data-testid="write-alerts">
+        <p className="error">
+          {entries.length} of your changes were not saved ({parts}). <a href="#/writes" className="link">Review them</a>
+        </p>
+      </div>
+    );
+  }
   return (
     <div className="write-alerts" role="alert" data-testid="write-alerts">
-      {entries.slice(0, 3).map((e) => (
+      {entries.map((e) => (
         <p key={e.id} className="error">
           {describeWrite(e)}: {e.state === 'conflict' ? 'someone else changed it meanwhile' : (e.error?.message ?? 'refused')}.{' '}
           <a href="#/writes" className="link">Review</a>
         </p>
       ))}
-      {entries.length > 3 ? <p className="error">and {entries.length - 3} more: <a href="#/writes" className="link">review</a></p> : null}
     </div>
   );
 }

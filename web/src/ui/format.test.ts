@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { age, ago, duration } from './format';
+import { age, ago, countOf, duration, formatCount } from './format';
 
 const now = Date.parse('2026-01-01T00:10:00.000Z');
 test.each([
@@ -22,4 +22,19 @@ test.each([
   [now - 125_000, '2m ago'],
 ])('age(%s) = %s', (at, out) => {
   expect(age(at, now)).toBe(out);
+});
+test.each([
+  [0, '0'],
+  [999, '999'],
+  [5008, '5,008'],
+  [100_000, '100,000'],
+])('formatCount(%s) = %s', (n, out) => {
+  expect(formatCount(n)).toBe(out);
+});
+test.each([
+  [1, 'job', undefined, '1 job'],
+  [5008, 'job', undefined, '5,008 jobs'],
+  [2, 'match', 'matches', '2 matches'],
+])('countOf(%s, %s) = %s', (n, one, many, out) => {
+  expect(countOf(n, one, many)).toBe(out);
 });

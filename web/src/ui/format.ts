@@ -19,3 +19,11 @@ export function ago(iso: unknown, now: number): string {
 export function age(at: number, now: number): string {
   return now - at < 5000 ? 'just now' : ago(new Date(at).toISOString(), now);
 }
+
+const counts = new Intl.NumberFormat('en-US');
+
+/** A count as people read it: 5008 is "5,008". */
+export const formatCount = (n: number): string => counts.format(n);
+
+/** "1 job", "5,008 jobs". */
+export const countOf = (n: number, one: string, many = `${one}s`): string => `${formatCount(n)} ${n === 1 ? one : many}`;
