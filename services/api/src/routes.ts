@@ -10,13 +10,14 @@
 // Idempotency-Key (writes/idempotency.ts).
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
 import { shapeRow, unlistedExactColumns, type JsonRow } from '@realtime/db';
+import type { PageInfo } from '@realtime/protocol';
 import { HttpError, notFound, parseInput } from './errors';
 import type { Resource, Unserved } from './resources';
 import { asUser } from './auth/as-user';
@@ -24,6 +25,10 @@ import { textLimits } from './limits/text';
 import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
 import { exactColumnOf, parseExact, type ExactColumn } from './writes/numbers';
 import { idempotentWrite, type WriteOutcome, type WriteResponse } from './writes/idempotency';
+import { listSpecOf, type ListSpec } from './lists/spec';
+import { encodeAfter, ListParamError, parseListQuery, type ListRequest } from './lists/params';
+import { countSql, pageSql } from './lists/sql';
+import { pageSnapshot } from './lists/snapshot';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
@@ -81,15 +86,8 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   // own text, migration 0015), shaped as the stream shapes it.
   const rowOf = { row: rowJson(r) };
   const shape = (row: JsonRow) => shapeRow(r.streamed, row);
-  const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
-  const listQuery = z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-      // Deep offsets make Postgres walk every row before them: narrow the list instead.
-      offset: z.coerce.number().int().min(0).max(100_000).default(0),
-      ...Object.fromEntries(Object.keys(r.parents).map((k) => [k, uuid.optional()])),
-    })
-    .strict();
+  // Filters, orders and positions a list accepts (lists/spec.ts): derived from the table and its indexes.
+  const spec = listSpecOf(r.path, table, r.keyField, r.projectField);
   const base = `/api/${r.path}`;
   const idOf = (request: FastifyRequest) => parseInput(z.object({ id: keySchema }), request.params, 'path').id;
 
@@ -144,33 +142,32 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   };
 
   app.get(base, async (request) => {
-    const q = parseInput(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
-    const where: SQL[] = [];
-    for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
+    const q = listRequestOf(spec, request.query);
     let head: CursorRow = { snapshot: '', head: null };
     return asUser(
       db,
       userOf(request),
       async (tx) => {
-        const items = await tx
-          .select(rowOf)
-          .from(table)
-          .where(where.length ? and(...where) : undefined)
-          .orderBy(...order)
-          .limit(q.limit + 1)
-          .offset(q.offset);
-        const more = items.length > q.limit;
-        return {
-          items: (more ? items.slice(0, q.limit) : items).map((i) => shape(i.row)),
-          cursor: cursorFromRow(opts.cursorSecret, head),
-          page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
+        const rows = (await tx.execute<PageRow>(pageSql(spec, q, rowOf.row))).rows;
+        const more = rows.length > q.limit;
+        const items = more ? rows.slice(0, q.limit) : rows;
+        // A first page that holds every row is its own count.
+        const total = !q.after && !more ? items.length : (await tx.execute<{ total: number }>(countSql(spec, q))).rows[0]!.total;
+        const last = items.at(-1);
+        const page: PageInfo = {
+          next: more && last ? encodeAfter(q.order, spec, { value: last.sort, key: last.key }) : null,
+          total,
+          limit: q.limit,
+          order: q.order,
+          snapshot: pageSnapshot(head),
         };
+        return { items: items.map((i) => shape(i.row)), cursor: cursorFromRow(opts.cursorSecret, head), page };
       },
       {
         isolationLevel: 'repeatable read',
         accessMode: 'read only',
         // The outbox is not the user's to read: its head is taken before SET ROLE, in the
-        // same snapshot as the list.
+        // same snapshot as the list, its total and page.snapshot.
         before: async (tx) => {
           head = (await tx.execute<CursorRow>(sql.raw(CURSOR_SQL))).rows[0]!;
         },
@@ -258,6 +255,22 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     });
     return sendWrite(reply, outcome);
   });
+}
+
+interface PageRow extends Record<string, unknown> {
+  row: JsonRow;
+  sort: string;
+  key: string;
+}
+
+/** A list's query string, or a 400 naming the parameter at fault and its fix. */
+function listRequestOf(spec: ListSpec, query: unknown): ListRequest {
+  try {
+    return parseListQuery(spec, (query ?? {}) as Record<string, unknown>);
+  } catch (e) {
+    if (!(e instanceof ListParamError)) throw e;
+    throw new HttpError(400, 'BAD_REQUEST', `invalid query: ${e.message}`, {}, { fields: { [e.param]: e.why } });
+  }
 }
 
 /**
