@@ -56,7 +56,7 @@ export async function missingOrForbidden(tx: NodePgDatabase, r: Pick<Resource, '
   return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${own ? 'only its owners may' : 'it needs the editor role in its project'}`);
 }
 
-function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void {
+function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): ListSpec {
   const { db } = opts;
   const table = r.table;
   const columns = getTableColumns(table);
@@ -255,6 +255,7 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     });
     return sendWrite(reply, outcome);
   });
+  return spec;
 }
 
 interface PageRow extends Record<string, unknown> {
@@ -367,7 +368,15 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 }
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
-  for (const r of opts.resources) routesFor(app, opts, r);
+  const specs = opts.resources.map((r) => ({ r, spec: routesFor(app, opts, r) }));
+  // Rows with a creation time but no index to page them by it are listed by key instead of newest first.
+  const unordered = specs.filter(({ spec }) => spec.columns.get('createdAt')?.kind === 'timestamp' && spec.columns.get('createdAt')!.notNull && !spec.orderable.includes('createdAt'));
+  if (unordered.length > 0) {
+    app.log.warn(
+      { tables: unordered.map(({ r }) => r.channel) },
+      `lists of ${unordered.map(({ r }) => r.channel).join(', ')} are ordered by key, not newest first: no index serves createdAt; add index('<table>_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id) to the table in db/src/schema/app.ts and npm run db:generate -- --name <table>_list_order`,
+    );
+  }
   const unlisted = opts.resources.map((r) => ({ table: r.channel, columns: unlistedExactColumns(r.streamed), r })).filter((u) => u.columns.length > 0);
   if (unlisted.length > 0) {
     app.log.warn(
