@@ -3,8 +3,9 @@
 // not change a 403. Lists are keyset pages (lists/: filters, orders, `after`), read in one
 // REPEATABLE READ snapshot together with their total and stream cursor (contract item
 // 4); the outbox records the user as the actor. Every row returned is the table's row as
-// the capture trigger records it (numeric and int8 as text), shaped by shapeRow: the function that shapes the stream's rows, so a fetched row and the
-// same row streamed are equal by construction.
+// the capture trigger records it (numeric and int8 as text), shaped by shapeRow: the
+// function that shapes the stream's rows, so a fetched row and the same row streamed are
+// equal by construction.
 // Writes answer with the row's version as ETag and their transaction's txid
 // (Realtime-Txid), honour If-Match (409 with the current row when stale) and
 // Idempotency-Key (writes/idempotency.ts).
