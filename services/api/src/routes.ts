@@ -370,12 +370,12 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
   const specs = opts.resources.map((r) => ({ r, spec: routesFor(app, opts, r) }));
-  // Rows with a creation time but no index to page them by it are listed by key instead of newest first.
-  const unordered = specs.filter(({ spec }) => spec.columns.get('createdAt')?.kind === 'timestamp' && spec.columns.get('createdAt')!.notNull && !spec.orderable.includes('createdAt'));
-  if (unordered.length > 0) {
+  // Newest first with no index to page by it: every page sorts the whole filtered set.
+  const unindexed = specs.filter(({ spec }) => spec.unindexed.length > 0);
+  if (unindexed.length > 0) {
     app.log.warn(
-      { tables: unordered.map(({ r }) => r.channel) },
-      `lists of ${unordered.map(({ r }) => r.channel).join(', ')} are ordered by key, not newest first: no index serves createdAt; add index('<table>_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id) to the table in db/src/schema/app.ts and npm run db:generate -- --name <table>_list_order`,
+      { tables: unindexed.map(({ r }) => r.channel) },
+      `lists of ${unindexed.map(({ r }) => r.channel).join(', ')} sort their whole filtered set for every page: no index serves their default order, newest first; add index('<table>_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id) to the table in db/src/schema/app.ts, then npm run db:generate -- --name <table>_list_order`,
     );
   }
   const unlisted = opts.resources.map((r) => ({ table: r.channel, columns: unlistedExactColumns(r.streamed), r })).filter((u) => u.columns.length > 0);

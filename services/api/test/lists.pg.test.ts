@@ -3,9 +3,11 @@
 // an exact total, and the items, total, stream cursor and page.snapshot of one
 // transaction; every bad parameter a 400 before the database; and plans that start a
 // page at its position in an index, however deep, with 100,000 jobs.
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { sql } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { integer, PgDialect, pgTable, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { projects } from '@realtime/db/schema';
 import { decodeCursor } from '@realtime/auth';
 import { snapshotHolds, type ListOrder, type PageSnapshot } from '@realtime/protocol';
 import { loadResources } from '../src/resources';
@@ -304,5 +306,57 @@ describe('plans', () => {
         }
     }
     expect(Object.keys(positions).sort()).toEqual(['data-layers', 'extraction-jobs', 'extraction-results', 'projects', 'supplier-matches']);
+  });
+});
+
+describe('a table declared later, with createdAt and no index for it', () => {
+  const notes = pgTable('test_list_notes', {
+    id: uuid().primaryKey().defaultRandom(),
+    projectId: uuid()
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    rank: integer().notNull(),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  });
+  const MIGRATION = `
+CREATE TABLE "test_list_notes" (
+	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
+	"project_id" uuid NOT NULL REFERENCES "public"."projects"("id") ON DELETE cascade,
+	"rank" integer NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+SELECT realtime_enable('test_list_notes', 'id', 'project_id');
+`;
+  const lines: { level: number; msg: string; tables?: string[] }[] = [];
+  let api: ApiFixture;
+  beforeAll(async () => {
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    api = await startApi({ migration: MIGRATION, tables: [notes], log });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  test('keeps newest first, pages it, and is named at start with the index to add', async () => {
+    const warning = lines.find((l) => l.msg.includes('no index serves their default order'));
+    expect(warning?.tables).toEqual(['test_list_notes']);
+    expect(warning?.msg).toContain("add index('<table>_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id)");
+    const me = await api.user('notes@example.com');
+    const p = (await api.call('POST', '/api/projects', { name: 'Notes' }, me)).body.id;
+    await api.sql(`INSERT INTO test_list_notes (project_id, rank, created_at) SELECT $1, g, '2026-01-01T00:00:00.001Z'::timestamptz + (g % 4) * interval '1 microsecond' FROM generate_series(1, 9) g`, [p]);
+    const ids: string[] = [];
+    let after: string | null = null;
+    do {
+      const res = await api.call('GET', `/api/test-list-notes?projectId=${p}&limit=4${after ? `&after=${after}` : ''}`, undefined, me);
+      expect(res.body.page).toMatchObject({ total: 9, order: { by: 'createdAt', desc: true, key: 'id' } });
+      ids.push(...res.body.items.map((n: { id: string }) => n.id));
+      after = res.body.page.next;
+    } while (after);
+    const want = await api.sql<{ id: string }>(`SELECT id FROM test_list_notes ORDER BY date_trunc('milliseconds', created_at AT TIME ZONE 'UTC') DESC, id DESC`);
+    expect(ids).toEqual(want.map((r) => r.id));
+    const rank = await api.call('GET', `/api/test-list-notes?projectId=${p}&orderBy=rank`, undefined, me);
+    expect(rank.status).toBe(400);
+    expect(rank.body.error.message).toMatch(/cannot be paged by rank \(no index serves that order\); use one of -id, id, -createdAt, createdAt/);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { dataLayers, extractionJobs, projects } from '@realtime/db/schema';
-import { castOf, kindOf, listSpecOf, orderableFields, type ListColumn } from './spec';
+import { pgTable, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { castOf, defaultOrderOf, kindOf, listSpecOf, orderableFields, type ListColumn } from './spec';
 
 const col = (field: string, name: string, kind: ListColumn['kind'], notNull = true): ListColumn => ({ field, name, kind, notNull, cast: kind });
 const key = col('id', 'id', 'uuid');
@@ -45,10 +46,27 @@ test.each([
   ['numeric', 'numeric(12, 2)', 'numeric'],
 ] as const)('castOf(%s, %s) = %s', (kind, type, cast) => expect(castOf(kind, type)).toBe(cast));
 
+test.each([
+  ['a NOT NULL createdAt: newest first', [key, col('createdAt', 'created_at', 'timestamp')], 'createdAt'],
+  ['a nullable createdAt: by key', [key, col('createdAt', 'created_at', 'timestamp', false)], 'id'],
+  ['no createdAt: by key', [key, col('rank', 'rank', 'integer')], 'id'],
+] as const)('defaultOrderOf: %s', (_name, cols, by) => {
+  expect(defaultOrderOf(cols, key)).toEqual({ by, desc: true });
+});
+
 describe('listSpecOf reads the schema and its indexes', () => {
+  test('a table with createdAt and no index keeps newest first, named as unindexed', () => {
+    const t = pgTable('test_notes', { id: uuid().primaryKey(), projectId: uuid().notNull(), createdAt: timestamp({ withTimezone: true }).notNull() });
+    const spec = listSpecOf('test-notes', t, 'id', 'projectId');
+    expect(spec.defaultOrder).toEqual({ by: 'createdAt', desc: true });
+    expect(spec.orderable).toEqual(['id', 'createdAt']);
+    expect(spec.unindexed).toEqual(['createdAt']);
+  });
+
   test('jobs: newest first, by createdAt or id; status with its values; enums, json unfilterable', () => {
     const spec = listSpecOf('extraction-jobs', extractionJobs, 'id', 'projectId');
     expect(spec.orderable).toEqual(['id', 'createdAt']);
+    expect(spec.unindexed).toEqual([]);
     expect(spec.defaultOrder).toEqual({ by: 'createdAt', desc: true });
     expect(spec.columns.get('status')).toMatchObject({ kind: 'text', values: ['queued', 'processing', 'completed', 'failed'], name: 'status' });
     expect(spec.columns.get('projectId')).toMatchObject({ kind: 'uuid', name: 'project_id' });

@@ -3,7 +3,9 @@
 // NULL column of an orderable type that an index serves, order it. An index serves the
 // order by a column when it is `(project column, sort key, key)`: the sort key being the
 // column itself, or realtime_list_time(column) for a timestamp (listTime in the schema).
-// Adding an order is adding such an index to the schema, nothing here.
+// Adding an order is adding such an index to the schema, nothing here. The default order,
+// newest first by createdAt, is kept even without its index (the API warns at start:
+// such a list sorts its whole filtered set).
 import { getTableColumns, getTableName, is, SQL, Column } from 'drizzle-orm';
 import { toSnakeCase } from 'drizzle-orm/casing';
 import { getTableConfig, IndexedColumn, type PgTable } from 'drizzle-orm/pg-core';
@@ -33,8 +35,10 @@ export interface ListSpec {
   columns: Map<string, ListColumn>;
   /** The fields a list may be ordered by, the key included. */
   orderable: string[];
-  /** Today's order: newest first where rows have createdAt (and an index serves it), else the key's descending. */
+  /** Today's order: newest first where rows have a NOT NULL createdAt, else the key's descending. */
   defaultOrder: { by: string; desc: boolean };
+  /** Orderable fields no index serves (only ever the default's createdAt): each such page sorts the whole filtered set. */
+  unindexed: string[];
 }
 
 const KINDS: Record<string, ValueKind> = {
@@ -94,8 +98,10 @@ export function orderableFields(columns: readonly ListColumn[], key: ListColumn,
   return out;
 }
 
-export function defaultOrderOf(orderable: readonly string[], key: ListColumn): ListSpec['defaultOrder'] {
-  return { by: orderable.includes('createdAt') ? 'createdAt' : key.field, desc: true };
+/** Newest first by a NOT NULL createdAt timestamp, else by key, descending. */
+export function defaultOrderOf(columns: readonly ListColumn[], key: ListColumn): ListSpec['defaultOrder'] {
+  const created = columns.find((c) => c.field === 'createdAt' && c.kind === 'timestamp' && c.notNull);
+  return { by: created ? 'createdAt' : key.field, desc: true };
 }
 
 const sqlName = (c: { name: string | undefined; keyAsName: boolean }, field = '') => (c.keyAsName ? toSnakeCase(c.name ?? field) : (c.name ?? field));
@@ -129,6 +135,8 @@ export function listSpecOf(path: string, table: PgTable, keyField: string, proje
   if (!key) throw new Error(`${getTableName(table)}: no column ${keyField} for the key`);
   const project = projectField ? (columns.get(projectField)?.name ?? null) : null;
   const indexes = getTableConfig(table).indexes.map((i) => indexParts(i.config.columns));
-  const orderable = orderableFields([...columns.values()], key, project, indexes);
-  return { path, table: getTableName(table), key, columns, orderable, defaultOrder: defaultOrderOf(orderable, key) };
+  const served = orderableFields([...columns.values()], key, project, indexes);
+  const defaultOrder = defaultOrderOf([...columns.values()], key);
+  const unindexed = served.includes(defaultOrder.by) ? [] : [defaultOrder.by];
+  return { path, table: getTableName(table), key, columns, orderable: [...served, ...unindexed], defaultOrder, unindexed };
 }
