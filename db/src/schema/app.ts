@@ -2,8 +2,20 @@
 // Child rows carry project_id so that filters and grants are a column check, not a join.
 // Every table exported here that a migration streams (realtime_enable) is served by the
 // API as /api/<table name with - for _>: export a new table here and nothing else lists it.
-import { sql } from 'drizzle-orm';
-import { check, foreignKey, index, integer, jsonb, pgTable, real, text, timestamp, unique, uuid, boolean } from 'drizzle-orm/pg-core';
+import { sql, type SQL } from 'drizzle-orm';
+import { check, foreignKey, index, integer, jsonb, pgTable, real, text, timestamp, unique, uuid, boolean, type AnyPgColumn } from 'drizzle-orm/pg-core';
+
+/**
+ * A timestamp as lists order and page it: cut to the millisecond in UTC, as the API prints
+ * it, so that two rows of the same millisecond tie on the server as they do in a browser
+ * (the key breaks the tie). `realtime_list_time` (migration 0016) is that date_trunc,
+ * immutable so it can be indexed, and leakproof so that a page's position (`after`) is an
+ * index condition under row-level security rather than a filter over every row before it.
+ * The API's lists compare this very expression, which is what lets the indexes below serve them.
+ */
+export function listTime(column: AnyPgColumn): SQL {
+  return sql`realtime_list_time(${column})`;
+}
 
 // The server's columns, never a body's. `version` starts at 1 and a trigger that
 // realtime_enable installs adds 1 on every UPDATE, whoever writes (API, SQL, simulator):
@@ -29,7 +41,8 @@ export const projects = pgTable(
     ...serverColumns,
   },
   (t) => [
-    index('projects_created_at_idx').on(t.createdAt),
+    // The lists' orders (services/api/src/lists): newest first, and by key.
+    index('projects_list_created_idx').on(listTime(t.createdAt), t.id),
     check('projects_status_check', sql`${t.status} in ('active', 'archived')`),
   ],
 );
@@ -50,7 +63,10 @@ export const extractionJobs = pgTable(
     ...serverColumns,
   },
   (t) => [
-    index('extraction_jobs_project_created_idx').on(t.projectId, t.createdAt),
+    // A project's list in each order it can be paged by (services/api/src/lists): by
+    // creation (the default) and by key. The second also serves lookups by project.
+    index('extraction_jobs_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id),
+    index('extraction_jobs_list_id_idx').on(t.projectId, t.id),
     // What a result's (job_id, project_id) references: a result lives in its job's project.
     unique('extraction_jobs_id_project_key').on(t.id, t.projectId),
     check('extraction_jobs_status_check', sql`${t.status} in ('queued', 'processing', 'completed', 'failed')`),
@@ -76,7 +92,8 @@ export const extractionResults = pgTable(
   },
   (t) => [
     index('extraction_results_job_idx').on(t.jobId),
-    index('extraction_results_project_idx').on(t.projectId),
+    index('extraction_results_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id),
+    index('extraction_results_list_id_idx').on(t.projectId, t.id),
     unique('extraction_results_id_project_key').on(t.id, t.projectId),
     // No row references a row of another project, whoever writes (API, SQL, simulator):
     // a job that moves takes its results along.
@@ -103,7 +120,8 @@ export const dataLayers = pgTable(
     ...serverColumns,
   },
   (t) => [
-    index('data_layers_project_idx').on(t.projectId),
+    index('data_layers_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id),
+    index('data_layers_list_id_idx').on(t.projectId, t.id),
     check('data_layers_kind_check', sql`${t.kind} in ('vector', 'raster', 'table', 'document')`),
   ],
 );
@@ -122,7 +140,8 @@ export const supplierMatches = pgTable(
     ...serverColumns,
   },
   (t) => [
-    index('supplier_matches_project_idx').on(t.projectId),
+    index('supplier_matches_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id),
+    index('supplier_matches_list_id_idx').on(t.projectId, t.id),
     index('supplier_matches_result_idx').on(t.resultId),
     // A match names a result of its own project; a result that moves takes its matches
     // along. The migration's ON DELETE SET NULL (result_id) clears only the reference

@@ -1,7 +1,7 @@
 // The resources of the HTTP API, derived rather than listed: every table the app schema
 // (db/src/schema/app.ts) exports that the catalog shows streamed (a migration called
 // realtime_enable for it) with a project column is served under /api/<its name, - for _>.
-// Its lists narrow by its foreign-key columns, and its rows' project follows from a parent
+// Its lists filter by any column (lists/spec.ts), and its rows' project follows from a parent
 // that belongs to the same project column. Adding a table is its schema and its migration,
 // nothing here. A table exported but not servable (never enabled, or its rows belong to no
 // project, so no member's role could grant them) is left out and named with its fix.
@@ -41,7 +41,7 @@ export interface Resource {
   version: AnyPgColumn | null;
   /** The field of the project column, or null when rows belong to no project. */
   projectField: string | null;
-  /** Query parameters that narrow a list, by the column they compare: the foreign keys. */
+  /** The single-column foreign keys, by field: the parents a row names. */
   parents: Record<string, AnyPgColumn>;
   projectFrom: ProjectFrom[];
 }

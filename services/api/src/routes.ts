@@ -1,22 +1,24 @@
 // CRUD for every resource (resources.ts: the app schema's streamed tables), each request as the signed-in user under row-level
 // security (auth/as-user.ts): a row the user cannot see is a 404, a visible row they may
-// not change a 403. Lists are read in one REPEATABLE READ snapshot together with their
-// stream cursor (contract item 4); the outbox records the user as the actor. Every row
-// returned is the table's row as the capture trigger records it (numeric and int8 as text),
-// shaped by shapeRow: the function that shapes the stream's rows, so a fetched row and the
-// same row streamed are equal by construction.
+// not change a 403. Lists are keyset pages (lists/: filters, orders, `after`), read in one
+// REPEATABLE READ snapshot together with their total and stream cursor (contract item
+// 4); the outbox records the user as the actor. Every row returned is the table's row as
+// the capture trigger records it (numeric and int8 as text), shaped by shapeRow: the
+// function that shapes the stream's rows, so a fetched row and the same row streamed are
+// equal by construction.
 // Writes answer with the row's version as ETag and their transaction's txid
 // (Realtime-Txid), honour If-Match (409 with the current row when stale) and
 // Idempotency-Key (writes/idempotency.ts).
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { and, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { createSchemaFactory } from 'drizzle-zod';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { CURSOR_SQL, cursorFromRow, type CursorRow } from '@realtime/auth';
 import { shapeRow, unlistedExactColumns, type JsonRow } from '@realtime/db';
+import type { PageInfo } from '@realtime/protocol';
 import { HttpError, notFound, parseInput } from './errors';
 import type { Resource, Unserved } from './resources';
 import { asUser } from './auth/as-user';
@@ -24,6 +26,10 @@ import { textLimits } from './limits/text';
 import { etagOf, parseIdempotencyKey, parseIfMatch } from './writes/headers';
 import { exactColumnOf, parseExact, type ExactColumn } from './writes/numbers';
 import { idempotentWrite, type WriteOutcome, type WriteResponse } from './writes/idempotency';
+import { listSpecOf, type ListSpec } from './lists/spec';
+import { encodeAfter, ListParamError, parseListQuery, type ListRequest } from './lists/params';
+import { countSql, pageSql } from './lists/sql';
+import { pageSnapshot } from './lists/snapshot';
 
 const { createInsertSchema, createUpdateSchema } = createSchemaFactory({ coerce: { date: true } });
 const uuid = z.string().uuid('must be a UUID');
@@ -51,7 +57,7 @@ export async function missingOrForbidden(tx: NodePgDatabase, r: Pick<Resource, '
   return new HttpError(403, 'FORBIDDEN', `you may not ${action} ${what} ${id}: ${own ? 'only its owners may' : 'it needs the editor role in its project'}`);
 }
 
-function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void {
+function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): ListSpec {
   const { db } = opts;
   const table = r.table;
   const columns = getTableColumns(table);
@@ -81,15 +87,8 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   // own text, migration 0015), shaped as the stream shapes it.
   const rowOf = { row: rowJson(r) };
   const shape = (row: JsonRow) => shapeRow(r.streamed, row);
-  const order = r.createdAt ? [desc(r.createdAt), desc(r.key)] : [desc(r.key)];
-  const listQuery = z
-    .object({
-      limit: z.coerce.number().int().min(1).max(500).default(50),
-      // Deep offsets make Postgres walk every row before them: narrow the list instead.
-      offset: z.coerce.number().int().min(0).max(100_000).default(0),
-      ...Object.fromEntries(Object.keys(r.parents).map((k) => [k, uuid.optional()])),
-    })
-    .strict();
+  // Filters, orders and positions a list accepts (lists/spec.ts): derived from the table and its indexes.
+  const spec = listSpecOf(r.path, table, r.keyField, r.projectField);
   const base = `/api/${r.path}`;
   const idOf = (request: FastifyRequest) => parseInput(z.object({ id: keySchema }), request.params, 'path').id;
 
@@ -144,33 +143,32 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
   };
 
   app.get(base, async (request) => {
-    const q = parseInput(listQuery, request.query, 'query') as { limit: number; offset: number } & Record<string, string | undefined>;
-    const where: SQL[] = [];
-    for (const [param, column] of Object.entries(r.parents)) if (q[param]) where.push(eq(column, q[param]));
+    const q = listRequestOf(spec, request.query);
     let head: CursorRow = { snapshot: '', head: null };
     return asUser(
       db,
       userOf(request),
       async (tx) => {
-        const items = await tx
-          .select(rowOf)
-          .from(table)
-          .where(where.length ? and(...where) : undefined)
-          .orderBy(...order)
-          .limit(q.limit + 1)
-          .offset(q.offset);
-        const more = items.length > q.limit;
-        return {
-          items: (more ? items.slice(0, q.limit) : items).map((i) => shape(i.row)),
-          cursor: cursorFromRow(opts.cursorSecret, head),
-          page: { limit: q.limit, offset: q.offset, nextOffset: more ? q.offset + q.limit : null },
+        const rows = (await tx.execute<PageRow>(pageSql(spec, q, rowOf.row))).rows;
+        const more = rows.length > q.limit;
+        const items = more ? rows.slice(0, q.limit) : rows;
+        // A first page that holds every row is its own count.
+        const total = !q.after && !more ? items.length : (await tx.execute<{ total: number }>(countSql(spec, q))).rows[0]!.total;
+        const last = items.at(-1);
+        const page: PageInfo = {
+          next: more && last ? encodeAfter(q.order, spec, { value: last.sort, key: last.key }) : null,
+          total,
+          limit: q.limit,
+          order: q.order,
+          snapshot: pageSnapshot(head),
         };
+        return { items: items.map((i) => shape(i.row)), cursor: cursorFromRow(opts.cursorSecret, head), page };
       },
       {
         isolationLevel: 'repeatable read',
         accessMode: 'read only',
         // The outbox is not the user's to read: its head is taken before SET ROLE, in the
-        // same snapshot as the list.
+        // same snapshot as the list, its total and page.snapshot.
         before: async (tx) => {
           head = (await tx.execute<CursorRow>(sql.raw(CURSOR_SQL))).rows[0]!;
         },
@@ -258,6 +256,23 @@ function routesFor(app: FastifyInstance, opts: RoutesOptions, r: Resource): void
     });
     return sendWrite(reply, outcome);
   });
+  return spec;
+}
+
+interface PageRow extends Record<string, unknown> {
+  row: JsonRow;
+  sort: string;
+  key: string;
+}
+
+/** A list's query string, or a 400 naming the parameter at fault and its fix. */
+function listRequestOf(spec: ListSpec, query: unknown): ListRequest {
+  try {
+    return parseListQuery(spec, (query ?? {}) as Record<string, unknown>);
+  } catch (e) {
+    if (!(e instanceof ListParamError)) throw e;
+    throw new HttpError(400, 'BAD_REQUEST', `invalid query: ${e.message}`, {}, { fields: { [e.param]: e.why } });
+  }
 }
 
 /**
@@ -354,7 +369,15 @@ async function matchProject(tx: NodePgDatabase, r: Resource, body: Record<string
 }
 
 export function registerRoutes(app: FastifyInstance, opts: RoutesOptions): void {
-  for (const r of opts.resources) routesFor(app, opts, r);
+  const specs = opts.resources.map((r) => ({ r, spec: routesFor(app, opts, r) }));
+  // Newest first with no index to page by it: every page sorts the whole filtered set.
+  const unindexed = specs.filter(({ spec }) => spec.unindexed.length > 0);
+  if (unindexed.length > 0) {
+    app.log.warn(
+      { tables: unindexed.map(({ r }) => r.channel) },
+      `lists of ${unindexed.map(({ r }) => r.channel).join(', ')} sort their whole filtered set for every page: no index serves their default order, newest first; add index('<table>_list_created_idx').on(t.projectId, listTime(t.createdAt), t.id) to the table in db/src/schema/app.ts, then npm run db:generate -- --name <table>_list_order`,
+    );
+  }
   const unlisted = opts.resources.map((r) => ({ table: r.channel, columns: unlistedExactColumns(r.streamed), r })).filter((u) => u.columns.length > 0);
   if (unlisted.length > 0) {
     app.log.warn(

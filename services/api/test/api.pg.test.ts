@@ -78,15 +78,21 @@ describe('CRUD', () => {
     expect(bad.body.error.message).toMatch(/projectId: the job belongs to project/);
   });
 
-  test('lists are newest first and paginate', async () => {
+  test('lists are newest first and page by after, with an exact total', async () => {
     const p = (await call('POST', '/api/projects', { name: 'Pager' })).body.id;
     for (let i = 0; i < 5; i++) await call('POST', '/api/extraction-jobs', { projectId: p, documentName: `${i}.pdf` });
     const first = await call('GET', `/api/extraction-jobs?projectId=${p}&limit=2`);
     expect(first.body.items.map((j: { documentName: string }) => j.documentName)).toEqual(['4.pdf', '3.pdf']);
-    expect(first.body.page).toEqual({ limit: 2, offset: 0, nextOffset: 2 });
-    const last = await call('GET', `/api/extraction-jobs?projectId=${p}&limit=2&offset=4`);
+    expect(first.body.page).toMatchObject({ limit: 2, total: 5, order: { by: 'createdAt', desc: true, key: 'id' } });
+    expect(first.body.page.next).toEqual(expect.any(String));
+    const second = await call('GET', `/api/extraction-jobs?projectId=${p}&limit=2&after=${first.body.page.next}`);
+    expect(second.body.items.map((j: { documentName: string }) => j.documentName)).toEqual(['2.pdf', '1.pdf']);
+    const last = await call('GET', `/api/extraction-jobs?projectId=${p}&limit=2&after=${second.body.page.next}`);
     expect(last.body.items.map((j: { documentName: string }) => j.documentName)).toEqual(['0.pdf']);
-    expect(last.body.page.nextOffset).toBeNull();
+    expect(last.body.page).toMatchObject({ next: null, total: 5 });
+    const offset = await call('GET', `/api/extraction-jobs?projectId=${p}&limit=2&offset=4`);
+    expect(offset.status).toBe(400);
+    expect(offset.body.error.message).toBe('invalid query: offset: offset is no longer supported: page with after=<page.next>');
   });
 });
 

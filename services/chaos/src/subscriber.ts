@@ -8,6 +8,7 @@
 // "epoch"), for the checker.
 import type { Socket } from 'socket.io-client';
 import { createRealtime, reduce, type LiveList, type RealtimeClient, type Row } from '@realtime/client';
+import type { ListPage } from '@realtime/protocol';
 import { projectsOf, type Delivery } from './checker';
 import type { SubscriberPlan } from './plan';
 import { sleep } from './stack';
@@ -34,15 +35,15 @@ const camel = (col: string) => col.replace(/_([a-z])/g, (_, c: string) => c.toUp
 /** A list exactly as the API gives it to the signed-in user, narrowed to the filter, with its cursor. */
 export async function fetchList(base: string, cookie: string, channel: string, filter: Record<string, string>): Promise<{ items: Row[]; cursor: string }> {
   const query = new URLSearchParams({ limit: '500' });
-  // The API narrows children by project; any other filter column is applied here, on
-  // the same snapshot, so the cursor still describes exactly these rows.
-  if (filter.project_id && channel !== 'projects') query.set('projectId', filter.project_id);
+  // The API filters by any column, in the list's own snapshot, so the cursor describes
+  // exactly these rows. A table that is its own project names its project by its key.
+  for (const [col, v] of Object.entries(filter)) query.set(channel === 'projects' && col === 'project_id' ? 'id' : camel(col), v);
   const res = await fetch(`${base}/api/${apiPath(channel)}?${query}`, { headers: { cookie }, signal: AbortSignal.timeout(5000) });
   if (!res.ok) throw new Error(`GET ${apiPath(channel)}: HTTP ${res.status}`);
-  const body = (await res.json()) as { items: Row[]; cursor: string; page: { nextOffset: number | null } };
-  if (body.page.nextOffset !== null) throw new Error(`the ${channel} list is longer than one page of 500; the workload's caps must keep it shorter`);
-  const items = body.items.filter((row) => Object.entries(filter).every(([col, v]) => String(row[camel(col)]) === v));
-  return { items, cursor: body.cursor };
+  const body = (await res.json()) as ListPage<Row>;
+  // One page: a second would be read in another snapshot than the cursor's.
+  if (body.page.next !== null) throw new Error(`the ${channel} list is longer than one page of 500; the workload's caps must keep it shorter`);
+  return { items: body.items, cursor: body.cursor };
 }
 
 /** Tries `fn` until it succeeds, `stop(err)` says to give up, or `attempts` run out (a gateway restarting answers nothing for a while). */

@@ -6,7 +6,7 @@
 // tests write through it.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ChangeOp } from '@realtime/protocol';
+import type { ChangeOp, PageInfo } from '@realtime/protocol';
 
 export interface Recorded {
   method: string;
@@ -225,6 +225,16 @@ export class FakeApi {
     this.outbox.push({ op: 'UPDATE', resource, rowId: id, row: next, actor, txid });
   }
 
+  /**
+   * A list in the API's shape, on one page: every row by key, no stream cursor (the fake
+   * has no stream), the outbox's length as the head and every txid it gave out committed.
+   */
+  private list(table: Map<string, Record<string, unknown>>): { items: Record<string, unknown>[]; cursor: null; page: PageInfo } {
+    const items = [...table.values()].sort((a, b) => (String(a.id) < String(b.id) ? -1 : String(a.id) > String(b.id) ? 1 : 0));
+    const snapshot = { head: this.outbox.length, xmin: String(this.nextTxid), xmax: String(this.nextTxid), xip: [] };
+    return { items, cursor: null, page: { next: null, total: items.length, limit: Math.max(items.length, 1), order: { by: 'id', desc: false, key: 'id' }, snapshot } };
+  }
+
   private apply(method: string, url: string, ifMatch: string | undefined, body: unknown): Omit<Stored, 'hash'> {
     const path = url.split('?')[0]!;
     const m = ((this.opts.convention ?? 'api') === 'api' ? /^\/api\/([a-z-]+)(?:\/([^/]+))?$/ : /^\/v2\/([a-z-]+)\/items(?:\/([^/]+))?$/).exec(path);
@@ -232,7 +242,7 @@ export class FakeApi {
     const resource = m[1]!;
     const table = this.table(resource);
     const id = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
-    if (method === 'GET' && id === undefined) return { status: 200, body: { items: [...table.values()], cursor: null }, headers: {} };
+    if (method === 'GET' && id === undefined) return { status: 200, body: this.list(table), headers: {} };
     const written = (status: number, row: Record<string, unknown> | undefined, op: FakeChange['op'], rowId: string) => {
       const txid = String(this.nextTxid++);
       this.outbox.push({ op, resource, rowId, row: row ?? null, actor: this.opts.actor ?? 'fake-api', txid });
