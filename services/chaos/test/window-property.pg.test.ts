@@ -12,7 +12,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testLoginEnv, useTestDatabase } from '@realtime/db/testing';
-import { startMain, waitFor, type RunningMain } from '@realtime/testkit';
+import { sleep, startMain, waitFor, type RunningMain } from '@realtime/testkit';
 import { createRealtime, LiveWindowController, type LiveWindow, type RealtimeClient } from '@realtime/client';
 import type { ListPage } from '@realtime/protocol';
 import { rng, type Rng } from '../src/rng';
@@ -20,8 +20,8 @@ import { rng, type Rng } from '../src/rng';
 const fx = useTestDatabase();
 const SECRET = 'window-property-secret-0123456789abcdef';
 const SEED = Number(process.env.WINDOW_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = 12;
-const PAGE = 23;
+const ROUNDS = 25;
+const PAGE = 17;
 const STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 
 type Job = { id: string; projectId: string; documentName: string; status: string; createdAt: string; version: number } & Record<string, unknown>;
@@ -41,7 +41,7 @@ beforeAll(async () => {
       PORT: '0',
       DEMO: '1',
       // The demo's own writes go to its own projects, rarely.
-      SIMULATOR_INTERVAL_MS: '600000',
+      SIMULATOR_INTERVAL_MS: '60000',
       DEMO_USERS_FILE: demoFile,
       REALTIME_JWT_SECRET: SECRET,
       LOG_FORMAT: 'json',
@@ -139,16 +139,44 @@ async function randomWrite(r: Rng, project: string): Promise<void> {
   }
 }
 
-/** The window as an app holds one: @realtime/client's controller over the API's keyset pages. */
-function openWindow(filter: Record<string, string>): LiveWindowController<Job> {
+/**
+ * The client over a bad network: each batch and resync reaches the window after a random
+ * lag, in order, so that the socket falls behind the HTTP reads and a page's snapshot
+ * holds changes that arrive only after it is merged.
+ */
+function laggy(r: Rng): Pick<RealtimeClient, 'subscribe'> {
+  return {
+    subscribe(spec, handlers) {
+      let chain = Promise.resolve();
+      const later = (fn: () => void) => {
+        const lag = r.int(0, 80);
+        chain = chain.then(() => sleep(lag)).then(fn);
+      };
+      return client.subscribe(spec, {
+        ...handlers,
+        onChanges: (events) => later(() => handlers.onChanges(events)),
+        onResync: (reason) => later(() => handlers.onResync?.(reason)),
+      });
+    },
+  };
+}
+
+/**
+ * The window as an app holds one: @realtime/client's controller over the API's keyset
+ * pages, each page's answer also held back a random while (a slow HTTP answer: changes
+ * it does not hold arrive before it).
+ */
+function openWindow(filter: Record<string, string>, r: Rng): LiveWindowController<Job> {
   const win = new LiveWindowController<Job>({
-    client,
+    client: laggy(r.fork(1)),
     channel: 'extraction_jobs',
     filter,
-    fetchPage: ({ after }) => {
+    fetchPage: async ({ after }) => {
       const q = new URLSearchParams({ ...filter, limit: String(PAGE) });
       if (after) q.set('after', after);
-      return pageOf(q);
+      const page = await pageOf(q);
+      await sleep(r.int(0, 80));
+      return page;
     },
   });
   win.start();
@@ -204,10 +232,10 @@ test.each([
   const r = rng(SEED);
   const project = projects[0]!;
   await pool.query(`DELETE FROM extraction_jobs`);
-  await seed(project, 180, r);
+  await seed(project, 300, r);
   await seed(projects[1]!, 40, r);
   const filter = filterOf(project) as Record<string, string>;
-  const win = openWindow(filter);
+  const win = openWindow(filter, r.fork(99));
   await waitFor('the first page', () => win.state.window, 30_000);
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -217,13 +245,15 @@ test.each([
         writes.push(
           (async () => {
             const n = wr.int(3, 12);
-            for (let i = 0; i < n; i++) await randomWrite(wr, project);
+            for (let i = 0; i < n; i++) {
+              await randomWrite(wr, project);
+              // The next page asked between two writes of this writer, while the others
+              // go on: changes arrive while it is read, some of them in its snapshot.
+              if (writer === 0 && wr.chance(0.2)) await win.loadMore();
+            }
           })(),
         );
       }
-      // More pages while the writers run, at the seeded moments.
-      const more = r.int(0, 2);
-      for (let k = 0; k < more; k++) writes.push(win.loadMore());
       await Promise.all(writes);
       expect(win.state.error, `seed ${SEED}, round ${round}`).toBeNull();
       await settle(win, filter);
