@@ -86,7 +86,9 @@ describe('a client that asks for much and reads nothing', () => {
       expect(growth).toBeLessThan(64 * MB);
 
       tcp.resume();
-      await waitFor('every subscription to resync', () => resyncs.length === 10, 30_000);
+      // The socket first drains the megabytes it held back: on a loaded machine that takes
+      // a while, so the bound is for a stuck run only.
+      await waitFor('every subscription to resync', () => resyncs.length === 10, 120_000);
       expect(acks.filter((a) => (a as { ok: boolean }).ok)).toHaveLength(10);
       expect(new Set(resyncs.map((r) => r.reason))).toEqual(new Set(['slow-client']));
       // It was served what fit, then cut off: some rows came, far from all 200.
@@ -103,7 +105,7 @@ describe('a client that asks for much and reads nothing', () => {
     } finally {
       await app.stop();
     }
-  }, 180_000);
+  }, 300_000);
 });
 
 describe('a replay storm', () => {
