@@ -13,6 +13,7 @@ export {
   extendWindow,
   keyOf,
   LiveWindowController,
+  firstPageRetry,
   tupleOf,
   windowFromPage,
   type LiveWindow,

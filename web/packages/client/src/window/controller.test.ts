@@ -6,7 +6,7 @@ import { expect, test, vi } from 'vitest';
 import type { Change, ListOrder, ListPage } from '@realtime/protocol';
 import { RealtimeClient } from '../client.js';
 import { FakeSocket } from '../testing/fake-socket.js';
-import { LiveWindowController } from './controller.js';
+import { firstPageRetry, LiveWindowController } from './controller.js';
 
 type R = { id: string; v: number };
 const order: ListOrder = { by: 'v', desc: false, key: 'id' };
@@ -71,4 +71,44 @@ test('a window given at start is followed from its position (since and fp) witho
   expect(t.subscribes()[0]!.payload).toEqual({ channel: 'jobs', cursor: 'C1', since: 12, fp: 'fp12' });
   expect(t.fetchPage).not.toHaveBeenCalled();
   live.stop();
+});
+
+test('a first page that fails is read again with backoff, and the window then follows; stop ends the retries', async () => {
+  const t = setup({ first: page([{ id: 'a', v: 10 }], null, 1, 5) });
+  const real = t.fetchPage.getMockImplementation()!;
+  let failures = 2;
+  t.fetchPage.mockImplementation(async (p) => {
+    if (failures-- > 0) throw new Error('HTTP 503');
+    return real(p);
+  });
+  const waits: number[] = [];
+  const live = new LiveWindowController<R>({ client: t.client, channel: 'jobs', fetchPage: t.fetchPage, retry: (n) => (waits.push(n), 0) });
+  live.start();
+  await vi.waitFor(() => expect(t.subscribes()).toHaveLength(1));
+  expect(waits).toEqual([1, 2]);
+  expect(t.fetchPage).toHaveBeenCalledTimes(3);
+  expect(live.state).toMatchObject({ loading: null, error: null });
+  expect(live.state.window!.items.map((r) => r.id)).toEqual(['a']);
+  live.stop();
+
+  // Stopped while failing: no read after stop.
+  const down = setup({});
+  down.fetchPage.mockImplementation(async () => {
+    throw new Error('HTTP 503');
+  });
+  const stopped = new LiveWindowController<R>({ client: down.client, channel: 'jobs', fetchPage: down.fetchPage, retry: () => 60_000 });
+  vi.useFakeTimers();
+  try {
+    stopped.start();
+    await vi.waitFor(() => expect(stopped.state.error).not.toBeNull());
+    stopped.stop();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(down.fetchPage).toHaveBeenCalledTimes(1);
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+test('firstPageRetry: 250 ms doubling, at most 10 s', () => {
+  expect([1, 2, 3, 4, 5, 6, 7, 10].map(firstPageRetry)).toEqual([250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
 });

@@ -18,7 +18,16 @@ export interface LiveWindowOptions<R> {
   fetchPage: (p: { after: string | null; signal: AbortSignal }) => Promise<ListPage<R>>;
   /** A window kept from before (a persisted one): followed from its position without reading a page. */
   initial?: LiveWindow<R>;
+  /**
+   * A failed read of the first page is tried again after `retry(attempt)` ms (attempt 1,
+   * 2, ...): without the first page there is no window to follow. Default: 250 ms doubling
+   * to 10 s. A failed loadMore is not tried again: the caller asks again.
+   */
+  retry?: (attempt: number) => number;
 }
+
+/** 250 ms, 500 ms, 1 s, ... up to 10 s. */
+export const firstPageRetry = (attempt: number): number => Math.min(10_000, 250 * 2 ** Math.max(0, attempt - 1));
 
 export interface LiveWindowState<R> {
   window: LiveWindow<R> | null;
@@ -37,6 +46,7 @@ export class LiveWindowController<R> {
   private buffered: ChangeEvent[] | null = null;
   private more: Promise<void> | null = null;
   private generation = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly opts: LiveWindowOptions<R>) {
     this.current = { window: opts.initial ?? null, loading: null, error: null };
@@ -58,6 +68,8 @@ export class LiveWindowController<R> {
 
   stop(): void {
     this.generation++;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.abort?.abort();
     this.abort = null;
     this.unsubscribe?.();
@@ -94,7 +106,7 @@ export class LiveWindowController<R> {
     return (this.more = run());
   }
 
-  private async readFirst(): Promise<void> {
+  private async readFirst(attempt = 1): Promise<void> {
     this.stop();
     const generation = this.generation;
     const abort = (this.abort = new AbortController());
@@ -106,7 +118,14 @@ export class LiveWindowController<R> {
       this.set({ window: windowFromPage(page), loading: null, error: null });
       this.follow();
     } catch (error) {
-      if (generation === this.generation) this.set({ loading: null, error });
+      if (generation !== this.generation) return;
+      // The rows shown so far stay (with the error) until a read succeeds.
+      this.set({ loading: null, error });
+      const wait = (this.opts.retry ?? firstPageRetry)(attempt);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (generation === this.generation) void this.readFirst(attempt + 1);
+      }, wait);
     }
   }
 
