@@ -22,6 +22,7 @@ import { restoreAll, runClientLane, runServerLane, type FaultContext, type Fault
 import { again, parseOptions } from './options';
 import { createLoneUser, createPinned, createQueueUsers, createUsers } from './people';
 import { planFaults, planSubscribers, planUsers, type FaultKind } from './plan';
+import { ChaosWindows } from './windows';
 import { QueueWriters } from './queue-writers';
 import { fmt, queueProgress } from './report';
 import { rng } from './rng';
@@ -55,6 +56,9 @@ let stack: Stack | null = null;
 let subLog: WriteStream | null = null;
 let queueLog: WriteStream | null = null;
 let queue: QueueWriters | null = null;
+let liveWindows: ChaosWindows | null = null;
+/** Live windows of pinned projects' jobs, kept by users whose memberships the run never changes. */
+const WINDOWS = 4;
 let failed = true;
 const subscribers: Subscriber[] = [];
 /** Fresh sockets opened after revocations, each listening FRESH_FOR_MS; at most FRESH_AT_ONCE at a time. */
@@ -99,6 +103,9 @@ try {
   // The stream confirms the queues' writes, as an app's live lists hand their batches to its queue.
   for (const sub of subscribers) sub.onTxids = (txids) => qw.confirmTxids(txids);
   await qw.start();
+  const windows = new ChaosWindows(s, WINDOWS, pinned, gatewayUrl, s.gateways.length, r.fork(9), (line) => notes.write(`${new Date().toISOString()} ${line}\n`));
+  liveWindows = windows;
+  await windows.start(people.password, people.emails[0]!);
 
   const writers = new Writers(s.url, r.fork(3), opts.writers, pinned, log, people.ids);
   // A user with no subscribers of their own, granted and revoked like the others: a fresh
@@ -153,6 +160,7 @@ try {
   await sleep(Math.max(0, durationMs - elapsed()));
   await writers.stop();
   await members.stop();
+  await windows.stopLoading();
   await Promise.all(fresh.map((f) => f.done));
   await qw.stop();
   await serverLane;
@@ -167,7 +175,8 @@ try {
   const drained = await qw.drain(60_000);
   if (qw.writers.length) out(`  queue writers ${drained ? 'drained' : 'not drained within 60 s'} after ${((Date.now() - drainStart) / 1000).toFixed(1)} s (${queueProgress(qw)})`);
   await waitFor('every outbox row to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 120_000, 250);
-  failed = await judge({ stack: s, catalog, subscribers, fresh, restored, people, lone, queue: qw, members, faults, options: opts, out });
+  await windows.settle();
+  failed = await judge({ stack: s, catalog, subscribers, fresh, restored, people, lone, queue: qw, members, windows, faults, options: opts, out });
   out(failed ? 'chaos: FAILED' : 'chaos: passed');
 } catch (err) {
   out(`chaos: FAILED: ${(err as Error).stack ?? String(err)}`);
@@ -175,6 +184,7 @@ try {
 } finally {
   for (const sub of subscribers) sub.close();
   await queue?.close();
+  liveWindows?.stop();
   subLog?.end();
   queueLog?.end();
   await stack?.stop().catch((err: Error) => out(`  stopping the stack: ${err.message}`));

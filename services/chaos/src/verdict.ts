@@ -14,6 +14,7 @@ import { waitFor, type Stack } from './stack';
 import { fetchList, type Epoch, type FreshSocket, type Subscriber } from './subscriber';
 import { epochFrom, fromKey, outboxReplaysToTables, readTruth, type Truth } from './truth';
 import type { MembershipWriter } from './workload';
+import { WINDOW_PAGE, type ChaosWindows } from './windows';
 
 /** What a run leaves for its verdict. */
 export interface RunEnd {
@@ -27,6 +28,8 @@ export interface RunEnd {
   lone: { id: string };
   queue: QueueWriters;
   members: MembershipWriter;
+  /** The live windows kept through the run (settled before the verdict). */
+  windows: ChaosWindows;
   faults: FaultRecord[];
   options: ChaosOptions;
   out: (line: string) => void;
@@ -126,6 +129,7 @@ export async function judge(run: RunEnd): Promise<boolean> {
   // granted every project only now, after the run (so that nothing it did is affected).
   const auditor = await auditorSession(s, gatewayUrl(0), people);
   await waitFor('the auditor\'s grants to be stamped', async () => Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq IS NULL`))[0]!.n) === 0, 60_000, 250);
+  const win = await run.windows.check();
   const cache = { missing: 0, extra: 0, differing: 0, first: null as string | null };
   for (const sub of subscribers) {
     const fresh = await fetchList(gatewayUrl(sub.spec.gateway), sub.session ?? auditor, sub.spec.channel, sub.spec.filter);
@@ -190,9 +194,16 @@ export async function judge(run: RunEnd): Promise<boolean> {
         `${restore.resumed} of ${restore.behind} at a position both histories share resumed (${rs.held} of them held offline from before the backup)`,
     );
   if (qw.writers.length) out(`  ${queueSummary(queued, qw)}`);
-  for (const line of [delivery.first, cache.first, ...(restore?.problems.slice(0, 3) ?? []), ...queued.problems.slice(0, 3), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
+  const wd = win.diff;
+  const windowsBad = wd.missing + wd.extra + wd.misplaced + wd.differing + (wd.totalOff ? 1 : 0);
+  if (win.windows)
+    out(
+      `  windows: ${win.windows} live windows of ${WINDOW_PAGE} rows a page, ${fmt(win.rows)} rows held, ${run.windows.pagesLoaded} pages loaded during the run; ` +
+        `against the API's read up to each end: missing ${wd.missing}, extra ${wd.extra}, misplaced ${wd.misplaced}, differing ${wd.differing}, totals ${wd.totalOff ? 'off' : 'exact'}`,
+    );
+  for (const line of [delivery.first, cache.first, wd.first, ...(restore?.problems.slice(0, 3) ?? []), ...queued.problems.slice(0, 3), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
   let failed =
-    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) + queued.problems.length > 0 ||
+    delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + windowsBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) + queued.problems.length > 0 ||
     noRefresh !== null;
   const missingKinds = serverFaults.filter((k) => counts[k] === 0);
   if (missingKinds.length) {
