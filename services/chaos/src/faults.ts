@@ -21,6 +21,9 @@ export interface FaultRecord {
 }
 
 /** What the restore fault found and left: the checker's truth for the history it ended. */
+/** What tells one change from another across a restore: its outbox row's id and its transaction. */
+export const CHANGE_IDENTITY = `id::text || '/' || txid::text`;
+
 export interface Restored {
   /** The head seq of the backup: the histories agree up to it. */
   backup: number;
@@ -32,7 +35,7 @@ export interface Restored {
   froms: Map<string, Promise<EpochFrom>>;
   /** Every subscriber's subscription as the restore found it. */
   at: Map<Subscriber, AtRestore>;
-  /** The ids of the stamped rows past the backup, by seq, as the restore found them. */
+  /** The stamped changes past the backup (CHANGE_IDENTITY), by seq, as the restore found them. */
   oldIds: Map<number, string>;
   /** Subscribers held offline from just before the backup until the gateways were down. */
   held: number;
@@ -196,7 +199,10 @@ async function restoreFault(ctx: FaultContext, r: Rng, took: () => string): Prom
   const froms = new Map<string, Promise<EpochFrom>>();
   for (const x of subscribers) for (const e of x.epochs) if (!froms.has(fromKey(e))) froms.set(fromKey(e), Promise.resolve(await epochFrom(s, e)));
   const lostHead = truth.head;
-  const oldIds = new Map((await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, id::text AS id FROM change_outbox WHERE seq > $1`, [backup])).map((x) => [x.seq, x.id] as const));
+  // A change is its row id and its transaction: a restore may set the outbox's id
+  // sequence back, so that the new history gives a seq the very id its lost change had,
+  // but never a transaction id again.
+  const oldIds = new Map((await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, ${CHANGE_IDENTITY} AS id FROM change_outbox WHERE seq > $1`, [backup])).map((x) => [x.seq, x.id] as const));
   ctx.restored({ backup, lostHead, truth, froms, at, oldIds, held: held.length });
   await Promise.all([lane.writers.pause(), lane.members.pause()]);
   try {

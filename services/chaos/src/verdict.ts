@@ -4,7 +4,7 @@
 import type { StreamedTable } from '@realtime/db';
 import { addFindings, checkDelivery, checkFresh, checkOutbox, checkRestore, compareCache, historyOf, isMember, lastMembershipChange, lostSeqs, noFindings, owed, readCursor, type EpochFrom, type Findings, type MemberAt } from './checker';
 import { checkQueueWrites, type QueueOutboxRow } from './queue-check';
-import type { FaultRecord, Restored } from './faults';
+import { CHANGE_IDENTITY, type FaultRecord, type Restored } from './faults';
 import type { ChaosOptions } from './options';
 import { auditorSession, type People } from './people';
 import { clientFaults, countByKind, serverFaults } from './plan';
@@ -89,7 +89,7 @@ export async function judge(run: RunEnd): Promise<boolean> {
   const rs = restored;
   // A position the restore took away: past the backup, and the change at that seq now
   // is another one, or none (a seq numbered early from the WAL, never stamped before it).
-  const nowIds = rs ? await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, id::text AS id FROM change_outbox WHERE seq > $1 AND seq <= $2`, [rs.backup, rs.lostHead]) : [];
+  const nowIds = rs ? await s.query<{ seq: number; id: string }>(`SELECT seq::int AS seq, ${CHANGE_IDENTITY} AS id FROM change_outbox WHERE seq > $1 AND seq <= $2`, [rs.backup, rs.lostHead]) : [];
   const taken = rs ? lostSeqs(rs.oldIds, new Map(nowIds.map((x) => [x.seq, x.id]))) : new Set<number>();
   const lost = (seq: number) => rs !== null && seq > rs.backup && (taken.has(seq) || !rs.oldIds.has(seq));
   let delivery: Findings = noFindings();
