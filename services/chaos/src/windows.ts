@@ -13,6 +13,8 @@ import { fetchToken, signIn } from './users';
 
 /** Rows a page: small, so that a run crosses many seams. */
 export const WINDOW_PAGE = 6;
+/** Jobs given to each windowed project at the start (three to a second: ties in the order), so that there are pages to load. */
+const SEEDED_JOBS = 90;
 
 export interface WindowSpec {
   index: number;
@@ -112,6 +114,12 @@ export class ChaosWindows {
       [...new Set(this.specs.map((w) => w.project))],
       this.specs.map((w) => w.email),
     ]);
+    await this.s.query(
+      `INSERT INTO extraction_jobs (project_id, document_name, status, created_at)
+       SELECT p, 'window-seed-' || g || '.pdf', (ARRAY['queued','processing','completed','failed'])[1 + g % 4], now() - (g / 3) * interval '1 second'
+         FROM unnest($1::uuid[]) p, generate_series(1, $2) g`,
+      [[...new Set(this.specs.map((w) => w.project))], SEEDED_JOBS],
+    );
     for (const spec of this.specs) {
       const base = this.gatewayUrl(spec.gateway);
       const cookie = await signIn(base, spec.email, password);
