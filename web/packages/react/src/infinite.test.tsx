@@ -177,6 +177,8 @@ test('a resync goes back to the first page and follows its new cursor', async ()
   fetchPage.mockImplementationOnce(async () => page([job('q', 1), job('a', 10), job('b', 20)], 'after-b', 9, 12, 'C9'));
   await act(async () => socket.fire('resync', { sub: 'srv1', reason: 'history-changed', headSeq: 12 }));
   await vi.waitFor(() => expect(cached().pages[0]!.cursor).toBe('C9'));
+  // The cache first, then the render that shows it.
+  await rendered();
   expect(cached().pages).toHaveLength(1);
   expect(rows()).toEqual(['q:1', 'a:10', 'b:20']);
   expect(fetchPage.mock.calls.at(-1)![0].after).toBeNull();
