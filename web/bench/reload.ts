@@ -17,13 +17,10 @@
 //
 // --quick: 5 s away (and 1 round unless --rounds is given). No figure is asserted; the
 // script exits non-zero only if a page never becomes Live or the changes are not shown.
-import fs from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
-import { ensureDatabase, freePort, runMigrations, startCluster } from '@realtime/db';
 import { createLogger } from '@realtime/runtime';
-import type { TestDatabase } from '@realtime/db/testing';
+import { benchDatabase } from './database';
 import { addUser, Session, signedInPage, startStack, type Stack, type User } from '../e2e/stack';
 
 interface Options {
@@ -68,29 +65,6 @@ const NEW_JOBS = 50;
 const FINISHED_JOBS = 50; // NEW_JOBS + FINISHED_JOBS = the 100 changes missed
 const LIVE = '[data-testid=connection][data-status=live]';
 const LIVE_TIMEOUT = 30_000;
-
-/** A throwaway embedded Postgres with the migrated schema: the stack's database outside vitest. */
-async function benchDatabase(): Promise<TestDatabase> {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-reload-'));
-  await fs.chmod(root, 0o755); // the postgres user must enter it
-  const cluster = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log, settings: { fsync: 'off', max_connections: 100 } });
-  try {
-    await ensureDatabase(cluster.url(), 'bench');
-    const url = cluster.url('bench');
-    await runMigrations(url, log);
-    // Once: startStack drops it itself when the server does not start.
-    let dropped: Promise<void> | undefined;
-    const drop = async () => {
-      await cluster.stop();
-      await fs.rm(root, { recursive: true, force: true });
-    };
-    return { name: 'bench', url, drop: () => (dropped ??= drop()) };
-  } catch (err) {
-    await cluster.stop();
-    await fs.rm(root, { recursive: true, force: true });
-    throw err;
-  }
-}
 
 /** Runs `fn` over `items`, `n` at a time. */
 async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
@@ -251,7 +225,7 @@ async function waitLive(page: Page, what: string): Promise<void> {
   }
 }
 
-/** The project page's list counts (its panels' headings), e.g. { 'Extraction jobs': 110 }. */
+/** The project page's list counts (its panels' headings, `data-count`: the text is formatted, "5,008"), e.g. { 'Extraction jobs': 110 }. */
 type Counts = Record<string, number>;
 
 const expectedCounts = (jobs: number): Counts => ({ 'Extraction jobs': jobs, Results: PER_PROJECT.results, 'Data layers': PER_PROJECT.layers, 'Supplier matches': PER_PROJECT.matches });
@@ -260,13 +234,13 @@ const expectedCounts = (jobs: number): Counts => ({ 'Extraction jobs': jobs, Res
 async function waitLiveWithLists(page: Page, what: string, expected: Counts): Promise<void> {
   await waitLive(page, what);
   const counts = () =>
-    page.$$eval('.panel h2', (hs) => Object.fromEntries(hs.map((h) => [h.firstChild?.textContent?.trim() ?? '', Number(h.querySelector('.count')?.textContent ?? NaN)])));
+    page.$$eval('.panel h2', (hs) => Object.fromEntries(hs.map((h) => [h.firstChild?.textContent?.trim() ?? '', Number(h.querySelector('.count')?.getAttribute('data-count') ?? NaN)])));
   try {
     await page.waitForFunction(
       (want) => {
         const live = document.querySelector('[data-testid=connection][data-status=live]');
         if (!live || Number(live.getAttribute('data-behind') ?? 0) > 0) return false;
-        const have = Object.fromEntries([...document.querySelectorAll('.panel h2')].map((h) => [h.firstChild?.textContent?.trim() ?? '', Number(h.querySelector('.count')?.textContent ?? NaN)]));
+        const have = Object.fromEntries([...document.querySelectorAll('.panel h2')].map((h) => [h.firstChild?.textContent?.trim() ?? '', Number(h.querySelector('.count')?.getAttribute('data-count') ?? NaN)]));
         return Object.entries(want).every(([k, v]) => have[k] === v);
       },
       expected,
@@ -424,7 +398,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const t = Date.now();
   console.log(`bench:reload: ${opts.rounds} round(s), ${opts.awaySeconds} s away, ${NEW_JOBS + FINISHED_JOBS} changes missed; load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs`);
-  const database = await benchDatabase();
+  const database = await benchDatabase('bench-reload', log);
   let stack: Stack;
   try {
     // Seeding writes some 700 rows at once: past the default 600 writes a minute per user.
