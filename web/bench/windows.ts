@@ -12,7 +12,7 @@ import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import type pg from 'pg';
 import { createLogger } from '@realtime/runtime';
 import { benchDatabase } from './database';
-import { addUser, Session, signedInPage, startStack, type Stack, type User } from '../e2e/stack';
+import { addUser, Session, startStack, type Stack, type User } from '../e2e/stack';
 
 export interface WindowsOptions {
   rounds: number;
@@ -75,7 +75,10 @@ const TIMEOUT = 60_000;
 
 // In every page of a context, before its own scripts: when the first job row appeared
 // (performance.now(), from the navigation's start), and every long task from then on.
+// tsx (esbuild's keepNames) wraps the named functions of the callbacks given to
+// page.evaluate in __name(), which the page lacks: the probe gives it one.
 const PROBE = `(() => {
+  globalThis.__name ??= (f) => f;
   const w = window;
   w.__bench = { firstRow: null, longTasks: [] };
   try {
@@ -260,10 +263,9 @@ async function writeChanges(pool: pg.Pool, projectId: string, ids: string[], rat
 
 /** The large project's page open and scrolling while the changes arrive. */
 async function underLoad(stack: Stack, user: User, projectId: string, o: WindowsOptions): Promise<UnderLoad> {
-  const page = await signedInPage(stack, user, { viewport: { width: 1280, height: 900 } });
-  const context = page.context();
+  const context = await freshContext(stack, user);
   try {
-    await context.addInitScript(PROBE);
+    const page = await context.newPage();
     await page.goto(`${stack.base}/#/projects/${projectId}`);
     await firstRows(page, 'large project, under load');
     await page.waitForSelector('[data-testid=connection][data-status=live]', { timeout: TIMEOUT });
