@@ -54,7 +54,7 @@ export async function windowsBench(argv: string[]): Promise<WindowsFigures> {
   for (const l of table(f)) out(l);
   out(`  ${fmt(f.jobs.large)} against ${fmt(f.jobs.small)} jobs, time to first rows: cold ${times(f.ratios.cold)}, warm ${times(f.ratios.warm)}`);
   out(`under ${fmt(u.changesPerSecond)} changes/s (asked ${fmt(o.rate)}) for ${o.seconds} s, scrolling the ${fmt(f.jobs.large)}-job project:`);
-  out(`  long tasks: ${u.longTasks.count}, ${ms(u.longTasks.totalMs)} in all, longest ${ms(u.longTasks.maxMs)}, ${u.longTasks.over200} over 200 ms; ${u.fps === null ? 'n/a' : u.fps.toFixed(1)} frames/s; ${fmt(u.rowsLoaded)} rows loaded by scrolling`);
+  out(`  long tasks: ${u.longTasks.count}, ${ms(u.longTasks.totalMs)} in all, longest ${ms(u.longTasks.maxMs)}, ${u.longTasks.over200} over 200 ms; ${u.fps === null ? 'n/a' : u.fps.toFixed(1)} frames/s; scrolled down to row ${fmt(u.rowsLoaded)}`);
   out(`  the count shown ${u.totalShown === null ? 'none' : fmt(u.totalShown)} against ${fmt(u.totalInDb)} in the database${u.msToAgree === null ? ' (did not agree within 30 s of the last write)' : `, agreeing ${ms(u.msToAgree)} after the last write`}`);
   out('goals:');
   for (const g of windowsGoals(f)) out(`  ${g.met === null ? 'not measured' : g.met ? 'met        ' : 'missed     '}  ${g.goal}: ${g.value === null ? 'n/a' : Number.isInteger(g.value) ? g.value : g.value.toFixed(2)}`);
