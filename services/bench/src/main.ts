@@ -1,6 +1,7 @@
-// `npm run bench -- [name...] [options]`: runs the named benchmarks (all when none is
-// named) and prints their figures; `npm run bench -- live --json` ends with one JSON line. The full run also measures the naive baseline and
-// writes docs/benchmarks.md and docs/benchmarks.svg; benchmarks time, tests never do.
+// `npm run bench -- [name...] [options]`: runs the named benchmarks (all but the browser's
+// `windows` when none is named) and prints their figures; `npm run bench -- live --json`
+// (or `windows --json`) ends with one JSON line. The full run also measures the naive
+// baseline and writes docs/benchmarks.md and docs/benchmarks.svg; benchmarks time, tests never do.
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { replicatorBench, type ReplicatorResult } from './replicator';
 import { baselineBench } from './baseline';
 import { gatewayBench, type ServerResult } from './gateway';
 import { liveBench } from './live';
+import { windowsBench } from './windows';
+import type { WindowsFigures } from './windows-figures';
 import { benchmarkPanels, renderSvg } from './plot';
 import { renderPage, type Results } from './report';
 import type { LiveResult } from './scenarios';
@@ -20,6 +23,10 @@ import { selectBenches } from './selection';
 const benches = { writes, replicator: replicatorBench, gateway: gatewayBench, baseline: baselineBench, live: liveBench } as const;
 type Name = keyof typeof benches;
 const names = Object.keys(benches) as Name[];
+/** Run only when named: chromium and the built web app, figures not in docs/benchmarks.md. */
+const byName = { windows: windowsBench } as const;
+type ByName = keyof typeof byName;
+const all = { ...benches, ...byName };
 
 // node:util parseArgs reports an unknown option or a stray value with these codes.
 const isArgumentError = (err: unknown): err is Error => {
@@ -30,26 +37,28 @@ const isArgumentError = (err: unknown): err is Error => {
 const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}`;
 
 async function main(argv: string[]): Promise<void> {
-  const selection = selectBenches(argv, names);
+  const selection = selectBenches(argv, names, Object.keys(byName));
+  // With --json the JSON line is the last line on stdout: the closing lines go to stderr.
+  const tail = selection.options.includes('--json') ? (line: string) => process.stderr.write(`${line}\n`) : out;
   const started = Date.now();
   const load = os.loadavg();
   const loadAtStart = load[0] ?? 0;
   out(`npm run bench: ${selection.benches.join(', ')}; ${os.cpus().length} cores, load average ${load.map((x) => x.toFixed(2)).join(' ')} (1, 5, 15 min)`);
   const results: Partial<Results> = {};
-  const chosen = selection.benches as Name[];
+  const chosen = selection.benches as (Name | ByName)[];
   for (const [i, name] of chosen.entries()) {
     out(`[${i + 1}/${chosen.length}] ${name} (at ${clock(Date.now() - started)})`);
-    const result = await benches[name](selection.options).catch((err: unknown) => {
+    const result = await all[name](selection.options).catch((err: unknown) => {
       if (isArgumentError(err)) err.message = `${name}: ${err.message}`;
       throw err;
     });
-    (results as Record<Name, WritesResult | ReplicatorResult | ServerResult | LiveResult>)[name] = result;
-    out('');
+    (results as Record<Name | ByName, WritesResult | ReplicatorResult | ServerResult | LiveResult | WindowsFigures>)[name] = result;
+    tail('');
   }
   const minutes = (Date.now() - started) / 60_000;
-  out(`done in ${clock(Date.now() - started)}`);
+  tail(`done in ${clock(Date.now() - started)}`);
   if (!selection.write) {
-    if (!selection.full) out('docs/benchmarks.md not written: only a full run (npm run bench, no benchmark named) writes it.');
+    if (!selection.full) tail('docs/benchmarks.md not written: only a full run (npm run bench, no benchmark named) writes it.');
     return;
   }
   const full = results as Results;

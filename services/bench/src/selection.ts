@@ -1,6 +1,8 @@
 // Which benchmarks a `npm run bench -- ...` command line asks for, with what options, and
 // whether the run may write docs/benchmarks.md: only a full run does, so that a partial
-// run never replaces measured figures with missing ones.
+// run never replaces measured figures with missing ones. Benchmarks `byName` only run when
+// named (the browser ones: they need chromium and a built web app, and their figures are
+// not in docs/benchmarks.md).
 import { BenchArgsError } from './args';
 
 export interface Selection {
@@ -14,12 +16,12 @@ export interface Selection {
 /** Options every benchmark takes, so that they are allowed when several run. */
 const SHARED = new Set(['--rounds']);
 
-export function selectBenches(argv: string[], known: readonly string[]): Selection {
+export function selectBenches(argv: string[], known: readonly string[], byName: readonly string[] = []): Selection {
   const names: string[] = [];
   let i = 0;
   for (; i < argv.length && !argv[i]!.startsWith('-'); i++) {
     const name = argv[i]!;
-    if (!known.includes(name)) throw new BenchArgsError(`unknown benchmark "${name}"; choose from: ${known.join(', ')}`);
+    if (!known.includes(name) && !byName.includes(name)) throw new BenchArgsError(`unknown benchmark "${name}"; choose from: ${[...known, ...byName].join(', ')}`);
     if (!names.includes(name)) names.push(name);
   }
   const rest = argv.slice(i);

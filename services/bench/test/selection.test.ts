@@ -21,6 +21,19 @@ describe('selectBenches', () => {
     expect(selectBenches(argv, known)).toEqual(expected);
   });
 
+  // A benchmark run only by name: never in the default run, and naming it alone is not a full run.
+  test.each([
+    [[], { benches: known, options: [], full: true, write: true }],
+    [['windows', '--json'], { benches: ['windows'], options: ['--json'], full: false, write: false }],
+    [['live', 'windows', '--rounds', '2'], { benches: ['live', 'windows'], options: ['--rounds', '2'], full: false, write: false }],
+  ])('%o, with windows by name only', (argv, expected) => {
+    expect(selectBenches(argv, known, ['windows'])).toEqual(expected);
+  });
+
+  test('an unknown name lists the by-name benchmarks too', () => {
+    expect(() => selectBenches(['window'], known, ['windows'])).toThrow(new BenchArgsError('unknown benchmark "window"; choose from: writes, replicator, gateway, baseline, live, windows'));
+  });
+
   test.each([
     [['gatway'], 'unknown benchmark "gatway"; choose from: writes, replicator, gateway, baseline, live'],
     [['writes', 'nope'], 'unknown benchmark "nope"; choose from: writes, replicator, gateway, baseline, live'],
