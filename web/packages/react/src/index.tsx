@@ -3,7 +3,7 @@
 // useLiveSubscription for a cache filled elsewhere; useLiveInfiniteQuery, in infinite.tsx,
 // for a list of any size).
 import { createContext, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
-import { hashKey, notifyManager, useQuery, useQueryClient, type QueryClient, type QueryFunction, type QueryKey, type UseQueryOptions, type UseQueryResult } from '@tanstack/react-query';
+import { hashKey, useQuery, useQueryClient, type QueryClient, type QueryFunction, type QueryKey, type UseQueryOptions, type UseQueryResult } from '@tanstack/react-query';
 import {
   createRealtime,
   isDev,
@@ -19,6 +19,7 @@ import {
   type ResyncReason,
   type Resume,
 } from '@realtime/client';
+import { useLatest, useQueryWatch } from './cache-watch.js';
 
 const Ctx = createContext<RealtimeClient | null>(null);
 
@@ -188,22 +189,9 @@ const parseMode = (t: string): CacheMode => (t.startsWith('cursor:') ? { kind: '
 export function useLiveSubscription<Row, TData = unknown>(opts: LiveSubscriptionOptions<Row, TData>): void {
   const client = useRealtimeClient();
   const qc = useQueryClient();
-  const latest = useRef(opts);
-  useLayoutEffect(() => {
-    latest.current = opts;
-  });
+  const latest = useLatest(opts);
   const hash = hashKey(opts.queryKey);
-  const subscribe = useCallback(
-    (onChange: () => void) => {
-      // Scheduled like TanStack's own observers: the cache also reports queries that a
-      // render creates, and a component must not be told to update during a render.
-      const notify = notifyManager.batchCalls(onChange);
-      return qc.getQueryCache().subscribe((e) => {
-        if (e.query.queryHash === hash) notify();
-      });
-    },
-    [qc, hash],
-  );
+  const subscribe = useQueryWatch(qc, hash);
   const modeKey = useSyncExternalStore(subscribe, () => {
     const data = qc.getQueryCache().get(hash)?.state.data;
     if (data === undefined) return 'none';

@@ -4,10 +4,9 @@
 // again, in one setQueryData. The next page is merged across the seam with the changes
 // that arrived while it was in flight (`extendWindow`), and a resync goes back to the
 // first page.
-import { useEffect, useLayoutEffect, useRef, useSyncExternalStore, useCallback } from 'react';
+import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import {
   hashKey,
-  notifyManager,
   useInfiniteQuery,
   useQueryClient,
   type InfiniteData,
@@ -30,6 +29,7 @@ import {
   type SortTuple,
 } from '@realtime/client';
 import { LIVE_META, useRealtimeClient, type LiveFilter, type StreamPosition } from './index.js';
+import { useLatest, useQueryWatch } from './cache-watch.js';
 
 /** The cache of a live infinite query: the API's pages, `pageParams` the `after` each was read with. */
 export type LiveInfiniteData<Row> = InfiniteData<ListPage<Row>, string | null>;
@@ -142,10 +142,7 @@ const hasPages = (d: unknown): d is LiveInfiniteData<unknown> => !!d && Array.is
  * resumes from its recorded position without reading a page again.
  */
 export function useLiveInfiniteQuery<Row>(opts: LiveInfiniteQueryOptions<Row>): LiveInfiniteQueryResult<Row> {
-  const latest = useRef(opts);
-  useLayoutEffect(() => {
-    latest.current = opts;
-  });
+  const latest = useLatest(opts);
   const query = useInfiniteQuery<ListPage<Row>, Error, LiveInfiniteData<Row>, QueryKey, string | null>({
     // The stream keeps the window current: the first page is read again only on a resync or a refetch.
     staleTime: Infinity,
@@ -185,15 +182,7 @@ function useLiveWindow<Row>(opts: LiveInfiniteQueryOptions<Row>): void {
     latest.current = opts;
   });
   const hash = hashKey(opts.queryKey);
-  const watch = useCallback(
-    (onChange: () => void) => {
-      const notify = notifyManager.batchCalls(onChange);
-      return qc.getQueryCache().subscribe((e) => {
-        if (e.query.queryHash === hash) notify();
-      });
-    },
-    [qc, hash],
-  );
+  const watch = useQueryWatch(qc, hash);
   // The first page's cursor: a new one (the pages were read again) starts the subscription over.
   const cursor = useSyncExternalStore(watch, () => {
     const data = qc.getQueryCache().get(hash)?.state.data;
