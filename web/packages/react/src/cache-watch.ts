@@ -27,3 +27,10 @@ export function useQueryWatch(qc: QueryClient, hash: string): (onChange: () => v
     [qc, hash],
   );
 }
+
+/**
+ * What a query kept live by the stream asks of TanStack Query: never stale (the stream
+ * keeps it current; it is read again on a resync or by an explicit refetch), and no read
+ * on focus or at `online`, where the replay brings what it missed for nothing.
+ */
+export const LIVE_QUERY_DEFAULTS = { staleTime: Infinity, refetchOnWindowFocus: false, refetchOnReconnect: false } as const;

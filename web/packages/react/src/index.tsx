@@ -19,7 +19,7 @@ import {
   type ResyncReason,
   type Resume,
 } from '@realtime/client';
-import { useLatest, useQueryWatch } from './cache-watch.js';
+import { LIVE_QUERY_DEFAULTS, useLatest, useQueryWatch } from './cache-watch.js';
 
 const Ctx = createContext<RealtimeClient | null>(null);
 
@@ -369,14 +369,9 @@ export function useLiveQuery<Row, TData>(opts: LiveQueryOptions<Row, TData>): Us
   const poll = given === false ? null : { ...DEFAULT_OFFLINE_POLL, ...(typeof given === 'number' ? { everyMs: given } : given) };
   const longOffline = useOfflineFor(connection.status === 'offline' ? connection.offlineSince : null, poll?.afterMs ?? 0);
   const query = useQuery<TData, Error, TData, QueryKey>({
-    // The stream keeps the list current: it is read again only on a resync (which
-    // invalidates it) or by the offline poll, not because it is old. A list restored from a
-    // persisted cache resumes from its recorded position instead of being read again.
-    staleTime: Infinity,
-    refetchOnWindowFocus: false,
-    // The replay brings what the list missed; reading every list again at `online` would
-    // cost each of them a full read for nothing.
-    refetchOnReconnect: false,
+    // Read again only on a resync (which invalidates it) or by the offline poll. A list
+    // restored from a persisted cache resumes from its recorded position instead.
+    ...LIVE_QUERY_DEFAULTS,
     ...opts.query,
     // The marker that livePersistOptions persists by.
     meta: { ...opts.query?.meta, [LIVE_META]: true },

@@ -29,7 +29,7 @@ import {
   type SortTuple,
 } from '@realtime/client';
 import { LIVE_META, useRealtimeClient, type LiveFilter, type StreamPosition } from './index.js';
-import { useLatest, useQueryWatch } from './cache-watch.js';
+import { LIVE_QUERY_DEFAULTS, useLatest, useQueryWatch } from './cache-watch.js';
 
 /** The cache of a live infinite query: the API's pages, `pageParams` the `after` each was read with. */
 export type LiveInfiniteData<Row> = InfiniteData<ListPage<Row>, string | null>;
@@ -144,10 +144,8 @@ const hasPages = (d: unknown): d is LiveInfiniteData<unknown> => !!d && Array.is
 export function useLiveInfiniteQuery<Row>(opts: LiveInfiniteQueryOptions<Row>): LiveInfiniteQueryResult<Row> {
   const latest = useLatest(opts);
   const query = useInfiniteQuery<ListPage<Row>, Error, LiveInfiniteData<Row>, QueryKey, string | null>({
-    // The stream keeps the window current: the first page is read again only on a resync or a refetch.
-    staleTime: Infinity,
-    refetchOnWindowFocus: false,
-    refetchOnReconnect: false,
+    // The first page is read again only on a resync or a refetch.
+    ...LIVE_QUERY_DEFAULTS,
     ...opts.query,
     meta: { ...opts.query?.meta, [LIVE_META]: true },
     queryKey: opts.queryKey,
