@@ -1,7 +1,7 @@
 // The HTTP API, typed: the session (sign-in, me, sign-out, sign-out everywhere), lists with their stream
 // cursor, project members and invitations. Row writes go through the write queue (writes.tsx). The
 // server takes the actor from the session cookie.
-import type { HistoryEntry, Invitation, Me, Member, MemberRole, MyInvitation, OutboxStats } from '@realtime/api/types';
+import type { HistoryEntry, Invitation, Me, Member, MemberRole, MembersPage, MyInvitation, OutboxStats } from '@realtime/api/types';
 import type { ListPage, Row } from '@realtime/client';
 import { rememberMe, rememberedMe } from './offline-me';
 
@@ -80,7 +80,9 @@ export const api = {
   /** One keyset page of a list: the rows after `after` (the previous page's `page.next`; null for the first). */
   page: <T extends Row>(resource: Resource, q: PageQuery) => request<ListPage<T>>('GET', `${resource}?${pageParams(q)}`, undefined, q.signal),
   get: <T extends Row>(resource: Resource, id: string) => request<T>('GET', `${resource}/${id}`),
-  members: (projectId: string) => request<{ items: Member[] }>('GET', `projects/${projectId}/members`),
+  /** A page of a project's members in email order: after `after` (the previous page's `page.next`), with the member count. */
+  members: (projectId: string, after: string | null = null, signal?: AbortSignal) =>
+    request<MembersPage>('GET', `projects/${projectId}/members?${new URLSearchParams(after ? { limit: '100', after } : { limit: '100' })}`, undefined, signal),
   setRole: (projectId: string, userId: string, role: MemberRole) => request<Member>('PATCH', `projects/${projectId}/members/${userId}`, { role }),
   /** The same answer whether or not the address has an account: it joins once its invitee accepts. */
   invite: (projectId: string, email: string, role: MemberRole) => request<Invitation>('POST', `projects/${projectId}/invitations`, { email, role }),
@@ -92,9 +94,9 @@ export const api = {
   declineInvitation: (id: string) => request<void>('DELETE', `invitations/${id}`),
   removeMember: (projectId: string, userId: string) => request<void>('DELETE', `projects/${projectId}/members/${userId}`),
   token: () => request<{ token: string; expiresAt: string }>('GET', 'realtime/token'),
-  /** The outbox's own list pages by offset (`page.nextOffset`), newest first. */
+  /** The outbox's own list, newest first, paged by position (`before` = the previous `page.next`); `total` is exact up to 10,000 (`totalCapped` beyond). */
   outbox: (params: Record<string, string>, signal?: AbortSignal) =>
-    request<{ items: OutboxRow[]; page: { limit: number; offset: number; nextOffset: number | null } }>('GET', `outbox?${new URLSearchParams(params)}`, undefined, signal),
+    request<{ items: OutboxRow[]; page: { limit: number; next: number | null; total: number; totalCapped: boolean } }>('GET', `outbox?${new URLSearchParams(params)}`, undefined, signal),
   outboxStats: () => request<OutboxStats>('GET', 'outbox/stats'),
   outboxTables: () => request<{ tables: string[] }>('GET', 'outbox/tables'),
   outboxHistory: (table: string, id: string) => request<{ changes: HistoryEntry[]; truncated?: boolean }>('GET', `outbox/history/${encodeURIComponent(table)}/${encodeURIComponent(id)}`),

@@ -1,6 +1,6 @@
 // Query keys, from one factory, so that live hooks and pages name the same caches; and
 // the typed query options of the queries that more than one component reads.
-import { queryOptions } from '@tanstack/react-query';
+import { infiniteQueryOptions, queryOptions } from '@tanstack/react-query';
 import { api } from './api';
 import type { Project } from './rows';
 
@@ -38,7 +38,14 @@ export const meQuery = queryOptions({ queryKey: qk.me, queryFn: api.me });
 
 export const projectQuery = (id: string) => queryOptions({ queryKey: qk.projects.detail(id), queryFn: () => api.get<Project>('projects', id) });
 
-export const membersQuery = (projectId: string) => queryOptions({ queryKey: qk.members(projectId), queryFn: () => api.members(projectId) });
+/** A project's members, a page at a time (not streamed: re-read after each change made here). */
+export const membersQuery = (projectId: string) =>
+  infiniteQueryOptions({
+    queryKey: qk.members(projectId),
+    queryFn: ({ pageParam, signal }) => api.members(projectId, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.page.next ?? undefined,
+  });
 
 export const invitationsQuery = (projectId: string) => queryOptions({ queryKey: qk.invitations(projectId), queryFn: () => api.invitations(projectId) });
 

@@ -3,14 +3,15 @@
 // may leave. Row-level security decides who; the database keeps every project an owner.
 // Inviting never says whether an address has an account: the answer is the same for any.
 import type { FastifyInstance } from 'fastify';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { z } from 'zod';
 import { memberRoles, projectInvitations, projectMembers, projects, users } from '@realtime/db/schema';
-import type { Invitation, Member, MemberRole, MyInvitation } from './types';
+import type { Invitation, Member, MemberRole, MembersPage, MyInvitation } from './types';
 import { HttpError, notFound, parseInput } from './errors';
 import { asUser } from './auth/as-user';
 import { userOf } from './routes';
+import { membersPageQuery, pageOf } from './members-page';
 
 const uuid = z.string().uuid('must be a UUID');
 const email = z
@@ -72,16 +73,28 @@ export function registerMemberRoutes(app: FastifyInstance, opts: { db: NodePgDat
 
   app.get('/api/projects/:id/members', async (request) => {
     const { id } = ids(request.params);
-    const items = await asUser(
+    const q = parseInput(membersPageQuery, request.query ?? {}, 'query');
+    const { rows, total } = await asUser(
       db,
       userOf(request),
       async (tx) => {
         await visibleProject(tx, id);
-        return tx.select(memberColumns).from(projectMembers).innerJoin(users, eq(users.id, projectMembers.userId)).where(eq(projectMembers.projectId, id)).orderBy(users.email);
+        const inProject = eq(projectMembers.projectId, id);
+        const rows = await tx
+          .select(memberColumns)
+          .from(projectMembers)
+          .innerJoin(users, eq(users.id, projectMembers.userId))
+          .where(q.after === undefined ? inProject : and(inProject, gt(users.email, q.after)))
+          .orderBy(users.email)
+          .limit(q.limit + 1);
+        const [counted] = await tx.select({ n: count() }).from(projectMembers).where(inProject);
+        return { rows, total: counted!.n };
       },
-      { accessMode: 'read only' },
+      // The page and its total in one snapshot, so that they agree.
+      { accessMode: 'read only', isolationLevel: 'repeatable read' },
     );
-    return { items: items.map(toMember) };
+    const { items, next } = pageOf(rows, q.limit);
+    return { items: items.map(toMember), page: { limit: q.limit, next, total } } satisfies MembersPage;
   });
 
   app.patch('/api/projects/:id/members/:userId', async (request) => {

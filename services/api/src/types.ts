@@ -32,6 +32,12 @@ export interface Member {
   updatedAt: string;
 }
 
+/** `GET /api/projects/:id/members?limit&after`: members in email order, a page at a time; `next` is the `after` of the next page (null on the last), `total` the project's member count read with the page. */
+export interface MembersPage {
+  items: Member[];
+  page: { limit: number; next: string | null; total: number };
+}
+
 /**
  * A pending invitation as its project's owners see it (`GET /api/projects/:id/invitations`,
  * and the answer to inviting): the address as given, never whether it has an account.

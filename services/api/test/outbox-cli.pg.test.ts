@@ -107,11 +107,18 @@ describe('outbox CLI', () => {
     expect(jsonLines((await outbox(['list', '--from-seq', '3', '--to-seq', '5', '--json'])).stdout).map((r) => Number(r.seq))).toEqual([5, 4, 3]);
     expect(jsonLines((await outbox(['list', '--since', '1h', '--json', '--limit', '100'])).stdout)).toHaveLength(32);
     expect(jsonLines((await outbox(['list', '--until', '2000-01-01T00:00:00Z', '--json'])).stdout)).toHaveLength(0);
-    const page2 = jsonLines((await outbox(['list', '--json', '--limit', '10', '--offset', '10'])).stdout);
+    const page1 = jsonLines((await outbox(['list', '--json', '--limit', '10'])).stdout);
+    expect(page1.map((r) => Number(r.seq))).toEqual([32, 31, 30, 29, 28, 27, 26, 25, 24, 23]);
+    // The next page starts below the last id printed.
+    const page2 = jsonLines((await outbox(['list', '--json', '--limit', '10', '--before', String(page1.at(-1)!.id)])).stdout);
     expect(page2.map((r) => Number(r.seq))).toEqual([22, 21, 20, 19, 18, 17, 16, 15, 14, 13]);
     const human = await outbox(['list', '--limit', '2']);
     expect(human.stdout).toMatch(/^id\s+seq\s+table_name\s+op/m);
-    expect(human.stdout).toMatch(/2 change\(s\) \(more with --offset 2\)/);
+    const secondId = String(page1[1]!.id);
+    expect(human.stdout).toContain(`2 of 32 change(s) (older ones with --before ${secondId})`);
+    const old = await outbox(['list', '--offset', '2']);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toMatch(/--offset is no longer supported: page with --before/);
   });
 
   test('history shows every change of a row, oldest first, with the columns that changed', async () => {

@@ -109,8 +109,8 @@ function defaultRoutes(): Record<string, Route> {
     'GET /api/extraction-results': signedIn((_, q) => ({ status: 200, body: pageOf([], q) })),
     'GET /api/data-layers': signedIn(() => ({ status: 200, body: list([]) })),
     'GET /api/supplier-matches': signedIn((_, q) => ({ status: 200, body: pageOf([], q) })),
-    [`GET /api/projects/${P1}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'owner'), member('u2', 'bob@example.com', 'viewer')] } })),
-    [`GET /api/projects/${P2}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'viewer')] } })),
+    [`GET /api/projects/${P1}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'owner'), member('u2', 'bob@example.com', 'viewer')], page: { limit: 100, next: null, total: 2 } } })),
+    [`GET /api/projects/${P2}/members`]: signedIn(() => ({ status: 200, body: { items: [member('u1', 'ann@example.com', 'viewer')], page: { limit: 100, next: null, total: 1 } } })),
     [`GET /api/projects/${P1}/invitations`]: signedIn(() => ({ status: 200, body: { items: pending } })),
     [`POST /api/projects/${P1}/invitations`]: signedIn((body) => {
       const { email, role } = body as { email: string; role: Member['role'] };
@@ -390,6 +390,32 @@ test('a viewer sees the project without the forms; an owner manages members, and
   expect(text()).toContain('a project keeps at least one owner');
 });
 
+test('a project of 250 members: the true count, the first page, and the rest a page at a time', async () => {
+  const many = Array.from({ length: 250 }, (_, i) => member(`m${i}`, `m${String(i).padStart(3, '0')}@example.com`, i === 0 ? 'owner' : 'viewer'));
+  routes[`GET /api/projects/${P1}/members`] = signedIn((_, q) => {
+    const after = q.get('after') ? atob(q.get('after')!) : '';
+    const limit = Number(q.get('limit'));
+    const rest = many.filter((m) => m.email > after);
+    const items = rest.slice(0, limit);
+    return { status: 200, body: { items, page: { limit, next: rest.length > limit ? btoa(items.at(-1)!.email) : null, total: many.length } } };
+  });
+  await signIn();
+  await go(`#/projects/${P1}`);
+  const shown = () => container.querySelectorAll('[data-testid=member]').length;
+  const footer = () => $('[data-testid=members] [data-testid=more-rows]')?.textContent ?? '';
+  expect($('[data-testid=members] [data-testid=total]')?.textContent).toBe('250');
+  expect(shown()).toBe(100);
+  expect(footer()).toContain('100 of 250 members');
+  await act(async () => button($('[data-testid=members]')!, 'Load more')!.click());
+  await settle();
+  expect(shown()).toBe(200);
+  await act(async () => button($('[data-testid=members]')!, 'Load more')!.click());
+  await settle();
+  expect(shown()).toBe(250);
+  expect(footer()).toContain('All 250 members');
+  expect(new Set([...container.querySelectorAll<HTMLElement>('[data-testid=member]')].map((m) => m.dataset.email)).size).toBe(250);
+});
+
 test('an invitee sees their invitations on the projects page, accepts one and declines another', async () => {
   mine = [
     { id: 'inv-1', projectId: P3, projectName: 'Invited into', role: 'editor', invitedBy: { name: 'Olivia', email: 'olivia@example.com' }, createdAt: '' },
@@ -587,31 +613,41 @@ test('a row entering above the view does not move the rows in view; at the top, 
   expect(jobsTotal().textContent).toBe('302');
 });
 
-test('the outbox: the newest page followed; older changes loaded by offset on demand, which stops following', async () => {
+test('the outbox: the newest page followed; older changes loaded by position on demand, which stops following; a row opens its history by keyboard', async () => {
   const change = (i: number) => ({ id: String(i), seq: String(i), table_name: 'projects', op: 'UPDATE', row_id: P1, actor: null, committed_at: null, created_at: '' });
   const all = Array.from({ length: 150 }, (_, i) => change(150 - i));
   routes['GET /api/outbox'] = signedIn((_, q) => {
-    const offset = Number(q.get('offset'));
+    expect(q.has('offset')).toBe(false);
+    const before = q.has('before') ? Number(q.get('before')) : Infinity;
     const limit = Number(q.get('limit'));
-    const items = all.filter((_, i) => i >= offset && i < offset + limit);
-    return { status: 200, body: { items, page: { limit, offset, nextOffset: offset + limit < all.length ? offset + limit : null } } };
+    const items = all.filter((c) => Number(c.id) < before).slice(0, limit);
+    const more = all.filter((c) => Number(c.id) < before).length > limit;
+    return { status: 200, body: { items, page: { limit, next: more ? Number(items.at(-1)!.id) : null, total: all.length, totalCapped: false } } };
   });
   routes['GET /api/outbox/stats'] = signedIn(() => ({ status: 200, body: { mode: 'wal', reason: null, headSeq: 150, backlog: 0, slotLagBytes: 0, retentionFloor: 0, leader: null, warnings: [] } }));
   routes['GET /api/outbox/tables'] = signedIn(() => ({ status: 200, body: { tables: ['projects'] } }));
+  routes['GET /api/outbox/history/projects/' + P1] = signedIn(() => ({ status: 200, body: { table: 'projects', id: P1, changes: [], truncated: false } }));
   session = { ...ann, user: { ...ann.user, operator: true } };
   await act(async () => void qc.invalidateQueries());
   await settle();
   await go('#/outbox');
-  const rows = () => container.querySelectorAll('[data-testid=outbox] tbody tr').length;
+  const footer = () => container.querySelector('[data-testid=more-rows]')?.textContent ?? '';
   const follow = () => [...container.querySelectorAll<HTMLInputElement>('input[type=checkbox]')].find((i) => i.parentElement?.textContent?.includes('Follow'))!;
-  expect(rows()).toBe(100);
+  expect(footer()).toContain('100 of 150 changes');
+  expect(container.querySelector('[data-testid=total]')?.textContent).toBe('150');
   expect(follow().checked).toBe(true);
-  await act(async () => button(container, 'Load older changes')!.click());
+  await act(async () => button(container, 'Load more')!.click());
   await settle();
-  expect(rows()).toBe(150);
-  expect(urls.filter((u) => u.startsWith('/api/outbox?')).map((u) => new URLSearchParams(u.split('?')[1]).get('offset'))).toContain('100');
+  expect(footer()).toContain('All 150 changes');
+  expect(urls.filter((u) => u.startsWith('/api/outbox?')).map((u) => new URLSearchParams(u.split('?')[1]).get('before'))).toContain('51');
   expect(follow().checked).toBe(false);
-  expect(button(container, 'Load older changes')).toBeUndefined();
+  expect(button(container, 'Load more')).toBeUndefined();
+  // Every row is in the tab order, and Enter opens its history.
+  const row = container.querySelector<HTMLTableRowElement>('[data-testid=outbox] tbody tr[data-key]')!;
+  expect(row.tabIndex).toBe(0);
+  await act(async () => void row.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true })));
+  await settle();
+  expect(container.querySelector('[data-testid=history]')?.getAttribute('aria-label')).toBe(`History of projects ${P1}`);
 });
 
 test('the duration ticker: only the running jobs in view read the clock, and their cells move with it', async () => {

@@ -14,8 +14,8 @@ export interface Pages {
   fetchNextPage: () => unknown;
 }
 
-/** The heading's count: the filtered set's size once known; until then a placeholder, never a "0". */
-export function Total({ total, label }: { total: number | undefined; label: string }) {
+/** The heading's count: the filtered set's size once known; until then a placeholder, never a "0". `atLeast`: a count that stopped at its cap ("10,000+"). */
+export function Total({ total, label, atLeast = false }: { total: number | undefined; label: string; atLeast?: boolean }) {
   if (total === undefined) {
     return (
       <span className="count count-pending" aria-busy="true" aria-label={`${label}: loading`} data-testid="total">
@@ -24,8 +24,9 @@ export function Total({ total, label }: { total: number | undefined; label: stri
     );
   }
   return (
-    <span className="count" aria-label={`${formatCount(total)} ${label}`} data-testid="total" data-count={total}>
+    <span className="count" aria-label={`${atLeast ? 'over ' : ''}${formatCount(total)} ${label}`} data-testid="total" data-count={total}>
       {formatCount(total)}
+      {atLeast ? '+' : ''}
     </span>
   );
 }
@@ -40,7 +41,7 @@ const loadNext = (p: Pages) => {
  * more. `watch`: the end loads the next page when it scrolls into view (for lists that
  * are not virtualized; a virtualized one asks from its range instead).
  */
-export function MoreRows({ pages, shown, total, one, many, watch = false }: { pages: Pages; shown: number; total: number | undefined; one: string; many?: string; watch?: boolean }) {
+export function MoreRows({ pages, shown, total, one, many, watch = false, atLeast = false }: { pages: Pages; shown: number; total: number | undefined; one: string; many?: string; watch?: boolean; atLeast?: boolean }) {
   const end = useRef<HTMLDivElement>(null);
   const latest = useRef(pages);
   useLayoutEffect(() => {
@@ -62,7 +63,7 @@ export function MoreRows({ pages, shown, total, one, many, watch = false }: { pa
   return (
     <div className="more-rows" ref={end} data-testid="more-rows">
       <span className="muted small" aria-live="polite">
-        {shown >= total ? `All ${countOf(total, one, many)}` : `${formatCount(shown)} of ${countOf(total, one, many)}`}
+        {atLeast ? `${formatCount(shown)} of over ${countOf(total, one, many)}` : shown >= total ? `All ${countOf(total, one, many)}` : `${formatCount(shown)} of ${countOf(total, one, many)}`}
       </span>
       {pages.isFetchNextPageError ? <span className="error small">Could not load more.</span> : null}
       {pages.hasNextPage ? (

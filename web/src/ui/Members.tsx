@@ -1,9 +1,10 @@
 // A project's members: every member sees who is in it; owners invite people by email
 // (the invitee joins on accepting), see and cancel pending invitations, change roles and
-// remove members; anyone may leave. Roles are re-read after each change. A project has a
-// handful of members: the list is read whole (it is not a streamed table).
-import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+// remove members; anyone may leave. Roles are re-read after each change. Members are
+// not a streamed table: the list is read a page at a time in email order (the true count
+// in the heading, more as the end scrolls into view) and read again after each change.
+import { useMemo, useState, type FormEvent } from 'react';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { MemberRole } from '@realtime/api/types';
 import { api, type ApiError } from '../api';
 import { invitationsQuery, meQuery, membersQuery, qk } from '../qk';
@@ -11,14 +12,17 @@ import { can } from '../roles';
 import { Errors } from './Errors';
 import { TableScroll } from './TableScroll';
 import { useMe } from './hooks';
-import { Total } from './ListWindow';
+import { MoreRows, Total } from './ListWindow';
 
 const roles: MemberRole[] = ['viewer', 'editor', 'owner'];
 
 export function Members({ projectId, role }: { projectId: string; role: MemberRole | undefined }) {
   const qc = useQueryClient();
   const me = useMe();
-  const { data, error } = useQuery(membersQuery(projectId));
+  const members = useInfiniteQuery(membersQuery(projectId));
+  const { data, error } = members;
+  const rows = useMemo(() => (data?.pages ?? []).flatMap((p) => p.items), [data]);
+  const total = data?.pages[0]?.page.total;
   const manage = can(role, 'manage-members');
   const [email, setEmail] = useState('');
   const [newRole, setNewRole] = useState<MemberRole>('viewer');
@@ -43,7 +47,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
   return (
     <section className="panel" data-testid="members">
       <div className="panel-head">
-        <h2>Members <Total total={data?.items.length} label="members" /></h2>
+        <h2>Members <Total total={total} label="members" /></h2>
         {manage ? (
           <form className="inline-form" onSubmit={submit}>
             <input type="email" placeholder="Email" aria-label="Email to invite" value={email} onChange={(e) => setEmail(e.target.value)} required />
@@ -69,7 +73,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
             <tr><th>Name</th><th>Email</th><th>Role</th><th><span className="sr-only">Actions</span></th></tr>
           </thead>
           <tbody>
-            {data?.items.map((m) => {
+            {rows.map((m) => {
               const self = m.userId === me?.user.id;
               return (
                 <tr key={m.userId} data-testid="member" data-email={m.email}>
@@ -103,6 +107,7 @@ export function Members({ projectId, role }: { projectId: string; role: MemberRo
           </tbody>
         </table>
       </TableScroll>
+      <MoreRows pages={members} shown={rows.length} total={total} one="member" watch />
       {invitations.error ? <p className="error">Could not load invitations: {invitations.error.message}</p> : null}
       {pending.length > 0 ? (
         <>

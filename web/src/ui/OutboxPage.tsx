@@ -1,9 +1,12 @@
 // The change outbox for operators: replication health, a filterable list that follows
-// new changes (the newest page, read every second) and loads older ones on demand, and
-// any row's history with what each change did to it.
-import { useMemo, useState } from 'react';
+// new changes (the newest page, read every second) and loads older ones as the reader
+// scrolls, and any row's history with what each change did to it. The list pages by
+// position (below the last change read), so pages hold still while changes arrive, and
+// it renders only the rows in view.
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query';
-import { api } from '../api';
+import { api, type OutboxRow } from '../api';
+import { MoreRows, Total, WindowRows, useWindowRows } from './ListWindow';
 import { TableScroll } from './TableScroll';
 
 
@@ -39,8 +42,14 @@ function Health() {
 
 function History({ table, id, onClose }: { table: string; id: string; onClose: () => void }) {
   const { data } = useQuery({ queryKey: ['outbox', 'history', table, id], queryFn: () => api.outboxHistory(table, id) });
+  // Opened from a row far down the list: brought into view, or nothing seems to happen.
+  const panel = useRef<HTMLElement>(null);
+  useEffect(() => {
+    panel.current?.scrollIntoView?.({ block: 'start' });
+    panel.current?.focus({ preventScroll: true });
+  }, [table, id]);
   return (
-    <section className="panel">
+    <section className="panel" ref={panel} tabIndex={-1} aria-label={`History of ${table} ${id}`} data-testid="history">
       <div className="panel-head">
         <h2>History of {table} {id}</h2>
         <button className="ghost" onClick={onClose}>Close</button>
@@ -71,8 +80,11 @@ function History({ table, id, onClose }: { table: string; id: string; onClose: (
   );
 }
 
-/** Changes per page of the operators' list (the outbox keeps its offsets: it is not a streamed table). */
+/** Changes per page of the operators' list. */
 const OUTBOX_PAGE = 100;
+
+type OutboxPageData = Awaited<ReturnType<typeof api.outbox>>;
+const changeKey = (r: OutboxRow) => r.id;
 
 export function OutboxPage() {
   const qc = useQueryClient();
@@ -83,29 +95,36 @@ export function OutboxPage() {
   const queryKey = ['outbox', 'list', params];
   const changes = useInfiniteQuery({
     queryKey,
-    queryFn: ({ pageParam, signal }) => api.outbox({ ...params, offset: String(pageParam) }, signal),
-    initialPageParam: 0,
-    getNextPageParam: (last) => last.page.nextOffset,
+    queryFn: ({ pageParam, signal }) => api.outbox(pageParam === null ? params : { ...params, before: String(pageParam) }, signal),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => last.page.next ?? undefined,
     // Following re-reads the newest page only: older pages are loaded by the reader, who stops following.
     refetchInterval: follow ? 1000 : false,
   });
-  // Offsets move as changes arrive: two pages read a second apart may share a change.
-  const rows = useMemo(() => {
-    const seen = new Set<string>();
-    return (changes.data?.pages ?? []).flatMap((p) => p.items).filter((r) => !seen.has(r.id) && !!seen.add(r.id));
-  }, [changes.data]);
+  const rows = useMemo(() => (changes.data?.pages ?? []).flatMap((p) => p.items), [changes.data]);
+  const first = changes.data?.pages[0]?.page;
   const streamed = useQuery({ queryKey: ['outbox', 'tables'], queryFn: api.outboxTables, staleTime: 60_000 });
   const tables = ['', ...(streamed.data?.tables ?? [])];
   const set = (k: keyof typeof filters) => (e: { target: { value: string } }) => setFilters({ ...filters, [k]: e.target.value });
   const setFollowing = (on: boolean) => {
     // Back to following: the newest page alone, read every second.
-    if (on) qc.setQueryData<InfiniteData<Awaited<ReturnType<typeof api.outbox>>, number>>(queryKey, (d) => (d && d.pages.length > 1 ? { pages: [d.pages[0]!], pageParams: [d.pageParams[0]!] } : d));
+    if (on) qc.setQueryData<InfiniteData<OutboxPageData, number | null>>(queryKey, (d) => (d && d.pages.length > 1 ? { pages: [d.pages[0]!], pageParams: [d.pageParams[0]!] } : d));
     setFollow(on);
   };
-  const loadOlder = () => {
-    // Reading older changes: following would read every loaded page again each second.
+  // Reading older changes: following would read every loaded page again each second.
+  const fetchNextPage = useCallback(() => {
     setFollow(false);
-    void changes.fetchNextPage();
+    return changes.fetchNextPage();
+  }, [changes.fetchNextPage]);
+  const pages = { hasNextPage: changes.hasNextPage, isFetchingNextPage: changes.isFetchingNextPage, isFetchNextPageError: changes.isFetchNextPageError, fetchNextPage };
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const { virtualizer, bodyProps } = useWindowRows({ rows, keyOf: changeKey, scrollRef, estimate: 37, pages });
+  const open = (r: OutboxRow) => setSelected({ table: r.table_name, id: r.row_id });
+  const onKey = (r: OutboxRow) => (e: KeyboardEvent) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      open(r);
+    }
   };
   return (
     <>
@@ -116,6 +135,9 @@ export function OutboxPage() {
       {selected ? <History table={selected.table} id={selected.id} onClose={() => setSelected(null)} /> : null}
       <section className="panel">
         <div className="panel-head">
+          <h2>
+            Changes <Total total={first?.total} label="changes" atLeast={first?.totalCapped} />
+          </h2>
           <div className="inline-form">
             <select value={filters.table} onChange={set('table')} aria-label="Table">
               {tables.map((t) => (
@@ -136,34 +158,33 @@ export function OutboxPage() {
           </label>
         </div>
         {changes.error && !changes.data ? <p className="error">{changes.error.message}</p> : null}
-        <TableScroll label="Changes">
-          <table data-testid="outbox" className="nowrap">
+        <TableScroll label="Changes" scrollRef={scrollRef}>
+          <table data-testid="outbox" className="nowrap" aria-rowcount={first && !first.totalCapped ? first.total + 1 : undefined}>
             <thead>
-              <tr><th>Seq</th><th>Table</th><th>Op</th><th>Row</th><th>Actor</th><th>Committed</th></tr>
+              <tr aria-rowindex={1}><th>Seq</th><th>Table</th><th>Op</th><th>Row</th><th>Actor</th><th>Committed</th></tr>
             </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id} className="clickable" onClick={() => setSelected({ table: r.table_name, id: r.row_id })}>
-                  <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
-                  <td>{r.table_name}</td>
-                  <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
-                  <td className="mono small">{r.row_id}</td>
-                  <td>{r.actor ?? '—'}</td>
-                  <td className="muted small">{r.committed_at ?? '—'}</td>
-                </tr>
-              ))}
+            <tbody {...bodyProps}>
+              <WindowRows
+                rows={rows}
+                virtualizer={virtualizer}
+                columns={6}
+                row={(r, index, measure) => (
+                  // A row opens its history by click, Enter or Space: every row is reachable by keyboard.
+                  <tr key={r.id} ref={measure} data-index={index} data-key={r.id} aria-rowindex={index + 2} className="clickable" tabIndex={0} onClick={() => open(r)} onKeyDown={onKey(r)} data-testid="change">
+                    <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
+                    <td>{r.table_name}</td>
+                    <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
+                    <td className="mono small">{r.row_id}</td>
+                    <td>{r.actor ?? '—'}</td>
+                    <td className="muted small">{r.committed_at ?? '—'}</td>
+                  </tr>
+                )}
+              />
             </tbody>
           </table>
         </TableScroll>
-        {changes.hasNextPage ? (
-          <div className="more-rows">
-            <span className="muted small">{rows.length} newest changes</span>
-            {changes.isFetchNextPageError ? <span className="error small">Could not load more.</span> : null}
-            <button type="button" className="ghost" disabled={changes.isFetchingNextPage} onClick={loadOlder}>
-              {changes.isFetchingNextPage ? 'Loading…' : 'Load older changes'}
-            </button>
-          </div>
-        ) : null}
+        {changes.isSuccess && rows.length === 0 ? <p className="muted">No changes match.</p> : null}
+        <MoreRows pages={pages} shown={rows.length} total={first?.total} atLeast={first?.totalCapped} one="change" />
       </section>
     </>
   );

@@ -14,7 +14,7 @@ const USAGE = `usage: npm run outbox -- <command> [options]
   stats                       mode, head seq, backlog, slot lag, retention floor, clients
   list [filters]              changes, newest first
         --table T --op INSERT|UPDATE|DELETE --row ID --actor A
-        --from-seq N --to-seq N --since 1h|ISO --until ISO --limit 50 --offset 0
+        --from-seq N --to-seq N --since 1h|ISO --until ISO --limit 50 --before ID (the next page's position, printed)
   tail [--table T] [--from-seq N] [--count N]     follow new changes (Ctrl-C to stop)
   history <table> <id>        every change of one row, oldest first, with what changed
   export [--table T] [--from-seq N] [--to-seq N]  every change as NDJSON on stdout
@@ -56,12 +56,13 @@ async function main(argv: string[]): Promise<number> {
   const known = ['stats', 'list', 'tail', 'history', 'export', 'prune'];
   if (!known.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const s = (o: Record<string, unknown>, k: string) => o[k] as string | undefined;
+  if (command === 'list' && rest.some((a) => a === '--offset' || a.startsWith('--offset='))) throw new UsageError('--offset is no longer supported: page with --before <the last id printed>');
   // Check the arguments before reaching for the database.
   const opts =
     command === 'stats'
       ? parse(rest, {})
       : command === 'list'
-        ? parse(rest, { table: { type: 'string' }, op: { type: 'string' }, row: { type: 'string' }, actor: { type: 'string' }, 'from-seq': { type: 'string' }, 'to-seq': { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, offset: { type: 'string' } })
+        ? parse(rest, { table: { type: 'string' }, op: { type: 'string' }, row: { type: 'string' }, actor: { type: 'string' }, 'from-seq': { type: 'string' }, 'to-seq': { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' } })
         : command === 'tail'
           ? parse(rest, { table: { type: 'string' }, 'from-seq': { type: 'string' }, count: { type: 'string' } })
           : command === 'history'
@@ -107,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
           since: time('since', s(v, 'since')),
           until: time('until', s(v, 'until')),
           limit,
-          offset: int('offset', s(v, 'offset')) ?? 0,
+          before: int('before', s(v, 'before')),
         }, env.OUTBOX_PAGE_BYTES, json);
         return 0;
       case 'tail': {

@@ -1,11 +1,11 @@
-// The outbox commands, shared by the CLI (and the API's outbox endpoints to come): each
+// The outbox commands, shared by the CLI and the API's outbox endpoints: each
 // takes a pool and writes lines; none holds more than a page of rows in memory.
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import { FLOOR_SQL, HEAD_SQL } from '@realtime/db';
 import type { HistoryEntry, OutboxStats } from '../types';
-import { diffRows, listQuery, renderTable, type ListFilters } from './parse';
+import { countQuery, diffRows, listQuery, OUTBOX_COUNT_CAP, renderTable, type ListFilters } from './parse';
 
 export interface Out {
   line(text: string): Promise<void>;
@@ -86,24 +86,54 @@ export async function printStats(out: Out, s: Stats, json: boolean): Promise<voi
 
 const LIST_COLUMNS = ['id', 'seq', 'table_name', 'op', 'row_id', 'actor', 'committed_at'];
 
+/** One page of the operators' list, and where the filtered set stands. */
+export interface OutboxListPage {
+  items: Record<string, unknown>[];
+  /** The `before` of the next (older) page, or null at the end. */
+  next: number | null;
+  /** The filtered set's size, exact up to OUTBOX_COUNT_CAP; `totalCapped` when there are more. */
+  total: number;
+  totalCapped: boolean;
+}
+
 /**
- * One page of the filtered list (see listQuery: rows and bytes both capped), and the
- * offset of the next page, right after the last change returned, or null at the end.
+ * One page of the filtered list (see listQuery: rows and bytes both capped), the position
+ * of the next page (right below the last change returned), and the filtered set's size,
+ * read in one snapshot with the page so that the two agree.
  */
-export async function listRows(pool: pg.Pool, filters: ListFilters, pageBytes: number): Promise<{ items: Record<string, unknown>[]; nextOffset: number | null }> {
+export async function listRows(pool: pg.Pool, filters: ListFilters, pageBytes: number): Promise<OutboxListPage> {
   const q = listQuery(filters, pageBytes);
-  const { rows } = await pool.query(q.text, q.values);
-  const fetched = rows.length ? Number(rows[0].fetched) : 0;
-  const items = rows.map(({ fetched: _, ...r }) => r);
-  return { items, nextOffset: fetched > items.length ? filters.offset + items.length : null };
+  const c = countQuery(filters);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const { rows } = await client.query(q.text, q.values);
+    const counted = await client.query<{ n: number }>(c.text, c.values);
+    await client.query('COMMIT');
+    const fetched = rows.length ? Number(rows[0].fetched) : 0;
+    const items = rows.map(({ fetched: _, ...r }) => r);
+    const n = counted.rows[0]!.n;
+    return {
+      items,
+      next: fetched > items.length ? Number(items[items.length - 1]!.id) : null,
+      total: Math.min(n, OUTBOX_COUNT_CAP),
+      totalCapped: n > OUTBOX_COUNT_CAP,
+    };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 export async function list(pool: pg.Pool, out: Out, filters: ListFilters, pageBytes: number, json: boolean): Promise<number> {
-  const { items, nextOffset } = await listRows(pool, filters, pageBytes);
+  const { items, next, total, totalCapped } = await listRows(pool, filters, pageBytes);
   if (json) for (const r of items) await out.line(JSON.stringify(r));
   else {
     await out.line(renderTable(items, LIST_COLUMNS));
-    await out.line(`${items.length} change(s)${nextOffset !== null ? ` (more with --offset ${nextOffset})` : ''}`);
+    const of = totalCapped ? `over ${OUTBOX_COUNT_CAP}` : String(total);
+    await out.line(`${items.length} of ${of} change(s)${next !== null ? ` (older ones with --before ${next})` : ''}`);
   }
   return items.length;
 }

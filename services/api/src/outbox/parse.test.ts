@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { diffRows, listQuery, parseDuration, parseRetention, renderTable } from './parse';
+import { countQuery, diffRows, listQuery, OUTBOX_COUNT_CAP, parseDuration, parseRetention, renderTable } from './parse';
 
 describe('parseDuration', () => {
   test.each([
@@ -39,21 +39,33 @@ describe('diffRows', () => {
 });
 
 describe('listQuery', () => {
-  test('no filter: newest first with limit, offset and the byte budget as parameters', () => {
-    const q = listQuery({ limit: 10, offset: 20 }, 1024);
+  test('no filter: newest first with limit and the byte budget as parameters, no offset', () => {
+    const q = listQuery({ limit: 10 }, 1024);
     expect(q.text).not.toMatch(/change_outbox WHERE/);
+    expect(q.text).not.toMatch(/OFFSET/);
     // Sizes are summed over the LIMITed ids and row_bytes; the full rows are joined after.
-    expect(q.text).toMatch(/SELECT id, row_bytes FROM change_outbox\s+ORDER BY id DESC LIMIT \$1 \+ 1 OFFSET \$2\)/);
+    expect(q.text).toMatch(/SELECT id, row_bytes FROM change_outbox\s+ORDER BY id DESC LIMIT \$1 \+ 1\)/);
     expect(q.text).toMatch(/sum\(row_bytes\) OVER w/);
-    expect(q.text).toMatch(/WHERE s\.n <= \$1 AND \(s\.n = 1 OR s\.running <= \$3\)/);
-    expect(q.values).toEqual([10, 20, 1024]);
+    expect(q.text).toMatch(/WHERE s\.n <= \$1 AND \(s\.n = 1 OR s\.running <= \$2\)/);
+    expect(q.values).toEqual([10, 1024]);
+  });
+  test('a page position is a keyset condition on the id', () => {
+    const q = listQuery({ table: 'projects', limit: 5, before: 900 }, 1024);
+    expect(q.text).toMatch(/WHERE table_name = \$1 AND id < \$2\s+ORDER BY id DESC LIMIT \$3 \+ 1\)/);
+    expect(q.values).toEqual(['projects', 900, 5, 1024]);
   });
   test('every filter is a parameter, never text in the SQL', () => {
     const since = new Date('2026-01-01T00:00:00Z');
-    const q = listQuery({ table: "projects'; drop table x; --", op: 'UPDATE', rowId: 'r1', actor: 'alice', fromSeq: 5, toSeq: 9, since, limit: 1, offset: 0 }, 4096);
+    const q = listQuery({ table: "projects'; drop table x; --", op: 'UPDATE', rowId: 'r1', actor: 'alice', fromSeq: 5, toSeq: 9, since, limit: 1 }, 4096);
     expect(q.text).toMatch(/table_name = \$1 AND op = \$2 AND row_id = \$3 AND actor = \$4 AND seq >= \$5 AND seq <= \$6 AND created_at >= \$7/);
     expect(q.text).not.toMatch(/drop table/);
-    expect(q.values).toEqual(["projects'; drop table x; --", 'UPDATE', 'r1', 'alice', 5, 9, since, 1, 0, 4096]);
+    expect(q.values).toEqual(["projects'; drop table x; --", 'UPDATE', 'r1', 'alice', 5, 9, since, 1, 4096]);
+  });
+  test('the count takes the filters but not the position, and stops one past its cap', () => {
+    const q = countQuery({ op: 'DELETE', limit: 5, before: 10 }, 100);
+    expect(q.text).toBe('SELECT count(*)::int AS n FROM (SELECT 1 FROM change_outbox WHERE op = $1 LIMIT $2) c');
+    expect(q.values).toEqual(['DELETE', 101]);
+    expect(countQuery({ limit: 5 }).values).toEqual([OUTBOX_COUNT_CAP + 1]);
   });
 });
 

@@ -50,20 +50,16 @@ export interface ListFilters {
   since?: Date;
   until?: Date;
   limit: number;
-  offset: number;
+  /** The page starts strictly below this change id (the previous page's `next`): a keyset position, so pages hold still while changes arrive. */
+  before?: number;
 }
 
-/**
- * A page of the filtered list, newest first: at most `f.limit` changes and at most
- * `pageBytes` summed over their row_bytes, and always the first one (however large), so
- * that paging makes progress. The sizes are summed over the ids and row_bytes of the
- * LIMITed set alone; only the changes within the budget are read in full. Each row also
- * carries `fetched`, how many the LIMITed set held (up to limit + 1): more than the page
- * returns means there is a next page.
- */
-export function listQuery(f: ListFilters, pageBytes: number): { text: string; values: unknown[] } {
+/** A filtered set is counted up to this many changes; beyond it the total says "at least". */
+export const OUTBOX_COUNT_CAP = 10_000;
+
+/** The filters as SQL conditions, every value a parameter (numbered from `values`' length). */
+function conditions(f: ListFilters, values: unknown[]): string[] {
   const where: string[] = [];
-  const values: unknown[] = [];
   const add = (sql: string, v: unknown) => {
     values.push(v);
     where.push(sql.replace('?', `$${values.length}`));
@@ -76,14 +72,41 @@ export function listQuery(f: ListFilters, pageBytes: number): { text: string; va
   if (f.toSeq !== undefined) add('seq <= ?', f.toSeq);
   if (f.since) add('created_at >= ?', f.since);
   if (f.until) add('created_at < ?', f.until);
-  values.push(f.limit, f.offset, pageBytes);
-  const [limit, offset, bytes] = [values.length - 2, values.length - 1, values.length].map((n) => `$${n}`);
+  if (f.before !== undefined) add('id < ?', f.before);
+  return where;
+}
+
+/**
+ * The size of the filtered set (the page position left out), counted up to `cap` + 1
+ * rows: an outbox of millions is never walked whole for a heading.
+ */
+export function countQuery(f: ListFilters, cap = OUTBOX_COUNT_CAP): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where = conditions({ ...f, before: undefined }, values);
+  values.push(cap + 1);
+  return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM change_outbox ${where.length ? `WHERE ${where.join(' AND ')} ` : ''}LIMIT $${values.length}) c`, values };
+}
+
+/**
+ * A page of the filtered list, newest first: at most `f.limit` changes and at most
+ * `pageBytes` summed over their row_bytes, and always the first one (however large), so
+ * that paging makes progress. The sizes are summed over the ids and row_bytes of the
+ * LIMITed set alone; only the changes within the budget are read in full. Each row also
+ * carries `fetched`, how many the LIMITed set held (up to limit + 1): more than the page
+ * returns means there is a next page, below the page's last id. No offsets: a position
+ * deep in a large outbox costs what the first page does (the primary key's index).
+ */
+export function listQuery(f: ListFilters, pageBytes: number): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where = conditions(f, values);
+  values.push(f.limit, pageBytes);
+  const [limit, bytes] = [values.length - 1, values.length].map((n) => `$${n}`);
   return {
     text: `SELECT c.id, c.seq, c.table_name, c.op, c.row_id, c.actor, c.db_user, c.application_name, c.txid::text AS txid, c.created_at, c.committed_at, c.new_row, c.old_row, s.fetched
            FROM (
              SELECT id, row_number() OVER w AS n, sum(row_bytes) OVER w AS running, count(*) OVER () AS fetched
              FROM (SELECT id, row_bytes FROM change_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                   ORDER BY id DESC LIMIT ${limit} + 1 OFFSET ${offset}) page
+                   ORDER BY id DESC LIMIT ${limit} + 1) page
              WINDOW w AS (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)
            ) s JOIN change_outbox c ON c.id = s.id
            WHERE s.n <= ${limit} AND (s.n = 1 OR s.running <= ${bytes})

@@ -41,8 +41,9 @@ const listQuery = z
     since: when,
     until: when,
     limit: z.coerce.number().int().min(1).max(OUTBOX_PAGE_ROWS).default(50),
-    // Deep offsets make Postgres walk every row before them: narrow by seq or time instead.
-    offset: z.coerce.number().int().min(0).max(100_000).default(0),
+    // A keyset position (the previous page's `page.next`): pages hold still as changes arrive.
+    before: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    offset: z.never({ message: 'offset is no longer supported: page with before=<page.next>' }).optional(),
   })
   .strict();
 
@@ -76,10 +77,10 @@ export function registerOutboxRoutes(
   };
   app.get('/api/outbox', async (request) => {
     const q = parseInput(listQuery, request.query, 'query');
-    // Fewer than `limit` with a nextOffset: the page reached its byte budget.
-    const { items, nextOffset } = await listRows(opts.pool, q, opts.pageBytes);
+    // Fewer than `limit` with a next: the page reached its byte budget.
+    const { items, next, total, totalCapped } = await listRows(opts.pool, q, opts.pageBytes);
     audited(request, q, items.length);
-    return { items, page: { limit: q.limit, offset: q.offset, nextOffset } };
+    return { items, page: { limit: q.limit, next, total, totalCapped } };
   });
   app.get('/api/outbox/stats', async () => stats(opts.pool, opts));
   // The catalog's, so that a table enabled by a migration is offered without a redeploy.
