@@ -142,6 +142,36 @@ async function firstRows(page: Page, what: string): Promise<number> {
   return page.evaluate(() => (window as unknown as BenchWindow).__bench.firstRow!);
 }
 
+/**
+ * Where a load's time went, from the page's own timings: the document, each request that
+ * ended before the first row (its path, from start to end), the DOMContentLoaded event and
+ * the first row, in ms from the navigation's start. Printed beside each sample, so that a
+ * slow first row names what it waited on.
+ */
+async function timeline(page: Page): Promise<string> {
+  const t = await page.evaluate(() => {
+    const first = (window as unknown as BenchWindow).__bench.firstRow ?? performance.now();
+    const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+    const label = (url: string) => {
+      const u = new URL(url);
+      const p = u.pathname.startsWith('/assets/') ? u.pathname.replace(/-[A-Za-z0-9_-]{8}\./, '.') : u.pathname;
+      return u.pathname.startsWith('/api/') ? `${p}${u.search ? '?' : ''}` : p;
+    };
+    const requests = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+      .filter((e) => e.startTime < first && !e.name.startsWith('data:'))
+      .map((e) => ({ name: label(e.name), start: e.startTime, end: e.responseEnd }));
+    return { doc: nav?.responseEnd ?? null, dcl: nav?.domContentLoadedEventEnd ?? null, first, requests };
+  });
+  const r = (n: number) => Math.round(n);
+  const parts = [
+    t.doc === null ? null : `document ${r(t.doc)}`,
+    ...t.requests.map((q) => `${q.name} ${r(q.start)}-${r(q.end)}`),
+    t.dcl === null ? null : `DOMContentLoaded ${r(t.dcl)}`,
+    `first row ${r(t.first)}`,
+  ];
+  return parts.filter((p) => p !== null).join(', ');
+}
+
 /** Until idb-keyval's realtime-cache:* entry holds `id` (the window was persisted). */
 async function waitPersisted(page: Page, id: string, what: string): Promise<void> {
   const until = Date.now() + TIMEOUT;
@@ -193,7 +223,7 @@ async function freshContext(stack: Stack, user: User): Promise<BrowserContext> {
 }
 
 /** Cold, then warm: a fresh context opens the project, its window is persisted, the page reloads. */
-async function coldAndWarm(stack: Stack, user: User, project: ProjectSize, projectId: string, round: number): Promise<LoadSample[]> {
+async function coldAndWarm(stack: Stack, user: User, project: ProjectSize, projectId: string, round: number): Promise<{ samples: LoadSample[]; timelines: { cold: string; warm: string } }> {
   const context = await freshContext(stack, user);
   try {
     const page = await context.newPage();
@@ -201,6 +231,7 @@ async function coldAndWarm(stack: Stack, user: User, project: ProjectSize, proje
     await page.goto(`${stack.base}/#/projects/${projectId}`);
     const cold = await firstRows(page, `${project} project, cold`);
     const coldBytes = traffic.snapshot();
+    const coldTimes = await timeline(page);
     const firstId = (await page.getAttribute(FIRST_ROW, 'data-id'))!;
     await waitPersisted(page, firstId, `${project} project`);
     await page.waitForTimeout(1500); // a save still throttled lands too
@@ -208,11 +239,15 @@ async function coldAndWarm(stack: Stack, user: User, project: ProjectSize, proje
     await page.reload();
     const warm = await firstRows(page, `${project} project, warm`);
     const warmBytes = traffic.snapshot();
+    const warmTimes = await timeline(page);
     await traffic.cdp.detach().catch(() => undefined);
-    return [
-      { project, kind: 'cold', round, msToFirstRows: cold, ...coldBytes },
-      { project, kind: 'warm', round, msToFirstRows: warm, ...warmBytes },
-    ];
+    return {
+      samples: [
+        { project, kind: 'cold', round, msToFirstRows: cold, ...coldBytes },
+        { project, kind: 'warm', round, msToFirstRows: warm, ...warmBytes },
+      ],
+      timelines: { cold: coldTimes, warm: warmTimes },
+    };
   } finally {
     await context.close();
   }
@@ -372,9 +407,11 @@ export async function measureWindows(o: WindowsOptions, progress: (line: string)
       // Each round starts with the other project, so neither always has the warmer machine.
       const order: ProjectSize[] = round % 2 === 0 ? ['small', 'large'] : ['large', 'small'];
       for (const size of order) {
-        const [cold, warm] = await coldAndWarm(stack, user, size, projects[size], round);
+        const { samples: [cold, warm], timelines } = await coldAndWarm(stack, user, size, projects[size], round);
         samples.push(cold!, warm!);
         progress(`  [${at()}] round ${round + 1}/${o.rounds}, ${size} project: first rows cold ${cold!.msToFirstRows.toFixed(0)} ms (${(cold!.httpBytes / 1024).toFixed(1)} kB), warm ${warm!.msToFirstRows.toFixed(0)} ms`);
+        progress(`      cold: ${timelines.cold}`);
+        progress(`      warm: ${timelines.warm}`);
       }
     }
     progress(`  [${at()}] ${o.rate} changes/s to the large project for ${o.seconds} s, its page open and scrolling`);

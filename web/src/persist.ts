@@ -19,6 +19,11 @@ export const persistKey = (userId: string) => `${PERSIST_PREFIX}${userId}`;
 /** IndexedDB as this browser has it (none in some tests and private modes): without it, nothing is persisted. */
 export const canPersist = (): boolean => typeof indexedDB !== 'undefined';
 
+/** Opens idb-keyval's database ahead of its first read (a lookup of nothing); failures are the restore's to report. */
+export function openPersistStore(): void {
+  if (canPersist()) void get('realtime-open').catch(() => undefined);
+}
+
 /** Each user's open persisters: closed on sign-out, so that a save still pending writes nothing. */
 const open = new Map<string, Set<{ closed: boolean }>>();
 

@@ -285,7 +285,6 @@ function useProjectAccess(id: string): Access {
 export function ProjectPage({ id }: { id: string }) {
   const access = useProjectAccess(id);
   const role = useRole(id);
-  if (access.state === 'loading') return <p className="muted">Loading…</p>;
   if (access.state === 'error') return <p className="error">Could not load this project: {access.message}</p>;
   if (access.state === 'gone') {
     return (
@@ -297,9 +296,20 @@ export function ProjectPage({ id }: { id: string }) {
     );
   }
   const canWrite = can(role, 'write');
+  // The lists mount while the project's own row is still on its way: their first pages
+  // are read beside it rather than after it (the role comes from the session already).
   return (
     <>
-      <ProjectHeader project={access.project} role={role} mark={access.mark} />
+      {access.state === 'visible' ? (
+        <ProjectHeader project={access.project} role={role} mark={access.mark} />
+      ) : (
+        <div className="page-head">
+          <div>
+            <a href="#/" className="muted small">← Projects</a>
+            <h1 className="muted" aria-busy="true">Loading…</h1>
+          </div>
+        </div>
+      )}
       <Jobs projectId={id} canWrite={canWrite} />
       <div className="grid">
         <Results projectId={id} />
