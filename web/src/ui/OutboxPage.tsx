@@ -170,7 +170,7 @@ export function OutboxPage() {
                 columns={6}
                 row={(r, index, measure) => (
                   // A row opens its history by click, Enter or Space: every row is reachable by keyboard.
-                  <tr key={r.id} ref={measure} data-index={index} data-key={r.id} aria-rowindex={index + 2} className="clickable" tabIndex={0} onClick={() => open(r)} onKeyDown={onKey(r)} data-testid="change">
+                  <tr key={r.id} ref={measure} data-index={index} data-key={r.id} data-id={r.id} aria-rowindex={index + 2} className="clickable" tabIndex={0} onClick={() => open(r)} onKeyDown={onKey(r)} data-testid="change">
                     <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
                     <td>{r.table_name}</td>
                     <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
