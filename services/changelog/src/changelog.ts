@@ -33,7 +33,12 @@ export interface ReadOptions {
 
 type Client = ReturnType<typeof makeClient>;
 
-function makeClient(url: string) {
+/**
+ * One connection. `wasReady` says whether it ever reached Redis: a first connect that
+ * fails rejects connect() at once (a process must not hang at start on a wrong URL);
+ * a connection lost later retries for as long as it takes.
+ */
+function makeClient(url: string, wasReady: () => boolean) {
   return createClient({
     url,
     // RESP2: stream replies as plain arrays and objects, the shapes decodeEntry reads.
@@ -41,7 +46,9 @@ function makeClient(url: string) {
     // A command while Redis is away fails at once (and names the URL) instead of waiting
     // in a queue for a server that may not come back; the connection keeps reconnecting.
     disableOfflineQueue: true,
-    socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    socket: {
+      reconnectStrategy: (retries: number, cause: Error) => (wasReady() ? Math.min(50 * 2 ** retries, 2000) : cause),
+    },
   });
 }
 
@@ -76,10 +83,12 @@ export class ChangeLog {
     this.retention = checkRetention(opts.retention);
     this.url = redactUrl(opts.url);
     this.log = opts.log.child({ component: 'changelog' });
-    this.main = makeClient(opts.url);
-    this.reader = this.main.duplicate();
-    this.watch(this.main, 'commands');
-    this.watch(this.reader, 'reads');
+    const main = { ready: false };
+    const reader = { ready: false };
+    this.main = makeClient(opts.url, () => main.ready);
+    this.reader = makeClient(opts.url, () => reader.ready);
+    this.watch(this.main, 'commands', main);
+    this.watch(this.reader, 'reads', reader);
   }
 
   /** The stream key of an epoch: `<prefix>:log:<epoch>`. */
@@ -89,14 +98,16 @@ export class ChangeLog {
 
   // A lost connection is one warning and one line when it is back, not a line per retry;
   // the listener is also what keeps node-redis's 'error' events from crashing the process.
-  private watch(client: Client, role: string): void {
+  private watch(client: Client, role: string, state: { ready: boolean }): void {
     let lost = false;
     client.on('error', (err: unknown) => {
-      if (this.closing || lost) return;
+      // Before the first 'ready' the error is connect()'s to report, not a loss.
+      if (this.closing || lost || !state.ready) return;
       lost = true;
       this.log.warn({ err, url: this.url, connection: role }, 'lost Redis; reconnecting');
     });
     client.on('ready', () => {
+      state.ready = true;
       if (!lost) return;
       lost = false;
       this.log.info({ url: this.url, connection: role }, 'Redis is back');
@@ -112,10 +123,17 @@ export class ChangeLog {
     }
   }
 
+  /** Connects both connections; rejects (naming the URL) if Redis does not answer the first try. */
   async connect(): Promise<void> {
     await this.run('connect', async () => {
-      await this.main.connect();
-      await this.reader.connect();
+      try {
+        await this.main.connect();
+        await this.reader.connect();
+      } catch (err) {
+        this.main.destroy();
+        this.reader.destroy();
+        throw err;
+      }
     });
     this.log.debug({ url: this.url, prefix: this.prefix }, 'connected');
   }
