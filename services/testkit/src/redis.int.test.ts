@@ -1,7 +1,7 @@
 // The harness against Debian's real redis-server: start, freeze, kill, restart on the
 // same port empty, stop, and no server left behind by a test process that ends or dies.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,12 @@ function command(port: number, ...args: string[]): Promise<string> {
       resolve(got.slice(0, got.indexOf('\r\n')));
     });
   });
+}
+
+/** The process state letter from /proc (T: stopped by a signal). */
+function state(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
 function pidAlive(pid: number): boolean {
@@ -65,11 +71,13 @@ describe('startRedis', () => {
     const r = await start();
     await r.pause();
     expect(r.running).toBe(true);
+    expect(state(r.pid)).toBe('T');
     let answered = false;
     const pong = ping(r.port, 60_000).then((v) => (answered = v));
     // A stopped process cannot answer: the PING is still waiting when it resumes.
     expect(answered).toBe(false);
     await r.resume();
+    expect(state(r.pid)).not.toBe('T');
     expect(await pong).toBe(true);
   });
 
