@@ -2,7 +2,15 @@
 // reads the stamped outbox by seq after each wake-up (the replicator's NOTIFY, or its
 // in-process callback, whose rows are used directly when they follow on), plus a
 // safety poll. Only a contiguous run of seqs is handed on: batches commit in order.
+//
+// With a shared change log (Redis Streams, REDIS_URL), the log is the feed: a blocking
+// read from the feed's position. Postgres is then read only for what the log does not
+// bring: a gap (a log started after the position, trimmed, or emptied), or a head the
+// log has not delivered within `logLagMs` of the outbox showing it (a paused or lagging
+// Redis). A NOTIFY or a poll then costs one head lookup, not a read of rows, so G
+// gateways on one log read the outbox about as much as one.
 import pg from 'pg';
+import client from 'prom-client';
 import { HEAD_SQL, STAMPED_CHANNEL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type StampedChange } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
 
@@ -24,6 +32,24 @@ export interface FeedChange {
 
 export type FeedListener = (batch: FeedChange[]) => void;
 
+/** A stamped change as the shared log holds it (`LogChange` of @realtime/changelog). */
+export type LoggedChange = Omit<FeedChange, 'fedAt'>;
+
+/**
+ * The shared change log as the feed reads it (`ChangeLog` of @realtime/changelog): the key
+ * of the current history's stream, and a blocking read after a seq.
+ */
+export interface LogSource {
+  current(): Promise<string | null>;
+  read(key: string, afterSeq: number, opts: { blockMs: number; count: number }): Promise<LoggedChange[]>;
+}
+
+/** Where the feed's batches came from: the shared log, the outbox, or a replicator in this process. */
+export type FeedSource = 'log' | 'postgres' | 'process';
+
+const feedChanges = new client.Counter({ name: 'realtime_feed_changes_total', help: 'Changes handed on by the live feed, by where they came from (log: the shared Redis log; postgres: read from the outbox; process: a replicator in this process).', labelNames: ['source'] });
+const feedFallbacks = new client.Counter({ name: 'realtime_feed_log_fallbacks_total', help: 'Reads of the outbox because the shared log had a gap or had not delivered what the outbox showed (lag), by reason.', labelNames: ['reason'] });
+
 /**
  * A source of stamped changes in the same process (a replicator on this thread or in a
  * worker): every stamped batch in seq order, with the head it reaches. The replicator
@@ -40,6 +66,12 @@ export interface FeedOptions {
   log: Logger;
   /** In the same process as the replicator (on this thread or a worker): take its rows without a database round trip. */
   replicator?: StampSource;
+  /** The shared change log: the live feed comes from it, Postgres fills what it lacks. */
+  changeLog?: LogSource;
+  /** How long the log may trail the outbox's head before the outbox is read instead (default 500 ms). */
+  logLagMs?: number;
+  /** How long one blocking read of the log waits (default 1000 ms): also how often `current` is looked up. */
+  logBlockMs?: number;
   pollMs?: number;
   pageSize?: number;
 }
@@ -81,9 +113,25 @@ export class Feed {
   private stopped = false;
   private detach: (() => void) | null = null;
   private readonly log: Logger;
+  /** The shared log answers and follows on: NOTIFYs and polls look at the head instead of reading rows. */
+  private logUp = false;
+  private logLoop: Promise<void> | null = null;
+  /** The highest head the outbox was seen at that the feed has not handed on yet, and since when. */
+  private owed: { head: number; timer: NodeJS.Timeout } | null = null;
+  private readonly batchesBySource: Record<FeedSource, number> = { log: 0, postgres: 0, process: 0 };
 
   constructor(private readonly opts: FeedOptions) {
     this.log = opts.log.child({ component: 'feed' });
+  }
+
+  /** Whether the shared log is the feed right now (false without one, or while it is away). */
+  get onLog(): boolean {
+    return this.logUp;
+  }
+
+  /** Batches handed on, by where they came from. */
+  get sources(): Readonly<Record<FeedSource, number>> {
+    return this.batchesBySource;
   }
 
   /** The highest seq handed to listeners. */
@@ -124,14 +172,18 @@ export class Feed {
       this.detach = this.opts.replicator.onStamped((changes) => this.fromProcess(changes));
     }
     await this.listen().catch((err: unknown) => this.log.warn({ err }, 'could not LISTEN for stamps; polling until it works'));
-    this.timer = setInterval(() => this.wake(), this.opts.pollMs ?? 1000);
+    this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 1000);
     this.timer.unref();
+    if (this.opts.changeLog) this.logLoop = this.followLog(this.opts.changeLog);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.detach?.();
     if (this.timer) clearInterval(this.timer);
+    if (this.owed) clearTimeout(this.owed.timer);
+    // A blocking read returns within logBlockMs (or at once when the log is closed).
+    await this.logLoop;
     await this.running;
     const l = this.listener;
     this.listener = null;
@@ -168,7 +220,8 @@ export class Feed {
       onNotify: (payload) => {
         const head = Number(payload);
         if (Number.isFinite(head) && head > 0 && head <= this.head) return;
-        this.wake();
+        if (this.logUp && Number.isFinite(head) && head > 0) this.expect(head);
+        else this.wake();
       },
       onLost: (err, lost) => {
         this.log.warn({ err }, 'LISTEN connection lost; the safety poll covers until it is back');
@@ -177,6 +230,101 @@ export class Feed {
     });
     this.listener = c;
     this.wake();
+  }
+
+  /** The safety poll: with the log up, a look at the head (one row); without, a read. */
+  private poll(): void {
+    if (this.stopped) return;
+    if (!this.logUp) {
+      this.wake();
+      return;
+    }
+    if (!this.listener && !this.opts.replicator) void this.listen().catch(() => undefined);
+    void this.opts.pool
+      .query<{ head: string | null }>(`SELECT ${HEAD_SQL} AS head`)
+      .then(({ rows }) => this.expect(Number(rows[0]?.head ?? 0)))
+      .catch((err: unknown) => this.log.warn({ err }, 'looking up the outbox head failed; the next poll retries'));
+  }
+
+  /**
+   * The outbox shows `head`: the log has `logLagMs` to deliver up to it, after which the
+   * outbox is read (a paused or lagging Redis delays changes by that much, never more).
+   */
+  private expect(head: number): void {
+    if (head <= this.head || this.stopped) return;
+    if (!this.logUp) {
+      this.wake();
+      return;
+    }
+    if (this.owed) {
+      this.owed.head = Math.max(this.owed.head, head);
+      return;
+    }
+    const owed = {
+      head,
+      timer: setTimeout(() => {
+        if (this.owed === owed) this.owed = null;
+        if (this.head < owed.head && !this.stopped) {
+          feedFallbacks.inc({ reason: 'lag' });
+          this.wake();
+        }
+      }, this.opts.logLagMs ?? 500),
+    };
+    owed.timer.unref();
+    this.owed = owed;
+  }
+
+  /** Reads the log from the feed's position for as long as the feed runs; the outbox covers while it is away. */
+  private async followLog(changeLog: LogSource): Promise<void> {
+    const blockMs = this.opts.logBlockMs ?? 1000;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const key = await changeLog.current();
+        if (this.stopped) return;
+        if (key === null) {
+          // No history in the log yet (a Redis just started, or emptied): the outbox feeds.
+          this.setLogUp(false, 'the change log has no current stream yet');
+          await this.pause(blockMs);
+          continue;
+        }
+        const changes = await changeLog.read(key, this.head, { blockMs, count: this.opts.pageSize ?? 2000 });
+        if (failures > 0) this.log.info({ key }, 'the change log answers again: the live feed comes from it');
+        failures = 0;
+        this.setLogUp(true);
+        if (changes.length > 0) this.fromLog(changes);
+      } catch (err) {
+        if (this.stopped) return;
+        if (failures++ === 0) this.log.warn({ err }, 'the change log is unreachable: the live feed reads the outbox until it is back');
+        this.setLogUp(false, 'unreachable');
+        await this.pause(Math.min(100 * 2 ** failures, 2000));
+      }
+    }
+  }
+
+  private setLogUp(up: boolean, why?: string): void {
+    if (this.logUp === up) return;
+    this.logUp = up;
+    // Back to the outbox: whatever the log owed is read now.
+    if (!up) {
+      this.log.debug({ why }, 'live feed from the outbox');
+      this.wake();
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  }
+
+  private fromLog(changes: LoggedChange[]): void {
+    const first = changes[0]!;
+    if (first.seq > this.head + 1) {
+      // The log starts after the position (trimmed, emptied, or a new stream): the gap from the outbox.
+      feedFallbacks.inc({ reason: 'gap' });
+      this.wake();
+      return;
+    }
+    this.emit(changes as FeedChange[], 'log');
   }
 
   private fromProcess(changes: StampedChange[]): void {
@@ -190,16 +338,19 @@ export class Feed {
     }
     this.emit(
       changes.map((c) => ({ seq: c.seq, table: c.table, op: c.op, newRow: c.newRow, oldRow: c.oldRow, txid: c.txid, committedAt: c.committedAt, rowBytes: c.rowBytes, fp: c.fp })),
+      'process',
     );
     // A change the replicator could not hand over (its worker thread could not clone it)
     // leaves a gap inside the batch: what follows it is read from the outbox.
     if (changes[changes.length - 1]!.seq > this.head) this.wake();
   }
 
-  private emit(batch: FeedChange[]): void {
+  private emit(batch: FeedChange[], source: FeedSource): void {
     const contiguous = followOn(batch, this.head);
     if (contiguous.length === 0) return;
     this.head = contiguous[contiguous.length - 1]!.seq;
+    this.batchesBySource[source]++;
+    feedChanges.inc({ source }, contiguous.length);
     const now = Date.now();
     for (const c of contiguous) c.fedAt = now;
     for (const fn of this.listeners) {
@@ -216,7 +367,7 @@ export class Feed {
     for (;;) {
       const { rows } = await this.opts.pool.query(`SELECT ${COLUMNS} FROM change_outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, [this.head, limit]);
       const before = this.head;
-      this.emit(rows.map(toFeedChange));
+      this.emit(rows.map(toFeedChange), 'postgres');
       if (rows.length < limit || this.head === before || this.stopped) return;
     }
   }

@@ -1,11 +1,12 @@
 // The gateway as a service of a process: its live feed, its channel catalog and the
 // Socket.IO server on the process's HTTP server, built at start and stopped together.
-// Several run against one database; each reads the stamped outbox itself.
+// Several run against one database; each reads the stamped outbox itself, or, with a
+// shared change log, the log, and the outbox only for what the log lacks.
 import type { Server as HttpServer } from 'node:http';
 import type pg from 'pg';
 import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runtime';
 import { ChannelCatalog } from './channels';
-import { Feed, type StampSource } from './feed';
+import { Feed, type LogSource, type StampSource } from './feed';
 import { Gateway } from './gateway';
 import { gatewayHeartbeat, gatewayLimits, type GatewaySettings } from './env';
 
@@ -25,6 +26,8 @@ export interface GatewayServiceOptions {
   secret: Uint8Array;
   /** A replicator in this process: its batches reach the feed without a database round trip. */
   source?: StampSource;
+  /** The shared change log (REDIS_URL): the live feed comes from it; the outbox fills what it lacks. */
+  changeLog?: LogSource;
 }
 
 export class GatewayService implements Service {
@@ -36,7 +39,7 @@ export class GatewayService implements Service {
 
   async start(): Promise<void> {
     const { opts } = this;
-    const feed = new Feed({ pool: opts.feedPool, directUrl: opts.directUrl, log: opts.log, replicator: opts.source });
+    const feed = new Feed({ pool: opts.feedPool, directUrl: opts.directUrl, log: opts.log, replicator: opts.source, changeLog: opts.changeLog });
     this.feed = feed;
     const gateway = new Gateway({
       httpServer: opts.httpServer,
