@@ -1,6 +1,7 @@
-// From validated environment to the replicator's settings.
+// From validated environment to the replicator's settings, and to its change log.
 import type { Logger } from '@realtime/runtime';
-import type { ReplicatorSettings } from './env';
+import { ChangeLog } from '@realtime/changelog';
+import type { ChangelogSettings, ReplicatorSettings } from './env';
 import type { ReplicatorConfig } from './replicator';
 
 export function replicatorConfig(env: ReplicatorSettings, directUrl: string, log: Logger): ReplicatorConfig {
@@ -16,4 +17,13 @@ export function replicatorConfig(env: ReplicatorSettings, directUrl: string, log
     walRetryMs: env.WAL_RETRY_MS,
     log,
   };
+}
+
+/**
+ * The change log the leader appends to, from CHANGELOG_*; null without REDIS_URL (no log).
+ * Not connected yet: the appender connects when it starts.
+ */
+export function changelogFromEnv(env: ChangelogSettings, log: Logger): ChangeLog | null {
+  if (env.REDIS_URL === undefined) return null;
+  return new ChangeLog({ url: env.REDIS_URL, prefix: env.CHANGELOG_PREFIX, retention: { maxLen: env.CHANGELOG_MAX_ENTRIES, minAgeMs: env.CHANGELOG_RETENTION }, log });
 }
