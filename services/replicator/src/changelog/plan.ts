@@ -76,8 +76,8 @@ export function decideReconcile(i: ReconcileInput): ReconcileDecision {
     if (i.aheadForMs < i.aheadGraceMs) return { kind: 'ahead' };
     return { kind: 'new-epoch', reason: `the stream ends at seq ${last.seq}, beyond the outbox head ${head}` };
   }
-  if (i.rowFp === null) return { kind: 'new-epoch', reason: `the outbox has no row stamped ${last.seq}, the stream's last seq (another database, a restore, or pruned)` };
-  if (i.rowFp !== last.fp) return { kind: 'new-epoch', reason: `the outbox row stamped ${last.seq} has fingerprint ${i.rowFp}, the stream's ${last.fp} (another history)` };
+  if (i.rowFp === null) return { kind: 'new-epoch', reason: `the outbox has no row at seq ${last.seq}, the stream's last (another database, a restore, or pruned)` };
+  if (i.rowFp !== last.fp) return { kind: 'new-epoch', reason: `the outbox row at seq ${last.seq} has fingerprint ${i.rowFp}, the stream's ${last.fp} (another history)` };
   if (last.seq === head) return { kind: 'same' };
   return { kind: 'fill', after: last.seq, to: head };
 }
