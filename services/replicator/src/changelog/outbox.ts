@@ -28,11 +28,11 @@ interface Row {
   fp_input: string;
 }
 
-/** Up to `limit` stamped changes with seq in (after, upTo], in seq order. */
+/** Up to `limit` stamped changes with seq in (after, upTo], in seq order (the bigint's, not the text column's). */
 export async function stampedBetween(pool: pg.Pool, after: number, upTo: number, limit: number): Promise<LogChange[]> {
   const { rows } = await pool.query<Row>(
     `SELECT seq::text AS seq, table_name, op, new_row, old_row, txid::text AS txid, committed_at, row_bytes, ${fingerprintInputSql()} AS fp_input
-     FROM change_outbox WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3`,
+     FROM change_outbox c WHERE c.seq > $1 AND c.seq <= $2 ORDER BY c.seq LIMIT $3`,
     [after, upTo, limit],
   );
   return rows.map((r) => ({
