@@ -67,6 +67,7 @@ export class ChangeLogAppender implements Service {
   private queue: LogChange[] = [];
   private needReconcile = true;
   private opened = false;
+  private connecting: Promise<void> | null = null;
   private state: 'starting' | 'up' | 'down' = 'starting';
   private key: string | null = null;
   private lastSeq: number | null = null;
@@ -114,11 +115,20 @@ export class ChangeLogAppender implements Service {
     this.unsubscribe?.();
     if (this.timer) clearInterval(this.timer);
     this.poke();
-    await this.loop;
+    // Bounded: a frozen Redis must not hold up the process's stop (its sockets end with it).
+    await this.bounded('the append loop', this.loop ?? Promise.resolve());
     if (this.queue.length > 0 && this.state === 'up' && this.key !== null) {
       await this.appendBatch(this.takeQueue()).catch((err: unknown) => this.log.warn({ err }, 'could not append the last stamped changes at stop; a leader reconciles them from the outbox'));
     }
-    await this.opts.changelog.close();
+    await this.bounded('closing the change log', this.opts.changelog.close());
+  }
+
+  private async bounded(what: string, p: Promise<unknown>): Promise<void> {
+    try {
+      await this.timed(what, p);
+    } catch (err) {
+      this.log.warn({ err }, `${what} did not end in time at stop; going on without it`);
+    }
   }
 
   /** Always healthy: the log is a copy, and stamping goes on without it. `/status` shows its state. */
@@ -179,7 +189,13 @@ export class ChangeLogAppender implements Service {
     while (!this.stopping) {
       try {
         if (!this.opened) {
-          await this.opts.changelog.connect();
+          // One connect in flight at a time: one that outlives its timeout (a frozen Redis)
+          // is waited for again, never started twice on the same connections.
+          this.connecting ??= this.opts.changelog.connect().catch((err: unknown) => {
+            this.connecting = null;
+            throw err;
+          });
+          await this.timed('connect', this.connecting);
           this.opened = true;
         }
         if (this.needReconcile) {
@@ -208,7 +224,7 @@ export class ChangeLogAppender implements Service {
   /** A Redis command bounded in time: a frozen Redis leaves it unanswered, not failed. */
   private timed<T>(op: string, p: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LogTimeoutError(`change log: ${op} did not answer within ${this.opTimeoutMs} ms`)), this.opTimeoutMs);
+      const timer = setTimeout(() => reject(new LogTimeoutError(`change log: ${op} did not answer within ${this.opTimeoutMs} ms: is Redis frozen or overloaded?`)), this.opTimeoutMs);
       p.then(
         (v) => {
           clearTimeout(timer);
@@ -333,15 +349,19 @@ export class ChangeLogAppender implements Service {
 
   /** A coalesced run of stamped batches, in dense runs; a run after a gap waits for the gap's fill. */
   private async appendBatch(batch: LogChange[]): Promise<void> {
+    if (this.key === null) {
+      // No history chosen yet (the first batch of a new leader): reconcile first, then
+      // these, so a fresh log starts with the first batch even if its stamp has not
+      // committed when the reconcile reads the head. Not leading, it is the leader's to do.
+      this.needReconcile = true;
+      if (this.isLeader()) this.queue = batch.concat(this.queue);
+      return;
+    }
     for (const whole of denseRuns(batch)) {
       for (let i = 0; i < whole.length; i += this.maxAppend) {
         const run = whole.slice(i, i + this.maxAppend);
         const key = this.key;
-        if (key === null) {
-          // No history chosen yet: the reconcile comes first; it and the next batches bring what is dropped here.
-          this.needReconcile = true;
-          return;
-        }
+        if (key === null) return;
         let r = await this.append(key, run);
         if (r.gapAfter !== null) {
           if (!(await this.fill(key, r.gapAfter, run[0]!.seq - 1, false))) {
