@@ -25,5 +25,9 @@ export function replicatorConfig(env: ReplicatorSettings, directUrl: string, log
  */
 export function changelogFromEnv(env: ChangelogSettings, log: Logger): ChangeLog | null {
   if (env.REDIS_URL === undefined) return null;
-  return new ChangeLog({ url: env.REDIS_URL, prefix: env.CHANGELOG_PREFIX, retention: { maxLen: env.CHANGELOG_MAX_ENTRIES, minAgeMs: env.CHANGELOG_RETENTION }, log });
+  // The appender says once that the log is lost and once that it is back, for both of the
+  // log's connections and for a Redis that is frozen rather than gone; the log's own
+  // per-connection lines would repeat it, so only its errors are kept.
+  const quiet = log.child({}, { level: 'error' });
+  return new ChangeLog({ url: env.REDIS_URL, prefix: env.CHANGELOG_PREFIX, retention: { maxLen: env.CHANGELOG_MAX_ENTRIES, minAgeMs: env.CHANGELOG_RETENTION }, log: quiet });
 }
