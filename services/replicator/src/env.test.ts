@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { EnvError } from '@realtime/runtime';
-import { loadReplicatorEnv } from './env';
+import { durationMs, loadReplicatorEnv } from './env';
 
 describe('loadReplicatorEnv', () => {
   test('defaults', () => {
@@ -15,7 +15,34 @@ describe('loadReplicatorEnv', () => {
       WAL_RETRY_MS: 10_000,
       PORT: 3000,
       DEMO: '1',
+      CHANGELOG_RETENTION: 3_600_000,
+      CHANGELOG_MAX_ENTRIES: 100_000,
+      CHANGELOG_PREFIX: 'realtime',
     });
+    expect(loadReplicatorEnv({}).REDIS_URL, 'no REDIS_URL: no change log').toBeUndefined();
+    expect(loadReplicatorEnv({ REDIS_URL: '' }).REDIS_URL, 'an empty value is no value').toBeUndefined();
+  });
+
+  test.each([
+    ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+    ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
+  ])('REDIS_URL=%s is taken', (value, want) => {
+    expect(loadReplicatorEnv({ REDIS_URL: value }).REDIS_URL).toBe(want);
+  });
+
+  test.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['1h', 3_600_000],
+    ['2d', 172_800_000],
+    ['0s', 0],
+    ['1 h', 3_600_000],
+    ['1', null],
+    ['1w', null],
+    ['an hour', null],
+    ['400d', null],
+  ])('durationMs(%j)', (text, want) => {
+    expect(durationMs(text)).toBe(want);
   });
 
   test.each([
@@ -31,6 +58,12 @@ describe('loadReplicatorEnv', () => {
     ['PORT', '70000', /PORT/],
     ['DEMO', 'yes', /DEMO/],
     ['DATABASE_URL_DIRECT', 'http://x', /DATABASE_URL_DIRECT/],
+    ['REDIS_URL', 'http://cache:6379', /REDIS_URL: a redis:\/\/ or rediss:\/\/ URL.*leave it unset/],
+    ['REDIS_URL', 'cache:6379', /REDIS_URL: a redis:\/\/ or rediss:\/\/ URL/],
+    ['REDIS_URL', 'redis://', /REDIS_URL/],
+    ['CHANGELOG_RETENTION', '1 hour', /CHANGELOG_RETENTION: not a duration: "1 hour" \(a number and a unit/],
+    ['CHANGELOG_MAX_ENTRIES', '0', /CHANGELOG_MAX_ENTRIES/],
+    ['CHANGELOG_PREFIX', 'has space', /CHANGELOG_PREFIX: up to 64 letters/],
   ])('%s=%s is refused, naming the variable', (name, value, message) => {
     expect(() => loadReplicatorEnv({ [name]: value })).toThrow(EnvError);
     expect(() => loadReplicatorEnv({ [name]: value })).toThrow(message);

@@ -1,12 +1,14 @@
 // `npm run replicator`: the replicator alone, against DATABASE_URL (or its own login,
 // DATABASE_URL_REPLICATOR), with /healthz, and /status and /metrics behind METRICS_TOKEN.
 // It migrates first when it holds the owner's URL, seeds demo data (DEMO=1), and stamps
-// as leader or waits as standby. SIGTERM or Ctrl-C stops it in reverse order.
+// as leader or waits as standby; with REDIS_URL, the leader also appends every stamped
+// change to the shared change log. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
 import { namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
-import { replicatorConfig } from './config';
+import { changelogFromEnv, replicatorConfig } from './config';
+import { ChangeLogAppender } from './changelog/appender';
 import { replicatorService } from './service';
 
 const env: ReplicatorEnv = loadEnvOrExit(() => loadReplicatorEnv());
@@ -21,11 +23,14 @@ async function main(): Promise<() => Promise<void>> {
   registerDatabaseGauges(pool);
   // On this thread: the process has nothing else to do.
   const replicator = replicatorService(replicatorConfig(env, db.logins.replicator.directUrl, log), { thread: false });
+  const changelog = changelogFromEnv(env, log);
+  const appender = changelog ? new ChangeLogAppender({ replicator: replicator.replicator, pool, changelog, log }) : null;
   const http = buildHttp({
     log,
-    health: () => processHealth(migrated, [replicator]),
+    health: () => processHealth(migrated, appender ? [appender, replicator] : [replicator]),
     status: async () => ({
       process: replicator.status(),
+      ...(appender ? { changelog: appender.status() } : {}),
       gateway: null,
       database: await readStatus(pool).catch((err: unknown) => ({ error: (err as Error).message })),
     }),
@@ -38,7 +43,9 @@ async function main(): Promise<() => Promise<void>> {
   migrated = true;
   await namingStartupRefusal(db.logins.replicator.variable ?? 'DATABASE_URL', () => warnIfPrivileged(pool, 'replicator', db.logins.replicator.url, log));
   if (env.DEMO === '1') await seedIfEmpty(db.url, log);
-  const stopServices = await startServices([replicator], log);
+  // The appender before the replicator: subscribed before the first stamped batch, and
+  // stopped after the last one (services stop in reverse order).
+  const stopServices = await startServices(appender ? [appender, replicator] : [replicator], log);
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port }, 'ready');
   process.stdout.write(

@@ -1,7 +1,8 @@
-// The import arrows follow the architecture: the replicator, the gateway and the API
-// import only from runtime, db, protocol and auth, never from each other; only the
-// composition roots (server, bench, chaos) and tests bring parts together. Read from
-// every package.json and every import of the three parts' sources.
+// The import arrows follow the architecture: the replicator imports only from runtime,
+// db, protocol and changelog; the gateway and the API only from runtime, db, protocol and
+// auth; none from another; only the composition roots (server, bench, chaos) and tests
+// bring parts together. Read from every package.json and every import of the three
+// parts' sources.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,11 @@ import { describe, expect, test } from 'vitest';
 
 const services = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PARTS = ['replicator', 'gateway', 'api'] as const;
-const ALLOWED = new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth']);
+const ALLOWED: Record<(typeof PARTS)[number], Set<string>> = {
+  replicator: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/changelog']),
+  gateway: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth']),
+  api: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth']),
+};
 
 /** The @realtime package an import specifier names, or null for anything else. */
 function realtimePackage(specifier: string): string | null {
@@ -27,12 +32,12 @@ function specifiers(source: string): string[] {
 }
 
 /** The offences of one part: `file: specifier` for each import of a sibling or a package above it. */
-function offences(part: string, files: { file: string; source: string }[]): string[] {
+function offences(part: (typeof PARTS)[number], files: { file: string; source: string }[]): string[] {
   const out: string[] = [];
   for (const { file, source } of files) {
     for (const spec of specifiers(source)) {
       const pkg = realtimePackage(spec);
-      if (pkg && pkg !== `@realtime/${part}` && !ALLOWED.has(pkg)) out.push(`${file}: imports ${spec}`);
+      if (pkg && pkg !== `@realtime/${part}` && !ALLOWED[part].has(pkg)) out.push(`${file}: imports ${spec}`);
     }
   }
   return out;
@@ -62,6 +67,13 @@ describe('specifiers', () => {
   });
 });
 
+test('each part has its own list: the replicator may import the change log but not auth, the gateway not the change log', () => {
+  expect(offences('replicator', [{ file: 'services/replicator/src/x.ts', source: `import { ChangeLog } from '@realtime/changelog';\nimport { sign } from '@realtime/auth';` }])).toEqual([
+    'services/replicator/src/x.ts: imports @realtime/auth',
+  ]);
+  expect(offences('gateway', [{ file: 'services/gateway/src/x.ts', source: `import { ChangeLog } from '@realtime/changelog';` }])).toEqual(['services/gateway/src/x.ts: imports @realtime/changelog']);
+});
+
 test('an import of a sibling is named with its file', () => {
   expect(offences('api', [{ file: 'services/api/src/x.ts', source: `import { Gateway } from '@realtime/gateway';\nimport { createLogger } from '@realtime/runtime';` }])).toEqual([
     'services/api/src/x.ts: imports @realtime/gateway',
@@ -78,7 +90,7 @@ describe.each(PARTS)('%s', (part) => {
 
   test('its package.json depends on no sibling (tests may, as devDependencies)', () => {
     const pkg = JSON.parse(readFileSync(path.join(services, part, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
-    const wrong = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@realtime/') && !ALLOWED.has(d));
+    const wrong = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@realtime/') && !ALLOWED[part].has(d));
     expect(wrong, `move these to devDependencies or out of ${part}`).toEqual([]);
   });
 });

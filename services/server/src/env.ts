@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { dbEnv, demoEnv } from '@realtime/db';
 import { httpLimitsEnv, listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
-import { replicatorEnv } from '@realtime/replicator';
+import { changelogEnv, replicatorEnv } from '@realtime/replicator';
 import { checkHeartbeat, gatewayEnv } from '@realtime/gateway';
 import { apiEnv, checkOidc } from '@realtime/api';
 
@@ -17,6 +17,7 @@ export const serverEnvSchema = z
     ...httpLimitsEnv,
     ...realtimeSecretEnv,
     ...replicatorEnv,
+    ...changelogEnv,
     ...gatewayEnv,
     ...apiEnv,
     /** 1: the replicator runs in this process; 0: beside a separate one (npm run replicator). */

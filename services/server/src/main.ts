@@ -1,14 +1,15 @@
 // `npm start`: the whole stream in one process. Database (embedded unless DATABASE_URL is
 // set), migrations, demo data (DEMO=1), the replicator in a worker thread (REPLICATOR=1;
 // 0 beside a separate `npm run replicator`), and on one HTTP server on PORT the API at
-// /api, the gateway at /ws, the web app, /healthz and /status. The parts are the same
-// services `npm run api`, `npm run gateway` and `npm run replicator` run alone. SIGTERM
-// or Ctrl-C stops them in reverse order.
+// /api, the gateway at /ws, the web app, /healthz and /status. With REDIS_URL (and the
+// replicator here) the leader's stamped changes also go to the shared change log. The
+// parts are the same services `npm run api`, `npm run gateway` and `npm run replicator`
+// run alone. SIGTERM or Ctrl-C stops them in reverse order.
 import path from 'node:path';
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, repoRoot, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool, type Service as Login } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices, type Service } from '@realtime/runtime';
-import { replicatorConfig, replicatorService } from '@realtime/replicator';
+import { ChangeLogAppender, changelogFromEnv, replicatorConfig, replicatorService } from '@realtime/replicator';
 import { GatewayService } from '@realtime/gateway';
 import { ApiService, demoUsersFile, seedDemo } from '@realtime/api';
 import { loadServerEnv, type ServerEnv } from './env';
@@ -37,6 +38,12 @@ async function main(): Promise<() => Promise<void>> {
   // In a worker thread (REPLICATOR_THREAD=0: on this one): WAL decoding and stamping do not
   // take turns with the sockets and the API. Its stamped rows still reach the feed in-process.
   const replicator = env.REPLICATOR === '1' ? replicatorService(replicatorConfig(env, db.logins.replicator.directUrl, log), { thread: env.REPLICATOR_THREAD === '1' }) : null;
+  // The change log reads the outbox for its gap fills as the replicator's login, on a pool
+  // of its own; neither exists without REDIS_URL. Beside a separate replicator
+  // (REPLICATOR=0) that one appends.
+  const changelog = replicator ? changelogFromEnv(env, log) : null;
+  const changelogPool = changelog ? watchPool(new pg.Pool({ connectionString: db.logins.replicator.url, max: 2, application_name: 'realtime-changelog' }), log) : null;
+  const appender = replicator && changelog && changelogPool ? new ChangeLogAppender({ replicator: replicator.replicator, pool: changelogPool, changelog, log }) : null;
   const api = new ApiService({ pool, demoPool, log, settings: env, secret, metricsToken: env.METRICS_TOKEN, webDist: path.join(repoRoot, 'web', 'dist') });
   const parts: Service[] = [];
   const http = buildHttp({
@@ -44,6 +51,7 @@ async function main(): Promise<() => Promise<void>> {
     health: () => processHealth(migrated, parts),
     status: async () => ({
       process: replicator?.status() ?? null,
+      ...(appender ? { changelog: appender.status() } : {}),
       gateway: gateway.stats(),
       database: await readStatus(pool).catch((err: unknown) => ({ error: (err as Error).message })),
     }),
@@ -58,8 +66,9 @@ async function main(): Promise<() => Promise<void>> {
     prepare: (app) => api.prepare(app),
   });
   const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: db.logins.gateway.directUrl, log, settings: env, secret, source: replicator?.replicator });
-  // The gateway first (its feed takes the replicator's batches from the first one), the API last.
-  parts.push(gateway, ...(replicator ? [replicator] : []), api);
+  // The gateway first (its feed takes the replicator's batches from the first one), the API
+  // last; the change log's appender just before the replicator, so it stops after it.
+  parts.push(gateway, ...(appender ? [appender] : []), ...(replicator ? [replicator] : []), api);
 
   // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
   // Directly, never through a pooler: the migrations hold a session's advisory lock.
@@ -97,6 +106,7 @@ async function main(): Promise<() => Promise<void>> {
     await feedPool.end();
     await pool.end();
     await demoPool?.end();
+    await changelogPool?.end();
     await db.stop();
   };
 }
