@@ -10,7 +10,7 @@ import { fingerprint, fingerprintInputSql } from '@realtime/db';
 import { createLogger, type Logger } from '@realtime/runtime';
 import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
-import { Feed } from '../src/feed';
+import { Feed, type LogSource } from '../src/feed';
 import type { GatewayLimits, Heartbeat } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
@@ -49,6 +49,8 @@ export interface GatewayStartOptions {
   log?: Logger;
   /** The gateway's heartbeat (default DEFAULT_HEARTBEAT): longer for a test whose client stops reading on purpose. */
   heartbeat?: Heartbeat;
+  /** The shared change log its feed reads (REDIS_URL). */
+  changeLog?: LogSource;
 }
 
 export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
@@ -64,7 +66,7 @@ export async function startGateway(url: string, opts: GatewayStartOptions = {}):
       return text !== null && failQuery?.(text) ? Promise.reject(new Error('the database system is shutting down')) : query(...args);
     };
   }
-  const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, pollMs: 200 });
+  const feed = new Feed({ pool, directUrl: url, log, replicator: opts.replicator, changeLog: opts.changeLog, pollMs: 200 });
   await feed.start();
   const server = http.createServer();
   const gateway = new Gateway({
