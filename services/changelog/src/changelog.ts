@@ -123,8 +123,9 @@ export class ChangeLog {
     }
   }
 
-  /** Connects both connections; rejects (naming the URL) if Redis does not answer the first try. */
+  /** Connects both connections; rejects (naming the URL) if Redis does not answer the first try. Open already: nothing to do. */
   async connect(): Promise<void> {
+    if (this.main.isOpen && this.reader.isOpen) return;
     await this.run('connect', async () => {
       try {
         await this.main.connect();

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { dbEnv } from '@realtime/db';
 import { listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
+import { changelogEnv } from '@realtime/changelog';
 import { DEFAULT_HEARTBEAT, DEAD_LINK_NOTICE_MS, DEFAULT_LIMITS, type GatewayLimits, type Heartbeat } from './gateway';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -88,10 +89,11 @@ export function checkHeartbeat(env: { PING_INTERVAL_MS: number; PING_TIMEOUT_MS:
 
 /**
  * `npm run gateway`: the database, the log, its HTTP face, the token secret (which it must
- * share with the API that issues the tokens) and the gateway's own.
+ * share with the API that issues the tokens), the gateway's own, and the shared change
+ * log it reads its live feed from (REDIS_URL, optional).
  */
 export const gatewayEnvSchema = z
-  .object({ ...logEnv, ...dbEnv, ...listenEnv, ...metricsEnv, ...realtimeSecretEnv, ...gatewayEnv })
+  .object({ ...logEnv, ...dbEnv, ...listenEnv, ...metricsEnv, ...realtimeSecretEnv, ...gatewayEnv, ...changelogEnv })
   .superRefine((env, ctx) => {
     checkHeartbeat(env, ctx);
     requireSharedSecret(env, ctx, 'for a gateway of its own: the API that issues the tokens must sign them with the same secret');

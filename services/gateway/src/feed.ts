@@ -40,6 +40,8 @@ export type LoggedChange = Omit<FeedChange, 'fedAt'>;
  * of the current history's stream, and a blocking read after a seq.
  */
 export interface LogSource {
+  /** Opens its connections; may be called again after it failed (Redis down at start). */
+  connect(): Promise<void>;
   current(): Promise<string | null>;
   read(key: string, afterSeq: number, opts: { blockMs: number; count: number }): Promise<LoggedChange[]>;
 }
@@ -115,7 +117,6 @@ export class Feed {
   private readonly log: Logger;
   /** The shared log answers and follows on: NOTIFYs and polls look at the head instead of reading rows. */
   private logUp = false;
-  private logLoop: Promise<void> | null = null;
   /** The highest head the outbox was seen at that the feed has not handed on yet, and since when. */
   private owed: { head: number; timer: NodeJS.Timeout } | null = null;
   private readonly batchesBySource: Record<FeedSource, number> = { log: 0, postgres: 0, process: 0 };
@@ -174,7 +175,7 @@ export class Feed {
     await this.listen().catch((err: unknown) => this.log.warn({ err }, 'could not LISTEN for stamps; polling until it works'));
     this.timer = setInterval(() => this.poll(), this.opts.pollMs ?? 1000);
     this.timer.unref();
-    if (this.opts.changeLog) this.logLoop = this.followLog(this.opts.changeLog);
+    if (this.opts.changeLog) void this.followLog(this.opts.changeLog);
   }
 
   async stop(): Promise<void> {
@@ -182,8 +183,9 @@ export class Feed {
     this.detach?.();
     if (this.timer) clearInterval(this.timer);
     if (this.owed) clearTimeout(this.owed.timer);
-    // A blocking read returns within logBlockMs (or at once when the log is closed).
-    await this.logLoop;
+    // The log's loop is not waited for: a frozen Redis would hold its read (and this stop)
+    // for as long as it stays frozen. It ends by itself, handing nothing on once stopped,
+    // and whoever made the log closes it.
     await this.running;
     const l = this.listener;
     this.listener = null;
@@ -278,8 +280,13 @@ export class Feed {
   private async followLog(changeLog: LogSource): Promise<void> {
     const blockMs = this.opts.logBlockMs ?? 1000;
     let failures = 0;
+    let connected = false;
     while (!this.stopped) {
       try {
+        if (!connected) {
+          await changeLog.connect();
+          connected = true;
+        }
         const key = await changeLog.current();
         if (this.stopped) return;
         if (key === null) {
@@ -317,6 +324,7 @@ export class Feed {
   }
 
   private fromLog(changes: LoggedChange[]): void {
+    if (this.stopped) return;
     const first = changes[0]!;
     if (first.seq > this.head + 1) {
       // The log starts after the position (trimmed, emptied, or a new stream): the gap from the outbox.

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
+import { changelogFromEnv } from '@realtime/changelog';
 import { loadGatewayEnv, type GatewayEnv } from './env';
 import { GatewayService } from './service';
 
@@ -30,12 +31,17 @@ async function main(): Promise<() => Promise<void>> {
     status: async () => ({
       process: null,
       gateway: parts[0]?.stats() ?? null,
+      feed: parts[0]?.feedStatus() ?? null,
       database: await readStatus(pool).catch((err: unknown) => ({ error: (err as Error).message })),
     }),
     // No users here: /status and /metrics answer the operators' token only.
     prepare: (app) => requireMetricsToken(app, env.METRICS_TOKEN),
   });
-  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: login.directUrl, log, settings: env, secret: realtimeSecret(env).secret });
+  // REDIS_URL: the live feed from the shared change log (a replicator appends to it), the
+  // outbox only for what it lacks. Connected by the feed, which carries on from the outbox
+  // while Redis is away.
+  const changeLog = changelogFromEnv(env, log);
+  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: login.directUrl, log, settings: env, secret: realtimeSecret(env).secret, ...(changeLog ? { changeLog } : {}) });
   // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
   if (db.migrates) await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
   parts.push(gateway);
@@ -53,6 +59,7 @@ async function main(): Promise<() => Promise<void>> {
       '',
       `Gateway running on ${env.HOST}:${port}. Socket.IO: ws://localhost:${port}/ws (auth: { token, v })  Health: /healthz  Status and metrics: /status, /metrics (Authorization: Bearer <METRICS_TOKEN>)`,
       `  Database: ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
+      `  Live feed: ${changeLog ? `the change log at ${redactUrl(env.REDIS_URL!)} (REDIS_URL), the outbox for what it lacks` : 'the outbox (set REDIS_URL to read the shared change log instead)'}`,
       `  Streams: ${gateway.channels.join(', ') || '(no streamed table yet)'}; pages may connect from ${env.FRONTEND_URL.join(', ')} (FRONTEND_URL)`,
       '  Needs: a replicator on the same database (npm run replicator) and the API (npm run api) with the same REALTIME_JWT_SECRET to issue tokens.',
       '',
@@ -60,6 +67,7 @@ async function main(): Promise<() => Promise<void>> {
   );
   return async () => {
     await stopServices();
+    await changeLog?.close();
     await http.close();
     await replayPool.end();
     await feedPool.end();

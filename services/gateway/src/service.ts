@@ -73,6 +73,13 @@ export class GatewayService implements Service {
     return this.gateway?.stats() ?? null;
   }
 
+  /** Where its live feed comes from, for /status: the change log (when there is one and it answers) or the outbox, and its batches by source. */
+  feedStatus(): { position: number; fromLog: boolean | null; batches: Record<string, number> } | null {
+    const f = this.feed;
+    if (!f) return null;
+    return { position: f.position, fromLog: this.opts.changeLog ? f.onLog : null, batches: { ...f.sources } };
+  }
+
   /** The tables it streams. */
   get channels(): string[] {
     return this.gateway?.channels ?? [];

@@ -188,3 +188,26 @@ test('Redis frozen (SIGSTOP): the outbox feeds after logLagMs; thawed, the log a
   expect(seqs).toEqual(range(from, to));
   expect(f.sources.log + f.sources.postgres).toBeGreaterThan(before);
 });
+
+test('Redis down when the feed starts: the outbox feeds, and the log once Redis answers', async () => {
+  const l = await changeLog();
+  await redis.kill();
+  const later = new ChangeLog({ url: redis.url, retention: { maxLen: 100_000 }, log });
+  open.push({ stop: () => later.close() });
+  const { f, seqs, from } = await feed(later);
+  const mid = await stamped(20);
+  await waitFor('the feed to reach the head from the outbox', () => f.position === mid, 30_000);
+  expect(f.onLog).toBe(false);
+  await redis.restart();
+  let key = '';
+  await waitFor('a stream in the restarted Redis', async () => {
+    key = await l.openEpoch().catch(() => '');
+    return key !== '';
+  }, 30_000);
+  await waitFor('the feed to take the log', () => f.onLog, 30_000);
+  const to = await stamped(20);
+  await l.append(key, await logged(mid));
+  await waitFor('the feed to reach the head', () => f.position === to, 30_000);
+  expect(seqs).toEqual(range(from, to));
+  expect(f.sources.log).toBeGreaterThan(0);
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { EnvError } from '@realtime/runtime';
-import { durationMs, loadReplicatorEnv } from './env';
+import { loadReplicatorEnv } from './env';
 
 describe('loadReplicatorEnv', () => {
   test('defaults', () => {
@@ -28,21 +28,6 @@ describe('loadReplicatorEnv', () => {
     ['rediss://user:secret@cache.internal:6380/2', 'rediss://user:secret@cache.internal:6380/2'],
   ])('REDIS_URL=%s is taken', (value, want) => {
     expect(loadReplicatorEnv({ REDIS_URL: value }).REDIS_URL).toBe(want);
-  });
-
-  test.each([
-    ['90s', 90_000],
-    ['15m', 900_000],
-    ['1h', 3_600_000],
-    ['2d', 172_800_000],
-    ['0s', 0],
-    ['1 h', 3_600_000],
-    ['1', null],
-    ['1w', null],
-    ['an hour', null],
-    ['400d', null],
-  ])('durationMs(%j)', (text, want) => {
-    expect(durationMs(text)).toBe(want);
   });
 
   test.each([

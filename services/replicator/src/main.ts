@@ -7,7 +7,8 @@ import pg from 'pg';
 import { namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, runMigrations, seedIfEmpty, warnIfPrivileged, watchPool } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
 import { loadReplicatorEnv, type ReplicatorEnv } from './env';
-import { changelogFromEnv, replicatorConfig } from './config';
+import { changelogFromEnv } from '@realtime/changelog';
+import { replicatorConfig } from './config';
 import { ChangeLogAppender } from './changelog/appender';
 import { replicatorService } from './service';
 

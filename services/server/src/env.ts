@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { dbEnv, demoEnv } from '@realtime/db';
 import { httpLimitsEnv, listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
-import { changelogEnv, replicatorEnv } from '@realtime/replicator';
+import { replicatorEnv } from '@realtime/replicator';
+import { changelogEnv } from '@realtime/changelog';
 import { checkHeartbeat, gatewayEnv } from '@realtime/gateway';
 import { apiEnv, checkOidc } from '@realtime/api';
 

@@ -9,7 +9,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, repoRoot, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool, type Service as Login } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices, type Service } from '@realtime/runtime';
-import { ChangeLogAppender, changelogFromEnv, replicatorConfig, replicatorService } from '@realtime/replicator';
+import { ChangeLogAppender, replicatorConfig, replicatorService } from '@realtime/replicator';
+import { changelogFromEnv } from '@realtime/changelog';
 import { GatewayService } from '@realtime/gateway';
 import { ApiService, demoUsersFile, seedDemo } from '@realtime/api';
 import { loadServerEnv, type ServerEnv } from './env';
@@ -53,6 +54,7 @@ async function main(): Promise<() => Promise<void>> {
       process: replicator?.status() ?? null,
       ...(appender ? { changelog: appender.status() } : {}),
       gateway: gateway.stats(),
+      feed: gateway.feedStatus(),
       database: await readStatus(pool).catch((err: unknown) => ({ error: (err as Error).message })),
     }),
     // A replicator in a worker thread keeps its metrics in that thread's registry.
@@ -65,7 +67,10 @@ async function main(): Promise<() => Promise<void>> {
     limits: { requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS, bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES },
     prepare: (app) => api.prepare(app),
   });
-  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: db.logins.gateway.directUrl, log, settings: env, secret, source: replicator?.replicator });
+  // With REDIS_URL the gateway also reads the change log: this process's replicator may be
+  // a standby (another process leads and appends), or absent (REPLICATOR=0).
+  const feedLog = changelogFromEnv(env, log);
+  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: db.logins.gateway.directUrl, log, settings: env, secret, source: replicator?.replicator, ...(feedLog ? { changeLog: feedLog } : {}) });
   // The gateway first (its feed takes the replicator's batches from the first one), the API
   // last; the change log's appender just before the replicator, so it stops after it.
   parts.push(gateway, ...(appender ? [appender] : []), ...(replicator ? [replicator] : []), api);
@@ -101,6 +106,7 @@ async function main(): Promise<() => Promise<void>> {
   process.stdout.write(`${lines.join('\n')}\n`);
   return async () => {
     await stopServices();
+    await feedLog?.close();
     await http.close();
     await replayPool.end();
     await feedPool.end();
