@@ -35,6 +35,9 @@ export async function startStack(env: Record<string, string> = {}, opts: { datab
   if (!existsSync(path.join(repoRoot, 'web', 'dist', 'index.html'))) throw new Error('the web app is not built: npm run test:e2e builds it first');
   const db = opts.database ?? (await createTestDatabase());
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  // An idle connection ended by the server (a database stopped or restarted under a test,
+  // or dropped at the end) is the pool's to replace, not a crash of the test process.
+  pool.on('error', () => undefined);
   let server: ChildProcess;
   let output = () => '';
   const launch = (port: string) => {
