@@ -14,11 +14,19 @@ export const settle = async (n = 3) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-/** Waits for a state; the limit only turns a hang into a failure that names what never came. */
-export async function waitFor(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
+/**
+ * Waits for a state; the limit only turns a hang into a failure that names what never came
+ * (and what the server saw). It is well above the queues' requestTimeoutMs (10 s): a
+ * request that never gets an answer on a loaded machine is given up and sent again by the
+ * queue itself, as it would be in a browser, within the wait.
+ */
+export async function waitFor(what: string, probe: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) {
+      const seen = server ? server.requests.map((r) => `${r.method} ${r.path} ${r.outcome ?? 'unanswered'}`).join('; ') : 'no server';
+      throw new Error(`timed out waiting for ${what}; the server saw: ${seen || 'no request'}`);
+    }
     await poll();
   }
 }
