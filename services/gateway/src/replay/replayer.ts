@@ -1,7 +1,8 @@
 // Replay of one subscription, within the turns its subscribe took: checks that the
 // client's positions are in the history the outbox holds (decide.ts), brings the user's
 // membership history up to the replay's head, then reads pages (at most two in memory,
-// and only while the socket has room) and hands the subscription to the live feed.
+// and only while the socket has room; each from the ring, the change log or the outbox,
+// sources.ts) and hands the subscription to the live feed.
 import type pg from 'pg';
 import type { Logger } from '@realtime/runtime';
 import type { Change } from '@realtime/protocol';
