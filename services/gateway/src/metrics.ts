@@ -28,6 +28,6 @@ export function registerGatewayGauges(stats: () => { sockets: number; subscripti
   registered = true;
   new client.Gauge({ name: 'realtime_connected_sockets', help: 'Connected Socket.IO clients.', collect() { this.set(stats().sockets); } });
   new client.Gauge({ name: 'realtime_subscriptions', help: 'Open subscriptions.', collect() { this.set(stats().subscriptions); } });
-  new client.Gauge({ name: 'realtime_replays_running', help: 'Replays reading the outbox now (at most MAX_CONCURRENT_REPLAYS).', collect() { this.set(stats().replaysRunning); } });
+  new client.Gauge({ name: 'realtime_replays_running', help: 'Replays reading pages now (at most MAX_CONCURRENT_REPLAYS).', collect() { this.set(stats().replaysRunning); } });
   new client.Gauge({ name: 'realtime_replays_waiting', help: 'Replays waiting for their turn.', collect() { this.set(stats().replaysWaiting); } });
 }
