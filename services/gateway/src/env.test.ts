@@ -1,10 +1,20 @@
 import { describe, expect, test } from 'vitest';
 import { EnvError } from '@realtime/runtime';
-import { gatewayHeartbeat, gatewayLimits, loadGatewayEnv as load, originProblem } from './env';
+import { gatewayHeartbeat, gatewayLimits, gatewayRing, loadGatewayEnv as load, originProblem } from './env';
 
 // A gateway of its own must share the API's token secret.
 const SECRET = '3f9c0a7d5e1b8426c0d9e7f1a2b3c4d5';
 const loadGatewayEnv = (source: Record<string, string>) => load({ REALTIME_JWT_SECRET: SECRET, ...source });
+
+describe('the replay ring', () => {
+  test('its bounds from the env, 0 allowed (no ring)', () => {
+    expect(gatewayRing(loadGatewayEnv({ REPLAY_RING_CHANGES: '1000', REPLAY_RING_BYTES: '0' }))).toEqual({ changes: 1000, bytes: 0 });
+  });
+  test('a bad value names its variable', () => {
+    expect(() => loadGatewayEnv({ REPLAY_RING_CHANGES: '-1' })).toThrow(/REPLAY_RING_CHANGES/);
+    expect(() => loadGatewayEnv({ REPLAY_RING_BYTES: 'lots' })).toThrow(/REPLAY_RING_BYTES/);
+  });
+});
 
 describe('loadGatewayEnv', () => {
   test('defaults', () => {
@@ -22,6 +32,8 @@ describe('loadGatewayEnv', () => {
       MAX_CONCURRENT_REPLAYS: 16,
       MAX_REPLAYS_PER_USER: 4,
       REPLAY_POOL_SIZE: 4,
+      REPLAY_RING_CHANGES: 50_000,
+      REPLAY_RING_BYTES: 64 * 1024 * 1024,
       STATEMENT_TIMEOUT_MS: 15_000,
       PORT: 3000,
     });

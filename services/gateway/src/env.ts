@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { dbEnv } from '@realtime/db';
 import { listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
 import { changelogEnv } from '@realtime/changelog';
+import type { RingBounds } from './replay/ring';
 import { DEFAULT_HEARTBEAT, DEAD_LINK_NOTICE_MS, DEFAULT_LIMITS, type GatewayLimits, type Heartbeat } from './gateway';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -61,6 +62,10 @@ export const gatewayEnv = {
   MAX_CONCURRENT_REPLAYS: int(1, 1000, DEFAULT_LIMITS.maxConcurrentReplays),
   /** Replays of one user reading the outbox at once (per gateway process); the rest wait, behind that user's own. */
   MAX_REPLAYS_PER_USER: int(1, 1000, DEFAULT_LIMITS.maxReplaysPerUser),
+  /** Recent changes of the live feed held in memory: replays they cover read no outbox rows. 0 holds none. */
+  REPLAY_RING_CHANGES: int(0, 10_000_000, 50_000),
+  /** The bytes of row images the ring may hold (64 MiB by default); the oldest changes go first. */
+  REPLAY_RING_BYTES: int(0, 16 * 1024 ** 3, 64 * 1024 ** 2),
   /** Connections of the replay pool, apart from the API's. */
   REPLAY_POOL_SIZE: int(1, 100, 4),
   /**
@@ -107,6 +112,11 @@ export function loadGatewayEnv(source: Record<string, string | undefined> = proc
 
 export function gatewayHeartbeat(env: GatewaySettings): Heartbeat {
   return { pingInterval: env.PING_INTERVAL_MS, pingTimeout: env.PING_TIMEOUT_MS };
+}
+
+/** The bounds of the ring of recent feed batches that replays read first. */
+export function gatewayRing(env: GatewaySettings): RingBounds {
+  return { changes: env.REPLAY_RING_CHANGES, bytes: env.REPLAY_RING_BYTES };
 }
 
 export function gatewayLimits(env: GatewaySettings): GatewayLimits {

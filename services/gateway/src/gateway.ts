@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { Server } from 'socket.io';
 import type { Logger } from '@realtime/runtime';
 import { WS_PATH } from '@realtime/protocol';
-import type { Feed } from './feed';
+import type { Feed, FeedChange } from './feed';
 import type { ChannelCatalog } from './channels';
 import { MembershipLog } from './auth/membership';
 import { readMemberships } from './auth/members-reader';
@@ -22,6 +22,8 @@ import { Turns } from './limits/turns';
 import * as metrics from './metrics';
 import { readBoundsReaching } from './replay/reader';
 import { Replayer } from './replay/replayer';
+import type { ReplayRing } from './replay/ring';
+import type { ReplayLog, ReplaySource } from './replay/sources';
 import { Registry } from './subscriptions/registry';
 import { HEAD_WAIT_MS, Subscriber } from './subscriptions/subscribe';
 
@@ -47,6 +49,10 @@ export interface GatewayOptions {
   limits?: Partial<GatewayLimits>;
   /** Default DEFAULT_HEARTBEAT (PING_INTERVAL_MS, PING_TIMEOUT_MS). */
   heartbeat?: Heartbeat;
+  /** Holds the feed's recent batches (filled from the feed from start()): replay pages it covers are read from memory. */
+  ring?: ReplayRing<FeedChange>;
+  /** The shared change log: replay pages its current stream holds are read from it instead of the outbox. */
+  changeLog?: ReplayLog;
 }
 
 /**
@@ -71,6 +77,8 @@ function historyLoader(pool: pg.Pool, feed: Feed): (userId: string, log: Members
 export class Gateway {
   readonly io: GatewayServer;
   private detachFeed: (() => void) | null = null;
+  private detachRing: (() => void) | null = null;
+  private readonly replayer: Replayer;
   private readonly counters: Counters = { replays: 0, resyncs: 0, badMessages: 0, offered: 0 };
   private readonly turns: Turns;
   private readonly registry: Registry;
@@ -94,7 +102,7 @@ export class Gateway {
       loadHistory: historyLoader(replayPool, feed),
     }));
     const connections = (this.connections = new Connections({ replayPool, feed, jwtSecret: opts.jwtSecret, limits, log, notes, counters, registry }));
-    const replayer = new Replayer({ replayPool, registry, connections, limits, notes, counters, log });
+    const replayer = (this.replayer = new Replayer({ replayPool, registry, connections, limits, notes, counters, log, ring: opts.ring, changeLog: opts.changeLog }));
     this.subscriber = new Subscriber({ replayPool, feed, channels: opts.channels, jwtSecret: opts.jwtSecret, limits, turns: this.turns, registry, connections, replayer, notes, log });
     this.dispatcher = new Dispatcher({ registry, connections, channels: opts.channels, limits, notes, counters, position: () => feed.position });
     this.io = new Server(opts.httpServer, {
@@ -116,21 +124,28 @@ export class Gateway {
     return this.opts.channels.names;
   }
 
-  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; offered: number; replaysRunning: number; replaysWaiting: number } {
+  stats(): { sockets: number; subscriptions: number; replays: number; resyncs: number; badMessages: number; offered: number; replaysRunning: number; replaysWaiting: number; replaySources: Record<ReplaySource, number> } {
     const t = this.turns.stats;
-    return { sockets: this.io.of('/').sockets.size, subscriptions: this.registry.subscriptions, ...this.counters, replaysRunning: t.running, replaysWaiting: t.waiting };
+    return { sockets: this.io.of('/').sockets.size, subscriptions: this.registry.subscriptions, ...this.counters, replaysRunning: t.running, replaysWaiting: t.waiting, replaySources: { ...this.replayer.pageSources } };
   }
 
   start(): void {
     this.io.use(this.connections.handshake);
     this.io.on('connection', (socket) => this.connections.connected(socket, this.subscriber));
     metrics.registerGatewayGauges(() => this.stats());
+    const ring = this.opts.ring;
+    if (ring) {
+      // From the feed's position on, every batch it hands out, before any subscription sees it.
+      ring.reset(this.opts.feed.position);
+      this.detachRing = this.opts.feed.onChanges((batch) => ring.push(batch));
+    }
     this.detachFeed = this.opts.feed.onChanges((batch) => this.dispatcher.dispatch(batch));
     this.opts.channels.start();
   }
 
   async stop(): Promise<void> {
     this.detachFeed?.();
+    this.detachRing?.();
     await this.opts.channels.stop();
     for (const socket of this.io.of('/').sockets.values()) this.connections.cleanup(socket);
     // io.close() closes the HTTP server, which waits for every connection to end. A

@@ -8,7 +8,9 @@ import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runti
 import { ChannelCatalog } from './channels';
 import { Feed, type LogSource, type StampSource } from './feed';
 import { Gateway } from './gateway';
-import { gatewayHeartbeat, gatewayLimits, type GatewaySettings } from './env';
+import { gatewayHeartbeat, gatewayLimits, gatewayRing, type GatewaySettings } from './env';
+import { ReplayRing } from './replay/ring';
+import type { ReplayLog } from './replay/sources';
 
 export interface GatewayServiceOptions {
   httpServer: HttpServer;
@@ -26,8 +28,8 @@ export interface GatewayServiceOptions {
   secret: Uint8Array;
   /** A replicator in this process: its batches reach the feed without a database round trip. */
   source?: StampSource;
-  /** The shared change log (REDIS_URL): the live feed comes from it; the outbox fills what it lacks. */
-  changeLog?: LogSource;
+  /** The shared change log (REDIS_URL): the live feed and replay pages come from it; the outbox fills what it lacks. */
+  changeLog?: LogSource & ReplayLog;
 }
 
 export class GatewayService implements Service {
@@ -53,6 +55,9 @@ export class GatewayService implements Service {
       replayPool: opts.replayPool,
       limits: gatewayLimits(opts.settings),
       heartbeat: gatewayHeartbeat(opts.settings),
+      // Replays read the recent feed batches, then the change log, and the outbox for what neither holds.
+      ring: new ReplayRing(gatewayRing(opts.settings)),
+      ...(opts.changeLog ? { changeLog: opts.changeLog } : {}),
     });
     await feed.start();
     gateway.start();

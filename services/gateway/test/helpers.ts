@@ -14,6 +14,8 @@ import { Feed, type LogSource } from '../src/feed';
 import type { GatewayLimits, Heartbeat } from '../src/gateway';
 import { Gateway } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
+import { ReplayRing, type RingBounds } from '../src/replay/ring';
+import type { ReplayLog } from '../src/replay/sources';
 import { signToken } from '@realtime/auth';
 import { waitFor } from '@realtime/testkit';
 
@@ -51,6 +53,10 @@ export interface GatewayStartOptions {
   heartbeat?: Heartbeat;
   /** The shared change log its feed reads (REDIS_URL). */
   changeLog?: LogSource;
+  /** The bounds of its ring of recent feed batches that replays read first (default: no ring). */
+  ring?: RingBounds;
+  /** The shared change log its replays read pages from (default: none, the outbox). */
+  replayLog?: ReplayLog;
 }
 
 export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
@@ -80,6 +86,8 @@ export async function startGateway(url: string, opts: GatewayStartOptions = {}):
     jwtSecret: opts.jwtSecret ?? secret,
     limits: { maxSubscriptions: 20, pageSize: 500, ...opts.limits },
     ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
+    ...(opts.ring ? { ring: new ReplayRing(opts.ring) } : {}),
+    ...(opts.replayLog ? { changeLog: opts.replayLog } : {}),
   });
   gateway.start();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

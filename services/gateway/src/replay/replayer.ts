@@ -1,7 +1,8 @@
 // Replay of one subscription, within the turns its subscribe took: checks that the
 // client's positions are in the history the outbox holds (decide.ts), brings the user's
 // membership history up to the replay's head, then reads pages (at most two in memory,
-// and only while the socket has room) and hands the subscription to the live feed.
+// and only while the socket has room; each from the ring, the change log or the outbox,
+// sources.ts) and hands the subscription to the live feed.
 import type pg from 'pg';
 import type { Logger } from '@realtime/runtime';
 import type { Change } from '@realtime/protocol';
@@ -17,7 +18,10 @@ import type { Registry } from '../subscriptions/registry';
 import { covers, type Subscription } from '../subscriptions/subscription';
 import { replayDecision } from './decide';
 import type { Position } from './history';
-import { readPage, readResumeCheck, replayScope, type Page } from './reader';
+import { readResumeCheck, replayScope } from './reader';
+import type { ReplayRing } from './ring';
+import { PageSources, type ReplayLog, type ReplaySource, type SourcedPage } from './sources';
+import type { FeedChange } from '../feed';
 
 /** Logged at most once a minute (every one is counted in realtime_resyncs_total{reason="history-changed"}). */
 export function noteHistoryChanged(notes: LimitNotes, detail: Record<string, unknown>): void {
@@ -36,10 +40,23 @@ export interface ReplayerOptions {
   notes: LimitNotes;
   counters: Counters;
   log: Logger;
+  /** The recent feed batches of this process: pages it covers are read from memory. */
+  ring?: ReplayRing<FeedChange> | undefined;
+  /** The shared change log (REDIS_URL): pages its current stream holds are read from it. */
+  changeLog?: ReplayLog | undefined;
 }
 
 export class Replayer {
-  constructor(private readonly opts: ReplayerOptions) {}
+  private readonly sources: PageSources;
+
+  constructor(private readonly opts: ReplayerOptions) {
+    this.sources = new PageSources({ replayPool: opts.replayPool, ring: opts.ring, changeLog: opts.changeLog, notes: opts.notes, log: opts.log });
+  }
+
+  /** Replay pages served so far, by where they came from. */
+  get pageSources(): Readonly<Record<ReplaySource, number>> {
+    return this.sources.counts;
+  }
 
   /** Runs within the turns the subscribe took: every read here is the replay's. */
   async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
@@ -85,14 +102,15 @@ export class Replayer {
     const indexed = sub.table.projectColumn;
     const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
     const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
+    // Each page from the ring, the change log or the outbox (sources.ts), the same changes whichever.
     const read = (after: number) =>
-      readPage(replayPool, { channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
+      this.sources.read({ channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
     // One replay at a time per socket (its subscriptions' replays share its bound), and
     // within it at most two pages in memory: the one being sent and the next, read while
     // this one is encoded and written, but only while the socket has room for it.
     const release = await sub.socket.data.pages.take(() => sub.closed);
     if (!release) return;
-    let next: Promise<Page> | null = null;
+    let next: Promise<SourcedPage> | null = null;
     try {
       let after = since;
       for (;;) {
@@ -103,9 +121,10 @@ export class Replayer {
         const page = await next;
         next = null;
         if (sub.closed) return;
-        const more = page.more && page.changes.length > 0;
+        // A page from memory or the log may pick nothing of the run it judged: go on after it.
+        const more = page.more && page.through > after;
         if (more) {
-          after = page.changes[page.changes.length - 1]!.seq;
+          after = page.through;
           if (hasRoom(sub.socket.data.queue.bytes, limits)) next = read(after);
         }
         const events = page.changes.map((c) => subscriberEvent(registry, sub, c)).filter((e): e is Change => e !== null);

@@ -1,0 +1,100 @@
+// Where a replay page comes from, chosen page by page: the ring of recent feed batches
+// when it holds every change after the page's start; else the shared change log when its
+// current stream holds the change right after it; else the outbox. Pages from memory
+// or the log hold exactly what the outbox's page query would pick (pick.ts); a log that
+// fails (Redis away) costs that page an outbox read, never the replay.
+import type pg from 'pg';
+import type { Logger } from '@realtime/runtime';
+import type { FeedChange, LoggedChange } from '../feed';
+import type { LimitNotes } from '../limits/notes';
+import * as metrics from '../metrics';
+import { PageBuilder, pickedBySql } from './pick';
+import { readPage, type PageQuery } from './reader';
+import type { ReplayRing } from './ring';
+
+/** The shared change log as replay reads it (`ChangeLog` of @realtime/changelog). */
+export interface ReplayLog {
+  current(): Promise<string | null>;
+  range(key: string, afterSeq: number, count: number): Promise<LoggedChange[]>;
+}
+
+export type ReplaySource = 'ring' | 'redis' | 'postgres';
+
+export interface SourcedPage {
+  changes: FeedChange[];
+  /** Whether changes may remain in (through, upTo]. */
+  more: boolean;
+  /** Every change in (after, through] was judged: the next page starts after it. */
+  through: number;
+  source: ReplaySource;
+}
+
+export interface PageSourceOptions {
+  replayPool: pg.Pool;
+  ring?: ReplayRing<FeedChange> | undefined;
+  changeLog?: ReplayLog | undefined;
+  notes: LimitNotes;
+  log: Logger;
+}
+
+export class PageSources {
+  /** Replay pages served, by where they came from (for /status). */
+  readonly counts: Record<ReplaySource, number> = { ring: 0, redis: 0, postgres: 0 };
+
+  constructor(private readonly opts: PageSourceOptions) {}
+
+  async read(q: PageQuery): Promise<SourcedPage> {
+    const page = (await this.fromMemory(q)) ?? (await this.fromLog(q)) ?? (await this.fromOutbox(q));
+    this.counts[page.source]++;
+    metrics.replaySourceTotal.inc({ source: page.source });
+    return page;
+  }
+
+  private fromMemory(q: PageQuery): SourcedPage | null {
+    const ring = this.opts.ring;
+    // Covered, and holding something of the range: a ring at the page's start has
+    // nothing to give while the outbox's head is ahead of the feed.
+    if (!ring || !ring.covers(q.after) || ring.position <= q.after) return null;
+    return { ...ring.slice(q.after, q.upTo, q.limit, q.maxBytes, (c) => pickedBySql(c, q)), source: 'ring' };
+  }
+
+  /**
+   * Reads the current stream from after + 1 in runs of `limit` until the page is complete,
+   * the stream ends, or upTo. Null when the stream does not hold after + 1 (trimmed past
+   * it, a new history, or not there yet): its first seq is then above after + 1.
+   */
+  private async fromLog(q: PageQuery): Promise<SourcedPage | null> {
+    const changeLog = this.opts.changeLog;
+    if (!changeLog) return null;
+    try {
+      const key = await changeLog.current();
+      if (key === null) return null;
+      const b = new PageBuilder<LoggedChange>(q, (c) => pickedBySql(c, q));
+      for (;;) {
+        const run = await changeLog.range(key, b.next - 1, q.limit);
+        // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
+        if (run.length === 0 || run[0]!.seq !== b.next) break;
+        let open = true;
+        for (const c of run) {
+          if (c.seq !== b.next) break;
+          if (!(open = b.offer(c))) break;
+        }
+        if (!open || b.done || run.length < q.limit || run[run.length - 1]!.seq !== b.next - 1) break;
+      }
+      const page = b.page();
+      if (page.through === q.after) return null;
+      return { changes: page.changes, more: page.more, through: page.through, source: 'redis' };
+    } catch (err) {
+      this.opts.notes.once('replay-log', { err }, 'reading a replay page from the change log failed (Redis away?): the page is read from the outbox (further failures this minute are not logged)');
+      return null;
+    }
+  }
+
+  private async fromOutbox(q: PageQuery): Promise<SourcedPage> {
+    const page = await readPage(this.opts.replayPool, q);
+    const last = page.changes[page.changes.length - 1];
+    // More means the page stopped at its last change; otherwise the range is done.
+    const through = page.more && last ? last.seq : q.upTo;
+    return { changes: page.changes, more: page.more && last !== undefined, through, source: 'postgres' };
+  }
+}
