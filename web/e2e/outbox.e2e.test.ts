@@ -40,10 +40,10 @@ test('every change reachable by scrolling, and the oldest one opens its history 
   const rowId = (await last.locator('td').nth(3).textContent())!;
   const table = (await last.locator('td').nth(1).textContent())!;
 
-  // By keyboard, from the bottom of the page: the row takes focus, Enter opens its
-  // history (above the list), and the history is brought into view.
+  // By keyboard, from the bottom of the page: the row's seq button takes focus, Enter opens
+  // its history (above the list), and the history is brought into view.
   await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
-  await last.focus();
+  await last.locator('button').focus();
   await page.keyboard.press('Enter');
   const history = page.locator('[data-testid=history]');
   await history.waitFor({ timeout: 10_000 });

@@ -3,7 +3,7 @@
 // scrolls, and any row's history with what each change did to it. The list pages by
 // position (below the last change read), so pages hold still while changes arrive, and
 // it renders only the rows in view.
-import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useInfiniteQuery, useQuery, useQueryClient, type InfiniteData } from '@tanstack/react-query';
 import { api, type OutboxRow } from '../api';
 import { MoreRows, Total, WindowRows, useWindowRows } from './ListWindow';
@@ -120,12 +120,7 @@ export function OutboxPage() {
   const scrollRef = useRef<HTMLDivElement>(null);
   const { virtualizer, bodyProps } = useWindowRows({ rows, keyOf: changeKey, scrollRef, estimate: 37, pages });
   const open = (r: OutboxRow) => setSelected({ table: r.table_name, id: r.row_id });
-  const onKey = (r: OutboxRow) => (e: KeyboardEvent) => {
-    if (e.key === 'Enter' || e.key === ' ') {
-      e.preventDefault();
-      open(r);
-    }
-  };
+
   return (
     <>
       <div className="page-head">
@@ -169,9 +164,15 @@ export function OutboxPage() {
                 virtualizer={virtualizer}
                 columns={6}
                 row={(r, index, measure) => (
-                  // A row opens its history by click, Enter or Space: every row is reachable by keyboard.
-                  <tr key={r.id} ref={measure} data-index={index} data-key={r.id} data-id={r.id} aria-rowindex={index + 2} className="clickable" tabIndex={0} onClick={() => open(r)} onKeyDown={onKey(r)} data-testid="change">
-                    <td>{r.seq ?? <span className="muted">unstamped</span>}</td>
+                  // A row opens its history by a click anywhere on it; its seq is a button, so
+                  // every row is reachable by keyboard (Tab, then Enter or Space) at the
+                  // table's start, on screen however wide the row is.
+                  <tr key={r.id} ref={measure} data-index={index} data-key={r.id} data-id={r.id} aria-rowindex={index + 2} className="clickable" onClick={() => open(r)} data-testid="change">
+                    <td>
+                      <button type="button" className="ghost link" aria-label={`${r.seq ?? 'unstamped'}: history of ${r.table_name} ${r.row_id}`} onClick={(e) => { e.stopPropagation(); open(r); }}>
+                        {r.seq ?? 'unstamped'}
+                      </button>
+                    </td>
                     <td>{r.table_name}</td>
                     <td><span className={`badge op-${r.op}`}>{r.op}</span></td>
                     <td className="mono small">{r.row_id}</td>
