@@ -15,17 +15,18 @@ export const settle = async (n = 3) => {
 };
 
 /**
- * Waits for a state; the limit only turns a hang into a failure that names what never came
- * (and what the server saw). It is well above the queues' requestTimeoutMs (10 s): a
- * request that never gets an answer on a loaded machine is given up and sent again by the
- * queue itself, as it would be in a browser, within the wait.
+ * Waits for a state; the limit only turns a hang into a failure that names what never came,
+ * what the server saw and (through `detail`) what the queue holds. It is above the queues'
+ * requestTimeoutMs (10 s), so that a request left unanswered on a loaded machine is sent
+ * again by the queue itself within the wait, and below the test's own timeout (30 s), so
+ * that a hang fails here, with its detail, rather than there.
  */
-export async function waitFor(what: string, probe: () => boolean, ms = 30_000): Promise<void> {
+export async function waitFor(what: string, probe: () => boolean, ms = 20_000, detail: () => string = () => ''): Promise<void> {
   const end = Date.now() + ms;
   while (!probe()) {
     if (Date.now() > end) {
       const seen = server ? server.requests.map((r) => `${r.method} ${r.path} ${r.outcome ?? 'unanswered'}`).join('; ') : 'no server';
-      throw new Error(`timed out waiting for ${what}; the server saw: ${seen || 'no request'}`);
+      throw new Error(`timed out waiting for ${what}; the server saw: ${seen || 'no request'}${detail()}`);
     }
     await poll();
   }
@@ -64,7 +65,8 @@ export const retries = (events: WriteEvent[]) => events.flatMap((e) => (e.type =
 
 export const find = (q: WriteQueue, e: WriteEntry): WriteEntry | undefined => q.entries().find((x) => x.id === e.id);
 export const stateOf = (q: WriteQueue, e: WriteEntry): WriteState | undefined => find(q, e)?.state;
-export const until = (q: WriteQueue, e: WriteEntry, state: WriteState, ms?: number) => waitFor(`${e.kind} ${e.rowId} ${state} (is ${stateOf(q, e)})`, () => stateOf(q, e) === state, ms);
+export const until = (q: WriteQueue, e: WriteEntry, state: WriteState, ms?: number) =>
+  waitFor(`${e.kind} ${e.rowId} ${state}`, () => stateOf(q, e) === state, ms, () => `; the queue holds: ${q.entries().map((x) => `${x.kind} ${x.rowId} ${x.state} (attempts ${x.attempts})`).join('; ') || 'nothing'}; paused: ${q.paused}`);
 export const requestLine = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
 /** A server for each test of the file, and its queues closed after it. */

@@ -3,7 +3,7 @@
 // store, no timers.
 import { describe, expect, test } from 'vitest';
 import type { WriteEntry, WriteEvent } from './entry.js';
-import { initialQueue, nextExpiry, nextStep, reduceQueue, type QueueEffect, type QueueEvent, type QueueState } from './machine.js';
+import { initialQueue, nextExpiry, nextStep, reduceQueue, trimConfirmed, type QueueEffect, type QueueEvent, type QueueState } from './machine.js';
 import { answerOf, type Answer } from './policy.js';
 import { defaultRest, type RestConvention } from './rest.js';
 
@@ -129,4 +129,19 @@ test.each<[string, WriteEntry, number, Record<string, string>, unknown, RestConv
   ['another convention: the default body means nothing to it', b, 422, {}, { error: { code: 'BAD_REQUEST', message: 'x' } }, problemJson, { kind: 'failed', error: { status: 422, message: 'PATCH /x: HTTP 422' } }],
 ])('answer: %s', (_name, e, status, h, body, rest, answer) => {
   expect(answerOf(e, { status, headers: headers(h), body }, rest, 'PATCH /x', NOW)).toEqual(answer);
+});
+
+describe('trimConfirmed keeps the newest confirmed entries', () => {
+  const entry = (id: string, state: WriteEntry['state'], confirmedAt?: number): WriteEntry =>
+    ({ id, kind: 'create', resource: 'projects', rowId: id, state, attempts: 0, createdAt: 0, ...(confirmedAt === undefined ? {} : { confirmedAt }) }) as WriteEntry;
+  test.each([
+    ['by confirmation time', [entry('a', 'confirmed', 3), entry('b', 'confirmed', 1), entry('c', 'confirmed', 2)], 1, ['a']],
+    // Confirmed in the same millisecond (answers a moment apart): the later write is the newer.
+    ['ties by queue order, the later kept', [entry('a', 'confirmed', 5), entry('b', 'confirmed', 5), entry('c', 'confirmed', 5)], 1, ['c']],
+    ['ties, keeping two', [entry('a', 'confirmed', 5), entry('b', 'confirmed', 5), entry('c', 'confirmed', 5)], 2, ['b', 'c']],
+    ['unconfirmed ones stay whatever their number', [entry('a', 'queued'), entry('b', 'confirmed', 1), entry('c', 'sent'), entry('d', 'confirmed', 1)], 1, ['a', 'c', 'd']],
+    ['keep 0: no confirmed entry stays', [entry('a', 'confirmed', 1), entry('b', 'queued')], 0, ['b']],
+  ] as const)('%s', (_why, list, keep, ids) => {
+    expect(trimConfirmed(list as unknown as WriteEntry[], keep).map((e) => e.id)).toEqual(ids);
+  });
 });

@@ -79,15 +79,19 @@ export function nextExpiry(s: QueueState): number {
 const ok = (state: QueueState, effects: QueueEffect[] = []): QueueStep => ({ state, effects, ok: true });
 const refused = (state: QueueState): QueueStep => ({ state, effects: [], ok: false });
 
-/** Confirmed entries are only for the UI's "saved" marks: the newest few are kept. */
-function trimConfirmed(list: readonly WriteEntry[], keep: number): readonly WriteEntry[] {
-  const confirmed = list.filter((e) => e.state === 'confirmed');
+/**
+ * Confirmed entries are only for the UI's "saved" marks: the newest few are kept. Newest by
+ * confirmation time, and, among those confirmed in the same millisecond (answers a moment
+ * apart), by queue order: the later write is the newer.
+ */
+export function trimConfirmed(list: readonly WriteEntry[], keep: number): readonly WriteEntry[] {
+  const confirmed = list.map((e, at) => ({ e, at })).filter(({ e }) => e.state === 'confirmed');
   if (confirmed.length <= keep) return list;
   const kept = new Set(
     confirmed
-      .sort((a, b) => (b.confirmedAt ?? 0) - (a.confirmedAt ?? 0))
+      .sort((a, b) => (b.e.confirmedAt ?? 0) - (a.e.confirmedAt ?? 0) || b.at - a.at)
       .slice(0, keep)
-      .map((e) => e.id),
+      .map(({ e }) => e.id),
   );
   return list.filter((e) => e.state !== 'confirmed' || kept.has(e.id));
 }
