@@ -63,7 +63,7 @@ export const gatewayEnv = {
   /** Replays of one user reading the outbox at once (per gateway process); the rest wait, behind that user's own. */
   MAX_REPLAYS_PER_USER: int(1, 1000, DEFAULT_LIMITS.maxReplaysPerUser),
   /** Recent changes of the live feed held in memory: replays they cover read no outbox rows. 0 holds none. */
-  REPLAY_RING_CHANGES: int(0, 10_000_000, 50_000),
+  REPLAY_RING_CHANGES: int(0, 10_000_000, 0),
   /** The bytes of row images the ring may hold (64 MiB by default); the oldest changes go first. */
   REPLAY_RING_BYTES: int(0, 16 * 1024 ** 3, 64 * 1024 ** 2),
   /** Connections of the replay pool, apart from the API's. */
