@@ -1,6 +1,7 @@
 // The faults of a run, in two lanes: the server lane (replicator kills and takeovers,
 // gateway restarts, a switch to NOTIFY mode, Postgres restarts and crashes, a restore from
-// backup), one at a time with full strength restored between them, and the client lane
+// backup, and with the shared change log Redis killed, restarted empty, flushed and
+// frozen), one at a time with full strength restored between them, and the client lane
 // (disconnects and stalled readers under a burst of large rows).
 import type { StreamedTable } from '@realtime/db';
 import { positionOf, type AtRestore, type EpochFrom } from './checker';
@@ -12,6 +13,8 @@ import type { Rng } from './rng';
 import { REPLICATOR_ROLE, sleep, waitFor, type Proc, type Stack } from './stack';
 import type { Subscriber } from './subscriber';
 import { epochFrom, fromKey, readTruth, type Truth } from './truth';
+import { createClient } from 'redis';
+import type { RunningRedis } from '@realtime/testkit';
 import { burst, type MembershipWriter, type Writers } from './workload';
 
 export interface FaultRecord {
@@ -62,11 +65,60 @@ export async function runServerLane(ctx: FaultContext, faults: PlannedFault<Serv
   for (const f of faults) {
     await sleep(Math.max(0, f.at - elapsed()));
     try {
-      record(f.kind, await inject(ctx, f.kind, r));
+      const detail = await inject(ctx, f.kind, r);
+      await restoreAll(s);
+      record(f.kind, `${detail}${s.redis ? `; ${await backOnLog(s)}` : ''}`);
     } catch (err) {
       throw new Error(`${f.kind} at t=${(elapsed() / 1000).toFixed(1)}s: ${(err as Error).message}`);
     }
-    await restoreAll(s);
+  }
+}
+
+/**
+ * With the shared log, after every fault: each gateway takes its live feed from the log
+ * again, a batch of it at least since the fault was survived.
+ * A gateway left on the outbox loses nothing, but costs Postgres what the log is for.
+ */
+export async function backOnLog(s: Stack, timeoutMs = 60_000): Promise<string> {
+  const t0 = Date.now();
+  const logChanges = async (g: Proc) => (await s.feed(g))?.changes.log ?? 0;
+  const before = new Map(await Promise.all(s.gateways.map(async (g) => [g, await logChanges(g)] as const)));
+  let nudged = Date.now();
+  await waitFor(
+    `every gateway to take its live feed from the change log again (${s.gateways.map((g) => g.name).join(', ')})`,
+    async () => {
+      // The writers may be done (a fault late in the run): a change of the run's own, now
+      // and then, gives the log something to carry. Subscribers see it like any other.
+      if (Date.now() - nudged > 2000) {
+        nudged = Date.now();
+        await s.query(`UPDATE projects SET updated_at = now() WHERE id = (SELECT id FROM projects ORDER BY created_at, id LIMIT 1)`).catch(() => undefined);
+      }
+      for (const g of s.gateways) {
+        const f = await s.feed(g);
+        if (!f || !f.fromLog || (f.changes.log ?? 0) <= before.get(g)!) return false;
+      }
+      return true;
+    },
+    timeoutMs,
+    200,
+  );
+  return `every gateway fed by the change log again within ${((Date.now() - t0) / 1000).toFixed(1)} s`;
+}
+
+function redisOf(s: Stack): RunningRedis {
+  if (!s.redis) throw new Error('a Redis fault was planned for a run without Redis');
+  return s.redis;
+}
+
+/** FLUSHALL on the run's own redis-server (never anyone else's: its URL is the run's). */
+async function flushAll(url: string): Promise<void> {
+  const c = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 5000 } });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    await c.flushAll();
+  } finally {
+    c.destroy();
   }
 }
 
@@ -151,6 +203,32 @@ async function inject(ctx: FaultContext, kind: ServerFault, r: Rng): Promise<str
       await s.waitForLeader();
       return `SIGKILL to every Postgres process, then crash recovery (head ${fmt(before)} before, ${fmt(after)} after recovery); a replicator leads after ${took()}`;
     }
+    case 'redis-kill': {
+      const redis = redisOf(s);
+      const pid = redis.pid;
+      await redis.kill();
+      const downMs = r.int(1000, 4000);
+      await sleep(downMs);
+      await redis.restart();
+      return `SIGKILL to redis-server (pid ${pid}), an empty one on its port ${downMs} ms later`;
+    }
+    case 'redis-restart': {
+      const redis = redisOf(s);
+      await redis.restart();
+      return `redis-server replaced at once by an empty one on its port`;
+    }
+    case 'redis-flush': {
+      await flushAll(redisOf(s).url);
+      return 'FLUSHALL: every stream and key of the change log gone, Redis still up';
+    }
+    case 'redis-pause': {
+      const redis = redisOf(s);
+      const ms = r.int(2000, 6000);
+      await redis.pause();
+      await sleep(ms);
+      await redis.resume();
+      return `SIGSTOP to redis-server for ${ms} ms (connections open, nothing answers), then SIGCONT`;
+    }
     case 'restore': {
       // The queue clients' requests wait from before the backup until the gateways are
       // back: a write the backup does not hold the restore takes away, acknowledged or not,
@@ -232,8 +310,10 @@ async function restoreFault(ctx: FaultContext, r: Rng, took: () => string): Prom
   return `backup at head ${fmt(backup)}, ${fmt(lostHead - backup)} changes lost (head ${fmt(lostHead)}); ${past} subscribers past the backup, ${positions.length - past} at or before it (${held.length} held offline); ${fmt(filler)} changes written besides the writers' to pass the lost head; the gateways are back after ${took()}`;
 }
 
-/** Back to full strength between faults: both replicators and gateways up, WAL allowed. */
+/** Back to full strength between faults: Redis, both replicators and every gateway up, WAL allowed. */
 export async function restoreAll(s: Stack): Promise<void> {
+  // A Redis fault that failed half way may have left it down.
+  if (s.redis && !s.redis.running) await s.redis.restart();
   await s.query(`ALTER ROLE ${REPLICATOR_ROLE} REPLICATION`);
   for (const p of [...s.replicators, ...s.gateways]) if (!p.running) p.start();
   await s.waitForLeader();

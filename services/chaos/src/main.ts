@@ -68,7 +68,7 @@ const FRESH_AT_ONCE = 4;
 let catalog = new Map<string, StreamedTable>();
 let restored: Restored | null = null;
 try {
-  stack = await Stack.start(root, log);
+  stack = await Stack.start(root, log, { redis: opts.redis });
   const s = stack;
   // Each channel's project column, from the catalog, as the gateways judge grants by it.
   catalog = await loadStreamedTables({ query: async (text: string) => ({ rows: await s.query(text) }) });
@@ -77,7 +77,7 @@ try {
   const userPlans = planUsers(r.fork(7), opts.users, PINNED);
   const pinned = await createPinned(s, people.ids, userPlans, PINNED);
   const durationMs = opts.seconds * 1000;
-  const plan = planFaults(r.fork(1), durationMs);
+  const plan = planFaults(r.fork(1), durationMs, opts.redis);
   const notes = createWriteStream(path.join(root, 'logs', 'subscribers.log'), { flags: 'a' });
   subLog = notes;
   // Good past the run and its settling: the service path is about grants, not expiry.
@@ -87,7 +87,7 @@ try {
       spec.user === null ? { kind: 'service', token: service } : { kind: 'user', userId: people.ids[spec.user]!, email: people.emails[spec.user]!, password: people.password };
     subscribers.push(new Subscriber(spec, gatewayUrl(spec.gateway), access, catalog.get(spec.channel)?.projectColumn ?? null, (line) => notes.write(`${new Date().toISOString()} subscriber ${spec.index}: ${line}\n`)));
   }
-  out(`  stack up: Postgres, 2 replicators, 2 gateways; ${opts.users} users with ${userPlans.reduce((n, u) => n + u.memberships.length, 0)} memberships of the ${PINNED} pinned projects; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
+  out(`  stack up: Postgres, 2 replicators, ${s.gateways.length} gateways, ${s.redis ? `the change log on redis-server (${s.redis.url})` : 'no change log (--no-redis)'}; ${opts.users} users with ${userPlans.reduce((n, u) => n + u.memberships.length, 0)} memberships of the ${PINNED} pinned projects; plan: ${plan.server.map((f) => f.kind).join(', ')}; ${plan.client.length} client faults`);
 
   const queueNotes = createWriteStream(path.join(root, 'logs', 'queue-writers.log'), { flags: 'a' });
   queueLog = queueNotes;

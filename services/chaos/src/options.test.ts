@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { again, defaults, parseOptions, type ChaosOptions } from './options';
 
-const base: ChaosOptions = { seed: 7, ...defaults, keep: false };
+const base: ChaosOptions = { seed: 7, ...defaults, redis: true, keep: false };
 
 describe('parseOptions', () => {
   test.each([
@@ -9,6 +9,7 @@ describe('parseOptions', () => {
     { args: ['--seed', '42', '--seconds', '60'], want: { ...base, seed: 42, seconds: 60 } },
     { args: ['--subscribers', '3', '--writers', '1', '--users', '2', '--keep'], want: { ...base, subscribers: 3, writers: 1, users: 2, keep: true } },
     { args: ['--seed', '4294967295'], want: { ...base, seed: 2 ** 32 - 1 } },
+    { args: ['--no-redis'], want: { ...base, redis: false } },
   ])('$args', ({ args, want }) => {
     expect(parseOptions(args, () => 7)).toEqual({ ok: true, options: want });
   });
@@ -34,6 +35,7 @@ test.each([
   { o: base, queue: 2, want: 'npm run test:chaos -- --seed 7 --seconds 150' },
   { o: { ...base, seconds: 75, writers: 8 }, queue: 2, want: 'npm run test:chaos -- --seed 7 --seconds 75 --writers 8' },
   { o: { ...base, keep: true, users: 9 }, queue: 0, want: 'CHAOS_QUEUE_WRITERS=0 npm run test:chaos -- --seed 7 --seconds 150 --users 9' },
+  { o: { ...base, redis: false }, queue: 2, want: 'npm run test:chaos -- --seed 7 --seconds 150 --no-redis' },
 ])('again: $want', ({ o, queue, want }) => {
   expect(again(o, queue, 2)).toBe(want);
 });

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 
 export const usage =
-  'usage: npm run test:chaos -- [--seed N] [--seconds S (60..3600, default 150)] [--subscribers N (default 24)] [--writers N (default 4)] [--users N (default 5)] [--keep]';
+  'usage: npm run test:chaos -- [--seed N] [--seconds S (60..3600, default 150)] [--subscribers N (default 24)] [--writers N (default 4)] [--users N (default 5)] [--no-redis] [--keep]';
 
 export const defaults = { seconds: 150, subscribers: 24, writers: 4, users: 5 };
 
@@ -13,13 +13,15 @@ export interface ChaosOptions {
   subscribers: number;
   writers: number;
   users: number;
+  /** The shared change log on Redis, with its faults (--no-redis: the Postgres feed alone, as `npm start` runs). */
+  redis: boolean;
   /** Keep the logs of a passing run too. */
   keep: boolean;
 }
 
 /** The options, or the message that says what is wrong with the command line. */
 export function parseOptions(args: string[], randomSeed: () => number): { ok: true; options: ChaosOptions } | { ok: false; message: string } {
-  let values: { seed?: string; seconds?: string; subscribers?: string; writers?: string; users?: string; keep?: boolean };
+  let values: { seed?: string; seconds?: string; subscribers?: string; writers?: string; users?: string; 'no-redis'?: boolean; keep?: boolean };
   try {
     ({ values } = parseArgs({
       args,
@@ -29,6 +31,7 @@ export function parseOptions(args: string[], randomSeed: () => number): { ok: tr
         subscribers: { type: 'string', default: String(defaults.subscribers) },
         writers: { type: 'string', default: String(defaults.writers) },
         users: { type: 'string', default: String(defaults.users) },
+        'no-redis': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
       },
     }));
@@ -47,6 +50,7 @@ export function parseOptions(args: string[], randomSeed: () => number): { ok: tr
     subscribers: num('subscribers', values.subscribers, 1, 500),
     writers: num('writers', values.writers, 1, 32),
     users: num('users', values.users, 1, 50),
+    redis: !(values['no-redis'] ?? false),
     keep: values.keep ?? false,
   };
   return problems.length ? { ok: false, message: problems[0]! } : { ok: true, options };
@@ -59,5 +63,5 @@ export function parseOptions(args: string[], randomSeed: () => number): { ok: tr
 export function again(o: ChaosOptions, queueWriters: number, defaultQueueWriters: number): string {
   const extra = (['subscribers', 'writers', 'users'] as const).filter((k) => o[k] !== defaults[k]).map((k) => ` --${k} ${o[k]}`);
   const queue = queueWriters === defaultQueueWriters ? '' : `CHAOS_QUEUE_WRITERS=${queueWriters} `;
-  return `${queue}npm run test:chaos -- --seed ${o.seed} --seconds ${o.seconds}${extra.join('')}`;
+  return `${queue}npm run test:chaos -- --seed ${o.seed} --seconds ${o.seconds}${extra.join('')}${o.redis ? '' : ' --no-redis'}`;
 }

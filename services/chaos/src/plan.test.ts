@@ -1,17 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { countByKind, onceFaults, planFaults, planSubscribers, planUsers, serverFaults } from './plan';
+import { countByKind, onceFaults, planFaults, planSubscribers, planUsers, redisFaults, serverFaultsOf } from './plan';
 import { rng } from './rng';
 
 describe('planFaults', () => {
   test.each([
-    { seconds: 60, seed: 1 },
-    { seconds: 60, seed: 99 },
-    { seconds: 180, seed: 7 },
-    { seconds: 180, seed: 123456 },
-  ])('$seconds s, seed $seed: every server fault, each Postgres fault once, all in the first four fifths, in time order', ({ seconds, seed }) => {
-    const plan = planFaults(rng(seed), seconds * 1000);
+    { seconds: 60, seed: 1, redis: false },
+    { seconds: 60, seed: 99, redis: false },
+    { seconds: 180, seed: 7, redis: false },
+    { seconds: 180, seed: 123456, redis: false },
+    { seconds: 60, seed: 1, redis: true },
+    { seconds: 75, seed: 42, redis: true },
+    { seconds: 180, seed: 7, redis: true },
+  ])('$seconds s, seed $seed, Redis $redis: every server fault of the run, each Postgres fault once, all in the first four fifths, in time order', ({ seconds, seed, redis }) => {
+    const plan = planFaults(rng(seed), seconds * 1000, redis);
     const counts = countByKind([...plan.server, ...plan.client]);
+    const serverFaults = serverFaultsOf(redis);
     for (const k of serverFaults) expect(counts[k], k).toBeGreaterThanOrEqual(1);
+    for (const k of redisFaults) expect(counts[k] > 0, k).toBe(redis);
     expect(counts['postgres-restart']).toBe(1);
     expect(counts['postgres-crash']).toBe(1);
     expect(counts.restore).toBe(1);

@@ -3,12 +3,17 @@
 // after another on one lane, so that each is survived before the next; faults of clients
 // run on a lane of their own, at the same time. Postgres restarts exactly once (a third of
 // the way), crashes exactly once (two thirds of the way), and is restored from a backup
-// exactly once (half way).
+// exactly once (half way). With the shared change log on, Redis is killed, restarted
+// empty, flushed and frozen among them.
 import { memberRoles as roles, type MemberRole as Role } from '@realtime/db/schema';
 import type { Rng } from './rng';
 import { tables } from './workload';
 
-export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash', 'restore'] as const;
+export const serverFaults = ['replicator-kill', 'standby-takeover', 'gateway-restart', 'mode-switch', 'postgres-restart', 'postgres-crash', 'restore', 'redis-kill', 'redis-restart', 'redis-flush', 'redis-pause'] as const;
+/** Faults of the shared change log: planned only when the run has one. */
+export const redisFaults: readonly ServerFault[] = ['redis-kill', 'redis-restart', 'redis-flush', 'redis-pause'];
+/** The server faults a run plans: Redis's only with Redis. */
+export const serverFaultsOf = (redis: boolean): ServerFault[] => serverFaults.filter((k) => redis || !redisFaults.includes(k));
 /** Faults of the whole database: each happens exactly once per run. */
 export const onceFaults: readonly ServerFault[] = ['postgres-restart', 'postgres-crash', 'restore'];
 export const clientFaults = ['client-disconnect', 'slow-client'] as const;
@@ -33,11 +38,12 @@ export interface Plan {
  * client one time in five. The last fifth of the run has no fault: the stream must
  * still be whole after the last one.
  */
-export function planFaults(r: Rng, durationMs: number): Plan {
+export function planFaults(r: Rng, durationMs: number, redis = false): Plan {
   const window = Math.floor(durationMs * 0.8);
+  const kindsOfRun = serverFaultsOf(redis);
   // Room for every kind at least once, even in the shortest run.
-  const slots = Math.max(serverFaults.length, Math.floor(window / 8000));
-  const others = serverFaults.filter((k) => !onceFaults.includes(k));
+  const slots = Math.max(kindsOfRun.length, Math.floor(window / 8000));
+  const others = kindsOfRun.filter((k) => !onceFaults.includes(k));
   // Rounds of every kind, each round shuffled: kinds come evenly, in no fixed order.
   const kinds: ServerFault[] = [];
   const room = Math.max(0, slots - onceFaults.length);

@@ -27,3 +27,18 @@ export function queueSummary(f: QueueFindings, q: QueueWriters): string {
     `confirmed by the stream ${st.confirmed.stream}, by a list ${st.confirmed.refetch}, by the answer ${st.confirmed.response}`
   );
 }
+
+/**
+ * One counter of Prometheus text, summed by its `source` label over several processes'
+ * /metrics (a process that did not answer counts nothing).
+ */
+export function sumBySource(texts: readonly (string | null)[], metric: string): Record<string, number> {
+  const sums: Record<string, number> = {};
+  const line = new RegExp(`^${metric}\\{(?:[^}]*,)?source="([^"]+)"[^}]*\\} ([0-9.e+]+)$`);
+  for (const text of texts)
+    for (const l of (text ?? '').split('\n')) {
+      const m = line.exec(l.trim());
+      if (m) sums[m[1]!] = (sums[m[1]!] ?? 0) + Number(m[2]);
+    }
+  return sums;
+}

@@ -1,5 +1,7 @@
 // The system under test, as it runs in production: one Postgres, two replicator
-// processes (leader and standby) and two gateway/API processes, each a real child
+// processes (leader and standby), three gateway/API processes and, unless the run says
+// --no-redis, one redis-server holding the shared change log (the replicator leader
+// appends, the gateways read their feed and replays from it). Each is a real child
 // process so that SIGKILL is a real crash. Their output goes to one log file each, kept
 // when a run fails. Users are made with the product's own CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,19 +11,22 @@ import path from 'node:path';
 import pg from 'pg';
 import { ensureDatabase, freePort, repoRoot, runMigrations, startCluster, type Cluster } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
-import { sleep, waitFor as waitForState } from '@realtime/testkit';
+import { sleep, startRedis, waitFor as waitForState, type RunningRedis } from '@realtime/testkit';
 import { inheritedEnv } from './env';
+import { sumBySource } from './report';
 
 export const REPLICATOR_ROLE = 'chaos_replicator';
 /** Shared by the gateways (a token one issues is good at the other) and by the service token the run mints. */
 export const SECRET = 'chaos-secret-chaos-secret-chaos-secret-0123';
-/** The replicators answer /status only with it. */
+/** The replicators and gateways answer /status and /metrics only with it. */
 const METRICS_TOKEN = 'chaos-metrics-token-0123456789';
 /**
  * The shortest lifetime the API allows for realtime tokens, so that every user
  * subscriber renews its token during a run, and sockets that miss it are closed.
  */
 const TOKEN_TTL_SECONDS = 60;
+/** As many gateways as a deployment that has outgrown one: a client may land on any. */
+export const GATEWAYS = 3;
 
 export class Proc {
   private child: ChildProcess | null = null;
@@ -112,6 +117,12 @@ interface ReplicatorStatus {
   process: { role: string; mode: string } | null;
 }
 
+/** A gateway's live feed as its /metrics tells: whether the shared log feeds it now, and the changes it handed on by source. */
+export interface FeedStatus {
+  fromLog: boolean;
+  changes: Record<string, number>;
+}
+
 export class Stack {
   readonly replicators: Proc[];
   readonly gateways: Proc[];
@@ -124,12 +135,14 @@ export class Stack {
     private readonly log: Logger,
     replicators: Proc[],
     gateways: Proc[],
+    /** The shared change log's server, or null for a run without one. */
+    readonly redis: RunningRedis | null,
   ) {
     this.replicators = replicators;
     this.gateways = gateways;
   }
 
-  static async start(root: string, log: Logger): Promise<Stack> {
+  static async start(root: string, log: Logger, opts: { redis: boolean }): Promise<Stack> {
     const logDir = path.join(root, 'logs');
     await fs.mkdir(logDir, { recursive: true });
     const pgPort = await freePort();
@@ -142,7 +155,9 @@ export class Stack {
     const replUrl = new URL(url);
     replUrl.username = REPLICATOR_ROLE;
     replUrl.password = 'chaos';
-    const common = { LOG_LEVEL: 'info', DEMO: '0' };
+    // Never the machine's own Redis: a server of the run's, which its faults may kill and flush.
+    const redis = opts.redis ? await startRedis() : null;
+    const common = { LOG_LEVEL: 'info', DEMO: '0', METRICS_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) };
     // The gateways' parts as their own login roles, as deployed (the owner creates them when
     // it migrates). The replicators keep a role of the stack's, whose REPLICATION the
     // faults take away and give back: a login role is reset to its rights at every start.
@@ -151,11 +166,11 @@ export class Stack {
     const replicators = await Promise.all(
       [1, 2].map(
         async (i) =>
-          new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500', METRICS_TOKEN }, await freePort(), logDir),
+          new Proc(`replicator-${i}`, 'services/replicator/src/main.ts', { ...common, DATABASE_URL: replUrl.toString(), WAL_RETRY_MS: '2000', SAFETY_POLL_MS: '500' }, await freePort(), logDir),
       ),
     );
     const gateways = await Promise.all(
-      [1, 2].map(
+      Array.from({ length: GATEWAYS }, (_, i) => i + 1).map(
         async (i) =>
           new Proc(
             `gateway-${i}`,
@@ -166,7 +181,7 @@ export class Stack {
           ),
       ),
     );
-    const stack = new Stack(cluster, pgPort, dataDir, logDir, url, log, replicators, gateways);
+    const stack = new Stack(cluster, pgPort, dataDir, logDir, url, log, replicators, gateways, redis);
     replicators[0]!.start();
     await stack.waitForLeader();
     replicators[1]!.start();
@@ -186,6 +201,23 @@ export class Stack {
       for (const p of this.replicators) if (p.running && (await this.role(p)) === 'leader') return p;
       return null;
     }, timeoutMs, 200);
+  }
+
+  /** A gateway's feed (null while it does not answer). */
+  async feed(g: Proc): Promise<FeedStatus | null> {
+    const text = await this.metrics(g);
+    if (text === null) return null;
+    return { fromLog: /^realtime_feed_from_log 1$/m.test(text), changes: sumBySource([text], 'realtime_feed_changes_total') };
+  }
+
+  /** The text of a process's /metrics (null while it does not answer). */
+  async metrics(p: Proc): Promise<string | null> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${p.port}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` }, signal: AbortSignal.timeout(2000) });
+      return res.ok ? await res.text() : null;
+    } catch {
+      return null;
+    }
   }
 
   async waitForGateway(g: Proc, timeoutMs = 60_000): Promise<void> {
@@ -264,6 +296,7 @@ export class Stack {
   async stop(): Promise<void> {
     await Promise.all([...this.gateways, ...this.replicators].map((p) => p.stop('SIGTERM')));
     for (const p of [...this.gateways, ...this.replicators]) p.close();
+    await this.redis?.stop();
     await this.cluster.stop();
   }
 }

@@ -67,6 +67,8 @@ export class Subscriber {
   membershipResyncs = 0;
   /** Events for a subscription id the client did not hold (the client reports them). */
   strays = 0;
+  /** The first stray events, as the subscriber's log tells them (the rest are counted). */
+  readonly strayNotes: string[] = [];
   /** INTERNAL and RATE_LIMITED refusals, each asked again by the client. */
   refusals = 0;
   /** FORBIDDEN refusals of a user (the filter's project is not theirs), each asked again later. */
@@ -173,6 +175,7 @@ export class Subscriber {
     });
     client.on('stray', (kind, sub) => {
       this.strays++;
+      if (this.strayNotes.length < 3) this.strayNotes.push(`${new Date().toISOString()} ${this.label}: ${kind} for subscription ${sub}`);
       this.note(`${kind} for subscription ${sub}, which this client does not hold`);
     });
     client.onState((st) => {

@@ -7,9 +7,9 @@ import { checkQueueWrites, type QueueOutboxRow } from './queue-check';
 import { CHANGE_IDENTITY, type FaultRecord, type Restored } from './faults';
 import type { ChaosOptions } from './options';
 import { auditorSession, type People } from './people';
-import { clientFaults, countByKind, serverFaults } from './plan';
+import { clientFaults, countByKind, serverFaultsOf } from './plan';
 import type { QueueWriters } from './queue-writers';
-import { fmt, queueSummary } from './report';
+import { fmt, queueSummary, sumBySource } from './report';
 import { waitFor, type Stack } from './stack';
 import { fetchList, type Epoch, type FreshSocket, type Subscriber } from './subscriber';
 import { epochFrom, fromKey, outboxReplaysToTables, readTruth, type Truth } from './truth';
@@ -177,7 +177,7 @@ export async function judge(run: RunEnd): Promise<boolean> {
       )
     : null;
   const counts = countByKind(faults);
-  const faultText = [...serverFaults, ...clientFaults].map((k) => `${k} ${counts[k]}`).join(', ');
+  const faultText = [...serverFaultsOf(opts.redis), ...clientFaults].map((k) => `${k} ${counts[k]}`).join(', ');
   const cacheBad = cache.missing + cache.extra + cache.differing;
   out('');
   out(
@@ -194,6 +194,16 @@ export async function judge(run: RunEnd): Promise<boolean> {
         `${restore.resumed} of ${restore.behind} at a position both histories share resumed (${rs.held} of them held offline from before the backup)`,
     );
   if (qw.writers.length) out(`  ${queueSummary(queued, qw)}`);
+  if (s.redis) {
+    const texts = await Promise.all(s.gateways.map((g) => s.metrics(g)));
+    const feed = sumBySource(texts, 'realtime_feed_changes_total');
+    const pages = sumBySource(texts, 'realtime_replay_source_total');
+    const fallbacks = sumBySource(texts.map((t) => t?.replace(/reason=/g, 'source=') ?? null), 'realtime_feed_log_fallbacks_total');
+    out(
+      `  change log, since each gateway's last start: live feed ${fmt(feed.log ?? 0)} changes from Redis, ${fmt(feed.postgres ?? 0)} from the outbox (outbox reads for a gap ${fmt(fallbacks.gap ?? 0)}, for lag ${fmt(fallbacks.lag ?? 0)}); ` +
+        `replay pages from the ring ${fmt(pages.ring ?? 0)}, Redis ${fmt(pages.redis ?? 0)}, Postgres ${fmt(pages.postgres ?? 0)}`,
+    );
+  }
   const wd = win.diff;
   const windowsBad = wd.missing + wd.extra + wd.misplaced + wd.differing + (wd.totalOff ? 1 : 0);
   if (win.windows)
@@ -201,11 +211,11 @@ export async function judge(run: RunEnd): Promise<boolean> {
       `  windows: ${win.windows} live windows of ${WINDOW_PAGE} rows a page, ${fmt(win.rows)} rows held, ${run.windows.pagesLoaded} pages loaded during the run; ` +
         `against the API's read up to each end: missing ${wd.missing}, extra ${wd.extra}, misplaced ${wd.misplaced}, differing ${wd.differing}, totals ${wd.totalOff ? 'off' : 'exact'}`,
     );
-  for (const line of [delivery.first, cache.first, wd.first, ...(restore?.problems.slice(0, 3) ?? []), ...queued.problems.slice(0, 3), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
+  for (const line of [delivery.first, cache.first, wd.first, ...(restore?.problems.slice(0, 3) ?? []), ...queued.problems.slice(0, 3), ...crashes, ...stuck.slice(0, 3), ...errors.slice(0, 5), strays ? `${strays} events for a subscription id the subscriber did not hold (${subscribers.flatMap((x) => x.strayNotes).slice(0, 3).join('; ')}; the subscribers' log has the context)` : null, noRefresh]) if (line) out(`  first problem: ${line}`);
   let failed =
     delivery.lost + delivery.duplicated + delivery.outOfOrder + delivery.unexpected + delivery.unauthorized + cacheBad + windowsBad + outboxProblems.length + replayMismatch + strays + errors.length + stuck.length + crashes.length + (restore?.problems.length ?? 0) + queued.problems.length > 0 ||
     noRefresh !== null;
-  const missingKinds = serverFaults.filter((k) => counts[k] === 0);
+  const missingKinds = serverFaultsOf(opts.redis).filter((k) => counts[k] === 0);
   if (missingKinds.length) {
     out(`  not injected: ${missingKinds.join(', ')} (a run of ${opts.seconds} s has room for fewer faults; give more --seconds)`);
     failed = true;

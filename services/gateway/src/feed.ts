@@ -50,6 +50,7 @@ export interface LogSource {
 export type FeedSource = 'log' | 'postgres' | 'process';
 
 const feedChanges = new client.Counter({ name: 'realtime_feed_changes_total', help: 'Changes handed on by the live feed, by where they came from (log: the shared Redis log; postgres: read from the outbox; process: a replicator in this process).', labelNames: ['source'] });
+const feedFromLog = new client.Gauge({ name: 'realtime_feed_from_log', help: '1 while the shared change log feeds this gateway, 0 while the outbox does (no REDIS_URL, or Redis away or empty).' });
 const feedFallbacks = new client.Counter({ name: 'realtime_feed_log_fallbacks_total', help: 'Reads of the outbox because the shared log had a gap or had not delivered what the outbox showed (lag), by reason.', labelNames: ['reason'] });
 
 /**
@@ -312,6 +313,7 @@ export class Feed {
   private setLogUp(up: boolean, why?: string): void {
     if (this.logUp === up) return;
     this.logUp = up;
+    feedFromLog.set(up ? 1 : 0);
     // Back to the outbox: whatever the log owed is read now.
     if (!up) {
       this.log.debug({ why }, 'live feed from the outbox');

@@ -3,7 +3,8 @@
 // column, by a grant, unfiltered; moves and deletes among the missed changes) each
 // source delivers exactly the events the outbox does, in the same order, and the source
 // counters and the outbox reads say which one served. A stream that starts after the
-// position, and a Redis killed in the middle of a replay, leave the outbox to fill in.
+// position, a stream of another history (as one left from before a restore), and a
+// Redis killed in the middle of a replay, leave the outbox to fill in.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ChangeLog, type LogChange } from '@realtime/changelog';
@@ -280,12 +281,13 @@ test('Redis killed during a replay: the replay completes from the outbox, nothin
   await l.connect();
   try {
     await appendTo(l, await l.openEpoch(), 0, head);
-    // Redis dies as the replay asks for its third run: the first pages came from it.
+    // Redis dies as the replay asks for its third run (after the look at the head that
+    // anchors the stream): the first pages came from it.
     let ranges = 0;
     const dying: ReplayLog = {
       current: () => l.current(),
       range: async (key, after, count) => {
-        if (++ranges === 3) await own.kill();
+        if (++ranges === 4) await own.kill();
         return l.range(key, after, count);
       },
     };
@@ -301,5 +303,31 @@ test('Redis killed during a replay: the replay completes from the outbox, nothin
   } finally {
     await l.close();
     await own.stop();
+  }
+});
+
+test("a stream of another history (left from before a restore): the outbox serves, none of the stream's changes", async () => {
+  // The same seqs, but from 5 after the position on the changes of another history: other
+  // rows, other fingerprints, as a stream the restore's lost changes went to.
+  const other = new ChangeLog({ url: redis.url, retention: { maxLen: 100_000 }, log });
+  await other.connect();
+  try {
+    const key = await other.openEpoch();
+    const lost = (await logged(0, head)).map((c) =>
+      c.seq <= since.since + 5 ? c : { ...c, fp: `lost${c.seq}`, newRow: c.newRow ? { ...c.newRow, document_name: `lost-${c.seq}.pdf` } : null },
+    );
+    for (let i = 0; i < lost.length; i += 50) expect((await other.append(key, lost.slice(i, i + 50))).gapAfter).toBeNull();
+    const gw = await gateway({ replayLog: other });
+    expect(await replayAll(gw)).toEqual(fromOutbox);
+    expect(sources(gw)).toMatchObject({ ring: 0, redis: 0 });
+    expect(pageReads.get(gw.port)).toBe(sources(gw).postgres);
+    // The control: the stream as the outbox has it serves the same replays.
+    const same = await other.openEpoch();
+    await appendTo(other, same, 0, head);
+    const gw2 = await gateway({ replayLog: other });
+    expect(await replayAll(gw2)).toEqual(fromOutbox);
+    expect(sources(gw2)).toMatchObject({ ring: 0, postgres: 0 });
+  } finally {
+    await other.close();
   }
 });

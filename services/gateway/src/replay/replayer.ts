@@ -20,7 +20,7 @@ import { replayDecision } from './decide';
 import type { Position } from './history';
 import { readResumeCheck, replayScope } from './reader';
 import type { ReplayRing } from './ring';
-import { PageSources, type ReplayLog, type ReplaySource, type SourcedPage } from './sources';
+import { PageSources, type LogAnchor, type ReplayLog, type ReplaySource, type SourcedPage } from './sources';
 import type { FeedChange } from '../feed';
 
 /** Logged at most once a minute (every one is counted in realtime_resyncs_total{reason="history-changed"}). */
@@ -65,7 +65,11 @@ export class Replayer {
     // History identity: each position is the change stamped with its seq here (same
     // fingerprint), and every seq of the replay's range still has its row. Otherwise the
     // seqs after it name changes of another history: a refetch, never a replay.
-    const check = await readResumeCheck(this.opts.replayPool, positions.map((p) => p.seq).filter((s) => s > 0), since, bounds.head, sub.cursor);
+    // With the change log, the head's own fingerprint too: the log's stream serves this
+    // replay only if it holds that very change at the head (sources.ts, "anchor").
+    const seqs = positions.map((p) => p.seq).filter((s) => s > 0);
+    if (this.opts.changeLog && bounds.head > since) seqs.push(bounds.head);
+    const check = await readResumeCheck(this.opts.replayPool, seqs, since, bounds.head, sub.cursor);
     if (sub.closed) return;
     const cursor = sub.cursor ? { headSeq: sub.cursor.headSeq, digest: sub.cursor.pending?.digest ?? null } : null;
     const decision = replayDecision({ since, positions, bounds, check, cursor, joinedAt });
@@ -76,10 +80,10 @@ export class Replayer {
       }
       return this.opts.registry.resync(sub, decision.reason, bounds.head);
     }
-    await this.pages(sub, since, bounds);
+    await this.pages(sub, since, bounds, { seq: bounds.head, fp: check.fps.get(bounds.head) ?? null });
   }
 
-  private async pages(sub: Subscription, since: number, bounds: { head: number; floor: number }): Promise<void> {
+  private async pages(sub: Subscription, since: number, bounds: { head: number; floor: number }, anchor: LogAnchor): Promise<void> {
     const { registry, replayPool, limits } = this.opts;
     const p = sub.socket.data.principal;
     const log = p.kind === 'user' ? registry.membershipOf(sub.socket) : null;
@@ -103,8 +107,8 @@ export class Replayer {
     const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
     const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
     // Each page from the ring, the change log or the outbox (sources.ts), the same changes whichever.
-    const read = (after: number) =>
-      this.sources.read({ channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
+    const pageOf = this.sources.replay(anchor);
+    const read = (after: number) => pageOf({ channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
     // One replay at a time per socket (its subscriptions' replays share its bound), and
     // within it at most two pages in memory: the one being sent and the next, read while
     // this one is encoded and written, but only while the socket has room for it.

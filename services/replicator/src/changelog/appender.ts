@@ -26,8 +26,6 @@ export interface ChangeLogAppenderOptions {
   pageSize?: number;
   /** Most changes in one append (5000): one script call blocks Redis while it runs. */
   maxAppend?: number;
-  /** How long a stream ahead of the head that this process did not write may stay so (10000 ms). */
-  aheadGraceMs?: number;
   /** A Redis command not answered in this time counts as Redis away (5000 ms): a frozen Redis answers nothing. */
   opTimeoutMs?: number;
   /** The wait between attempts while the log or the outbox fails (500 ms). */
@@ -60,7 +58,6 @@ export class ChangeLogAppender implements Service {
   private readonly maxQueued: number;
   private readonly pageSize: number;
   private readonly maxAppend: number;
-  private readonly aheadGraceMs: number;
   private readonly opTimeoutMs: number;
   private readonly retryMs: number;
 
@@ -74,7 +71,6 @@ export class ChangeLogAppender implements Service {
   private head = 0;
   /** The highest seq appended from stamped batches in this leadership (plan.ts: "ahead"). */
   private ownLast: number | null = null;
-  private ahead: { seq: number; since: number } | null = null;
   private lastError: string | null = null;
   private overflowNoted = false;
 
@@ -90,7 +86,6 @@ export class ChangeLogAppender implements Service {
     this.maxQueued = opts.maxQueued ?? 100_000;
     this.pageSize = opts.pageSize ?? 1000;
     this.maxAppend = opts.maxAppend ?? 5000;
-    this.aheadGraceMs = opts.aheadGraceMs ?? 10_000;
     this.opTimeoutMs = opts.opTimeoutMs ?? 5000;
     this.retryMs = opts.retryMs ?? 500;
   }
@@ -271,7 +266,6 @@ export class ChangeLogAppender implements Service {
     this.log.info({ key, reason }, 'opened a new change log history');
     this.key = key;
     this.lastSeq = null;
-    this.ahead = null;
     return key;
   }
 
@@ -296,11 +290,7 @@ export class ChangeLogAppender implements Service {
       const head = await outboxHead(pool);
       this.head = Math.max(this.head, head);
       const rowFp = last !== null && last.seq <= head ? await fingerprintAt(pool, last.seq) : null;
-      const now = Date.now();
-      if (last !== null && last.seq > head) {
-        if (this.ahead?.seq !== last.seq) this.ahead = { seq: last.seq, since: now };
-      } else this.ahead = null;
-      const decision = decideReconcile({ last, rowFp, head, ownLast: this.ownLast, aheadForMs: this.ahead ? now - this.ahead.since : 0, aheadGraceMs: this.aheadGraceMs, pageSize: this.pageSize });
+      const decision = decideReconcile({ last, rowFp, head, ownLast: this.ownLast, pageSize: this.pageSize });
       this.lastSeq = last?.seq ?? null;
       this.refreshLag();
       if (decision.kind === 'same' || decision.kind === 'ahead') return;

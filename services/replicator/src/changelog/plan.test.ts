@@ -36,7 +36,7 @@ describe('denseRuns', () => {
 });
 
 describe('decideReconcile', () => {
-  const base: ReconcileInput = { last: { seq: 100, fp: 'F100' }, rowFp: 'F100', head: 100, ownLast: null, aheadForMs: 0, aheadGraceMs: 10_000, pageSize: 1000 };
+  const base: ReconcileInput = { last: { seq: 100, fp: 'F100' }, rowFp: 'F100', head: 100, ownLast: null, pageSize: 1000 };
   test.each<[string, Partial<ReconcileInput>, ReconcileDecision['kind'], Partial<ReconcileDecision>?]>([
     ['at the head, same fingerprint', {}, 'same'],
     ['behind the head, same history: fill the gap', { head: 250 }, 'fill', { after: 100, to: 250 }],
@@ -46,9 +46,8 @@ describe('decideReconcile', () => {
     ['another fingerprint at the last seq: another history', { rowFp: 'OTHER', head: 300 }, 'new-epoch'],
     ['no outbox row at the last seq: another database, or pruned', { rowFp: null, head: 300 }, 'new-epoch'],
     ['beyond the head, written by this appender (early delivery)', { last: { seq: 120, fp: 'F120' }, rowFp: null, ownLast: 120 }, 'ahead'],
-    ['beyond the head, not ours, within the grace', { last: { seq: 120, fp: 'F120' }, rowFp: null, aheadForMs: 9_999 }, 'ahead'],
-    ['beyond the head, not ours, past the grace: a history that lost its end', { last: { seq: 120, fp: 'F120' }, rowFp: null, aheadForMs: 10_000 }, 'new-epoch'],
-    ['beyond the head, ours only up to a lower seq, past the grace', { last: { seq: 120, fp: 'F120' }, rowFp: null, ownLast: 110, aheadForMs: 20_000 }, 'new-epoch'],
+    ['beyond the head, not ours: a restore took its end away (or a deposed leader appended early)', { last: { seq: 120, fp: 'F120' }, rowFp: null }, 'new-epoch'],
+    ['beyond the head, ours only up to a lower seq', { last: { seq: 120, fp: 'F120' }, rowFp: null, ownLast: 110 }, 'new-epoch'],
   ])('%s', (_, over, kind, fields) => {
     const d = decideReconcile({ ...base, ...over });
     expect(d.kind).toBe(kind);

@@ -41,10 +41,6 @@ export interface ReconcileInput {
   head: number;
   /** The highest seq this appender appended from stamped batches while leading (null: none yet). */
   ownLast: number | null;
-  /** How long the stream has been seen ahead of the head with this same last entry (0: first time). */
-  aheadForMs: number;
-  /** How long a stream ahead of the head that this appender did not write is given before it counts as another history. */
-  aheadGraceMs: number;
   /** How many changes an empty stream starts with: the head's page. */
   pageSize: number;
 }
@@ -70,11 +66,13 @@ export function decideReconcile(i: ReconcileInput): ReconcileDecision {
   if (last.seq > head) {
     // With early delivery (STAMP_EARLY=1) a batch is appended before its stamp commits:
     // the stream leads the outbox for milliseconds. That is expected of what this
-    // appender wrote itself; what another wrote is given a grace (a successor numbers
-    // those changes again, identically) before the stream counts as another history's.
+    // appender wrote itself. Anything else beyond the head is not waited for: a leader
+    // that died after appending early is renumbered identically by its successor, but a
+    // restored database's stream looks the same, and every moment it stays current a
+    // gateway may read the lost changes in it as live ones. A new epoch costs readers
+    // one read of the outbox.
     if (i.ownLast !== null && last.seq <= i.ownLast) return { kind: 'ahead' };
-    if (i.aheadForMs < i.aheadGraceMs) return { kind: 'ahead' };
-    return { kind: 'new-epoch', reason: `the stream ends at seq ${last.seq}, beyond the outbox head ${head}` };
+    return { kind: 'new-epoch', reason: `the stream ends at seq ${last.seq}, beyond the outbox head ${head}, and this leader did not write it` };
   }
   if (i.rowFp === null) return { kind: 'new-epoch', reason: `the outbox has no row at seq ${last.seq}, the stream's last (another database, a restore, or pruned)` };
   if (i.rowFp !== last.fp) return { kind: 'new-epoch', reason: `the outbox row at seq ${last.seq} has fingerprint ${i.rowFp}, the stream's ${last.fp} (another history)` };
