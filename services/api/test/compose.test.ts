@@ -326,8 +326,8 @@ describe('the checkers catch broken deployments', () => {
     ['a password in DATABASE_URL', withService((c) => (c.services['gateway-1']!.environment = { DATABASE_URL: 'postgres://postgres:postgres@postgres:5432/realtime' })), /literal password in its URL/],
     ['a secret with a default', withService((c) => (c.services['gateway-1']!.environment = { REALTIME_JWT_SECRET: '${REALTIME_JWT_SECRET:-}' })), /REALTIME_JWT_SECRET must be/],
     ['a literal metrics token (list syntax)', withService((c) => (c.services['replicator-1']!.environment = ['METRICS_TOKEN=0123456789abcdef'])), /METRICS_TOKEN must be/],
-    ['a password in REDIS_URL', withService((c) => (c.services['gateway-2']!.environment = { REDIS_URL: 'redis://default:hunter2@redis:6379' })), /gateway-2: REDIS_URL has a literal password/],
-    ['a literal Redis password', withService((c) => (c.services.redis!.environment = { REDISCLI_AUTH: 'hunter2' })), /redis: REDISCLI_AUTH must be/],
+    ['a password in REDIS_URL', withService((c) => (c.services['gateway-2'] = { ...c.services['gateway-2'], environment: { REDIS_URL: 'redis://default:hunter2@redis:6379' } })), /gateway-2: REDIS_URL has a literal password/],
+    ['a literal Redis password', withService((c) => (c.services.redis = { ...c.services.redis, environment: { REDISCLI_AUTH: 'hunter2' } })), /redis: REDISCLI_AUTH must be/],
   ])('secrets: %s', (_name, bad, problem) => {
     expect(secretProblems(bad).join('\n')).toMatch(problem);
   });
@@ -431,7 +431,7 @@ describe('the checkers catch broken deployments', () => {
   });
 
   test('Redis on a host port is caught', () => {
-    expect(publishedProblems(withService((c) => (c.services.redis!.ports = ['127.0.0.1:6379:6379'])), ['redis'])).toEqual(['redis publishes a port on the host: only the compose network may reach it']);
+    expect(publishedProblems(withService((c) => (c.services.redis = { ...c.services.redis, ports: ['127.0.0.1:6379:6379'] })), ['redis'])).toEqual(['redis publishes a port on the host: only the compose network may reach it']);
   });
 
   const strip = (directive: RegExp) => goodNginx.replace(directive, '');
