@@ -3,7 +3,7 @@
 // on 127.0.0.1), the Dockerfile and nginx.conf hardened; no Docker engine needed to check.
 // `docker compose config` runs too where a working docker compose is installed.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -17,10 +17,17 @@ import {
   dotenv,
   envExampleProblems,
   nginxProblems,
+  nginxValue,
   portProblems,
+  publishedProblems,
   secretProblems,
+  servicesRunning,
+  stickyProblems,
+  upstreamProblems,
+  workspaceCopyProblems,
   SECRET_NAME,
   type ComposeFile,
+  type Workspace,
 } from './deploy-checks';
 import { repoRoot } from '@realtime/testkit';
 
@@ -58,29 +65,31 @@ describe('docker/compose.yml', () => {
     expect(validate({ services: { x: { ports: 'not-a-list', restart: 42 } } })).toBe(false);
   });
 
-  test('Postgres with logical WAL and a cap on slot WAL; each part from its own main: a replicator and a standby, two gateways and the API behind the proxy; health checks', () => {
+  test('Postgres with logical WAL and a cap on slot WAL; each part from its own main: a replicator and a standby, three gateways and two APIs behind the proxy; health checks', () => {
     const s = compose.services;
     expect(s.postgres!.command).toEqual(expect.arrayContaining(['wal_level=logical', 'max_slot_wal_keep_size=2GB']));
     const running = (main: string) => Object.entries(s).filter(([, v]) => v.command?.includes(main));
     const replicators = running('services/replicator/src/main.ts');
     expect(replicators).toHaveLength(2);
     const gateways = Object.entries(s).filter(([k]) => k.startsWith('gateway-'));
-    expect(gateways).toHaveLength(2);
+    expect(gateways).toHaveLength(3);
     expect(running('services/gateway/src/main.ts').map(([k]) => k)).toEqual(gateways.map(([k]) => k));
-    expect(running('services/api/src/main.ts').map(([k]) => k)).toEqual(['api']);
+    const apis = running('services/api/src/main.ts');
+    expect(apis.map(([k]) => k)).toEqual(['api-1', 'api-2']);
     // Nothing runs the all-in-one main: every part is a service of its own.
     expect(running('services/server/src/main.ts')).toEqual([]);
-    for (const [, part] of [...gateways, ['api', s.api!] as const]) expect(part.environment!.REALTIME_JWT_SECRET).toMatch(/REALTIME_JWT_SECRET/);
+    for (const [, part] of [...gateways, ...apis]) expect(part.environment!.REALTIME_JWT_SECRET).toMatch(/REALTIME_JWT_SECRET/);
     for (const [name, svc] of Object.entries(s)) {
       if (name !== 'migrate') expect(svc.healthcheck, `${name} has a health check`).toBeTruthy();
     }
     // The one-shot migrate runs once, before every process of the image.
     expect(s.migrate).toMatchObject({ command: ['node', '--import', 'tsx', 'db/src/cli/migrate.ts'], restart: 'no', depends_on: { postgres: { condition: 'service_healthy' } } });
-    for (const [name] of replicators) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' } });
-    for (const name of [...gateways.map(([n]) => n), 'api']) expect(s[name]!.depends_on, name).toEqual({ migrate: { condition: 'service_completed_successfully' }, pgbouncer: { condition: 'service_healthy' } });
+    const migrated = { migrate: { condition: 'service_completed_successfully' } };
+    const healthy = { condition: 'service_healthy' };
+    for (const [name] of replicators) expect(s[name]!.depends_on, name).toEqual({ ...migrated, redis: healthy });
+    for (const [name] of gateways) expect(s[name]!.depends_on, name).toEqual({ ...migrated, pgbouncer: healthy, redis: healthy });
+    for (const [name] of apis) expect(s[name]!.depends_on, name).toEqual({ ...migrated, pgbouncer: healthy });
     const nginx = readFileSync(path.join(repoRoot, 'docker', 'nginx.conf'), 'utf8');
-    for (const [name] of gateways) expect(nginx).toContain(`server ${name}:3000;`);
-    expect(nginx).toContain('server api:3000;');
     // The socket goes to the gateways, everything else to the API.
     expect(nginx).toMatch(/location \/ws \{\s*proxy_pass http:\/\/gateways;/);
     expect(nginx).toMatch(/location \/ \{\s*proxy_pass http:\/\/api;/);
@@ -90,14 +99,17 @@ describe('docker/compose.yml', () => {
 
   test('every process listens on the compose network; the API believes forwarded headers from the proxy alone, at its fixed address', () => {
     const s = compose.services as Record<string, { environment?: Record<string, string>; networks?: Record<string, { ipv4_address?: string }>; command?: string[] }>;
-    const apps = Object.entries(s).filter(([name]) => name.startsWith('gateway-') || name.startsWith('replicator-') || name === 'api');
+    const apps = Object.entries(s).filter(([name]) => /^(gateway|replicator|api)-\d+$/.test(name));
+    expect(apps).toHaveLength(7);
     for (const [name, svc] of apps) expect(svc.environment?.HOST, `${name} listens beyond its loopback`).toBe('0.0.0.0');
     const proxyAddress = s.proxy!.networks?.default?.ipv4_address;
     expect(proxyAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     const subnet = (compose as unknown as { networks: { default: { ipam: { config: { subnet: string }[] } } } }).networks.default.ipam.config[0]!.subnet;
     expect(proxyAddress!.startsWith(subnet.split('.').slice(0, 3).join('.'))).toBe(true);
-    expect(s.api!.environment?.TRUST_PROXY, 'the API trusts exactly the proxy').toBe(proxyAddress);
-    expect(() => parseTrustProxy(s.api!.environment?.TRUST_PROXY)).not.toThrow();
+    for (const name of ['api-1', 'api-2']) {
+      expect(s[name]!.environment?.TRUST_PROXY, `${name} trusts exactly the proxy`).toBe(proxyAddress);
+      expect(() => parseTrustProxy(s[name]!.environment?.TRUST_PROXY)).not.toThrow();
+    }
   });
 });
 
@@ -109,7 +121,7 @@ describe('the deployment is safe by default', () => {
   test('no password, secret or token is written in compose.yml: each is ${VAR:?...} from .env', () => {
     expect(secretProblems(compose as ComposeFile)).toEqual([]);
     expect(composeText).not.toMatch(/postgres:postgres@|POSTGRES_PASSWORD:\s*postgres\b/);
-    for (const name of ['gateway-1', 'api']) {
+    for (const name of ['gateway-1', 'api-1']) {
       const env = compose.services[name]!.environment!;
       for (const key of ['REALTIME_JWT_SECRET', 'METRICS_TOKEN']) expect(env[key], `${name} ${key}`).toMatch(new RegExp(`^\\$\\{${key}:\\?`));
     }
@@ -130,16 +142,18 @@ describe('the deployment is safe by default', () => {
     }
     const migrate = compose.services.migrate!.environment!;
     for (const [key, pattern] of Object.entries(roles)) expect(migrate[key], `migrate sets up ${key}'s role`).toMatch(pattern);
-    for (const name of ['gateway-1', 'gateway-2']) {
+    for (const name of ['gateway-1', 'gateway-2', 'gateway-3']) {
       const env = compose.services[name]!.environment!;
       expect(env.DATABASE_URL_GATEWAY).toMatch(roles.DATABASE_URL_GATEWAY);
       expect(env.DATABASE_URL_API).toBeUndefined();
       expect(env.DATABASE_URL_REPLICATOR).toBeUndefined();
     }
-    const api = compose.services.api!.environment!;
-    expect(api.DATABASE_URL_API).toMatch(roles.DATABASE_URL_API);
-    expect(api.DATABASE_URL_GATEWAY).toBeUndefined();
-    expect(api.DATABASE_URL_REPLICATOR).toBeUndefined();
+    for (const name of ['api-1', 'api-2']) {
+      const api = compose.services[name]!.environment!;
+      expect(api.DATABASE_URL_API).toMatch(roles.DATABASE_URL_API);
+      expect(api.DATABASE_URL_GATEWAY).toBeUndefined();
+      expect(api.DATABASE_URL_REPLICATOR).toBeUndefined();
+    }
     for (const name of ['replicator-1', 'replicator-2']) {
       const env = compose.services[name]!.environment!;
       expect(env.DATABASE_URL_REPLICATOR).toMatch(roles.DATABASE_URL_REPLICATOR);
@@ -150,8 +164,8 @@ describe('the deployment is safe by default', () => {
   test('behind PgBouncer in transaction mode: the gateways\' and the API\'s queries pooled; LISTEN, replication and migrations direct', () => {
     const s = compose.services as Record<string, { image?: string; command?: string[]; environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }>;
     const host = (url: string) => new URL(url.replace(/\$\{[^}]+\}/g, 'x')).host;
-    expect(host(s.api!.environment!.DATABASE_URL_API!)).toBe('pgbouncer:6432');
-    for (const name of ['gateway-1', 'gateway-2']) {
+    for (const name of ['api-1', 'api-2']) expect(host(s[name]!.environment!.DATABASE_URL_API!), name).toBe('pgbouncer:6432');
+    for (const name of ['gateway-1', 'gateway-2', 'gateway-3']) {
       const env = s[name]!.environment!;
       expect(host(env.DATABASE_URL_GATEWAY!), name).toBe('pgbouncer:6432');
       // Each role's direct URL is this one with the role's own user and password (db/src/database.ts).
@@ -160,7 +174,7 @@ describe('the deployment is safe by default', () => {
     for (const name of ['replicator-1', 'replicator-2']) expect(host(s[name]!.environment!.DATABASE_URL_REPLICATOR!), name).toBe('postgres:5432');
     expect(host(s.migrate!.environment!.DATABASE_URL!)).toBe('postgres:5432');
     // The statement timeout lives in the login roles that migrate writes: it must get the same value.
-    for (const name of ['gateway-1', 'api']) expect(s.migrate!.environment!.STATEMENT_TIMEOUT_MS, name).toBe(s[name]!.environment!.STATEMENT_TIMEOUT_MS);
+    for (const name of ['gateway-1', 'api-1']) expect(s.migrate!.environment!.STATEMENT_TIMEOUT_MS, name).toBe(s[name]!.environment!.STATEMENT_TIMEOUT_MS);
 
     const bouncer = s.pgbouncer!;
     expect(bouncer.image).toMatch(/^edoburu\/pgbouncer:\d+\.\d+\.\d+$/);
@@ -198,7 +212,7 @@ describe('the deployment is safe by default', () => {
   test('.env.example lists every variable compose reads, with the secrets left empty', () => {
     expect(envExampleProblems(composeText, envExample)).toEqual([]);
     const { set } = dotenv(envExample);
-    expect([...set.keys()].sort()).toEqual(['METRICS_TOKEN', 'POSTGRES_API_PASSWORD', 'POSTGRES_GATEWAY_PASSWORD', 'POSTGRES_PASSWORD', 'POSTGRES_REPLICATOR_PASSWORD', 'REALTIME_JWT_SECRET']);
+    expect([...set.keys()].sort()).toEqual(['METRICS_TOKEN', 'POSTGRES_API_PASSWORD', 'POSTGRES_GATEWAY_PASSWORD', 'POSTGRES_PASSWORD', 'POSTGRES_REPLICATOR_PASSWORD', 'REALTIME_JWT_SECRET', 'REDIS_PASSWORD']);
   });
 
   test('the Dockerfile builds in one stage and runs in another, as node, with production dependencies only', () => {
@@ -213,6 +227,85 @@ describe('the deployment is safe by default', () => {
 
   test('nginx strips X-Actor, keeps /metrics and /status internal, limits each client, caps bodies and slow clients', () => {
     expect(nginxProblems(nginx)).toEqual([]);
+  });
+});
+
+// The packages of the workspace (root package.json's globs), with their @realtime dependencies.
+function workspaces(): Workspace[] {
+  const globs = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+  const dirs = globs.flatMap((g) => (g.endsWith('/*') ? readdirSync(path.join(repoRoot, g.slice(0, -2))).map((d) => `${g.slice(0, -2)}/${d}`) : [g]));
+  return dirs
+    .filter((d) => existsSync(path.join(repoRoot, d, 'package.json')))
+    .map((dir) => {
+      const pkg = JSON.parse(read(dir, 'package.json')) as { name: string; dependencies?: Record<string, string> };
+      return { dir, name: pkg.name, dependencies: Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@realtime/')) };
+    });
+}
+const mainDirs = (c: ComposeFile) =>
+  Object.values(c.services)
+    .flatMap((svc) => ((svc as { command?: unknown[] }).command ?? []).map(String))
+    .flatMap((arg) => /^(services\/[^/]+|db)\/src\//.exec(arg)?.[1] ?? []);
+
+describe('scaling out: Redis, three gateways, two APIs, nginx in front', () => {
+  const s = compose.services as Record<string, { image?: string; user?: string; command?: string[]; environment?: Record<string, string>; ports?: unknown[]; healthcheck?: { test?: string[] }; cap_drop?: string[]; security_opt?: string[]; depends_on?: Record<string, unknown> }>;
+  const nginx = read('docker', 'nginx.conf');
+
+  test('the services: Postgres, PgBouncer, Redis, migrate, two replicators, three gateways, two APIs and nginx', () => {
+    expect(Object.keys(s).sort()).toEqual(['api-1', 'api-2', 'gateway-1', 'gateway-2', 'gateway-3', 'migrate', 'pgbouncer', 'postgres', 'proxy', 'redis', 'replicator-1', 'replicator-2']);
+    expect(s.proxy!.image).toMatch(/^nginx:/);
+  });
+
+  test('Redis: the official image, nothing persisted, a password from .env, reachable inside the network only, hardened, with a health check', () => {
+    const redis = s.redis!;
+    expect(redis.image).toMatch(/^redis:7(-alpine)?$/);
+    expect(redis.user).toBe('redis');
+    expect(publishedProblems(compose as ComposeFile, ['redis', 'pgbouncer'])).toEqual([]);
+    const command = redis.command!.join(' ');
+    expect(command).toMatch(/requirepass "%s".*"\$\$REDISCLI_AUTH" > \/tmp\/redis\.conf/);
+    expect(command).toMatch(/save ""\\nappendonly no/);
+    expect(command).toMatch(/umask 077 .*exec redis-server \/tmp\/redis\.conf$/);
+    expect(redis.environment).toEqual({ REDISCLI_AUTH: expect.stringMatching(/^\$\{REDIS_PASSWORD:\?[^}]+\}$/) });
+    expect(redis.healthcheck!.test!.join(' ')).toMatch(/redis-cli ping \| grep -q PONG/);
+    expect(redis.cap_drop).toEqual(['ALL']);
+    expect(redis.security_opt).toEqual(['no-new-privileges:true']);
+  });
+
+  test('REDIS_URL, with the password from .env, on every process whose env.ts reads the change log; and only on those', () => {
+    const readsLog = (part: string) => /\.\.\.changelogEnv\b/.test(read('services', part, 'src', 'env.ts'));
+    expect(readsLog('replicator') && readsLog('gateway')).toBe(true);
+    const url = /^redis:\/\/default:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/;
+    for (const part of ['replicator', 'gateway', 'api']) {
+      const names = servicesRunning(compose as ComposeFile, `services/${part}/src/main.ts`);
+      expect(names.length, part).toBeGreaterThan(0);
+      for (const name of names) {
+        if (readsLog(part)) {
+          expect(s[name]!.environment!.REDIS_URL, `${name} reads the change log`).toMatch(url);
+          expect(s[name]!.depends_on!.redis, `${name} waits for Redis`).toEqual({ condition: 'service_healthy' });
+        } else expect(s[name]!.environment!.REDIS_URL, `${name} (services/${part}/src/env.ts has no REDIS_URL)`).toBeUndefined();
+      }
+    }
+  });
+
+  test('nginx: its upstreams list every gateway and API service of compose, /ws upgrades to WebSocket, and a long-polling session stays on one gateway', () => {
+    expect(upstreamProblems(nginx, compose as ComposeFile)).toEqual([]);
+    expect(stickyProblems(nginx)).toEqual([]);
+    expect(nginxProblems(nginx).filter((p) => /\/ws/.test(p))).toEqual([]);
+    // A WebSocket opened straight away is placed afresh each time, whatever the address:
+    // the web app's clients spread over the gateways even from behind one NAT.
+    expect(nginx).toMatch(/^\s*hash \$gateway_key consistent;$/m);
+    const key = (transport: string, requestId: string, sid?: string) =>
+      nginxValue(nginx, '$gateway_key', { args: { EIO: '4', transport, ...(sid ? { sid } : {}) }, remoteAddr: '198.51.100.7', requestId });
+    expect(key('websocket', 'a')).not.toBe(key('websocket', 'b'));
+    expect(key('polling', 'a')).toBe(key('polling', 'b'));
+    expect(key('websocket', 'a', 'S1')).toBe(key('polling', 'b'));
+    // That is how the web app connects, as nginx.conf says.
+    expect(read('web', 'packages', 'client', 'src', 'create.ts')).toMatch(/transports: \['websocket'\]/);
+  });
+
+  test("the image has every workspace's package.json in both stages, and the source of every package its mains import (the change log's included)", () => {
+    const dirs = [...new Set(mainDirs(compose as ComposeFile))].sort();
+    expect(dirs).toEqual(['db', 'services/api', 'services/gateway', 'services/replicator']);
+    expect(workspaceCopyProblems(read('docker', 'Dockerfile'), workspaces(), dirs)).toEqual([]);
   });
 });
 
@@ -233,12 +326,14 @@ describe('the checkers catch broken deployments', () => {
     ['a password in DATABASE_URL', withService((c) => (c.services['gateway-1']!.environment = { DATABASE_URL: 'postgres://postgres:postgres@postgres:5432/realtime' })), /literal password in its URL/],
     ['a secret with a default', withService((c) => (c.services['gateway-1']!.environment = { REALTIME_JWT_SECRET: '${REALTIME_JWT_SECRET:-}' })), /REALTIME_JWT_SECRET must be/],
     ['a literal metrics token (list syntax)', withService((c) => (c.services['replicator-1']!.environment = ['METRICS_TOKEN=0123456789abcdef'])), /METRICS_TOKEN must be/],
+    ['a password in REDIS_URL', withService((c) => (c.services['gateway-2'] = { ...c.services['gateway-2'], environment: { REDIS_URL: 'redis://default:hunter2@redis:6379' } })), /gateway-2: REDIS_URL has a literal password/],
+    ['a literal Redis password', withService((c) => (c.services.redis = { ...c.services.redis, environment: { REDISCLI_AUTH: 'hunter2' } })), /redis: REDISCLI_AUTH must be/],
   ])('secrets: %s', (_name, bad, problem) => {
     expect(secretProblems(bad).join('\n')).toMatch(problem);
   });
 
   test('secret-like names: tokens and keys, not their lifetimes', () => {
-    expect(['POSTGRES_PASSWORD', 'REALTIME_JWT_SECRET', 'METRICS_TOKEN', 'API_KEY'].every((k) => SECRET_NAME.test(k))).toBe(true);
+    expect(['POSTGRES_PASSWORD', 'REALTIME_JWT_SECRET', 'METRICS_TOKEN', 'API_KEY', 'REDISCLI_AUTH'].every((k) => SECRET_NAME.test(k))).toBe(true);
     expect(['REALTIME_TOKEN_TTL_SECONDS', 'SOCKET_QUEUE_BYTES', 'KEYS_PER_PAGE'].some((k) => SECRET_NAME.test(k))).toBe(false);
   });
 
@@ -297,6 +392,46 @@ describe('the checkers catch broken deployments', () => {
       'the runtime stage needs @bin/linux-x64 (a development package) but does not copy it',
     ]);
     expect(copiedClosureProblems(copy('tool', 'helper', '@bin'), fake, 'tool')).toEqual([]);
+  });
+
+  test('Dockerfile: a workspace left out of either stage, or a source a main needs, is named', () => {
+    const spaces = workspaces();
+    const dirs = mainDirs(compose as ComposeFile);
+    const noChangelog = goodDockerfile.replace(/^COPY .*services\/changelog.*\n/gm, '');
+    expect(workspaceCopyProblems(noChangelog, spaces, dirs)).toEqual([
+      'the build stage does not copy services/changelog/package.json before npm ci',
+      'the runtime stage does not copy services/changelog/package.json before npm ci',
+      'the runtime stage does not copy services/changelog/src, which a main it runs imports',
+    ]);
+    const noDb = goodDockerfile.replace(/^COPY --from=build \/app\/db\/src db\/src\n/m, '');
+    expect(workspaceCopyProblems(noDb, spaces, ['services/gateway'])).toEqual(['the runtime stage does not copy db/src, which a main it runs imports']);
+  });
+
+  const gatewayService = (c: ComposeFile) => c.services['gateway-1']!;
+  test.each<[string, ComposeFile, string, RegExp]>([
+    ['a gateway compose runs and nginx does not list', withService((c) => (c.services['gateway-4'] = gatewayService(c))), goodNginx, /upstream gateways does not list gateway-4/],
+    ['a gateway nginx lists and compose does not run', goodCompose(), goodNginx.replace('server gateway-3:3000;', 'server gateway-3:3000;\n    server gateway-9:3000;'), /upstream gateways lists gateway-9/],
+    ['an API left out of the upstream', goodCompose(), goodNginx.replace(/^\s*server api-2:3000;\n/m, ''), /upstream api does not list api-2/],
+    ['the old single API', goodCompose(), goodNginx.replace('server api-1:3000;', 'server api:3000;'), /does not list api-1[\s\S]*lists api,/],
+    ['/ws proxied to a host, not the upstream', goodCompose(), goodNginx.replace('proxy_pass http://gateways;', 'proxy_pass http://gateway-1:3000;'), /\/ws\/ is not proxied to an upstream block/],
+  ])('upstreams: %s', (_name, c, conf, problem) => {
+    expect(upstreamProblems(conf, c).join('\n')).toMatch(problem);
+  });
+
+  test.each<[string, string, RegExp | null]>([
+    ['no hash: round robin', goodNginx.replace(/^\s*hash \$gateway_key consistent;\n/m, ''), /not sticky/],
+    ['a hash of the sid (the handshake has none)', goodNginx.replace('hash $gateway_key consistent;', 'hash $arg_sid consistent;'), /different keys \(""/],
+    ['every request placed at random', goodNginx.replace(/default\s+\$remote_addr;/, 'default $request_id;'), /different keys/],
+    ['the upgrade of a polling session placed at random', goodNginx.replace('"websocket:" $request_id;', '~^websocket: $request_id;'), /different keys/],
+    ['ip_hash is sticky too', goodNginx.replace('hash $gateway_key consistent;', 'ip_hash;'), null],
+    ['a hash of the address alone is sticky', goodNginx.replace('hash $gateway_key consistent;', 'hash $remote_addr consistent;'), null],
+  ])('stickiness: %s', (_name, conf, problem) => {
+    if (problem) expect(stickyProblems(conf).join('\n')).toMatch(problem);
+    else expect(stickyProblems(conf)).toEqual([]);
+  });
+
+  test('Redis on a host port is caught', () => {
+    expect(publishedProblems(withService((c) => (c.services.redis = { ...c.services.redis, ports: ['127.0.0.1:6379:6379'] })), ['redis'])).toEqual(['redis publishes a port on the host: only the compose network may reach it']);
   });
 
   const strip = (directive: RegExp) => goodNginx.replace(directive, '');

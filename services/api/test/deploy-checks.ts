@@ -11,8 +11,8 @@ export interface ComposeFile {
   services: Record<string, Service>;
 }
 
-/** Names that hold a secret: passwords, secrets, tokens, keys (not *_TOKEN_TTL_SECONDS). */
-export const SECRET_NAME = /(PASSWORD|SECRET|(^|_)TOKEN$|(^|_)KEY$)/;
+/** Names that hold a secret: passwords, secrets, tokens, keys, REDISCLI_AUTH (not *_TOKEN_TTL_SECONDS). */
+export const SECRET_NAME = /(PASSWORD|SECRET|(^|_)TOKEN$|(^|_)KEY$|(^|_)AUTH$)/;
 /** `${VAR:?message}`: compose refuses to start while VAR is unset or empty. */
 const REQUIRED_REF = /^\$\{([A-Z0-9_]+):\?[^}]*\}$/;
 const REF = /\$\{([A-Za-z0-9_]+)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}/g;
@@ -359,5 +359,145 @@ export function nginxProblems(text: string): string[] {
     const signInZones = inherited('limit_req', signIn?.block, server.block, http.block).map((d) => /zone=(\S+)/.exec(d.args.join(' '))?.[1]);
     if (!signInZones.some((z) => z && !general.has(z))) problems.push(`${where}: /api/auth/sign-in has no stricter limit_req zone of its own`);
   }
+  return problems;
+}
+
+/** The servers (host names) of each upstream block. */
+export function nginxUpstreams(text: string): Record<string, string[]> {
+  const http = find(parseNginx(text), 'http')[0];
+  return Object.fromEntries(find(http?.block, 'upstream').map((u) => [u.args[0]!, find(u.block, 'server').map((s) => s.args[0]!.split(':')[0]!)]));
+}
+
+/** The upstream a location proxies to (`proxy_pass http://name`), or null. */
+function upstreamOf(location: NginxDirective | null): string | null {
+  const target = find(location?.block, 'proxy_pass')[0]?.args[0];
+  return target ? (/^https?:\/\/([^/:]+)/.exec(target)?.[1] ?? null) : null;
+}
+
+/** Compose services that run a main (`services/gateway/src/main.ts`), by name. */
+export function servicesRunning(compose: ComposeFile, main: string): string[] {
+  return Object.entries(compose.services ?? {})
+    .filter(([, svc]) => ((svc as { command?: unknown }).command as unknown[] | undefined)?.includes(main))
+    .map(([name]) => name)
+    .sort();
+}
+
+/**
+ * nginx sends /ws to an upstream that lists exactly the services running the gateway's
+ * main, and the rest to one that lists exactly those running the API's: a service added
+ * to one file and not the other is named.
+ */
+export function upstreamProblems(nginx: string, compose: ComposeFile, mains = { ws: 'services/gateway/src/main.ts', api: 'services/api/src/main.ts' }): string[] {
+  const http = find(parseNginx(nginx), 'http')[0];
+  const server = find(http?.block, 'server')[0];
+  if (!server) return ['no server block'];
+  const upstreams = nginxUpstreams(nginx);
+  const problems: string[] = [];
+  for (const [path, main] of [['/ws/', mains.ws], ['/api/projects', mains.api]] as const) {
+    const name = upstreamOf(locationFor(server, path));
+    const listed = name ? upstreams[name] : undefined;
+    if (!listed) {
+      problems.push(`${path} is not proxied to an upstream block`);
+      continue;
+    }
+    const running = servicesRunning(compose, main);
+    for (const s of running) if (!listed.includes(s)) problems.push(`upstream ${name} does not list ${s} (compose runs ${main} there): add \`server ${s}:3000;\``);
+    for (const s of listed) if (!running.includes(s)) problems.push(`upstream ${name} lists ${s}, which compose does not run ${main} in`);
+  }
+  return problems;
+}
+
+/** What a request looks like to nginx, for the variables the gateway's hash reads. */
+export interface ProxiedRequest {
+  args: Record<string, string>;
+  remoteAddr: string;
+  requestId: string;
+}
+
+/** A value with nginx variables ($arg_x, $remote_addr, $request_id, a map's) filled in for a request. */
+export function nginxValue(text: string, value: string, req: ProxiedRequest): string {
+  const http = find(parseNginx(text), 'http')[0];
+  const maps = new Map(find(http?.block, 'map').map((m) => [m.args[1]!.replace(/^\$/, ''), m] as const));
+  const expand = (v: string, depth: number): string =>
+    v.replace(/\$\{?([a-z_][a-z0-9_]*)\}?/gi, (_m, name: string) => {
+      if (name.startsWith('arg_')) return req.args[name.slice(4)] ?? '';
+      if (name === 'remote_addr' || name === 'binary_remote_addr') return req.remoteAddr;
+      if (name === 'request_id') return req.requestId;
+      const map = maps.get(name);
+      if (!map || depth > 8) throw new Error(`nginxValue: no value for $${name}`);
+      const source = expand(map.args[0]!, depth + 1);
+      const entries = (map.block ?? []).map((e) => [e.name, e.args[0] ?? ''] as const);
+      const hit =
+        entries.find(([k]) => k === source) ??
+        entries.find(([k]) => k.startsWith('~') && new RegExp(k.replace(/^~\*?/, ''), k.startsWith('~*') ? 'i' : '').test(source)) ??
+        entries.find(([k]) => k === 'default');
+      return hit ? expand(hit[1], depth + 1) : '';
+    });
+  return expand(value, 0);
+}
+
+/** Engine.IO's requests of one session that starts by polling: the handshake, a poll, the upgrade. */
+const pollingSession = (remoteAddr: string): ProxiedRequest[] => [
+  { args: { EIO: '4', transport: 'polling' }, remoteAddr, requestId: 'r1' },
+  { args: { EIO: '4', transport: 'polling', sid: 'S1' }, remoteAddr, requestId: 'r2' },
+  { args: { EIO: '4', transport: 'polling', sid: 'S1' }, remoteAddr, requestId: 'r3' },
+  { args: { EIO: '4', transport: 'websocket', sid: 'S1' }, remoteAddr, requestId: 'r4' },
+];
+
+/**
+ * The upstream /ws goes to is sticky for long-polling: it hashes (or ip_hash-es) on a key
+ * that is the same for every request of a session that polls, its first included, so all
+ * of them reach the gateway that holds the session.
+ */
+export function stickyProblems(text: string): string[] {
+  const http = find(parseNginx(text), 'http')[0];
+  const server = find(http?.block, 'server')[0];
+  if (!server) return ['no server block'];
+  const name = upstreamOf(locationFor(server, '/ws/'));
+  const upstream = find(http?.block, 'upstream').find((u) => u.args[0] === name);
+  if (!upstream) return ['/ws is not proxied to an upstream block'];
+  if (find(upstream.block, 'ip_hash').length) return [];
+  const hash = find(upstream.block, 'hash')[0];
+  if (!hash) return [`upstream ${name} is not sticky: a long-polling session's requests would be spread over the gateways (hash on the client's address, or ip_hash)`];
+  const keys = pollingSession('198.51.100.7').map((r) => nginxValue(text, hash.args[0]!, r));
+  if (new Set(keys).size > 1) return [`upstream ${name} hashes a long-polling session's requests to different keys (${keys.map((k) => JSON.stringify(k)).join(', ')}): they would reach different gateways`];
+  return [];
+}
+
+/** Services reachable from the compose network only: no port published on the host. */
+export function publishedProblems(compose: ComposeFile, internal: string[]): string[] {
+  return internal.filter((name) => (compose.services[name]?.ports ?? []).length > 0).map((name) => `${name} publishes a port on the host: only the compose network may reach it`);
+}
+
+/** The workspace packages' folders and names, from the root package.json's globs. */
+export interface Workspace {
+  dir: string;
+  name: string;
+  dependencies: string[];
+}
+
+/**
+ * Both stages copy every workspace's package.json before `npm ci` (else the lock and the
+ * tree disagree and a workspace's dependencies are missing), and the runtime stage copies
+ * the source of every workspace the mains it runs need, following their dependencies.
+ */
+export function workspaceCopyProblems(dockerfile: string, workspaces: Workspace[], mainDirs: string[]): string[] {
+  const stages = dockerStages(dockerfile);
+  const problems: string[] = [];
+  const copies = (stage: Stage | undefined, source: string) => (stage?.lines ?? []).some((l) => new RegExp(`^COPY\\s+(--from=\\S+\\s+)?(/app/)?${source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\s`).test(l));
+  for (const w of workspaces) {
+    for (const [label, stage] of [['build', stages[0]], ['runtime', stages.at(-1)]] as const) {
+      if (!copies(stage, `${w.dir}/package.json`)) problems.push(`the ${label} stage does not copy ${w.dir}/package.json before npm ci`);
+    }
+  }
+  const byName = new Map(workspaces.map((w) => [w.name, w]));
+  const needed = new Set<string>();
+  const visit = (w: Workspace | undefined) => {
+    if (!w || needed.has(w.dir)) return;
+    needed.add(w.dir);
+    for (const d of w.dependencies) visit(byName.get(d));
+  };
+  for (const dir of mainDirs) visit(workspaces.find((w) => w.dir === dir));
+  for (const dir of needed) if (!copies(stages.at(-1), `${dir}/src`)) problems.push(`the runtime stage does not copy ${dir}/src, which a main it runs imports`);
   return problems;
 }
