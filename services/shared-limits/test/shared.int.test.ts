@@ -107,6 +107,21 @@ describe('counts across processes', () => {
 });
 
 describe('Redis away', () => {
+  test('a process that starts while Redis is not there serves from its own counts, with one warning', async () => {
+    const gone = await startRedis();
+    await gone.stop();
+    const from = lines.length;
+    const r = new SharedRedis({ url: gone.url, prefix: 't6', log });
+    r.start();
+    opened.push(r);
+    const store = new (sharedRateStore(r))({});
+    expect((await count(store, 'k')).current).toBe(1);
+    expect((await count(store, 'k')).current).toBe(2);
+    expect(await new Leases({ redis: r, set: 'sockets' }).take('u', 's', 1)).toBeNull();
+    await waitFor(() => lines.slice(from).some((l) => l.includes('does not answer')), { what: 'the warning' });
+    expect(lines.slice(from).filter((l) => l.includes('does not answer'))).toHaveLength(1);
+  });
+
   test('each process counts alone, with one warning; once Redis answers, counts are shared again', async () => {
     const [ra, rb] = [connection('t5'), connection('t5')];
     await Promise.all([answering(ra), answering(rb)]);

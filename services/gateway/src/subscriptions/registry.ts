@@ -117,7 +117,7 @@ export class Registry {
     entry.sockets.add(socket);
     // This gateway's count first (held here, so racing handshakes cannot both take its last
     // place), then every gateway's: a place on each of two gateways is still two.
-    const shared = await this.opts.shared?.take(userId, socket.id, this.opts.maxSocketsPerUser);
+    const shared = this.opts.shared ? await this.opts.shared.take(userId, socket.id, this.opts.maxSocketsPerUser) : null;
     if (shared && !shared.taken) {
       this.detachUser(userId, socket);
       return 'refused';
