@@ -11,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 
 /** Every workspace with tests, as the root `npm run test:unit` runs them. */
-export const testedWorkspaces = ['db', 'services/api', 'services/auth', 'services/bench', 'services/changelog', 'services/chaos', 'services/gateway', 'services/protocol', 'services/replicator', 'services/runtime', 'services/server', 'services/testkit', 'web', 'web/packages/client', 'web/packages/react'] as const;
+export const testedWorkspaces = ['db', 'services/api', 'services/auth', 'services/bench', 'services/changelog', 'services/shared-limits', 'services/chaos', 'services/gateway', 'services/protocol', 'services/replicator', 'services/runtime', 'services/server', 'services/testkit', 'web', 'web/packages/client', 'web/packages/react'] as const;
 
 /** The packages an app installs built (dist/), which unit tests read from their sources instead. */
 const builtPackages = ['services/protocol', 'web/packages/client', 'web/packages/react'];

@@ -3,7 +3,7 @@
 // the runtime's pieces, and the narrower one of the operators' CLIs. A bad value names its variable.
 import { z } from 'zod';
 import { dbEnv, demoEnv } from '@realtime/db';
-import { httpLimitsEnv, listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, requireSharedSecret } from '@realtime/runtime';
+import { httpLimitsEnv, listenEnv, logEnv, metricsEnv, parseEnv, realtimeSecretEnv, redisEnv, requireSharedSecret } from '@realtime/runtime';
 import { parseRetention } from './outbox/parse';
 import { parseTrustProxy } from './limits/proxy';
 
@@ -91,10 +91,11 @@ export function checkOidc(env: Pick<ApiSettings, 'AUTH_JWKS_URL' | 'AUTH_ISSUER'
 
 /**
  * `npm run api`: the database, the log, its HTTP face and limits, demo data, the token
- * secret (which the gateways that check its tokens must share) and the API's own.
+ * secret (which the gateways that check its tokens must share), the API's own, and Redis
+ * (REDIS_URL, optional), where the sign-in and write budgets are counted across API processes.
  */
 export const apiEnvSchema = z
-  .object({ ...logEnv, ...dbEnv, ...demoEnv, ...listenEnv, ...metricsEnv, ...httpLimitsEnv, ...realtimeSecretEnv, ...apiEnv })
+  .object({ ...logEnv, ...dbEnv, ...demoEnv, ...listenEnv, ...metricsEnv, ...httpLimitsEnv, ...realtimeSecretEnv, ...redisEnv, ...apiEnv })
   .superRefine((env, ctx) => {
     checkOidc(env, ctx);
     requireSharedSecret(env, ctx, 'for the API of its own: the gateways check its tokens with the same secret');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, repoRoot, runMigrations, warnIfPrivileged, watchPool } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices } from '@realtime/runtime';
+import { sharedRedisFromEnv } from '@realtime/shared-limits';
 import { loadApiEnv, type ApiEnv } from './env';
 import { ApiService, seedDemo } from './service';
 import { demoUsersFile } from './users/banner';
@@ -22,7 +23,10 @@ async function main(): Promise<() => Promise<void>> {
   // Demo data and the simulator write past row-level security, as a backend would: as the owner.
   const demoPool = env.DEMO === '1' ? watchPool(new pg.Pool({ connectionString: db.url, max: 2, application_name: 'realtime-demo' }), log) : null;
   registerDatabaseGauges(pool);
-  const api = new ApiService({ pool, demoPool, log, settings: env, secret: realtimeSecret(env).secret, metricsToken: env.METRICS_TOKEN, webDist: path.join(repoRoot, 'web', 'dist') });
+  // REDIS_URL: the sign-in and write budgets are counted across API processes; while Redis is away, in this one.
+  const sharedLimits = sharedRedisFromEnv(env, log);
+  sharedLimits?.start();
+  const api = new ApiService({ pool, demoPool, log, settings: env, secret: realtimeSecret(env).secret, metricsToken: env.METRICS_TOKEN, webDist: path.join(repoRoot, 'web', 'dist'), ...(sharedLimits ? { sharedLimits } : {}) });
   const http = buildHttp({
     log,
     health: () => processHealth(migrated, [api]),
@@ -53,6 +57,7 @@ async function main(): Promise<() => Promise<void>> {
     '',
     `API running on ${env.HOST}:${port}. API: http://localhost:${port}/api/...  Web app: /  Health: /healthz  Status and metrics: /status, /metrics (an operator, or Authorization: Bearer <METRICS_TOKEN>)`,
     `  Database: ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
+    `  Sign-in and write budgets: counted ${sharedLimits ? `across API processes on ${redactUrl(env.REDIS_URL!)} (REDIS_URL)` : 'in this process (set REDIS_URL to count them across API processes)'}`,
     '  Needs: gateways (npm run gateway) with the same REALTIME_JWT_SECRET for the stream at /ws (a proxy in front routes /ws to them), and a replicator (npm run replicator).',
   ];
   if (demoLines) lines.push(...(await demoLines()));
@@ -60,6 +65,7 @@ async function main(): Promise<() => Promise<void>> {
   return async () => {
     await stopServices();
     await http.close();
+    await sharedLimits?.close();
     await pool.end();
     await demoPool?.end();
     await db.stop();

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { seedIfEmpty } from '@realtime/db';
 import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runtime';
+import { Leases, sharedRateStore, type SharedRedis } from '@realtime/shared-limits';
 import type { ApiSettings } from './env';
 import { Simulator } from './simulator';
 import { startRetention } from './outbox/retention';
@@ -38,21 +39,29 @@ export interface ApiServiceOptions {
   metricsToken: string | undefined;
   /** The built web app, served at / (web/dist). */
   webDist: string;
+  /** Redis for the limits counted across API processes (REDIS_URL): the write and sign-in budgets. Its owner starts and closes it. */
+  sharedLimits?: SharedRedis;
 }
 
 export class ApiService implements Service {
   readonly name = 'api';
   private jobs: { stop(): Promise<void> }[] = [];
   private running = false;
+  /** The sign-ins in flight on every API process (REDIS_URL), renewed while it runs. */
+  private readonly attempts: Leases | null;
 
-  constructor(private readonly opts: ApiServiceOptions) {}
+  constructor(private readonly opts: ApiServiceOptions) {
+    this.attempts = opts.sharedLimits ? new Leases({ redis: opts.sharedLimits, set: 'attempts' }) : null;
+  }
 
   /** Before any route (buildHttp's prepare): the headers, the write budget and sign-in guard every route, /status and /metrics included. */
   prepare(app: FastifyInstance): void {
     const { opts } = this;
     const s = opts.settings;
+    // With REDIS_URL the budgets are counted across API processes, and in this one while Redis is away.
+    const store = opts.sharedLimits ? sharedRateStore(opts.sharedLimits) : undefined;
     // Headers and the write budget first: a 401 from the auth hook carries the headers too.
-    registerLimits(app, { writesPerMinute: s.WRITES_PER_MINUTE });
+    registerLimits(app, { writesPerMinute: s.WRITES_PER_MINUTE, ...(store ? { store } : {}) });
     registerAuth(app, {
       pool: opts.pool,
       sessions: new Sessions(opts.pool, s.SESSION_DAYS * 24 * 3600 * 1000),
@@ -60,6 +69,8 @@ export class ApiService implements Service {
       jwtSecret: opts.secret,
       tokenTtlSeconds: s.REALTIME_TOKEN_TTL_SECONDS,
       metricsToken: opts.metricsToken,
+      ...(store ? { rateStore: store } : {}),
+      ...(this.attempts ? { attempts: this.attempts } : {}),
     });
   }
 
@@ -89,6 +100,7 @@ export class ApiService implements Service {
     // Hourly is plenty for keys kept a day or more.
     jobs.push(startIdempotencyPruning(opts.pool, { ttlHours: s.IDEMPOTENCY_TTL_HOURS, everyMs: 3_600_000, log: opts.log.child({ component: 'idempotency' }) }));
     this.jobs = jobs;
+    this.attempts?.start();
     this.running = true;
   }
 
@@ -97,6 +109,7 @@ export class ApiService implements Service {
     this.running = false;
     for (const job of this.jobs) await job.stop();
     this.jobs = [];
+    await this.attempts?.stop();
   }
 
   health(): Health {

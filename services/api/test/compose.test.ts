@@ -88,7 +88,7 @@ describe('docker/compose.yml', () => {
     const healthy = { condition: 'service_healthy' };
     for (const [name] of replicators) expect(s[name]!.depends_on, name).toEqual({ ...migrated, redis: healthy });
     for (const [name] of gateways) expect(s[name]!.depends_on, name).toEqual({ ...migrated, pgbouncer: healthy, redis: healthy });
-    for (const [name] of apis) expect(s[name]!.depends_on, name).toEqual({ ...migrated, pgbouncer: healthy });
+    for (const [name] of apis) expect(s[name]!.depends_on, name).toEqual({ ...migrated, pgbouncer: healthy, redis: healthy });
     const nginx = readFileSync(path.join(repoRoot, 'docker', 'nginx.conf'), 'utf8');
     // The socket goes to the gateways, everything else to the API.
     expect(nginx).toMatch(/location \/ws \{\s*proxy_pass http:\/\/gateways;/);
@@ -270,8 +270,8 @@ describe('scaling out: Redis, three gateways, two APIs, nginx in front', () => {
     expect(redis.security_opt).toEqual(['no-new-privileges:true']);
   });
 
-  test('REDIS_URL, with the password from .env, on every process whose env.ts reads the change log; and only on those', () => {
-    const readsLog = (part: string) => /\.\.\.changelogEnv\b/.test(read('services', part, 'src', 'env.ts'));
+  test('REDIS_URL, with the password from .env, on every process whose env.ts reads it (the change log, shared limits); and only on those', () => {
+    const readsLog = (part: string) => /\.\.\.(?:changelogEnv|redisEnv)\b/.test(read('services', part, 'src', 'env.ts'));
     expect(readsLog('replicator') && readsLog('gateway')).toBe(true);
     const url = /^redis:\/\/default:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/;
     for (const part of ['replicator', 'gateway', 'api']) {

@@ -2,7 +2,7 @@
 // replicator that appends to it, the gateways that read it) spreads into its schema, and
 // the log it configures. A bad value names its variable.
 import { z } from 'zod';
-import type { Logger } from '@realtime/runtime';
+import { redisEnv, type Logger } from '@realtime/runtime';
 import { ChangeLog } from './changelog';
 
 const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
@@ -23,14 +23,7 @@ export function durationMs(text: string): number | null {
  * and nothing of it runs.
  */
 export const changelogEnv = {
-  REDIS_URL: z.preprocess(
-    // An empty value (`REDIS_URL=` in a compose file) is no value.
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .refine((v) => /^rediss?:\/\/[^/\s]/.test(v) && URL.canParse(v), 'a redis:// or rediss:// URL (redis://[user:password@]host:6379[/db]); leave it unset to run without the change log')
-      .optional(),
-  ),
+  ...redisEnv,
   /** Every entry appended less than this long ago is kept (and the newest CHANGELOG_MAX_ENTRIES whatever their age). */
   CHANGELOG_RETENTION: z
     .string()
@@ -41,10 +34,6 @@ export const changelogEnv = {
       return ms ?? 0;
     }),
   CHANGELOG_MAX_ENTRIES: int(1, 100_000_000, 100_000),
-  CHANGELOG_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, 'up to 64 letters, digits and _ { } : . - (e.g. realtime, or {realtime} on Redis Cluster)')
-    .default('realtime'),
 };
 
 const changelogPiece = z.object(changelogEnv);

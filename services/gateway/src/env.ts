@@ -56,6 +56,11 @@ export const gatewayEnv = {
   MAX_SUBSCRIPTIONS_PER_SOCKET: int(1, 10_000, DEFAULT_LIMITS.maxSubscriptions),
   MAX_SOCKETS_PER_USER: int(1, 10_000, DEFAULT_LIMITS.maxSocketsPerUser),
   SUBSCRIBES_PER_SECOND: int(1, 10_000, DEFAULT_LIMITS.subscribesPerSecond),
+  /**
+   * With REDIS_URL, each socket holds a place in its user's count across gateways for this
+   * long, renewed while it is open: a gateway killed without giving its places back frees them within it.
+   */
+  SOCKET_LEASE_SECONDS: int(5, 600, 30),
   SOCKET_QUEUE_BYTES: int(16 * 1024, 1024 ** 3, DEFAULT_LIMITS.queueBytes),
   REPLAY_PAGE_SIZE: int(10, 100_000, DEFAULT_LIMITS.pageSize),
   REPLAY_PAGE_BYTES: int(16 * 1024, 256 * 1024 ** 2, DEFAULT_LIMITS.pageBytes),

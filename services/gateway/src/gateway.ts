@@ -24,7 +24,7 @@ import { readBoundsReaching } from './replay/reader';
 import { Replayer } from './replay/replayer';
 import type { ReplayRing } from './replay/ring';
 import type { ReplayLog, ReplaySource } from './replay/sources';
-import { Registry } from './subscriptions/registry';
+import { Registry, type SharedSockets } from './subscriptions/registry';
 import { HEAD_WAIT_MS, Subscriber } from './subscriptions/subscribe';
 
 export { DEFAULT_LIMITS, DEFAULT_HEARTBEAT, DEAD_LINK_NOTICE_MS, STOP_GRACE_MS, type GatewayLimits, type Heartbeat } from './limits/limits';
@@ -53,6 +53,8 @@ export interface GatewayOptions {
   ring?: ReplayRing<FeedChange>;
   /** The shared change log: replay pages its current stream holds are read from it instead of the outbox. */
   changeLog?: ReplayLog;
+  /** Each user's sockets counted across gateways (REDIS_URL): renewed from start(), given back at stop(). */
+  sharedSockets?: SharedSockets & { start(): void; stop(): Promise<void> };
 }
 
 /**
@@ -100,6 +102,7 @@ export class Gateway {
       maxSocketsPerUser: limits.maxSocketsPerUser,
       newReplayTurns: () => new Turns(limits.maxReplaysPerUser),
       loadHistory: historyLoader(replayPool, feed),
+      ...(opts.sharedSockets ? { shared: opts.sharedSockets } : {}),
     }));
     const connections = (this.connections = new Connections({ replayPool, feed, jwtSecret: opts.jwtSecret, limits, log, notes, counters, registry }));
     const replayer = (this.replayer = new Replayer({ replayPool, registry, connections, limits, notes, counters, log, ring: opts.ring, changeLog: opts.changeLog }));
@@ -130,6 +133,7 @@ export class Gateway {
   }
 
   start(): void {
+    this.opts.sharedSockets?.start();
     this.io.use(this.connections.handshake);
     this.io.on('connection', (socket) => this.connections.connected(socket, this.subscriber));
     metrics.registerGatewayGauges(() => this.stats());
@@ -148,6 +152,8 @@ export class Gateway {
     this.detachRing?.();
     await this.opts.channels.stop();
     for (const socket of this.io.of('/').sockets.values()) this.connections.cleanup(socket);
+    // The places of this gateway's sockets go back now, not a lease from now.
+    await this.opts.sharedSockets?.stop();
     // io.close() closes the HTTP server, which waits for every connection to end. A
     // keep-alive connection that is busy at that moment is not closed when its answer is
     // done (Node 20 goes on serving it), so a client that keeps one busy (a load

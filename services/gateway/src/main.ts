@@ -7,6 +7,7 @@ import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool } from '@realtime/db';
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
 import { changelogFromEnv } from '@realtime/changelog';
+import { sharedRedisFromEnv } from '@realtime/shared-limits';
 import { loadGatewayEnv, type GatewayEnv } from './env';
 import { GatewayService } from './service';
 
@@ -41,7 +42,22 @@ async function main(): Promise<() => Promise<void>> {
   // outbox only for what it lacks. Connected by the feed, which carries on from the outbox
   // while Redis is away.
   const changeLog = changelogFromEnv(env, log);
-  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: login.directUrl, log, settings: env, secret: realtimeSecret(env).secret, ...(changeLog ? { changeLog } : {}) });
+  // REDIS_URL: each user's sockets are counted across gateways too (MAX_SOCKETS_PER_USER);
+  // while Redis is away, on this gateway only.
+  const sharedLimits = sharedRedisFromEnv(env, log);
+  sharedLimits?.start();
+  const gateway = new GatewayService({
+    httpServer: http.server,
+    pool,
+    replayPool,
+    feedPool,
+    directUrl: login.directUrl,
+    log,
+    settings: env,
+    secret: realtimeSecret(env).secret,
+    ...(changeLog ? { changeLog } : {}),
+    ...(sharedLimits ? { sharedLimits } : {}),
+  });
   // Without DATABASE_URL the owner migrates apart (compose's migrate service), before this starts.
   if (db.migrates) await runMigrations(db.directUrl, log, { waitMs: env.DB_WAIT_SECONDS * 1000, roles: db.loginRoles, statementTimeoutMs: env.STATEMENT_TIMEOUT_MS });
   parts.push(gateway);
@@ -59,6 +75,7 @@ async function main(): Promise<() => Promise<void>> {
       '',
       `Gateway running on ${env.HOST}:${port}. Socket.IO: ws://localhost:${port}/ws (auth: { token, v })  Health: /healthz  Status and metrics: /status, /metrics (Authorization: Bearer <METRICS_TOKEN>)`,
       `  Database: ${redactUrl(db.url)}${db.embedded ? ' (embedded)' : ''}`,
+      `  Sockets per user: counted ${sharedLimits ? `across gateways on ${redactUrl(env.REDIS_URL!)} (REDIS_URL)` : 'on this gateway (set REDIS_URL to count them across gateways)'}`,
       `  Live feed: ${changeLog ? `the change log at ${redactUrl(env.REDIS_URL!)} (REDIS_URL), the outbox for what it lacks` : 'the outbox (set REDIS_URL to read the shared change log instead)'}`,
       `  Streams: ${gateway.channels.join(', ') || '(no streamed table yet)'}; pages may connect from ${env.FRONTEND_URL.join(', ')} (FRONTEND_URL)`,
       '  Needs: a replicator on the same database (npm run replicator) and the API (npm run api) with the same REALTIME_JWT_SECRET to issue tokens.',
@@ -68,6 +85,7 @@ async function main(): Promise<() => Promise<void>> {
   return async () => {
     await stopServices();
     await changeLog?.close();
+    await sharedLimits?.close();
     await http.close();
     await replayPool.end();
     await feedPool.end();

@@ -5,6 +5,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type pg from 'pg';
 import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runtime';
+import { Leases, type SharedRedis } from '@realtime/shared-limits';
 import { ChannelCatalog } from './channels';
 import { Feed, type LogSource, type StampSource } from './feed';
 import { Gateway } from './gateway';
@@ -30,6 +31,8 @@ export interface GatewayServiceOptions {
   source?: StampSource;
   /** The shared change log (REDIS_URL): the live feed and replay pages come from it; the outbox fills what it lacks. */
   changeLog?: LogSource & ReplayLog;
+  /** Redis for the limits counted across processes (REDIS_URL): each user's sockets on every gateway. */
+  sharedLimits?: SharedRedis;
 }
 
 export class GatewayService implements Service {
@@ -58,6 +61,7 @@ export class GatewayService implements Service {
       // Replays read the recent feed batches, then the change log, and the outbox for what neither holds.
       ring: new ReplayRing(gatewayRing(opts.settings)),
       ...(opts.changeLog ? { changeLog: opts.changeLog } : {}),
+      ...(opts.sharedLimits ? { sharedSockets: new Leases({ redis: opts.sharedLimits, set: 'sockets', leaseMs: opts.settings.SOCKET_LEASE_SECONDS * 1000 }) } : {}),
     });
     await feed.start();
     gateway.start();

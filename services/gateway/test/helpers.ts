@@ -12,7 +12,7 @@ import { Replicator } from '@realtime/replicator';
 import { PROTOCOL_VERSION, unbatch, type ChangeEvent, type ClientToServerEvents, type Grant, type LiveEvent, type ResyncEvent, type ServerToClientEvents, type SubscribeAck, type SubscribeRequest } from '@realtime/protocol';
 import { Feed, type LogSource } from '../src/feed';
 import type { GatewayLimits, Heartbeat } from '../src/gateway';
-import { Gateway } from '../src/gateway';
+import { Gateway, type GatewayOptions } from '../src/gateway';
 import { ChannelCatalog } from '../src/channels';
 import { ReplayRing, type RingBounds } from '../src/replay/ring';
 import type { ReplayLog } from '../src/replay/sources';
@@ -57,6 +57,8 @@ export interface GatewayStartOptions {
   ring?: RingBounds;
   /** The shared change log its replays read pages from (default: none, the outbox). */
   replayLog?: ReplayLog;
+  /** Each user's sockets counted across gateways (REDIS_URL's leases). */
+  sharedSockets?: GatewayOptions['sharedSockets'];
 }
 
 export async function startGateway(url: string, opts: GatewayStartOptions = {}): Promise<GatewayHandle> {
@@ -88,6 +90,7 @@ export async function startGateway(url: string, opts: GatewayStartOptions = {}):
     ...(opts.heartbeat ? { heartbeat: opts.heartbeat } : {}),
     ...(opts.ring ? { ring: new ReplayRing(opts.ring) } : {}),
     ...(opts.replayLog ? { changeLog: opts.replayLog } : {}),
+    ...(opts.sharedSockets ? { sharedSockets: opts.sharedSockets } : {}),
   });
   gateway.start();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -108,3 +108,24 @@ export function loadEnvOrExit<T>(load: () => T): T {
     process.exit(1);
   }
 }
+
+/**
+ * Redis, shared by the processes of one deployment: the change log (the replicator appends,
+ * gateways read) and the limits counted across processes (gateways' sockets per user, the
+ * API's sign-in and write budgets). Unset: no change log, and every limit counted per process.
+ */
+export const redisEnv = {
+  REDIS_URL: z.preprocess(
+    // An empty value (`REDIS_URL=` in a compose file) is no value.
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .refine((v) => /^rediss?:\/\/[^/\s]/.test(v) && URL.canParse(v), 'a redis:// or rediss:// URL (redis://[user:password@]host:6379[/db]); leave it unset to run without the change log and with limits per process')
+      .optional(),
+  ),
+  /** The first part of every key the deployment keeps in Redis (the change log's, the shared limits'). */
+  CHANGELOG_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, 'up to 64 letters, digits and _ { } : . - (e.g. realtime, or {realtime} on Redis Cluster)')
+    .default('realtime'),
+};

@@ -11,6 +11,7 @@ export {
   httpLimits,
   metricsEnv,
   realtimeSecretEnv,
+  redisEnv,
   realtimeSecret,
   requireSharedSecret,
   weakSecret,

@@ -1,7 +1,8 @@
 // The import arrows follow the architecture: the replicator imports only from runtime,
-// db, protocol and changelog; the gateway from runtime, db, protocol, auth and changelog;
-// the API from runtime, db, protocol and auth; none from another; only the composition roots (server, bench, chaos) and tests
-// bring parts together. Read from every package.json and every import of the three
+// db, protocol and changelog; the gateway from runtime, db, protocol, auth, changelog and
+// shared-limits; the API from runtime, db, protocol, auth and shared-limits (the limits
+// both count across processes live below both, not in one of them); none from another;
+// only the composition roots (server, bench, chaos) and tests bring parts together. Read from every package.json and every import of the three
 // parts' sources.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,8 +13,8 @@ const services = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const PARTS = ['replicator', 'gateway', 'api'] as const;
 const ALLOWED: Record<(typeof PARTS)[number], Set<string>> = {
   replicator: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/changelog']),
-  gateway: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth', '@realtime/changelog']),
-  api: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth']),
+  gateway: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth', '@realtime/changelog', '@realtime/shared-limits']),
+  api: new Set(['@realtime/runtime', '@realtime/db', '@realtime/protocol', '@realtime/auth', '@realtime/shared-limits']),
 };
 
 /** The @realtime package an import specifier names, or null for anything else. */
@@ -67,12 +68,16 @@ describe('specifiers', () => {
   });
 });
 
-test('each part has its own list: the replicator may import the change log but not auth, the API neither', () => {
+test('each part has its own list: the replicator may import the change log but not auth, the API neither; the API and the gateway the shared limits, the replicator not', () => {
   expect(offences('replicator', [{ file: 'services/replicator/src/x.ts', source: `import { ChangeLog } from '@realtime/changelog';\nimport { sign } from '@realtime/auth';` }])).toEqual([
     'services/replicator/src/x.ts: imports @realtime/auth',
   ]);
   expect(offences('gateway', [{ file: 'services/gateway/src/x.ts', source: `import { ChangeLog } from '@realtime/changelog';` }])).toEqual([]);
   expect(offences('api', [{ file: 'services/api/src/x.ts', source: `import { ChangeLog } from '@realtime/changelog';` }])).toEqual(['services/api/src/x.ts: imports @realtime/changelog']);
+  const shared = `import { Leases } from '@realtime/shared-limits';`;
+  expect(offences('api', [{ file: 'services/api/src/x.ts', source: shared }])).toEqual([]);
+  expect(offences('gateway', [{ file: 'services/gateway/src/x.ts', source: shared }])).toEqual([]);
+  expect(offences('replicator', [{ file: 'services/replicator/src/x.ts', source: shared }])).toEqual(['services/replicator/src/x.ts: imports @realtime/shared-limits']);
 });
 
 test('an import of a sibling is named with its file', () => {

@@ -11,6 +11,7 @@ import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, 
 import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices, type Service } from '@realtime/runtime';
 import { ChangeLogAppender, replicatorConfig, replicatorService } from '@realtime/replicator';
 import { changelogFromEnv } from '@realtime/changelog';
+import { sharedRedisFromEnv } from '@realtime/shared-limits';
 import { GatewayService } from '@realtime/gateway';
 import { ApiService, demoUsersFile, seedDemo } from '@realtime/api';
 import { loadServerEnv, type ServerEnv } from './env';
@@ -45,7 +46,11 @@ async function main(): Promise<() => Promise<void>> {
   const changelog = replicator ? changelogFromEnv(env, log) : null;
   const changelogPool = changelog ? watchPool(new pg.Pool({ connectionString: db.logins.replicator.url, max: 2, application_name: 'realtime-changelog' }), log) : null;
   const appender = replicator && changelog && changelogPool ? new ChangeLogAppender({ replicator: replicator.replicator, pool: changelogPool, changelog, log }) : null;
-  const api = new ApiService({ pool, demoPool, log, settings: env, secret, metricsToken: env.METRICS_TOKEN, webDist: path.join(repoRoot, 'web', 'dist') });
+  // REDIS_URL: sockets per user and the sign-in and write budgets are counted with every
+  // other process of the deployment (one connection for both parts); in this one while Redis is away.
+  const sharedLimits = sharedRedisFromEnv(env, log);
+  sharedLimits?.start();
+  const api = new ApiService({ pool, demoPool, log, settings: env, secret, metricsToken: env.METRICS_TOKEN, webDist: path.join(repoRoot, 'web', 'dist'), ...(sharedLimits ? { sharedLimits } : {}) });
   const parts: Service[] = [];
   const http = buildHttp({
     log,
@@ -70,7 +75,7 @@ async function main(): Promise<() => Promise<void>> {
   // With REDIS_URL the gateway also reads the change log: this process's replicator may be
   // a standby (another process leads and appends), or absent (REPLICATOR=0).
   const feedLog = changelogFromEnv(env, log);
-  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: db.logins.gateway.directUrl, log, settings: env, secret, source: replicator?.replicator, ...(feedLog ? { changeLog: feedLog } : {}) });
+  const gateway = new GatewayService({ httpServer: http.server, pool, replayPool, feedPool, directUrl: db.logins.gateway.directUrl, log, settings: env, secret, source: replicator?.replicator, ...(feedLog ? { changeLog: feedLog } : {}), ...(sharedLimits ? { sharedLimits } : {}) });
   // The gateway first (its feed takes the replicator's batches from the first one), the API
   // last; the change log's appender just before the replicator, so it stops after it.
   parts.push(gateway, ...(appender ? [appender] : []), ...(replicator ? [replicator] : []), api);
@@ -108,6 +113,7 @@ async function main(): Promise<() => Promise<void>> {
     await stopServices();
     await feedLog?.close();
     await http.close();
+    await sharedLimits?.close();
     await replayPool.end();
     await feedPool.end();
     await pool.end();

@@ -16,7 +16,8 @@ import { HttpError, parseInput } from '../errors';
 import { verifyPassword } from './password';
 import { SESSION_COOKIE, type AuthUser, type Sessions } from './sessions';
 import type { Oidc } from './oidc';
-import { SignInLimit } from '../limits/sign-in';
+import { SignInLimit, type SharedAttempts } from '../limits/sign-in';
+import type { RateStoreClass } from '@realtime/shared-limits';
 import type { SlowDown } from '../limits/keys';
 import { routedPath } from '../routed-path';
 
@@ -42,6 +43,10 @@ export interface AuthOptions {
   signInFailuresPerMinute?: number;
   /** How an account past its budget is slowed (SLOW_DOWN_DEFAULTS). */
   signInSlowDown?: SlowDown;
+  /** REDIS_URL: the sign-in failures counted across API processes (else in this one). */
+  rateStore?: RateStoreClass;
+  /** REDIS_URL: the sign-ins in flight, counted across API processes. */
+  attempts?: SharedAttempts;
 }
 
 /**
@@ -124,7 +129,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   void app.register(async (scope) => {
     await scope.register(cookie, { secret: deviceCookieKey(opts.jwtSecret) });
     // Its limiters are made per use (limits/sign-in.ts), not per route.
-    await scope.register(rateLimit, { global: false });
+    await scope.register(rateLimit, { global: false, ...(opts.rateStore ? { store: opts.rateStore } : {}) });
     identityRoutes(scope, opts);
   });
 }
@@ -137,7 +142,7 @@ function identityRoutes(app: FastifyInstance, opts: AuthOptions): void {
   // Guessing a password: ten failures a minute per address, then 429 until the window
   // ends; ten per account, then the account is slowed (limits/sign-in.ts), so guesses
   // spread over many addresses stay few without letting them lock its owner out.
-  const limit = new SignInLimit(app, opts.signInFailuresPerMinute ?? 10, 60_000, opts.signInSlowDown);
+  const limit = new SignInLimit(app, opts.signInFailuresPerMinute ?? 10, 60_000, opts.signInSlowDown, undefined, opts.attempts);
   app.post('/api/auth/sign-in', async (request, reply) => {
     const body = parseInput(signInBody, request.body ?? {}, 'body');
     const email = body.email.trim().toLowerCase();

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import rateLimit, { type CreateRateLimitOptions } from '@fastify/rate-limit';
 import { noteLimited } from '@realtime/runtime';
+import type { RateStoreClass } from '@realtime/shared-limits';
 import { HttpError } from '../errors';
 import { registerSecurityHeaders } from './headers';
 import { registerJsonOnly } from './json';
@@ -14,6 +15,8 @@ import { routedPath } from '../routed-path';
 export interface LimitsOptions {
   /** Writes (POST, PATCH, PUT, DELETE under /api) per signed-in user and minute. */
   writesPerMinute: number;
+  /** REDIS_URL: the budget counted across API processes (sharedRateStore); else in this one. */
+  store?: RateStoreClass;
 }
 
 export function registerLimits(app: FastifyInstance, opts: LimitsOptions): void {
@@ -25,7 +28,7 @@ export function registerLimits(app: FastifyInstance, opts: LimitsOptions): void 
     const path = request.routeOptions?.url ?? request.url.split('?')[0]!;
     if (path === '/status' || path === '/api' || path.startsWith('/api/')) reply.header('cache-control', 'private, no-store');
   });
-  void app.register(rateLimit, { global: false });
+  void app.register(rateLimit, { global: false, ...(opts.store ? { store: opts.store } : {}) });
   let writes: ReturnType<FastifyInstance['createRateLimit']> | null = null;
   // preParsing: after every onRequest hook (the user is resolved there), before the body is read.
   // Judged by the route that answers: the raw URL of /%61pi/projects names no /api path.

@@ -4,6 +4,12 @@
 // why). Only failures are counted, so a user who signs in often never runs out; attempts
 // still in flight count as failures until they are known, so a parallel burst gets no more
 // guesses than a sequential one.
+// With REDIS_URL the failures are counted across API processes (the rate limiter's shared
+// store) and so are the attempts in flight (leases, announced before the counts are read:
+// of two attempts on two processes at once, the later read sees the other). The slowed
+// accounts' turns stay per process: an account past its budget takes one attempt every
+// `slow.everyMs` on each process, a handful of guesses a minute more, never a burst.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CreateRateLimitOptions } from '@fastify/rate-limit';
 import { noteLimited } from '@realtime/runtime';
@@ -16,6 +22,15 @@ type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 export interface Attempt {
   failed(): Promise<void>;
   end(): void;
+}
+
+/**
+ * The sign-ins in flight on every API process (REDIS_URL): `held` counts this one too;
+ * null when Redis does not answer (this process's own count decides).
+ */
+export interface SharedAttempts {
+  take(key: string, id: string, max: null): Promise<{ held: number } | null>;
+  drop(key: string, id: string): Promise<void>;
 }
 
 /** Slowed accounts' next turns are forgotten past this many (the oldest first): memory stays bounded under a spray of emails. */
@@ -36,6 +51,7 @@ export class SignInLimit {
     readonly windowMs = 60_000,
     readonly slow: SlowDown = SLOW_DOWN_DEFAULTS,
     private readonly clock: { now(): number; sleep(ms: number): Promise<void> } = { now: Date.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    private readonly shared?: SharedAttempts,
   ) {}
 
   /**
@@ -47,8 +63,59 @@ export class SignInLimit {
     const keys = signInKeys(request.ip, email);
     this.keys.set(request, keys);
     const limiters = this.limitersOf();
+    const id = randomUUID();
+    const others = await this.announce(keys, id);
+    const dropShared = () => {
+      if (!this.shared) return;
+      void this.shared.drop(keys.email, id);
+      void this.shared.drop(keys.ip, id);
+    };
+    let waitMs: number;
+    try {
+      waitMs = await this.judge(request, keys, limiters, others, trustedDevice);
+    } catch (err) {
+      dropShared();
+      throw err;
+    }
+    if (waitMs > 0) await this.clock.sleep(waitMs);
+    let ended = false;
+    let failed = false;
+    const release = () => {
+      this.add(keys.email, -1);
+      this.add(keys.ip, -1);
+      dropShared();
+    };
+    return {
+      failed: async () => {
+        failed = true;
+        await Promise.all([limiters.email(request), limiters.ip(request)]);
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        // A failure stays in flight one turn of the event loop past its count: a check
+        // that read the (in-memory, synchronous) store just before the count finishes its
+        // verdict within the same turn, and must still see the failure somewhere.
+        if (failed) setImmediate(release);
+        else release();
+      },
+    };
+  }
+
+  /**
+   * Announces the attempt on every process (before the counts are read) and answers how
+   * many other attempts of each key are in flight there; null where Redis did not answer.
+   */
+  private async announce(keys: { email: string; ip: string }, id: string): Promise<{ email: number | null; ip: number | null }> {
+    if (!this.shared) return { email: null, ip: null };
+    const [email, ip] = await Promise.all([this.shared.take(keys.email, id, null), this.shared.take(keys.ip, id, null)]);
+    return { email: email ? email.held - 1 : null, ip: ip ? ip.held - 1 : null };
+  }
+
+  /** The verdict on one attempt: throws the 429, or answers how long to wait for the account's turn. */
+  private async judge(request: FastifyRequest, keys: { email: string; ip: string }, limiters: { email: Limiter; ip: Limiter }, others: { email: number | null; ip: number | null }, trustedDevice: boolean): Promise<number> {
     const [byEmail, byIp] = await Promise.all([limiters.email(request, { increment: false }), limiters.ip(request, { increment: false })]);
-    const verdict = signInVerdict({ email: this.budget(byEmail, keys.email), ip: this.budget(byIp, keys.ip) }, this.max, trustedDevice);
+    const verdict = signInVerdict({ email: this.budget(byEmail, keys.email, others.email), ip: this.budget(byIp, keys.ip, others.ip) }, this.max, trustedDevice);
     if (verdict.action === 'refuse') {
       noteLimited(request.log, verdict.limit, { ip: keys.ip.slice('ip:'.length) });
       throw new HttpError(429, 'TOO_MANY_REQUESTS', `too many failed sign-ins from this address: try again in ${verdict.retryAfterSeconds} s`, { 'retry-after': String(verdict.retryAfterSeconds) });
@@ -72,34 +139,15 @@ export class SignInLimit {
       if (this.turns.size > MAX_SLOWED_ACCOUNTS) this.turns.delete(this.turns.keys().next().value!);
       waitMs = turn.waitMs;
     }
+    // In flight from here, in the same turn as the verdict: an attempt judged next sees it.
     this.add(keys.email, 1);
     this.add(keys.ip, 1);
-    if (waitMs > 0) await this.clock.sleep(waitMs);
-    let ended = false;
-    let failed = false;
-    const release = () => {
-      this.add(keys.email, -1);
-      this.add(keys.ip, -1);
-    };
-    return {
-      failed: async () => {
-        failed = true;
-        await Promise.all([limiters.email(request), limiters.ip(request)]);
-      },
-      end: () => {
-        if (ended) return;
-        ended = true;
-        // A failure stays in flight one turn of the event loop past its count: a check
-        // that read the (in-memory, synchronous) store just before the count finishes its
-        // verdict within the same turn, and must still see the failure somewhere.
-        if (failed) setImmediate(release);
-        else release();
-      },
-    };
+    return waitMs;
   }
 
-  private budget(r: Awaited<ReturnType<Limiter>>, key: string): Budget {
-    const inFlight = this.inFlight.get(key) ?? 0;
+  private budget(r: Awaited<ReturnType<Limiter>>, key: string, othersShared: number | null): Budget {
+    // This process's own count is in the shared one, unless Redis missed some of it.
+    const inFlight = Math.max(this.inFlight.get(key) ?? 0, othersShared ?? 0);
     return r.isAllowed ? { used: 0, inFlight, ttlMs: 0 } : { used: r.max - r.remaining, inFlight, ttlMs: r.ttl || this.windowMs };
   }
 

@@ -22,6 +22,16 @@ interface UserEntry {
 /** Whether one more socket of a user fits: checked and added in one step, so racing handshakes cannot both take the last place. */
 export const socketFits = (open: number, max: number): boolean => open < max;
 
+/**
+ * A user's sockets counted across gateways (REDIS_URL): a place taken for each socket,
+ * given back when it leaves. Null when the count is not there to ask (Redis away): the
+ * gateway's own count decides alone.
+ */
+export interface SharedSockets {
+  take(userId: string, socketId: string, max: number): Promise<{ taken: boolean } | null>;
+  drop(userId: string, socketId: string): Promise<void>;
+}
+
 export interface RegistryOptions {
   /** The gateway's replay turns: a subscription closed while waiting for one leaves the line at once. */
   turns: Turns;
@@ -31,6 +41,8 @@ export interface RegistryOptions {
   newReplayTurns: () => Turns;
   /** Reads a user's history into a fresh log; events after the feed position come through dispatch. */
   loadHistory: (userId: string, log: MembershipLog) => Promise<void>;
+  /** The user's sockets on every gateway (REDIS_URL); without it, those on this one only. */
+  shared?: SharedSockets;
 }
 
 export class Registry {
@@ -103,6 +115,13 @@ export class Registry {
     }
     if (!socketFits(entry.sockets.size, this.opts.maxSocketsPerUser)) return 'refused';
     entry.sockets.add(socket);
+    // This gateway's count first (held here, so racing handshakes cannot both take its last
+    // place), then every gateway's: a place on each of two gateways is still two.
+    const shared = this.opts.shared ? await this.opts.shared.take(userId, socket.id, this.opts.maxSocketsPerUser) : null;
+    if (shared && !shared.taken) {
+      this.detachUser(userId, socket);
+      return 'refused';
+    }
     try {
       await entry.ready;
     } catch (err) {
@@ -114,6 +133,8 @@ export class Registry {
   }
 
   detachUser(userId: string, socket: GatewaySocket): void {
+    // Never throws: a place not given back (Redis away) lapses with its lease.
+    void this.opts.shared?.drop(userId, socket.id);
     const entry = this.users.get(userId);
     if (!entry) return;
     entry.sockets.delete(socket);
