@@ -167,3 +167,52 @@ test('a database whose history differs opens a new epoch: a rewritten last row, 
     await other.drop();
   }
 });
+
+test("a new leader whose first batch passes another history's stream: a new epoch, never one stream of two histories", async () => {
+  // A stream of this database's history, as a restore's lost changes would leave it.
+  const replicator = inProcess(fx.db.url);
+  const appender = rx.appender(replicator, fx.pool, 'two-histories');
+  const reader = await rx.reader('two-histories');
+  await appender.start();
+  await replicator.start();
+  let ended: { key: string; head: number };
+  try {
+    await writeLoad(fx.db.url, { writers: 1, total: 40 });
+    await waitForAllStamped(fx.pool);
+    ended = await untilCaughtUp(reader, fx.pool);
+  } finally {
+    await replicator.stop();
+    await appender.stop();
+  }
+  // Another database, behind the same Redis and prefix, with more changes than that stream
+  // holds, all waiting to be stamped: its leader's first batch runs past the stream's end,
+  // before any reconcile of its own.
+  const other = await createTestDatabase();
+  const otherPool = new pg.Pool({ connectionString: other.url, max: 2 });
+  const r2 = inProcess(other.url, { slot: 'realtime_outbox_two' });
+  // No periodic reconcile to come first by luck: only the one a leader's first batch waits for.
+  const app2 = rx.appender(r2, otherPool, 'two-histories', { reconcileEveryMs: 3_600_000 });
+  try {
+    await writeLoad(other.url, { writers: 1, total: ended.head + 60 });
+    await app2.start();
+    await r2.start();
+    await waitForAllStamped(otherPool);
+    const moved = await waitFor('current to move to the other database history', async () => {
+      const k = await reader.current();
+      return k !== null && k !== ended.key ? k : false;
+    });
+    const caught = await untilCaughtUp(reader, otherPool);
+    expect(caught.key).toBe(moved);
+    // Every entry of the new stream is the other database's, from its first (the page of
+    // the head it was opened at) to the head.
+    const first = await expectStreamMatchesOutbox(reader, otherPool, moved, caught.head);
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(first).toBeLessThanOrEqual(caught.head);
+    expect(await reader.lastOf(ended.key), 'the old stream is left as it was').toEqual(expect.objectContaining({ seq: ended.head }));
+  } finally {
+    await r2.stop();
+    await app2.stop();
+    await otherPool.end();
+    await other.drop();
+  }
+});

@@ -63,6 +63,14 @@ export class ChangeLogAppender implements Service {
 
   private queue: LogChange[] = [];
   private needReconcile = true;
+  /**
+   * A reconcile has run as leader since the last time this process was seen not leading,
+   * or failed: only then are stamped batches appended. The append script skips seqs at or
+   * below the stream's last, which is idempotence within one history; before that
+   * reconcile the stream may be another's (a restore's lost changes), and a batch
+   * appended on top would make one stream of two histories.
+   */
+  private reconciledAsLeader = false;
   private opened = false;
   private connecting: Promise<void> | null = null;
   private state: 'starting' | 'up' | 'down' = 'starting';
@@ -96,7 +104,10 @@ export class ChangeLogAppender implements Service {
     this.unsubscribe = this.opts.replicator.onStamped((changes, head) => this.stamped(changes, head));
     this.timer = setInterval(() => {
       // Only the leader writes: a standby's reconcile would race the leader's appends.
-      if (!this.isLeader()) return;
+      if (!this.isLeader()) {
+        this.reconciledAsLeader = false;
+        return;
+      }
       this.needReconcile = true;
       this.poke();
     }, this.reconcileEveryMs);
@@ -193,9 +204,11 @@ export class ChangeLogAppender implements Service {
           await this.timed('connect', this.connecting);
           this.opened = true;
         }
-        if (this.needReconcile) {
+        if (this.needReconcile || (this.queue.length > 0 && !this.reconciledAsLeader)) {
           this.needReconcile = false;
           await this.reconcile();
+          // Still not leading (a batch from a leadership already lost): it waits for the next reconcile.
+          if (this.queue.length > 0 && !this.reconciledAsLeader) await this.idle(this.retryMs);
         } else if (this.queue.length > 0) {
           await this.appendBatch(this.takeQueue());
         } else {
@@ -207,6 +220,7 @@ export class ChangeLogAppender implements Service {
         if (err instanceof NotCurrentError) {
           this.log.info({ key: err.key, current: err.current }, 'the change log moved to another history; reconciling');
           this.key = null;
+          this.reconciledAsLeader = false;
           this.needReconcile = true;
           continue;
         }
@@ -248,6 +262,7 @@ export class ChangeLogAppender implements Service {
     metrics.appendErrorsTotal.inc();
     // Whatever was in flight may be lost: the reconcile refills it from the outbox.
     this.needReconcile = true;
+    this.reconciledAsLeader = false;
     const redis = err instanceof ChangeLogError || err instanceof LogTimeoutError;
     if (this.state !== 'down' || (!redis && message !== this.lastError)) {
       this.log.warn({ err }, redis ? 'the change log does not answer; stamping goes on, and the log is refilled from the outbox when it is back' : 'the change log appender failed; trying again, and refilling the log from the outbox');
@@ -280,6 +295,7 @@ export class ChangeLogAppender implements Service {
       // A standby only looks (for /status); appending is the leader's.
       this.key = key;
       this.ownLast = null;
+      this.reconciledAsLeader = false;
       return;
     }
     key ??= await this.openEpoch('no current history');
@@ -293,12 +309,18 @@ export class ChangeLogAppender implements Service {
       const decision = decideReconcile({ last, rowFp, head, ownLast: this.ownLast, pageSize: this.pageSize });
       this.lastSeq = last?.seq ?? null;
       this.refreshLag();
-      if (decision.kind === 'same' || decision.kind === 'ahead') return;
+      if (decision.kind === 'same' || decision.kind === 'ahead') {
+        this.reconciledAsLeader = true;
+        return;
+      }
       if (decision.kind === 'new-epoch') {
         key = await this.openEpoch(decision.reason);
         continue;
       }
-      if (await this.fill(key, decision.after, decision.to, last === null)) return;
+      if (await this.fill(key, decision.after, decision.to, last === null)) {
+        this.reconciledAsLeader = true;
+        return;
+      }
       // Rows at or below the head are gone (pruned, or deleted by hand): the log cannot
       // follow on from its last entry, so it starts again in a history of its own.
       key = await this.openEpoch(`the outbox lacks stamped rows in (${this.lastSeq ?? decision.after}, ${decision.to}]: pruned`);
