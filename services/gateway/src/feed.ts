@@ -8,11 +8,14 @@
 // bring: a gap (a log started after the position, trimmed, or emptied), or a head the
 // log has not delivered within `logLagMs` of the outbox showing it (a paused or lagging
 // Redis). A NOTIFY or a poll then costs one head lookup, not a read of rows, so G
-// gateways on one log read the outbox about as much as one.
+// gateways on one log read the outbox about as much as one. A stream is followed only
+// once its last entry is shown to be the outbox's change (log-anchor.ts): a stream left
+// from before a restore is never the feed.
 import pg from 'pg';
 import client from 'prom-client';
 import { HEAD_SQL, STAMPED_CHANNEL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type StampedChange } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
+import { checkStream } from './log-anchor';
 
 export interface FeedChange {
   seq: number;
@@ -43,6 +46,8 @@ export interface LogSource {
   /** Opens its connections; may be called again after it failed (Redis down at start). */
   connect(): Promise<void>;
   current(): Promise<string | null>;
+  /** The seq and fingerprint of the stream's last entry, null when it has none. */
+  lastOf(key: string): Promise<{ seq: number; fp: string } | null>;
   read(key: string, afterSeq: number, opts: { blockMs: number; count: number }): Promise<LoggedChange[]>;
 }
 
@@ -51,7 +56,7 @@ export type FeedSource = 'log' | 'postgres' | 'process';
 
 const feedChanges = new client.Counter({ name: 'realtime_feed_changes_total', help: 'Changes handed on by the live feed, by where they came from (log: the shared Redis log; postgres: read from the outbox; process: a replicator in this process).', labelNames: ['source'] });
 const feedFromLog = new client.Gauge({ name: 'realtime_feed_from_log', help: '1 while the shared change log feeds this gateway, 0 while the outbox does (no REDIS_URL, or Redis away or empty).' });
-const feedFallbacks = new client.Counter({ name: 'realtime_feed_log_fallbacks_total', help: 'Reads of the outbox because the shared log had a gap or had not delivered what the outbox showed (lag), by reason.', labelNames: ['reason'] });
+const feedFallbacks = new client.Counter({ name: 'realtime_feed_log_fallbacks_total', help: 'Reads of the outbox because the shared log had a gap, had not delivered what the outbox showed (lag), or held another history than the outbox (history), by reason.', labelNames: ['reason'] });
 
 /**
  * A source of stamped changes in the same process (a replicator on this thread or in a
@@ -282,6 +287,9 @@ export class Feed {
     const blockMs = this.opts.logBlockMs ?? 1000;
     let failures = 0;
     let connected = false;
+    /** The stream shown to be the outbox's history, and the last one shown not to be. */
+    let trusted: string | null = null;
+    let refused: string | null = null;
     while (!this.stopped) {
       try {
         if (!connected) {
@@ -295,6 +303,22 @@ export class Feed {
           this.setLogUp(false, 'the change log has no current stream yet');
           await this.pause(blockMs);
           continue;
+        }
+        if (key !== trusted) {
+          // Histories never meet again: a stream refused stays refused until `current` moves.
+          const verdict = key === refused ? 'other' : await checkStream(changeLog, this.opts.pool, key, blockMs, () => this.stopped);
+          if (this.stopped) return;
+          if (verdict !== 'same') {
+            if (verdict === 'other' && refused !== key) {
+              refused = key;
+              feedFallbacks.inc({ reason: 'history' });
+              this.log.warn({ key }, "the change log's current stream is not the outbox's history (a restored or replaced database whose new history the replicator leader has not opened yet): the live feed reads the outbox until the leader opens the new stream");
+            }
+            this.setLogUp(false, verdict === 'other' ? 'the current stream is another history' : 'the current stream is not proven yet');
+            await this.pause(blockMs);
+            continue;
+          }
+          trusted = key;
         }
         const changes = await changeLog.read(key, this.head, { blockMs, count: this.opts.pageSize ?? 2000 });
         if (failures > 0) this.log.info({ key }, 'the change log answers again: the live feed comes from it');

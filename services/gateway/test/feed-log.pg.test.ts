@@ -211,3 +211,40 @@ test('Redis down when the feed starts: the outbox feeds, and the log once Redis 
   expect(seqs).toEqual(range(from, to));
   expect(f.sources.log).toBeGreaterThan(0);
 });
+
+test("a stream of another history (left from before a restore): never the feed, whether it ends past the outbox's head or holds another change within it", async () => {
+  const l = await changeLog();
+  const before = await stamped(0);
+  // The outbox's changes up to the feed's position, then five of another history: a feed
+  // starting there sits in the prefix both share, where the stream agrees with the outbox.
+  const key = await l.openEpoch();
+  const ours = await logged(0);
+  const lost = [1, 2, 3, 4, 5].map((i) => ({ ...ours.at(-1)!, seq: before + i, fp: `lost${before + i}`, txid: '1' }));
+  for (let i = 0; i < ours.length; i += 500) await l.append(key, ours.slice(i, i + 500));
+  await l.append(key, lost);
+  const { f, seqs, from } = await feed(l);
+  const fps = new Map<number, string>();
+  f.onChanges((batch) => batch.forEach((c) => fps.set(c.seq, c.fp)));
+  const expectOutbox = async (to: number) => {
+    await waitFor('the feed to reach the head', () => f.position >= to, 30_000);
+    expect(f.position).toBe(to);
+    expect(seqs).toEqual(range(from, to));
+    for (const c of await logged(from, to)) expect(fps.get(c.seq), `seq ${c.seq}`).toBe(c.fp);
+    expect(f.sources.log).toBe(0);
+  };
+  expect(from).toBe(before);
+  // Its end beyond the outbox's head: not proven, the outbox feeds.
+  await expectOutbox(await stamped(3));
+  // Its end within the head, another change there: refused.
+  await expectOutbox(await stamped(5));
+  expect(f.onLog).toBe(false);
+  // The leader's new stream of this history: the log again.
+  const next = await l.openEpoch();
+  await l.append(next, await logged(0));
+  await waitFor('the feed to take the new stream', () => f.onLog, 30_000);
+  const to = await stamped(20);
+  await l.append(next, await logged(to - 20));
+  await waitFor('the feed to reach the new head', () => f.position === to, 30_000);
+  expect(seqs).toEqual(range(from, to));
+  expect(f.sources.log).toBeGreaterThan(0);
+});
