@@ -17,5 +17,5 @@ test('CHAOS_QUEUE_WRITERS defaults to 2, 0 turns them off, and names a bad value
 });
 
 test('the processes inherit the environment but not what the stack sets for them', () => {
-  expect(inheritedEnv({ PATH: '/bin', HOME: '/root', DATABASE_URL: 'postgres://x/y', PORT: '1', EMBEDDED_PG_PORT: '5', REPLICATOR: '1', METRICS_TOKEN: 'm', REALTIME_TOKEN_TTL_SECONDS: '900', AUTH_ISSUER: 'x', RETENTION: '1h', UNSET: undefined })).toEqual({ PATH: '/bin', HOME: '/root' });
+  expect(inheritedEnv({ PATH: '/bin', HOME: '/root', DATABASE_URL: 'postgres://x/y', PORT: '1', EMBEDDED_PG_PORT: '5', REPLICATOR: '1', METRICS_TOKEN: 'm', REALTIME_TOKEN_TTL_SECONDS: '900', AUTH_ISSUER: 'x', RETENTION: '1h', REDIS_URL: 'redis://shared:6379', CHANGELOG_PREFIX: 'p', UNSET: undefined })).toEqual({ PATH: '/bin', HOME: '/root' });
 });

@@ -22,10 +22,11 @@ export function loadChaosEnv(source: Record<string, string | undefined> = proces
 
 /**
  * Set by the stack for each process (RETENTION=forever: no retention prunes the outbox
- * the checker reads), or left at their defaults on purpose (no OpenID Connect): a value
- * from the caller's shell must not leak in.
+ * the checker reads; REDIS_URL only the run's own redis-server, or none with --no-redis),
+ * or left at their defaults on purpose (no OpenID Connect): a value from the caller's
+ * shell must not leak in.
  */
-const owned = /^(DATABASE_URL|PORT|REPLICATOR|DEMO|LOG_LEVEL|LOG_FORMAT|PG_CHANNELS|EMBEDDED_PG_|REALTIME_JWT_SECRET|REALTIME_TOKEN_TTL_SECONDS|METRICS_TOKEN|AUTH_|RETENTION|SOCKET_QUEUE_BYTES|REPLAY_PAGE_SIZE|WAL_RETRY_MS|SAFETY_POLL_MS)/;
+const owned = /^(DATABASE_URL|PORT|REPLICATOR|DEMO|LOG_LEVEL|LOG_FORMAT|PG_CHANNELS|EMBEDDED_PG_|REALTIME_JWT_SECRET|REALTIME_TOKEN_TTL_SECONDS|METRICS_TOKEN|AUTH_|RETENTION|SOCKET_QUEUE_BYTES|REPLAY_PAGE_SIZE|WAL_RETRY_MS|SAFETY_POLL_MS|REDIS_URL|CHANGELOG_)/;
 
 export function inheritedEnv(source: Record<string, string | undefined> = process.env): Record<string, string> {
   return Object.fromEntries(Object.entries(source).filter((e): e is [string, string] => e[1] !== undefined && !owned.test(e[0])));
