@@ -4,6 +4,7 @@
 // hand on the same seqs.
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { createClient } from 'redis';
 import { ChangeLog, type LogChange } from '@realtime/changelog';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { startRedis, waitFor, type RunningRedis } from '@realtime/testkit';
@@ -247,4 +248,33 @@ test("a stream of another history (left from before a restore): never the feed, 
   await waitFor('the feed to reach the new head', () => f.position === to, 30_000);
   expect(seqs).toEqual(range(from, to));
   expect(f.sources.log).toBeGreaterThan(0);
+});
+
+test('Redis flushed (FLUSHALL): the outbox feeds; a new stream: the log again', async () => {
+  const l = await changeLog();
+  const key = (await l.current()) ?? (await l.openEpoch());
+  await l.append(key, await logged((await l.lastOf(key))?.seq ?? 0));
+  const { f, seqs, from } = await feed(l);
+  await waitFor('the feed to take the log', () => f.onLog, 10_000);
+  // Every key gone, Redis still answering: no current stream to follow.
+  const admin = createClient({ url: redis.url });
+  await admin.connect();
+  try {
+    await admin.flushAll();
+  } finally {
+    await admin.close();
+  }
+  await waitFor('the feed to leave the log', () => !f.onLog, 10_000);
+  const mid = await stamped(25);
+  await waitFor('the feed to reach the head from the outbox', () => f.position === mid, 30_000);
+  // As a leader refills it: a new history, from the outbox.
+  const fresh = await l.openEpoch();
+  await l.append(fresh, await logged(0, mid));
+  await waitFor('the feed to take the log again', () => f.onLog, 30_000);
+  const before = f.sources.log;
+  const to = await stamped(25);
+  await l.append(fresh, await logged(mid));
+  await waitFor('the feed to reach the head', () => f.position === to, 30_000);
+  expect(seqs).toEqual(range(from, to));
+  expect(f.sources.log).toBeGreaterThan(before);
 });
