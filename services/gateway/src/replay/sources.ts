@@ -43,8 +43,18 @@ export class PageSources {
 
   constructor(private readonly opts: PageSourceOptions) {}
 
-  async read(q: PageQuery): Promise<SourcedPage> {
-    const page = (await this.fromMemory(q)) ?? (await this.fromLog(q)) ?? (await this.fromOutbox(q));
+  /**
+   * Whether pages may come from elsewhere than the outbox (a ring that holds changes, or
+   * the change log): a replay then checks the outbox's rows of its range only from its
+   * first page read from the outbox (`beforeOutbox`).
+   */
+  get beyondOutbox(): boolean {
+    return this.opts.changeLog !== undefined || this.opts.ring?.enabled === true;
+  }
+
+  /** The next page; `beforeOutbox` runs before a page is read from the outbox (and may throw to stop the replay). */
+  async read(q: PageQuery, beforeOutbox?: (after: number) => Promise<void>): Promise<SourcedPage> {
+    const page = (await this.fromMemory(q)) ?? (await this.fromLog(q)) ?? (await this.fromOutbox(q, beforeOutbox));
     this.counts[page.source]++;
     metrics.replaySourceTotal.inc({ source: page.source });
     return page;
@@ -90,7 +100,8 @@ export class PageSources {
     }
   }
 
-  private async fromOutbox(q: PageQuery): Promise<SourcedPage> {
+  private async fromOutbox(q: PageQuery, before?: (after: number) => Promise<void>): Promise<SourcedPage> {
+    await before?.(q.after);
     const page = await readPage(this.opts.replayPool, q);
     const last = page.changes[page.changes.length - 1];
     // More means the page stopped at its last change; otherwise the range is done.
