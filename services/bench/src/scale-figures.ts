@@ -1,7 +1,7 @@
 // `npm run bench -- scale`: its options, and the figures, ratios and goals made of what
 // scale.ts measures with the change log on (REDIS_URL) and off (pure, so that tables test them).
 import { parseArgs } from 'node:util';
-import { positiveInts } from './args';
+import { BenchArgsError, positiveInts } from './args';
 import { ratioOf, type Goal } from './windows-figures';
 
 export interface ScaleOptions {
@@ -17,8 +17,13 @@ export interface ScaleOptions {
   unaffected: number;
   /** Changes per second of the live measurements. */
   rate: number;
+  /** Both parts (null), or only one of them. */
+  only: ScalePart | null;
   json: boolean;
 }
+
+export type ScalePart = 'live' | 'storm';
+const PARTS: readonly ScalePart[] = ['live', 'storm'];
 
 const DEFAULTS = { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500 };
 type Numeric = keyof typeof DEFAULTS;
@@ -36,13 +41,16 @@ export function parseScaleOptions(argv: string[]): ScaleOptions {
       seconds: { type: 'string' },
       unaffected: { type: 'string' },
       rate: { type: 'string' },
+      only: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
+  const only = values.only ?? null;
+  if (only !== null && !PARTS.includes(only as ScalePart)) throw new BenchArgsError(`--only takes ${PARTS.join(' or ')}, got "${only}"`);
   const keys = Object.keys(DEFAULTS) as Numeric[];
   const given: Partial<Record<Numeric, number>> = positiveInts(Object.fromEntries(keys.filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
   const n = (k: Numeric) => given[k] ?? DEFAULTS[k];
-  return { sockets: n('sockets'), subs: n('subs'), missed: n('missed'), seconds: n('seconds'), unaffected: n('unaffected'), rate: n('rate'), json: values.json ?? false };
+  return { sockets: n('sockets'), subs: n('subs'), missed: n('missed'), seconds: n('seconds'), unaffected: n('unaffected'), rate: n('rate'), only: only as ScalePart | null, json: values.json ?? false };
 }
 
 /** The change log on (gateways and the replicator with REDIS_URL) or off (the same without it). */
@@ -163,7 +171,7 @@ const round3 = (x: number | null): number | null => (x === null || !Number.isFin
 export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: number; loadAtStart: number[] }): Record<string, unknown> {
   return {
     bench: 'scale',
-    options: { sockets: o.sockets, subs: o.subs, missed: o.missed, seconds: o.seconds, unaffected: o.unaffected, rate: o.rate },
+    options: { sockets: o.sockets, subs: o.subs, missed: o.missed, seconds: o.seconds, unaffected: o.unaffected, rate: o.rate, only: o.only },
     cores: extra.cores,
     loadAtStart: extra.loadAtStart.map((x) => Math.round(x * 100) / 100),
     rowsRead: 'pg_stat_database tup_returned + tup_fetched of the bench database: rows and index entries its scans read',

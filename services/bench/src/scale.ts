@@ -85,12 +85,13 @@ export async function scaleBench(argv: string[]): Promise<ScaleFigures> {
           await seed(c);
           progress(`${fmt(SEED_CHANGES)} changes in the outbox before the measurements`);
         }
-        for (const count of GATEWAY_COUNTS) {
+        for (const count of o.only === 'storm' ? [] : GATEWAY_COUNTS) {
           while (gateways.length < count) gateways.push(await c.startGateway(mode));
           const r = await liveRun(c, mode, gateways, o);
           raw.live.push(r);
           progress(`${MODE_NAME[mode]}, ${count} gateway(s): p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, ${pct(r.delivered)} delivered; Postgres rows read ${fmt(r.rowsRead)} (${(r.rowsRead / Math.max(1, r.written)).toFixed(1)} per change), feeds read ${fmt(r.feedFromPostgres)} changes from the outbox; load ${loadavg()}`);
         }
+        if (o.only === 'live') continue;
         while (gateways.length < 3) gateways.push(await c.startGateway(mode));
         for (const extra of gateways.splice(3)) await extra.stop();
         const s = await stormRun(c, mode, [gateways[0]!, gateways[1]!, gateways[2]!], o, (line) => progress(`${MODE_NAME[mode]}: ${line}`));

@@ -26,10 +26,11 @@ const raw = (over: { storm?: StormRun[]; live?: LiveRun[] } = {}): ScaleRaw => (
 
 describe('parseScaleOptions', () => {
   test.each([
-    [[], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, json: false }],
-    [['--json'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, json: true }],
-    [['--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, json: false }],
-    [['--sockets=50', '--subs', '2', '--missed', '10', '--seconds', '3', '--unaffected', '20', '--rate', '100'], { sockets: 50, subs: 2, missed: 10, seconds: 3, unaffected: 20, rate: 100, json: false }],
+    [[], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: false }],
+    [['--json'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: true }],
+    [['--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: false }],
+    [['--only', 'storm', '--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: 'storm', json: false }],
+    [['--sockets=50', '--subs', '2', '--missed', '10', '--seconds', '3', '--unaffected', '20', '--rate', '100'], { sockets: 50, subs: 2, missed: 10, seconds: 3, unaffected: 20, rate: 100, only: null, json: false }],
   ])('%o', (argv, expected) => {
     expect(parseScaleOptions(argv)).toEqual(expected);
   });
@@ -38,6 +39,7 @@ describe('parseScaleOptions', () => {
     [['--sockets', '0'], '--sockets must be a positive whole number, got "0"'],
     [['--missed', '1e2'], '--missed must be a positive whole number, got "1e2"'],
     [['--subs=-5'], '--subs must be a positive whole number, got "-5"'],
+    [['--only', 'replay'], '--only takes live or storm, got "replay"'],
   ])('%o is refused', (argv, message) => {
     expect(() => parseScaleOptions(argv)).toThrow(new BenchArgsError(message));
   });
