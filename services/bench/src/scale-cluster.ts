@@ -30,7 +30,8 @@ export interface ScaleCluster {
   /** A service token for every channel and project, signed with the gateways' secret. */
   token: string;
   startReplicator(mode: LogMode): Promise<RunningMain>;
-  startGateway(mode: LogMode): Promise<RunningMain>;
+  /** A gateway; `ring`: its REPLAY_RING_CHANGES. */
+  startGateway(mode: LogMode, ring: number): Promise<RunningMain>;
   /** The highest seq stamped. */
   head(): Promise<number>;
   /** Waits until each gateway's feed has handed on `seq`. */
@@ -91,8 +92,8 @@ export async function startScaleCluster(): Promise<ScaleCluster> {
         );
         return r;
       },
-      async startGateway(mode) {
-        const g = track(await startMain('gateway', { env: { ...env(mode), ...GATEWAY_LIMITS } }));
+      async startGateway(mode, ring) {
+        const g = track(await startMain('gateway', { env: { ...env(mode), ...GATEWAY_LIMITS, REPLAY_RING_CHANGES: String(ring) } }));
         await waitFor(async () => (await status(g)).feed?.fromLog === (mode === 'redis' ? true : null), { what: `a gateway's feed (${mode === 'redis' ? 'from the change log' : 'from the outbox'})`, timeoutMs: 60_000 });
         return g;
       },

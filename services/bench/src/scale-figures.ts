@@ -19,6 +19,8 @@ export interface ScaleOptions {
   rate: number;
   /** Both parts (null), or only one of them. */
   only: ScalePart | null;
+  /** The gateways' REPLAY_RING_CHANGES (0, the default: no ring). */
+  ring: number;
   json: boolean;
 }
 
@@ -42,15 +44,19 @@ export function parseScaleOptions(argv: string[]): ScaleOptions {
       unaffected: { type: 'string' },
       rate: { type: 'string' },
       only: { type: 'string' },
+      ring: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const only = values.only ?? null;
   if (only !== null && !PARTS.includes(only as ScalePart)) throw new BenchArgsError(`--only takes ${PARTS.join(' or ')}, got "${only}"`);
+  // 0 is a ring size (none), so not among the positive numbers.
+  const ringText = values.ring ?? '0';
+  if (!/^\d+$/.test(ringText.trim())) throw new BenchArgsError(`--ring must be a whole number of changes (0: no ring), got "${ringText}"`);
   const keys = Object.keys(DEFAULTS) as Numeric[];
   const given: Partial<Record<Numeric, number>> = positiveInts(Object.fromEntries(keys.filter((k) => values[k] !== undefined).map((k) => [k, values[k]])));
   const n = (k: Numeric) => given[k] ?? DEFAULTS[k];
-  return { sockets: n('sockets'), subs: n('subs'), missed: n('missed'), seconds: n('seconds'), unaffected: n('unaffected'), rate: n('rate'), only: only as ScalePart | null, json: values.json ?? false };
+  return { sockets: n('sockets'), subs: n('subs'), missed: n('missed'), seconds: n('seconds'), unaffected: n('unaffected'), rate: n('rate'), only: only as ScalePart | null, ring: Number(ringText), json: values.json ?? false };
 }
 
 /** The change log on (gateways and the replicator with REDIS_URL) or off (the same without it). */
@@ -171,7 +177,7 @@ const round3 = (x: number | null): number | null => (x === null || !Number.isFin
 export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: number; loadAtStart: number[] }): Record<string, unknown> {
   return {
     bench: 'scale',
-    options: { sockets: o.sockets, subs: o.subs, missed: o.missed, seconds: o.seconds, unaffected: o.unaffected, rate: o.rate, only: o.only },
+    options: { sockets: o.sockets, subs: o.subs, missed: o.missed, seconds: o.seconds, unaffected: o.unaffected, rate: o.rate, only: o.only, ring: o.ring },
     cores: extra.cores,
     loadAtStart: extra.loadAtStart.map((x) => Math.round(x * 100) / 100),
     rowsRead: 'pg_stat_database tup_returned + tup_fetched of the bench database: rows and index entries its scans read',

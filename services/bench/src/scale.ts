@@ -72,7 +72,7 @@ export async function scaleBench(argv: string[]): Promise<ScaleFigures> {
   const loadAtStart = os.loadavg();
   out(`scale: gateways as processes, Redis off then on; live ${LIVE_SOCKETS} clients at ${fmt(o.rate)} changes/s for ${o.seconds} s with ${GATEWAY_COUNTS.join(', ')} gateways;`);
   out(`       storm of ${fmt(o.sockets)} sockets × ${o.subs} subscriptions, ${o.missed} changes missed each, beside ${o.unaffected} unaffected clients at ${UNAFFECTED_RATE} changes/s`);
-  out(`       ${os.cpus().length} cores; load average at start ${loadavg()} (1, 5, 15 min)`);
+  out(`       gateways' replay ring ${o.ring ? `${fmt(o.ring)} changes` : 'off (REPLAY_RING_CHANGES=0, the default)'}; ${os.cpus().length} cores; load average at start ${loadavg()} (1, 5, 15 min)`);
   const c = await startScaleCluster();
   const raw: { live: LiveRun[]; storm: StormRun[] } = { live: [], storm: [] };
   try {
@@ -86,13 +86,13 @@ export async function scaleBench(argv: string[]): Promise<ScaleFigures> {
           progress(`${fmt(SEED_CHANGES)} changes in the outbox before the measurements`);
         }
         for (const count of o.only === 'storm' ? [] : GATEWAY_COUNTS) {
-          while (gateways.length < count) gateways.push(await c.startGateway(mode));
+          while (gateways.length < count) gateways.push(await c.startGateway(mode, o.ring));
           const r = await liveRun(c, mode, gateways, o);
           raw.live.push(r);
           progress(`${MODE_NAME[mode]}, ${count} gateway(s): p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, ${pct(r.delivered)} delivered; Postgres rows read ${fmt(r.rowsRead)} (${(r.rowsRead / Math.max(1, r.written)).toFixed(1)} per change), feeds read ${fmt(r.feedFromPostgres)} changes from the outbox; load ${loadavg()}`);
         }
         if (o.only === 'live') continue;
-        while (gateways.length < 3) gateways.push(await c.startGateway(mode));
+        while (gateways.length < 3) gateways.push(await c.startGateway(mode, o.ring));
         for (const extra of gateways.splice(3)) await extra.stop();
         const s = await stormRun(c, mode, [gateways[0]!, gateways[1]!, gateways[2]!], o, (line) => progress(`${MODE_NAME[mode]}: ${line}`));
         raw.storm.push(s);

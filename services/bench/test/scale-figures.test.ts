@@ -26,11 +26,13 @@ const raw = (over: { storm?: StormRun[]; live?: LiveRun[] } = {}): ScaleRaw => (
 
 describe('parseScaleOptions', () => {
   test.each([
-    [[], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: false }],
-    [['--json'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: true }],
-    [['--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, json: false }],
-    [['--only', 'storm', '--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: 'storm', json: false }],
-    [['--sockets=50', '--subs', '2', '--missed', '10', '--seconds', '3', '--unaffected', '20', '--rate', '100'], { sockets: 50, subs: 2, missed: 10, seconds: 3, unaffected: 20, rate: 100, only: null, json: false }],
+    [[], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, ring: 0, json: false }],
+    [['--json'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, ring: 0, json: true }],
+    [['--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, ring: 0, json: false }],
+    [['--only', 'storm', '--sockets', '200'], { sockets: 200, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: 'storm', ring: 0, json: false }],
+    [['--ring', '0'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, ring: 0, json: false }],
+    [['--ring=100000'], { sockets: 5000, subs: 5, missed: 100, seconds: 10, unaffected: 200, rate: 500, only: null, ring: 100_000, json: false }],
+    [['--sockets=50', '--subs', '2', '--missed', '10', '--seconds', '3', '--unaffected', '20', '--rate', '100'], { sockets: 50, subs: 2, missed: 10, seconds: 3, unaffected: 20, rate: 100, only: null, ring: 0, json: false }],
   ])('%o', (argv, expected) => {
     expect(parseScaleOptions(argv)).toEqual(expected);
   });
@@ -40,6 +42,7 @@ describe('parseScaleOptions', () => {
     [['--missed', '1e2'], '--missed must be a positive whole number, got "1e2"'],
     [['--subs=-5'], '--subs must be a positive whole number, got "-5"'],
     [['--only', 'replay'], '--only takes live or storm, got "replay"'],
+    [['--ring', 'big'], '--ring must be a whole number of changes (0: no ring), got "big"'],
   ])('%o is refused', (argv, message) => {
     expect(() => parseScaleOptions(argv)).toThrow(new BenchArgsError(message));
   });
