@@ -81,28 +81,31 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
       p.send({ start: { port: a.port, token: c.token, channel: 'extraction_jobs', projects: storm, sockets } });
     }
     await Promise.all(procs.map((p) => p.line((l) => l === 'ready', 'every subscription acknowledged', 300_000)));
-    // One change per project gives every subscription a position to resume from.
-    await c.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT p, 'prime.pdf' FROM unnest($1::uuid[]) p`, [storm]);
-    await Promise.all(procs.map((p) => p.line((l) => l === 'primed', 'a position for every subscription', 120_000)));
-    progress(`${o.sockets.toLocaleString('en-US')} sockets × ${o.subs} subscriptions on gateway A, each at a position; ${o.unaffected} unaffected clients on gateway C`);
 
+    // The unaffected clients' steady state, before the storm clients hold positions: what
+    // is written now is not in the ranges they replay.
     writer = await steadyWriter(c.url, unaffectedProject!, UNAFFECTED_RATE);
     await sleep(1000);
     await unaffected.window();
     await sleep(o.seconds * 1000);
     const before = windowOf(await unaffected.window());
-
-    // Read before the kill: waiting for the counters after it would add that wait's
-    // changes to every subscription's range. The kill and the missed writes count in.
+    await writer.stop();
+    writer = null;
     const sourcesBefore = await replaySources(b, c);
     await sleep(PGSTAT_SETTLE_MS);
     const rowsBefore = await c.rowsRead();
+
+    // One change per project gives every subscription a position to resume from.
+    await c.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT p, 'prime.pdf' FROM unnest($1::uuid[]) p`, [storm]);
+    await Promise.all(procs.map((p) => p.line((l) => l === 'primed', 'a position for every subscription', 120_000)));
+    progress(`${o.sockets.toLocaleString('en-US')} sockets × ${o.subs} subscriptions on gateway A, each at a position; ${o.unaffected} unaffected clients on gateway C`);
 
     a.proc.kill('SIGKILL');
     await a.exited;
     for (const p of storm) await c.pool.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'missed.pdf' FROM generate_series(1, $2::int)`, [p, o.missed]);
     await c.fedUpTo([b], await c.head());
     progress(`gateway A killed; ${o.missed} changes written to each of the ${o.subs} projects; gateway B has them`);
+    writer = await steadyWriter(c.url, unaffectedProject!, UNAFFECTED_RATE);
     await unaffected.window();
     const started = Date.now();
     for (const p of procs) p.send({ resume: { port: b.port } });

@@ -70,8 +70,9 @@ export async function scaleBench(argv: string[]): Promise<ScaleFigures> {
   };
   const progress = (line: string) => out(`  [${clock()}] ${line}`);
   const loadAtStart = os.loadavg();
-  out(`scale: gateways as processes, Redis off then on; live ${LIVE_SOCKETS} clients at ${fmt(o.rate)} changes/s for ${o.seconds} s with ${GATEWAY_COUNTS.join(', ')} gateways;`);
-  out(`       storm of ${fmt(o.sockets)} sockets × ${o.subs} subscriptions, ${o.missed} changes missed each, beside ${o.unaffected} unaffected clients at ${UNAFFECTED_RATE} changes/s`);
+  out('scale: gateways as processes, Redis off then on');
+  if (o.only !== 'storm') out(`       live: ${LIVE_SOCKETS} clients at ${fmt(o.rate)} changes/s for ${o.seconds} s with ${GATEWAY_COUNTS.join(', ')} gateways`);
+  if (o.only !== 'live') out(`       storm: ${fmt(o.sockets)} sockets × ${o.subs} subscriptions, ${o.missed} changes missed each, beside ${o.unaffected} unaffected clients at ${UNAFFECTED_RATE} changes/s`);
   out(`       gateways' replay ring ${o.ring ? `${fmt(o.ring)} changes` : 'off (REPLAY_RING_CHANGES=0, the default)'}; ${os.cpus().length} cores; load average at start ${loadavg()} (1, 5, 15 min)`);
   const c = await startScaleCluster();
   const raw: { live: LiveRun[]; storm: StormRun[] } = { live: [], storm: [] };
