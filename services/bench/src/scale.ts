@@ -43,6 +43,8 @@ async function seed(c: ScaleCluster): Promise<void> {
 
 async function liveRun(c: ScaleCluster, mode: LogMode, gateways: RunningMain[], o: ScaleOptions): Promise<LiveRun> {
   const { rows } = await c.pool.query<{ id: string }>(`INSERT INTO projects (name) VALUES ('scale live') RETURNING id`);
+  // What came before (the seed, ANALYZE, a gateway's start-up) is in the counters first.
+  await sleep(PGSTAT_SETTLE_MS);
   const feedBefore = await feedFromPostgres(c, gateways);
   const headBefore = await c.head();
   const rowsBefore = await c.rowsRead();
