@@ -18,7 +18,8 @@ export interface StormPlan {
   sockets: number;
 }
 
-export type StormCommand = { start: StormPlan } | { resume: { port: number } };
+/** `resume`: every socket anew on `port`; after `limitMs` the result says how far it got. */
+export type StormCommand = { start: StormPlan } | { resume: { port: number; limitMs: number } };
 
 export interface StormResult {
   subscriptions: number;
@@ -26,7 +27,7 @@ export interface StormResult {
   live: number;
   resyncs: number;
   refused: number;
-  /** Milliseconds from the resume command to the last subscription live (or given up). */
+  /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
   ms: number;
   /** Changes replayed per subscription that went live. */
   replayed: { min: number; mean: number; max: number };
@@ -122,9 +123,10 @@ function start(p: StormPlan): void {
 }
 
 /** Every socket anew on `port`, every subscription from its position, all at once. */
-function resume(port: number): void {
+function resume(port: number, limitMs: number): void {
   const p = plan ?? fail('resume before start');
   resumeStarted = Date.now();
+  setTimeout(() => report(), limitMs).unref();
   sockets = sockets.map(({ socket, subs }) => {
     socket.removeAllListeners();
     socket.disconnect();
@@ -144,9 +146,15 @@ function resume(port: number): void {
 
 function settled(): void {
   if (resumeStarted === 0 || reported) return;
-  const all = sockets.flatMap((s) => s.subs);
-  if (all.some((s) => s.state === 'subscribing')) return;
+  if (sockets.some((s) => s.subs.some((sub) => sub.state === 'subscribing'))) return;
+  report();
+}
+
+/** The result, once: when every subscription is live or gave up, or at the limit with those still subscribing left out of `live`. */
+function report(): void {
+  if (reported) return;
   reported = true;
+  const all = sockets.flatMap((s) => s.subs);
   const live = all.filter((s) => s.state === 'live');
   const counts = live.map((s) => s.replayed);
   const result: StormResult = {
@@ -168,5 +176,5 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (!line.trim()) return;
   const command = JSON.parse(line) as StormCommand;
   if ('start' in command) start(command.start);
-  else resume(command.resume.port);
+  else resume(command.resume.port, command.resume.limitMs);
 });
