@@ -131,7 +131,7 @@ export async function startClients(plan: ClientsPlan): Promise<ClientsProcess> {
   };
 }
 
-/** A writer inserting jobs into one project at a steady rate, in one transaction every 10 ms. */
+/** A writer inserting jobs into one project at a steady rate, in one transaction every 10 ms (or one change a tick, under 100 a second). */
 export interface SteadyWriter {
   /** Stops after the tick under way; resolves with the changes written. */
   stop(): Promise<number>;
@@ -141,6 +141,7 @@ export async function steadyWriter(url: string, project: string, rate: number): 
   const writer = new pg.Client({ connectionString: url });
   await writer.connect();
   const perTick = Math.max(1, Math.round(rate / 100));
+  const tickMs = rate >= 100 ? 10 : 1000 / rate;
   let written = 0;
   let stopping = false;
   const loop = (async () => {
@@ -148,7 +149,7 @@ export async function steadyWriter(url: string, project: string, rate: number): 
       const tick = Date.now();
       await writer.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'bench.pdf' FROM generate_series(1, $2::int)`, [project, perTick]);
       written += perTick;
-      await sleep(Math.max(0, 10 - (Date.now() - tick)));
+      await sleep(Math.max(0, tickMs - (Date.now() - tick)));
     }
   })();
   return {

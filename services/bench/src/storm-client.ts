@@ -26,6 +26,7 @@ export interface StormResult {
   /** Subscriptions that reached `live` after the resume. */
   live: number;
   resyncs: number;
+  /** Refused by the gateway, or on a socket that could not connect. */
   refused: number;
   /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
   ms: number;
@@ -59,9 +60,10 @@ let unprimed = 0;
 let resumeStarted = 0;
 let reported = false;
 
-function open(port: number, token: string): Client {
-  const socket: Client = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
-  socket.on('connect_error', (err) => fail(`connect to port ${port} failed: ${err.message}`));
+/** A socket to `port`; `onError`: a refused or timed-out connection (`timeoutMs`, socket.io's default 20 s otherwise). */
+function open(port: number, token: string, onError: (err: Error) => void, timeoutMs?: number): Client {
+  const socket: Client = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true, ...(timeoutMs ? { timeout: timeoutMs } : {}) });
+  socket.on('connect_error', onError);
   return socket;
 }
 
@@ -112,7 +114,7 @@ function start(p: StormPlan): void {
   const wanted = p.sockets * p.projects.length;
   unprimed = wanted;
   sockets = Array.from({ length: p.sockets }, () => {
-    const socket = open(p.port, p.token);
+    const socket = open(p.port, p.token, (err) => fail(`connect to port ${p.port} failed: ${err.message}`));
     const subs: Sub[] = p.projects.map((project) => ({ project, seq: 0, fp: undefined, id: null, replayed: 0, state: 'subscribing' }));
     attach(socket, subs);
     socket.on('connect', () => {
@@ -130,12 +132,21 @@ function resume(port: number, limitMs: number): void {
   sockets = sockets.map(({ socket, subs }) => {
     socket.removeAllListeners();
     socket.disconnect();
-    const next = open(port, p.token);
     for (const sub of subs) {
       sub.id = null;
       sub.replayed = 0;
       sub.state = 'subscribing';
     }
+    // A gateway too busy to take the socket within the limit: its subscriptions never come back.
+    const next = open(
+      port,
+      p.token,
+      () => {
+        for (const sub of subs) if (sub.state === 'subscribing') sub.state = 'refused';
+        settled();
+      },
+      limitMs,
+    );
     attach(next, subs);
     next.on('connect', () => {
       for (const sub of subs) subscribe(next, sub, p.channel, () => undefined);
