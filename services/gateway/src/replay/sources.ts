@@ -2,7 +2,8 @@
 // when it holds every change after the page's start; else the shared change log when its
 // current stream holds the change right after it; else the outbox. Pages from memory
 // or the log hold exactly what the outbox's page query would pick (pick.ts); a log that
-// fails (Redis away) costs that page an outbox read, never the replay.
+// fails (Redis away) costs that page an outbox read, never the replay. A run read from the
+// log serves, for a moment, every replay asking for the same run (a reconnect storm).
 import type pg from 'pg';
 import type { Logger } from '@realtime/runtime';
 import type { FeedChange, LoggedChange } from '../feed';
@@ -35,11 +36,24 @@ export interface PageSourceOptions {
   changeLog?: ReplayLog | undefined;
   notes: LimitNotes;
   log: Logger;
+  /** The clock runs read from the log are kept by (default Date.now). */
+  now?: () => number;
 }
+
+/**
+ * How long a run read from the change log is handed to other replays that ask for the
+ * same run, and how many are held. A reconnect storm resumes thousands of subscriptions
+ * from a few positions: without this, each decoded the same entries again.
+ */
+export const SHARED_RUN_MS = 1000;
+export const SHARED_RUNS = 32;
 
 export class PageSources {
   /** Replay pages served, by where they came from (for /status). */
   readonly counts: Record<ReplaySource, number> = { ring: 0, redis: 0, postgres: 0 };
+
+  /** Runs of the log read lately, by stream, start and length, with when they were asked for. */
+  private readonly runs = new Map<string, { at: number; run: Promise<LoggedChange[]> }>();
 
   constructor(private readonly opts: PageSourceOptions) {}
 
@@ -81,7 +95,7 @@ export class PageSources {
       if (key === null) return null;
       const b = new PageBuilder<LoggedChange>(q, (c) => pickedBySql(c, q));
       for (;;) {
-        const run = await changeLog.range(key, b.next - 1, q.limit);
+        const run = await this.logRun(changeLog, key, b.next - 1, q.limit);
         // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
         if (run.length === 0 || run[0]!.seq !== b.next) break;
         let open = true;
@@ -98,6 +112,31 @@ export class PageSources {
       this.opts.notes.once('replay-log', { err }, 'reading a replay page from the change log failed (Redis away?): the page is read from the outbox (further failures this minute are not logged)');
       return null;
     }
+  }
+
+  /**
+   * `range` of the log, shared: a stream's entry at a seq never changes (another history
+   * is another stream), so a run read within SHARED_RUN_MS serves every replay asking for
+   * it. An empty run or a failure is not kept: the tail grows, and Redis may be back.
+   */
+  private logRun(changeLog: ReplayLog, key: string, after: number, count: number): Promise<LoggedChange[]> {
+    const id = `${key} ${after} ${count}`;
+    const now = (this.opts.now ?? Date.now)();
+    const held = this.runs.get(id);
+    if (held && now - held.at <= SHARED_RUN_MS) return held.run;
+    const run = changeLog.range(key, after, count);
+    this.runs.delete(id);
+    this.runs.set(id, { at: now, run });
+    const forget = () => {
+      if (this.runs.get(id)?.run === run) this.runs.delete(id);
+    };
+    run.then((r) => r.length === 0 && forget(), forget);
+    // The oldest first (a Map keeps the order of insertion).
+    for (const old of this.runs.keys()) {
+      if (this.runs.size <= SHARED_RUNS) break;
+      this.runs.delete(old);
+    }
+    return run;
   }
 
   private async fromOutbox(q: PageQuery, before?: (after: number) => Promise<void>): Promise<SourcedPage> {
