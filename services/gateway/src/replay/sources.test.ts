@@ -62,6 +62,16 @@ describe('runs of the change log are shared by replays that read the same run', 
     expect(new Set(pages.map((p) => p.changes.map((c) => c.seq).join()))).toEqual(new Set(['1,2,3,4,5,6,7,8,9,10']));
   });
 
+  test('a shared run that ends before the page does: what follows is asked of the log itself', async () => {
+    const l = memoryLog(55);
+    const s = sources(l, { t: 0 });
+    expect((await s.read(q(50, 60))).changes.map((c) => c.seq)).toEqual([51, 52, 53, 54, 55]);
+    l.last = 60;
+    // The run after 50 is shared (5 changes); the page goes on after it with a read of its own.
+    expect((await s.read(q(50, 60))).changes.map((c) => c.seq)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
+    expect(l.asked).toBe(2);
+  });
+
   test('an empty run (the tail, before the next append) is asked again', async () => {
     const l = memoryLog(50);
     const s = sources(l, { t: 0 });

@@ -94,8 +94,10 @@ export class PageSources {
       const key = await changeLog.current();
       if (key === null) return null;
       const b = new PageBuilder<LoggedChange>(q, (c) => pickedBySql(c, q));
+      let fresh = false;
       for (;;) {
-        const run = await this.logRun(changeLog, key, b.next - 1, q.limit);
+        const { run: read, shared } = this.logRun(changeLog, key, b.next - 1, q.limit, fresh);
+        const run = await read;
         // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
         if (run.length === 0 || run[0]!.seq !== b.next) break;
         let open = true;
@@ -103,7 +105,11 @@ export class PageSources {
           if (c.seq !== b.next) break;
           if (!(open = b.offer(c))) break;
         }
-        if (!open || b.done || run.length < q.limit || run[run.length - 1]!.seq !== b.next - 1) break;
+        if (!open || b.done || run[run.length - 1]!.seq !== b.next - 1) break;
+        // A short run is the stream's end when it was read: a shared one may be older than
+        // this page's head, so what follows it is asked of Redis itself, once.
+        if (run.length < q.limit && !shared) break;
+        fresh = run.length < q.limit;
       }
       const page = b.page();
       if (page.through === q.after) return null;
@@ -117,13 +123,14 @@ export class PageSources {
   /**
    * `range` of the log, shared: a stream's entry at a seq never changes (another history
    * is another stream), so a run read within SHARED_RUN_MS serves every replay asking for
-   * it. An empty run or a failure is not kept: the tail grows, and Redis may be back.
+   * it (`fresh`: read anyway). An empty run or a failure is not kept: the tail grows, and
+   * Redis may be back.
    */
-  private logRun(changeLog: ReplayLog, key: string, after: number, count: number): Promise<LoggedChange[]> {
+  private logRun(changeLog: ReplayLog, key: string, after: number, count: number, fresh: boolean): { run: Promise<LoggedChange[]>; shared: boolean } {
     const id = `${key} ${after} ${count}`;
     const now = (this.opts.now ?? Date.now)();
     const held = this.runs.get(id);
-    if (held && now - held.at <= SHARED_RUN_MS) return held.run;
+    if (!fresh && held && now - held.at <= SHARED_RUN_MS) return { run: held.run, shared: true };
     const run = changeLog.range(key, after, count);
     this.runs.delete(id);
     this.runs.set(id, { at: now, run });
@@ -136,7 +143,7 @@ export class PageSources {
       if (this.runs.size <= SHARED_RUNS) break;
       this.runs.delete(old);
     }
-    return run;
+    return { run, shared: false };
   }
 
   private async fromOutbox(q: PageQuery, before?: (after: number) => Promise<void>): Promise<SourcedPage> {
