@@ -89,6 +89,8 @@ export interface StormRun {
   live: number;
   resyncs: number;
   refused: number;
+  /** Why subscriptions were refused (error code, or the connect error), with how many each. */
+  why: Record<string, number>;
   /** From the resume to the last subscription live again. */
   ms: number;
   replayed: { min: number; mean: number; max: number };
@@ -188,6 +190,7 @@ export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: numb
       live: s.live,
       resyncs: s.resyncs,
       refused: s.refused,
+      why: s.why,
       seconds: round3(s.ms / 1000),
       replayed: { min: s.replayed.min, mean: round3(s.replayed.mean), max: s.replayed.max },
       sources: s.sources,

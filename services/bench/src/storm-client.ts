@@ -28,6 +28,8 @@ export interface StormResult {
   resyncs: number;
   /** Refused by the gateway, or on a socket that could not connect. */
   refused: number;
+  /** Why, by error code or connect error, with how many subscriptions each. */
+  why: Record<string, number>;
   /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
   ms: number;
   /** Changes replayed per subscription that went live. */
@@ -58,6 +60,8 @@ let acked = 0;
 /** Subscriptions that have received no change yet. */
 let unprimed = 0;
 let resumeStarted = 0;
+const why: Record<string, number> = {};
+const note = (reason: string, n: number) => (why[reason] = (why[reason] ?? 0) + n);
 let reported = false;
 
 /** A socket to `port`; `onError`: a refused or timed-out connection (`timeoutMs`, socket.io's default 20 s otherwise). */
@@ -102,6 +106,7 @@ function subscribe(socket: Client, sub: Sub, channel: string, onAck: () => void)
   socket.emit('subscribe', { channel, filter: { projectId: sub.project }, ...resume }, (ack: SubscribeAck) => {
     if (!ack.ok) {
       sub.state = 'refused';
+      note(ack.error.code, 1);
       if (resumeStarted === 0) fail(`subscribe refused: ${ack.error.code} ${ack.error.message}`);
       settled();
     } else sub.id = ack.id;
@@ -141,8 +146,10 @@ function resume(port: number, limitMs: number): void {
     const next = open(
       port,
       p.token,
-      () => {
-        for (const sub of subs) if (sub.state === 'subscribing') sub.state = 'refused';
+      (err) => {
+        const waiting = subs.filter((sub) => sub.state === 'subscribing');
+        for (const sub of waiting) sub.state = 'refused';
+        note(`connect: ${err.message}`, waiting.length);
         settled();
       },
       limitMs,
@@ -173,6 +180,7 @@ function report(): void {
     live: live.length,
     resyncs: all.filter((s) => s.state === 'resynced').length,
     refused: all.filter((s) => s.state === 'refused').length,
+    why,
     ms: Date.now() - resumeStarted,
     replayed: {
       min: counts.reduce((a, b) => Math.min(a, b), counts[0] ?? 0),

@@ -10,6 +10,7 @@ const storm = (mode: LogMode, over: Partial<StormRun> = {}): StormRun => ({
   live: 25_000,
   resyncs: 0,
   refused: 0,
+  why: {},
   ms: 4_000,
   replayed: { min: 100, mean: 100, max: 100 },
   sources: mode === 'redis' ? { ring: 0, redis: 25_000, postgres: 0 } : { ring: 0, redis: 0, postgres: 25_000 },
