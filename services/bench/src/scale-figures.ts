@@ -89,8 +89,10 @@ export interface StormRun {
   live: number;
   resyncs: number;
   refused: number;
-  /** Why subscriptions were refused (error code, or the connect error), with how many each. */
+  /** Why subscriptions were refused (error code), with how many each. */
   why: Record<string, number>;
+  /** Storm sockets that connected to B only on a later try (refused or reset at first). */
+  retries: number;
   /** From the resume to the last subscription live again. */
   ms: number;
   replayed: { min: number; mean: number; max: number };
@@ -191,6 +193,7 @@ export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: numb
       resyncs: s.resyncs,
       refused: s.refused,
       why: s.why,
+      connectRetries: s.retries,
       seconds: round3(s.ms / 1000),
       replayed: { min: s.replayed.min, mean: round3(s.replayed.mean), max: s.replayed.max },
       sources: s.sources,

@@ -129,6 +129,7 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
       live,
       resyncs: sum((r) => r.resyncs),
       refused: sum((r) => r.refused),
+      retries: sum((r) => r.retries),
       why: results.reduce<Record<string, number>>((all, r) => {
         for (const [k, n] of Object.entries(r.why)) all[k] = (all[k] ?? 0) + n;
         return all;

@@ -132,7 +132,7 @@ function printFigures(f: ScaleFigures, o: ScaleOptions): void {
   out('');
   out(`  storm: ${fmt(o.sockets)} sockets × ${o.subs} subscriptions resuming on gateway B, ${o.missed} changes missed each`);
   const rows: [string, (s: ScaleFigures['storm'][number]) => string][] = [
-    ['live again', (s) => `${fmt(s.live)} of ${fmt(s.subscriptions)} in ${(s.ms / 1000).toFixed(2)} s${s.resyncs ? `, ${fmt(s.resyncs)} resynced` : ''}${s.refused ? `, ${fmt(s.refused)} refused (${Object.entries(s.why).map(([k, n]) => `${k}: ${fmt(n)}`).join('; ')})` : ''}`],
+    ['live again', (s) => `${fmt(s.live)} of ${fmt(s.subscriptions)} in ${(s.ms / 1000).toFixed(2)} s${s.resyncs ? `, ${fmt(s.resyncs)} resynced` : ''}${s.refused ? `, ${fmt(s.refused)} refused (${Object.entries(s.why).map(([k, n]) => `${k}: ${fmt(n)}`).join('; ')})` : ''}${s.retries ? `; ${fmt(s.retries)} connections tried again` : ''}`],
     ['replayed per subscription', (s) => `${s.replayed.min} / ${s.replayed.mean.toFixed(1)} / ${s.replayed.max} (min / mean / max)`],
     ['replay pages ring / Redis / Postgres', (s) => `${fmt(s.sources.ring)} / ${fmt(s.sources.redis)} / ${fmt(s.sources.postgres)} (${pct(s.withoutPostgres)} without Postgres)`],
     ['Postgres rows read', (s) => fmt(s.rowsRead)],

@@ -26,10 +26,12 @@ export interface StormResult {
   /** Subscriptions that reached `live` after the resume. */
   live: number;
   resyncs: number;
-  /** Refused by the gateway, or on a socket that could not connect. */
+  /** Refused by the gateway. */
   refused: number;
-  /** Why, by error code or connect error, with how many subscriptions each. */
+  /** Why, by error code, with how many subscriptions each. */
   why: Record<string, number>;
+  /** Connections tried again after a refusal or reset. */
+  retries: number;
   /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
   ms: number;
   /** Changes replayed per subscription that went live. */
@@ -61,6 +63,8 @@ let acked = 0;
 let unprimed = 0;
 let resumeStarted = 0;
 const why: Record<string, number> = {};
+/** Connections tried again after a refusal or reset. */
+let retries = 0;
 const note = (reason: string, n: number) => (why[reason] = (why[reason] ?? 0) + n);
 let reported = false;
 
@@ -134,31 +138,41 @@ function resume(port: number, limitMs: number): void {
   const p = plan ?? fail('resume before start');
   resumeStarted = Date.now();
   setTimeout(() => report(), limitMs).unref();
-  sockets = sockets.map(({ socket, subs }) => {
-    socket.removeAllListeners();
-    socket.disconnect();
-    for (const sub of subs) {
+  sockets = sockets.map((entry) => {
+    entry.socket.removeAllListeners();
+    entry.socket.disconnect();
+    for (const sub of entry.subs) {
       sub.id = null;
       sub.replayed = 0;
       sub.state = 'subscribing';
     }
-    // A gateway too busy to take the socket within the limit: its subscriptions never come back.
-    const next = open(
-      port,
-      p.token,
-      (err) => {
-        const waiting = subs.filter((sub) => sub.state === 'subscribing');
-        for (const sub of waiting) sub.state = 'refused';
-        note(`connect: ${err.message}`, waiting.length);
-        settled();
-      },
-      limitMs,
-    );
-    attach(next, subs);
-    next.on('connect', () => {
-      for (const sub of subs) subscribe(next, sub, p.channel, () => undefined);
-    });
-    return { socket: next, subs };
+    reconnect(entry, port, p, limitMs);
+    return entry;
+  });
+}
+
+/**
+ * One socket of the storm to `port`. A connection refused or reset (a listen backlog full
+ * of the storm's other sockets) is tried again after a pause, as the web client's backoff
+ * does, until the limit.
+ */
+function reconnect(entry: { socket: Client; subs: Sub[] }, port: number, p: StormPlan, limitMs: number): void {
+  const next = open(
+    port,
+    p.token,
+    () => {
+      next.removeAllListeners();
+      next.close();
+      if (reported || Date.now() - resumeStarted > limitMs) return;
+      retries++;
+      setTimeout(() => reconnect(entry, port, p, limitMs), 250 + Math.random() * 750);
+    },
+    limitMs,
+  );
+  entry.socket = next;
+  attach(next, entry.subs);
+  next.on('connect', () => {
+    for (const sub of entry.subs) subscribe(next, sub, p.channel, () => undefined);
   });
 }
 
@@ -181,6 +195,7 @@ function report(): void {
     resyncs: all.filter((s) => s.state === 'resynced').length,
     refused: all.filter((s) => s.state === 'refused').length,
     why,
+    retries,
     ms: Date.now() - resumeStarted,
     replayed: {
       min: counts.reduce((a, b) => Math.min(a, b), counts[0] ?? 0),

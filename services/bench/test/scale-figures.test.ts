@@ -11,6 +11,7 @@ const storm = (mode: LogMode, over: Partial<StormRun> = {}): StormRun => ({
   resyncs: 0,
   refused: 0,
   why: {},
+  retries: 0,
   ms: 4_000,
   replayed: { min: 100, mean: 100, max: 100 },
   sources: mode === 'redis' ? { ring: 0, redis: 25_000, postgres: 0 } : { ring: 0, redis: 0, postgres: 25_000 },
