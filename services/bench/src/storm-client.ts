@@ -18,8 +18,12 @@ export interface StormPlan {
   sockets: number;
 }
 
-/** `resume`: every socket anew on `port`; after `limitMs` the result says how far it got. */
-export type StormCommand = { start: StormPlan } | { resume: { port: number; limitMs: number } };
+/**
+ * `resume`: every socket anew on `port`; after `limitMs` the result says how far it got.
+ * `drop`: every socket closed, keeping the positions (the gateway going away, for a resume
+ * on the same one); prints `dropped`.
+ */
+export type StormCommand = { start: StormPlan } | { resume: { port: number; limitMs: number } } | { drop: true };
 
 export interface StormResult {
   subscriptions: number;
@@ -210,5 +214,12 @@ readline.createInterface({ input: process.stdin }).on('line', (line) => {
   if (!line.trim()) return;
   const command = JSON.parse(line) as StormCommand;
   if ('start' in command) start(command.start);
-  else resume(command.resume.port, command.resume.limitMs);
+  else if ('resume' in command) resume(command.resume.port, command.resume.limitMs);
+  else {
+    for (const { socket } of sockets) {
+      socket.removeAllListeners();
+      socket.disconnect();
+    }
+    say('dropped');
+  }
 });
