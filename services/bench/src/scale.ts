@@ -124,7 +124,7 @@ function printFigures(f: ScaleFigures, o: ScaleOptions): void {
   for (const g of GATEWAY_COUNTS) {
     const cell = (m: LogMode) => {
       const r = f.live.find((x) => x.mode === m && x.gateways === g);
-      return (r ? `${ms(r.p50)} / ${ms(r.p99)}, ${r.rowsPerChange === null ? 'n/a' : r.rowsPerChange.toFixed(2)}, ${fmt(r.feedFromPostgres)}` : 'n/a').padEnd(58);
+      return `${(r ? `${ms(r.p50)} / ${ms(r.p99)}, ${r.rowsPerChange === null ? 'n/a' : r.rowsPerChange.toFixed(2)}, ${fmt(r.feedFromPostgres)}` : 'n/a').padEnd(57)} `;
     };
     out(`  ${`${g} gateway${g > 1 ? 's' : ''}`.padEnd(12)}${MODES.map(cell).join('')}${times(f.ratios.p50RedisOverOff[g] ?? null)}`);
   }
@@ -141,7 +141,7 @@ function printFigures(f: ScaleFigures, o: ScaleOptions): void {
   out(`  ${''.padEnd(38)}${MODES.map((m) => MODE_NAME[m].padEnd(52)).join('')}`);
   for (const [label, cell] of rows) out(`  ${label.padEnd(38)}${MODES.map((m) => {
     const s = f.storm.find((x) => x.mode === m);
-    return (s ? cell(s) : 'n/a').padEnd(52);
+    return `${(s ? cell(s) : 'n/a').padEnd(51)} `;
   }).join('')}`);
   out(`  Postgres rows read during the storm, Redis on over off: ${f.ratios.stormRowsRedisOverOff === null ? 'n/a' : pct(f.ratios.stormRowsRedisOverOff)}`);
   out('goals:');
