@@ -2,13 +2,16 @@
 // socket.io-client connections speaking protocol v2, each with its subscriptions, taking
 // for every change a measured subscription receives the time from its commit to its
 // arrival. The plan comes as one JSON line on stdin (ClientsPlan); prints `ready`, then
-// one JSON line (ClientsSummary) when told to stop (SIGTERM).
+// one JSON line (ClientsSummary) when told to stop (SIGTERM), and one of the deliveries so
+// far on SIGUSR2, starting afresh (a window of a run: before a storm, during it).
 import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, WS_PATH, type ChangesEvent, type Filter } from '@realtime/protocol';
 import { percentile } from './stats';
 
 export interface ClientsPlan {
   port: number;
+  /** Several gateways: the sockets spread over them in turn (`port` when absent). */
+  ports?: number[];
   token: string;
   channel: string;
   /** Per socket, its subscriptions: a filter (or none) and whether its deliveries are timed. */
@@ -41,13 +44,14 @@ const fail = (message: string): never => {
 
 const plan = await readPlan();
 const wanted = plan.sockets.reduce((n, subs) => n + subs.length, 0);
-const latencies: number[] = [];
+let latencies: number[] = [];
 let stray = 0;
 let connected = 0;
 let subscribed = 0;
 
-const sockets: Socket[] = plan.sockets.map((subs) => {
-  const s = io(`http://127.0.0.1:${plan.port}`, { path: WS_PATH, transports: ['websocket'], auth: { token: plan.token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
+const sockets: Socket[] = plan.sockets.map((subs, i) => {
+  const port = plan.ports?.length ? plan.ports[i % plan.ports.length]! : plan.port;
+  const s = io(`http://127.0.0.1:${port}`, { path: WS_PATH, transports: ['websocket'], auth: { token: plan.token, v: PROTOCOL_VERSION }, reconnection: false, forceNew: true });
   // Subscription ids this socket times; ids are per socket (the naive server reuses the channel's name).
   const measured = new Set<string>();
   s.on('connect_error', (err: Error & { data?: { code?: string } }) => {
@@ -74,10 +78,20 @@ const sockets: Socket[] = plan.sockets.map((subs) => {
   return s;
 });
 
-process.on('SIGTERM', () => {
-  for (const s of sockets) s.disconnect();
+function summary(): ClientsSummary {
   const sorted = latencies.sort((a, b) => a - b);
   const p = (q: number) => (sorted.length ? percentile(sorted, q) : null);
-  const summary: ClientsSummary = { connected, subscribed, count: sorted.length, stray, p50: p(50), p95: p(95), p99: p(99), max: sorted.at(-1) ?? null };
-  process.stdout.write(`${JSON.stringify(summary)}\n`, () => process.exit(0));
+  return { connected, subscribed, count: sorted.length, stray, p50: p(50), p95: p(95), p99: p(99), max: sorted.at(-1) ?? null };
+}
+
+process.on('SIGUSR2', () => {
+  const window = summary();
+  latencies = [];
+  stray = 0;
+  process.stdout.write(`${JSON.stringify(window)}\n`);
+});
+
+process.on('SIGTERM', () => {
+  for (const s of sockets) s.disconnect();
+  process.stdout.write(`${JSON.stringify(summary())}\n`, () => process.exit(0));
 });

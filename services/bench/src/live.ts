@@ -15,7 +15,7 @@ const times = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Inserts `count` projects through one statement per thousand, returning their ids. */
-async function insertProjects(db: Running, count: number, name: string): Promise<string[]> {
+export async function insertProjects(db: Pick<Running, 'pool'>, count: number, name: string): Promise<string[]> {
   const ids: string[] = [];
   for (let done = 0; done < count; done += 1000) {
     const { rows } = await db.pool.query<{ id: string }>(`INSERT INTO projects (name) SELECT $1 || g FROM generate_series(1, $2::int) g RETURNING id`, [name, Math.min(1000, count - done)]);

@@ -1,6 +1,6 @@
 // `npm run bench -- [name...] [options]`: runs the named benchmarks (all but the browser's
 // `windows` when none is named) and prints their figures; `npm run bench -- live --json`
-// (or `windows --json`) ends with one JSON line. The full run also measures the naive
+// (or `windows --json`, `scale --json`) ends with one JSON line. The full run also measures the naive
 // baseline and writes docs/benchmarks.md and docs/benchmarks.svg; benchmarks time, tests never do.
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -15,6 +15,8 @@ import { gatewayBench, type ServerResult } from './gateway';
 import { liveBench } from './live';
 import { windowsBench } from './windows';
 import type { WindowsFigures } from './windows-figures';
+import { scaleBench } from './scale';
+import type { ScaleFigures } from './scale-figures';
 import { benchmarkPanels, renderSvg } from './plot';
 import { renderPage, type Results } from './report';
 import type { LiveResult } from './scenarios';
@@ -23,8 +25,11 @@ import { selectBenches } from './selection';
 const benches = { writes, replicator: replicatorBench, gateway: gatewayBench, baseline: baselineBench, live: liveBench } as const;
 type Name = keyof typeof benches;
 const names = Object.keys(benches) as Name[];
-/** Run only when named: chromium and the built web app, figures not in docs/benchmarks.md. */
-const byName = { windows: windowsBench } as const;
+/**
+ * Run only when named, figures not in docs/benchmarks.md: `windows` needs chromium and the
+ * built web app, `scale` redis-server and minutes of gateway processes.
+ */
+const byName = { windows: windowsBench, scale: scaleBench } as const;
 type ByName = keyof typeof byName;
 const all = { ...benches, ...byName };
 
@@ -52,7 +57,7 @@ async function main(argv: string[]): Promise<void> {
       if (isArgumentError(err)) err.message = `${name}: ${err.message}`;
       throw err;
     });
-    (results as Record<Name | ByName, WritesResult | ReplicatorResult | ServerResult | LiveResult | WindowsFigures>)[name] = result;
+    (results as Record<Name | ByName, WritesResult | ReplicatorResult | ServerResult | LiveResult | WindowsFigures | ScaleFigures>)[name] = result;
     tail('');
   }
   const minutes = (Date.now() - started) / 60_000;

@@ -73,14 +73,37 @@ export interface Load {
   measured: number;
 }
 
-/** Commit-to-client latency of one load against the server on `port`, over `seconds` of writes. */
-export async function liveLatency(url: string, port: number, token: string, load: Load, seconds: number): Promise<Latency> {
+/** The benchmark clients (clients.ts) in a process of their own, subscribed and measuring. */
+export interface ClientsProcess {
+  /** The deliveries since the last window (or the start), starting afresh. */
+  window(): Promise<ClientsSummary>;
+  /** Ends the clients: the deliveries since the last window. */
+  stop(): Promise<ClientsSummary>;
+  kill(): void;
+}
+
+/** Starts the clients of `plan` and resolves once every subscription is acknowledged. */
+export async function startClients(plan: ClientsPlan): Promise<ClientsProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'clients.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
   let outText = '';
+  let summaries = 0;
   child.stdout.on('data', (d: Buffer) => (outText += d.toString()));
-  const ended = new Promise<string>((resolve) => child.stdout.on('end', () => resolve(outText)));
-  const plan: ClientsPlan = { port, token, ...load.plan };
+  const ended = new Promise<void>((resolve) => child.stdout.on('end', () => resolve()));
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
   child.stdin.end(JSON.stringify(plan));
+  const lines = () => outText.split('\n').filter((l) => l.startsWith('{'));
+  // The next summary the process prints, as a signal asks for it.
+  const next = async (signal: NodeJS.Signals): Promise<ClientsSummary> => {
+    const want = ++summaries;
+    child.kill(signal);
+    for (let i = 0; lines().length < want; i++) {
+      if (child.exitCode !== null || i > 300) throw new Error(`the benchmark clients printed no summary (${signal}): ${outText.slice(-200)}`);
+      await sleep(100);
+    }
+    return JSON.parse(lines()[want - 1]!) as ClientsSummary;
+  };
   try {
     for (let i = 0; !outText.includes('ready'); i++) {
       const error = outText.split('\n').find((l) => l.startsWith('error '));
@@ -89,29 +112,88 @@ export async function liveLatency(url: string, port: number, token: string, load
       if (child.exitCode !== null) throw new Error(`the benchmark clients exited with ${child.exitCode}`);
       await sleep(100);
     }
-    const writer = new pg.Client({ connectionString: url });
-    await writer.connect();
-    const project = load.project ?? (await newProject(writer, 'latency'));
-    // Writes in ticks of 10 ms, one transaction per tick.
-    const perTick = Math.max(1, Math.round(load.rate / 100));
-    const until = Date.now() + seconds * 1000;
-    let written = 0;
-    while (Date.now() < until) {
+  } catch (err) {
+    kill();
+    throw err;
+  }
+  return {
+    window: () => next('SIGUSR2'),
+    async stop() {
+      try {
+        const last = await next('SIGTERM');
+        await ended;
+        return last;
+      } finally {
+        kill();
+      }
+    },
+    kill,
+  };
+}
+
+/** A writer inserting jobs into one project at a steady rate, in one transaction every 10 ms (or one change a tick, under 100 a second). */
+export interface SteadyWriter {
+  /** Stops after the tick under way; resolves with the changes written. */
+  stop(): Promise<number>;
+}
+
+export async function steadyWriter(url: string, project: string, rate: number): Promise<SteadyWriter> {
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  const perTick = Math.max(1, Math.round(rate / 100));
+  const tickMs = rate >= 100 ? 10 : 1000 / rate;
+  let written = 0;
+  let stopping = false;
+  const loop = (async () => {
+    while (!stopping) {
       const tick = Date.now();
       await writer.query(`INSERT INTO extraction_jobs (project_id, document_name) SELECT $1, 'bench.pdf' FROM generate_series(1, $2::int)`, [project, perTick]);
       written += perTick;
-      await sleep(Math.max(0, 10 - (Date.now() - tick)));
+      await sleep(Math.max(0, tickMs - (Date.now() - tick)));
     }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      try {
+        await loop;
+      } finally {
+        await writer.end();
+      }
+      return written;
+    },
+  };
+}
+
+/** A clients summary as the live figures take it: delivered is per change written and measured subscription. */
+export function latencyOf(r: ClientsSummary, written: number, measured: number): Latency {
+  const n = (x: number | null) => x ?? Number.NaN;
+  return { p50: n(r.p50), p95: n(r.p95), p99: n(r.p99), delivered: r.count / Math.max(1, written * measured), stray: r.stray };
+}
+
+/** Commit-to-client latency of one load against the server on `port` (or the `ports` of the plan), over `seconds` of writes. */
+export async function liveLatency(url: string, port: number, token: string, load: Load, seconds: number): Promise<Latency> {
+  const clients = await startClients({ port, token, ...load.plan });
+  try {
+    const project = load.project ?? (await newProjectAt(url, 'latency'));
+    const writer = await steadyWriter(url, project, load.rate);
+    await sleep(seconds * 1000);
+    const written = await writer.stop();
+    // What is still on its way lands before the clients stop counting.
     await sleep(1500);
-    await writer.end();
-    child.kill('SIGTERM');
-    const line = (await ended).split('\n').find((l) => l.startsWith('{'));
-    if (!line) throw new Error('the benchmark clients printed no summary');
-    const r = JSON.parse(line) as ClientsSummary;
-    const n = (x: number | null) => x ?? Number.NaN;
-    return { p50: n(r.p50), p95: n(r.p95), p99: n(r.p99), delivered: r.count / Math.max(1, written * load.measured), stray: r.stray };
+    return latencyOf(await clients.stop(), written, load.measured);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    clients.kill();
+  }
+}
+
+async function newProjectAt(url: string, name: string): Promise<string> {
+  const writer = new pg.Client({ connectionString: url });
+  await writer.connect();
+  try {
+    return await newProject(writer, name);
+  } finally {
+    await writer.end();
   }
 }
 

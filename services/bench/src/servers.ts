@@ -43,7 +43,8 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-async function cluster(name: string) {
+/** A migrated database `name` on an embedded cluster of its own, removed with its folder by `stop()`. */
+export async function throwawayCluster(name: string): Promise<{ url: string; stop(): Promise<void> }> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'realtime-bench-'));
   await fs.chmod(root, 0o755);
   const c = await startCluster({ dataDir: path.join(root, 'data'), port: await freePort(), throwaway: true, log, settings: { max_connections: 100 } });
@@ -66,7 +67,7 @@ async function listen(server: http.Server): Promise<number> {
 
 /** Our replicator, feed and gateway on a cluster of their own. */
 export async function startOurs(limits: Partial<GatewayLimits> = BENCH_LIMITS): Promise<Running> {
-  const db = await cluster('bench');
+  const db = await throwawayCluster('bench');
   const pool = new pg.Pool({ connectionString: db.url, max: 8 });
   const stops: (() => Promise<void>)[] = [async () => pool.end(), db.stop];
   try {
@@ -98,7 +99,7 @@ export async function startOurs(limits: Partial<GatewayLimits> = BENCH_LIMITS): 
 
 /** The naive design on a cluster of its own: the five tables with its trigger instead of the outbox's. */
 export async function startNaive(): Promise<Running> {
-  const db = await cluster('naive');
+  const db = await throwawayCluster('naive');
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   const stops: (() => Promise<void>)[] = [async () => pool.end(), db.stop];
   try {

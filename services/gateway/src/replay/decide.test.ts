@@ -16,6 +16,7 @@ describe('replayDecision: replay, or the resync a subscription gets instead', ()
     ['its position in the history, the range whole: read', base, { kind: 'read', floor: 10 }],
     ['another change at its seq: history changed, logged', { ...base, check: { ...base.check, fps: new Map([[40, 'G40']]) } }, { kind: 'resync', reason: 'history-changed', logged: true }],
     ['a row of its range removed: history changed, logged', { ...base, check: { ...base.check, inRange: 59 } }, { kind: 'resync', reason: 'history-changed', logged: true }],
+    ['its range not counted here (the replay counts it at its first outbox page): read', { ...base, check: { ...base.check, inRange: null } }, { kind: 'read', floor: 10 }],
     ['pruned past its position since the bounds were read: retention', { ...base, check: { ...base.check, floor: 45 } }, { kind: 'resync', reason: 'retention', logged: false }],
     ['from 0 with rows pruned: retention', { ...base, since: 0, positions: [{ seq: 0, fp: null }] }, { kind: 'resync', reason: 'retention', logged: false }],
     ['past the head the outbox shows: history changed, not logged', { ...base, since: 120, positions: [] }, { kind: 'resync', reason: 'history-changed', logged: false }],

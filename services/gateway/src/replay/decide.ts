@@ -7,7 +7,8 @@ import { gapVerdict, pendingVerdict, resumeVerdict, worst, type Position } from 
 
 export interface ResumeCheck {
   fps: Map<number, string>;
-  inRange: number;
+  /** Rows stamped in (since, head]; null when not counted here (the replay counts them at its first outbox page). */
+  inRange: number | null;
   floor: number;
   pendingDigest: string | null;
 }
@@ -34,7 +35,7 @@ export function replayDecision(f: ReplayFacts): ReplayDecision {
   const b = { floor: Math.max(f.bounds.floor, f.check.floor), head: f.bounds.head };
   const verdict = worst([
     ...f.positions.map((p) => resumeVerdict(p, b, f.check.fps.get(p.seq) ?? null)),
-    f.since >= b.floor && f.since <= b.head ? gapVerdict(f.since, b.head, f.check.inRange) : 'ok',
+    f.check.inRange !== null && f.since >= b.floor && f.since <= b.head ? gapVerdict(f.since, b.head, f.check.inRange) : 'ok',
     f.cursor ? pendingVerdict(f.cursor.digest, f.check.pendingDigest, f.cursor.headSeq, b.floor) : 'ok',
   ]);
   if (verdict !== 'ok') return { kind: 'resync', reason: verdict, logged: verdict === 'history-changed' };

@@ -107,10 +107,17 @@ export async function readPage(pool: pg.Pool, q: PageQuery): Promise<Page> {
   return { changes: rows.map(toFeedChange), more: picked === q.limit || rows.length < picked };
 }
 
+/** How many rows are stamped in (from, head]: seqs are dense, so fewer than head - from means rows were removed. */
+export async function countStamped(pool: pg.Pool, from: number, head: number): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM change_outbox WHERE seq > $1 AND seq <= $2`, [from, head]);
+  return Number(rows[0]!.n);
+}
+
 /**
  * What a resume is checked by (history.ts), in one statement: the fingerprint of the
  * row stamped each of `seqs` (absent when none has it), how many rows are stamped in
- * (from, head], and the floor as it is now (a prune may have run since the bounds).
+ * (from, head] (null unless `countRange`: a count reads every index entry of the range),
+ * and the floor as it is now (a prune may have run since the bounds).
  */
 export async function readResumeCheck(
   pool: pg.Pool,
@@ -118,12 +125,13 @@ export async function readResumeCheck(
   from: number,
   head: number,
   cursor: { headSeq: number; snapshotText: string; pending: Pending | null } | null = null,
-): Promise<{ fps: Map<number, string>; inRange: number; floor: number; pendingDigest: string | null }> {
-  const { rows } = await pool.query<{ floor: string; in_range: string; found: string[] | null }>(
+  countRange = true,
+): Promise<{ fps: Map<number, string>; inRange: number | null; floor: number; pendingDigest: string | null }> {
+  const { rows } = await pool.query<{ floor: string; in_range: string | null; found: string[] | null }>(
     `SELECT ${FLOOR_SQL} AS floor,
-       (SELECT count(*) FROM change_outbox WHERE seq > $2 AND seq <= $3) AS in_range,
+       ${countRange ? '(SELECT count(*) FROM change_outbox WHERE seq > $2 AND seq <= $3)' : 'NULL::bigint'} AS in_range,
        (SELECT array_agg(seq::text || ' ' || ${fingerprintInputSql()}) FROM change_outbox WHERE seq = ANY($1::bigint[])) AS found`,
-    [seqs, from, head],
+    countRange ? [seqs, from, head] : [seqs],
   );
   const r = rows[0]!;
   const fps = new Map<number, string>();
@@ -136,5 +144,5 @@ export async function readResumeCheck(
     const p = await pool.query<{ digest: string | null }>(PENDING_AT_RESUME_SQL, [cursor.pending.lo, cursor.pending.hi, cursor.headSeq, cursor.snapshotText]);
     pendingDigest = p.rows[0]?.digest ?? null;
   }
-  return { fps, inRange: Number(r.in_range), floor: Number(r.floor), pendingDigest };
+  return { fps, inRange: r.in_range === null ? null : Number(r.in_range), floor: Number(r.floor), pendingDigest };
 }

@@ -17,8 +17,8 @@ import * as metrics from '../metrics';
 import type { Registry } from '../subscriptions/registry';
 import { covers, type Subscription } from '../subscriptions/subscription';
 import { replayDecision } from './decide';
-import type { Position } from './history';
-import { readResumeCheck, replayScope } from './reader';
+import { gapVerdict, type Position } from './history';
+import { countStamped, readResumeCheck, replayScope } from './reader';
 import type { ReplayRing } from './ring';
 import { PageSources, type LogAnchor, type ReplayLog, type ReplaySource, type SourcedPage } from './sources';
 import type { FeedChange } from '../feed';
@@ -30,6 +30,17 @@ export function noteHistoryChanged(notes: LimitNotes, detail: Record<string, unk
     detail,
     'a client resumed from a position that is not in the history the outbox holds (the database restored, rolled back or replaced, or outbox rows removed): resync, no replay (further ones this minute are counted, not logged)',
   );
+}
+
+/** Rows of a replay's range missing from the outbox (removed by hand): the replay stops with `history-changed`. */
+class RangeGap extends Error {
+  constructor(
+    readonly from: number,
+    readonly head: number,
+    readonly rows: number,
+  ) {
+    super(`${head - from - rows} of the rows stamped in (${from}, ${head}] are missing from the outbox`);
+  }
 }
 
 export interface ReplayerOptions {
@@ -65,11 +76,15 @@ export class Replayer {
     // History identity: each position is the change stamped with its seq here (same
     // fingerprint), and every seq of the replay's range still has its row. Otherwise the
     // seqs after it name changes of another history: a refetch, never a replay.
+    // With a ring or the change log, the pages they serve are dense runs of the stream
+    // that read no outbox row: the outbox's rows of the range are counted only from the
+    // first page read from it (pages() below), so a replay they serve whole reads no range.
     // With the change log, the head's own fingerprint too: the log's stream serves this
     // replay only if it holds that very change at the head (sources.ts, "anchor").
+    const deferGap = this.sources.beyondOutbox;
     const seqs = positions.map((p) => p.seq).filter((s) => s > 0);
     if (this.opts.changeLog && bounds.head > since) seqs.push(bounds.head);
-    const check = await readResumeCheck(this.opts.replayPool, seqs, since, bounds.head, sub.cursor);
+    const check = await readResumeCheck(this.opts.replayPool, seqs, since, bounds.head, sub.cursor, !deferGap);
     if (sub.closed) return;
     const cursor = sub.cursor ? { headSeq: sub.cursor.headSeq, digest: sub.cursor.pending?.digest ?? null } : null;
     const decision = replayDecision({ since, positions, bounds, check, cursor, joinedAt });
@@ -80,10 +95,10 @@ export class Replayer {
       }
       return this.opts.registry.resync(sub, decision.reason, bounds.head);
     }
-    await this.pages(sub, since, bounds, { seq: bounds.head, fp: check.fps.get(bounds.head) ?? null });
+    await this.pages(sub, since, bounds, deferGap, { seq: bounds.head, fp: check.fps.get(bounds.head) ?? null });
   }
 
-  private async pages(sub: Subscription, since: number, bounds: { head: number; floor: number }, anchor: LogAnchor): Promise<void> {
+  private async pages(sub: Subscription, since: number, bounds: { head: number; floor: number }, deferGap: boolean, anchor: LogAnchor): Promise<void> {
     const { registry, replayPool, limits } = this.opts;
     const p = sub.socket.data.principal;
     const log = p.kind === 'user' ? registry.membershipOf(sub.socket) : null;
@@ -106,8 +121,17 @@ export class Replayer {
     const indexed = sub.table.projectColumn;
     const granted = p.kind === 'service' ? (p.grant.projects.includes('*') ? null : p.grant.projects) : log!.everMember();
     const projects = indexed ? replayScope(sub.filter, indexed, granted) : null;
+    // Before the first page read from the outbox, when replay() left it: every seq from
+    // there to the head must have its row, or that page would skip changes silently.
+    let gapChecked = !deferGap;
+    const beforeOutbox = async (after: number) => {
+      if (gapChecked) return;
+      gapChecked = true;
+      const rows = await countStamped(replayPool, after, bounds.head);
+      if (gapVerdict(after, bounds.head, rows) !== 'ok') throw new RangeGap(after, bounds.head, rows);
+    };
     // Each page from the ring, the change log or the outbox (sources.ts), the same changes whichever.
-    const pageOf = this.sources.replay(anchor);
+    const pageOf = this.sources.replay(anchor, beforeOutbox);
     const read = (after: number) => pageOf({ channel: sub.channel, after, upTo: bounds.head, limit: limits.pageSize, maxBytes: limits.pageBytes, filter: sub.filter, projects, projectColumn: indexed });
     // One replay at a time per socket (its subscriptions' replays share its bound), and
     // within it at most two pages in memory: the one being sent and the next, read while
@@ -122,7 +146,14 @@ export class Replayer {
           if (!(await this.room(sub))) return;
           next = read(after);
         }
-        const page = await next;
+        let page: SourcedPage;
+        try {
+          page = await next;
+        } catch (err) {
+          if (!(err instanceof RangeGap)) throw err;
+          noteHistoryChanged(this.opts.notes, { ...who(sub.socket), sub: sub.id, since, from: err.from, head: err.head, rowsInRange: err.rows });
+          return registry.resync(sub, 'history-changed', bounds.head);
+        }
         next = null;
         if (sub.closed) return;
         // A page from memory or the log may pick nothing of the run it judged: go on after it.

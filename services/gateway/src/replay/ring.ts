@@ -45,6 +45,11 @@ export class ReplayRing<T extends LoggedChange = LoggedChange> {
     return this.heldBytes;
   }
 
+  /** Whether its bounds let it hold anything (REPLAY_RING_CHANGES=0 holds nothing). */
+  get enabled(): boolean {
+    return this.bounds.changes > 0 && this.bounds.bytes > 0;
+  }
+
   /** Forgets everything and starts at `position` (the feed's, when the ring is attached to it). */
   reset(position: number): void {
     this.items = [];

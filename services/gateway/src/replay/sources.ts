@@ -2,7 +2,8 @@
 // when it holds every change after the page's start; else the shared change log when its
 // current stream holds the change right after it; else the outbox. Pages from memory
 // or the log hold exactly what the outbox's page query would pick (pick.ts); a log that
-// fails (Redis away) costs that page an outbox read, never the replay.
+// fails (Redis away) costs that page an outbox read, never the replay. A run read from the
+// log serves, for a moment, every replay asking for the same run (a reconnect storm).
 // The log serves a replay only once its stream is shown to be the outbox's history up to
 // the replay's head: its entry at the head carries the fingerprint of the outbox's row
 // there (the anchor). A stream is one history and histories never meet again once they
@@ -26,15 +27,6 @@ export interface ReplayLog {
 
 export type ReplaySource = 'ring' | 'redis' | 'postgres';
 
-/** The outbox's change at a replay's head: its seq and fingerprint (null when no row has that seq). */
-export interface LogAnchor {
-  seq: number;
-  fp: string | null;
-}
-
-/** How long a replay waits for the log to reach its head (it trails the outbox by an append) before it reads the outbox. */
-export const ANCHOR_WAIT_MS = 250;
-
 export interface SourcedPage {
   changes: FeedChange[];
   /** Whether changes may remain in (through, upTo]. */
@@ -50,20 +42,55 @@ export interface PageSourceOptions {
   changeLog?: ReplayLog | undefined;
   notes: LimitNotes;
   log: Logger;
+  /** The clock runs read from the log are kept by (default Date.now). */
+  now?: () => number;
 }
+
+/** The outbox's change at a replay's head: its seq and fingerprint (null when no row has that seq). */
+export interface LogAnchor {
+  seq: number;
+  fp: string | null;
+}
+
+/** How long a replay waits for the log to reach its head (it trails the outbox by an append) before it reads the outbox. */
+export const ANCHOR_WAIT_MS = 250;
+
+/**
+ * How long a run read from the change log is handed to other replays that ask for the
+ * same run, and how many are held. A reconnect storm resumes thousands of subscriptions
+ * from a few positions: without this, each decoded the same entries again.
+ */
+export const SHARED_RUN_MS = 1000;
+export const SHARED_RUNS = 32;
 
 export class PageSources {
   /** Replay pages served, by where they came from (for /status). */
   readonly counts: Record<ReplaySource, number> = { ring: 0, redis: 0, postgres: 0 };
 
+  /** Runs of the log read lately, by stream, start and length, with when they were asked for. */
+  private readonly runs = new Map<string, { at: number; run: Promise<LoggedChange[]> }>();
+
   constructor(private readonly opts: PageSourceOptions) {}
 
-  /** The page reader of one replay: the log's stream is checked against `anchor` once, at its first page. */
-  replay(anchor: LogAnchor): (q: PageQuery) => Promise<SourcedPage> {
+  /**
+   * Whether pages may come from elsewhere than the outbox (a ring that holds changes, or
+   * the change log): a replay then checks the outbox's rows of its range only from its
+   * first page read from the outbox (`beforeOutbox`).
+   */
+  get beyondOutbox(): boolean {
+    return this.opts.changeLog !== undefined || this.opts.ring?.enabled === true;
+  }
+
+  /**
+   * The page reader of one replay: the log's stream is checked against `anchor` once, at
+   * its first page; `beforeOutbox` runs before a page is read from the outbox (and may
+   * throw to stop the replay).
+   */
+  replay(anchor: LogAnchor, beforeOutbox?: (after: number) => Promise<void>): (q: PageQuery) => Promise<SourcedPage> {
     let key: Promise<string | null> | null = null;
     const logKey = () => (key ??= this.anchoredKey(anchor));
     return async (q) => {
-      const page = this.fromMemory(q) ?? (await this.fromLog(q, logKey)) ?? (await this.fromOutbox(q));
+      const page = this.fromMemory(q) ?? (await this.fromLog(q, logKey)) ?? (await this.fromOutbox(q, beforeOutbox));
       this.counts[page.source]++;
       metrics.replaySourceTotal.inc({ source: page.source });
       return page;
@@ -73,7 +100,8 @@ export class PageSources {
   /**
    * The current stream, when its entry at the anchor's seq is the outbox's change there
    * (waiting up to ANCHOR_WAIT_MS for the log to reach it); null otherwise: the replay
-   * reads the outbox.
+   * reads the outbox. The look at the head is a shared run too: a storm's replays share
+   * a few heads.
    */
   private async anchoredKey(anchor: LogAnchor): Promise<string | null> {
     const changeLog = this.opts.changeLog;
@@ -82,14 +110,14 @@ export class PageSources {
       const key = await changeLog.current();
       if (key === null) return null;
       const until = Date.now() + ANCHOR_WAIT_MS;
-      for (;;) {
-        const [at] = await changeLog.range(key, anchor.seq - 1, 1);
+      for (let again = false; ; again = true) {
+        const [at] = await this.logRun(changeLog, key, anchor.seq - 1, 1, again).run;
         if (at && at.seq === anchor.seq) {
           if (at.fp === anchor.fp) return key;
           this.opts.notes.once(
             'replay-log-history',
             { key, seq: anchor.seq, log: at.fp, outbox: anchor.fp },
-            'the change log holds another change than the outbox at a replay\'s head (a restored or replaced database whose new history the replicator leader has not opened yet): the replay reads the outbox (further ones this minute are not logged)',
+            "the change log holds another change than the outbox at a replay's head (a restored or replaced database whose new history the replicator leader has not opened yet): the replay reads the outbox (further ones this minute are not logged)",
           );
           return null;
         }
@@ -123,8 +151,10 @@ export class PageSources {
       const key = await anchoredKey();
       if (key === null) return null;
       const b = new PageBuilder<LoggedChange>(q, (c) => pickedBySql(c, q));
+      let fresh = false;
       for (;;) {
-        const run = await changeLog.range(key, b.next - 1, q.limit);
+        const { run: read, shared } = this.logRun(changeLog, key, b.next - 1, q.limit, fresh);
+        const run = await read;
         // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
         if (run.length === 0 || run[0]!.seq !== b.next) break;
         let open = true;
@@ -132,7 +162,11 @@ export class PageSources {
           if (c.seq !== b.next) break;
           if (!(open = b.offer(c))) break;
         }
-        if (!open || b.done || run.length < q.limit || run[run.length - 1]!.seq !== b.next - 1) break;
+        if (!open || b.done || run[run.length - 1]!.seq !== b.next - 1) break;
+        // A short run is the stream's end when it was read: a shared one may be older than
+        // this page's head, so what follows it is asked of Redis itself, once.
+        if (run.length < q.limit && !shared) break;
+        fresh = run.length < q.limit;
       }
       const page = b.page();
       if (page.through === q.after) return null;
@@ -143,7 +177,34 @@ export class PageSources {
     }
   }
 
-  private async fromOutbox(q: PageQuery): Promise<SourcedPage> {
+  /**
+   * `range` of the log, shared: a stream's entry at a seq never changes (another history
+   * is another stream), so a run read within SHARED_RUN_MS serves every replay asking for
+   * it (`fresh`: read anyway). An empty run or a failure is not kept: the tail grows, and
+   * Redis may be back.
+   */
+  private logRun(changeLog: ReplayLog, key: string, after: number, count: number, fresh: boolean): { run: Promise<LoggedChange[]>; shared: boolean } {
+    const id = `${key} ${after} ${count}`;
+    const now = (this.opts.now ?? Date.now)();
+    const held = this.runs.get(id);
+    if (!fresh && held && now - held.at <= SHARED_RUN_MS) return { run: held.run, shared: true };
+    const run = changeLog.range(key, after, count);
+    this.runs.delete(id);
+    this.runs.set(id, { at: now, run });
+    const forget = () => {
+      if (this.runs.get(id)?.run === run) this.runs.delete(id);
+    };
+    run.then((r) => r.length === 0 && forget(), forget);
+    // The oldest first (a Map keeps the order of insertion).
+    for (const old of this.runs.keys()) {
+      if (this.runs.size <= SHARED_RUNS) break;
+      this.runs.delete(old);
+    }
+    return { run, shared: false };
+  }
+
+  private async fromOutbox(q: PageQuery, before?: (after: number) => Promise<void>): Promise<SourcedPage> {
+    await before?.(q.after);
     const page = await readPage(this.opts.replayPool, q);
     const last = page.changes[page.changes.length - 1];
     // More means the page stopped at its last change; otherwise the range is done.
