@@ -82,20 +82,27 @@ export interface Window {
   p99: number | null;
 }
 
-/** One reconnect storm: gateway A killed, every subscription resumed on gateway B at once. */
-export interface StormRun {
-  mode: LogMode;
+/** What the storm clients of one process saw (their JSON line): storm-client.ts. */
+export interface StormResult {
   subscriptions: number;
+  /** Subscriptions that reached `live` after the resume. */
   live: number;
   resyncs: number;
+  /** Refused by the gateway. */
   refused: number;
-  /** Why subscriptions were refused (error code), with how many each. */
+  /** Why, by error code, with how many subscriptions each. */
   why: Record<string, number>;
-  /** Storm sockets that connected to B only on a later try (refused or reset at first). */
+  /** Connections tried again after a refusal or reset. */
   retries: number;
-  /** From the resume to the last subscription live again. */
+  /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
   ms: number;
+  /** Changes replayed per subscription that went live. */
   replayed: { min: number; mean: number; max: number };
+}
+
+/** One reconnect storm: gateway A killed, every subscription resumed on gateway B at once. */
+export interface StormRun extends StormResult {
+  mode: LogMode;
   /** B's replay pages by source over the storm (realtime_replay_source_total). */
   sources: { ring: number; redis: number; postgres: number };
   /** pg_stat_database tup_returned + tup_fetched over the storm. */

@@ -7,6 +7,7 @@
 // SIGTERM ends it, sockets and all.
 import readline from 'node:readline';
 import { io, type Socket } from 'socket.io-client';
+import type { StormResult } from './scale-figures';
 import { PROTOCOL_VERSION, WS_PATH, type ClientToServerEvents, type ServerToClientEvents, type SubscribeAck } from '@realtime/protocol';
 
 export interface StormPlan {
@@ -25,22 +26,7 @@ export interface StormPlan {
  */
 export type StormCommand = { start: StormPlan } | { resume: { port: number; limitMs: number } } | { drop: true };
 
-export interface StormResult {
-  subscriptions: number;
-  /** Subscriptions that reached `live` after the resume. */
-  live: number;
-  resyncs: number;
-  /** Refused by the gateway. */
-  refused: number;
-  /** Why, by error code, with how many subscriptions each. */
-  why: Record<string, number>;
-  /** Connections tried again after a refusal or reset. */
-  retries: number;
-  /** Milliseconds from the resume command to the last subscription live (or given up), or the limit. */
-  ms: number;
-  /** Changes replayed per subscription that went live. */
-  replayed: { min: number; mean: number; max: number };
-}
+export type { StormResult };
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
