@@ -6,7 +6,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, repoRoot, runMigrations, warnIfPrivileged, watchPool } from '@realtime/db';
-import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices } from '@realtime/runtime';
+import { LISTEN_BACKLOG, buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices } from '@realtime/runtime';
 import { sharedRedisFromEnv } from '@realtime/shared-limits';
 import { loadApiEnv, type ApiEnv } from './env';
 import { ApiService, seedDemo } from './service';
@@ -50,7 +50,7 @@ async function main(): Promise<() => Promise<void>> {
   const demoLines = demoPool ? await seedDemo({ ownerUrl: db.url, demoPool, log, usersFile: demoUsersFile(env.DEMO_USERS_FILE, repoRoot, db.embedded?.dataDir ?? null) }) : null;
   await api.mount(http);
   const stopServices = await startServices([api], log);
-  await http.listen({ port: env.PORT, host: env.HOST });
+  await http.listen({ port: env.PORT, host: env.HOST, backlog: LISTEN_BACKLOG });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port }, 'ready');
   const lines = [

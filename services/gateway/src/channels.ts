@@ -4,7 +4,8 @@
 // trigger records. A table declared while the gateway runs (realtime_enable) is served
 // without a restart: realtime_enable sends NOTIFY realtime_catalog, a subscribe to an
 // unknown channel reads the catalog again (at most once a second), and a slow periodic
-// read covers a lost LISTEN connection and changes that send nothing (ALTER TABLE).
+// read covers a lost LISTEN connection (every minute while it is lost) and changes that
+// send nothing (ALTER TABLE; every 5 minutes).
 import type pg from 'pg';
 import { CATALOG_CHANNEL, loadStreamedTables, openListener, type StreamedTable } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
@@ -21,6 +22,9 @@ export interface ChannelCatalogOptions {
   /** At most one re-read per this many ms on behalf of subscribes to unknown channels. */
   missRefreshMs?: number;
 }
+
+/** While the catalog's LISTEN is up, the periodic re-read runs once in this many periods (5 min at 60 s). */
+export const LISTENING_REFRESH_EVERY = 5;
 
 export class ChannelCatalog {
   private tables = new Map<string, StreamedTable>();
@@ -108,8 +112,11 @@ export class ChannelCatalog {
   start(): void {
     if (this.timer || this.stopped) return;
     void this.listen();
+    let ticks = 0;
     this.timer = setInterval(() => {
-      void this.refresh();
+      // While LISTEN works, NOTIFY brings declarations: the re-read only covers what sends
+      // nothing (ALTER TABLE), and each costs Postgres a few thousand catalog rows per gateway.
+      if (!this.listener || ++ticks % LISTENING_REFRESH_EVERY === 0) void this.refresh();
       if (!this.listener) void this.listen();
     }, this.opts.refreshMs ?? 60_000);
     this.timer.unref();

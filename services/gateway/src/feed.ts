@@ -111,6 +111,9 @@ export function followOn<T extends { seq: number }>(batch: T[], head: number): T
   return from === 0 && run === batch.length ? batch : batch.slice(from, from + run);
 }
 
+/** With the log up and the NOTIFY heard, one safety poll in this many looks at the head. */
+export const LOG_POLL_EVERY = 10;
+
 export class Feed {
   private head = 0;
   private readonly listeners = new Set<FeedListener>();
@@ -126,6 +129,9 @@ export class Feed {
   /** The highest head the outbox was seen at that the feed has not handed on yet, and since when. */
   private owed: { head: number; timer: NodeJS.Timeout } | null = null;
   private readonly batchesBySource: Record<FeedSource, number> = { log: 0, postgres: 0, process: 0 };
+  /** Safety polls with the log up, and the head lookups they made. */
+  private polls = 0;
+  private headLooks = 0;
 
   constructor(private readonly opts: FeedOptions) {
     this.log = opts.log.child({ component: 'feed' });
@@ -139,6 +145,11 @@ export class Feed {
   /** Batches handed on, by where they came from. */
   get sources(): Readonly<Record<FeedSource, number>> {
     return this.batchesBySource;
+  }
+
+  /** Safety polls made while the log was up, and how many of them looked at the outbox's head. */
+  get logPolls(): { polls: number; headLooks: number } {
+    return { polls: this.polls, headLooks: this.headLooks };
   }
 
   /** The highest seq handed to listeners. */
@@ -240,7 +251,14 @@ export class Feed {
     this.wake();
   }
 
-  /** The safety poll: with the log up, a look at the head (one row); without, a read. */
+  /**
+   * The safety poll: without the log, a read. With the log up, a look at the head (the
+   * log has `logLagMs` to deliver up to it), and only every LOG_POLL_EVERY polls while the
+   * stamps' NOTIFY is heard: each NOTIFY is such a look already, without a statement, so
+   * the poll covers only a NOTIFY lost on a connection that seems up. Every gateway on
+   * one log pays for its polls, and under writes a look at the head reads the unstamped
+   * rows' index entries too.
+   */
   private poll(): void {
     if (this.stopped) return;
     if (!this.logUp) {
@@ -248,6 +266,9 @@ export class Feed {
       return;
     }
     if (!this.listener && !this.opts.replicator) void this.listen().catch(() => undefined);
+    this.polls++;
+    if (this.listener && this.polls % LOG_POLL_EVERY !== 0) return;
+    this.headLooks++;
     void this.opts.pool
       .query<{ head: string | null }>(`SELECT ${HEAD_SQL} AS head`)
       .then(({ rows }) => this.expect(Number(rows[0]?.head ?? 0)))

@@ -3,6 +3,7 @@
 // index, membership), subscribe and replay, and dispatch of the live feed. Every client
 // has a bounded cost (GatewayLimits). Stateless: any number run side by side on the same
 // stamped outbox. This file only wires the parts and owns the lifecycle.
+import type { Socket } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import type pg from 'pg';
 import { Server } from 'socket.io';
@@ -20,7 +21,7 @@ import { DEFAULT_HEARTBEAT, DEFAULT_LIMITS, STOP_GRACE_MS, type GatewayLimits, t
 import { LimitNotes } from './limits/notes';
 import { Turns } from './limits/turns';
 import * as metrics from './metrics';
-import { readBoundsReaching } from './replay/reader';
+import { ResumeReads, readBoundsReaching } from './replay/reader';
 import { Replayer } from './replay/replayer';
 import type { ReplayRing } from './replay/ring';
 import type { ReplayLog, ReplaySource } from './replay/sources';
@@ -65,15 +66,39 @@ export interface GatewayOptions {
  * waits until the outbox reaches the position: read any sooner, a revocation the feed
  * delivered a moment ago would be in neither half, and the user would keep the project.
  */
-function historyLoader(pool: pg.Pool, feed: Feed): (userId: string, log: MembershipLog) => Promise<void> {
+function historyLoader(pool: pg.Pool, reads: ResumeReads, feed: Feed): (userId: string, log: MembershipLog) => Promise<void> {
   return (userId, log) => {
     const upTo = feed.position;
     return (async () => {
-      const bounds = await readBoundsReaching(pool, upTo, HEAD_WAIT_MS, () => false);
+      const bounds = await readBoundsReaching(reads, upTo, HEAD_WAIT_MS, () => false);
       if (bounds.head < upTo) throw new Error(`the outbox shows changes up to seq ${bounds.head} but the stream has sent up to ${upTo} (the replicator is behind or restarting)`);
       for (const e of await readMemberships(pool, userId, upTo)) log.add(e);
     })();
   };
+}
+
+/**
+ * Packets that waited while a write was under way leave together (engine.io flushes them
+ * as one batch, a WebSocket frame each): held in the TCP socket until the batch is
+ * written, they go out in one system call instead of one per frame. A reconnect storm
+ * writes tens of thousands of acks, pages and 'live' events, mostly in such batches.
+ */
+function batchFlushWrites(engine: GatewayServer['engine']): void {
+  const corked = new WeakSet<object>();
+  const tcpOf = (socket: unknown): Socket | null => {
+    const transport = (socket as { transport?: { name?: string; socket?: { _socket?: Socket } } }).transport;
+    return transport?.name === 'websocket' ? (transport.socket?._socket ?? null) : null;
+  };
+  engine.on('flush', (socket: object, packets: unknown[]) => {
+    const tcp = packets.length > 1 ? tcpOf(socket) : null;
+    if (!tcp || tcp.destroyed) return;
+    tcp.cork();
+    corked.add(socket);
+  });
+  engine.on('drain', (socket: object) => {
+    if (!corked.delete(socket)) return;
+    tcpOf(socket)?.uncork();
+  });
 }
 
 export class Gateway {
@@ -95,18 +120,19 @@ export class Gateway {
     const feed = opts.feed;
     const counters = this.counters;
     const notes = new LimitNotes(log);
+    const resumeReads = new ResumeReads(replayPool);
     this.turns = new Turns(limits.maxConcurrentReplays);
     const registry = (this.registry = new Registry({
       turns: this.turns,
       counters,
       maxSocketsPerUser: limits.maxSocketsPerUser,
       newReplayTurns: () => new Turns(limits.maxReplaysPerUser),
-      loadHistory: historyLoader(replayPool, feed),
+      loadHistory: historyLoader(replayPool, resumeReads, feed),
       ...(opts.sharedSockets ? { shared: opts.sharedSockets } : {}),
     }));
     const connections = (this.connections = new Connections({ replayPool, feed, jwtSecret: opts.jwtSecret, limits, log, notes, counters, registry }));
-    const replayer = (this.replayer = new Replayer({ replayPool, registry, connections, limits, notes, counters, log, ring: opts.ring, changeLog: opts.changeLog }));
-    this.subscriber = new Subscriber({ replayPool, feed, channels: opts.channels, jwtSecret: opts.jwtSecret, limits, turns: this.turns, registry, connections, replayer, notes, log });
+    const replayer = (this.replayer = new Replayer({ replayPool, resumeReads, registry, connections, limits, notes, counters, log, ring: opts.ring, changeLog: opts.changeLog }));
+    this.subscriber = new Subscriber({ resumeReads, feed, channels: opts.channels, jwtSecret: opts.jwtSecret, limits, turns: this.turns, registry, connections, replayer, notes, log });
     this.dispatcher = new Dispatcher({ registry, connections, channels: opts.channels, limits, notes, counters, position: () => feed.position });
     this.io = new Server(opts.httpServer, {
       path: WS_PATH,
@@ -119,6 +145,7 @@ export class Gateway {
       // Socket.IO's own recovery is in memory and short-lived: replay comes from the outbox.
       connectionStateRecovery: undefined,
     });
+    batchFlushWrites(this.io.engine);
     refuseForeignOrigins(this.io.engine, opts.frontendUrls, (req) => notes.hit('origin', { origin: String(req.headers.origin).slice(0, 200), allowed: opts.frontendUrls, path: req.url?.slice(0, 100) }));
   }
 

@@ -5,7 +5,7 @@
 // REALTIME_JWT_SECRET. SIGTERM or Ctrl-C stops it in reverse order.
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool } from '@realtime/db';
-import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
+import { LISTEN_BACKLOG, buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, requireMetricsToken, runProcess, startServices } from '@realtime/runtime';
 import { changelogFromEnv } from '@realtime/changelog';
 import { sharedRedisFromEnv } from '@realtime/shared-limits';
 import { loadGatewayEnv, type GatewayEnv } from './env';
@@ -13,6 +13,8 @@ import { GatewayService } from './service';
 
 const env: GatewayEnv = loadEnvOrExit(() => loadGatewayEnv());
 const log = createLogger(env.LOG_LEVEL, { service: 'gateway' }, { format: env.LOG_FORMAT });
+/** How long an idle database connection is kept (pg's default is 10 s). */
+const IDLE_CONNECTION_MS = 5 * 60_000;
 let migrated = false;
 
 async function main(): Promise<() => Promise<void>> {
@@ -20,9 +22,13 @@ async function main(): Promise<() => Promise<void>> {
   const login = db.logins.gateway;
   // Each pool apart (service.ts says why). These URLs may lead through a transaction
   // pooler; LISTEN goes to Postgres itself (login.directUrl).
-  const pool = watchPool(new pg.Pool({ connectionString: login.url, max: 4, application_name: 'realtime-gateway' }), log);
-  const replayPool = watchPool(new pg.Pool({ connectionString: login.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay' }), log);
-  const feedPool = watchPool(new pg.Pool({ connectionString: login.url, max: 2, application_name: 'realtime-feed' }), log);
+  // Idle connections are kept for minutes, not pg's 10 s: a once-a-minute read (the
+  // catalog, a scrape) on a fresh backend reads hundreds of catalog rows to warm its caches,
+  // a cost every extra gateway would add to Postgres.
+  const keep = { idleTimeoutMillis: IDLE_CONNECTION_MS };
+  const pool = watchPool(new pg.Pool({ connectionString: login.url, max: 4, application_name: 'realtime-gateway', ...keep }), log);
+  const replayPool = watchPool(new pg.Pool({ connectionString: login.url, max: env.REPLAY_POOL_SIZE, application_name: 'realtime-replay', ...keep }), log);
+  const feedPool = watchPool(new pg.Pool({ connectionString: login.url, max: 2, application_name: 'realtime-feed', ...keep }), log);
   registerDatabaseGauges(pool);
   // Filled before the server listens: the gateway needs the server to attach to.
   const parts: GatewayService[] = [];
@@ -67,7 +73,7 @@ async function main(): Promise<() => Promise<void>> {
   );
   await warnIfPrivileged(pool, 'gateway', login.url, log);
   const stopServices = await startServices([gateway], log);
-  await http.listen({ port: env.PORT, host: env.HOST });
+  await http.listen({ port: env.PORT, host: env.HOST, backlog: LISTEN_BACKLOG });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: gateway.channels }, 'ready');
   process.stdout.write(

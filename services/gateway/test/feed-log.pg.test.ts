@@ -8,7 +8,7 @@ import { createClient } from 'redis';
 import { ChangeLog, type LogChange } from '@realtime/changelog';
 import { createTestDatabase, type TestDatabase } from '@realtime/db/testing';
 import { startRedis, waitFor, type RunningRedis } from '@realtime/testkit';
-import { Feed, FP_INPUT, COMMITTED_AT_ISO, toFeedChange } from '../src/feed';
+import { Feed, FP_INPUT, COMMITTED_AT_ISO, LOG_POLL_EVERY, toFeedChange } from '../src/feed';
 import { log, startReplicator } from './helpers';
 import type { Replicator } from '@realtime/replicator';
 
@@ -64,9 +64,9 @@ async function changeLog(): Promise<ChangeLog> {
   return l;
 }
 
-async function feed(changeLog: ChangeLog, opts: { logLagMs?: number } = {}) {
+async function feed(changeLog: ChangeLog, opts: { logLagMs?: number; pollMs?: number } = {}) {
   const feedPool = new pg.Pool({ connectionString: db.url, max: 2 });
-  const f = new Feed({ pool: feedPool, directUrl: db.url, log, changeLog, logLagMs: opts.logLagMs ?? 60_000, logBlockMs: 200, pollMs: 200 });
+  const f = new Feed({ pool: feedPool, directUrl: db.url, log, changeLog, logLagMs: opts.logLagMs ?? 60_000, logBlockMs: 200, pollMs: opts.pollMs ?? 200 });
   const seqs: number[] = [];
   f.onChanges((batch) => seqs.push(...batch.map((c) => c.seq)));
   await f.start();
@@ -107,6 +107,25 @@ test('two feeds on one log hand on the same seqs', async () => {
   expect(a.seqs).toEqual(range(a.from, to));
   expect(b.seqs).toEqual(a.seqs);
   expect(a.f.sources.postgres + b.f.sources.postgres).toBe(0);
+});
+
+test('with the log up and the stamps heard, one safety poll in LOG_POLL_EVERY looks at the head, and a change the log lacks is still read', async () => {
+  const l = await changeLog();
+  const { f, seqs } = await feed(l, { pollMs: 20, logLagMs: 300 });
+  await waitFor('the feed to take the log', () => f.onLog, 10_000);
+  const start = f.logPolls;
+  await waitFor(`${3 * LOG_POLL_EVERY} safety polls`, () => f.logPolls.polls - start.polls >= 3 * LOG_POLL_EVERY, 30_000);
+  const looked = f.logPolls.headLooks - start.headLooks;
+  const polled = f.logPolls.polls - start.polls;
+  expect(looked).toBeGreaterThanOrEqual(Math.floor(polled / LOG_POLL_EVERY) - 1);
+  expect(looked).toBeLessThanOrEqual(Math.ceil(polled / LOG_POLL_EVERY) + 1);
+  // Changes stamped but never appended to the log: the NOTIFY (or a poll) shows the head,
+  // and once logLagMs has passed the outbox is read.
+  const before = f.position;
+  const to = await stamped(10);
+  await waitFor('the feed to read what the log lacks', () => f.position === to, 30_000);
+  expect(seqs.filter((s) => s > before)).toEqual(range(before, to));
+  expect(f.sources.postgres).toBeGreaterThan(0);
 });
 
 test('a log that starts after the position: the gap from the outbox, then the log', async () => {

@@ -68,6 +68,14 @@ export function clientErrorAnswer(code: string | undefined, limits: HttpLimits):
   return { status: 400, limit: null, body: { error: { code: 'BAD_REQUEST', message: 'malformed HTTP request' } } };
 }
 
+/**
+ * The accept queue asked of the kernel (which caps it at net.core.somaxconn, 4096 on
+ * current Linux). A reconnect storm opens thousands of sockets at once; past Node's
+ * default of 511, the kernel drops the SYNs and each client waits out TCP's
+ * retransmission (1, 3, 7, 15, 31 s) before it is even accepted.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 export interface HttpOptions {
   log: Logger;
   /** The process's readiness: migrated, and every part it runs healthy (processHealth). */

@@ -19,7 +19,7 @@ export {
   type HttpLimits,
   type LogFormat,
 } from './env';
-export { buildHttp, requireMetricsToken, sameSecret, serverTimeouts, clientErrorAnswer, type HttpOptions } from './http';
+export { LISTEN_BACKLOG, buildHttp, requireMetricsToken, sameSecret, serverTimeouts, clientErrorAnswer, type HttpOptions } from './http';
 export { noteLimited, WarnWindow, type Limit } from './limited';
 export { metricsRegistry, metricsText, httpLimited, type MetricsJson } from './metrics';
 export { processHealth, startServices, HEALTHY, type Health, type Service } from './service';

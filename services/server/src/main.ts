@@ -8,7 +8,7 @@
 import path from 'node:path';
 import pg from 'pg';
 import { checkStatementTimeout, namingStartupRefusal, openDatabase, readStatus, redactUrl, repoRoot, registerDatabaseGauges, runMigrations, warnIfPrivileged, watchPool, type Service as Login } from '@realtime/db';
-import { buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices, type Service } from '@realtime/runtime';
+import { LISTEN_BACKLOG, buildHttp, createLogger, loadEnvOrExit, processHealth, realtimeSecret, runProcess, startServices, type Service } from '@realtime/runtime';
 import { ChangeLogAppender, replicatorConfig, replicatorService } from '@realtime/replicator';
 import { changelogFromEnv } from '@realtime/changelog';
 import { sharedRedisFromEnv } from '@realtime/shared-limits';
@@ -95,7 +95,7 @@ async function main(): Promise<() => Promise<void>> {
   // The app schema's streamed tables, read after the migrations that declare them.
   await api.mount(http);
   const stopServices = await startServices(parts, log);
-  await http.listen({ port: env.PORT, host: env.HOST });
+  await http.listen({ port: env.PORT, host: env.HOST, backlog: LISTEN_BACKLOG });
   const port = (http.server.address() as { port: number }).port;
   log.info({ database: redactUrl(db.url), port, channels: gateway.channels }, 'ready');
   const local = env.HOST === '127.0.0.1' || env.HOST === 'localhost' || env.HOST === '::1';

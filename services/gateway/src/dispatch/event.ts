@@ -45,6 +45,23 @@ export function apiRows(table: StreamedTable, change: FeedChange): ApiRows {
   return api;
 }
 
+// Kept on the change itself under a symbol, as wire.ts keeps a change's JSON.
+const API_OF = Symbol('api');
+
+/**
+ * `apiRows`, kept with the change for as long as the change lives: a run read from the
+ * change log is one set of objects for every replay it serves (sources.ts), so a
+ * reconnect storm shapes and serializes each change once, not once per subscription.
+ */
+export function keptApiRows(table: StreamedTable, change: FeedChange): ApiRows {
+  const held = change as FeedChange & { [API_OF]?: { table: StreamedTable; api: ApiRows } };
+  const kept = held[API_OF];
+  if (kept && kept.table === table) return kept.api;
+  const api = apiRows(table, change);
+  held[API_OF] = { table, api };
+  return api;
+}
+
 /** A user's membership history, as the gateway has it: their role in a project at a seq (null: none). */
 export interface Roles {
   roleAt(projectId: string, seq: number): unknown;

@@ -6,8 +6,9 @@ import type { Subscription } from '../subscriptions/subscription';
 /**
  * One batch as one message; nothing when empty. Live changes are shared by their
  * subscribers: the message is joined from changes serialized once (what
- * emit('changes', …) would write). A replay page is this subscription's alone: one
- * serialization of the whole page is cheapest.
+ * emit('changes', …) would write), and so are replay pages of the change log, whose
+ * runs are shared by the replays reading them. A page read from the outbox is this
+ * subscription's alone: one serialization of the whole page is cheapest.
  */
 export function send(sub: Subscription, changes: Change[], shared = true): void {
   if (changes.length === 0 || sub.closed || !sub.socket.connected) return;

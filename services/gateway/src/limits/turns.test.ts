@@ -55,4 +55,25 @@ describe('Turns', () => {
     expect(await quitter).toBeNull();
     expect(turns.stats).toEqual({ running: 0, waiting: 0 });
   });
+
+  test('a long line (a reconnect storm) is served in the order it asked, a sweep in the middle included', async () => {
+    const turns = new Turns(2);
+    const served: number[] = [];
+    const gaveUp = new Set<number>();
+    const all = Array.from({ length: 5000 }, (_, i) =>
+      turns.take(() => gaveUp.has(i)).then((release) => {
+        if (!release) return;
+        served.push(i);
+        // Released on a later turn of the loop, as a replay would be.
+        setImmediate(release);
+      }),
+    );
+    for (let i = 3000; i < 3100; i++) gaveUp.add(i);
+    turns.sweep();
+    expect(turns.stats.waiting).toBe(5000 - 2 - 100);
+    await Promise.all(all);
+    expect(served).toEqual(Array.from({ length: 5000 }, (_, i) => i).filter((i) => !gaveUp.has(i)));
+    await new Promise((r) => setImmediate(r));
+    expect(turns.stats).toEqual({ running: 0, waiting: 0 });
+  });
 });

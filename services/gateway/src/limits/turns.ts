@@ -9,12 +9,15 @@ interface Waiter {
 
 export class Turns {
   private running = 0;
-  private readonly line: Waiter[] = [];
+  // A queue read from `head`: a reconnect storm puts tens of thousands in line, and
+  // Array.shift moves every one of them for each turn given.
+  private line: Waiter[] = [];
+  private head = 0;
 
   constructor(private readonly max: number) {}
 
   get stats(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.line.length };
+    return { running: this.running, waiting: this.line.length - this.head };
   }
 
   /**
@@ -30,18 +33,25 @@ export class Turns {
 
   /** Lets waiters that gave up leave now, rather than when the line reaches them. */
   sweep(): void {
-    for (let i = this.line.length - 1; i >= 0; i--) {
+    const kept: Waiter[] = [];
+    for (let i = this.head; i < this.line.length; i++) {
       const w = this.line[i]!;
-      if (w.gaveUp()) {
-        this.line.splice(i, 1);
-        w.resolve(null);
-      }
+      if (w.gaveUp()) w.resolve(null);
+      else kept.push(w);
     }
+    this.line = kept;
+    this.head = 0;
   }
 
   private next(): void {
-    while (this.running < this.max && this.line.length) {
-      const w = this.line.shift()!;
+    while (this.running < this.max && this.head < this.line.length) {
+      const w = this.line[this.head]!;
+      this.line[this.head++] = undefined as unknown as Waiter;
+      // Compacted once the part read is most of it: amortized O(1) a turn.
+      if (this.head > 1024 && this.head * 2 > this.line.length) {
+        this.line = this.line.slice(this.head);
+        this.head = 0;
+      }
       if (w.gaveUp()) {
         w.resolve(null);
         continue;

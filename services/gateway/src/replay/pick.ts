@@ -52,17 +52,45 @@ export function projectsOf(c: Pick<LoggedChange, 'op' | 'newRow' | 'oldRow'>, co
  * project_id or moved_from is one of them.
  */
 export function pickedBySql(c: LoggedChange, scope: PickScope): boolean {
-  if (c.table !== scope.channel) return false;
+  return pickerFor(scope)(c);
+}
+
+// Kept on the change under a symbol: a run of the change log is judged by every replay
+// of a reconnect storm, and its projects are the same for each of them.
+const PROJECTS_OF = Symbol('projects');
+
+function keptProjectsOf(c: LoggedChange, column: string): { project: string | null; movedFrom: string | null } {
+  const held = c as LoggedChange & { [PROJECTS_OF]?: { column: string; project: string | null; movedFrom: string | null } };
+  const kept = held[PROJECTS_OF];
+  if (kept && kept.column === column) return kept;
+  const found = projectsOf(c, column);
+  held[PROJECTS_OF] = { column, ...found };
+  return found;
+}
+
+/**
+ * `pickedBySql` for one scope, made once per page: a page from the log judges hundreds of
+ * changes against the same scope, thousands of times over in a reconnect storm.
+ */
+export function pickerFor(scope: PickScope): (c: LoggedChange) => boolean {
+  const others: [string, string][] = [];
   for (const [column, value] of Object.entries(scope.filter ?? {})) {
     if (value === null || column === scope.projectColumn) continue;
-    const wanted = String(value);
-    if (jsonText(c.newRow, column) !== wanted && jsonText(c.oldRow, column) !== wanted) return false;
+    others.push([column, String(value)]);
   }
-  if (scope.projects === null) return true;
-  // Without a project column the trigger records no project, and `project_id = …` holds for none.
-  if (scope.projectColumn === null) return false;
-  const { project, movedFrom } = projectsOf(c, scope.projectColumn);
-  return (project !== null && scope.projects.includes(project)) || (movedFrom !== null && scope.projects.includes(movedFrom));
+  const { channel, projectColumn } = scope;
+  const projects = scope.projects === null ? null : new Set(scope.projects);
+  return (c) => {
+    if (c.table !== channel) return false;
+    for (const [column, wanted] of others) {
+      if (jsonText(c.newRow, column) !== wanted && jsonText(c.oldRow, column) !== wanted) return false;
+    }
+    if (projects === null) return true;
+    // Without a project column the trigger records no project, and `project_id = …` holds for none.
+    if (projectColumn === null) return false;
+    const { project, movedFrom } = keptProjectsOf(c, projectColumn);
+    return (project !== null && projects.has(project)) || (movedFrom !== null && projects.has(movedFrom));
+  };
 }
 
 /** The bounds of one page, as pageQuery takes them. */

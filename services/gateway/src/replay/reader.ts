@@ -9,6 +9,7 @@ import type { Filter } from '@realtime/protocol';
 import { COMMITTED_AT_ISO, toFeedChange, type FeedChange } from '../feed';
 import { fingerprint, fingerprintInputSql } from '@realtime/db';
 import type { Pending } from '@realtime/auth';
+import { FreshReads } from './fresh-reads';
 
 export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: number }> {
   // Both survive pruning (realtime_state.pruned_through records what went), and are the
@@ -23,10 +24,11 @@ export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: 
  * commits, so for a few milliseconds the feed (and a client it served) can be ahead of
  * what the outbox shows; a replay must not end below what the feed already sent.
  */
-export async function readBoundsReaching(pool: pg.Pool, target: number, waitMs: number, gone: () => boolean): Promise<{ head: number; floor: number }> {
+export async function readBoundsReaching(pool: pg.Pool | ResumeReads, target: number, waitMs: number, gone: () => boolean): Promise<{ head: number; floor: number }> {
   const until = Date.now() + waitMs;
+  const read = pool instanceof ResumeReads ? () => pool.bounds() : () => readBounds(pool);
   for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-    const bounds = await readBounds(pool);
+    const bounds = await read();
     if (bounds.head >= target || Date.now() >= until || gone()) return bounds;
     await new Promise((r) => setTimeout(r, pause));
   }
@@ -145,4 +147,51 @@ export async function readResumeCheck(
     pendingDigest = p.rows[0]?.digest ?? null;
   }
   return { fps, inRange: r.in_range === null ? null : Number(r.in_range), floor: Number(r.floor), pendingDigest };
+}
+
+export type ResumeCheck = Awaited<ReturnType<typeof readResumeCheck>>;
+
+/**
+ * The reads every resume makes before its pages, shared by the resumes asking at once
+ * (fresh-reads.ts): the bounds, and the fingerprints at their positions. A check that
+ * counts its range, or a cursor's pending digest, is the caller's own statement.
+ */
+export class ResumeReads {
+  private readonly boundsReads: FreshReads<never, { head: number; floor: number }>;
+  private readonly fpReads: FreshReads<number, ResumeCheck>;
+
+  constructor(private readonly pool: pg.Pool) {
+    // One of each at a time: every statement costs the gateway's loop a round trip, and
+    // the resumes waiting meanwhile all share the next.
+    this.boundsReads = new FreshReads(() => readBounds(pool));
+    this.fpReads = new FreshReads((seqs) => readResumeCheck(pool, [...new Set(seqs)], 0, 0, null, false));
+  }
+
+  /** Statements run for resumes, and resumes served: what sharing saved. */
+  get stats(): { statements: number; asked: number } {
+    const b = this.boundsReads.stats;
+    const f = this.fpReads.stats;
+    return { statements: b.batches + f.batches, asked: b.asked + f.asked };
+  }
+
+  bounds(): Promise<{ head: number; floor: number }> {
+    return this.boundsReads.ask();
+  }
+
+  /** `readResumeCheck`, shared with the resumes asking at the same time unless it counts its range. */
+  async check(seqs: number[], from: number, head: number, cursor: { headSeq: number; snapshotText: string; pending: Pending | null } | null, countRange: boolean): Promise<ResumeCheck> {
+    if (countRange) return readResumeCheck(this.pool, seqs, from, head, cursor, true);
+    const shared = await this.fpReads.ask(seqs);
+    const fps = new Map<number, string>();
+    for (const s of seqs) {
+      const fp = shared.fps.get(s);
+      if (fp !== undefined) fps.set(s, fp);
+    }
+    let pendingDigest: string | null = null;
+    if (cursor?.pending) {
+      const p = await this.pool.query<{ digest: string | null }>(PENDING_AT_RESUME_SQL, [cursor.pending.lo, cursor.pending.hi, cursor.headSeq, cursor.snapshotText]);
+      pendingDigest = p.rows[0]?.digest ?? null;
+    }
+    return { fps, inRange: null, floor: shared.floor, pendingDigest };
+  }
 }

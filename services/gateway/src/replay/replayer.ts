@@ -10,7 +10,7 @@ import { grantedWithNewProject, readMemberships } from '../auth/members-reader';
 import type { Connections } from '../connections/connections';
 import { who, type Counters } from '../connections/socket';
 import { send } from '../dispatch/send';
-import { subscriberEvent } from '../dispatch/event';
+import { keptApiRows, subscriberEvent } from '../dispatch/event';
 import { hasRoom, type GatewayLimits } from '../limits/limits';
 import type { LimitNotes } from '../limits/notes';
 import * as metrics from '../metrics';
@@ -18,7 +18,7 @@ import type { Registry } from '../subscriptions/registry';
 import { covers, type Subscription } from '../subscriptions/subscription';
 import { replayDecision } from './decide';
 import { gapVerdict, type Position } from './history';
-import { countStamped, readResumeCheck, replayScope } from './reader';
+import { countStamped, replayScope, type ResumeReads } from './reader';
 import type { ReplayRing } from './ring';
 import { PageSources, type LogAnchor, type ReplayLog, type ReplaySource, type SourcedPage } from './sources';
 import type { FeedChange } from '../feed';
@@ -45,6 +45,8 @@ class RangeGap extends Error {
 
 export interface ReplayerOptions {
   replayPool: pg.Pool;
+  /** The history checks, read for many resumes at once. */
+  resumeReads: ResumeReads;
   registry: Registry;
   connections: Connections;
   limits: GatewayLimits;
@@ -84,7 +86,7 @@ export class Replayer {
     const deferGap = this.sources.beyondOutbox;
     const seqs = positions.map((p) => p.seq).filter((s) => s > 0);
     if (this.opts.changeLog && bounds.head > since) seqs.push(bounds.head);
-    const check = await readResumeCheck(this.opts.replayPool, seqs, since, bounds.head, sub.cursor, !deferGap);
+    const check = await this.opts.resumeReads.check(seqs, since, bounds.head, sub.cursor, !deferGap);
     if (sub.closed) return;
     const cursor = sub.cursor ? { headSeq: sub.cursor.headSeq, digest: sub.cursor.pending?.digest ?? null } : null;
     const decision = replayDecision({ since, positions, bounds, check, cursor, joinedAt });
@@ -162,9 +164,12 @@ export class Replayer {
           after = page.through;
           if (hasRoom(sub.socket.data.queue.bytes, limits)) next = read(after);
         }
-        const events = page.changes.map((c) => subscriberEvent(registry, sub, c)).filter((e): e is Change => e !== null);
+        // A page of the log is a shared run's objects (sources.ts): their API form and JSON
+        // are made once for every replay of the run. Other pages are this replay's alone.
+        const shared = page.source === 'redis';
+        const events = page.changes.map((c) => subscriberEvent(registry, sub, c, shared ? keptApiRows(sub.table, c) : undefined)).filter((e): e is Change => e !== null);
         // A page is one message: the client applies it in one cache update.
-        send(sub, sub.seam.replayed(events), false);
+        send(sub, sub.seam.replayed(events), shared);
         if (!more) break;
       }
     } finally {

@@ -75,9 +75,19 @@ describe('runs of the change log are shared by replays that read the same run', 
     const s = sources(l, { t: 0 });
     expect((await s.read(q(50, 55))).changes.map((c) => c.seq)).toEqual([51, 52, 53, 54, 55]);
     l.last = 60;
-    // The run after 50 is shared (5 changes); the page goes on after it with a read of its own.
+    // The run held after 50 ends at 55, short of this page's head: it is read again.
     expect((await s.read(q(50, 60))).changes.map((c) => c.seq)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
     expect(l.asked).toBe(2);
+  });
+
+  test('a short run held serves every page whose head it reaches, however the tail grew since', async () => {
+    const l = memoryLog(55);
+    const s = sources(l, { t: 0 });
+    await s.read(q(50, 55));
+    l.last = 70;
+    expect((await s.read(q(50, 55))).changes.map((c) => c.seq)).toEqual([51, 52, 53, 54, 55]);
+    expect((await s.read(q(50, 53))).changes.map((c) => c.seq)).toEqual([51, 52, 53]);
+    expect(l.asked).toBe(1);
   });
 
   test('an empty run (the tail, before the next append) is asked again', async () => {

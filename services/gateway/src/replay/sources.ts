@@ -15,7 +15,8 @@ import type { Logger } from '@realtime/runtime';
 import type { FeedChange, LoggedChange } from '../feed';
 import type { LimitNotes } from '../limits/notes';
 import * as metrics from '../metrics';
-import { PageBuilder, pickedBySql } from './pick';
+import { FreshReads } from './fresh-reads';
+import { PageBuilder, pickerFor } from './pick';
 import { readPage, type PageQuery } from './reader';
 import type { ReplayRing } from './ring';
 
@@ -58,19 +59,43 @@ export const ANCHOR_WAIT_MS = 250;
 /**
  * How long a run read from the change log is handed to other replays that ask for the
  * same run, and how many are held. A reconnect storm resumes thousands of subscriptions
- * from a few positions: without this, each decoded the same entries again.
+ * from a few positions, for as long as the storm lasts: without this, each decoded the
+ * same entries again. A stream's entries never change (another history is another
+ * stream), so the bound is memory, not freshness. The one-entry looks at replays' heads
+ * are held apart (SHARED_ANCHORS): a storm beside steady writes has a new head every few
+ * milliseconds, and those must not push the runs out.
  */
-export const SHARED_RUN_MS = 1000;
+export const SHARED_RUN_MS = 10_000;
 export const SHARED_RUNS = 32;
+export const SHARED_ANCHORS = 256;
+
+/** Runs of the log read lately, by stream, start and length, with when they were asked for. */
+interface HeldRuns {
+  held: Map<string, HeldRun>;
+  max: number;
+}
+
+interface HeldRun {
+  at: number;
+  run: Promise<LoggedChange[]>;
+  /** Once read: its last seq, and whether it holds all it was asked for. */
+  reaches?: number;
+  full?: boolean;
+}
 
 export class PageSources {
   /** Replay pages served, by where they came from (for /status). */
   readonly counts: Record<ReplaySource, number> = { ring: 0, redis: 0, postgres: 0 };
 
-  /** Runs of the log read lately, by stream, start and length, with when they were asked for. */
-  private readonly runs = new Map<string, { at: number; run: Promise<LoggedChange[]> }>();
+  private readonly runs: HeldRuns = { held: new Map(), max: SHARED_RUNS };
+  private readonly anchors: HeldRuns = { held: new Map(), max: SHARED_ANCHORS };
+  /** Which stream is current, asked once for the replays that ask at the same time. */
+  private readonly currentKey: FreshReads<never, string | null> | null;
 
-  constructor(private readonly opts: PageSourceOptions) {}
+  constructor(private readonly opts: PageSourceOptions) {
+    const changeLog = opts.changeLog;
+    this.currentKey = changeLog ? new FreshReads(() => changeLog.current()) : null;
+  }
 
   /**
    * Whether pages may come from elsewhere than the outbox (a ring that holds changes, or
@@ -105,13 +130,13 @@ export class PageSources {
    */
   private async anchoredKey(anchor: LogAnchor): Promise<string | null> {
     const changeLog = this.opts.changeLog;
-    if (!changeLog || anchor.fp === null || anchor.seq <= 0) return null;
+    if (!changeLog || !this.currentKey || anchor.fp === null || anchor.seq <= 0) return null;
     try {
-      const key = await changeLog.current();
+      const key = await this.currentKey.ask();
       if (key === null) return null;
       const until = Date.now() + ANCHOR_WAIT_MS;
-      for (let again = false; ; again = true) {
-        const [at] = await this.logRun(changeLog, key, anchor.seq - 1, 1, again).run;
+      for (;;) {
+        const [at] = await this.logRun(this.anchors, changeLog, key, anchor.seq - 1, 1, anchor.seq).run;
         if (at && at.seq === anchor.seq) {
           if (at.fp === anchor.fp) return key;
           this.opts.notes.once(
@@ -136,7 +161,7 @@ export class PageSources {
     // Covered, and holding something of the range: a ring at the page's start has
     // nothing to give while the outbox's head is ahead of the feed.
     if (!ring || !ring.covers(q.after) || ring.position <= q.after) return null;
-    return { ...ring.slice(q.after, q.upTo, q.limit, q.maxBytes, (c) => pickedBySql(c, q)), source: 'ring' };
+    return { ...ring.slice(q.after, q.upTo, q.limit, q.maxBytes, pickerFor(q)), source: 'ring' };
   }
 
   /**
@@ -150,10 +175,9 @@ export class PageSources {
     try {
       const key = await anchoredKey();
       if (key === null) return null;
-      const b = new PageBuilder<LoggedChange>(q, (c) => pickedBySql(c, q));
-      let fresh = false;
+      const b = new PageBuilder<LoggedChange>(q, pickerFor(q));
       for (;;) {
-        const { run: read, shared } = this.logRun(changeLog, key, b.next - 1, q.limit, fresh);
+        const { run: read, shared } = this.logRun(this.runs, changeLog, key, b.next - 1, q.limit, q.upTo);
         const run = await read;
         // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
         if (run.length === 0 || run[0]!.seq !== b.next) break;
@@ -163,10 +187,10 @@ export class PageSources {
           if (!(open = b.offer(c))) break;
         }
         if (!open || b.done || run[run.length - 1]!.seq !== b.next - 1) break;
-        // A short run is the stream's end when it was read: a shared one may be older than
-        // this page's head, so what follows it is asked of Redis itself, once.
+        // A short run is the stream's end when it was read. One this replay read itself
+        // ends the page; a shared one (joined while it was read) may end before this
+        // page's head: what follows it is asked next, itself a run others may share.
         if (run.length < q.limit && !shared) break;
-        fresh = run.length < q.limit;
       }
       const page = b.page();
       if (page.through === q.after) return null;
@@ -179,26 +203,33 @@ export class PageSources {
 
   /**
    * `range` of the log, shared: a stream's entry at a seq never changes (another history
-   * is another stream), so a run read within SHARED_RUN_MS serves every replay asking for
-   * it (`fresh`: read anyway). An empty run or a failure is not kept: the tail grows, and
-   * Redis may be back.
+   * is another stream), so a run held (for SHARED_RUN_MS at most) serves every replay
+   * that asks for it, as long as it is still being read, is full (`count` entries), or
+   * reaches `need` (the seq the asker reads up to). A shorter one was the stream's end
+   * when it was read and is read again. An empty run or a failure is not kept: the tail
+   * grows, and Redis may be back.
    */
-  private logRun(changeLog: ReplayLog, key: string, after: number, count: number, fresh: boolean): { run: Promise<LoggedChange[]>; shared: boolean } {
+  private logRun(runs: HeldRuns, changeLog: ReplayLog, key: string, after: number, count: number, need: number): { run: Promise<LoggedChange[]>; shared: boolean } {
     const id = `${key} ${after} ${count}`;
     const now = (this.opts.now ?? Date.now)();
-    const held = this.runs.get(id);
-    if (!fresh && held && now - held.at <= SHARED_RUN_MS) return { run: held.run, shared: true };
+    const held = runs.held.get(id);
+    if (held && now - held.at <= SHARED_RUN_MS && (held.reaches === undefined || held.full || held.reaches >= need)) return { run: held.run, shared: true };
     const run = changeLog.range(key, after, count);
-    this.runs.delete(id);
-    this.runs.set(id, { at: now, run });
+    const entry: HeldRun = { at: now, run };
+    runs.held.delete(id);
+    runs.held.set(id, entry);
     const forget = () => {
-      if (this.runs.get(id)?.run === run) this.runs.delete(id);
+      if (runs.held.get(id) === entry) runs.held.delete(id);
     };
-    run.then((r) => r.length === 0 && forget(), forget);
+    run.then((r) => {
+      if (r.length === 0) return forget();
+      entry.reaches = r[r.length - 1]!.seq;
+      entry.full = r.length >= count;
+    }, forget);
     // The oldest first (a Map keeps the order of insertion).
-    for (const old of this.runs.keys()) {
-      if (this.runs.size <= SHARED_RUNS) break;
-      this.runs.delete(old);
+    for (const old of runs.held.keys()) {
+      if (runs.held.size <= runs.max) break;
+      runs.held.delete(old);
     }
     return { run, shared: false };
   }

@@ -3,7 +3,6 @@
 // admitted to replay (admit.ts), and its replay run within the user's and the gateway's
 // turns. An unsubscribe closes it.
 import { randomBytes } from 'node:crypto';
-import type pg from 'pg';
 import { JSON_DEPTH_LIMIT, measureJson } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
 import type { Change, SubscribeAck, UnsubscribeAck } from '@realtime/protocol';
@@ -17,7 +16,7 @@ import type { GatewayLimits } from '../limits/limits';
 import type { LimitNotes } from '../limits/notes';
 import type { Turns } from '../limits/turns';
 import { admitResume, type Admission } from '../replay/admit';
-import { readBoundsReaching } from '../replay/reader';
+import { readBoundsReaching, type ResumeReads } from '../replay/reader';
 import { noteHistoryChanged, type Replayer } from '../replay/replayer';
 import { Seam } from '../replay/seam';
 import { columnFilter } from './filter';
@@ -35,7 +34,8 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 export const HEAD_WAIT_MS = 3000;
 
 export interface SubscriberOptions {
-  replayPool: pg.Pool;
+  /** The bounds, read for many resumes at once. */
+  resumeReads: ResumeReads;
   feed: Feed;
   channels: ChannelCatalog;
   jwtSecret: Uint8Array;
@@ -156,7 +156,7 @@ export class Subscriber {
         try {
           // Up to what the feed already sent, and up to the client's own position: both
           // can be a stamp ahead of the outbox for a moment (readBoundsReaching).
-          const bounds = await readBoundsReaching(this.opts.replayPool, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
+          const bounds = await readBoundsReaching(this.opts.resumeReads, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
           answer(bounds.head);
           await this.opts.replayer.replay(sub, replayFrom, positions, bounds, joinedAt).catch((err: unknown) => {
             // Acknowledged already: the client learns through resync, and starts over.
