@@ -43,7 +43,11 @@ async function seed(c: ScaleCluster): Promise<void> {
 
 async function liveRun(c: ScaleCluster, mode: LogMode, gateways: RunningMain[], o: ScaleOptions): Promise<LiveRun> {
   const { rows } = await c.pool.query<{ id: string }>(`INSERT INTO projects (name) VALUES ('scale live') RETURNING id`);
-  // What came before (the seed, ANALYZE, a gateway's start-up) is in the counters first.
+  // Each run from a vacuumed outbox: without it, the later runs (more gateways) would read
+  // the earlier runs' dead index entries as they stamp, and autovacuum would land in
+  // whichever window crossed its threshold.
+  await c.pool.query('VACUUM ANALYZE');
+  // What came before (the seed, VACUUM, a gateway's start-up) is in the counters first.
   await sleep(PGSTAT_SETTLE_MS);
   const feedBefore = await feedFromPostgres(c, gateways);
   const headBefore = await c.head();
