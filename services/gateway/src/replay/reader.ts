@@ -151,6 +151,31 @@ export async function readResumeCheck(
 
 export type ResumeCheck = Awaited<ReturnType<typeof readResumeCheck>>;
 
+/** The bounds, and the fingerprints of the rows stamped at `seqs` and at the head. */
+export interface BoundsAndFps {
+  head: number;
+  floor: number;
+  fps: Map<number, string>;
+}
+
+/** `readBounds` and the fingerprints a resume is checked by, in one statement. */
+export async function readBoundsAndFps(pool: pg.Pool, seqs: number[]): Promise<BoundsAndFps> {
+  const { rows } = await pool.query<{ head: string; floor: string; found: string[] | null }>(
+    `WITH b AS (SELECT ${HEAD_SQL} AS head, ${FLOOR_SQL} AS floor)
+     SELECT b.head, b.floor,
+       (SELECT array_agg(seq::text || ' ' || ${fingerprintInputSql()}) FROM change_outbox WHERE seq = ANY($1::bigint[]) OR seq = b.head) AS found
+     FROM b`,
+    [seqs],
+  );
+  const r = rows[0]!;
+  const fps = new Map<number, string>();
+  for (const f of r.found ?? []) {
+    const at = f.indexOf(' ');
+    fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
+  }
+  return { head: Number(r.head ?? 0), floor: Number(r.floor ?? 0), fps };
+}
+
 /**
  * The reads every resume makes before its pages, shared by the resumes asking at once
  * (fresh-reads.ts): the bounds, and the fingerprints at their positions. A check that
@@ -159,19 +184,34 @@ export type ResumeCheck = Awaited<ReturnType<typeof readResumeCheck>>;
 export class ResumeReads {
   private readonly boundsReads: FreshReads<never, { head: number; floor: number }>;
   private readonly fpReads: FreshReads<number, ResumeCheck>;
+  private readonly resumeReads: FreshReads<number, BoundsAndFps>;
 
   constructor(private readonly pool: pg.Pool) {
     // One of each at a time: every statement costs the gateway's loop a round trip, and
     // the resumes waiting meanwhile all share the next.
     this.boundsReads = new FreshReads(() => readBounds(pool));
     this.fpReads = new FreshReads((seqs) => readResumeCheck(pool, [...new Set(seqs)], 0, 0, null, false));
+    this.resumeReads = new FreshReads((seqs) => readBoundsAndFps(pool, [...new Set(seqs)]));
+  }
+
+  /**
+   * The bounds and the fingerprints at `seqs` and at the head, once the head has reached
+   * `target` or `waitMs` has passed (as readBoundsReaching): what a resume is decided by,
+   * one statement for every resume asking at the same time.
+   */
+  async boundsAndFpsReaching(seqs: number[], target: number, waitMs: number, gone: () => boolean): Promise<BoundsAndFps> {
+    const until = Date.now() + waitMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      const read = await this.resumeReads.ask(seqs);
+      if (read.head >= target || Date.now() >= until || gone()) return read;
+      await new Promise((r) => setTimeout(r, pause));
+    }
   }
 
   /** Statements run for resumes, and resumes served: what sharing saved. */
   get stats(): { statements: number; asked: number } {
-    const b = this.boundsReads.stats;
-    const f = this.fpReads.stats;
-    return { statements: b.batches + f.batches, asked: b.asked + f.asked };
+    const all = [this.boundsReads.stats, this.fpReads.stats, this.resumeReads.stats];
+    return { statements: all.reduce((n, x) => n + x.batches, 0), asked: all.reduce((n, x) => n + x.asked, 0) };
   }
 
   bounds(): Promise<{ head: number; floor: number }> {

@@ -72,7 +72,8 @@ export class Replayer {
   }
 
   /** Runs within the turns the subscribe took: every read here is the replay's. */
-  async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number): Promise<void> {
+  /** `fps`: the fingerprints at the positions and at the head, read with the bounds (ResumeReads). */
+  async replay(sub: Subscription, since: number, positions: Position[], bounds: { head: number; floor: number }, joinedAt: number, fps?: Map<number, string>): Promise<void> {
     this.opts.counters.replays++;
     metrics.replaysTotal.inc();
     // History identity: each position is the change stamped with its seq here (same
@@ -86,7 +87,8 @@ export class Replayer {
     const deferGap = this.sources.beyondOutbox;
     const seqs = positions.map((p) => p.seq).filter((s) => s > 0);
     if (this.opts.changeLog && bounds.head > since) seqs.push(bounds.head);
-    const check = await this.opts.resumeReads.check(seqs, since, bounds.head, sub.cursor, !deferGap);
+    // Read with the bounds when nothing else is needed: no range to count, no pending digest.
+    const check = fps && deferGap && !sub.cursor?.pending ? { fps, inRange: null, floor: bounds.floor, pendingDigest: null } : await this.opts.resumeReads.check(seqs, since, bounds.head, sub.cursor, !deferGap);
     if (sub.closed) return;
     const cursor = sub.cursor ? { headSeq: sub.cursor.headSeq, digest: sub.cursor.pending?.digest ?? null } : null;
     const decision = replayDecision({ since, positions, bounds, check, cursor, joinedAt });

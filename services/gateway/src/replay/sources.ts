@@ -213,8 +213,18 @@ export class PageSources {
     const id = `${key} ${after} ${count}`;
     const now = (this.opts.now ?? Date.now)();
     const held = runs.held.get(id);
-    if (held && now - held.at <= SHARED_RUN_MS && (held.reaches === undefined || held.full || held.reaches >= need)) return { run: held.run, shared: true };
-    const run = changeLog.range(key, after, count);
+    const fresh = held && now - held.at <= SHARED_RUN_MS;
+    if (held && fresh && (held.reaches === undefined || held.full || held.reaches >= need)) return { run: held.run, shared: true };
+    // Short of `need`: what follows its end is read and added to it (only the new entries
+    // are decoded), and the longer run is held in its place.
+    const reaches = fresh ? held.reaches : undefined;
+    const run =
+      held && reaches !== undefined
+        ? held.run.then(async (r) => {
+            const more = await changeLog.range(key, reaches, count - r.length);
+            return more.length > 0 && more[0]!.seq === reaches + 1 ? r.concat(more) : r;
+          })
+        : changeLog.range(key, after, count);
     const entry: HeldRun = { at: now, run };
     runs.held.delete(id);
     runs.held.set(id, entry);

@@ -16,7 +16,7 @@ import type { GatewayLimits } from '../limits/limits';
 import type { LimitNotes } from '../limits/notes';
 import type { Turns } from '../limits/turns';
 import { admitResume, type Admission } from '../replay/admit';
-import { readBoundsReaching, type ResumeReads } from '../replay/reader';
+import type { ResumeReads } from '../replay/reader';
 import { noteHistoryChanged, type Replayer } from '../replay/replayer';
 import { Seam } from '../replay/seam';
 import { columnFilter } from './filter';
@@ -34,7 +34,7 @@ export const MAX_MESSAGE_BYTES = 16 * 1024;
 export const HEAD_WAIT_MS = 3000;
 
 export interface SubscriberOptions {
-  /** The bounds, read for many resumes at once. */
+  /** The bounds and history checks, read for many resumes at once. */
   resumeReads: ResumeReads;
   feed: Feed;
   channels: ChannelCatalog;
@@ -143,9 +143,17 @@ export class Subscriber {
         if (admission === 'history-changed') noteHistoryChanged(notes, { ...who(socket), sub: id, since: replayFrom, feed: feed.position });
         return registry.resync(sub, admission, feed.position);
       }
-      // Turns before any read of the outbox (bounds, history checks, memberships, pages):
-      // first the user's own, so that one user's subscribes in bulk wait behind each
-      // other, then the gateway's, shared by everyone in the order they came.
+      // The bounds, up to what the feed already sent and up to the client's own position
+      // (both can be a stamp ahead of the outbox for a moment), and the fingerprints the
+      // history check needs: one statement shared by every resume asking at the same time
+      // (a reconnect storm), so read before the turns, which would hand it out a few at a time.
+      const seqs = positions.map((p) => p.seq).filter((s) => s > 0);
+      const read = await this.opts.resumeReads.boundsAndFpsReaching(seqs, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
+      if (sub.closed) return answer(feed.position);
+      const bounds = { head: read.head, floor: read.floor };
+      // Turns before any other read of the outbox (history checks that count a range,
+      // memberships, pages): first the user's own, so that one user's subscribes in bulk
+      // wait behind each other, then the gateway's, shared by everyone in the order they came.
       const mine = socket.data.replays;
       if (mine.stats.running >= limits.maxReplaysPerUser) notes.hit('replays_per_user', who(socket));
       const releaseMine = await mine.take(() => sub.closed);
@@ -154,11 +162,8 @@ export class Subscriber {
         const release = await this.opts.turns.take(() => sub.closed);
         if (!release) return answer(feed.position);
         try {
-          // Up to what the feed already sent, and up to the client's own position: both
-          // can be a stamp ahead of the outbox for a moment (readBoundsReaching).
-          const bounds = await readBoundsReaching(this.opts.resumeReads, Math.max(joinedAt, replayFrom), HEAD_WAIT_MS, () => sub.closed);
           answer(bounds.head);
-          await this.opts.replayer.replay(sub, replayFrom, positions, bounds, joinedAt).catch((err: unknown) => {
+          await this.opts.replayer.replay(sub, replayFrom, positions, bounds, joinedAt, read.fps).catch((err: unknown) => {
             // Acknowledged already: the client learns through resync, and starts over.
             this.opts.log.error({ err, socket: socket.id, sub: id }, 'replay failed');
             if (!sub.closed) registry.resync(sub, 'unavailable', feed.position);
