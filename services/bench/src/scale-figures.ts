@@ -110,6 +110,12 @@ export interface StormRun extends StormResult {
   /** The unaffected clients (on gateway C): commit-to-client latency before the kill and during the storm. */
   before: Window;
   during: Window;
+  /**
+   * CPU seconds spent during the storm by gateway B and by the storm clients' processes
+   * (Linux /proc; null elsewhere). On one machine the storm takes at least their sum over
+   * the cores, whatever the gateway does.
+   */
+  cpu: { gateway: number | null; clients: number | null };
 }
 
 export interface ScaleRaw {

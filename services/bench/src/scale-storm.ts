@@ -4,6 +4,7 @@
 // once. Meanwhile unaffected clients on gateway C take a steady stream, timed before the
 // kill and during the storm.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningMain } from '@realtime/testkit';
@@ -56,6 +57,24 @@ function stormProcess(): StormProcess {
     },
   };
 }
+
+/** CPU seconds (user + system) a process has used so far: Linux /proc, null elsewhere or once it is gone. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    // After the command, which is in parentheses and may hold spaces: fields 14 and 15 (utime, stime).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** sysconf(_SC_CLK_TCK): 100 on every Linux Node runs on. */
+const CLOCK_TICKS = 100;
+
+const sumOrNull = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) ? null : xs.reduce<number>((a, b) => a + b!, 0));
 
 async function newProjects(c: ScaleCluster, count: number, name: string): Promise<string[]> {
   const { rows } = await c.pool.query<{ id: string }>(`INSERT INTO projects (name) SELECT $1 || g FROM generate_series(1, $2::int) g RETURNING id`, [name, count]);
@@ -111,10 +130,14 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
     progress(`gateway A killed; ${o.missed} changes written to each of the ${o.subs} projects; gateway B has them`);
     writer = await steadyWriter(c.url, unaffectedProject!, UNAFFECTED_RATE);
     await unaffected.window();
+    const cpuOf = () => ({ gateway: cpuSeconds(b.pid), clients: sumOrNull(procs.map((p) => cpuSeconds(p.child.pid))) });
+    const cpuBefore = cpuOf();
     const started = Date.now();
     for (const p of procs) p.send({ resume: { port: b.port, limitMs: STORM_LIMIT_MS } });
     const results = await Promise.all(procs.map(async (p) => JSON.parse(await p.line((l) => l.startsWith('{'), 'its result', STORM_LIMIT_MS + 30_000)) as StormResult));
     const ms = Date.now() - started;
+    const cpuAfter = cpuOf();
+    const spent = (a: number | null, z: number | null) => (a === null || z === null ? null : Math.max(0, z - a));
     const during = windowOf(await unaffected.window());
     await writer.stop();
     writer = null;
@@ -144,6 +167,7 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
       rowsRead,
       before,
       during,
+      cpu: { gateway: spent(cpuBefore.gateway, cpuAfter.gateway), clients: spent(cpuBefore.clients, cpuAfter.clients) },
     };
   } finally {
     await writer?.stop().catch(() => undefined);

@@ -140,6 +140,7 @@ function printFigures(f: ScaleFigures, o: ScaleOptions): void {
     ['replayed per subscription', (s) => `${s.replayed.min} / ${s.replayed.mean.toFixed(1)} / ${s.replayed.max} (min / mean / max)`],
     ['replay pages ring / Redis / Postgres', (s) => `${fmt(s.sources.ring)} / ${fmt(s.sources.redis)} / ${fmt(s.sources.postgres)} (${pct(s.withoutPostgres)} without Postgres)`],
     ['Postgres rows read', (s) => fmt(s.rowsRead)],
+    ['CPU s: gateway B / storm clients', (s) => `${s.cpu.gateway === null ? 'n/a' : s.cpu.gateway.toFixed(1)} / ${s.cpu.clients === null ? 'n/a' : s.cpu.clients.toFixed(1)}${s.cpu.gateway !== null && s.cpu.clients !== null ? ` (${((s.cpu.gateway + s.cpu.clients) / os.cpus().length).toFixed(1)} s over ${os.cpus().length} cores)` : ''}`],
     ['unaffected p99 before / during', (s) => `${ms(s.before.p99)} / ${ms(s.during.p99)} (${times(s.unaffectedP99Ratio)}; ${fmt(s.during.count)} deliveries during)`],
   ];
   out(`  ${''.padEnd(38)}${MODES.map((m) => MODE_NAME[m].padEnd(52)).join('')}`);

@@ -18,6 +18,7 @@ const storm = (mode: LogMode, over: Partial<StormRun> = {}): StormRun => ({
   rowsRead: mode === 'redis' ? 20_000 : 5_000_000,
   before: { count: 2000, p50: 5, p99: 20 },
   during: { count: 800, p50: 9, p99: 30 },
+  cpu: { gateway: 3, clients: 4 },
   ...over,
 });
 
