@@ -212,6 +212,7 @@ export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: numb
       sources: s.sources,
       withoutPostgres: round3(s.withoutPostgres),
       rowsRead: s.rowsRead,
+      cpuSeconds: { gateway: round3(s.cpu.gateway), stormClients: round3(s.cpu.clients) },
       unaffected: { before: s.before, during: s.during, p99Ratio: round3(s.unaffectedP99Ratio) },
     })),
     ratios: {

@@ -142,6 +142,7 @@ test('the JSON line carries the options, every figure, the ratios and the goals'
     [4, 0],
     [4, 1],
   ]);
+  expect((j.storm as { cpuSeconds: unknown }[])[0]!.cpuSeconds).toEqual({ gateway: 3, stormClients: 4 });
   expect((j.goals as { met: boolean }[]).every((g) => g.met)).toBe(true);
   expect(JSON.parse(JSON.stringify(j))).toEqual(j);
 });
