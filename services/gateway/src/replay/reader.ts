@@ -24,14 +24,28 @@ export async function readBounds(pool: pg.Pool): Promise<{ head: number; floor: 
  * commits, so for a few milliseconds the feed (and a client it served) can be ahead of
  * what the outbox shows; a replay must not end below what the feed already sent.
  */
-export async function readBoundsReaching(pool: pg.Pool | ResumeReads, target: number, waitMs: number, gone: () => boolean): Promise<{ head: number; floor: number }> {
+export function readBoundsReaching(pool: pg.Pool | ResumeReads, target: number, waitMs: number, gone: () => boolean): Promise<{ head: number; floor: number }> {
+  return untilHeadReaches(pool instanceof ResumeReads ? () => pool.bounds() : () => readBounds(pool), target, waitMs, gone);
+}
+
+/** `read` again (backing off up to 50 ms) until its head reaches `target`, `waitMs` passes, or `gone()`. */
+async function untilHeadReaches<T extends { head: number }>(read: () => Promise<T>, target: number, waitMs: number, gone: () => boolean): Promise<T> {
   const until = Date.now() + waitMs;
-  const read = pool instanceof ResumeReads ? () => pool.bounds() : () => readBounds(pool);
   for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-    const bounds = await read();
-    if (bounds.head >= target || Date.now() >= until || gone()) return bounds;
-    await new Promise((r) => setTimeout(r, pause));
+    const r = await read();
+    if (r.head >= target || Date.now() >= until || gone()) return r;
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
+}
+
+/** `seq fp_input` texts, as the resume reads aggregate them, to fingerprints by seq. */
+function fingerprintsOf(found: string[] | null): Map<number, string> {
+  const fps = new Map<number, string>();
+  for (const f of found ?? []) {
+    const at = f.indexOf(' ');
+    fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
+  }
+  return fps;
 }
 
 export interface PageQuery {
@@ -136,11 +150,7 @@ export async function readResumeCheck(
     countRange ? [seqs, from, head] : [seqs],
   );
   const r = rows[0]!;
-  const fps = new Map<number, string>();
-  for (const f of r.found ?? []) {
-    const at = f.indexOf(' ');
-    fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
-  }
+  const fps = fingerprintsOf(r.found);
   let pendingDigest: string | null = null;
   if (cursor?.pending) {
     const p = await pool.query<{ digest: string | null }>(PENDING_AT_RESUME_SQL, [cursor.pending.lo, cursor.pending.hi, cursor.headSeq, cursor.snapshotText]);
@@ -168,12 +178,7 @@ export async function readBoundsAndFps(pool: pg.Pool, seqs: number[]): Promise<B
     [seqs],
   );
   const r = rows[0]!;
-  const fps = new Map<number, string>();
-  for (const f of r.found ?? []) {
-    const at = f.indexOf(' ');
-    fps.set(Number(f.slice(0, at)), fingerprint(f.slice(at + 1)));
-  }
-  return { head: Number(r.head ?? 0), floor: Number(r.floor ?? 0), fps };
+  return { head: Number(r.head ?? 0), floor: Number(r.floor ?? 0), fps: fingerprintsOf(r.found) };
 }
 
 /**
@@ -199,13 +204,8 @@ export class ResumeReads {
    * `target` or `waitMs` has passed (as readBoundsReaching): what a resume is decided by,
    * one statement for every resume asking at the same time.
    */
-  async boundsAndFpsReaching(seqs: number[], target: number, waitMs: number, gone: () => boolean): Promise<BoundsAndFps> {
-    const until = Date.now() + waitMs;
-    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      const read = await this.resumeReads.ask(seqs);
-      if (read.head >= target || Date.now() >= until || gone()) return read;
-      await new Promise((r) => setTimeout(r, pause));
-    }
+  boundsAndFpsReaching(seqs: number[], target: number, waitMs: number, gone: () => boolean): Promise<BoundsAndFps> {
+    return untilHeadReaches(() => this.resumeReads.ask(seqs), target, waitMs, gone);
   }
 
   /** Statements run for resumes, and resumes served: what sharing saved. */
