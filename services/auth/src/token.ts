@@ -3,6 +3,7 @@
 // was issued for (`sid`), whose end closes its sockets; a service token
 // carries a static grant and is minted only by a backend holding the secret. Verified
 // at the handshake and on refresh; `exp` is honored then and, for a live socket, when it passes.
+import { webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER, type Grant } from '@realtime/protocol';
 import { grantSchema, userClaimsSchema } from '@realtime/protocol/validate';
@@ -47,10 +48,25 @@ export async function signUserToken(secret: Uint8Array, userId: string, ttlSecon
     .sign(secret);
 }
 
+// The secret as a WebCrypto key, imported once per secret: given the raw bytes, jose
+// imports them again for every token, which a reconnect storm pays thousands of times.
+const verifyKeys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
+
+function verifyKey(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
+  let key = verifyKeys.get(secret);
+  if (!key) {
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    verifyKeys.set(secret, key);
+    // A secret WebCrypto refuses is tried again, to fail again with its reason, not a stale one.
+    key.catch(() => verifyKeys.delete(secret));
+  }
+  return key;
+}
+
 export async function verifyToken(secret: Uint8Array, token: unknown): Promise<Verified> {
   if (typeof token !== 'string' || token.length === 0) throw new TokenError('no token: connect with auth: { token } (GET /api/realtime/token issues one)');
   try {
-    const { payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, requiredClaims: ['exp'] });
+    const { payload } = await jwtVerify(token, await verifyKey(secret), { algorithms: ['HS256'], issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, requiredClaims: ['exp'] });
     const expiresAt = payload.exp!;
     const user = userClaimsSchema.safeParse(payload);
     // A token that lives longer than its kind may would outlive the revocations it should obey.

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { webcrypto } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { signToken, signUserToken, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenError, verifyToken } from '../src/token';
 
@@ -25,6 +26,21 @@ describe('tokens', () => {
     expect(v.principal).toEqual({ kind: 'service', grant });
     expect(v.subject).toBe('alice');
     expect(v.expiresAt).toBe(NOW_S + 3600);
+  });
+
+  test('the secret is imported once, however many tokens it verifies', async () => {
+    const fresh = new TextEncoder().encode('c'.repeat(32));
+    const importKey = vi.spyOn(webcrypto.subtle, 'importKey');
+    try {
+      const token = await signToken(fresh, grant);
+      const forged = await signToken(other, grant);
+      const before = importKey.mock.calls.length;
+      for (let i = 0; i < 5; i++) expect((await verifyToken(fresh, token)).principal).toEqual({ kind: 'service', grant });
+      await expect(verifyToken(fresh, forged)).rejects.toThrow(/not valid/);
+      expect(importKey.mock.calls.length - before).toBe(1);
+    } finally {
+      importKey.mockRestore();
+    }
   });
 
   test.each([
