@@ -6,7 +6,7 @@
 // far on SIGUSR2, starting afresh (a window of a run: before a storm, during it).
 import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, WS_PATH, type ChangesEvent, type Filter } from '@realtime/protocol';
-import { percentile } from './stats';
+import { latencyMs, percentile, wallClockMs } from './stats';
 
 export interface ClientsPlan {
   port: number;
@@ -72,8 +72,8 @@ const sockets: Socket[] = plan.sockets.map((subs, i) => {
       stray += e.changes.length;
       return;
     }
-    const now = Date.now();
-    for (const c of e.changes) latencies.push(now - Date.parse(c.committedAt));
+    const now = wallClockMs();
+    for (const c of e.changes) latencies.push(latencyMs(c.committedAt, now));
   });
   return s;
 });

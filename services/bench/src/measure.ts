@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { PROTOCOL_VERSION, WS_PATH, unbatch, type ClientToServerEvents, type ServerToClientEvents, type SubscribeRequest } from '@realtime/protocol';
-import { fmt, median, out } from './stats';
+import { fmt, latencyMs, median, out, wallClockMs } from './stats';
 import type { ClientsPlan, ClientsSummary } from './clients';
 import type { ReplayPlan, ReplayResult } from './replay-client';
 import type { Latency } from './scenarios';
@@ -277,7 +277,7 @@ export async function oversizeRow(url: string, port: number, token: string, byte
   const arrived = new Map<string, { size: number; ms: number }>();
   socket.on('changes', (batch) => {
     for (const e of batch.changes) {
-      if (typeof e.row?.id === 'string') arrived.set(e.row.id, { size: JSON.stringify(e.row).length, ms: Date.now() - Date.parse(e.committedAt) });
+      if (typeof e.row?.id === 'string') arrived.set(e.row.id, { size: JSON.stringify(e.row).length, ms: latencyMs(e.committedAt, wallClockMs()) });
     }
   });
   await subscribe(socket, { channel: 'projects' });

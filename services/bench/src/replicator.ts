@@ -14,7 +14,7 @@ import { createLogger } from '@realtime/runtime';
 import { dropDatabase } from '@realtime/db/testing-sql';
 import { Replicator, type ReplicatorConfig } from '@realtime/replicator';
 import { positiveInts } from './args';
-import { fmt, median, out, percentile } from './stats';
+import { fmt, latencyMs, median, out, percentile, wallClockMs } from './stats';
 
 const log = createLogger('warn', { service: 'bench' });
 const replicator = (url: string, over: Partial<ReplicatorConfig> = {}) =>
@@ -66,8 +66,8 @@ async function latency(url: string, rate: number, seconds: number): Promise<numb
   const r = replicator(url);
   const samples: number[] = [];
   r.onStamped((changes) => {
-    const now = Date.now();
-    for (const c of changes) samples.push(now - Date.parse(c.committedAt));
+    const now = wallClockMs();
+    for (const c of changes) samples.push(latencyMs(c.committedAt, now));
   });
   await r.start();
   const client = new pg.Client({ connectionString: url });

@@ -168,7 +168,7 @@ export function figures(r: Results): Figure[] {
 
 function oversizeNote(o: ServerResult['oversize']): string {
   if (!o.committed) return `the write failed: ${o.error ?? 'unknown error'}`;
-  return o.delivered ? `committed, streamed in ${o.ms} ms` : 'committed, never streamed';
+  return o.delivered ? `committed, streamed in ${Math.round(o.ms ?? 0)} ms` : 'committed, never streamed';
 }
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -279,9 +279,10 @@ turns in every round (ours first in odd rounds, the baseline first in even ones)
 that they share the machine's noise. Socket.IO clients speaking protocol v2 run in a
 child process, each subscribed to \`extraction_jobs\`; one writer inserts in
 transactions every 10 ms for ${o.liveSeconds} s (10 rows each for 1,000 changes/s, 1 row for
-100 changes/s). Latency is the client's arrival time minus each change's
-\`committedAt\` (ours sends a batch per subscription per feed batch; each change in it
-counts); p50/p95/p99 over every delivery of the round, then the median over rounds. The
+100 changes/s). Latency is the client's arrival time (to a fraction of a millisecond)
+minus each change's \`committedAt\` (ours sends it to the millisecond, taken at the middle
+of its millisecond; the baseline's microseconds are read as they are; ours sends a batch
+per subscription per feed batch, and each change in it counts); p50/p95/p99 over every delivery of the round, then the median over rounds. The
 clients share the 2 cores with Postgres and the servers, so the 1,000-client figures
 include the clients' own decoding time. Deliveries received count what arrived within
 1.5 s after the last write.

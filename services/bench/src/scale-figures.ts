@@ -189,6 +189,7 @@ export function scaleGoals(f: ScaleFigures): Goal[] {
 }
 
 const round3 = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? null : Math.round(x * 1000) / 1000);
+const window3 = (w: Window): Window => ({ count: w.count, p50: round3(w.p50), p99: round3(w.p99) });
 
 /** The final line of `npm run bench -- scale --json`: every figure, the ratios and the goals. */
 export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: number; loadAtStart: number[] }): Record<string, unknown> {
@@ -213,7 +214,7 @@ export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: numb
       withoutPostgres: round3(s.withoutPostgres),
       rowsRead: s.rowsRead,
       cpuSeconds: { gateway: round3(s.cpu.gateway), stormClients: round3(s.cpu.clients) },
-      unaffected: { before: s.before, during: s.during, p99Ratio: round3(s.unaffectedP99Ratio) },
+      unaffected: { before: window3(s.before), during: window3(s.during), p99Ratio: round3(s.unaffectedP99Ratio) },
     })),
     ratios: {
       p50RedisOverOff: Object.fromEntries(Object.entries(f.ratios.p50RedisOverOff).map(([g, x]) => [g, round3(x)])),

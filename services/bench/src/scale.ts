@@ -23,7 +23,8 @@ const LIVE_SOCKETS = 100;
  */
 const SEED_CHANGES = 100_000;
 
-const ms = (x: number | null) => (x !== null && Number.isFinite(x) ? `${Math.round(x)} ms` : 'n/a');
+// Tenths: live medians are a few milliseconds, and their ratio is a goal.
+const ms = (x: number | null) => (x !== null && Number.isFinite(x) ? `${x < 100 ? x.toFixed(1) : Math.round(x)} ms` : 'n/a');
 const times = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}x`);
 const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(2)}%`);
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
