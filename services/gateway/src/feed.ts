@@ -16,6 +16,7 @@ import client from 'prom-client';
 import { HEAD_SQL, STAMPED_CHANNEL, fingerprint, fingerprintInputSql, openListener, type ChangeOp, type StampedChange } from '@realtime/db';
 import type { Logger } from '@realtime/runtime';
 import { checkStream } from './log-anchor';
+import { OwedHeads } from './owed-heads';
 
 export interface FeedChange {
   seq: number;
@@ -126,8 +127,9 @@ export class Feed {
   private readonly log: Logger;
   /** The shared log answers and follows on: NOTIFYs and polls look at the head instead of reading rows. */
   private logUp = false;
-  /** The highest head the outbox was seen at that the feed has not handed on yet, and since when. */
-  private owed: { head: number; timer: NodeJS.Timeout } | null = null;
+  /** Heads the outbox showed that the feed has not handed on yet, each with when it showed. */
+  private readonly owed: OwedHeads;
+  private lagTimer: NodeJS.Timeout | null = null;
   private readonly batchesBySource: Record<FeedSource, number> = { log: 0, postgres: 0, process: 0 };
   /** Safety polls with the log up, and the head lookups they made. */
   private polls = 0;
@@ -135,6 +137,7 @@ export class Feed {
 
   constructor(private readonly opts: FeedOptions) {
     this.log = opts.log.child({ component: 'feed' });
+    this.owed = new OwedHeads(opts.logLagMs ?? 500);
   }
 
   /** Whether the shared log is the feed right now (false without one, or while it is away). */
@@ -199,7 +202,8 @@ export class Feed {
     this.stopped = true;
     this.detach?.();
     if (this.timer) clearInterval(this.timer);
-    if (this.owed) clearTimeout(this.owed.timer);
+    if (this.lagTimer) clearTimeout(this.lagTimer);
+    this.owed.clear();
     // The log's loop is not waited for: a frozen Redis would hold its read (and this stop)
     // for as long as it stays frozen. It ends by itself, handing nothing on once stopped,
     // and whoever made the log closes it.
@@ -285,22 +289,27 @@ export class Feed {
       this.wake();
       return;
     }
-    if (this.owed) {
-      this.owed.head = Math.max(this.owed.head, head);
-      return;
-    }
-    const owed = {
-      head,
-      timer: setTimeout(() => {
-        if (this.owed === owed) this.owed = null;
-        if (this.head < owed.head && !this.stopped) {
+    this.owed.owe(head, Date.now(), this.head);
+    this.checkLagAtDue();
+  }
+
+  /** At the oldest owed head's due time: the outbox is read if the log has still not delivered it. */
+  private checkLagAtDue(): void {
+    const due = this.owed.due;
+    if (this.lagTimer || due === null || this.stopped) return;
+    this.lagTimer = setTimeout(
+      () => {
+        this.lagTimer = null;
+        if (this.stopped) return;
+        if (this.owed.overdue(Date.now(), this.head)) {
           feedFallbacks.inc({ reason: 'lag' });
           this.wake();
         }
-      }, this.opts.logLagMs ?? 500),
-    };
-    owed.timer.unref();
-    this.owed = owed;
+        this.checkLagAtDue();
+      },
+      Math.max(0, due - Date.now()),
+    );
+    this.lagTimer.unref();
   }
 
   /** Reads the log from the feed's position for as long as the feed runs; the outbox covers while it is away. */
@@ -362,6 +371,7 @@ export class Feed {
     // Back to the outbox: whatever the log owed is read now.
     if (!up) {
       this.log.debug({ why }, 'live feed from the outbox');
+      this.owed.clear();
       this.wake();
     }
   }
