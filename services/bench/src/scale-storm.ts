@@ -141,9 +141,10 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
     const during = windowOf(await unaffected.window());
     await writer.stop();
     writer = null;
-    const sourcesAfter = await replaySources(b, c);
     await sleep(PGSTAT_SETTLE_MS);
+    // Before the scrape of B's counters: a scrape of /metrics reads the database (its gauges).
     const rowsRead = (await c.rowsRead()) - rowsBefore;
+    const sourcesAfter = await replaySources(b, c);
     const sum = (f: (r: StormResult) => number) => results.reduce((n, r) => n + f(r), 0);
     const live = sum((r) => r.live);
     return {

@@ -48,14 +48,18 @@ async function liveRun(c: ScaleCluster, mode: LogMode, gateways: RunningMain[], 
   // the earlier runs' dead index entries as they stamp, and autovacuum would land in
   // whichever window crossed its threshold.
   await c.pool.query('VACUUM ANALYZE');
+  // The gateways' counters are read before the counters settle: a scrape of /metrics reads
+  // the database (its gauges), once per gateway, and must not count as the gateways' reads.
+  const feedBefore = await feedFromPostgres(c, gateways);
   // What came before (the seed, VACUUM, a gateway's start-up) is in the counters first.
   await sleep(PGSTAT_SETTLE_MS);
-  const feedBefore = await feedFromPostgres(c, gateways);
   const headBefore = await c.head();
   const rowsBefore = await c.rowsRead();
   const plan = { channel: 'extraction_jobs', ports: gateways.map((g) => g.port), sockets: Array.from({ length: LIVE_SOCKETS }, () => [{ measured: true }]) };
   const l = await liveLatency(c.url, gateways[0]!.port, c.token, { plan, rate: o.rate, measured: LIVE_SOCKETS, project: rows[0]!.id }, o.seconds);
   await sleep(PGSTAT_SETTLE_MS);
+  // Before the closing scrape, for the same reason as the opening one.
+  const rowsRead = (await c.rowsRead()) - rowsBefore;
   return {
     mode,
     gateways: gateways.length,
@@ -63,7 +67,7 @@ async function liveRun(c: ScaleCluster, mode: LogMode, gateways: RunningMain[], 
     p99: l.p99,
     delivered: l.delivered,
     written: (await c.head()) - headBefore,
-    rowsRead: (await c.rowsRead()) - rowsBefore,
+    rowsRead,
     feedFromPostgres: (await feedFromPostgres(c, gateways)) - feedBefore,
   };
 }
