@@ -8,7 +8,7 @@ import { ChangeLogError, NotCurrentError, type ChangeLog, type LogChange } from 
 import { HEALTHY, type Health, type Logger, type Service } from '@realtime/runtime';
 import type { StampedChange } from '@realtime/db';
 import type { ReplicatorLike } from '../replicator';
-import { decideReconcile, denseRuns, lagOf, overflows, toLogChange } from './plan';
+import { decideReconcile, denseRuns, lagOf, lookVerdict, overflows, toLogChange } from './plan';
 import { fingerprintAt, outboxHead, stampedBetween } from './outbox';
 import * as metrics from './metrics';
 
@@ -81,6 +81,10 @@ export class ChangeLogAppender implements Service {
   private ownLast: number | null = null;
   private lastError: string | null = null;
   private overflowNoted = false;
+  /** A look at the log is running (beside the append loop). */
+  private looking = false;
+  /** The outbox head the last look saw the log short of: the next look finds it reached, or reconciles. */
+  private owedTo: number | null = null;
 
   private stopping = false;
   private loop: Promise<void> | null = null;
@@ -108,8 +112,15 @@ export class ChangeLogAppender implements Service {
         this.reconciledAsLeader = false;
         return;
       }
-      this.needReconcile = true;
-      this.poke();
+      // Appending in this history: the check is a look beside the appends, which they
+      // never wait for. A reconcile in the loop held every stamped batch behind four
+      // round trips each period, and under steady writes found a "gap" of batches that
+      // were only queued, and filled it from the outbox for nothing.
+      if (this.state === 'up' && this.reconciledAsLeader && this.key !== null && !this.needReconcile) void this.look(this.key);
+      else {
+        this.needReconcile = true;
+        this.poke();
+      }
     }, this.reconcileEveryMs);
     this.timer.unref();
     this.loop = this.run();
@@ -282,6 +293,39 @@ export class ChangeLogAppender implements Service {
     this.key = key;
     this.lastSeq = null;
     return key;
+  }
+
+  /**
+   * The log against the outbox, read only: a reconcile in the loop when it is not the
+   * database's history, is empty, or is still short of the head the last look saw. Any
+   * failure leaves it to a reconcile, which reports it.
+   */
+  private async look(key: string): Promise<void> {
+    if (this.looking) return;
+    this.looking = true;
+    try {
+      const { changelog, pool } = this.opts;
+      const current = await this.timed('GET current', changelog.current());
+      const last = current === key ? await this.timed(`lastOf ${key}`, changelog.lastOf(key)) : null;
+      const head = await outboxHead(pool);
+      const rowFp = last !== null && last.seq <= head ? await fingerprintAt(pool, last.seq) : null;
+      this.head = Math.max(this.head, head);
+      this.refreshLag();
+      const d = current === key ? decideReconcile({ last, rowFp, head, ownLast: this.ownLast, pageSize: this.pageSize }) : ({ kind: 'new-epoch', reason: 'current moved' } as const);
+      const v = lookVerdict(d, last?.seq ?? null, this.owedTo);
+      this.owedTo = v.owedTo;
+      if (v.reconcile) this.askReconcile();
+    } catch {
+      this.askReconcile();
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private askReconcile(): void {
+    this.owedTo = null;
+    this.needReconcile = true;
+    this.poke();
   }
 
   /**

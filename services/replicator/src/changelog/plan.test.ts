@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { StampedChange } from '@realtime/db';
-import { decideReconcile, denseRuns, lagOf, overflows, toLogChange, type ReconcileDecision, type ReconcileInput } from './plan';
+import { decideReconcile, denseRuns, lagOf, lookVerdict, overflows, toLogChange, type ReconcileDecision, type ReconcileInput } from './plan';
 
 describe('toLogChange', () => {
   test('keeps the fields of the log and leaves out the outbox id, row id and actor', () => {
@@ -75,5 +75,20 @@ describe('lagOf', () => {
     [0, null, 0],
   ])('head %i, last %s: %i', (head, last, want) => {
     expect(lagOf(head, last)).toBe(want);
+  });
+});
+
+describe('lookVerdict', () => {
+  const fill = { kind: 'fill', after: 10, to: 15 } as const;
+  test.each([
+    ['the log at the head: nothing, and nothing owed', { kind: 'same' } as const, 15, 12, { reconcile: false, owedTo: null }],
+    ['ahead with early stamps: nothing', { kind: 'ahead' } as const, 16, null, { reconcile: false, owedTo: null }],
+    ['another history: a reconcile now', { kind: 'new-epoch', reason: 'x' } as const, 15, null, { reconcile: true, owedTo: null }],
+    ['short of the head for the first time: owed until the next look', fill, 10, null, { reconcile: false, owedTo: 15 }],
+    ['short again, but past what the last look saw: owed anew', fill, 10, 9, { reconcile: false, owedTo: 15 }],
+    ['still short of what the last look saw: a reconcile', fill, 10, 12, { reconcile: true, owedTo: null }],
+    ['an empty stream: a reconcile now', { kind: 'fill', after: 0, to: 15 } as const, null, null, { reconcile: true, owedTo: null }],
+  ])('%s', (_, d, lastSeq, owedTo, want) => {
+    expect(lookVerdict(d, lastSeq, owedTo)).toEqual(want);
   });
 });

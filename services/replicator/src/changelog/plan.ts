@@ -93,3 +93,17 @@ export function overflows(queued: number, incoming: number, max: number): boolea
 export function lagOf(head: number, lastSeq: number | null): number {
   return Math.max(0, head - (lastSeq ?? 0));
 }
+
+/**
+ * What the leader's periodic look at the log decides while appends flow: nothing, or a
+ * reconcile (which reads again and decides for itself). A fill is what steady writes look
+ * like (stamps committed, their batches queued or being appended), so a gap needs a
+ * reconcile only when the log has not closed it by the next look: `owedTo` is the head the
+ * previous look saw the log short of. An empty stream, or another history, needs one now.
+ */
+export function lookVerdict(d: ReconcileDecision, lastSeq: number | null, owedTo: number | null): { reconcile: boolean; owedTo: number | null } {
+  if (d.kind === 'same' || d.kind === 'ahead') return { reconcile: false, owedTo: null };
+  if (d.kind === 'new-epoch' || lastSeq === null) return { reconcile: true, owedTo: null };
+  if (owedTo !== null && lastSeq < owedTo) return { reconcile: true, owedTo: null };
+  return { reconcile: false, owedTo: d.to };
+}
