@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import type { LoggedChange } from '../feed';
 import { LimitNotes } from '../limits/notes';
 import type { PageQuery } from './reader';
-import { PageSources, SHARED_RUN_MS, SHARED_RUNS, type ReplayLog, type SourcedPage } from './sources';
+import { CURRENT_REUSE_MS, PageSources, SHARED_RUN_MS, SHARED_RUNS, type ReplayLog, type SourcedPage } from './sources';
 
 const log = pino({ level: 'silent' });
 
@@ -14,13 +14,19 @@ const change = (seq: number): LoggedChange => ({ seq, table: 'projects', op: 'IN
  * A log in memory holding seqs 1..last of one stream, counting the page runs asked of it
  * (not the one-entry look at a replay's head that anchors the stream: sources.ts).
  */
-function memoryLog(last: number, fail = false): ReplayLog & { asked: number; calls: number; last: number } {
+function memoryLog(last: number, fail = false): ReplayLog & { asked: number; calls: number; last: number; currents: number; key: string } {
   const l = {
     asked: 0,
     /** Every range asked, the looks at a head included. */
     calls: 0,
     last,
-    current: async () => 'realtime:log:e1',
+    /** Reads of which stream is current. */
+    currents: 0,
+    key: 'realtime:log:e1',
+    current: async () => {
+      l.currents++;
+      return l.key;
+    },
     range: async (_key: string, after: number, count: number) => {
       l.calls++;
       if (count > 1) l.asked++;
@@ -119,5 +125,36 @@ describe('runs of the change log are shared by replays that read the same run', 
     expect(l.asked).toBe(SHARED_RUNS + 1);
     await s.read(q(0, 10_000));
     expect(l.asked).toBe(SHARED_RUNS + 2);
+  });
+});
+
+describe('which stream is current', () => {
+  test.each([
+    ['replays at once share one read', [0, 0, 0], 1],
+    ['replays within the reuse share it', [0, CURRENT_REUSE_MS - 1], 1],
+    ['a replay after it reads again', [0, CURRENT_REUSE_MS], 2],
+  ] as const)('%s', async (_name, times, reads) => {
+    const l = memoryLog(100);
+    const clock = { t: 0 };
+    const s = sources(l, clock);
+    for (const t of times) {
+      clock.t = t;
+      expect((await s.read(q(0))).source).toBe('redis');
+    }
+    expect(l.currents).toBe(reads);
+  });
+
+  test('a stale name costs the replay the log, never a wrong page: another stream fails the anchor', async () => {
+    const l = memoryLog(100);
+    const clock = { t: 0 };
+    const s = new PageSources({ replayPool: {} as pg.Pool, changeLog: l, notes: new LimitNotes(log), log, now: () => clock.t });
+    await s.replay({ seq: 10, fp: 'F10' })(q(0, 10));
+    // The outbox's change at the next replay's head is another than the stream's (a
+    // restore): the held name leads to the old stream, whose entry there fails the anchor.
+    const beforeOutbox = async () => {
+      throw new Error('read from the outbox');
+    };
+    await expect(s.replay({ seq: 10, fp: 'other' }, beforeOutbox)(q(0, 10))).rejects.toThrow('read from the outbox');
+    expect(l.currents).toBe(1);
   });
 });

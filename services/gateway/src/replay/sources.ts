@@ -15,7 +15,6 @@ import type { Logger } from '@realtime/runtime';
 import type { FeedChange, LoggedChange } from '../feed';
 import type { LimitNotes } from '../limits/notes';
 import * as metrics from '../metrics';
-import { FreshReads } from './fresh-reads';
 import { PageBuilder, pickerFor } from './pick';
 import { readPage, type PageQuery } from './reader';
 import type { ReplayRing } from './ring';
@@ -66,6 +65,15 @@ export const ANCHOR_WAIT_MS = 250;
  * milliseconds, and those must not push the runs out.
  */
 export const SHARED_RUN_MS = 10_000;
+
+/**
+ * How long one answer to which stream is current serves the replays that ask. The name
+ * only picks the stream to try: the anchor (its entry at the replay's head holds the
+ * outbox's fingerprint there) is what proves it, so a name a moment stale costs a replay
+ * the outbox, never a wrong page. Asked afresh for every replay, a storm kept Redis busy
+ * with back-to-back GETs, each a write on the gateway's one thread.
+ */
+export const CURRENT_REUSE_MS = 250;
 export const SHARED_RUNS = 32;
 export const SHARED_ANCHORS = 256;
 
@@ -89,12 +97,22 @@ export class PageSources {
 
   private readonly runs: HeldRuns = { held: new Map(), max: SHARED_RUNS };
   private readonly anchors: HeldRuns = { held: new Map(), max: SHARED_ANCHORS };
-  /** Which stream is current, asked once for the replays that ask at the same time. */
-  private readonly currentKey: FreshReads<never, string | null> | null;
+  /** Which stream is current, as a read begun in the last CURRENT_REUSE_MS answered it. */
+  private currentRead: { at: number; key: Promise<string | null> } | null = null;
 
-  constructor(private readonly opts: PageSourceOptions) {
-    const changeLog = opts.changeLog;
-    this.currentKey = changeLog ? new FreshReads(() => changeLog.current()) : null;
+  constructor(private readonly opts: PageSourceOptions) {}
+
+  /** The current stream's key, from a read begun within CURRENT_REUSE_MS (a failed one is not kept). */
+  private currentKey(changeLog: ReplayLog): Promise<string | null> {
+    const now = (this.opts.now ?? Date.now)();
+    const held = this.currentRead;
+    if (held && now - held.at < CURRENT_REUSE_MS) return held.key;
+    const read = { at: now, key: changeLog.current() };
+    this.currentRead = read;
+    read.key.catch(() => {
+      if (this.currentRead === read) this.currentRead = null;
+    });
+    return read.key;
   }
 
   /**
@@ -130,9 +148,9 @@ export class PageSources {
    */
   private async anchoredKey(anchor: LogAnchor): Promise<string | null> {
     const changeLog = this.opts.changeLog;
-    if (!changeLog || !this.currentKey || anchor.fp === null || anchor.seq <= 0) return null;
+    if (!changeLog || anchor.fp === null || anchor.seq <= 0) return null;
     try {
-      const key = await this.currentKey.ask();
+      const key = await this.currentKey(changeLog);
       if (key === null) return null;
       const until = Date.now() + ANCHOR_WAIT_MS;
       for (;;) {
