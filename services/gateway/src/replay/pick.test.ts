@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { LoggedChange } from '../feed';
-import { PageBuilder, jsonText, pickedBySql, projectsOf, type PickScope } from './pick';
+import { PageBuilder, candidatePositions, jsonText, pickedBySql, pickerFor, projectsOf, type PickScope } from './pick';
 
 const change = (seq: number, over: Partial<LoggedChange> = {}): LoggedChange => ({
   seq,
@@ -93,5 +93,72 @@ describe('PageBuilder: sized as the SQL sizes a page', () => {
   test('an offer that does not follow on is refused by name', () => {
     const b = new PageBuilder({ after: 0, upTo: 9, limit: 5, maxBytes: 1e6 }, () => true);
     expect(() => b.offer(change(2))).toThrow(/dense seqs: offered 2 after 0/);
+  });
+});
+
+describe('a run offered by its project index builds the page that offering every change does', () => {
+  // A small seeded generator: the same runs every time, many shapes of them.
+  function rng(seed: number) {
+    let x = seed;
+    return (n: number) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+  }
+  const PROJECTS = ['p1', 'p2', 'p3', 'p4'];
+
+  function randomRun(r: (n: number) => number, first: number, length: number): LoggedChange[] {
+    return Array.from({ length }, (_, i) => {
+      const pick = (): string | null => (r(8) === 0 ? null : PROJECTS[r(PROJECTS.length)]!);
+      const op = (['INSERT', 'UPDATE', 'DELETE'] as const)[r(3)];
+      const row = () => ({ id: `j${first + i}`, project_id: pick(), status: r(2) ? 'queued' : 'done' });
+      return change(first + i, {
+        table: r(6) === 0 ? 'projects' : 'extraction_jobs',
+        op,
+        newRow: op === 'DELETE' ? null : row(),
+        oldRow: op === 'INSERT' ? null : row(),
+        rowBytes: 50 + r(200),
+      });
+    });
+  }
+
+  function linear(run: LoggedChange[], b: PageBuilder<LoggedChange>): void {
+    for (const c of run) if (!b.offer(c)) return;
+  }
+
+  function indexed(run: LoggedChange[], b: PageBuilder<LoggedChange>, projects: string[]): void {
+    const first = run[0]!.seq;
+    for (const i of candidatePositions(run, 'project_id', projects)) if (!b.skipTo(first + i) || !b.offer(run[i]!)) return;
+    b.skipTo(first + run.length);
+  }
+
+  test('600 random runs, scopes and bounds', () => {
+    const r = rng(20261208);
+    for (let k = 0; k < 600; k++) {
+      const after = r(50);
+      const run = randomRun(r, after + 1, 1 + r(120));
+      const projects = PROJECTS.filter(() => r(2) === 0);
+      const scope: PickScope = { channel: 'extraction_jobs', projects, projectColumn: 'project_id', ...(r(3) === 0 ? { filter: { status: 'queued' } } : {}) };
+      const bounds = { after, upTo: after + 1 + r(150), limit: 1 + r(40), maxBytes: 100 + r(3000) };
+      const a = new PageBuilder(bounds, pickerFor(scope));
+      const b = new PageBuilder(bounds, pickerFor(scope));
+      linear(run, a);
+      indexed(run, b, projects);
+      expect(b.page(), `case ${k}`).toEqual(a.page());
+      expect(b.done, `case ${k}`).toBe(a.done);
+    }
+  });
+
+  test('positions follow the moved-from project too, each once, ascending', () => {
+    const run = [
+      change(1, { newRow: { project_id: 'p2' } }),
+      change(2, { op: 'UPDATE', newRow: { project_id: 'p2' }, oldRow: { project_id: 'p1' } }),
+      change(3, { op: 'DELETE', newRow: null, oldRow: { project_id: 'p1' } }),
+      change(4, { newRow: { project_id: null } }),
+    ];
+    expect(candidatePositions(run, 'project_id', ['p1'])).toEqual([1, 2]);
+    expect(candidatePositions(run, 'project_id', ['p2'])).toEqual([0, 1]);
+    expect(candidatePositions(run, 'project_id', ['p1', 'p2'])).toEqual([0, 1, 2]);
+    expect(candidatePositions(run, 'project_id', ['p9'])).toEqual([]);
   });
 });

@@ -93,6 +93,44 @@ export function pickerFor(scope: PickScope): (c: LoggedChange) => boolean {
   };
 }
 
+// A run's changes by the projects they belong to, kept on the run (a shared, immutable
+// array): each of a storm's replays then visits its own project's changes, not the run.
+const INDEX_OF = Symbol('index');
+
+interface RunIndex {
+  column: string;
+  byProject: Map<string, number[]>;
+}
+
+/**
+ * The positions in `run`, ascending, of the changes a scope naming `projects` can pick:
+ * those whose project or moved-from project (the capture trigger's, `projectsOf`) is one
+ * of them. Every other change of the run fails `pickerFor` on its projects alone.
+ */
+export function candidatePositions(run: readonly LoggedChange[], column: string, projects: readonly string[]): readonly number[] {
+  const held = run as readonly LoggedChange[] & { [INDEX_OF]?: RunIndex };
+  let index = held[INDEX_OF];
+  if (!index || index.column !== column) {
+    const byProject = new Map<string, number[]>();
+    const add = (project: string, i: number) => {
+      let at = byProject.get(project);
+      if (!at) byProject.set(project, (at = []));
+      if (at[at.length - 1] !== i) at.push(i);
+    };
+    for (let i = 0; i < run.length; i++) {
+      const { project, movedFrom } = keptProjectsOf(run[i]!, column);
+      if (project !== null) add(project, i);
+      if (movedFrom !== null) add(movedFrom, i);
+    }
+    index = { column, byProject };
+    held[INDEX_OF] = index;
+  }
+  if (projects.length === 1) return index.byProject.get(projects[0]!) ?? [];
+  const all = new Set<number>();
+  for (const p of projects) for (const i of index.byProject.get(p) ?? []) all.add(i);
+  return [...all].sort((a, b) => a - b);
+}
+
 /** The bounds of one page, as pageQuery takes them. */
 export interface PageBounds {
   after: number;
@@ -134,6 +172,18 @@ export class PageBuilder<T extends LoggedChange> {
 
   get done(): boolean {
     return this.complete;
+  }
+
+  /**
+   * Every change from `next` up to `seq` (excluded) is one the page does not pick: judged
+   * without being offered (candidatePositions knows). False once the page is complete.
+   */
+  skipTo(seq: number): boolean {
+    if (this.complete) return false;
+    if (seq <= this.judged + 1) return true;
+    this.judged = Math.min(seq - 1, this.bounds.upTo);
+    if (this.judged >= this.bounds.upTo) this.complete = true;
+    return !this.complete;
   }
 
   /** Takes the next change (seq = next); false once the page is complete and takes no more. */

@@ -15,7 +15,7 @@ import type { Logger } from '@realtime/runtime';
 import type { FeedChange, LoggedChange } from '../feed';
 import type { LimitNotes } from '../limits/notes';
 import * as metrics from '../metrics';
-import { PageBuilder, pickerFor } from './pick';
+import { candidatePositions, PageBuilder, pickerFor } from './pick';
 import { readPage, type PageQuery } from './reader';
 import type { ReplayRing } from './ring';
 
@@ -199,11 +199,7 @@ export class PageSources {
         const run = await read;
         // Dense from after + 1 or not used: a stream that starts later lacks what the SQL would read.
         if (run.length === 0 || run[0]!.seq !== b.next) break;
-        let open = true;
-        for (const c of run) {
-          if (c.seq !== b.next) break;
-          if (!(open = b.offer(c))) break;
-        }
+        const open = offerRun(b, run, q);
         if (!open || b.done || run[run.length - 1]!.seq !== b.next - 1) break;
         // A short run is the stream's end when it was read. One this replay read itself
         // ends the page; a shared one (joined while it was read) may end before this
@@ -270,4 +266,25 @@ export class PageSources {
     const through = page.more && last ? last.seq : q.upTo;
     return { changes: page.changes, more: page.more && last !== undefined, through, source: 'postgres' };
   }
+}
+
+/**
+ * Offers a run of the log (starting at the page's next seq) to the page: with projects
+ * named and the run dense, only the changes of those projects, the rest judged unpicked
+ * by skipping; else every change in turn. False once the page takes no more.
+ */
+function offerRun(b: PageBuilder<LoggedChange>, run: readonly LoggedChange[], q: PageQuery): boolean {
+  const first = run[0]!.seq;
+  const dense = run[run.length - 1]!.seq - first === run.length - 1;
+  if (dense && q.projects !== null && q.projectColumn !== null) {
+    for (const i of candidatePositions(run, q.projectColumn, q.projects)) {
+      if (!b.skipTo(first + i) || !b.offer(run[i]!)) return false;
+    }
+    return b.skipTo(first + run.length);
+  }
+  for (const c of run) {
+    if (c.seq !== b.next) break;
+    if (!b.offer(c)) return false;
+  }
+  return true;
 }
