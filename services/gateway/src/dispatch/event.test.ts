@@ -3,7 +3,8 @@ import type { StreamedTable } from '@realtime/db';
 import type { Filter, Grant } from '@realtime/protocol';
 import { parseSnapshot, type Cursor, type Principal } from '@realtime/auth';
 import type { FeedChange } from '../feed';
-import { apiRows, eventFor, inList, rowVisible, type Roles } from './event';
+import type { Subscription } from '../subscriptions/subscription';
+import { apiRows, eventFor, inList, rowVisible, subscriberEvent, subscriberEvents, type Roles } from './event';
 
 const tasks: StreamedTable = {
   name: 'tasks',
@@ -96,5 +97,25 @@ describe('eventFor: what a subscription gets of a change', () => {
     const b = eventFor({ table: tasks, cursor: null }, c, () => true, api);
     expect(a).not.toBeNull();
     expect(b).toBe(a);
+  });
+});
+
+describe('subscriberEvents: a page at once, as subscriberEvent change by change', () => {
+  // A user who joins p1 at seq 10 and leaves p2 at seq 20: each change is judged at its own seq.
+  const at = (seq: number, op: FeedChange['op'], project: string, status = 'open'): FeedChange => {
+    const row = { id: `r${seq}`, project_id: project, status };
+    return { ...change(op, op === 'DELETE' ? null : row, op === 'INSERT' ? null : row), seq, fp: `F${seq}` };
+  };
+  const page = [at(5, 'INSERT', 'p1'), at(9, 'UPDATE', 'p2'), at(10, 'INSERT', 'p1'), at(15, 'DELETE', 'p2', 'done'), at(20, 'UPDATE', 'p2'), at(25, 'UPDATE', 'p1', 'done')];
+  const registry = { membershipOf: () => roles as never };
+  const subOf = (principal: Principal, filter?: Filter) => ({ table: tasks, cursor: null, filter, socket: { data: { principal } } }) as unknown as Subscription;
+  test.each([
+    ['a user, unfiltered', subOf(user)],
+    ['a user, filtered on status', subOf(user, { status: 'open' })],
+    ['a service token granting p2', subOf(service(['p2']))],
+  ])('%s', (_name, sub) => {
+    const one = page.map((c) => subscriberEvent(registry, sub, c)).filter((e) => e !== null);
+    expect(one.length).toBeGreaterThan(0);
+    expect(subscriberEvents(registry, sub, page)).toEqual(one);
   });
 });

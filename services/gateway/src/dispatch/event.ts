@@ -106,6 +106,24 @@ export function eventFor(sub: { table: StreamedTable; cursor: Cursor | null }, c
   };
 }
 
+/**
+ * `subscriberEvent` for a page of changes, in order: the principal, the membership history
+ * and the visibility test are looked up and made once for the page, not per change.
+ */
+export function subscriberEvents(registry: Pick<Registry, 'membershipOf'>, sub: Subscription, changes: readonly FeedChange[], apiOf?: (change: FeedChange) => ApiRows): Change[] {
+  const principal = sub.socket.data.principal;
+  const log = principal.kind === 'user' ? registry.membershipOf(sub.socket) : null;
+  let seq = 0;
+  const visible = (row: DbRow | null) => rowVisible(sub, principal, log, seq, row);
+  const events: Change[] = [];
+  for (const change of changes) {
+    seq = change.seq;
+    const e = eventFor(sub, change, visible, apiOf ? apiOf(change) : apiRows(sub.table, change));
+    if (e !== null) events.push(e);
+  }
+  return events;
+}
+
 /** What a subscription gets of a change, by its principal and (for a user) membership history. */
 export function subscriberEvent(registry: Pick<Registry, 'membershipOf'>, sub: Subscription, change: FeedChange, api = apiRows(sub.table, change)): Change | null {
   const principal = sub.socket.data.principal;

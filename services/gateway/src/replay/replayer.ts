@@ -5,12 +5,11 @@
 // sources.ts) and hands the subscription to the live feed.
 import type pg from 'pg';
 import type { Logger } from '@realtime/runtime';
-import type { Change } from '@realtime/protocol';
 import { grantedWithNewProject, readMemberships } from '../auth/members-reader';
 import type { Connections } from '../connections/connections';
 import { who, type Counters } from '../connections/socket';
 import { send } from '../dispatch/send';
-import { keptApiRows, subscriberEvent } from '../dispatch/event';
+import { keptApiRows, subscriberEvents } from '../dispatch/event';
 import { hasRoom, type GatewayLimits } from '../limits/limits';
 import type { LimitNotes } from '../limits/notes';
 import * as metrics from '../metrics';
@@ -169,7 +168,7 @@ export class Replayer {
         // A page of the log is a shared run's objects (sources.ts): their API form and JSON
         // are made once for every replay of the run. Other pages are this replay's alone.
         const shared = page.source === 'redis';
-        const events = page.changes.map((c) => subscriberEvent(registry, sub, c, shared ? keptApiRows(sub.table, c) : undefined)).filter((e): e is Change => e !== null);
+        const events = subscriberEvents(registry, sub, page.changes, shared ? (c) => keptApiRows(sub.table, c) : undefined);
         // A page is one message: the client applies it in one cache update.
         send(sub, sub.seam.replayed(events), shared);
         if (!more) break;
