@@ -54,6 +54,9 @@ test('Redis killed during writes, then restarted empty: a new epoch that follows
     expect(after.key).toBe(key);
     expect(await expectStreamMatchesOutbox(reader, fx.pool, key, after.head)).toBe(head - 999);
     await waitFor('the status to show the log connected', async () => appender.status().connected);
+    // A lost connection is reported after the logger's grace (LOSS_GRACE_MS), which an
+    // outage this short can outlast: the line is waited for, then counted.
+    await waitFor('the loss to be reported', async () => lines().some((l) => LOST.test(l.msg)));
     expect(lines().filter((l) => LOST.test(l.msg)), `one warning when lost, not one per retry; logged: ${JSON.stringify(lines().map((l) => l.msg))}`).toHaveLength(1);
     expect(lines().filter((l) => BACK.test(l.msg)), 'one line when back').toHaveLength(1);
   } finally {
