@@ -61,6 +61,8 @@ test('each user sees only their projects; an invitee joins on accepting; a revok
   // Bob sees the invitation, not the project, until he accepts it.
   const b = await signedInPage(stack, bob);
   await b.waitForSelector(`[data-testid=my-invitation][data-project="${shared.id}"]`);
+  // The invitations and the list are two reads: the list may render a moment later.
+  await b.waitForSelector('[data-testid=project]');
   expect(await projectIds(b)).toEqual([bobOwn.id]);
   await b.locator(`[data-testid=my-invitation][data-project="${shared.id}"]`).getByRole('button', { name: 'Accept' }).click();
   await a.waitForFunction((n) => document.querySelectorAll('[data-testid=project]').length === n, 2);
