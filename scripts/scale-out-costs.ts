@@ -92,7 +92,7 @@ function run(command: string, args: string[], env: Record<string, string>): Prom
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`))));
   });
 }
 
@@ -103,7 +103,7 @@ function redisUsedMemory(port: number): Promise<number> {
     let out = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
     cli.on('error', reject);
-    cli.on('exit', () => resolve(Number(/^used_memory:(\d+)/m.exec(out)?.[1] ?? NaN)));
+    cli.on('close', () => resolve(Number(/^used_memory:(\d+)/m.exec(out)?.[1] ?? NaN)));
   });
 }
 

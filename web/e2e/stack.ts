@@ -106,7 +106,7 @@ export function usersCli(stack: Stack, args: string[], stdin?: string): Promise<
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.stdin.end(stdin ?? '');
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`npm run users -- ${args.join(' ')}: exit ${code}\n${out}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`npm run users -- ${args.join(' ')}: exit ${code}\n${out}`))));
   });
 }
 

@@ -92,7 +92,8 @@ async function interrupt(command: string, args: string[]): Promise<Run> {
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<Run['result']>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': 'exit' can come while the pipe still holds the last lines.
+  const exited = new Promise<Run['result']>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
 
   const port = await waitFor(
     'the banner',

@@ -41,7 +41,7 @@ function outbox(args: string[], env: Record<string, string> = {}): Promise<Run> 
       }
     });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr, peakMb }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, peakMb }));
   });
 }
 const jsonLines = (s: string) => s.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -48,7 +48,7 @@ export async function replayRate(port: number, token: string, expected: number):
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'replay-client.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const plan: ReplayPlan = { port, token, channel: 'projects' };
   child.stdin.end(JSON.stringify(plan));
   const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);

@@ -20,7 +20,7 @@ function buildWeb(): Promise<void> {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the web app (npm run build -w @realtime/web) failed with exit ${code}; fix the build first:\n${output}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`building the web app (npm run build -w @realtime/web) failed with exit ${code}; fix the build first:\n${output}`))));
   });
 }
 

@@ -71,7 +71,7 @@ export class Proc {
     this.child = child;
     this.stopping = false;
     this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
+      child.once('close', (code, signal) => {
         this.logFile.write(`--- exit ${code ?? signal} at ${new Date().toISOString()}\n`);
         if (!this.stopping) this.crashes.push(`exit ${code ?? signal} at ${new Date().toISOString()}`);
         if (this.child === child) this.child = null;
@@ -270,7 +270,7 @@ export class Stack {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.stdin.end(`${password}\n`);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     await fs.appendFile(path.join(this.logDir, 'users.log'), `--- add ${email}: exit ${code}\n${output}`);
     if (code !== 0) throw new Error(`npm run users -- add ${email} exited ${code}: ${output.trim()}`);
   }
