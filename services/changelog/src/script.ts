@@ -41,22 +41,29 @@ local newLast = seqAt(n)
 
 local maxLen, minAge = tonumber(ARGV[1]), tonumber(ARGV[2])
 if maxLen or minAge then
-  local first = seqOf(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1][1])
+  local function timeOf(e)
+    if not e then return nil end
+    local f = e[2]
+    for k = 1, #f, 2 do if f[k] == 't' then return tonumber(f[k + 1]) end end
+    return nil
+  end
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  local first = seqOf(oldest[1])
   local from = nil
   if maxLen then from = newLast - maxLen + 1 end
   if minAge then
-    -- Append times rise with seq in one stream: the first young entry by binary search.
     local cutoff, lo, hi = now - minAge, first, newLast
-    while lo < hi do
-      local mid = math.floor((lo + hi) / 2)
-      local id = string.format('%d-0', mid)
-      local e = redis.call('XRANGE', KEYS[2], id, id)
-      local at = nil
-      if e[1] then
-        local f = e[1][2]
-        for k = 1, #f, 2 do if f[k] == 't' then at = tonumber(f[k + 1]) end end
+    local oldestAt = timeOf(oldest)
+    -- The oldest entry still young (a stream younger than its retention, the usual case):
+    -- nothing to trim by age, and no search, which would cost a read per halving.
+    if not (oldestAt and oldestAt >= cutoff) then
+      -- Append times rise with seq in one stream: the first young entry by binary search.
+      lo = first + 1
+      while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        local at = timeOf(redis.call('XRANGE', KEYS[2], string.format('%d-0', mid), string.format('%d-0', mid))[1])
+        if at and at >= cutoff then hi = mid else lo = mid + 1 end
       end
-      if at and at >= cutoff then hi = mid else lo = mid + 1 end
     end
     if from then from = math.min(from, lo) else from = lo end
   end

@@ -241,6 +241,18 @@ describe('retention', () => {
       expect(await exactRaw.xLen(key)).toBe(50);
     });
 
+    test('a stream younger than minAgeMs is not searched: one read of its oldest entry per append, however long it is', async () => {
+      const l = await openLog({ minAgeMs: 3_600_000 }, exact.url);
+      const key = await l.openEpoch();
+      for (let s = 1; s <= 4096; s += 512) await l.append(key, run(s, s + 511));
+      const xranges = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec(String(await exactRaw.sendCommand(['INFO', 'commandstats'])))?.[1] ?? 0);
+      const before = await xranges();
+      for (let s = 4097; s <= 4106; s++) await l.append(key, run(s, s));
+      // A binary search over 4,000 entries would read 12 more per append.
+      expect(await xranges()).toBe(before + 10);
+      expect(await exactRaw.xLen(key)).toBe(4106);
+    });
+
     test('minAgeMs alone drops what was appended before now - minAgeMs, and never the newest', async () => {
       const minAgeMs = 200;
       const l = await openLog({ minAgeMs }, exact.url);
