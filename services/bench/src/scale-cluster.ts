@@ -8,6 +8,7 @@ import { signToken } from '@realtime/auth';
 import { startMain, startRedis, waitFor, type RunningMain, type RunningRedis } from '@realtime/testkit';
 import { throwawayCluster } from './servers';
 import type { LogMode } from './scale-figures';
+import { histogramBuckets, type Buckets } from './stats';
 
 const SECRET = 'bench-scale-secret-bench-scale-secret-0123';
 const METRICS_TOKEN = 'bench-scale-metrics-token-0123456789';
@@ -39,6 +40,8 @@ export interface ScaleCluster {
   /** tup_returned + tup_fetched of the bench database, as pg_stat_database has them now. */
   rowsRead(): Promise<number>;
   metric(m: RunningMain, name: string, labels?: Record<string, string>): Promise<number>;
+  /** A histogram of the main's /metrics, as it stands (a scrape reads the database's gauges: keep it outside rows-read windows). */
+  buckets(m: RunningMain, name: string): Promise<Buckets>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +112,11 @@ export async function startScaleCluster(): Promise<ScaleCluster> {
         return Number(rows[0]!.n);
       },
       metric: (m, name, labels = {}) => m.metric(name, labels, METRICS_TOKEN),
+      async buckets(m, name) {
+        const res = await fetch(`${m.base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+        if (!res.ok) throw new Error(`${m.base}/metrics answered ${res.status}`);
+        return histogramBuckets(await res.text(), name);
+      },
       async stop() {
         for (const m of mains.reverse()) await m.stop().catch(() => undefined);
         await pool.end();

@@ -111,6 +111,13 @@ export interface StormRun extends StormResult {
   before: Window;
   during: Window;
   /**
+   * Gateway C's p99 from commit to the socket over the same windows, in ms, interpolated
+   * in its histogram's buckets (realtime_delivery_latency_seconds): the server's share of
+   * the unaffected latency. The clients' p99 adds their process's time to take 200
+   * messages of each change in turn, which the storm's load on the cores stretches.
+   */
+  gatewayP99: { before: number | null; during: number | null };
+  /**
    * CPU seconds spent during the storm by gateway B and by the storm clients' processes
    * (Linux /proc; null elsewhere). On one machine the storm takes at least their sum over
    * the cores, whatever the gateway does.
@@ -125,7 +132,7 @@ export interface ScaleRaw {
 
 export interface ScaleFigures {
   live: (LiveRun & { rowsPerChange: number | null })[];
-  storm: (StormRun & { withoutPostgres: number | null; unaffectedP99Ratio: number | null })[];
+  storm: (StormRun & { withoutPostgres: number | null; unaffectedP99Ratio: number | null; gatewayP99Ratio: number | null })[];
   ratios: {
     /** Redis on over off, live p50, by gateway count. */
     p50RedisOverOff: Record<number, number | null>;
@@ -145,7 +152,7 @@ export function withoutPostgres(s: StormRun['sources']): number | null {
 export function scaleFigures(raw: ScaleRaw): ScaleFigures {
   const live = raw.live.map((r) => ({ ...r, rowsPerChange: r.written > 0 ? r.rowsRead / r.written : null }));
   const find = (mode: LogMode, gateways: number) => live.find((r) => r.mode === mode && r.gateways === gateways);
-  const storm = raw.storm.map((s) => ({ ...s, withoutPostgres: withoutPostgres(s.sources), unaffectedP99Ratio: ratioOf(s.during.p99 ?? Number.NaN, s.before.p99 ?? Number.NaN) }));
+  const storm = raw.storm.map((s) => ({ ...s, withoutPostgres: withoutPostgres(s.sources), unaffectedP99Ratio: ratioOf(s.during.p99 ?? Number.NaN, s.before.p99 ?? Number.NaN), gatewayP99Ratio: ratioOf(s.gatewayP99.during ?? Number.NaN, s.gatewayP99.before ?? Number.NaN) }));
   const stormOf = (mode: LogMode) => raw.storm.find((s) => s.mode === mode);
   const gatewayCounts = [...new Set(live.map((r) => r.gateways))].sort((a, b) => a - b);
   const fourOverOne = (mode: LogMode) => ratioOf(find(mode, 4)?.rowsPerChange ?? Number.NaN, find(mode, 1)?.rowsPerChange ?? Number.NaN);
@@ -214,7 +221,12 @@ export function scaleJson(f: ScaleFigures, o: ScaleOptions, extra: { cores: numb
       withoutPostgres: round3(s.withoutPostgres),
       rowsRead: s.rowsRead,
       cpuSeconds: { gateway: round3(s.cpu.gateway), stormClients: round3(s.cpu.clients) },
-      unaffected: { before: window3(s.before), during: window3(s.during), p99Ratio: round3(s.unaffectedP99Ratio) },
+      unaffected: {
+        before: window3(s.before),
+        during: window3(s.during),
+        p99Ratio: round3(s.unaffectedP99Ratio),
+        gatewayP99: { before: round3(s.gatewayP99.before), during: round3(s.gatewayP99.during), ratio: round3(s.gatewayP99Ratio) },
+      },
     })),
     ratios: {
       p50RedisOverOff: Object.fromEntries(Object.entries(f.ratios.p50RedisOverOff).map(([g, x]) => [g, round3(x)])),

@@ -13,6 +13,7 @@ import type { ClientsSummary } from './clients';
 import { PGSTAT_SETTLE_MS, type ScaleCluster } from './scale-cluster';
 import type { LogMode, ScaleOptions, StormRun, Window } from './scale-figures';
 import type { StormCommand, StormResult } from './storm-client';
+import { bucketsBetween, histogramQuantile } from './stats';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,6 +90,9 @@ async function newProjects(c: ScaleCluster, count: number, name: string): Promis
   return rows.map((r) => r.id);
 }
 
+/** Gateway C's commit-to-socket histogram: the unaffected deliveries as the server sees them, without the clients' own time. */
+const DELIVERY_LATENCY = 'realtime_delivery_latency_seconds';
+
 const windowOf = (s: ClientsSummary): Window => ({ count: s.count, p50: s.p50, p99: s.p99 });
 
 async function replaySources(g: RunningMain, c: ScaleCluster): Promise<StormRun['sources']> {
@@ -118,8 +122,12 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
     writer = await steadyWriter(c.url, unaffectedProject!, UNAFFECTED_RATE);
     await sleep(1000);
     await unaffected.window();
+    const atStart = await c.buckets(gc, DELIVERY_LATENCY);
     await sleep(o.seconds * 1000);
     const before = windowOf(await unaffected.window());
+    // Also the end of C's "during" reading: nothing of the unaffected project is written
+    // until the storm's writer starts.
+    const atBefore = await c.buckets(gc, DELIVERY_LATENCY);
     await writer.stop();
     writer = null;
     const sourcesBefore = await replaySources(b, c);
@@ -153,6 +161,8 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
     // Before the scrape of B's counters: a scrape of /metrics reads the database (its gauges).
     const rowsRead = (await c.rowsRead()) - rowsBefore;
     const sourcesAfter = await replaySources(b, c);
+    const atDuring = await c.buckets(gc, DELIVERY_LATENCY);
+    const p99Ms = (x: number | null) => (x === null ? null : x * 1000);
     const sum = (f: (r: StormResult) => number) => results.reduce((n, r) => n + f(r), 0);
     const live = sum((r) => r.live);
     return {
@@ -176,6 +186,7 @@ export async function stormRun(c: ScaleCluster, mode: LogMode, [a, b, gc]: [Runn
       rowsRead,
       before,
       during,
+      gatewayP99: { before: p99Ms(histogramQuantile(0.99, bucketsBetween(atStart, atBefore))), during: p99Ms(histogramQuantile(0.99, bucketsBetween(atBefore, atDuring))) },
       cpu: { gateway: spent(cpuBefore.gateway, cpuAfter.gateway), clients: spent(cpuBefore.clients, cpuAfter.clients) },
     };
   } finally {

@@ -147,6 +147,7 @@ function printFigures(f: ScaleFigures, o: ScaleOptions): void {
     ['Postgres rows read', (s) => fmt(s.rowsRead)],
     ['CPU s: gateway B / storm clients', (s) => `${s.cpu.gateway === null ? 'n/a' : s.cpu.gateway.toFixed(1)} / ${s.cpu.clients === null ? 'n/a' : s.cpu.clients.toFixed(1)}${s.cpu.gateway !== null && s.cpu.clients !== null ? ` (${((s.cpu.gateway + s.cpu.clients) / os.cpus().length).toFixed(1)} s over ${os.cpus().length} cores)` : ''}`],
     ['unaffected p99 before / during', (s) => `${ms(s.before.p99)} / ${ms(s.during.p99)} (${times(s.unaffectedP99Ratio)}; ${fmt(s.during.count)} deliveries during)`],
+    ['  gateway C, commit to socket', (s) => `${ms(s.gatewayP99.before)} / ${ms(s.gatewayP99.during)} (${times(s.gatewayP99Ratio)}, from its histogram)`],
   ];
   out(`  ${''.padEnd(38)}${MODES.map((m) => MODE_NAME[m].padEnd(52)).join('')}`);
   for (const [label, cell] of rows) out(`  ${label.padEnd(38)}${MODES.map((m) => {

@@ -18,6 +18,7 @@ const storm = (mode: LogMode, over: Partial<StormRun> = {}): StormRun => ({
   rowsRead: mode === 'redis' ? 20_000 : 5_000_000,
   before: { count: 2000, p50: 5, p99: 20 },
   during: { count: 800, p50: 9, p99: 30 },
+  gatewayP99: { before: 8, during: 14 },
   cpu: { gateway: 3, clients: 4 },
   ...over,
 });
@@ -71,10 +72,17 @@ describe('figures', () => {
     expect(f.ratios.p50RedisOverOff).toEqual({ 1: 1.1, 2: 1, 4: 13 / 12 });
     expect(f.ratios.rowsFourOverOne).toEqual({ redis: 1.05, off: 3 });
     expect(f.ratios.stormRowsRedisOverOff).toBe(0.004);
-    expect(f.storm.map((s) => [s.withoutPostgres, s.unaffectedP99Ratio])).toEqual([
-      [0, 1.5],
-      [1, 1.5],
+    expect(f.storm.map((s) => [s.withoutPostgres, s.unaffectedP99Ratio, s.gatewayP99Ratio])).toEqual([
+      [0, 1.5, 1.75],
+      [1, 1.5, 1.75],
     ]);
+  });
+
+  test("gateway C's p99 ratio is not measured without deliveries in a window", () => {
+    const f = scaleFigures(raw({ storm: [storm('redis', { gatewayP99: { before: null, during: 12 } })] }));
+    expect(f.storm[0]!.gatewayP99Ratio).toBeNull();
+    const j = scaleJson(f, parseScaleOptions([]), { cores: 2, loadAtStart: [0, 0, 0] }) as { storm: { unaffected: { gatewayP99: unknown } }[] };
+    expect(j.storm[0]!.unaffected.gatewayP99).toEqual({ before: null, during: 12, ratio: null });
   });
 
   test('rows per change is not measured when nothing was written', () => {

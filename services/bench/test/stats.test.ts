@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fmt, latencyMs, median, percentile } from '../src/stats';
+import { bucketsBetween, fmt, histogramBuckets, histogramQuantile, latencyMs, median, percentile, type Buckets } from '../src/stats';
 
 describe('median', () => {
   test.each([
@@ -60,5 +60,46 @@ describe('latencyMs', () => {
 
   test('a time that is not ISO 8601 is named', () => {
     expect(() => latencyMs('yesterday', 0)).toThrow(/committedAt is not an ISO 8601 time: "yesterday"/);
+  });
+});
+
+describe('histogramQuantile', () => {
+  const b = (...pairs: [number, number][]): Buckets => pairs;
+  test.each<[string, number, Buckets, number | null]>([
+    ['no observations', 0.99, b([0.005, 0], [0.01, 0], [Infinity, 0]), null],
+    ['no buckets', 0.5, b(), null],
+    ['inside the first bucket, from 0', 0.5, b([0.01, 100], [Infinity, 100]), 0.005],
+    ['interpolated in the bucket that holds the rank', 0.99, b([0.005, 90], [0.01, 98], [0.025, 100], [Infinity, 100]), 0.0175],
+    ['at a bound exactly', 0.9, b([0.005, 90], [0.01, 100], [Infinity, 100]), 0.005],
+    ['past the last finite bound: that bound', 0.99, b([0.005, 50], [0.01, 90], [Infinity, 100]), 0.01],
+    ['the median of a histogram of one bucket', 0.5, b([1, 4], [Infinity, 4]), 0.5],
+  ])('%s', (_, q, buckets, want) => {
+    const got = histogramQuantile(q, buckets);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toBeCloseTo(want, 10);
+  });
+});
+
+describe('bucketsBetween', () => {
+  test('subtracts bound by bound; a bound the earlier reading lacks counts from 0', () => {
+    expect(bucketsBetween([[0.01, 5], [Infinity, 7]], [[0.005, 2], [0.01, 9], [Infinity, 15]])).toEqual([[0.005, 2], [0.01, 4], [Infinity, 8]]);
+  });
+});
+
+describe('histogramBuckets', () => {
+  test('reads one histogram, sums its series bound by bound, and sorts +Inf last', () => {
+    const text = [
+      '# HELP realtime_delivery_latency_seconds From commit to the socket.',
+      '# TYPE realtime_delivery_latency_seconds histogram',
+      'realtime_delivery_latency_seconds_bucket{le="+Inf",channel="a"} 10',
+      'realtime_delivery_latency_seconds_bucket{le="0.005",channel="a"} 4',
+      'realtime_delivery_latency_seconds_bucket{channel="b",le="0.005"} 1',
+      'realtime_delivery_latency_seconds_bucket{channel="b",le="+Inf"} 2',
+      'realtime_delivery_latency_seconds_sum 0.5',
+      'realtime_delivery_latency_seconds_count 12',
+      'realtime_fanout_latency_seconds_bucket{le="0.005"} 99',
+    ].join('\n');
+    expect(histogramBuckets(text, 'realtime_delivery_latency_seconds')).toEqual([[0.005, 5], [Infinity, 12]]);
+    expect(histogramBuckets(text, 'realtime_other_seconds')).toEqual([]);
   });
 });
