@@ -1,6 +1,7 @@
 // The Content-Security-Policy the API sends (services/api/src/limits/headers.ts) against
 // the built app in a real browser: it loads, signs in, goes live over the socket and
-// writes, and the browser reports no violation on the way.
+// writes, and the browser reports no violation on the way. Also how the built files
+// travel: as the build's compressed copies.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { addUser, Session, startStack, type Stack, type User } from './stack';
 
@@ -46,5 +47,23 @@ test('the app works under its Content-Security-Policy with no violation', async 
 
   expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
   expect(errors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  await context.close();
+});
+
+test("a first visit's script and style arrive as the build's compressed copies, and the page works from them", async () => {
+  const context = await stack.browser.newContext();
+  const page = await context.newPage();
+  const assets: { url: string; encoding: string | undefined; vary: string | undefined }[] = [];
+  page.on('response', (r) => {
+    if (/\/assets\/[^/]+\.(js|css)$/.test(new URL(r.url()).pathname)) assets.push({ url: r.url(), encoding: r.headers()['content-encoding'], vary: r.headers()['vary'] });
+  });
+  await page.goto(`${stack.base}/#/`);
+  await page.waitForSelector('input[name=email]', { timeout: 15_000 });
+  expect(assets.length).toBeGreaterThanOrEqual(2);
+  // Chromium offers brotli to a trustworthy origin, which 127.0.0.1 is.
+  for (const a of assets) {
+    expect(a.encoding, a.url).toBe('br');
+    expect(a.vary, a.url).toContain('accept-encoding');
+  }
   await context.close();
 });
