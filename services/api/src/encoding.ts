@@ -27,8 +27,7 @@ export function acceptedEncodings(header: string | undefined): Precompressed[] {
       const m = /^\s*q\s*=\s*(.*?)\s*$/.exec(p);
       if (!m) continue;
       // A q it cannot read refuses the coding: better identity than bytes it may not take.
-      const n = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(m[1]!) ? Number(m[1]) : 0;
-      value = n;
+      value = /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(m[1]!) ? Number(m[1]) : 0;
     }
     q.set(name === 'x-gzip' ? 'gzip' : name, value);
   }
